@@ -6,4 +6,7 @@ cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
 
 npm run typecheck
+npm run build:kernel
 npm run test:unit
+npm run test:py
+npm run test:e2e
