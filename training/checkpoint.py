@@ -1,0 +1,40 @@
+"""One self-describing checkpoint dict and the one path that loads it (resume, evaluate, export).
+
+Keys: model (state dict), model_args (ModelConfig as a dict), config (TrainConfig as a dict),
+optimizer, epoch (last completed), best_val_loss, best_model (state dict at the best val loss),
+bad_epochs, history, rng (torch RNG state), threshold / metrics once evaluated.
+Writes are atomic (temp file + rename) because a run here can be killed at any moment.
+"""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+import torch
+
+from .models import Classifier, build_model
+
+
+def save_checkpoint(ckpt: dict[str, Any], path: str) -> None:
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    tmp = f"{path}.tmp{os.getpid()}"
+    torch.save(ckpt, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: str) -> dict[str, Any]:
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"checkpoint not found: {path}")
+    ckpt = torch.load(path, map_location="cpu")
+    for key in ("model", "model_args"):
+        if key not in ckpt:
+            raise ValueError(f"{path} is not a QuMRI checkpoint (no {key!r})")
+    return ckpt
+
+
+def model_from_checkpoint(ckpt: dict[str, Any], best: bool = True) -> Classifier:
+    """The model in eval mode, with the best-validation weights when the checkpoint has them."""
+    model = build_model(ckpt["model_args"])
+    state = ckpt.get("best_model") if best and ckpt.get("best_model") is not None else ckpt["model"]
+    model.load_state_dict(state)
+    return model.eval()
