@@ -6,6 +6,8 @@
 type CommandModule = { run(argv: string[]): Promise<number>; usage: string };
 
 const commands: Record<string, () => Promise<CommandModule>> = {
+  classify: () => import('./commands/classify.ts'),
+  models: () => import('./commands/models.ts'),
 };
 
 function help(): string {

@@ -1,0 +1,39 @@
+/** `qumri models [--json]`: lists the shipped model bundles (public/models/index.json). */
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { listBundles, bundleBytes, type RegistryEntry } from '../../core/bundle/index.ts';
+import { SHIPPED_MODELS } from '../../core/bundle/node.ts';
+
+export const usage = `usage: qumri models [--json] [--root DIR]
+
+Lists the model bundles shipped in public/models (or DIR): id, task, sequence, head, AUC, size.
+Every bundle file's sha256 is checked when a model is used, not here.`;
+
+function row(e: RegistryEntry): string {
+  if (!e.manifest) return `${e.id}\tBROKEN: ${e.error}`;
+  const m = e.manifest;
+  const auc = m.metrics.auc;
+  const aucText = typeof auc === 'object' && auc ? `AUC ${auc.value.toFixed(3)}${auc.ci95 ? ` [${auc.ci95[0].toFixed(3)}, ${auc.ci95[1].toFixed(3)}]` : ''}` : 'AUC n/a';
+  const data = m.training_data.synthetic ? 'synthetic data' : 'real data';
+  return [m.id, m.task, m.sequence, `${m.dims}D`, m.architecture.head, aucText, `${(bundleBytes(m) / 2 ** 20).toFixed(1)} MiB`, data].join('\t');
+}
+
+export async function run(argv: string[]): Promise<number> {
+  let root = SHIPPED_MODELS;
+  let json = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--json') json = true;
+    else if (argv[i] === '--root' && argv[i + 1]) root = argv[++i];
+    else {
+      console.error(`qumri models: unknown argument ${argv[i]}\n\n${usage}`);
+      return 2;
+    }
+  }
+  const entries = await listBundles({ label: root, read: async (p) => new Uint8Array(await readFile(path.join(root, p))) }).catch((err: Error) => {
+    throw new Error(`${path.join(root, 'index.json')}: ${err.message}`);
+  });
+  if (json) console.log(JSON.stringify(entries.map((e) => (e.manifest ? { ...e.manifest, files: undefined } : e)), null, 1));
+  else if (entries.length === 0) console.log(`no models listed in ${path.join(root, 'index.json')}`);
+  else for (const e of entries) console.log(row(e));
+  return entries.some((e) => e.error) ? 1 : 0;
+}

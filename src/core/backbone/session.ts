@@ -1,0 +1,52 @@
+/**
+ * The backbone contract shared by node and web: one ONNX session fed a volume on the model grid,
+ * returning pooled features and the last feature map (docs/model-bundle.md). Written against
+ * onnxruntime-common so onnxruntime-node and onnxruntime-web run the same code.
+ */
+import type { InferenceSession, Tensor } from 'onnxruntime-common';
+import type { Manifest } from '../bundle/manifest.ts';
+
+export type BackendName = 'webgpu' | 'wasm' | 'node-cpu';
+
+export interface BackboneOutput {
+  features: Float32Array;
+  /** [F, d, h, w] (3D) or [F, h, w] (2D), when the bundle exports it. */
+  featureMap?: Float32Array;
+  featureMapDims?: number[];
+}
+
+export interface Backbone {
+  readonly backend: BackendName;
+  run(input: Float32Array): Promise<BackboneOutput>;
+  release(): Promise<void>;
+}
+
+/** What both ORT packages export that this module uses. */
+export interface OrtLike {
+  Tensor: new (type: 'float32', data: Float32Array, dims: readonly number[]) => Tensor;
+  InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
+}
+
+export function inputShape(m: Manifest): number[] {
+  return [1, ...m.input.shape.slice(1)];
+}
+
+/** Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). */
+export async function runSession(ort: OrtLike, session: InferenceSession, m: Manifest, input: Float32Array): Promise<BackboneOutput> {
+  const dims = inputShape(m);
+  const expected = dims.reduce((a, b) => a * b, 1);
+  if (input.length !== expected) {
+    throw new Error(`model ${m.id} expects ${dims.slice(2).reverse().join('×')} voxels (${expected}), got ${input.length}: the scan is not on the model grid`);
+  }
+  const wanted = [m.outputs.features, ...(m.outputs.feature_map ? [m.outputs.feature_map] : [])];
+  const out = await session.run({ [m.input.name]: new ort.Tensor('float32', input, dims) }, wanted);
+  const feats = out[m.outputs.features];
+  const fmap = m.outputs.feature_map ? out[m.outputs.feature_map] : undefined;
+  const result: BackboneOutput = { features: Float32Array.from(feats.data as Float32Array) };
+  if (fmap) {
+    result.featureMap = Float32Array.from(fmap.data as Float32Array);
+    result.featureMapDims = fmap.dims.slice(1);
+  }
+  for (const t of Object.values(out)) t.dispose();
+  return result;
+}

@@ -1,0 +1,121 @@
+/**
+ * Pure parsing and validation of a bundle's manifest.json (docs/model-bundle.md, `qumri-bundle/1`):
+ * every field the page and the CLI rely on is checked, and a bad one is named in the error.
+ */
+
+export interface FileEntry {
+  sha256: string;
+  bytes: number;
+}
+
+export interface MetricValue {
+  value: number;
+  ci95?: [number, number];
+}
+
+export interface Manifest {
+  format: 'qumri-bundle/1';
+  id: string;
+  name: string;
+  task: string;
+  classes: [string, string];
+  sequence: string;
+  dims: 2 | 3;
+  architecture: { backbone: string; width?: number; head: string; paper?: string };
+  input: { name: string; shape: number[] };
+  outputs: { features: string; feature_map?: string };
+  /** The preprocessing spec (docs/preprocess-spec.md), passed through unparsed to src/core/preprocess. */
+  preprocess: Record<string, unknown> & { grid: [number, number, number] };
+  threshold: number;
+  files: Record<string, FileEntry>;
+  metrics: { split?: string; n?: number } & Record<string, MetricValue | string | number | undefined>;
+  training_data: { synthetic: boolean; description?: string } & Record<string, unknown>;
+  intended_use: string;
+  limitations: string[];
+  reference?: { file: string };
+}
+
+export class BundleError extends Error {
+  override name = 'BundleError';
+}
+
+type Json = Record<string, unknown>;
+
+function isObject(v: unknown): v is Json {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+function need<T>(ok: boolean, value: T, where: string, what: string): T {
+  if (!ok) throw new BundleError(`manifest ${where}: expected ${what}, got ${JSON.stringify(value) ?? String(value)}`);
+  return value;
+}
+
+function str(o: Json, key: string, where: string): string {
+  const v = o[key];
+  return need(typeof v === 'string' && v.length > 0, v, `${where}.${key}`, 'a non-empty string') as string;
+}
+
+function posInts(v: unknown, where: string, len?: number): number[] {
+  const ok = Array.isArray(v) && (len === undefined || v.length === len) && v.every((d) => Number.isInteger(d) && d > 0);
+  return need(ok, v, where, len ? `${len} positive integers` : 'positive integers') as number[];
+}
+
+/** Parses manifest JSON text; throws BundleError naming the first bad field. */
+export function parseManifest(text: string, source = 'manifest.json'): Manifest {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new BundleError(`${source} is not valid JSON: ${(err as Error).message}`);
+  }
+  return validateManifest(raw);
+}
+
+/** Checks an already-parsed manifest object. */
+export function validateManifest(raw: unknown): Manifest {
+  const m = need(isObject(raw), raw, '(root)', 'an object') as Json;
+  need(m.format === 'qumri-bundle/1', m.format, 'format', '"qumri-bundle/1"');
+  const id = str(m, 'id', '');
+  need(/^[A-Za-z0-9._-]+$/.test(id), id, 'id', 'letters, digits, ".", "_" or "-"');
+  str(m, 'name', '');
+  str(m, 'task', '');
+  str(m, 'sequence', '');
+  const classes = m.classes;
+  need(Array.isArray(classes) && classes.length === 2 && classes.every((c) => typeof c === 'string'), classes, 'classes', 'two class names');
+  need(m.dims === 2 || m.dims === 3, m.dims, 'dims', '2 or 3');
+  const arch = need(isObject(m.architecture), m.architecture, 'architecture', 'an object') as Json;
+  str(arch, 'backbone', 'architecture');
+  str(arch, 'head', 'architecture');
+  const input = need(isObject(m.input), m.input, 'input', 'an object') as Json;
+  str(input, 'name', 'input');
+  posInts(input.shape, 'input.shape', (m.dims as number) + 2);
+  const outputs = need(isObject(m.outputs), m.outputs, 'outputs', 'an object') as Json;
+  str(outputs, 'features', 'outputs');
+  const pre = need(isObject(m.preprocess), m.preprocess, 'preprocess', 'an object') as Json;
+  posInts(pre.grid, 'preprocess.grid', 3);
+  const t = m.threshold;
+  need(typeof t === 'number' && t >= 0 && t <= 1, t, 'threshold', 'a number in [0, 1]');
+  const files = need(isObject(m.files) && Object.keys(m.files).length > 0, m.files, 'files', 'a non-empty object') as Json;
+  for (const [name, entry] of Object.entries(files)) {
+    const e = need(isObject(entry), entry, `files["${name}"]`, 'an object') as Json;
+    need(typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256), e.sha256, `files["${name}"].sha256`, '64 lowercase hex digits');
+    need(Number.isInteger(e.bytes) && (e.bytes as number) >= 0, e.bytes, `files["${name}"].bytes`, 'a byte count');
+    need(!name.includes('..') && !name.startsWith('/'), name, 'files', 'a file name inside the bundle');
+  }
+  for (const f of ['backbone.onnx', 'head.json']) need(f in files, Object.keys(files), 'files', `an entry for ${f}`);
+  need(isObject(m.metrics), m.metrics, 'metrics', 'an object');
+  const td = need(isObject(m.training_data), m.training_data, 'training_data', 'an object') as Json;
+  need(typeof td.synthetic === 'boolean', td.synthetic, 'training_data.synthetic', 'true or false');
+  str(m, 'intended_use', '');
+  need(Array.isArray(m.limitations) && m.limitations.every((l) => typeof l === 'string'), m.limitations, 'limitations', 'a list of strings');
+  if (m.reference !== undefined) {
+    const ref = need(isObject(m.reference), m.reference, 'reference', 'an object') as Json;
+    need(typeof ref.file === 'string' && ref.file in files, ref.file, 'reference.file', 'a file listed in files');
+  }
+  return m as unknown as Manifest;
+}
+
+/** The model grid as the backbone's input tensor shape [1, 1, nz, ny, nx] (3D) or [1, 1, ny, nx] (2D). */
+export function inputDims(m: Manifest): number[] {
+  return [1, ...m.input.shape.slice(1)];
+}

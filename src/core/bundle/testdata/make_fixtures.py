@@ -1,0 +1,169 @@
+"""Builds the tiny random-weight bundles the inference unit tests run on (no trained model needed).
+
+Run from the repository root (regenerates src/core/bundle/testdata/{tiny-q,tiny-c}/):
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 src/core/bundle/testdata/make_fixtures.py
+
+Each bundle follows docs/model-bundle.md on a 16x12x10 grid (nx, ny, nz): a two-conv 3D backbone
+exported to ONNX, a head.json, and reference.json with torch's probabilities for three preprocessed
+NIfTI inputs shipped beside it. The quantum reference is an independent numpy statevector
+simulation of ZZFeatureMap(2) + RealAmplitudes(2, reps=2) with parity readout (Qiskit order), so
+the TypeScript head and the WASM kernel are checked against code they share nothing with.
+"""
+import hashlib
+import json
+import os
+
+import nibabel as nib
+import numpy as np
+import torch
+
+torch.set_num_threads(2)
+HERE = os.path.dirname(os.path.abspath(__file__))
+NX, NY, NZ = 16, 12, 10
+
+
+class TinyBackbone(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.c1 = torch.nn.Conv3d(1, 4, 3, padding=1)
+        self.c2 = torch.nn.Conv3d(4, 6, 3, stride=2, padding=1)
+
+    def forward(self, x):
+        fmap = torch.relu(self.c2(torch.relu(self.c1(x))))
+        return fmap.mean(dim=(2, 3, 4)), fmap
+
+
+# ---- numpy statevector, qubit 0 = least significant bit ----
+def apply1(state, n, q, m):
+    s = state.reshape([2] * n)  # axis 0 is the most significant qubit
+    ax = n - 1 - q
+    s = np.moveaxis(np.tensordot(m, s, axes=([1], [ax])), 0, ax)
+    return s.reshape(-1)
+
+
+def cx(state, n, c, t):
+    out = state.copy()
+    for k in range(2 ** n):
+        if (k >> c) & 1:
+            out[k] = state[k ^ (1 << t)]
+    return out
+
+
+H = np.array([[1, 1], [1, -1]], dtype=complex) / np.sqrt(2)
+P = lambda l: np.array([[1, 0], [0, np.exp(1j * l)]])
+RY = lambda t: np.array([[np.cos(t / 2), -np.sin(t / 2)], [np.sin(t / 2), np.cos(t / 2)]], dtype=complex)
+
+
+def circuit_parity(x, w, reps_fm=2, reps_ans=2):
+    n = 2
+    st = np.zeros(4, dtype=complex)
+    st[0] = 1
+    for _ in range(reps_fm):
+        for q in range(n):
+            st = apply1(st, n, q, H)
+        for q in range(n):
+            st = apply1(st, n, q, P(2 * x[q]))
+        st = cx(st, n, 0, 1)
+        st = apply1(st, n, 1, P(2 * (np.pi - x[0]) * (np.pi - x[1])))
+        st = cx(st, n, 0, 1)
+    k = 0
+    for r in range(reps_ans + 1):
+        for q in range(n):
+            st = apply1(st, n, q, RY(w[k]))
+            k += 1
+        if r < reps_ans:
+            st = cx(st, n, 0, 1)
+    probs = np.abs(st) ** 2
+    parity = np.array([(-1) ** bin(i).count('1') for i in range(4)])
+    return float(probs @ parity)
+
+
+def sha(path):
+    with open(path, 'rb') as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def write_inputs(folder, rng):
+    names = []
+    affine = np.diag([1.5, 1.5, 1.5, 1.0])
+    for i in range(3):
+        vol = rng.random((NX, NY, NZ)).astype(np.float32)  # nibabel index (i, j, k)
+        name = f'input{i}.nii.gz'
+        nib.save(nib.Nifti1Image(vol, affine), os.path.join(folder, name))
+        names.append((name, vol))
+    return names
+
+
+def build(bundle_id, quantum, seed):
+    folder = os.path.join(HERE, bundle_id)
+    os.makedirs(folder, exist_ok=True)
+    torch.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    net = TinyBackbone().eval()
+    torch.onnx.export(net, torch.zeros(1, 1, NZ, NY, NX), os.path.join(folder, 'backbone.onnx'),
+                      input_names=['input'], output_names=['features', 'feature_map'], opset_version=17,
+                      dynamic_axes={'input': {0: 'N'}, 'features': {0: 'N'}, 'feature_map': {0: 'N'}})
+    f = 6
+    if quantum:
+        w1 = rng.normal(0, 0.8, (2, f)); b1 = rng.normal(0, 0.3, 2)
+        qw = rng.uniform(-np.pi, np.pi, 6)
+        layers = [
+            {'type': 'dense', 'in': f, 'out': 2, 'activation': 'none', 'weight': w1.tolist(), 'bias': b1.tolist()},
+            {'type': 'quantum', 'circuit': {'format': 'qumri-circuit/1', 'n_qubits': 2, 'layers': [
+                {'family': 'zz_feature_map', 'reps': 2, 'entanglement': 'full', 'alpha': 2.0},
+                {'family': 'real_amplitudes', 'reps': 2, 'entanglement': 'reverse_linear',
+                 'skip_final_rotation_layer': False}], 'readout': 'parity'}, 'weights': qw.tolist()},
+            {'type': 'pair_logits'},
+        ]
+
+        def head(feat):
+            x = w1 @ feat + b1
+            e = circuit_parity(x, qw)
+            return np.array([e, 1 - e])
+    else:
+        w1 = rng.normal(0, 0.8, (4, f)); b1 = rng.normal(0, 0.3, 4)
+        w2 = rng.normal(0, 0.8, (2, 4)); b2 = rng.normal(0, 0.3, 2)
+        layers = [
+            {'type': 'dense', 'in': f, 'out': 4, 'activation': 'relu', 'weight': w1.tolist(), 'bias': b1.tolist()},
+            {'type': 'dense', 'in': 4, 'out': 2, 'activation': 'none', 'weight': w2.tolist(), 'bias': b2.tolist()},
+        ]
+
+        def head(feat):
+            return w2 @ np.maximum(w1 @ feat + b1, 0) + b2
+    with open(os.path.join(folder, 'head.json'), 'w') as fh:
+        json.dump({'format': 'qumri-head/1', 'layers': layers, 'output': 'logits'}, fh)
+    refs = []
+    for name, vol in write_inputs(folder, rng):
+        t = torch.from_numpy(vol.transpose(2, 1, 0).copy())[None, None]
+        with torch.no_grad():
+            feat = net(t)[0][0].double().numpy()
+        logits = head(feat)
+        p = float(np.exp(logits[1]) / np.exp(logits).sum())
+        refs.append({'file': name, 'probability': p, 'features': feat.tolist(), 'logits': logits.tolist()})
+    with open(os.path.join(folder, 'reference.json'), 'w') as fh:
+        json.dump({'inputs': refs}, fh, indent=1)
+    files = {n: {'sha256': sha(os.path.join(folder, n)), 'bytes': os.path.getsize(os.path.join(folder, n))}
+             for n in ('backbone.onnx', 'head.json', 'reference.json')}
+    manifest = {
+        'format': 'qumri-bundle/1', 'id': bundle_id,
+        'name': f'Tiny {"quantum" if quantum else "classical"} test bundle (random weights)',
+        'task': 'tsc', 'classes': ['healthy', 'TSC'], 'sequence': 'FLAIR', 'dims': 3,
+        'architecture': {'backbone': 'tiny', 'width': 4, 'head': 'quantum' if quantum else 'classical', 'paper': 'A'},
+        'input': {'name': 'input', 'shape': [1, 1, NZ, NY, NX]},
+        'outputs': {'features': 'features', 'feature_map': 'feature_map'},
+        'preprocess': {'grid': [NX, NY, NZ], 'orientation': 'RAS', 'resample': 'resize', 'spacing_mm': None,
+                       'brain_extraction': 'off', 'normalize': {'method': 'percentile', 'low': 0.5, 'high': 99.5}},
+        'threshold': 0.5, 'files': files,
+        'metrics': {'split': 'test', 'n': 0},
+        'training_data': {'synthetic': True, 'description': 'None: random weights for tests.', 'n_subjects': 0},
+        'intended_use': 'Software tests only. Not a medical device.',
+        'limitations': ['Random weights: its outputs mean nothing'],
+        'reference': {'file': 'reference.json'},
+    }
+    with open(os.path.join(folder, 'manifest.json'), 'w') as fh:
+        json.dump(manifest, fh, indent=1)
+
+
+if __name__ == '__main__':
+    build('tiny-q', True, 1)
+    build('tiny-c', False, 2)

@@ -1,0 +1,68 @@
+/**
+ * A loaded model as one object: backbone session + head, giving a prediction (probability, class at
+ * the manifest's threshold, per-stage timings) and, on request, ∂score/∂features for Grad-CAM.
+ * Used alike by the node CLI and the inference worker.
+ */
+import type { Manifest } from '../bundle/manifest.ts';
+import type { LoadedBundle } from '../bundle/index.ts';
+import type { Backbone, BackendName } from '../backbone/session.ts';
+import { createHead, logOddsGrad, positiveProbability, type Head, type QuantumEngineFactory } from './index.ts';
+
+export interface Prediction {
+  probability: number;
+  /** 1 = classes[1] (the positive class). */
+  cls: 0 | 1;
+  label: string;
+  logits: [number, number];
+  features: Float32Array;
+  /** Each quantum layer's outputs (⟨Z⟩, ⟨X⟩, parity or probabilities) and the input it received. */
+  quantum: { input: Float64Array; outputs: Float64Array }[];
+  backend: BackendName;
+  timings: { backboneMs: number; headMs: number };
+  /** Present when explain was asked: ∂(log-odds of the predicted class)/∂features and the feature map. */
+  explain?: { gradFeatures: Float64Array; featureMap: Float32Array; featureMapDims: number[] };
+}
+
+export interface Classifier {
+  readonly manifest: Manifest;
+  readonly backbone: Backbone;
+  readonly head: Head;
+  classify(input: Float32Array, opts?: { explain?: boolean }): Promise<Prediction>;
+  release(): Promise<void>;
+}
+
+export const classAt = (probability: number, threshold: number): 0 | 1 => (probability >= threshold ? 1 : 0);
+
+export async function createClassifier(bundle: LoadedBundle, backbone: Backbone, engineFor: QuantumEngineFactory): Promise<Classifier> {
+  const { manifest } = bundle;
+  const head = await createHead(bundle.head, engineFor);
+
+  async function classify(input: Float32Array, opts: { explain?: boolean } = {}): Promise<Prediction> {
+    const t0 = performance.now();
+    const out = await backbone.run(input);
+    const t1 = performance.now();
+    const trace = await head.forward(out.features);
+    const probability = positiveProbability(trace.logits);
+    const cls = classAt(probability, manifest.threshold);
+    let explain: Prediction['explain'];
+    if (opts.explain) {
+      if (!out.featureMap || !out.featureMapDims) throw new Error(`model ${manifest.id} exports no feature_map: Grad-CAM is not available for it`);
+      explain = { gradFeatures: await head.backward(trace, logOddsGrad(cls)), featureMap: out.featureMap, featureMapDims: out.featureMapDims };
+    }
+    const t2 = performance.now();
+    const quantum = head.spec.layers.flatMap((l, i) => (l.type === 'quantum' ? [{ input: trace.inputs[i], outputs: trace.quantum[i]! }] : []));
+    return {
+      probability,
+      cls,
+      label: manifest.classes[cls],
+      logits: [trace.logits[0], trace.logits[1]],
+      features: out.features,
+      quantum,
+      backend: backbone.backend,
+      timings: { backboneMs: t1 - t0, headMs: t2 - t1 },
+      explain,
+    };
+  }
+
+  return { manifest, backbone, head, classify, release: () => backbone.release() };
+}
