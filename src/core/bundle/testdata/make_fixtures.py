@@ -23,13 +23,19 @@ NX, NY, NZ = 16, 12, 10
 
 
 class TinyBackbone(torch.nn.Module):
+    """Conv, MaxPool3d, a residual conv pair, mean pooling: the ops of the real 3D ResNets, so the
+    page's WebGPU-vs-WASM probe exercises 3D pooling, the op the older WebGPU backend got wrong."""
+
     def __init__(self):
         super().__init__()
         self.c1 = torch.nn.Conv3d(1, 4, 3, padding=1)
-        self.c2 = torch.nn.Conv3d(4, 6, 3, stride=2, padding=1)
+        self.pool = torch.nn.MaxPool3d(3, stride=2, padding=1)
+        self.c2 = torch.nn.Conv3d(4, 6, 3, padding=1)
+        self.c3 = torch.nn.Conv3d(6, 6, 3, padding=1)
 
     def forward(self, x):
-        fmap = torch.relu(self.c2(torch.relu(self.c1(x))))
+        h = torch.relu(self.c2(self.pool(torch.relu(self.c1(x)))))
+        fmap = torch.relu(self.c3(h) + h)
         return fmap.mean(dim=(2, 3, 4)), fmap
 
 
