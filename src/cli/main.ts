@@ -8,6 +8,7 @@ type CommandModule = { run(argv: string[]): Promise<number>; usage: string };
 const commands: Record<string, () => Promise<CommandModule>> = {
   classify: () => import('./commands/classify.ts'),
   models: () => import('./commands/models.ts'),
+  preprocess: () => import('./commands/preprocess.ts'),
 };
 
 function help(): string {

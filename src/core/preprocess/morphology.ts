@@ -1,0 +1,169 @@
+/** Binary morphology on 3D masks (Uint8Array, index i + nx·(j + ny·k)) with distances in mm. */
+
+const INF = 1e20;
+
+/** 1D squared distance transform of f (Felzenszwalb & Huttenlocher 2012), sample spacing `h`. */
+function edt1d(f: Float64Array, n: number, h: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+  let k = 0;
+  v[0] = 0;
+  z[0] = -Infinity;
+  z[1] = Infinity;
+  for (let q = 1; q < n; q++) {
+    let s: number;
+    for (;;) {
+      const p = v[k];
+      s = (f[q] + (q * h) ** 2 - (f[p] + (p * h) ** 2)) / (2 * h * (q - p));
+      if (s <= z[k]) k--;
+      else break;
+    }
+    k++;
+    v[k] = q;
+    z[k] = s;
+    z[k + 1] = Infinity;
+  }
+  k = 0;
+  for (let q = 0; q < n; q++) {
+    while (z[k + 1] < q * h) k++;
+    d[q] = ((q - v[k]) * h) ** 2 + f[v[k]];
+  }
+}
+
+/** Squared Euclidean distance (mm²) from every voxel to the nearest voxel where `mask` is 1. */
+export function squaredDistanceTo(mask: Uint8Array, dims: readonly number[], spacing: readonly number[]): Float64Array {
+  const [nx, ny, nz] = dims;
+  const dist = new Float64Array(mask.length);
+  for (let i = 0; i < mask.length; i++) dist[i] = mask[i] ? 0 : INF;
+  const nMax = Math.max(nx, ny, nz);
+  const f = new Float64Array(nMax);
+  const d = new Float64Array(nMax);
+  const v = new Int32Array(nMax);
+  const z = new Float64Array(nMax + 1);
+  const strides = [1, nx, nx * ny];
+  for (let axis = 0; axis < 3; axis++) {
+    const n = dims[axis];
+    const st = strides[axis];
+    const others = [0, 1, 2].filter((a) => a !== axis);
+    for (let b = 0; b < dims[others[1]]; b++) {
+      for (let a = 0; a < dims[others[0]]; a++) {
+        const base = a * strides[others[0]] + b * strides[others[1]];
+        for (let q = 0; q < n; q++) f[q] = dist[base + q * st];
+        edt1d(f, n, spacing[axis], d, v, z);
+        for (let q = 0; q < n; q++) dist[base + q * st] = d[q];
+      }
+    }
+  }
+  return dist;
+}
+
+export function dilate(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
+  const d = squaredDistanceTo(mask, dims, spacing);
+  const out = new Uint8Array(mask.length);
+  const r2 = mm * mm;
+  for (let i = 0; i < out.length; i++) out[i] = d[i] <= r2 ? 1 : 0;
+  return out;
+}
+
+export function erode(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
+  const inv = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) inv[i] = mask[i] ? 0 : 1;
+  const d = squaredDistanceTo(inv, dims, spacing);
+  const out = new Uint8Array(mask.length);
+  const r2 = mm * mm;
+  for (let i = 0; i < out.length; i++) out[i] = d[i] > r2 ? 1 : 0;
+  return out;
+}
+
+export function close(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
+  return erode(dilate(mask, dims, spacing, mm), dims, spacing, mm);
+}
+
+export function open(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
+  return dilate(erode(mask, dims, spacing, mm), dims, spacing, mm);
+}
+
+/** 6-connected component labels (0 = background) and each label's size (sizes[0] unused). */
+export function labelComponents(mask: Uint8Array, dims: readonly number[]): { labels: Int32Array; sizes: number[] } {
+  const [nx, ny, nz] = dims;
+  const labels = new Int32Array(mask.length);
+  const sizes = [0];
+  const stack = new Int32Array(mask.length);
+  for (let seed = 0; seed < mask.length; seed++) {
+    if (!mask[seed] || labels[seed]) continue;
+    const label = sizes.length;
+    let top = 0;
+    let size = 0;
+    stack[top++] = seed;
+    labels[seed] = label;
+    while (top > 0) {
+      const p = stack[--top];
+      size++;
+      const i = p % nx;
+      const j = Math.floor(p / nx) % ny;
+      const k = Math.floor(p / (nx * ny));
+      const push = (q: number) => {
+        if (mask[q] && !labels[q]) {
+          labels[q] = label;
+          stack[top++] = q;
+        }
+      };
+      if (i > 0) push(p - 1);
+      if (i < nx - 1) push(p + 1);
+      if (j > 0) push(p - nx);
+      if (j < ny - 1) push(p + nx);
+      if (k > 0) push(p - nx * ny);
+      if (k < nz - 1) push(p + nx * ny);
+    }
+    sizes.push(size);
+  }
+  return { labels, sizes };
+}
+
+/** The largest 6-connected component (empty mask if none). */
+export function largestComponent(mask: Uint8Array, dims: readonly number[]): Uint8Array {
+  const { labels, sizes } = labelComponents(mask, dims);
+  let best = 0;
+  for (let l = 1; l < sizes.length; l++) if (sizes[l] > (sizes[best] ?? 0)) best = l;
+  const out = new Uint8Array(mask.length);
+  if (best === 0) return out;
+  for (let i = 0; i < out.length; i++) out[i] = labels[i] === best ? 1 : 0;
+  return out;
+}
+
+/** Fill holes: background not connected to the volume border (3D), then per axial slice (2D). */
+export function fillHoles(mask: Uint8Array, dims: readonly number[]): Uint8Array {
+  const [nx, ny, nz] = dims;
+  const out = mask.slice();
+  const bg = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) bg[i] = mask[i] ? 0 : 1;
+  const { labels } = labelComponents(bg, dims);
+  const outside = new Set<number>();
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        if (i === 0 || j === 0 || k === 0 || i === nx - 1 || j === ny - 1 || k === nz - 1) {
+          const l = labels[i + nx * (j + ny * k)];
+          if (l) outside.add(l);
+        }
+      }
+    }
+  }
+  for (let p = 0; p < out.length; p++) if (labels[p] && !outside.has(labels[p])) out[p] = 1;
+  // Per-slice pass: a scan cut by its field of view leaves holes open through the top/bottom slice.
+  for (let k = 0; k < nz; k++) {
+    const slice = out.subarray(k * nx * ny, (k + 1) * nx * ny);
+    const sbg = new Uint8Array(nx * ny);
+    for (let i = 0; i < sbg.length; i++) sbg[i] = slice[i] ? 0 : 1;
+    const { labels: sl } = labelComponents(sbg, [nx, ny, 1]);
+    const out2 = new Set<number>();
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        if (i === 0 || j === 0 || i === nx - 1 || j === ny - 1) {
+          const l = sl[i + nx * j];
+          if (l) out2.add(l);
+        }
+      }
+    }
+    for (let p = 0; p < sbg.length; p++) if (sl[p] && !out2.has(sl[p])) slice[p] = 1;
+  }
+  return out;
+}
