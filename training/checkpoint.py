@@ -2,7 +2,8 @@
 
 Keys: model (state dict), model_args (ModelConfig as a dict), config (TrainConfig as a dict),
 optimizer, epoch (last completed), best_val_loss, best_model (state dict at the best val loss),
-bad_epochs, history, rng (torch RNG state), threshold / metrics once evaluated.
+bad_epochs, history, loader_rng and torch_rng (RNG states, so a resumed run continues exactly), done,
+input_shape, training_data.
 Writes are atomic (temp file + rename) because a run here can be killed at any moment.
 """
 from __future__ import annotations

@@ -193,13 +193,15 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = load_checkpoint(a.ckpt)
     model = model_from_checkpoint(ckpt)
     cfg = ckpt.get("config", {})
+    sequence = a.sequence or cfg.get("sequence") or "+".join(ckpt.get("training_data", {}).get("sequences", [])) \
+        or "unknown"
     metrics, threshold = {}, ckpt.get("threshold", 0.5)
     if a.metrics:
         with open(a.metrics) as f:
             ev = json.load(f)
         metrics, threshold = ev["manifest_metrics"], ev["threshold"]
     export_bundle(model, a.out, a.id, input_shape=ckpt["input_shape"], name=a.name,
-                  task=a.task or cfg.get("task", "tsc"), sequence=a.sequence or cfg.get("sequence", "FLAIR"),
+                  task=a.task or cfg.get("task", "tsc"), sequence=sequence,
                   paper="A" if model.dims == 3 else "B", threshold=threshold, metrics=metrics,
                   training_data=ckpt.get("training_data"), index=not a.no_index)
     print(f"exported {a.id} -> {a.out}")

@@ -183,6 +183,7 @@ def apply_1q(state: torch.Tensor, gate: torch.Tensor, q: int, n: int) -> torch.T
     """Apply a 2x2 gate ([2,2] shared or [B,2,2] per sample) to qubit q of state [B, 2**n]."""
     b = state.shape[0]
     psi = state.reshape(b, 2 ** (n - 1 - q), 2, 2 ** q)
+    gate = gate.to(state.device)
     if gate.dim() == 2:
         out = torch.einsum("ij,bhjl->bhil", gate, psi)
     else:
@@ -190,14 +191,14 @@ def apply_1q(state: torch.Tensor, gate: torch.Tensor, q: int, n: int) -> torch.T
     return out.reshape(b, 2 ** n)
 
 
-_PERM_CACHE: dict[tuple[int, int, int], torch.Tensor] = {}
+_PERM_CACHE: dict[tuple[int, int, int, str], torch.Tensor] = {}
 
 
 def apply_cx(state: torch.Tensor, c: int, t: int, n: int) -> torch.Tensor:
     """CX(c -> t): swap the amplitudes whose control bit is 1 across the target bit."""
-    key = (c, t, n)
+    key = (c, t, n, str(state.device))
     if key not in _PERM_CACHE:
-        k = torch.arange(2 ** n)
+        k = torch.arange(2 ** n, device=state.device)
         _PERM_CACHE[key] = torch.where((k >> c) & 1 == 1, k ^ (1 << t), k)
     return state[:, _PERM_CACHE[key]]
 
@@ -233,7 +234,7 @@ def amplitude(state, layer, x, w, n):
     if x.shape[1] > dim:
         raise ValueError(f"amplitude embedding takes at most {dim} features, got {x.shape[1]}")
     if x.shape[1] < dim:
-        pad = torch.full((x.shape[0], dim - x.shape[1]), float(layer["pad_with"]), dtype=x.dtype)
+        pad = torch.full((x.shape[0], dim - x.shape[1]), float(layer["pad_with"]), dtype=x.dtype, device=x.device)
         x = torch.cat([x, pad], 1)
     norm = torch.linalg.vector_norm(x, dim=1, keepdim=True)
     if bool((norm == 0).any()):
@@ -306,8 +307,8 @@ FAMILIES: dict[str, Callable[..., torch.Tensor]] = {
 # Readouts
 # ---------------------------------------------------------------------------------------------
 
-def _bits(n: int) -> torch.Tensor:
-    k = torch.arange(2 ** n)
+def _bits(n: int, device: torch.device) -> torch.Tensor:
+    k = torch.arange(2 ** n, device=device)
     return torch.stack([(k >> q) & 1 for q in range(n)], 1)  # [2**n, n]
 
 
@@ -316,13 +317,13 @@ def readout(state: torch.Tensor, kind: str, n: int) -> torch.Tensor:
     probs = state.real ** 2 + state.imag ** 2
     if kind == "probs":
         return probs
-    bits = _bits(n).to(RDTYPE)
+    bits = _bits(n, state.device).to(RDTYPE)
     z = probs @ (1 - 2 * bits)
     if kind == "z":
         return z
     if kind == "parity":
         return probs @ (1 - 2 * (bits.sum(1, keepdim=True) % 2))
-    k = torch.arange(2 ** n)
+    k = torch.arange(2 ** n, device=state.device)
     xs = [(state.conj() * state[:, k ^ (1 << q)]).real.sum(1) for q in range(n)]
     xv = torch.stack(xs, 1)
     return xv if kind == "x" else torch.cat([xv, z], 1)
@@ -342,7 +343,7 @@ def final_state(spec: Spec, x: torch.Tensor, weights: torch.Tensor) -> torch.Ten
     need_w = n_weights(spec)
     if weights.numel() != need_w:
         raise ValueError(f"circuit consumes {need_w} weights, got {weights.numel()}")
-    state = torch.zeros(x.shape[0], 2 ** n, dtype=CDTYPE)
+    state = torch.zeros(x.shape[0], 2 ** n, dtype=CDTYPE, device=x.device)
     state[:, 0] = 1
     xi = wi = 0
     for layer in spec["layers"]:

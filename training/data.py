@@ -1,0 +1,223 @@
+"""Cohort data: CSV manifest, subject-level stratified splits, model-grid volumes, augmentation.
+
+Manifest columns: path, label (0|1), subject_id, sequence, and optionally age, sex, lesion_mask.
+Relative paths are resolved against the manifest's folder. Volumes are NIfTI already on the model
+grid (written by `qumri preprocess`, see prepare.py), read as `get_fdata().transpose(2, 1, 0)` so
+the tensor is [nz, ny, nx] exactly as the page feeds ONNX (docs/model-bundle.md). Every error names
+the manifest row (1-based data row, i.e. CSV line - 1) and the bad value.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch.utils.data import Dataset
+
+REQUIRED = ("path", "label", "subject_id", "sequence")
+OPTIONAL = ("age", "sex", "lesion_mask")
+SCHEMES = {"A": (0.20, 0.15), "B": (0.20, 0.16)}  # (test, val) as fractions of all subjects; B = 20 % of the rest
+
+
+class ManifestError(ValueError):
+    """A bad manifest row or split; the message names the row and value."""
+
+
+@dataclass
+class Row:
+    index: int                 # 1-based data row in the manifest
+    path: str
+    label: int
+    subject_id: str
+    sequence: str
+    extra: dict = field(default_factory=dict)
+
+
+def read_manifest(path: str, sequence: str = "", check_files: bool = True) -> list[Row]:
+    """Parse and validate a manifest; `sequence` keeps only rows of that sequence (case-insensitive)."""
+    if not os.path.isfile(path):
+        raise ManifestError(f"manifest not found: {path}")
+    base = os.path.dirname(os.path.abspath(path))
+    rows: list[Row] = []
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        missing = [c for c in REQUIRED if c not in (reader.fieldnames or [])]
+        if missing:
+            raise ManifestError(f"{path}: missing column(s) {missing}; header is {reader.fieldnames}")
+        for i, rec in enumerate(reader, start=1):
+            where = f"{path} row {i} (line {i + 1})"
+            label_text = (rec["label"] or "").strip()
+            if label_text not in ("0", "1"):
+                raise ManifestError(f"{where}: label must be 0 or 1, got {rec['label']!r}")
+            subject = (rec["subject_id"] or "").strip()
+            if not subject:
+                raise ManifestError(f"{where}: empty subject_id")
+            p = os.path.join(base, rec["path"].strip())
+            if check_files and not os.path.isfile(p):
+                raise ManifestError(f"{where}: file not found: {rec['path']!r} (resolved to {p})")
+            extra = {k: rec[k] for k in OPTIONAL if rec.get(k) not in (None, "")}
+            if "lesion_mask" in extra:
+                extra["lesion_mask"] = os.path.join(base, extra["lesion_mask"])
+                if check_files and not os.path.isfile(extra["lesion_mask"]):
+                    raise ManifestError(f"{where}: lesion_mask not found: {rec['lesion_mask']!r}")
+            row = Row(i, p, int(label_text), subject, (rec["sequence"] or "").strip(), extra)
+            if not sequence or row.sequence.lower() == sequence.lower():
+                rows.append(row)
+    if not rows:
+        raise ManifestError(f"{path}: no rows" + (f" with sequence {sequence!r}" if sequence else ""))
+    subject_labels: dict[str, tuple[int, int]] = {}
+    for r in rows:
+        first = subject_labels.setdefault(r.subject_id, (r.label, r.index))
+        if first[0] != r.label:
+            raise ManifestError(f"{path} row {r.index}: subject {r.subject_id!r} has label {r.label} "
+                                f"but label {first[0]} in row {first[1]}")
+    return rows
+
+
+# ---------------------------------------------------------------------------------------------
+# Splits
+# ---------------------------------------------------------------------------------------------
+
+def make_splits(rows: list[Row], scheme: str, seed: int) -> dict:
+    """Subject-level, label-stratified, seeded split. A: 65/15/20; B: 20 % test, then 20 % of the rest val."""
+    if scheme not in SCHEMES:
+        raise ManifestError(f"split scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
+    test_frac, val_frac = SCHEMES[scheme]
+    labels: dict[str, int] = {}
+    for r in rows:
+        labels[r.subject_id] = r.label
+    rng = np.random.default_rng(seed)
+    out = {"train": [], "val": [], "test": []}
+    for c in (0, 1):
+        subs = sorted(s for s, y in labels.items() if y == c)
+        rng.shuffle(subs)
+        n_test = int(round(len(subs) * test_frac))
+        n_val = int(round(len(subs) * val_frac))
+        out["test"] += subs[:n_test]
+        out["val"] += subs[n_test:n_test + n_val]
+        out["train"] += subs[n_test + n_val:]
+    for k in out:
+        out[k] = sorted(out[k])
+    return {"format": "qumri-splits/1", "scheme": scheme, "seed": seed, **out}
+
+
+def check_splits(splits: dict, rows: list[Row]) -> None:
+    """Every manifest subject in exactly one split, each split non-empty with both classes in train."""
+    seen: dict[str, str] = {}
+    for name in ("train", "val", "test"):
+        for s in splits.get(name, []):
+            if s in seen:
+                rows_of = [r.index for r in rows if r.subject_id == s]
+                raise ManifestError(f"subject {s!r} (manifest rows {rows_of}) is in two splits: {seen[s]} and {name}")
+            seen[s] = name
+    for r in rows:
+        if r.subject_id not in seen:
+            raise ManifestError(f"manifest row {r.index}: subject {r.subject_id!r} is in no split")
+    for name in ("train", "val"):
+        labels = {r.label for r in rows if seen[r.subject_id] == name}
+        if labels != {0, 1}:
+            raise ManifestError(f"split {name!r} needs both classes, has labels {sorted(labels)}: cohort too small")
+
+
+def load_or_make_splits(path: str, rows: list[Row], scheme: str, seed: int) -> dict:
+    """Reuse the splits file when present (resume, evaluation), otherwise create and write it."""
+    if os.path.exists(path):
+        with open(path) as f:
+            splits = json.load(f)
+    else:
+        splits = make_splits(rows, scheme, seed)
+        os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+        tmp = f"{path}.tmp{os.getpid()}"
+        with open(tmp, "w") as f:
+            json.dump(splits, f, indent=1)
+        os.replace(tmp, path)
+    check_splits(splits, rows)
+    return splits
+
+
+def rows_in(rows: list[Row], splits: dict, name: str) -> list[Row]:
+    keep = set(splits[name])
+    return [r for r in rows if r.subject_id in keep]
+
+
+# ---------------------------------------------------------------------------------------------
+# Volumes
+# ---------------------------------------------------------------------------------------------
+
+def load_volume(row: Row, shape: tuple[int, ...]) -> torch.Tensor:
+    """[1, *shape] float32 from a model-grid NIfTI; shape is the tensor shape ([nz, ny, nx] or [ny, nx])."""
+    import nibabel as nib
+    try:
+        data = np.asarray(nib.load(row.path).get_fdata(dtype=np.float32))
+    except Exception as e:  # nibabel raises several types for unreadable files
+        raise ManifestError(f"manifest row {row.index}: cannot read {row.path}: {e}") from None
+    if len(shape) == 2 and data.ndim == 3 and data.shape[2] == 1:
+        data = data[:, :, 0]
+    t = np.ascontiguousarray(data.transpose(*reversed(range(data.ndim))))
+    if tuple(t.shape) != tuple(shape):
+        grid = list(reversed(shape))
+        raise ManifestError(f"manifest row {row.index}: {row.path} has grid {list(data.shape)}, the model "
+                            f"needs {grid} (x, y, z): run `training.prepare` or fix the spec")
+    if not np.isfinite(t).all():
+        raise ManifestError(f"manifest row {row.index}: {row.path} contains NaN or infinite values")
+    return torch.from_numpy(t)[None]
+
+
+@dataclass
+class Augment:
+    """Random flips, small affine, intensity scale/shift/gamma and Gaussian noise (all on by default)."""
+    flip: bool = True
+    rotate_deg: float = 8.0
+    scale: float = 0.05
+    translate: float = 0.04
+    intensity: float = 0.1
+    gamma: float = 0.15
+    noise: float = 0.02
+
+    def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+        nd = x.dim() - 1
+        u = lambda *s: torch.rand(*s, generator=g) * 2 - 1  # noqa: E731  uniform in [-1, 1)
+        if self.flip and torch.rand(1, generator=g).item() < 0.5:
+            x = x.flip(-1)  # left-right: the brain's symmetry axis (x, the last tensor axis)
+        if self.rotate_deg or self.scale or self.translate:
+            x = self._affine(x, nd, u)
+        if self.intensity:
+            x = x * (1 + self.intensity * u(1)) + self.intensity * u(1)
+        if self.gamma:
+            x = x.clamp(min=0) ** float(math.exp(self.gamma * u(1)))
+        if self.noise:
+            x = x + self.noise * torch.randn(x.shape, generator=g)
+        return x.clamp(0, 1)
+
+    def _affine(self, x: torch.Tensor, nd: int, u) -> torch.Tensor:
+        a = math.radians(self.rotate_deg) * u(1).item()
+        c, s = math.cos(a), math.sin(a)
+        rot = torch.eye(nd)
+        rot[0, 0], rot[0, 1], rot[1, 0], rot[1, 1] = c, -s, s, c  # affine_grid's coords are (x, y[, z]): axial plane
+        theta = torch.cat([rot * (1 + self.scale * u(1)), self.translate * u(nd, 1)], 1)
+        grid = F.affine_grid(theta[None], [1, *x.shape], align_corners=False)
+        return F.grid_sample(x[None], grid, mode="bilinear", padding_mode="zeros", align_corners=False)[0]
+
+
+class VolumeDataset(Dataset):
+    """Volumes of some manifest rows, loaded once and held in memory; augmented per epoch when asked."""
+
+    def __init__(self, rows: list[Row], shape: tuple[int, ...], augment: Augment | None = None, seed: int = 0):
+        self.rows, self.shape, self.augment, self.seed = rows, tuple(shape), augment, seed
+        self.volumes = [load_volume(r, self.shape) for r in rows]
+        self.epoch = 0
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
+        x = self.volumes[i]
+        if self.augment is not None:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 10_007 + i)
+            x = self.augment(x, g)
+        return x, self.rows[i].label

@@ -1,0 +1,291 @@
+"""Train a classical or hybrid classifier on a prepared cohort, with checkpoint/resume and early stopping.
+
+Single process (CPU or one GPU):
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m training.train --manifest=cohort/prepared.csv \
+        --out_dir=out/tsc-flair-qresnet34 --sequence=FLAIR --backbone=resnet34 --width=16 --head=quantum
+
+DistributedDataParallel (several GPUs, or CPU processes with gloo; `-r 1 -t 2` works around Debian
+torch 1.13 on Python 3.11 failing to parse torchrun's default "-r 0"):
+    /usr/bin/python3 -m torch.distributed.run --standalone --nproc_per_node=2 -r 1 -t 2 -m training.train --manifest=...
+
+Optuna search (paper B: 50 trials; resumable, the study lives in <out_dir>/optuna.db):
+    ... -m training.train --manifest=... --optuna_trials=50
+
+Overrides are `--key=value` for any TrainConfig field, type-checked against its default; unknown keys
+are rejected. Re-running the same command resumes from <out_dir>/ckpt.pt after an interruption.
+Then: `python -m training.evaluate --ckpt=<out_dir>/ckpt.pt` and `python -m training.export ...`.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+import os
+import signal
+import sys
+import time
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+from . import data as D
+from .checkpoint import load_checkpoint, save_checkpoint
+from .models import Classifier, ModelConfig, build_model
+
+
+@dataclass
+class TrainConfig:
+    # I/O
+    manifest: str = ""                # CSV: path,label,subject_id,sequence[,age,sex,lesion_mask]
+    out_dir: str = "out/run"
+    sequence: str = ""                # keep only rows of this sequence ("" = all)
+    task: str = "tsc"                 # tsc|ms (class names in the bundle)
+    grid: str = "128,128,128"         # model grid nx,ny,nz (2D: nx,ny)
+    split_scheme: str = "A"           # A: 65/15/20; B: 20 % test then 20 % of the rest
+    split_seed: int = 1
+    resume: bool = True
+    crash_after_epoch: int = -1       # fault injection for the resume test: SIGKILL self after this epoch's checkpoint
+    # model (see models.ModelConfig)
+    backbone: str = "resnet34"
+    width: int = 16
+    head: str = "quantum"
+    n_qubits: int = 2
+    fm_reps: int = 2
+    fm_entanglement: str = "full"
+    reps: int = 3
+    entanglement: str = "reverse_linear"
+    readout: str = "parity"
+    hidden: str = ""
+    dropout: float = 0.0
+    pretrained: str = ""
+    freeze: bool = True
+    # optimisation
+    epochs: int = 50
+    batch_size: int = 4
+    lr: float = 1e-4
+    l2: float = 1e-4                  # coefficient of the L2 penalty added to the cross-entropy
+    patience: int = 10                # early stopping on validation loss
+    augment: bool = True
+    seed: int = 1
+    num_threads: int = 2
+    device: str = ""                  # "" = cuda when available, else cpu
+    progress: bool = True
+    # search
+    optuna_trials: int = 0
+
+
+def parse_overrides(argv: list[str], cfg: TrainConfig | None = None) -> TrainConfig:
+    """`--key=value` overrides, each converted to the type of the field's default; unknown keys rejected."""
+    cfg = cfg or TrainConfig()
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    for arg in argv:
+        if not arg.startswith("--") or "=" not in arg:
+            raise SystemExit(f"bad argument {arg!r}: use --key=value")
+        key, text = arg[2:].split("=", 1)
+        if key not in fields:
+            raise SystemExit(f"unknown config key {key!r} (known: {', '.join(fields)})")
+        default = getattr(TrainConfig(), key)
+        try:
+            if isinstance(default, bool):
+                if text.lower() not in ("true", "false", "1", "0"):
+                    raise ValueError(text)
+                value = text.lower() in ("true", "1")
+            else:
+                value = type(default)(text)
+        except ValueError:
+            raise SystemExit(f"--{key}: expected {type(default).__name__}, got {text!r}") from None
+        setattr(cfg, key, value)
+    return cfg
+
+
+def model_config(cfg: TrainConfig) -> ModelConfig:
+    names = {f.name for f in dataclasses.fields(ModelConfig)}
+    return ModelConfig(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
+
+
+def tensor_shape(grid: str) -> list[int]:
+    """'nx,ny,nz' -> tensor spatial shape [nz, ny, nx] ('nx,ny' -> [ny, nx])."""
+    try:
+        g = [int(v) for v in grid.split(",")]
+    except ValueError:
+        raise SystemExit(f"--grid must be comma-separated integers, got {grid!r}") from None
+    if len(g) not in (2, 3) or min(g) < 1:
+        raise SystemExit(f"--grid needs 2 or 3 positive sizes, got {grid!r}")
+    return list(reversed(g))
+
+
+def l2_penalty(model: torch.nn.Module) -> torch.Tensor:
+    return sum((p.double() ** 2).sum() for p in model.parameters() if p.requires_grad).float()
+
+
+def evaluate_loss(model: torch.nn.Module, loader, device) -> float:
+    model.eval()
+    total, n = 0.0, 0
+    with torch.no_grad():
+        for x, y in loader:
+            logits = model(x.to(device))
+            total += F.cross_entropy(logits.float(), y.to(device), reduction="sum").item()
+            n += len(y)
+    return total / max(n, 1)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) one training; returns {best_val_loss, ckpt}."""
+    # ---------------------------------------------------------------- setup: threads, DDP, seeds
+    torch.set_num_threads(cfg.num_threads)
+    ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
+    rank, world = 0, 1
+    if ddp:
+        import torch.distributed as dist
+        dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
+        rank, world = dist.get_rank(), dist.get_world_size()
+    device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if device.type == "cuda" and ddp:
+        device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
+        torch.cuda.set_device(device)
+    master = rank == 0
+    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if master else (lambda *a: None)
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
+    torch.manual_seed(cfg.seed)
+
+    # ---------------------------------------------------------------- data
+    shape = tensor_shape(cfg.grid)
+    rows = D.read_manifest(cfg.manifest, cfg.sequence)
+    if ddp and not master:
+        dist.barrier()  # rank 0 writes splits.json first
+    splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
+    if ddp and master:
+        dist.barrier()
+    train_ds = D.VolumeDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed)
+    val_ds = D.VolumeDataset(D.rows_in(rows, splits, "val"), shape)
+    sampler = torch.utils.data.DistributedSampler(train_ds, world, rank, seed=cfg.seed) if ddp else None
+    gen = torch.Generator().manual_seed(cfg.seed)
+    train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=sampler is None, sampler=sampler,
+                                               generator=gen, drop_last=len(train_ds) > cfg.batch_size * world)
+    val_loader = torch.utils.data.DataLoader(val_ds, cfg.batch_size)
+    log(f"data: {len(train_ds)} train / {len(val_ds)} val volumes ({len(splits['test'])} test subjects held out), "
+        f"grid {cfg.grid}, world {world}")
+
+    # ---------------------------------------------------------------- model, optimizer, resume
+    margs = dataclasses.asdict(model_config(cfg))
+    model: Classifier = build_model(margs).to(device)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
+    state = {"epoch": -1, "best_val_loss": math.inf, "best_model": None, "bad_epochs": 0, "history": []}
+    if cfg.resume and os.path.exists(ckpt_path):
+        ckpt = load_checkpoint(ckpt_path)
+        if ckpt["model_args"] != margs:
+            raise SystemExit(f"{ckpt_path} was trained with a different model {ckpt['model_args']}; "
+                             f"use another --out_dir or --resume=false")
+        model.load_state_dict(ckpt["model"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        state = {k: ckpt[k] for k in state}
+        gen.set_state(ckpt["loader_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
+    net = model
+    if ddp:
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+
+    def checkpoint(done: bool) -> None:
+        if master:
+            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "model_args": margs,
+                             "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *shape],
+                             "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
+                             "training_data": {"synthetic": None, "manifest": os.path.abspath(cfg.manifest),
+                                               "n_subjects": sum(len(splits[k]) for k in ("train", "val", "test")),
+                                               "sequences": sorted({r.sequence for r in rows}),
+                                               "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}"},
+                             **state}, ckpt_path)
+
+    # ---------------------------------------------------------------- training loop
+    from tqdm import tqdm
+    start_epoch = state["epoch"] + 1
+    epoch_times: list[float] = []
+    for epoch in range(start_epoch, cfg.epochs):
+        if state["bad_epochs"] >= cfg.patience:
+            break
+        t0 = time.time()
+        net.train()
+        train_ds.epoch = epoch
+        if sampler is not None:
+            sampler.set_epoch(epoch)
+        total, n = 0.0, 0
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (master and cfg.progress),
+                   leave=False, file=sys.stderr, mininterval=2)
+        for x, y in bar:
+            x, y = x.to(device), y.to(device)
+            ce = F.cross_entropy(net(x).float(), y)
+            loss = ce + cfg.l2 * l2_penalty(model)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total, n = total + ce.item() * len(y), n + len(y)
+            bar.set_postfix(loss=f"{total / n:.4f}")
+        val_loss = evaluate_loss(model, val_loader, device)
+        improved = val_loss < state["best_val_loss"]
+        if improved:
+            state["best_val_loss"], state["bad_epochs"] = val_loss, 0
+            state["best_model"] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "val_loss": val_loss,
+                                 "seconds": time.time() - t0})
+        checkpoint(done=False)
+        epoch_times.append(time.time() - t0)
+        eta = sum(epoch_times) / len(epoch_times) * (cfg.epochs - epoch - 1)
+        log(f"epoch {epoch + 1}/{cfg.epochs}  train {total / max(n, 1):.4f}  val {val_loss:.4f}"
+            f"{' *' if improved else ''}  {epoch_times[-1]:.1f} s  ETA {eta / 60:.1f} min")
+        if epoch == cfg.crash_after_epoch:
+            os.kill(os.getpid(), signal.SIGKILL)
+    if state["bad_epochs"] >= cfg.patience:
+        log(f"early stop: no val improvement in {cfg.patience} epochs")
+    checkpoint(done=True)
+    if ddp:
+        dist.barrier()
+        dist.destroy_process_group()
+    log(f"done: best val loss {state['best_val_loss']:.4f} -> {ckpt_path}")
+    return {"best_val_loss": state["best_val_loss"], "ckpt": ckpt_path}
+
+
+def optuna_search(cfg: TrainConfig) -> dict:
+    """Paper B's hyper-parameter search: each trial trains in <out_dir>/trial-<n>; objective = best val loss."""
+    import optuna
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    study = optuna.create_study(study_name="qumri", direction="minimize", load_if_exists=True,
+                                storage=f"sqlite:///{os.path.abspath(cfg.out_dir)}/optuna.db",
+                                sampler=optuna.samplers.TPESampler(seed=cfg.seed))
+
+    def objective(trial: "optuna.Trial") -> float:
+        t = dataclasses.replace(cfg, optuna_trials=0, out_dir=os.path.join(cfg.out_dir, f"trial-{trial.number}"),
+                                lr=trial.suggest_float("lr", 1e-5, 1e-2, log=True),
+                                l2=trial.suggest_float("l2", 1e-6, 1e-2, log=True),
+                                dropout=trial.suggest_float("dropout", 0.0, 0.5),
+                                hidden=trial.suggest_categorical("hidden", ["", "64", "128", "128,64"]))
+        return train(t)["best_val_loss"]
+
+    done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
+    study.optimize(objective, n_trials=max(cfg.optuna_trials - done, 0))
+    best = {"trial": study.best_trial.number, "value": study.best_value, "params": study.best_params,
+            "ckpt": os.path.join(cfg.out_dir, f"trial-{study.best_trial.number}", "ckpt.pt")}
+    with open(os.path.join(cfg.out_dir, "optuna-best.json"), "w") as f:
+        json.dump(best, f, indent=1)
+    print(f"best trial {best['trial']}: val loss {best['value']:.4f} {best['params']} -> {best['ckpt']}", file=sys.stderr)
+    return best
+
+
+def main(argv: list[str] | None = None) -> None:
+    cfg = parse_overrides(sys.argv[1:] if argv is None else argv)
+    if not cfg.manifest:
+        raise SystemExit("--manifest=<csv> is required (see training/README.md)")
+    try:
+        optuna_search(cfg) if cfg.optuna_trials > 0 else train(cfg)
+    except D.ManifestError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    main()
