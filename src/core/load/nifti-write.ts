@@ -21,6 +21,7 @@ const RANGE: Record<Exclude<WriteDatatype, 'float32'>, [number, number]> = {
 /** NIfTI code for "aligned to scanner/template coordinates" (NIFTI_XFORM_SCANNER_ANAT). */
 const XFORM_SCANNER_ANAT = 1;
 const HEADER_BYTES = 352;
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /**
  * Integer outputs store intensities exactly when they are integers that fit the type; otherwise
@@ -85,7 +86,9 @@ export function writeNifti(vol: Volume, opts: WriteOptions = {}): Uint8Array {
 
   const o = HEADER_BYTES;
   if (type === 'float32') {
-    for (let i = 0; i < n; i++) dv.setFloat32(o + 4 * i, vol.data[i], true);
+    // The header is 352 bytes, so the data is 4-byte aligned and a typed copy works on little-endian hosts.
+    if (LITTLE_ENDIAN_HOST) new Float32Array(out.buffer, o, n).set(vol.data);
+    else for (let i = 0; i < n; i++) dv.setFloat32(o + 4 * i, vol.data[i], true);
   } else {
     const [lo, hi] = RANGE[type];
     const put = type === 'uint8' ? (i: number, v: number) => dv.setUint8(o + i, v)

@@ -1,0 +1,52 @@
+/** The `scan` slice: the current scan (with its Volume), loading state, errors, DICOM series choice. */
+import type { StateCreator } from 'zustand';
+import type { LoadedScan } from '../../core/load/nifti.ts';
+import type { Sequence } from '../../core/load/sequence.ts';
+import type { ScanErrorCode } from '../../core/load/scan-error.ts';
+import type { DicomSeriesSummary } from '../../../workers/load.worker.ts';
+import type { Volume } from '../../core/volume.ts';
+
+export interface ScanErrorView {
+  code: ScanErrorCode | 'internal';
+  message: string;
+  /** The failed input was 4D/5D and can be loaded again keeping its first volume. */
+  canTakeFirstVolume: boolean;
+}
+
+export interface ScanSlice {
+  scan: LoadedScan | null;
+  /** Increments whenever `scan` is replaced, so effects can key on it cheaply. */
+  scanVersion: number;
+  /** The user's choice; wins over the detected sequence. */
+  sequenceOverride: Sequence | null;
+  /** What is being loaded ("Converting 120 DICOM files…"), or null when idle. */
+  loading: string | null;
+  error: ScanErrorView | null;
+  seriesChoice: DicomSeriesSummary[] | null;
+  setScan: (scan: LoadedScan) => void;
+  setLoading: (label: string | null) => void;
+  setError: (error: ScanErrorView | null) => void;
+  setSequenceOverride: (sequence: Sequence | null) => void;
+  setSeriesChoice: (series: DicomSeriesSummary[] | null) => void;
+}
+
+export const createScanSlice: StateCreator<ScanSlice, [], [], ScanSlice> = (set) => ({
+  scan: null,
+  scanVersion: 0,
+  sequenceOverride: null,
+  loading: null,
+  error: null,
+  seriesChoice: null,
+  // A new scan clears the error and the previous override; a failure never touches `scan`.
+  setScan: (scan) => set((s) => ({ scan, scanVersion: s.scanVersion + 1, sequenceOverride: null, error: null, loading: null, seriesChoice: null })),
+  setLoading: (loading) => set({ loading }),
+  setError: (error) => set({ error, loading: null }),
+  setSequenceOverride: (sequenceOverride) => set({ sequenceOverride }),
+  setSeriesChoice: (seriesChoice) => set({ seriesChoice, loading: null }),
+});
+
+/** The current volume, for preprocessing and inference. */
+export const selectVolume = (s: ScanSlice): Volume | null => s.scan?.volume ?? null;
+
+/** The sequence classification should use: the user's override, else the detected one. */
+export const selectSequence = (s: ScanSlice): Sequence => s.sequenceOverride ?? s.scan?.info.sequence.sequence ?? 'unknown';

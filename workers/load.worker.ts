@@ -1,0 +1,134 @@
+/** Load worker: NIfTI parsing and DICOM→NIfTI conversion (dcm2niix WASM) off the page's main thread. */
+import * as Comlink from 'comlink';
+import { Dcm2niix } from '@niivue/dcm2niix';
+import { parseNifti, type LoadedScan, type ParseOptions } from '../src/core/load/nifti.ts';
+import { ScanError, type ScanErrorCode, type ScanErrorOptions } from '../src/core/load/scan-error.ts';
+import { detectSequence } from '../src/core/load/sequence.ts';
+
+/** Comlink keeps only name and message of thrown errors, so failures travel as values. */
+export type LoadResult =
+  | { ok: true; scan: LoadedScan }
+  | { ok: false; error: { code: ScanErrorCode | 'internal'; message: string; options: ScanErrorOptions } };
+
+export interface DicomSeriesSummary {
+  id: string;
+  fileName: string;
+  seriesNumber: number | null;
+  seriesDescription: string;
+  protocolName: string;
+  /** Dimensions read from the converted header, e.g. [256, 256, 176]. */
+  dims: number[];
+}
+
+export interface DicomInputFile {
+  file: File;
+  /** Path inside the dropped folder, so dcm2niix sees distinct names. */
+  path: string;
+}
+
+interface Converted {
+  bytes: Uint8Array;
+  sidecar: Record<string, unknown>;
+  fileName: string;
+}
+
+const converted = new Map<string, Converted>();
+let dcm2niix: Dcm2niix | null = null;
+
+function fail(e: unknown): LoadResult {
+  if (e instanceof ScanError) return { ok: false, error: { code: e.code, message: e.message, options: e.options } };
+  const message = e instanceof Error ? e.message : String(e);
+  return { ok: false, error: { code: 'internal', message: `Unexpected loading failure: ${message}`, options: {} } };
+}
+
+function done(scan: LoadedScan): LoadResult {
+  return Comlink.transfer({ ok: true, scan }, [scan.volume.data.buffer]) as LoadResult;
+}
+
+export function loadNifti(bytes: Uint8Array, fileName: string, opts: ParseOptions = {}): LoadResult {
+  try {
+    return done(parseNifti(bytes, fileName, opts));
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+/** dim[1..dim[0]] from a NIfTI-1 header (dcm2niix writes NIfTI-1, little-endian, uncompressed here). */
+function headerDims(bytes: Uint8Array): number[] {
+  const dv = new DataView(bytes.buffer, bytes.byteOffset, Math.min(bytes.byteLength, 348));
+  if (bytes.byteLength < 348) return [];
+  const nd = dv.getInt16(40, true);
+  return Array.from({ length: Math.max(0, Math.min(7, nd)) }, (_, k) => dv.getInt16(42 + 2 * k, true));
+}
+
+/**
+ * Converts every series among the files; the page asks the user to choose when there are several.
+ * Returns summaries only: the converted volumes stay here until `loadSeries` picks one.
+ */
+export async function convertDicom(files: DicomInputFile[]): Promise<{ ok: true; series: DicomSeriesSummary[] } | Extract<LoadResult, { ok: false }>> {
+  try {
+    if (!dcm2niix) {
+      dcm2niix = new Dcm2niix();
+      await dcm2niix.init();
+    }
+    const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
+    let out: File[];
+    try {
+      out = await dcm2niix.input(input).bids('y').gzip('n').run();
+    } catch (e) {
+      throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`);
+    }
+    converted.clear();
+    const byBase = new Map<string, { nii?: File; json?: File }>();
+    for (const f of out) {
+      const m = /^(.*)\.(nii|json)$/.exec(f.name);
+      if (!m) continue;
+      const entry = byBase.get(m[1]) ?? {};
+      entry[m[2] as 'nii' | 'json'] = f;
+      byBase.set(m[1], entry);
+    }
+    const series: DicomSeriesSummary[] = [];
+    for (const [base, { nii, json }] of byBase) {
+      if (!nii) continue;
+      const bytes = new Uint8Array(await nii.arrayBuffer());
+      const sidecar = json ? (JSON.parse(await json.text()) as Record<string, unknown>) : {};
+      const id = `s${series.length}`;
+      converted.set(id, { bytes, sidecar, fileName: nii.name });
+      series.push({
+        id,
+        fileName: `${base}.nii`,
+        seriesNumber: typeof sidecar.SeriesNumber === 'number' ? sidecar.SeriesNumber : null,
+        seriesDescription: String(sidecar.SeriesDescription ?? ''),
+        protocolName: String(sidecar.ProtocolName ?? ''),
+        dims: headerDims(bytes),
+      });
+    }
+    if (series.length === 0) {
+      throw new ScanError('dicom-no-series', `No DICOM image series found among the ${files.length} dropped file(s); they are neither NIfTI nor readable DICOM.`);
+    }
+    series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
+    return { ok: true, series };
+  } catch (e) {
+    return fail(e) as Extract<LoadResult, { ok: false }>;
+  }
+}
+
+export function loadSeries(id: string, opts: ParseOptions = {}): LoadResult {
+  const c = converted.get(id);
+  if (!c) return fail(new Error(`series ${id} is not among the converted series`));
+  try {
+    const scan = parseNifti(c.bytes, c.fileName, opts);
+    scan.info.sequence = detectSequence({
+      fileName: c.fileName,
+      seriesDescription: typeof c.sidecar.SeriesDescription === 'string' ? c.sidecar.SeriesDescription : undefined,
+      protocolName: typeof c.sidecar.ProtocolName === 'string' ? c.sidecar.ProtocolName : undefined,
+    });
+    return done(scan);
+  } catch (e) {
+    return fail(e);
+  }
+}
+
+const api = { loadNifti, convertDicom, loadSeries };
+export type LoadWorkerApi = typeof api;
+Comlink.expose(api);
