@@ -10,6 +10,7 @@ import { createNodeBackbone } from '../../core/backbone/node.ts';
 import { createClassifier, type Classifier } from '../../core/head/classifier.ts';
 import type { QuantumEngineFactory } from '../../core/head/index.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
+import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
 import type { Volume } from '../../core/volume.ts';
 
 export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--threads N]
@@ -95,9 +96,7 @@ async function modelInput(volume: Volume, file: string, clf: Classifier, preproc
     }
     return volume.data;
   }
-  const { preprocess } = await import('../../core/preprocess/index.ts');
-  const out = await preprocess(volume, clf.manifest.preprocess as never);
-  return out.data;
+  return preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess)).data;
 }
 
 function csvCell(v: string | number): string {

@@ -27,12 +27,15 @@ export interface OrtLike {
   InferenceSession: { create(model: Uint8Array, options?: InferenceSession.SessionOptions): Promise<InferenceSession> };
 }
 
-export function inputShape(m: Manifest): number[] {
+/** The manifest fields a session run needs (the probe model has no full manifest). */
+export type SessionShape = Pick<Manifest, 'id' | 'input' | 'outputs'>;
+
+export function inputShape(m: SessionShape): number[] {
   return [1, ...m.input.shape.slice(1)];
 }
 
 /** Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). */
-export async function runSession(ort: OrtLike, session: InferenceSession, m: Manifest, input: Float32Array): Promise<BackboneOutput> {
+export async function runSession(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array): Promise<BackboneOutput> {
   const dims = inputShape(m);
   const expected = dims.reduce((a, b) => a * b, 1);
   if (input.length !== expected) {

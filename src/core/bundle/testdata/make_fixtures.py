@@ -1,6 +1,7 @@
 """Builds the tiny random-weight bundles the inference unit tests run on (no trained model needed).
 
-Run from the repository root (regenerates src/core/bundle/testdata/{tiny-q,tiny-c}/):
+Run from the repository root (regenerates src/core/bundle/testdata/{tiny-q,tiny-c}/ and the WebGPU
+probe model src/core/backbone/probe.onnx):
     OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 src/core/bundle/testdata/make_fixtures.py
 
 Each bundle follows docs/model-bundle.md on a 16x12x10 grid (nx, ny, nz): a two-conv 3D backbone
@@ -12,6 +13,7 @@ the TypeScript head and the WASM kernel are checked against code they share noth
 import hashlib
 import json
 import os
+import shutil
 
 import nibabel as nib
 import numpy as np
@@ -173,3 +175,5 @@ def build(bundle_id, quantum, seed):
 if __name__ == '__main__':
     build('tiny-q', True, 1)
     build('tiny-c', False, 2)
+    # The page's WebGPU-vs-WASM probe model (src/core/backbone/probe.ts) is tiny-q's backbone.
+    shutil.copy(os.path.join(HERE, 'tiny-q', 'backbone.onnx'), os.path.join(HERE, '..', '..', 'backbone', 'probe.onnx'))

@@ -1,0 +1,169 @@
+/**
+ * The inference worker (comlink): verifies and loads model bundles, runs preprocessing, the
+ * backbone (onnxruntime-web, WebGPU with a probe check, else WASM) and the head (dense layers in
+ * TypeScript, circuits in the WASM kernel), and Grad-CAM. Plain async functions exposed once; the
+ * page types them with `typeof` (src/display/inference/bridge.ts).
+ */
+import * as Comlink from 'comlink';
+import { listBundles, loadBundle, urlSource, type Manifest, type RegistryEntry } from '../src/core/bundle/index.ts';
+import { configureOrt, createWebBackbone, loseWebGpuDevice, probeWebGpu, webGpuAdapterKey, type ProbeResult, type WebBackbone } from '../src/core/backbone/web.ts';
+import { PROBE_SHAPE, PROBE_URL } from '../src/core/backbone/probe.ts';
+import { createClassifier, type Classifier, type Prediction } from '../src/core/head/classifier.ts';
+import { kernelEngineFactory } from '../src/core/head/kernel-engine.ts';
+import { gradCam } from '../src/core/explain/index.ts';
+import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
+import type { Volume } from '../src/core/volume.ts';
+
+export interface InferenceConfig {
+  /** Base URL of the model bundles (holds index.json). */
+  modelsUrl: string;
+  /** Where ORT's wasm files are served from this origin. */
+  ortWasmPaths: string;
+  threads: number;
+  /** 'auto' = WebGPU when available and the probe agrees, else WASM. */
+  backend: 'auto' | 'webgpu' | 'wasm';
+  /** Probe results already known for adapters (the page keeps them in localStorage). */
+  knownProbes: Record<string, ProbeResult>;
+  /** Largest model (sum of file bytes) this device accepts. */
+  maxModelBytes: number;
+}
+
+export interface LoadedModel {
+  manifest: Manifest;
+  backend: 'webgpu' | 'wasm';
+  fallbackReason?: string;
+  /** The probe run for this device, when one ran now (the page stores it by adapter key). */
+  probe?: { adapter: string; result: ProbeResult };
+  loadMs: number;
+}
+
+export interface ClassifyRequest {
+  modelId: string;
+  volume: Volume;
+  /** The volume is already on the model grid (skip preprocessing; Grad-CAM then maps grid → scan 1:1). */
+  preprocessed?: boolean;
+  explain?: boolean;
+}
+
+export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'> {
+  modelId: string;
+  fallbackReason?: string;
+  timings: Prediction['timings'] & { preprocessMs: number };
+  /** Grad-CAM on the scan's voxel grid in [0, 1], when asked. */
+  gradCam?: Float32Array;
+}
+
+let config: InferenceConfig | undefined;
+const models = new Map<string, { clf: Classifier; backbone: WebBackbone }>();
+
+function cfg(): InferenceConfig {
+  if (!config) throw new Error('inference worker: init() was not called');
+  return config;
+}
+
+const modelsRoot = () => {
+  const base = new URL(cfg().modelsUrl, self.location.href).href;
+  return { label: base, read: (p: string) => urlSource(base).read(p) };
+};
+
+export async function init(c: InferenceConfig): Promise<void> {
+  config = c;
+  configureOrt({ wasmPaths: c.ortWasmPaths, threads: c.threads });
+}
+
+export function listModels(): Promise<RegistryEntry[]> {
+  return listBundles(modelsRoot());
+}
+
+/** WebGPU if available and agreeing with WASM on the probe; the probe runs once per adapter. */
+async function chooseBackend(): Promise<{ backend: 'webgpu' | 'wasm'; reason?: string; probe?: LoadedModel['probe'] }> {
+  const c = cfg();
+  if (c.backend === 'wasm') return { backend: 'wasm' };
+  const adapter = await webGpuAdapterKey();
+  if (!adapter) return { backend: 'wasm', reason: c.backend === 'webgpu' ? 'WebGPU is not available in this browser' : undefined };
+  let result = c.knownProbes[adapter];
+  let probe: LoadedModel['probe'];
+  if (!result) {
+    const bytes = new Uint8Array(await (await fetch(PROBE_URL)).arrayBuffer());
+    result = await probeWebGpu(bytes, PROBE_SHAPE);
+    probe = { adapter, result };
+    c.knownProbes[adapter] = result;
+  }
+  return result.ok ? { backend: 'webgpu', probe } : { backend: 'wasm', reason: result.detail, probe };
+}
+
+export async function loadModel(id: string): Promise<LoadedModel> {
+  const t0 = performance.now();
+  const existing = models.get(id);
+  const c = cfg();
+  if (existing) {
+    return { manifest: existing.clf.manifest, backend: existing.backbone.backend as 'webgpu' | 'wasm', fallbackReason: existing.backbone.fallbackReason, loadMs: 0 };
+  }
+  const bundle = await loadBundle(urlSource(new URL(`${id}/`, new URL(c.modelsUrl, self.location.href)).href), { maxBytes: c.maxModelBytes });
+  const choice = await chooseBackend();
+  const backbone = await createWebBackbone(bundle.backbone, bundle.manifest, choice.backend);
+  const engines = bundle.head.layers.some((l) => l.type === 'quantum') ? kernelEngineFactory() : () => Promise.reject(new Error('no quantum layer'));
+  const clf = await createClassifier(bundle, backbone, engines);
+  models.set(id, { clf, backbone });
+  return {
+    manifest: bundle.manifest,
+    backend: backbone.backend as 'webgpu' | 'wasm',
+    fallbackReason: backbone.fallbackReason ?? choice.reason,
+    probe: choice.probe,
+    loadMs: performance.now() - t0,
+  };
+}
+
+export async function unloadModel(id: string): Promise<void> {
+  const m = models.get(id);
+  models.delete(id);
+  await m?.clf.release();
+}
+
+export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
+  const m = models.get(req.modelId);
+  if (!m) throw new Error(`model ${req.modelId} is not loaded`);
+  const { manifest } = m.clf;
+  const grid = manifest.preprocess.grid;
+  const t0 = performance.now();
+  let input: Float32Array;
+  let gridAffine: number[];
+  if (req.preprocessed) {
+    if (req.volume.dims.some((d, i) => d !== grid[i])) throw new Error(`the scan is ${req.volume.dims.join('×')}, not on the model grid ${grid.join('×')}`);
+    input = req.volume.data;
+    gridAffine = req.volume.affine;
+  } else {
+    const pre = preprocess(req.volume, parsePreprocessSpec(manifest.preprocess));
+    input = pre.data;
+    gridAffine = pre.affine;
+  }
+  const preprocessMs = performance.now() - t0;
+  const pred = await m.clf.classify(input, { explain: req.explain });
+  let cam: Float32Array | undefined;
+  if (pred.explain) {
+    cam = gradCam({ ...pred.explain, grid, gridAffine, scanDims: req.volume.dims, scanAffine: req.volume.affine });
+  }
+  const { explain: _explain, features: _features, ...rest } = pred;
+  const result: ClassifyResult = {
+    ...rest,
+    modelId: req.modelId,
+    fallbackReason: m.backbone.fallbackReason,
+    timings: { ...pred.timings, preprocessMs },
+    gradCam: cam,
+  };
+  return cam ? Comlink.transfer(result, [cam.buffer]) : result;
+}
+
+/** Test hook for the device-lost e2e: destroys ORT's WebGPU device. */
+export function loseDevice(): Promise<boolean> {
+  return loseWebGpuDevice();
+}
+
+/** Same-origin URLs this worker fetched (scripts, wasm, models), for the service worker's precache. */
+export function fetchedUrls(): string[] {
+  return performance.getEntriesByType('resource').map((e) => e.name).filter((u) => new URL(u).origin === self.location.origin);
+}
+
+const api = { init, listModels, loadModel, unloadModel, classify, loseDevice, fetchedUrls };
+export type InferenceApi = typeof api;
+Comlink.expose(api);
