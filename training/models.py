@@ -110,9 +110,13 @@ class Torchvision2d(nn.Module):
             raise ValueError(f"2D torchvision backbone must be resnet50, densenet121 or efficientnet_b3, got {name!r}")
         if weights_path:
             state = torch.load(weights_path, map_location="cpu")
-            missing, _ = net.load_state_dict(state, strict=False)
-            if missing and len(missing) == len(net.state_dict()):
+            state = state.get("state_dict", state)
+            state = {k.removeprefix("module."): v for k, v in state.items()}
+            own = net.state_dict()
+            matched = [k for k in state if k in own and own[k].shape == state[k].shape]
+            if not matched:
                 raise ValueError(f"weights file {weights_path} matches none of {name}'s parameters")
+            net.load_state_dict({k: state[k] for k in matched}, strict=False)
         if freeze:
             for p in frozen.parameters():
                 p.requires_grad_(False)
