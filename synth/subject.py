@@ -1,0 +1,227 @@
+"""One subject: demographics, anatomy deformation, lesions, contrast and acquisition → scan + lesion mask.
+
+Random streams are split so that the same (seed, task, index) is the same person in every sequence
+(age, sex, head shape, lesions) while contrast, grid and noise are drawn per sequence; paired mode
+reuses every stream and only leaves the lesions out.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+from scipy import ndimage as ndi
+
+from . import acquisition as acq
+from . import anatomy, confounders, ms, tsc
+from .contrast import Contrast, sample_contrast
+from .lesions import Canvas, Lesion
+
+TASKS = {"tsc": 1, "ms": 2}
+SEQ_CODE = {"FLAIR": 1, "T2w": 2, "sliceaxial": 11, "slicesagittal": 12}
+STREAM = {"person": 1, "contrast": 2, "grid": 3, "noise": 4}
+
+
+@dataclasses.dataclass(frozen=True)
+class Person:
+    index: int
+    label: int
+    age: float
+    sex: str
+    difficulty: str         # healthy | subtle | typical | high
+    scale: np.ndarray       # per-axis head scale (x, y, z)
+    pose_deg: np.ndarray
+    pose_mm: np.ndarray
+    ventricle_k: float      # > 0 enlarges the ventricles
+    control: np.ndarray     # (3, 6, 7, 7) smooth displacement control points, mm
+
+
+@dataclasses.dataclass
+class Rendered:
+    scan: np.ndarray         # stored integers
+    scan_paired: np.ndarray | None
+    mask: np.ndarray         # uint8 lesion mask on the scan grid
+    grid: acq.Grid
+    storage: acq.Storage
+    lesions: list[Lesion]
+    skull_stripped: bool
+    snr: float
+    ghosting: bool
+    contrast: Contrast
+
+
+def rng_for(seed: int, task: str, index: int, stream: str, sequence: str = "") -> np.random.Generator:
+    key = [int(seed), TASKS[task], int(index), STREAM[stream], SEQ_CODE.get(sequence, 0)]
+    return np.random.default_rng(key)
+
+
+def brain_scale(age: float) -> float:
+    """Linear head scale from brain volume by age: ~61 % of adult volume at 6 months, ~90 % at 2 years
+    (Knickmeyer et al., J Neurosci 2008; Lenroot & Giedd, Neurosci Biobehav Rev 2006)."""
+    return float((1 - 0.62 * np.exp(-age / 1.1)) ** (1 / 3))
+
+
+def sample_person(task: str, index: int, seed: int) -> Person:
+    rng = rng_for(seed, task, index, "person")
+    label = index % 2
+    if task == "tsc":
+        age = float(np.round(rng.uniform(0.5, 18.0), 2))
+        sex = "F" if rng.random() < 0.5 else "M"
+    else:
+        age = float(np.round(np.clip(rng.normal(38, 10), 18, 65), 1))
+        sex = "F" if rng.random() < 0.72 else "M"  # MS is ~3:1 female; controls matched
+    u = rng.random()
+    difficulty = "healthy" if label == 0 else ("subtle" if u < 0.28 else "high" if task == "ms" and u > 0.85 else "typical")
+    s = brain_scale(age) if task == "tsc" else 1.0
+    s *= rng.normal(1.0, 0.035) * (0.975 if sex == "F" else 1.0)
+    scale = s * rng.normal(1.0, 0.025, 3)
+    pose_deg = rng.uniform(-1, 1, 3) * np.array([8.0, 4.0, 5.0])
+    pose_mm = rng.uniform(-10, 10, 3)
+    vk = rng.uniform(-0.12, 0.2)
+    if task == "ms":
+        vk += 0.005 * (age - 35) + (0.08 if label else 0.0)  # ageing and MS atrophy widen the ventricles
+    control = ndi.gaussian_filter(rng.standard_normal((3, 6, 7, 7)), (0, 0.7, 0.7, 0.7)) * rng.uniform(2.0, 4.5)
+    return Person(index, label, age, sex, difficulty, scale, pose_deg, pose_mm, float(vk), control.astype(np.float32))
+
+
+def world_to_template(p: Person) -> np.ndarray:
+    """4×4 affine: scanner world mm → template mm (before the non-linear part)."""
+    a = anatomy.load()
+    rot = acq.rotation_xyz(p.pose_deg)
+    cb = a.centre_brain
+    m = np.eye(4)
+    # world = R (S (x - cb) + cb) + t  ⇒  x = S⁻¹ (Rᵀ (world − t) − cb) + cb
+    lin = np.diag(1 / p.scale) @ rot.T
+    m[:3, :3] = lin
+    m[:3, 3] = -np.diag(1 / p.scale) @ (rot.T @ p.pose_mm + cb) + cb
+    return m
+
+
+def nonlinear_mm(p: Person, x: np.ndarray) -> np.ndarray:
+    """Displacement (mm) added to template points x (N, 3): smooth random field + ventricle scaling."""
+    a = anatomy.load()
+    vox = (x - a.affine[:3, 3]) @ np.linalg.inv(a.affine[:3, :3]).T
+    cg = np.array(p.control.shape[1:]) - 1
+    pos = (vox / np.array(a.shape) * cg).T
+    u = np.stack([ndi.map_coordinates(p.control[d], pos, order=3, mode="nearest") for d in range(3)], 1)
+    rel = x - a.centre_vent
+    g = np.exp(-0.5 * ((rel / np.array([20.0, 32.0, 20.0])) ** 2).sum(1))
+    return u - p.ventricle_k * rel * g[:, None]
+
+
+def template_coords(p: Person, grid: acq.Grid) -> np.ndarray:
+    """(3, *grid.shape) float32 template voxel coordinates of every scan voxel."""
+    a = anatomy.load()
+    tv = np.linalg.inv(a.affine) @ world_to_template(p) @ grid.affine  # scan index → template voxel (affine)
+    step = (4, 4, 1 if not grid.is_3d else 4)
+    coarse_axes = [np.unique(np.r_[np.arange(0, n, s), n - 1]) for n, s in zip(grid.shape, step)]
+    ci = np.stack(np.meshgrid(*coarse_axes, indexing="ij"), -1).reshape(-1, 3).astype(float)
+    x = ci @ (world_to_template(p) @ grid.affine)[:3, :3].T + (world_to_template(p) @ grid.affine)[:3, 3]
+    du = nonlinear_mm(p, x) @ np.linalg.inv(a.affine[:3, :3]).T  # in template voxels
+    du = du.reshape(*[len(c) for c in coarse_axes], 3)
+    out = np.empty((3,) + grid.shape, np.float32)
+    idx = [np.arange(n, dtype=np.float32) for n in grid.shape]
+    for d in range(3):
+        full = _upsample(du[..., d].astype(np.float32), coarse_axes, grid.shape)
+        lin = (tv[d, 0] * idx[0][:, None, None] + tv[d, 1] * idx[1][None, :, None]
+               + tv[d, 2] * idx[2][None, None, :] + tv[d, 3]).astype(np.float32)
+        out[d] = lin + full
+    return out
+
+
+def _upsample(coarse: np.ndarray, axes: list[np.ndarray], shape: tuple[int, ...]) -> np.ndarray:
+    """Separable linear interpolation from coarse sample positions to every index."""
+    out = coarse
+    for ax, (pos, n) in enumerate(zip(axes, shape)):
+        if len(pos) == n:
+            continue
+        full = np.arange(n, dtype=np.float32)
+        j = np.clip(np.searchsorted(pos, full, side="right") - 1, 0, len(pos) - 2)
+        w = ((full - pos[j]) / (pos[j + 1] - pos[j])).astype(np.float32)
+        lo = np.take(out, j, axis=ax)
+        hi = np.take(out, j + 1, axis=ax)
+        sh = [1] * out.ndim
+        sh[ax] = n
+        out = lo + (hi - lo) * w.reshape(sh)
+    return out
+
+
+def _slice_blur(vol: np.ndarray, grid: acq.Grid, p: Person) -> np.ndarray:
+    """Slice profile: average over the slice thickness along the template axis nearest the slice normal."""
+    normal = grid.affine[:3, 2] / np.linalg.norm(grid.affine[:3, 2])
+    axis = int(np.argmax(np.abs(normal)))
+    sigma = grid.thickness_mm / np.sqrt(12) / float(p.scale[axis])
+    inplane = max(grid.inplane_mm, 0.8) / np.sqrt(12)
+    sig = [inplane] * 3
+    sig[axis] = max(sigma, inplane)
+    return ndi.gaussian_filter(vol, sig, truncate=2.5)
+
+
+def head_extent_mm() -> np.ndarray:
+    """Size (x, y, z) of the template head above the padded neck, mm."""
+    a = anatomy.load()
+    head = np.argwhere(a.tissue[:, :, anatomy.NECK_MM::2] > 0)
+    return ((head.max(0) - head.min(0)) * np.array([1, 1, 2])).astype(float)
+
+
+def render(task: str, sequence: str, index: int, seed: int, paired: bool = False) -> tuple[Person, Rendered]:
+    a = anatomy.load()
+    p = sample_person(task, index, seed)
+    prng = rng_for(seed, task, index, "person")
+    prng.random(64)  # lesions use the person stream after a fixed skip, independent of sequence
+    c = sample_contrast(sequence, p.age, rng_for(seed, task, index, "contrast", sequence))
+
+    # Tissue signal on the template, then confounders (for everyone), then lesions (patients).
+    base = np.where(a.brain, c.brain_lut()[a.t1], c.head_lut()[a.t1]).astype(np.float32)
+    conf = Canvas(a.shape)
+    confounders.draw(conf, c, p.age, prng)
+    base += conf.frac * (conf.signal - base)
+    les = Canvas(a.shape)
+    if p.label == 1:
+        if task == "tsc":
+            tsc.draw(les, c, p.age, p.difficulty, prng)
+        else:
+            ms.draw(les, sequence, p.difficulty, prng)
+
+    grng = rng_for(seed, task, index, "grid", sequence)
+    extent = head_extent_mm() * p.scale
+    centre = acq.rotation_xyz(p.pose_deg) @ (a.centre_brain - a.centre_brain) + a.centre_brain + p.pose_mm
+    grid = acq.sample_grid(grng, extent.astype(float), centre)
+    storage = acq.sample_storage(grng)
+    stripped = grng.random() < 0.2
+    snr = float(grng.uniform(12, 60))
+    ghosting = grng.random() < 0.1
+    ghost_amp = float(grng.uniform(0.03, 0.1))
+    bias = acq.bias_field(grid, grng, float(grng.uniform(0.05, 0.3)))
+
+    coords = template_coords(p, grid)
+    sample = lambda vol: ndi.map_coordinates(vol, coords, order=1, mode="constant", cval=0.0, output=np.float32)
+    clean = sample(_slice_blur(base, grid, p))
+    if les.lesions:
+        frac = sample(_slice_blur(les.frac, grid, p))
+        fsig = sample(_slice_blur(les.frac * les.signal, grid, p))
+        with_lesions = clean * (1 - frac) + fsig
+        mask = frac >= 0.5
+        if not mask.any():  # a small lesion between thick slices: keep its most-covered voxels
+            mask = frac >= 0.5 * frac.max()
+    else:
+        with_lesions = clean
+        mask = np.zeros(grid.shape, bool)
+    brain = sample(a.brain.astype(np.float32)) >= 0.5 if stripped else None
+
+    nrng = rng_for(seed, task, index, "noise", sequence)
+    sigma = storage.white / snr
+    n1, n2 = acq.rician(clean, sigma, nrng)
+    pe_axis = int(nrng.integers(0, 2))
+
+    def finish(img: np.ndarray) -> np.ndarray:
+        img = img * bias
+        if ghosting:
+            img = acq.ghost(img, ghost_amp, pe_axis)
+        phys = acq.magnitude(img * storage.white, n1, n2)
+        if brain is not None:
+            phys = phys * brain
+        return acq.quantise(phys, storage)
+
+    scan = finish(with_lesions)
+    scan_paired = finish(clean) if paired and p.label == 1 else None
+    return p, Rendered(scan, scan_paired, mask.astype(np.uint8), grid, storage, les.lesions, stripped, snr, ghosting, c)
