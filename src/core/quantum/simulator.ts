@@ -51,8 +51,11 @@ export function compile(spec: CircuitSpec): Compiled {
 }
 
 function batchOf(p: Program, x: Float64Array, batch: number | undefined): number {
+  if (batch === undefined && p.nInputs > 0 && (x.length === 0 || x.length % p.nInputs !== 0)) {
+    throw new CircuitInputError(`x: expected a multiple of ${p.nInputs} values (one sample each), got ${x.length}`);
+  }
   const b = batch ?? (p.nInputs > 0 ? x.length / p.nInputs : 1);
-  if (!Number.isInteger(b) || b < 1) throw new CircuitInputError(`batch ${b} must be a positive integer (x has ${x.length} values, ${p.nInputs} per sample)`);
+  if (!Number.isInteger(b) || b < 1) throw new CircuitInputError(`batch ${b} must be a positive integer`);
   if (x.length !== b * p.nInputs) throw new CircuitInputError(`x: expected ${b}·${p.nInputs} = ${b * p.nInputs} values, got ${x.length}`);
   return b;
 }
