@@ -24,7 +24,8 @@ describe('planInput', () => {
     const two = planInput([probe('a.nii'), probe('b.nii.gz')]);
     expect(two.kind).toBe('error');
     expect(two.kind === 'error' && two.message).toContain('2 NIfTI files');
-    expect(planInput([probe('x.json')]).kind).toBe('error');
+    expect(planInput([probe('x.json'), probe('y.txt')]).kind).toBe('error');
+    expect(planInput([probe('x.json')])).toEqual({ kind: 'nifti', index: 0 });
     expect(planInput([]).kind).toBe('error');
   });
 });

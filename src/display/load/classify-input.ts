@@ -27,8 +27,10 @@ function looksDicom(p: InputProbe): boolean {
 const IGNORED = /(^\.|^DICOMDIR$|\.(json|txt|csv|tsv|md|bval|bvec|xml|html?|pdf)$)|^Thumbs\.db$/i;
 
 export function planInput(files: InputProbe[]): InputPlan {
-  const candidates = files.map((f, i) => ({ f, i })).filter(({ f }) => !IGNORED.test(f.name));
   if (files.length === 0) return { kind: 'error', message: 'No files were dropped.' };
+  // A single file always goes to a reader, which says precisely what it is not.
+  if (files.length === 1) return looksDicom(files[0]) && !looksNifti(files[0]) ? { kind: 'dicom', indices: [0] } : { kind: 'nifti', index: 0 };
+  const candidates = files.map((f, i) => ({ f, i })).filter(({ f }) => !IGNORED.test(f.name));
   if (candidates.length === 0) {
     return { kind: 'error', message: `None of the ${files.length} file(s) is an image (${files.slice(0, 3).map((f) => f.name).join(', ')}…): drop a .nii/.nii.gz file or a DICOM series.` };
   }
