@@ -140,8 +140,10 @@ def update_index(models_dir: str, bundle_id: str) -> None:
 def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shape: list[int],
                   name: str = "", task: str = "tsc", sequence: str = "FLAIR", paper: str = "A",
                   threshold: float = 0.5, metrics: dict | None = None, training_data: dict | None = None,
-                  limitations: list[str] | None = None, n_reference: int = 3, index: bool = True) -> dict:
-    """Write every bundle file into out_dir and return the manifest."""
+                  limitations: list[str] | None = None, n_reference: int = 3, index: bool = True,
+                  preprocess: dict | None = None) -> dict:
+    """Write every bundle file into out_dir and return the manifest; `preprocess` is the spec the
+    training volumes were prepared with (default: docs/preprocess-spec.md's on the input grid)."""
     if task not in CLASSES:
         raise ValueError(f"task must be one of {sorted(CLASSES)}, got {task!r}")
     if not 0 < threshold < 1 or math.isnan(threshold):
@@ -156,6 +158,9 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         files += ["reference.json"] + [e["file"] for e in ref["inputs"]]
     cfg = model.cfg
     grid = list(reversed(input_shape[2:])) + ([1] if len(input_shape) == 4 else [])
+    preprocess = dict(preprocess or {"grid": grid, **DEFAULT_PREPROCESS})
+    if list(preprocess.get("grid", [])) != grid:
+        raise ValueError(f"preprocess grid {preprocess.get('grid')} does not match the model input grid {grid}")
     is_q = cfg.head == "quantum"
     manifest = {
         "format": "qumri-bundle/1", "id": bundle_id,
@@ -165,7 +170,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
                          "config": dict(vars(cfg))},
         "input": {"name": "input", "shape": [1, *input_shape[1:]]},
         "outputs": {"features": "features", "feature_map": "feature_map"},
-        "preprocess": {"grid": grid, **DEFAULT_PREPROCESS},
+        "preprocess": preprocess,
         "threshold": threshold,
         "files": {f: {"sha256": sha256(os.path.join(out_dir, f)), "bytes": os.path.getsize(os.path.join(out_dir, f))}
                   for f in files},
@@ -207,7 +212,7 @@ def main(argv: list[str] | None = None) -> None:
     export_bundle(model, a.out, a.id, input_shape=ckpt["input_shape"], name=a.name,
                   task=a.task or cfg.get("task", "tsc"), sequence=sequence,
                   paper="A" if model.dims == 3 else "B", threshold=threshold, metrics=metrics,
-                  training_data=ckpt.get("training_data"), index=not a.no_index)
+                  training_data=ckpt.get("training_data"), index=not a.no_index, preprocess=ckpt.get("preprocess"))
     print(f"exported {a.id} -> {a.out}")
 
 

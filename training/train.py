@@ -32,6 +32,7 @@ import torch.nn.functional as F
 from . import data as D
 from .checkpoint import load_checkpoint, save_checkpoint
 from .models import Classifier, ModelConfig, build_model
+from .prepare import load_spec_beside
 
 
 @dataclass
@@ -192,6 +193,7 @@ def train(cfg: TrainConfig) -> dict:
         if master:
             save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "model_args": margs,
                              "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *shape],
+                             "preprocess": load_spec_beside(cfg.manifest),
                              "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
                              "training_data": {"synthetic": None, "manifest": os.path.abspath(cfg.manifest),
                                                "n_subjects": sum(len(splits[k]) for k in ("train", "val", "test")),

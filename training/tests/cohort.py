@@ -2,13 +2,16 @@
 import csv
 import os
 
+import nibabel as nib
 import numpy as np
 
 from training.export import save_model_grid_nifti
 
 
-def make_cohort(root: str, n_per_class: int = 8, shape=(32, 32, 32), seed: int = 0, sequence: str = "FLAIR") -> str:
-    """Smooth noisy 'brains'; positives carry a few bright blobs ('lesions'). Returns the manifest path."""
+def make_cohort(root: str, n_per_class: int = 8, shape=(32, 32, 32), seed: int = 0, sequence: str = "FLAIR",
+                voxel_mm: float = 1.0) -> str:
+    """Smooth noisy 'brains'; positives carry a few bright blobs ('lesions'). Returns the manifest path.
+    voxel_mm > 1 makes head-sized raw scans for the preprocessing CLI."""
     rng = np.random.default_rng(seed)
     os.makedirs(os.path.join(root, "vols"), exist_ok=True)
     grids = np.meshgrid(*[np.linspace(-1, 1, s) for s in shape], indexing="ij")
@@ -24,6 +27,10 @@ def make_cohort(root: str, n_per_class: int = 8, shape=(32, 32, 32), seed: int =
             v = np.clip(v, 0, 1).astype(np.float32)
             name = f"vols/sub-{label}{i:02d}.nii.gz"
             save_model_grid_nifti(v, os.path.join(root, name))
+            if voxel_mm != 1.0:
+                img = nib.load(os.path.join(root, name))
+                nib.save(nib.Nifti1Image(np.asarray(img.dataobj), np.diag([voxel_mm] * 3 + [1.0])),
+                         os.path.join(root, name))
             rows.append({"path": name, "label": label, "subject_id": f"sub-{label}{i:02d}", "sequence": sequence})
     path = os.path.join(root, "manifest.csv")
     with open(path, "w", newline="") as f:
