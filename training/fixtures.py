@@ -77,7 +77,8 @@ FIXTURE_CIRCUITS = {
     "angle-cnot-rz": [(4, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": 2}], "z"),
                       (2, [{"family": "angle", "rotation": "Y"}, {"family": "cnot_rz"}], "x")],
     "amplitude-rot-cnot": [(2, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
-                           (3, [{"family": "amplitude", "pad_with": 0.25}, {"family": "rot_cnot"}], "parity")],
+                           (3, [{"family": "amplitude", "pad_with": 0.25, "n_features": 7}, {"family": "rot_cnot"}],
+                            "parity")],
     "angle-rxyz-ring": [(4, [{"family": "angle", "rotation": "Z"}, {"family": "rxyz_ring", "layers": 2}], "z"),
                         (2, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "xz")],
 }
@@ -85,10 +86,7 @@ FIXTURE_CIRCUITS = {
 
 def fixture_case(name: str, n: int, layers: list, readout: str, gen: torch.Generator) -> dict:
     spec = quantum.make_circuit(n, layers, readout)
-    nf = quantum.n_features(spec)
-    if spec["layers"][0]["family"] == "amplitude":
-        nf -= 1  # exercise the padding
-    x = torch.rand(nf, generator=gen, dtype=torch.float64) * 2
+    x = torch.rand(quantum.n_features(spec), generator=gen, dtype=torch.float64) * 2
     w = (torch.rand(quantum.n_weights(spec), generator=gen, dtype=torch.float64) * 2 - 1) * 3
     jx, jw = torch.autograd.functional.jacobian(lambda a, b: quantum.run_circuit(spec, a[None], b)[0], (x, w))
     out = quantum.run_circuit(spec, x[None], w)[0]

@@ -35,7 +35,7 @@ Spec = dict[str, Any]
 FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "zz_feature_map": {"reps": 2, "entanglement": "full", "alpha": 2.0},
     "angle": {"rotation": "X"},
-    "amplitude": {"normalize": True, "pad_with": 0.0},
+    "amplitude": {"normalize": True, "pad_with": 0.0, "n_features": None},  # None -> 2**n_qubits
     "real_amplitudes": {"reps": 3, "entanglement": "reverse_linear", "skip_final_rotation_layer": False},
     "rot_cnot": {"layers": 1},
     "rxyz_ring": {"layers": 1},
@@ -93,8 +93,14 @@ def normalize_spec(spec: Spec) -> Spec:
         for key in ("reps", "layers"):
             if key in full and (not isinstance(full[key], int) or full[key] < 1):
                 raise ValueError(f"layer {i} ({fam}): {key} must be a positive integer, got {full[key]!r}")
-        if fam == "amplitude" and i != 0:
-            raise ValueError(f"layer {i}: amplitude embedding prepares the state and must be the first layer")
+        if fam == "amplitude":
+            if i != 0:
+                raise ValueError(f"layer {i}: amplitude embedding prepares the state and must be the first layer")
+            if full["n_features"] is None:
+                full["n_features"] = 2 ** n
+            nf = full["n_features"]
+            if not isinstance(nf, int) or isinstance(nf, bool) or not 1 <= nf <= 2 ** n:
+                raise ValueError(f"layer {i} (amplitude): n_features must be an integer in 1..{2 ** n}, got {nf!r}")
         out.append(full)
     return {"format": FORMAT, "n_qubits": n, "layers": out, "readout": spec["readout"]}
 
@@ -114,12 +120,12 @@ def entanglement_pairs(n: int, kind: str) -> list[tuple[int, int]]:
 
 
 def layer_sizes(layer: dict[str, Any], n: int) -> tuple[int, int]:
-    """(features consumed, weights consumed) by one normalised layer; amplitude reports 2**n (its max)."""
+    """(features consumed, weights consumed) by one normalised layer."""
     fam = layer["family"]
     if fam in ("zz_feature_map", "angle"):
         return n, 0
     if fam == "amplitude":
-        return 2 ** n, 0
+        return layer["n_features"], 0
     if fam == "real_amplitudes":
         return 0, n * (layer["reps"] + (0 if layer["skip_final_rotation_layer"] else 1))
     if fam in ("rot_cnot", "rxyz_ring"):
@@ -134,7 +140,7 @@ def n_weights(spec: Spec) -> int:
 
 
 def n_features(spec: Spec) -> int:
-    """Number of input features a spec consumes (amplitude: its maximum, 2**n)."""
+    """Number of input features a spec consumes."""
     spec = normalize_spec(spec)
     return sum(layer_sizes(layer, spec["n_qubits"])[0] for layer in spec["layers"])
 
@@ -348,8 +354,6 @@ def final_state(spec: Spec, x: torch.Tensor, weights: torch.Tensor) -> torch.Ten
     xi = wi = 0
     for layer in spec["layers"]:
         nf, nw = layer_sizes(layer, n)
-        if layer["family"] == "amplitude":
-            nf = x.shape[1] - xi
         xs, ws = x[:, xi:xi + nf], weights[wi:wi + nw]
         if xs.shape[1] != nf:
             raise ValueError(f"layer {layer['family']} needs {nf} features, only {xs.shape[1]} left in x")

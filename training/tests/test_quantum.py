@@ -70,7 +70,8 @@ def dense_run(spec, x, w):
             for q in range(n):
                 psi = op1({"X": RX, "Y": RY, "Z": RZ}[L["rotation"]](xs[q]), q, n) @ psi
         elif f == "amplitude":
-            v = np.concatenate([x[xi:], np.full(2 ** n - len(x[xi:]), L["pad_with"])]); xi = len(x)
+            k = L["n_features"]
+            v = np.concatenate([x[xi:xi + k], np.full(2 ** n - k, L["pad_with"])]); xi += k
             psi = (v / np.linalg.norm(v)).astype(complex)
         elif f == "real_amplitudes":
             for r in range(L["reps"] + (0 if L["skip_final_rotation_layer"] else 1)):
@@ -122,7 +123,8 @@ CASES = [
     (3, [{"family": "angle", "rotation": "Y"}, {"family": "real_amplitudes", "reps": 2}], "probs"),
     (4, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": 2}], "z"),
     (3, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
-    (2, [{"family": "amplitude", "pad_with": 0.3}, {"family": "rot_cnot"}], "parity"),
+    (2, [{"family": "amplitude", "pad_with": 0.3, "n_features": 3}, {"family": "rot_cnot"}], "parity"),
+    (3, [{"family": "amplitude", "n_features": 5}], "probs"),
     (3, [{"family": "angle", "rotation": "Z"}, {"family": "rxyz_ring", "layers": 2}], "x"),
     (2, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "probs"),
 ]
@@ -130,7 +132,7 @@ CASES = [
 
 def random_inputs(spec, seed, batch=3):
     g = torch.Generator().manual_seed(seed)
-    nf = quantum.n_features(spec) - (1 if spec["layers"][0]["family"] == "amplitude" else 0)
+    nf = quantum.n_features(spec)
     x = torch.rand(batch, nf, generator=g, dtype=torch.float64) * 3 - 0.5
     w = (torch.rand(quantum.n_weights(spec), generator=g, dtype=torch.float64) * 2 - 1) * math.pi
     return x, w
@@ -173,9 +175,13 @@ def test_analytic_values():
 
 
 def load_fixture_cases(path):
+    """Both layouts: ours (`cases` with full Jacobians) and the kernel's (one case: `spec`, and gradients
+    of L = sum(out_weights * outputs) as grad_x / grad_weights)."""
     with open(path) as f:
         doc = json.load(f)
-    return doc["cases"] if isinstance(doc, dict) and "cases" in doc else doc
+    if "cases" in doc:
+        return doc["cases"]
+    return [{**doc, "circuit": doc["spec"]}]
 
 
 def fixture_files():
@@ -197,14 +203,21 @@ def test_reproduces_every_circuit_fixture():
             w = torch.tensor(case["weights"], dtype=torch.float64)
             got = quantum.run_circuit(case["circuit"], x, w)[0].numpy()
             np.testing.assert_allclose(got, case["outputs"], atol=1e-10, rtol=0, err_msg=f"{path} {case.get('name')}")
+            jx, jw = torch.autograd.functional.jacobian(
+                lambda a, b: quantum.run_circuit(case["circuit"], a[None], b)[0], (x[0], w))
+            jx, jw = jx.reshape(len(case["outputs"]), -1).numpy(), jw.reshape(len(case["outputs"]), -1).numpy()
             if "jacobian_weights" in case:
-                jx, jw = torch.autograd.functional.jacobian(
-                    lambda a, b: quantum.run_circuit(case["circuit"], a[None], b)[0], (x[0], w))
-                np.testing.assert_allclose(jw.numpy().reshape(len(case["outputs"]), -1),
-                                           np.array(case["jacobian_weights"]).reshape(len(case["outputs"]), -1),
-                                           atol=1e-10, rtol=0)
+                want_x, want_w = case["jacobian_x"], case["jacobian_weights"]
+                got_x, got_w = jx, jw
+            else:
+                ow = np.array(case["out_weights"])
+                want_x, want_w, got_x, got_w = case["grad_x"], case["grad_weights"], ow @ jx, ow @ jw
+            np.testing.assert_allclose(got_x, np.array(want_x).reshape(got_x.shape), atol=1e-10, rtol=0,
+                                       err_msg=f"{path} {case.get('name')} d/dx")
+            np.testing.assert_allclose(got_w, np.array(want_w).reshape(got_w.shape), atol=1e-10, rtol=0,
+                                       err_msg=f"{path} {case.get('name')} d/dw")
             checked += 1
-    assert checked >= 9
+    assert checked >= 9 + 12  # ours and the kernel's
 
 
 @pytest.mark.parametrize("bad,msg", [
