@@ -18,12 +18,16 @@ export const BRAIN_PARAMS = {
   /** Foreground threshold: p2 + fraction·(p98 − p2) (BET's rule). */
   foregroundFraction: 0.1,
   /** Brain tissue band, as multiples of the central median above p2. */
-  bandLow: 0.55,
+  bandLow: 0.7,
   bandHigh: 1.6,
   /** Erosion radius that separates brain from scalp/neck (mm). */
   erodeMm: 5,
   /** Closing radius that brings sulcal CSF into the mask (mm). */
   closeMm: 5,
+  /** Brain lies at least this deep below the head's surface (scalp + skull), mm. */
+  headMarginMm: 10,
+  /** Final dilation that brings the CSF rim between brain and skull into the mask (mm). */
+  rimMm: 0,
   /** Skull-stripped detection: foreground volume below this (ml) with a constant background. */
   strippedMaxMl: 2300,
   strippedMinBackground: 0.25,
@@ -107,8 +111,9 @@ export function extractBrain(w: WorkingVolume): Uint8Array {
   if (!(scale > 0)) throw new Error('no head found: the centre of the head has no signal above the background');
   const lo = p2 + BRAIN_PARAMS.bandLow * scale;
   const hi = p2 + BRAIN_PARAMS.bandHigh * scale;
+  const inner = erode(head, w.dims, w.spacing, BRAIN_PARAMS.headMarginMm);
   const band = new Uint8Array(head.length);
-  for (let i = 0; i < band.length; i++) band[i] = head[i] && w.data[i] >= lo && w.data[i] <= hi ? 1 : 0;
+  for (let i = 0; i < band.length; i++) band[i] = inner[i] && w.data[i] >= lo && w.data[i] <= hi ? 1 : 0;
   const core = erode(band, w.dims, w.spacing, BRAIN_PARAMS.erodeMm);
   const { labels, sizes } = labelComponents(core, w.dims);
   // The brain is the biggest eroded component that reaches into the central sphere.
@@ -123,7 +128,8 @@ export function extractBrain(w: WorkingVolume): Uint8Array {
   for (let p = 0; p < seed.length; p++) seed[p] = labels[p] === best ? 1 : 0;
   const grown = dilate(seed, w.dims, w.spacing, BRAIN_PARAMS.erodeMm + 1);
   for (let p = 0; p < grown.length; p++) grown[p] = grown[p] && band[p] ? 1 : 0;
-  const brain = fillHoles(close(largestComponent(grown, w.dims), w.dims, w.spacing, BRAIN_PARAMS.closeMm), w.dims);
+  const closed = fillHoles(close(largestComponent(grown, w.dims), w.dims, w.spacing, BRAIN_PARAMS.closeMm), w.dims);
+  const brain = BRAIN_PARAMS.rimMm > 0 ? dilate(closed, w.dims, w.spacing, BRAIN_PARAMS.rimMm) : closed;
   for (let p = 0; p < brain.length; p++) brain[p] = brain[p] && head[p] ? 1 : 0;
   return brain;
 }

@@ -84,6 +84,7 @@ export function open(mask: Uint8Array, dims: readonly number[], spacing: readonl
 /** 6-connected component labels (0 = background) and each label's size (sizes[0] unused). */
 export function labelComponents(mask: Uint8Array, dims: readonly number[]): { labels: Int32Array; sizes: number[] } {
   const [nx, ny, nz] = dims;
+  const plane = nx * ny;
   const labels = new Int32Array(mask.length);
   const sizes = [0];
   const stack = new Int32Array(mask.length);
@@ -98,20 +99,20 @@ export function labelComponents(mask: Uint8Array, dims: readonly number[]): { la
       const p = stack[--top];
       size++;
       const i = p % nx;
-      const j = Math.floor(p / nx) % ny;
-      const k = Math.floor(p / (nx * ny));
-      const push = (q: number) => {
-        if (mask[q] && !labels[q]) {
-          labels[q] = label;
-          stack[top++] = q;
-        }
-      };
-      if (i > 0) push(p - 1);
-      if (i < nx - 1) push(p + 1);
-      if (j > 0) push(p - nx);
-      if (j < ny - 1) push(p + nx);
-      if (k > 0) push(p - nx * ny);
-      if (k < nz - 1) push(p + nx * ny);
+      const j = ((p - i) / nx) % ny;
+      const k = (p - i - j * nx) / plane;
+      let q = p - 1;
+      if (i > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      q = p + 1;
+      if (i < nx - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      q = p - nx;
+      if (j > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      q = p + nx;
+      if (j < ny - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      q = p - plane;
+      if (k > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      q = p + plane;
+      if (k < nz - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
     }
     sizes.push(size);
   }
@@ -129,41 +130,51 @@ export function largestComponent(mask: Uint8Array, dims: readonly number[]): Uin
   return out;
 }
 
+/**
+ * Marks (in `outside`, value 1) the background voxels of `mask` reachable from the border of the
+ * [nx, ny, nz] block that starts at `offset`; 4-connected in-plane, plus through z when nz > 1.
+ */
+function floodFromBorder(mask: Uint8Array, outside: Uint8Array, offset: number, nx: number, ny: number, nz: number, stack: Int32Array): void {
+  const plane = nx * ny;
+  let top = 0;
+  const seed = (p: number) => {
+    if (!mask[offset + p] && !outside[offset + p]) {
+      outside[offset + p] = 1;
+      stack[top++] = p;
+    }
+  };
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++) {
+        if (i === 0 || j === 0 || i === nx - 1 || j === ny - 1 || (nz > 1 && (k === 0 || k === nz - 1))) seed(i + nx * j + plane * k);
+      }
+    }
+  }
+  while (top > 0) {
+    const p = stack[--top];
+    const i = p % nx;
+    const j = ((p - i) / nx) % ny;
+    const k = (p - i - j * nx) / plane;
+    if (i > 0) seed(p - 1);
+    if (i < nx - 1) seed(p + 1);
+    if (j > 0) seed(p - nx);
+    if (j < ny - 1) seed(p + nx);
+    if (k > 0) seed(p - plane);
+    if (k < nz - 1) seed(p + plane);
+  }
+}
+
 /** Fill holes: background not connected to the volume border (3D), then per axial slice (2D). */
 export function fillHoles(mask: Uint8Array, dims: readonly number[]): Uint8Array {
   const [nx, ny, nz] = dims;
-  const out = mask.slice();
-  const bg = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) bg[i] = mask[i] ? 0 : 1;
-  const { labels } = labelComponents(bg, dims);
-  const outside = new Set<number>();
-  for (let k = 0; k < nz; k++) {
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        if (i === 0 || j === 0 || k === 0 || i === nx - 1 || j === ny - 1 || k === nz - 1) {
-          const l = labels[i + nx * (j + ny * k)];
-          if (l) outside.add(l);
-        }
-      }
-    }
-  }
-  for (let p = 0; p < out.length; p++) if (labels[p] && !outside.has(labels[p])) out[p] = 1;
+  const stack = new Int32Array(mask.length);
+  const outside = new Uint8Array(mask.length);
+  floodFromBorder(mask, outside, 0, nx, ny, nz, stack);
+  const filled = new Uint8Array(mask.length);
+  for (let p = 0; p < mask.length; p++) filled[p] = outside[p] ? 0 : 1;
   // Per-slice pass: a scan cut by its field of view leaves holes open through the top/bottom slice.
-  for (let k = 0; k < nz; k++) {
-    const slice = out.subarray(k * nx * ny, (k + 1) * nx * ny);
-    const sbg = new Uint8Array(nx * ny);
-    for (let i = 0; i < sbg.length; i++) sbg[i] = slice[i] ? 0 : 1;
-    const { labels: sl } = labelComponents(sbg, [nx, ny, 1]);
-    const out2 = new Set<number>();
-    for (let j = 0; j < ny; j++) {
-      for (let i = 0; i < nx; i++) {
-        if (i === 0 || j === 0 || i === nx - 1 || j === ny - 1) {
-          const l = sl[i + nx * j];
-          if (l) out2.add(l);
-        }
-      }
-    }
-    for (let p = 0; p < sbg.length; p++) if (sl[p] && !out2.has(sl[p])) slice[p] = 1;
-  }
-  return out;
+  const outside2 = new Uint8Array(mask.length);
+  for (let k = 0; k < nz; k++) floodFromBorder(filled, outside2, k * nx * ny, nx, ny, 1, stack);
+  for (let p = 0; p < mask.length; p++) filled[p] = outside2[p] ? 0 : 1;
+  return filled;
 }
