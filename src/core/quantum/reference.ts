@@ -9,9 +9,26 @@ import { type AdjointResult, type Engine, type PackedProgram, outputsPerSample }
 
 type State = Float64Array;
 
+/** Real 2×2 [[a, b], [c, d]] on every pair on bit t (H, RY, X, Z: the kernel's real core). */
+function apply1Real(s: State, n: number, t: number, a: number, b: number, c: number, d: number): void {
+  const dim = 1 << n;
+  const half = 1 << t;
+  for (let base = 0; base < dim; base += half << 1) {
+    const end = 2 * (base + half);
+    const off = 2 * half;
+    for (let i = 2 * base; i < end; i++) {
+      const x = s[i];
+      const y = s[i + off];
+      s[i] = a * x + b * y;
+      s[i + off] = c * x + d * y;
+    }
+  }
+}
+
 /** Applies the 2×2 matrix [[a, b], [c, d]] (complex, as re/im pairs) to every pair on bit t. */
 function apply1(s: State, n: number, t: number, m: readonly number[]): void {
   const [ar, ai, br, bi, cr, ci, dr, di] = m;
+  if (ai === 0 && bi === 0 && ci === 0 && di === 0) return apply1Real(s, n, t, ar, br, cr, dr);
   const dim = 1 << n;
   const half = 1 << t;
   for (let base = 0; base < dim; base += half << 1) {
@@ -44,11 +61,23 @@ function forQuartets(n: number, a: number, b: number, f: (k: number, ka: number,
 }
 
 function cx(s: State, n: number, c: number, t: number): void {
-  forQuartets(n, c, t, (_k, ka, _kb, kab) => {
-    const r = s[2 * ka], i = s[2 * ka + 1];
-    s[2 * ka] = s[2 * kab]; s[2 * ka + 1] = s[2 * kab + 1];
-    s[2 * kab] = r; s[2 * kab + 1] = i;
-  });
+  // the hot two-qubit loop, written out (no callback) as in the kernel
+  const lo = Math.min(c, t);
+  const hi = Math.max(c, t);
+  const dim = 1 << n;
+  const sLo = 1 << lo;
+  const sHi = 1 << hi;
+  const da = 2 << c;
+  const dab = da + (2 << t);
+  for (let i = 0; i < dim; i += sHi << 1) {
+    for (let j = i; j < i + sHi; j += sLo << 1) {
+      for (let k = 2 * j; k < 2 * (j + sLo); k += 2) {
+        const r = s[k + da], m = s[k + da + 1];
+        s[k + da] = s[k + dab]; s[k + da + 1] = s[k + dab + 1];
+        s[k + dab] = r; s[k + dab + 1] = m;
+      }
+    }
+  }
 }
 
 function cz(s: State, n: number, a: number, b: number): void {
