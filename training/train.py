@@ -47,6 +47,8 @@ class TrainConfig:
     split_seed: int = 1
     resume: bool = True
     crash_after_epoch: int = -1       # fault injection for the resume test: SIGKILL self after this epoch's checkpoint
+    synthetic: bool = True            # described in the bundle: was the cohort synthetic?
+    data_description: str = ""        # one line for the bundle's training_data.description
     # model (see models.ModelConfig)
     backbone: str = "resnet34"
     width: int = 16
@@ -195,7 +197,9 @@ def train(cfg: TrainConfig) -> dict:
                              "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *shape],
                              "preprocess": load_spec_beside(cfg.manifest),
                              "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
-                             "training_data": {"synthetic": None, "manifest": os.path.abspath(cfg.manifest),
+                             "training_data": {"synthetic": cfg.synthetic,
+                                               "description": cfg.data_description or
+                                               f"cohort manifest {os.path.basename(cfg.manifest)}",
                                                "n_subjects": sum(len(splits[k]) for k in ("train", "val", "test")),
                                                "sequences": sorted({r.sequence for r in rows}),
                                                "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}"},
