@@ -180,3 +180,27 @@ def test_ddp_two_cpu_processes_train_one_epoch(tmp_path):
     assert "world 2" in r.stderr
     ckpt = load_checkpoint(os.path.join(out, "ckpt.pt"))
     assert ckpt["done"] and ckpt["epoch"] == 0
+
+
+def test_early_stopping_on_validation_loss(run, capsys):
+    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'early'}", *ARGS,
+                           "--epochs=8", "--patience=1", "--lr=0", "--augment=false"])
+    train(cfg)  # lr 0: only BatchNorm statistics move, val loss soon stops improving
+    ckpt = load_checkpoint(str(run["root"] / "early" / "ckpt.pt"))
+    losses = [h["val_loss"] for h in ckpt["history"]]
+    # replay the rule: stop after the first epoch that does not improve on the best so far (patience 1)
+    stop = next(i for i in range(1, len(losses)) if losses[i] >= min(losses[:i]))
+    assert len(losses) == stop + 1 < 8 and ckpt["done"]
+    assert "early stop" in capsys.readouterr().err
+    assert ckpt["best_val_loss"] == min(losses)
+
+
+def test_optuna_search_runs_trials_and_names_the_best(run):
+    from training.train import optuna_search
+    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'optuna'}", *ARGS,
+                           "--epochs=1", "--optuna_trials=2", "--head=classical"])
+    best = optuna_search(cfg)
+    assert os.path.isfile(best["ckpt"]) and set(best["params"]) == {"lr", "l2", "dropout", "hidden"}
+    with open(run["root"] / "optuna" / "optuna-best.json") as f:
+        assert json.load(f)["trial"] == best["trial"]
+    assert optuna_search(cfg)["trial"] == best["trial"]  # resumed study: no new trials needed
