@@ -13,11 +13,15 @@ import { type CircuitSpec, parseCircuitSpec } from './spec.ts';
 const wasmPath = fileURLToPath(new URL('../../../kernel/build/kernel.wasm', import.meta.url));
 let engine: Promise<Engine> | undefined;
 
-/** The WASM engine, compiling kernel/assembly first if kernel.wasm is missing. */
+/**
+ * The WASM engine, compiling kernel/assembly first if kernel.wasm is missing. QUMRI_KERNEL_WASM
+ * points the tests at another build (e.g. a deliberately broken one, to see them fail).
+ */
 export function testEngine(): Promise<Engine> {
   if (!engine) {
-    if (!existsSync(wasmPath)) execFileSync(process.execPath, [fileURLToPath(new URL('../../../kernel/build.mjs', import.meta.url))], { stdio: 'inherit' });
-    engine = loadWasmEngine();
+    const other = process.env.QUMRI_KERNEL_WASM;
+    if (!other && !existsSync(wasmPath)) execFileSync(process.execPath, [fileURLToPath(new URL('../../../kernel/build.mjs', import.meta.url))], { stdio: 'inherit' });
+    engine = loadWasmEngine(other ? new URL(`file://${other}`) : undefined);
   }
   return engine;
 }
