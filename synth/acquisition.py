@@ -40,8 +40,13 @@ def rotation_xyz(angles_deg: np.ndarray) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def sample_grid(rng: np.random.Generator, head_extent_mm: np.ndarray, centre_world: np.ndarray) -> Grid:
-    """A clinical grid covering the head: extent (x, y, z) in mm of the subject's head."""
+def sample_grid(rng: np.random.Generator, head_extent_mm: np.ndarray, centre_world: np.ndarray,
+                coarsen: float = 1.0) -> Grid:
+    """A clinical grid covering the head: extent (x, y, z) in mm of the subject's head.
+
+    `coarsen` > 1 multiplies the voxel size after all draws (same field of view, fewer voxels): for
+    tests and previews; cohorts use 1.
+    """
     orientation = str(rng.choice(list(ORIENTATIONS), p=[0.7, 0.15, 0.15]))
     is_3d = rng.random() < 0.35
     if is_3d:
@@ -61,6 +66,9 @@ def sample_grid(rng: np.random.Generator, head_extent_mm: np.ndarray, centre_wor
     k_axis = int(np.argmax(np.abs(dirs[:, 2])))
     in_axes = [ax for ax in range(3) if ax != k_axis]
     fov_inplane = float(np.clip(np.max(head_extent_mm[in_axes]) * rng.uniform(1.0, 1.2), 160, 256))
+    inplane *= coarsen
+    spacing_k *= coarsen
+    thickness *= coarsen
     n_inplane = int(round(fov_inplane / inplane))
     # Through-plane coverage: the head (skull base up) with a random margin; 3D slabs reach the neck.
     cover = head_extent_mm[k_axis] * (rng.uniform(0.8, 0.95) if not is_3d else rng.uniform(0.95, 1.2))

@@ -109,3 +109,11 @@ def parenchyma() -> np.ndarray:
     frac[~a.brain] = 0
     frac[a.tissue == TISSUE["lateral_ventricle"]] = 0
     return frac
+
+
+@functools.lru_cache(maxsize=1)
+def infratentorial() -> np.ndarray:
+    """float32 parenchyma fraction limited to the brainstem and cerebellum (infratentorial lesions stay there)."""
+    t = load().tissue
+    inside = np.isin(t, [TISSUE["cerebellum_gm"], TISSUE["cerebellum_wm"], TISSUE["brainstem"]])
+    return parenchyma() * inside

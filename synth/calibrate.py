@@ -29,8 +29,10 @@ SCANS = {
 }
 
 
-def measure(path: pathlib.Path, sequence: str) -> dict:
-    img = nib.load(str(path))
+def measure(path: pathlib.Path | nib.Nifti1Image, sequence: str) -> dict:
+    """The measurements above for one scan (a file or an image), reoriented to the closest RAS axes."""
+    img = nib.as_closest_canonical(nib.load(str(path)) if isinstance(path, pathlib.Path) else path)
+    name = path.name if isinstance(path, pathlib.Path) else "image"
     data = np.asanyarray(img.get_fdata(dtype=np.float32))
     zooms = img.header.get_zooms()[:3]
     p995 = np.percentile(data[data > 0], 99.5)
@@ -45,6 +47,8 @@ def measure(path: pathlib.Path, sequence: str) -> dict:
     slab[:, :, int(nz * 0.4): int(nz * 0.75)] = True  # ventricles to centrum semiovale
     core &= slab
     values = data[core & (data > 0)]
+    if values.size < 1000:
+        raise ValueError(f"{name}: only {values.size} voxels in the brain core; is it an axial stack of a head?")
     gmm = GaussianMixture(3, random_state=0).fit(values[::5].reshape(-1, 1))
     order = np.argsort(gmm.means_.ravel())
     means = gmm.means_.ravel()[order]
@@ -80,7 +84,7 @@ def measure(path: pathlib.Path, sequence: str) -> dict:
     rim = head & ~np.stack([ndi.binary_erosion(head[:, :, k], iterations=int(round(6 / zooms[0])))
                             for k in range(nz)], 2) & slab
     return {
-        "file": path.name, "sequence": sequence, "voxel_mm": [round(float(z), 3) for z in zooms],
+        "file": name, "sequence": sequence, "voxel_mm": [round(float(z), 3) for z in zooms],
         "shape": list(data.shape), "tissue": tissue,
         "ratios_to_wm": {n: round(t["mean"] / wm, 3) for n, t in tissue.items()},
         "noise_sigma_over_wm": round(sigma / wm, 4), "snr_wm": round(wm / sigma, 1) if sigma == sigma else None,

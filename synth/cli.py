@@ -20,10 +20,14 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--paired", action="store_true", help="also write each patient's scan without lesions")
     ap.add_argument("--slices2d", action="store_true", help="also export axial+sagittal 224×224 PNG slices")
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--coarsen", type=float, default=1.0,
+                    help="multiply every voxel size (same field of view, fewer voxels): previews and tests only")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error(f"--n must be ≥ 1, got {args.n}")
+    if not 1.0 <= args.coarsen <= 8.0:
+        ap.error(f"--coarsen must be in [1, 8], got {args.coarsen}")
     if args.workers < 1:
         ap.error(f"--workers must be ≥ 1, got {args.workers}")
     return args
@@ -36,7 +40,7 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         rows = generate(args.task, SEQUENCES[args.sequence], args.n, args.out, seed=args.seed, paired=args.paired,
-                        want_slices=args.slices2d, workers=args.workers, start=args.start,
+                        want_slices=args.slices2d, workers=args.workers, start=args.start, coarsen=args.coarsen,
                         on_progress=None if args.quiet else progress)
     except (OSError, ValueError) as e:
         print(f"synth: error: {e}", file=sys.stderr)

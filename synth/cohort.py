@@ -40,9 +40,9 @@ def subject_id(task: str, index: int) -> str:
 
 
 def write_subject(job: tuple) -> dict:
-    task, sequence, index, seed, out, paired, want_slices = job
+    task, sequence, index, seed, out, paired, want_slices, coarsen = job
     out = pathlib.Path(out)
-    p, r = render(task, sequence, index, seed, paired=paired)
+    p, r = render(task, sequence, index, seed, paired=paired, coarsen=coarsen)
     sid = subject_id(task, index)
     desc = f"{GENERATOR} {task} {sequence} seed {seed} #{index}"
     files = {"path": f"scans/{sid}.nii.gz", "lesion_mask": f"masks/{sid}_lesion.nii.gz"}
@@ -72,6 +72,7 @@ def _init_worker() -> None:
     anatomy.load()
     anatomy.candidates()
     anatomy.parenchyma()
+    anatomy.infratentorial()
 
 
 def progress(done: int, total: int, started: float, stream=sys.stderr) -> None:
@@ -87,7 +88,7 @@ def progress(done: int, total: int, started: float, stream=sys.stderr) -> None:
 
 
 def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1, paired: bool = False,
-             want_slices: bool = False, workers: int = 2, start: int = 0,
+             want_slices: bool = False, workers: int = 2, start: int = 0, coarsen: float = 1.0,
              on_progress: Callable[[int, int, float], None] | None = progress) -> list[dict]:
     """Render subjects start..start+n−1 into `out`; returns the manifest rows (also written to disk)."""
     if task not in ("tsc", "ms"):
@@ -101,7 +102,7 @@ def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1,
         (out / sub).mkdir(parents=True, exist_ok=True)
     if want_slices:
         slices2d.prepare(out)
-    jobs = [(task, sequence, i, seed, str(out), paired, want_slices) for i in range(start, start + n)]
+    jobs = [(task, sequence, i, seed, str(out), paired, want_slices, coarsen) for i in range(start, start + n)]
     rows: list[dict] = []
     started = time.time()
     if workers > 1 and n > 1:
@@ -124,6 +125,6 @@ def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1,
     if want_slices:
         slices2d.write_manifest(out, slice_rows)
     meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": n, "start": start, "seed": seed,
-            "paired": paired, "slices2d": want_slices}
+            "paired": paired, "slices2d": want_slices, "coarsen": coarsen}
     (out / "cohort.json").write_text(json.dumps(meta, indent=1) + "\n")
     return rows

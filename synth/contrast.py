@@ -67,7 +67,7 @@ class Contrast:
 
 def myelination(age_years: float) -> float:
     """0 at birth → 1 adult: fraction of the adult T2 shortening of white matter."""
-    return float(1.0 - np.exp(-max(age_years, 0.0) / 0.75))
+    return float(1.0 - np.exp(-max(age_years, 0.0) / 1.0))
 
 
 def sample_contrast(sequence: str, age_years: float, rng: np.random.Generator) -> Contrast:
@@ -78,7 +78,7 @@ def sample_contrast(sequence: str, age_years: float, rng: np.random.Generator) -
     if sequence == "FLAIR":
         csf = cal["CSF"] * (1 + rng.uniform(-0.25, 0.25))
         fat, muscle, bone = rng.uniform(0.8, 1.6), rng.uniform(0.45, 0.7), rng.uniform(0.03, 0.12)
-        unmyelinated_wm = 1.45  # infant WM: slightly brighter than cortex on FLAIR
+        unmyelinated_wm = 1.7   # infant WM: brighter than cortex on FLAIR too
     else:
         csf = rng.uniform(*SPREAD["CSF_T2w"])
         fat, muscle, bone = rng.uniform(2.0, 3.2), rng.uniform(0.6, 0.9), rng.uniform(0.05, 0.15)

@@ -30,6 +30,7 @@ class Lesion:
     kind: str
     centre_vox: tuple[int, int, int]
     size_mm: float
+    voxels: np.ndarray = dataclasses.field(repr=False, default_factory=lambda: np.zeros((0, 3), np.int16))
 
 
 class Canvas:
@@ -40,15 +41,20 @@ class Canvas:
         self.signal = np.zeros(shape, np.float32)
         self.lesions: list[Lesion] = []
 
-    def paint(self, box: tuple[slice, ...], frac: np.ndarray, signal: float | np.ndarray) -> bool:
-        """Merge a shape's fraction into the canvas; where it dominates, its signal wins. True if it left a mark."""
+    def paint(self, box: tuple[slice, ...], frac: np.ndarray, signal: float | np.ndarray,
+              kind: str, centre: np.ndarray, size_mm: float) -> bool:
+        """Merge a shape's fraction into the canvas (its signal wins where it dominates) and record it
+        as a lesion with its voxels (fraction > 0.5). False, and nothing drawn, if it has no such voxel."""
+        core = frac > 0.5
+        if not np.any(core):
+            return False
         cur = self.frac[box]
         win = frac > cur
-        if not np.any(frac > 0.5):
-            return False
         sig = np.broadcast_to(np.asarray(signal, np.float32), frac.shape)
         self.signal[box][win] = sig[win]
         cur[win] = frac[win]
+        voxels = (np.argwhere(core) + np.array([s.start for s in box])).astype(np.int16)
+        self.lesions.append(Lesion(kind, tuple(int(c) for c in np.round(centre)), float(size_mm), voxels))
         return True
 
 
@@ -98,10 +104,7 @@ def ellipsoid(canvas: Canvas, centre: np.ndarray, semi_axes: np.ndarray, rot: np
     frac = _soft((1 - rho) * float(min(semi_axes)), 1.0)
     if restrict is not None:
         frac *= restrict[box]
-    if canvas.paint(box, frac, signal):
-        canvas.lesions.append(Lesion(kind, tuple(int(c) for c in np.round(centre)), float(2 * max(semi_axes))))
-        return True
-    return False
+    return canvas.paint(box, frac, signal, kind, centre, 2 * float(max(semi_axes)))
 
 
 def wedge(canvas: Canvas, centre: np.ndarray, normal: np.ndarray, base_radius: float, depth: float,
@@ -115,10 +118,7 @@ def wedge(canvas: Canvas, centre: np.ndarray, normal: np.ndarray, base_radius: f
     inside = np.minimum(np.minimum(radius - r, t + 3.0), depth - t)
     frac = _soft(inside, 1.5) * restrict[box]
     sig = np.where(t < 0, cortex_signal, signal).astype(np.float32)
-    if canvas.paint(box, frac, sig):
-        canvas.lesions.append(Lesion("tuber", tuple(int(c) for c in np.round(centre)), float(2 * base_radius)))
-        return True
-    return False
+    return canvas.paint(box, frac, sig, "tuber", centre, 2 * base_radius)
 
 
 def tube(canvas: Canvas, p0: np.ndarray, p1: np.ndarray, radius: float, signal: float,
@@ -131,10 +131,7 @@ def tube(canvas: Canvas, p0: np.ndarray, p1: np.ndarray, radius: float, signal: 
     t = np.clip(rel @ d, -half, half)
     dist = np.sqrt(((rel - t[..., None] * d) ** 2).sum(-1))
     frac = _soft(radius - dist, 0.8) * restrict[box]
-    if canvas.paint(box, frac, signal):
-        canvas.lesions.append(Lesion(kind, tuple(int(c) for c in np.round(mid)), float(2 * half)))
-        return True
-    return False
+    return canvas.paint(box, frac, signal, kind, mid, 2 * half)
 
 
 def gradient_at(field: np.ndarray, v: np.ndarray) -> np.ndarray:

@@ -5,7 +5,7 @@ import numpy as np
 from scipy import ndimage as ndi
 
 from . import anatomy
-from .lesions import Canvas, Lesion, ellipsoid, frame_along, gradient_at, pick, random_rotation
+from .lesions import Canvas, ellipsoid, frame_along, gradient_at, pick, random_rotation
 
 # Share of lesions per site (periventricular lesions dominate; e.g. Filippi et al. 2016).
 SITES = {"periventricular": 0.42, "juxtacortical": 0.2, "deep_wm": 0.28, "infratentorial": 0.1}
@@ -56,7 +56,8 @@ def draw(canvas: Canvas, sequence: str, difficulty: str, rng: np.random.Generato
             else:
                 axes = d / 2 * rng.uniform(0.7, 1.0, 3)
                 axes[0] = d / 2
-                ok = ellipsoid(canvas, c, np.maximum(axes, 1.5), random_rotation(rng), sig, rng, restrict, site)
+                where = anatomy.infratentorial() if site == "infratentorial" else restrict
+                ok = ellipsoid(canvas, c, np.maximum(axes, 1.5), random_rotation(rng), sig, rng, where, site)
             if ok:
                 break
     if difficulty == "high":
@@ -75,8 +76,7 @@ def confluent_caps(canvas: Canvas, sequence: str, rng: np.random.Generator) -> N
     keep = ndi.gaussian_filter(rng.standard_normal(shape).astype(np.float32), 8)
     keep /= keep.std() + 1e-6
     thick = 1.5 + 2.5 * np.clip(noise + 1, 0, 2)
-    frac = np.clip(0.5 + (thick - a.dist_vent_mm[box]) / 1.5, 0, 1) * np.clip(keep + 0.3, 0, 1)
+    frac = np.clip(0.5 + (thick - a.dist_vent_mm[box]) / 1.5, 0, 1) * np.clip(2 * keep - 0.2, 0, 1)
     frac = (frac * anatomy.parenchyma()[box] * near[box]).astype(np.float32)
-    if canvas.paint(box, frac, lesion_signal(sequence, "typical", rng)):
-        centre = tuple(int((s.start + s.stop) // 2) for s in box)
-        canvas.lesions.append(Lesion("confluent", centre, 0.0))
+    centre = np.array([(s.start + s.stop) / 2 for s in box])
+    canvas.paint(box, frac, lesion_signal(sequence, "typical", rng), "confluent", centre, 0.0)

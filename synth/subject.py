@@ -163,7 +163,8 @@ def head_extent_mm() -> np.ndarray:
     return ((head.max(0) - head.min(0)) * np.array([1, 1, 2])).astype(float)
 
 
-def render(task: str, sequence: str, index: int, seed: int, paired: bool = False) -> tuple[Person, Rendered]:
+def render(task: str, sequence: str, index: int, seed: int, paired: bool = False,
+           coarsen: float = 1.0) -> tuple[Person, Rendered]:
     a = anatomy.load()
     p = sample_person(task, index, seed)
     prng = rng_for(seed, task, index, "person")
@@ -183,9 +184,8 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
             ms.draw(les, sequence, p.difficulty, prng)
 
     grng = rng_for(seed, task, index, "grid", sequence)
-    extent = head_extent_mm() * p.scale
-    centre = acq.rotation_xyz(p.pose_deg) @ (a.centre_brain - a.centre_brain) + a.centre_brain + p.pose_mm
-    grid = acq.sample_grid(grng, extent.astype(float), centre)
+    centre = a.centre_brain + p.pose_mm  # the brain centre is the pose's rotation centre
+    grid = acq.sample_grid(grng, head_extent_mm() * p.scale, centre, coarsen)
     storage = acq.sample_storage(grng)
     stripped = grng.random() < 0.2
     snr = float(grng.uniform(12, 60))
@@ -225,3 +225,13 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
     scan = finish(with_lesions)
     scan_paired = finish(clean) if paired and p.label == 1 else None
     return p, Rendered(scan, scan_paired, mask.astype(np.uint8), grid, storage, les.lesions, stripped, snr, ghosting, c)
+
+
+def tissue_on_grid(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0) -> np.ndarray:
+    """The template tissue classes carried onto the subject's scan grid (nearest neighbour), for checks."""
+    a = anatomy.load()
+    p = sample_person(task, index, seed)
+    grng = rng_for(seed, task, index, "grid", sequence)
+    centre = a.centre_brain + p.pose_mm
+    grid = acq.sample_grid(grng, head_extent_mm() * p.scale, centre, coarsen)
+    return ndi.map_coordinates(a.tissue, template_coords(p, grid), order=0, mode="constant", cval=0)

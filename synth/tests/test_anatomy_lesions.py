@@ -1,0 +1,135 @@
+"""Lesion placement rules in template space, contrast by age, and the measured tissue ratios."""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import nibabel as nib
+import pytest
+
+from synth import anatomy, ms, tsc
+from synth.calibrate import measure
+from synth.contrast import CALIBRATION, myelination, sample_contrast
+from synth.lesions import Canvas
+from synth.slices2d import choose_slice
+from synth.subject import render, rng_for, sample_person, head_extent_mm
+from synth import acquisition as acq
+
+
+@pytest.fixture(scope="module")
+def drawn() -> dict[str, list[np.ndarray]]:
+    """Voxels of every lesion kind over a few MS and TSC patients of each difficulty."""
+    a = anatomy.load()
+    kinds: dict[str, list[np.ndarray]] = {}
+    for k in range(6):
+        c = Canvas(a.shape)
+        ms.draw(c, "FLAIR", ["typical", "high", "subtle"][k % 3], np.random.default_rng(k))
+        rng = np.random.default_rng(100 + k)
+        c2 = Canvas(a.shape)
+        tsc.draw(c2, sample_contrast("T2w", 6.0, rng), 6.0, ["typical", "subtle"][k % 2], rng)
+        for l in c.lesions + c2.lesions:
+            kinds.setdefault(l.kind, []).append(l.voxels.astype(int))
+    return kinds
+
+
+def fraction(kinds, kind, field, test) -> float:
+    v = np.concatenate(kinds[kind])
+    return float(np.mean(test(field[tuple(v.T)])))
+
+
+def test_ms_periventricular_voxels_lie_within_10mm_of_a_ventricle(drawn):
+    assert fraction(drawn, "periventricular", anatomy.load().dist_vent_mm, lambda d: d <= 10) >= 0.9
+
+
+def test_ms_juxtacortical_touch_cortex_and_deep_wm_keeps_away(drawn):
+    a = anatomy.load()
+    assert fraction(drawn, "juxtacortical", a.dist_gm_mm, lambda d: d <= 3) >= 0.9
+    assert all(a.dist_gm_mm[tuple(v.T)].min() <= 1.5 for v in drawn["juxtacortical"])
+    assert fraction(drawn, "deep_wm", a.dist_vent_mm, lambda d: d > 8) >= 0.9
+
+
+def test_ms_infratentorial_lesions_are_in_brainstem_or_cerebellum(drawn):
+    infra = [anatomy.TISSUE[k] for k in ("cerebellum_gm", "cerebellum_wm", "brainstem")]
+    assert fraction(drawn, "infratentorial", anatomy.load().tissue, lambda t: np.isin(t, infra)) >= 0.9
+
+
+def test_ms_lesions_are_3mm_or_more_and_spare_csf(drawn):
+    t = anatomy.load().tissue
+    csf = [anatomy.TISSUE[k] for k in ("csf", "lateral_ventricle", "other_ventricle")]
+    for kind in ("periventricular", "juxtacortical", "deep_wm", "infratentorial"):
+        assert fraction(drawn, kind, t, lambda x: ~np.isin(x, csf)) >= 0.98
+        assert min(len(v) for v in drawn[kind]) >= 4  # a 3 mm ball: ~14 voxels, fewer beside CSF
+
+
+def test_tsc_tubers_start_at_the_grey_white_junction(drawn):
+    a = anatomy.load()
+    assert all(a.dist_gm_mm[tuple(v.T)].min() <= 1.0 for v in drawn["tuber"])
+    assert fraction(drawn, "tuber", a.dist_gm_mm, lambda d: d <= 5) >= 0.85
+
+
+def test_tsc_subependymal_nodules_line_the_lateral_ventricles(drawn):
+    a = anatomy.load()
+    sens = drawn.get("sen", []) + drawn.get("sen_calcified", [])
+    assert sens
+    assert all(a.dist_vent_mm[tuple(v.T)].min() == 0 for v in sens)
+    assert all(a.dist_vent_mm[tuple(v.T)].max() <= 6 for v in sens)
+
+
+def test_myelination_inverts_grey_white_contrast_in_infants():
+    """WM brighter than cortex in young infants, isointense around 8–12 months, darker after."""
+    for seq in ("T2w", "FLAIR"):
+        for s in range(5):
+            infant, adult = (sample_contrast(seq, age, np.random.default_rng(s)) for age in (0.25, 30.0))
+            assert infant.wm > infant.gm and adult.wm < adult.gm
+        crossing = [age for age in np.arange(0.1, 3, 0.05)
+                    if sample_contrast(seq, age, np.random.default_rng(0)).wm < sample_contrast(seq, age, np.random.default_rng(0)).gm]
+        assert 0.4 <= crossing[0] <= 1.2, crossing[0]
+    assert myelination(0.0) == 0 and myelination(40) > 0.99
+
+
+def test_bad_sequence_is_named():
+    with pytest.raises(ValueError, match="PD"):
+        sample_contrast("PD", 10, np.random.default_rng(0))
+
+
+def _axial_healthy(task: str, seq: str, seed: int, count: int) -> list[int]:
+    """Indices of healthy subjects acquired as axial, not skull-stripped stacks (like the real scans)."""
+    found = []
+    for i in range(0, 200, 2):
+        p = sample_person(task, i, seed)
+        g = rng_for(seed, task, i, "grid", seq)
+        grid = acq.sample_grid(g, head_extent_mm() * p.scale, anatomy.load().centre_brain)
+        acq.sample_storage(g)
+        if grid.orientation == "axial" and g.random() >= 0.2:
+            found.append(i)
+        if len(found) == count:
+            return found
+    raise AssertionError("no axial subjects found")
+
+
+@pytest.mark.parametrize("task,seq,age_ok", [("ms", "FLAIR", True), ("ms", "T2w", True)])
+def test_tissue_ratios_within_calibrated_ranges(task, seq, age_ok):
+    """The calibration estimator (synth.calibrate.measure) on phantoms vs the same estimator on the real
+    scans (synth/calibration.json): the median over phantoms within 15 % of the real scans' mean."""
+    real = [s["ratios_to_wm"] for s in json.loads(CALIBRATION.read_text())["scans"] if s["sequence"] == seq]
+    got = []
+    for i in _axial_healthy(task, seq, 3, 3):
+        _, r = render(task, seq, i, 3, coarsen=1.3)
+        got.append(measure(nib.Nifti1Image(r.scan.astype(np.float32), r.grid.affine), seq)["ratios_to_wm"])
+    for k in ("GM", "CSF"):
+        target = np.mean([x[k] for x in real])
+        med = float(np.median([g[k] for g in got]))
+        assert abs(med / target - 1) <= 0.15, (k, med, target, got)
+
+
+def test_slice_rule_prefers_lesions_near_the_target():
+    head = np.ones(100)
+    les = np.zeros(100)
+    les[70] = 5
+    les[52] = 2
+    rng = np.random.default_rng(0)
+    k = choose_slice(head, les, 0.45, 0.8, 1.0, True, rng)
+    t = int(round(np.random.default_rng(0).uniform(45, 79)))
+    assert abs(k - t) <= 8 or k == 70
+    assert choose_slice(head, np.zeros(100), 0.45, 0.8, 1.0, True, np.random.default_rng(0)) == t
+    assert choose_slice(head, les, 0.45, 0.8, 1.0, False, np.random.default_rng(0)) == t
