@@ -40,11 +40,18 @@ export interface PreprocessResult {
 /** Voxel size of the working volume the brain mask is computed on. */
 export const WORKING_MM = 2;
 
-function foregroundMask(w: WorkingVolume, min: number): Uint8Array {
-  const fg = new Uint8Array(w.data.length);
-  for (let i = 0; i < fg.length; i++) fg[i] = w.data[i] > min ? 1 : 0;
+/** Voxels above the background of a stripped scan, decided at full resolution then resampled. */
+function foregroundMask(ras: Volume, maps: readonly AxisMap[], w: WorkingVolume, min: number): Uint8Array {
+  const full = new Float32Array(ras.data.length);
+  for (let i = 0; i < full.length; i++) full[i] = ras.data[i] > min ? 1 : 0;
+  const soft = resampleSeparable(full, ras.dims, maps, 0);
+  const fg = new Uint8Array(soft.length);
+  for (let i = 0; i < fg.length; i++) fg[i] = soft[i] >= 0.5 ? 1 : 0;
   return fillHoles(largestComponent(fg, w.dims), w.dims);
 }
+
+/** Smallest mask (ml) accepted as a brain or head. */
+const MIN_MASK_ML = 150;
 
 function brainStep(ras: Volume, min: number, backgroundFraction: number, mode: PreprocessSpec['brain_extraction']) {
   const maps = [0, 1, 2].map((a) => coverAxis(ras.dims[a], ras.spacing[a], WORKING_MM));
@@ -60,12 +67,16 @@ function brainStep(ras: Volume, min: number, backgroundFraction: number, mode: P
     mask = headMask(w);
     source = 'head';
   } else if (mode === 'auto' && stripped) {
-    mask = foregroundMask(w, min);
+    mask = foregroundMask(ras, maps, w, min);
     source = 'stripped-input';
   } else {
     mask = extractBrain(w);
     source = 'extracted';
   }
+  let n = 0;
+  for (let i = 0; i < mask.length; i++) n += mask[i];
+  const ml = (n * w.spacing[0] * w.spacing[1] * w.spacing[2]) / 1000;
+  if (ml < MIN_MASK_ML) throw new Error(`no head found: the ${source} mask holds ${ml.toFixed(0)} ml (need ≥ ${MIN_MASK_ML} ml)`);
   return { w, maps, mask, stripped, source };
 }
 

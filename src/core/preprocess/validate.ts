@@ -13,6 +13,9 @@ export function validateVolume(v: Volume): { min: number; max: number } {
   if (!Array.isArray(v.affine) || v.affine.length !== 16 || !v.affine.every(Number.isFinite)) {
     throw new Error(`volume affine must be 16 finite numbers, got ${JSON.stringify(v.affine)}`);
   }
+  const [a, b, c, , d, e, f, , g, h, i] = v.affine;
+  const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
+  if (!(Math.abs(det) > 1e-9)) throw new Error(`volume affine is singular (determinant ${det}): ${JSON.stringify(v.affine)}`);
   if (nx * ny * nz < 8 || [nx, ny, nz].filter((d) => d > 1).length < 2) {
     throw new Error(`volume is empty or degenerate: dims ${JSON.stringify(v.dims)}`);
   }

@@ -1,0 +1,57 @@
+/**
+ * A small analytic head phantom (no template files needed): ellipsoidal brain (white matter,
+ * a grey-matter rim, ventricles) inside CSF, skull, scalp and a neck, T2w-like, with noise.
+ * Tests use it for the pipeline's contracts; the Colin27 heads measure brain extraction.
+ */
+import type { Volume } from '../../volume.ts';
+import { rng } from './synthetic-head.ts';
+
+export interface Phantom {
+  volume: Volume;
+  /** 1 inside the brain ellipsoid, same grid as the volume. */
+  brain: Uint8Array;
+}
+
+const BRAIN = [68, 82, 58];
+
+function ellipsoidR(x: number, y: number, z: number, grow: number): number {
+  return Math.hypot(x / (BRAIN[0] + grow), y / (BRAIN[1] + grow), z / (BRAIN[2] + grow));
+}
+
+/** `stripped`: only the brain on an exactly zero background (as a skull-stripped file). */
+export function phantomHead(opts: { seed?: number; stripped?: boolean; spacing?: [number, number, number] } = {}): Phantom {
+  const spacing = opts.spacing ?? [2, 2, 3];
+  const dims: [number, number, number] = [Math.round(200 / spacing[0]), Math.round(230 / spacing[1]), Math.round(200 / spacing[2])];
+  const r = rng(opts.seed ?? 1);
+  const data = new Float32Array(dims[0] * dims[1] * dims[2]);
+  const brain = new Uint8Array(data.length);
+  // Centre of the brain sits above the grid centre so the neck fits below.
+  const c = [(dims[0] - 1) / 2, (dims[1] - 1) / 2, (dims[2] - 1) / 2 + 20 / spacing[2]];
+  let o = 0;
+  for (let k = 0; k < dims[2]; k++) {
+    for (let j = 0; j < dims[1]; j++) {
+      for (let i = 0; i < dims[0]; i++, o++) {
+        const x = (i - c[0]) * spacing[0];
+        const y = (j - c[1]) * spacing[1];
+        const z = (k - c[2]) * spacing[2];
+        const inBrain = ellipsoidR(x, y, z, 0) <= 1;
+        let v = 0;
+        if (inBrain) {
+          brain[o] = 1;
+          const ventricle = Math.hypot(x / 8, y / 25, (z - 8) / 12) <= 1;
+          v = ventricle ? 1000 : ellipsoidR(x, y, z, -5) <= 1 ? 400 : 600;
+        } else if (!opts.stripped) {
+          const neck = z < -BRAIN[2] + 10 && Math.hypot(x / 55, (y + 10) / 60) <= 1;
+          if (ellipsoidR(x, y, z, 3) <= 1) v = 1000;
+          else if (ellipsoidR(x, y, z, 9) <= 1) v = 60;
+          else if (ellipsoidR(x, y, z, 15) <= 1) v = 800;
+          else if (neck) v = 300;
+        }
+        if (!opts.stripped || inBrain) v = Math.max(0, v + 25 * (r() + r() + r() - 1.5));
+        data[o] = Math.round(v);
+      }
+    }
+  }
+  const affine = [spacing[0], 0, 0, -c[0] * spacing[0], 0, spacing[1], 0, -c[1] * spacing[1], 0, 0, spacing[2], -c[2] * spacing[2], 0, 0, 0, 1];
+  return { volume: { dims, spacing, affine, datatype: 'int16', data }, brain };
+}
