@@ -33,6 +33,16 @@ import { ZERO, swap, coefR, coefI, cmul, forPairs, forQuartets, sumPairs, sumQua
   }
 }
 
+/** RX-shaped [[c, −is], [−is, c]]: c0 = splat(c), c1 = (s, −s); −i·s·a = (s, −s)·swap(a). */
+@final class RXCore {
+  @inline apply(p0: usize, p1: usize, c: v128, s: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128): void {
+    const a0 = v128.load(p0);
+    const a1 = v128.load(p1);
+    v128.store(p0, f64x2.add(f64x2.mul(c, a0), f64x2.mul(s, swap(a1))));
+    v128.store(p1, f64x2.add(f64x2.mul(c, a1), f64x2.mul(s, swap(a0))));
+  }
+}
+
 /** Diagonal: c0, c1 = (R, I) of d0; c2, c3 = (R, I) of d1. */
 @final class DiagCore {
   @inline apply(p0: usize, p1: usize, r0: v128, i0: v128, r1: v128, i1: v128, c4: v128, c5: v128, c6: v128, c7: v128): void {
@@ -94,6 +104,7 @@ import { ZERO, swap, coefR, coefI, cmul, forPairs, forQuartets, sumPairs, sumQua
 
 const MATRIX = new MatrixCore();
 const REAL = new RealCore();
+const RXC = new RXCore();
 const DIAG = new DiagCore();
 const PHASE = new PhaseCore();
 const FLIP = new FlipCore();
@@ -140,9 +151,8 @@ export function gateT(psi: usize, n: i32, t: i32, inverse: bool): void {
 
 export function gateRX(psi: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
   const h = sign(inverse) * theta / 2;
-  const c = coefR(Math.cos(h));
-  const s = coefI(-Math.sin(h));
-  forPairs<MatrixCore>(MATRIX, psi, n, t, c, ZERO, ZERO, s, ZERO, s, c, ZERO);
+  const s = Math.sin(h);
+  forPairs<RXCore>(RXC, psi, n, t, f64x2.splat(Math.cos(h)), f64x2(s, -s), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
 }
 
 export function gateRY(psi: usize, n: i32, t: i32, theta: f64, inverse: bool): void {

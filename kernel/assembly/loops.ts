@@ -38,6 +38,11 @@ export const ZERO: v128 = f64x2.splat(0.0);
   const half = <usize>1 << t;
   const off = half << 4;
   const end = psi + (dim << 4);
+  if (t == 0) {
+    // adjacent pairs: one flat loop instead of 2^(n−1) one-iteration inner loops
+    for (let p = psi; p < end; p += 32) core.apply(p, p + 16, c0, c1, c2, c3, c4, c5, c6, c7);
+    return;
+  }
   for (let block = psi; block < end; block += off << 1) {
     const stop = block + off;
     for (let p = block; p < stop; p += 16) {
@@ -59,6 +64,11 @@ export const ZERO: v128 = f64x2.splat(0.0);
   const offB = (<usize>1 << b) << 4;
   for (let i = psi; i < end; i += offHi << 1) {
     const iStop = i + offHi;
+    if (lo == 0) {
+      // the low bit is bit 0: skip the one-iteration innermost loop
+      for (let p = i; p < iStop; p += 32) core.apply(p, p + offA, p + offB, p + offA + offB, c0, c1);
+      continue;
+    }
     for (let j = i; j < iStop; j += offLo << 1) {
       const jStop = j + offLo;
       for (let p = j; p < jStop; p += 16) {
