@@ -59,7 +59,8 @@ class Dense(nn.Module):
 class Quantum(nn.Module):
     """The circuit as a layer: x = previous output, trainable float64 weights, readout as output."""
 
-    def __init__(self, circuit: quantum.Spec, init_scale: float = math.pi):
+    def __init__(self, circuit: quantum.Spec, init_scale: float = 1.0):
+        # uniform in [-1, 1] by default, as Qiskit's TorchConnector initialises its weights
         super().__init__()
         self.circuit = quantum.normalize_spec(circuit)
         nw = quantum.n_weights(self.circuit)
