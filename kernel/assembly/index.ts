@@ -17,11 +17,6 @@ export function heapBase(): usize {
   return (heap.alloc(16) + 15) & ~(<usize>15);
 }
 
-/** Number of float64 outputs per sample for a readout code. */
-export function outputsPerSample(readout: i32, n: i32): i32 {
-  return outputCount(readout, n);
-}
-
 function prepare(psi: usize, n: i32, init: usize, sample: i32): void {
   const bytes = (<usize>1 << n) << 4;
   if (init == 0) {

@@ -6,9 +6,6 @@ export type CMatrix = Complex[][];
 
 export const c = (re: number, im = 0): Complex => [re, im];
 export const cexp = (phase: number): Complex => [Math.cos(phase), Math.sin(phase)];
-export const cmul = (a: Complex, b: Complex): Complex => [a[0] * b[0] - a[1] * b[1], a[0] * b[1] + a[1] * b[0]];
-export const cadd = (a: Complex, b: Complex): Complex => [a[0] + b[0], a[1] + b[1]];
-export const cscale = (a: Complex, s: number): Complex => [a[0] * s, a[1] * s];
 
 /** Matrix product A·B of square complex matrices. */
 export function matmul(a: CMatrix, b: CMatrix): CMatrix {

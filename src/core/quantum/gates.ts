@@ -85,7 +85,3 @@ export function gateByCode(code: Gate): GateDef {
   if (!g) throw new Error(`unknown gate code ${code}`);
   return g;
 }
-
-/** Scales a matrix (used to build dU/dθ = i·scale·G·U in references). */
-export const scaleMatrix = (m: CMatrix, s: readonly [number, number]): CMatrix =>
-  m.map((row) => row.map((x) => [x[0] * s[0] - x[1] * s[1], x[0] * s[1] + x[1] * s[0]] as const));
