@@ -4,16 +4,13 @@ from __future__ import annotations
 import json
 
 import numpy as np
-import nibabel as nib
 import pytest
 
 from synth import anatomy, ms, tsc
-from synth.calibrate import measure
+from synth.calibration_loop import phantom_ratios
 from synth.contrast import CALIBRATION, myelination, sample_contrast
 from synth.lesions import Canvas
 from synth.slices2d import choose_slice
-from synth.subject import render, rng_for, sample_person, head_extent_mm
-from synth import acquisition as acq
 
 
 @pytest.fixture(scope="module")
@@ -92,34 +89,16 @@ def test_bad_sequence_is_named():
         sample_contrast("PD", 10, np.random.default_rng(0))
 
 
-def _axial_healthy(task: str, seq: str, seed: int, count: int) -> list[int]:
-    """Indices of healthy subjects acquired as axial, not skull-stripped stacks (like the real scans)."""
-    found = []
-    for i in range(0, 200, 2):
-        p = sample_person(task, i, seed)
-        g = rng_for(seed, task, i, "grid", seq)
-        grid = acq.sample_grid(g, head_extent_mm() * p.scale, anatomy.load().centre_brain)
-        acq.sample_storage(g)
-        if grid.orientation == "axial" and g.random() >= 0.2:
-            found.append(i)
-        if len(found) == count:
-            return found
-    raise AssertionError("no axial subjects found")
-
-
-@pytest.mark.parametrize("task,seq,age_ok", [("ms", "FLAIR", True), ("ms", "T2w", True)])
-def test_tissue_ratios_within_calibrated_ranges(task, seq, age_ok):
+@pytest.mark.parametrize("task,seq", [("ms", "FLAIR"), ("ms", "T2w")])
+def test_tissue_ratios_within_calibrated_ranges(task, seq):
     """The calibration estimator (synth.calibrate.measure) on phantoms vs the same estimator on the real
-    scans (synth/calibration.json): the median over phantoms within 15 % of the real scans' mean."""
+    scans (synth/calibration.json): the median over phantoms within 12 % of the real scans' mean."""
     real = [s["ratios_to_wm"] for s in json.loads(CALIBRATION.read_text())["scans"] if s["sequence"] == seq]
-    got = []
-    for i in _axial_healthy(task, seq, 3, 3):
-        _, r = render(task, seq, i, 3, coarsen=1.3)
-        got.append(measure(nib.Nifti1Image(r.scan.astype(np.float32), r.grid.affine), seq)["ratios_to_wm"])
+    got = phantom_ratios(task, seq, 3, 3, coarsen=1.5)
     for k in ("GM", "CSF"):
         target = np.mean([x[k] for x in real])
         med = float(np.median([g[k] for g in got]))
-        assert abs(med / target - 1) <= 0.15, (k, med, target, got)
+        assert abs(med / target - 1) <= 0.12, (k, med, target, got)
 
 
 def test_slice_rule_prefers_lesions_near_the_target():
