@@ -119,62 +119,62 @@ function sign(inverse: bool): f64 {
   return inverse ? -1.0 : 1.0;
 }
 
-function phaseGate(psi: usize, n: i32, t: i32, lambda: f64): void {
-  forPairs<PhaseCore>(PHASE, psi, n, t, coefR(Math.cos(lambda)), coefI(Math.sin(lambda)), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
+function phaseGate(psi: usize, psi2: usize, n: i32, t: i32, lambda: f64): void {
+  forPairs<PhaseCore>(PHASE, psi, psi2, n, t, coefR(Math.cos(lambda)), coefI(Math.sin(lambda)), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateH(psi: usize, n: i32, t: i32): void {
+export function gateH(psi: usize, psi2: usize, n: i32, t: i32): void {
   const r = f64x2.splat(Math.SQRT1_2);
-  forPairs<RealCore>(REAL, psi, n, t, r, r, r, f64x2.neg(r), ZERO, ZERO, ZERO, ZERO);
+  forPairs<RealCore>(REAL, psi, psi2, n, t, r, r, r, f64x2.neg(r), ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateX(psi: usize, n: i32, t: i32): void {
-  forPairs<FlipCore>(FLIP, psi, n, t, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
+export function gateX(psi: usize, psi2: usize, n: i32, t: i32): void {
+  forPairs<FlipCore>(FLIP, psi, psi2, n, t, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateY(psi: usize, n: i32, t: i32): void {
+export function gateY(psi: usize, psi2: usize, n: i32, t: i32): void {
   // [[0, −i], [i, 0]]
-  forPairs<MatrixCore>(MATRIX, psi, n, t, ZERO, ZERO, ZERO, coefI(-1.0), ZERO, coefI(1.0), ZERO, ZERO);
+  forPairs<MatrixCore>(MATRIX, psi, psi2, n, t, ZERO, ZERO, ZERO, coefI(-1.0), ZERO, coefI(1.0), ZERO, ZERO);
 }
 
-export function gateZ(psi: usize, n: i32, t: i32): void {
-  forPairs<PhaseCore>(PHASE, psi, n, t, coefR(-1.0), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
+export function gateZ(psi: usize, psi2: usize, n: i32, t: i32): void {
+  forPairs<PhaseCore>(PHASE, psi, psi2, n, t, coefR(-1.0), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateS(psi: usize, n: i32, t: i32, inverse: bool): void {
-  phaseGate(psi, n, t, sign(inverse) * Math.PI / 2);
+export function gateS(psi: usize, psi2: usize, n: i32, t: i32, inverse: bool): void {
+  phaseGate(psi, psi2, n, t, sign(inverse) * Math.PI / 2);
 }
 
-export function gateT(psi: usize, n: i32, t: i32, inverse: bool): void {
-  phaseGate(psi, n, t, sign(inverse) * Math.PI / 4);
+export function gateT(psi: usize, psi2: usize, n: i32, t: i32, inverse: bool): void {
+  phaseGate(psi, psi2, n, t, sign(inverse) * Math.PI / 4);
 }
 
-export function gateRX(psi: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
+export function gateRX(psi: usize, psi2: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
   const h = sign(inverse) * theta / 2;
   const s = Math.sin(h);
-  forPairs<RXCore>(RXC, psi, n, t, f64x2.splat(Math.cos(h)), f64x2(s, -s), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
+  forPairs<RXCore>(RXC, psi, psi2, n, t, f64x2.splat(Math.cos(h)), f64x2(s, -s), ZERO, ZERO, ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateRY(psi: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
+export function gateRY(psi: usize, psi2: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
   const h = sign(inverse) * theta / 2;
   const c = f64x2.splat(Math.cos(h));
   const s = Math.sin(h);
-  forPairs<RealCore>(REAL, psi, n, t, c, f64x2.splat(-s), f64x2.splat(s), c, ZERO, ZERO, ZERO, ZERO);
+  forPairs<RealCore>(REAL, psi, psi2, n, t, c, f64x2.splat(-s), f64x2.splat(s), c, ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateRZ(psi: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
+export function gateRZ(psi: usize, psi2: usize, n: i32, t: i32, theta: f64, inverse: bool): void {
   const h = sign(inverse) * theta / 2;
   const c = Math.cos(h);
   const s = Math.sin(h);
-  forPairs<DiagCore>(DIAG, psi, n, t, coefR(c), coefI(-s), coefR(c), coefI(s), ZERO, ZERO, ZERO, ZERO);
+  forPairs<DiagCore>(DIAG, psi, psi2, n, t, coefR(c), coefI(-s), coefR(c), coefI(s), ZERO, ZERO, ZERO, ZERO);
 }
 
-export function gateP(psi: usize, n: i32, t: i32, lambda: f64, inverse: bool): void {
-  phaseGate(psi, n, t, sign(inverse) * lambda);
+export function gateP(psi: usize, psi2: usize, n: i32, t: i32, lambda: f64, inverse: bool): void {
+  phaseGate(psi, psi2, n, t, sign(inverse) * lambda);
 }
 
 /** Rot(φ, θ, ω) = RZ(ω)·RY(θ)·RZ(φ); its adjoint is Rot(−ω, −θ, −φ). */
-export function gateRot(psi: usize, n: i32, t: i32, phi: f64, theta: f64, omega: f64, inverse: bool): void {
+export function gateRot(psi: usize, psi2: usize, n: i32, t: i32, phi: f64, theta: f64, omega: f64, inverse: bool): void {
   const f = inverse ? -omega : phi;
   const th = inverse ? -theta : theta;
   const w = inverse ? -phi : omega;
@@ -183,49 +183,49 @@ export function gateRot(psi: usize, n: i32, t: i32, phi: f64, theta: f64, omega:
   const sum = (f + w) / 2;
   const diff = (f - w) / 2;
   // m00 = e^{−i(φ+ω)/2}c, m01 = −e^{i(φ−ω)/2}s, m10 = e^{−i(φ−ω)/2}s, m11 = e^{i(φ+ω)/2}c
-  forPairs<MatrixCore>(MATRIX, psi, n, t,
+  forPairs<MatrixCore>(MATRIX, psi, psi2, n, t,
     coefR(Math.cos(sum) * c), coefI(-Math.sin(sum) * c),
     coefR(-Math.cos(diff) * s), coefI(-Math.sin(diff) * s),
     coefR(Math.cos(diff) * s), coefI(-Math.sin(diff) * s),
     coefR(Math.cos(sum) * c), coefI(Math.sin(sum) * c));
 }
 
-export function gateCX(psi: usize, n: i32, control: i32, target: i32): void {
-  forQuartets<CXCore>(CXC, psi, n, control, target, ZERO, ZERO);
+export function gateCX(psi: usize, psi2: usize, n: i32, control: i32, target: i32): void {
+  forQuartets<CXCore>(CXC, psi, psi2, n, control, target, ZERO, ZERO);
 }
 
-export function gateCZ(psi: usize, n: i32, a: i32, b: i32): void {
-  forQuartets<CZCore>(CZC, psi, n, a, b, ZERO, ZERO);
+export function gateCZ(psi: usize, psi2: usize, n: i32, a: i32, b: i32): void {
+  forQuartets<CZCore>(CZC, psi, psi2, n, a, b, ZERO, ZERO);
 }
 
-export function gateSWAP(psi: usize, n: i32, a: i32, b: i32): void {
-  forQuartets<SwapCore>(SWAPC, psi, n, a, b, ZERO, ZERO);
+export function gateSWAP(psi: usize, psi2: usize, n: i32, a: i32, b: i32): void {
+  forQuartets<SwapCore>(SWAPC, psi, psi2, n, a, b, ZERO, ZERO);
 }
 
 /** ZZ(θ) = diag(1, e^{iθ}, e^{iθ}, 1) = CX(a→b)·P(θ) on b·CX(a→b), the ZZFeatureMap pair block. */
-export function gateZZ(psi: usize, n: i32, a: i32, b: i32, theta: f64, inverse: bool): void {
+export function gateZZ(psi: usize, psi2: usize, n: i32, a: i32, b: i32, theta: f64, inverse: bool): void {
   const l = sign(inverse) * theta;
-  forQuartets<OddPhaseCore>(ODD, psi, n, a, b, coefR(Math.cos(l)), coefI(Math.sin(l)));
+  forQuartets<OddPhaseCore>(ODD, psi, psi2, n, a, b, coefR(Math.cos(l)), coefI(Math.sin(l)));
 }
 
-/** Applies gate `code` (or its adjoint) with parameters read from angles[0..]. */
-export function applyGate(psi: usize, n: i32, code: i32, q0: i32, q1: i32, angles: usize, inverse: bool): void {
+/** Applies gate `code` (or its adjoint) with parameters read from angles[0..] to psi and, if psi2 ≠ 0, to psi2. */
+export function applyGate(psi: usize, psi2: usize, n: i32, code: i32, q0: i32, q1: i32, angles: usize, inverse: bool): void {
   switch (code) {
-    case Gate.H: gateH(psi, n, q0); break;
-    case Gate.X: gateX(psi, n, q0); break;
-    case Gate.Y: gateY(psi, n, q0); break;
-    case Gate.Z: gateZ(psi, n, q0); break;
-    case Gate.S: gateS(psi, n, q0, inverse); break;
-    case Gate.T: gateT(psi, n, q0, inverse); break;
-    case Gate.RX: gateRX(psi, n, q0, load<f64>(angles), inverse); break;
-    case Gate.RY: gateRY(psi, n, q0, load<f64>(angles), inverse); break;
-    case Gate.RZ: gateRZ(psi, n, q0, load<f64>(angles), inverse); break;
-    case Gate.P: gateP(psi, n, q0, load<f64>(angles), inverse); break;
-    case Gate.ROT: gateRot(psi, n, q0, load<f64>(angles), load<f64>(angles, 8), load<f64>(angles, 16), inverse); break;
-    case Gate.CX: gateCX(psi, n, q0, q1); break;
-    case Gate.CZ: gateCZ(psi, n, q0, q1); break;
-    case Gate.SWAP: gateSWAP(psi, n, q0, q1); break;
-    case Gate.ZZ: gateZZ(psi, n, q0, q1, load<f64>(angles), inverse); break;
+    case Gate.H: gateH(psi, psi2, n, q0); break;
+    case Gate.X: gateX(psi, psi2, n, q0); break;
+    case Gate.Y: gateY(psi, psi2, n, q0); break;
+    case Gate.Z: gateZ(psi, psi2, n, q0); break;
+    case Gate.S: gateS(psi, psi2, n, q0, inverse); break;
+    case Gate.T: gateT(psi, psi2, n, q0, inverse); break;
+    case Gate.RX: gateRX(psi, psi2, n, q0, load<f64>(angles), inverse); break;
+    case Gate.RY: gateRY(psi, psi2, n, q0, load<f64>(angles), inverse); break;
+    case Gate.RZ: gateRZ(psi, psi2, n, q0, load<f64>(angles), inverse); break;
+    case Gate.P: gateP(psi, psi2, n, q0, load<f64>(angles), inverse); break;
+    case Gate.ROT: gateRot(psi, psi2, n, q0, load<f64>(angles), load<f64>(angles, 8), load<f64>(angles, 16), inverse); break;
+    case Gate.CX: gateCX(psi, psi2, n, q0, q1); break;
+    case Gate.CZ: gateCZ(psi, psi2, n, q0, q1); break;
+    case Gate.SWAP: gateSWAP(psi, psi2, n, q0, q1); break;
+    case Gate.ZZ: gateZZ(psi, psi2, n, q0, q1, load<f64>(angles), inverse); break;
     default: unreachable();
   }
 }

@@ -32,7 +32,7 @@ function runOps(psi: usize, n: i32, ops: usize, nOps: i32, angles: usize): void 
     const op = ops + (<usize>(i * OP_WORDS) << 2);
     const word = load<i32>(op);
     const slot = load<i32>(op, 12);
-    applyGate(psi, n, word & (INVERSE_FLAG - 1), load<i32>(op, 4), load<i32>(op, 8),
+    applyGate(psi, 0, n, word & (INVERSE_FLAG - 1), load<i32>(op, 4), load<i32>(op, 8),
       angles + (<usize>(slot < 0 ? 0 : slot) << 3), (word & INVERSE_FLAG) != 0);
   }
 }
@@ -82,20 +82,16 @@ export function adjoint(
         const a = ang + (<usize>slot << 3);
         const g = grad + (<usize>slot << 3);
         store<f64>(g, parameterGradient(Gate.RZ, lam, phi, n, q0, q1), 16);
-        gateRZ(phi, n, q0, load<f64>(a, 16), true);
-        gateRZ(lam, n, q0, load<f64>(a, 16), true);
+        gateRZ(phi, lam, n, q0, load<f64>(a, 16), true);
         store<f64>(g, parameterGradient(Gate.RY, lam, phi, n, q0, q1), 8);
-        gateRY(phi, n, q0, load<f64>(a, 8), true);
-        gateRY(lam, n, q0, load<f64>(a, 8), true);
+        gateRY(phi, lam, n, q0, load<f64>(a, 8), true);
         store<f64>(g, parameterGradient(Gate.RZ, lam, phi, n, q0, q1));
-        gateRZ(phi, n, q0, load<f64>(a), true);
-        gateRZ(lam, n, q0, load<f64>(a), true);
+        gateRZ(phi, lam, n, q0, load<f64>(a), true);
         continue;
       }
       const a = ang + (<usize>(slot < 0 ? 0 : slot) << 3);
       if (slot >= 0) store<f64>(grad + (<usize>slot << 3), parameterGradient(code, lam, phi, n, q0, q1));
-      applyGate(phi, n, code, q0, q1, a, true);
-      applyGate(lam, n, code, q0, q1, a, true);
+      applyGate(phi, lam, n, code, q0, q1, a, true);
     }
     if (init != 0) memory.copy(gradInit + <usize>b * bytes, lam, bytes);
   }

@@ -29,50 +29,57 @@ export const ZERO: v128 = f64x2.splat(0.0);
   return f64x2.add(f64x2.mul(r, a), f64x2.mul(i, swap(a)));
 }
 
-/** Calls core.apply(p0, p1, c…) for every pair of amplitudes differing only in bit t. */
+/**
+ * Calls core.apply(p0, p1, c…) for every pair of amplitudes differing only in bit t, in state psi
+ * and then, when psi2 ≠ 0, in state psi2 (the adjoint pass moves φ and λ with one set of coefficients).
+ */
 @inline export function forPairs<C>(
-  core: C, psi: usize, n: i32, t: i32,
+  core: C, psi: usize, psi2: usize, n: i32, t: i32,
   c0: v128, c1: v128, c2: v128, c3: v128, c4: v128, c5: v128, c6: v128, c7: v128,
 ): void {
-  const dim = <usize>1 << n;
-  const half = <usize>1 << t;
-  const off = half << 4;
-  const end = psi + (dim << 4);
-  if (t == 0) {
-    // adjacent pairs: one flat loop instead of 2^(n−1) one-iteration inner loops
-    for (let p = psi; p < end; p += 32) core.apply(p, p + 16, c0, c1, c2, c3, c4, c5, c6, c7);
-    return;
-  }
-  for (let block = psi; block < end; block += off << 1) {
-    const stop = block + off;
-    for (let p = block; p < stop; p += 16) {
-      core.apply(p, p + off, c0, c1, c2, c3, c4, c5, c6, c7);
+  const bytes = (<usize>1 << n) << 4;
+  const off = (<usize>1 << t) << 4;
+  for (let s = psi; s != 0; s = s == psi ? psi2 : 0) {
+    const end = s + bytes;
+    if (t == 0) {
+      // adjacent pairs: one flat loop instead of 2^(n−1) one-iteration inner loops
+      for (let p = s; p < end; p += 32) core.apply(p, p + 16, c0, c1, c2, c3, c4, c5, c6, c7);
+      continue;
+    }
+    for (let block = s; block < end; block += off << 1) {
+      const stop = block + off;
+      for (let p = block; p < stop; p += 16) {
+        core.apply(p, p + off, c0, c1, c2, c3, c4, c5, c6, c7);
+      }
     }
   }
 }
 
-/** Calls core.apply(p00, pa, pb, pab, c…) for every quartet of amplitudes differing only in bits a and b. */
+/** Calls core.apply(p00, pa, pb, pab, c…) for every quartet differing only in bits a and b, in psi then psi2 (≠ 0). */
 @inline export function forQuartets<C>(
-  core: C, psi: usize, n: i32, a: i32, b: i32, c0: v128, c1: v128,
+  core: C, psi: usize, psi2: usize, n: i32, a: i32, b: i32, c0: v128, c1: v128,
 ): void {
   const lo = a < b ? a : b;
   const hi = a < b ? b : a;
-  const end = psi + ((<usize>1 << n) << 4);
+  const bytes = (<usize>1 << n) << 4;
   const offLo = (<usize>1 << lo) << 4;
   const offHi = (<usize>1 << hi) << 4;
   const offA = (<usize>1 << a) << 4;
   const offB = (<usize>1 << b) << 4;
-  for (let i = psi; i < end; i += offHi << 1) {
-    const iStop = i + offHi;
-    if (lo == 0) {
-      // the low bit is bit 0: skip the one-iteration innermost loop
-      for (let p = i; p < iStop; p += 32) core.apply(p, p + offA, p + offB, p + offA + offB, c0, c1);
-      continue;
-    }
-    for (let j = i; j < iStop; j += offLo << 1) {
-      const jStop = j + offLo;
-      for (let p = j; p < jStop; p += 16) {
-        core.apply(p, p + offA, p + offB, p + offA + offB, c0, c1);
+  for (let s = psi; s != 0; s = s == psi ? psi2 : 0) {
+    const end = s + bytes;
+    for (let i = s; i < end; i += offHi << 1) {
+      const iStop = i + offHi;
+      if (lo == 0) {
+        // the low bit is bit 0: skip the one-iteration innermost loop
+        for (let p = i; p < iStop; p += 32) core.apply(p, p + offA, p + offB, p + offA + offB, c0, c1);
+        continue;
+      }
+      for (let j = i; j < iStop; j += offLo << 1) {
+        const jStop = j + offLo;
+        for (let p = j; p < jStop; p += 16) {
+          core.apply(p, p + offA, p + offB, p + offA + offB, c0, c1);
+        }
       }
     }
   }
