@@ -152,6 +152,15 @@ def roc_png(y: np.ndarray, p: np.ndarray, path: str, title: str) -> None:
     plt.close(fig)
 
 
+NAMES = {"resnet10": "ResNet3D-10", "resnet18": "ResNet3D-18", "resnet34": "ResNet3D-34", "cnn": "CNN",
+         "resnet50": "ResNet50", "densenet121": "DenseNet121", "efficientnet_b3": "EfficientNetB3"}
+
+
+def model_name(backbone: str, head: str) -> str:
+    """Paper-style names: ResNet3D-34 / QResNet3D-34, DenseNet121 / QDenseNet121, CNN / QCNN."""
+    return ("Q" if head == "quantum" else "") + NAMES.get(backbone, backbone)
+
+
 def fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -177,9 +186,10 @@ def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: in
     thr = choose_threshold(*preds["val"])
     y, p = preds["test"]
     point, ci = all_metrics(y, p, thr), bootstrap(y, p, thr, n_boot)
-    label = f"{'Q' if cfg['head'] == 'quantum' else ''}{cfg['backbone']} {cfg['sequence'] or 'all'}"
+    sequence = cfg["sequence"] or "+".join(ckpt.get("training_data", {}).get("sequences", [])) or "all"
+    label = f"{model_name(cfg['backbone'], cfg['head'])} {sequence}"
     result = {
-        "model": label, "ckpt": os.path.abspath(ckpt_path), "sequence": cfg["sequence"], "head": cfg["head"],
+        "model": label, "ckpt": os.path.abspath(ckpt_path), "sequence": sequence, "head": cfg["head"],
         "backbone": cfg["backbone"], "threshold": thr, "threshold_chosen_on": "val (Youden J)",
         "n_val": int(len(preds["val"][0])), "n_test": int(len(y)),
         "test": {k: {"value": point[k], "ci95": ci[k]} for k in METRICS},

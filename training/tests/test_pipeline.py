@@ -138,9 +138,10 @@ def test_onnx_backbone_and_json_head_match_torch(run, bundle):
         assert abs(p_torch.item() - e["probability"]) < 1e-9
 
 
-def classify(bundle_dir, files):
+def classify(bundle_dir, files, preprocessed=True):
     r = subprocess.run(["node", os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", bundle_dir,
-                        "--preprocessed", "--json"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                        *(["--preprocessed"] if preprocessed else []), "--json"],
+                       cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout)
 
