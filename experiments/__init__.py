@@ -1,0 +1,1 @@
+"""QuMRI experiments: synthetic cohorts -> training runs -> evaluation -> shipped bundles -> docs/results.md."""

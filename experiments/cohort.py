@@ -1,0 +1,119 @@
+"""Prepare a generated synthetic cohort on a model grid with the project's TypeScript preprocessing.
+
+    /usr/bin/python3 -m experiments.cohort --raw=data/synth/tsc-flair --out=data/prepared/tsc-flair-64 \
+        --grid=64 [--follow] [--shard=0/2]
+
+Scans (and --paired lesion-free twins) are preprocessed in small chunks, each chunk one
+`qumri preprocess` call, skipping files already written, so an interrupted run resumes and the
+preprocessing can follow the generator while it still writes (--follow polls until the generator's
+manifest.csv exists and every scan is done). Once all are done, writes <out>/cohort.csv: the generator's
+rows with `path` = prepared volume, `lesion_mask` = absolute raw mask path and `paired_prepared` = the
+prepared twin (empty for controls). Training reads cohort.csv and the spec.json beside it.
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+CHUNK = 8
+
+
+def stem(path: str) -> str:
+    base = os.path.basename(path)
+    for ext in (".nii.gz", ".nii"):
+        if base.endswith(ext):
+            return base[: -len(ext)]
+    raise ValueError(f"not a NIfTI path: {path!r}")
+
+
+def raw_scans(raw: str) -> list[str]:
+    """Every finished scan and twin the generator has written so far (sorted, absolute)."""
+    out = []
+    for sub in ("scans", "paired"):
+        d = os.path.join(raw, sub)
+        if os.path.isdir(d):
+            out += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".nii.gz")]
+    return [os.path.abspath(p) for p in out]
+
+
+def pending(raw: str, out: str, shard: tuple[int, int]) -> list[str]:
+    i, n = shard
+    todo = [p for p in raw_scans(raw) if not os.path.exists(os.path.join(out, stem(p) + ".nii.gz"))]
+    return [p for k, p in enumerate(todo) if k % n == i]
+
+
+def preprocess_chunk(paths: list[str], out: str, grid: int) -> None:
+    """One `qumri preprocess` call over a temporary CSV list (outputs land directly in out/)."""
+    os.makedirs(out, exist_ok=True)
+    lst = os.path.join(tempfile.gettempdir(), f"qumri-chunk-{os.getpid()}.csv")  # not in out/: the CLI refuses that
+    with open(lst, "w") as f:
+        f.write("path\n" + "".join(p + "\n" for p in paths))
+    cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", lst, "--grid", str(grid), "--out", out]
+    r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    os.remove(lst)
+    rewritten = os.path.join(out, os.path.basename(lst))  # the CLI's copy of the list: not needed
+    if os.path.exists(rewritten):
+        os.remove(rewritten)
+    if r.returncode != 0:
+        raise RuntimeError(f"qumri preprocess failed on {paths[0]}…: {r.stderr.strip()[-1500:]}")
+
+
+def write_cohort_csv(raw: str, out: str) -> str:
+    """<out>/cohort.csv from the generator's manifest; fails naming the first unprepared scan."""
+    with open(os.path.join(raw, "manifest.csv")) as f:
+        rows = list(csv.DictReader(f))
+    fields = list(rows[0].keys()) + ["raw_path", "paired_prepared"]
+    for r in rows:
+        r["raw_path"] = os.path.abspath(os.path.join(raw, r["path"]))
+        r["path"] = os.path.abspath(os.path.join(out, stem(r["path"]) + ".nii.gz"))
+        r["lesion_mask"] = os.path.abspath(os.path.join(raw, r["lesion_mask"])) if r["lesion_mask"] else ""
+        twin = r.get("paired_path") or ""
+        r["paired_prepared"] = os.path.abspath(os.path.join(out, stem(twin) + ".nii.gz")) if twin else ""
+        for p in (r["path"], r["paired_prepared"]):
+            if p and not os.path.exists(p):
+                raise FileNotFoundError(f"not prepared yet: {p}")
+    path = os.path.join(out, "cohort.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=fields)
+        w.writeheader()
+        w.writerows(rows)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--raw", required=True)
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--grid", type=int, default=64)
+    ap.add_argument("--follow", action="store_true", help="keep polling while the generator writes")
+    ap.add_argument("--shard", default="0/1", help="i/n: this process takes every n-th pending scan")
+    a = ap.parse_args(argv)
+    i, n = (int(v) for v in a.shard.split("/"))
+    if not 0 <= i < n:
+        ap.error(f"--shard must be i/n with 0 <= i < n, got {a.shard!r}")
+    while True:
+        todo = pending(a.raw, a.out, (i, n))
+        # the newest file may still be being written by the generator: leave it for the next poll
+        if a.follow and not os.path.exists(os.path.join(a.raw, "manifest.csv")):
+            todo = [p for p in todo if time.time() - os.path.getmtime(p) > 5]
+        for k in range(0, len(todo), CHUNK):
+            preprocess_chunk(todo[k:k + CHUNK], a.out, a.grid)
+            print(f"prepared {min(k + CHUNK, len(todo))}/{len(todo)} pending", file=sys.stderr, flush=True)
+        done_generating = os.path.exists(os.path.join(a.raw, "manifest.csv"))
+        if done_generating and not pending(a.raw, a.out, (0, 1)):
+            if i == 0:  # one writer for cohort.csv
+                print(f"wrote {write_cohort_csv(a.raw, a.out)}", file=sys.stderr)
+            return 0
+        if not a.follow:
+            return 0 if not todo else 1
+        time.sleep(20)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

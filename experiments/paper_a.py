@@ -1,0 +1,294 @@
+"""Paper A protocol on a prepared synthetic cohort: one 3D ResNet-34 run (classical or paper quantum head).
+
+    OMP_WAIT_POLICY=PASSIVE nice /usr/bin/python3 -m experiments.paper_a \
+        --cohort=data/prepared/tsc-flair-64/cohort.csv --task=tsc --sequence=FLAIR --head=quantum \
+        --width=8 --epochs=30 [--ship]
+
+Steps, each resumable (re-running the same command continues where it stopped):
+  1. train      training.train (checkpoint every epoch, resume, early stopping) in runs/<id>/
+  2. evaluate   training.evaluate: threshold on val, metrics with 95 % bootstrap intervals on test
+  3. analyse    pointing game of the Grad-CAM maximum in the lesion masks, paired-lesion sensitivity
+  4. record     experiments/records/<id>.json (config, splits, predictions, metrics, wall time, seeds)
+  5. ship       (--ship) public/models/<id>/ bundle with the model card
+
+Where each split is used (the test split never chooses anything):
+  train  gradient steps                                   training/train.py (train_loader)
+  val    early stopping and best-epoch choice             training/train.py (val_loader)
+         decision threshold (Youden J)                    training/evaluate.py (choose_threshold on "val")
+  test   reported metrics, pointing game, paired twins    here, after steps 1-2 fixed model and threshold
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import subprocess
+import sys
+import time
+
+import numpy as np
+import torch
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+RECORDS = os.path.join(ROOT, "experiments", "records")
+MODELS = os.path.join(ROOT, "public", "models")
+SEQUENCES = {"FLAIR": "flair", "T2w": "t2w"}
+TASK_NAMES = {"tsc": "TSC", "ms": "MS"}
+
+
+def run_id(task: str, sequence: str, head: str) -> str:
+    return f"{task}-{SEQUENCES[sequence]}-{'qresnet34' if head == 'quantum' else 'resnet34'}"
+
+
+def wilson(k: int, n: int) -> list[float]:
+    """95 % Wilson score interval of a proportion k/n."""
+    if n == 0:
+        return [math.nan, math.nan]
+    z, p = 1.959964, k / n
+    c = (p + z * z / (2 * n)) / (1 + z * z / n)
+    h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return [max(0.0, c - h), min(1.0, c + h)]
+
+
+def git_commit() -> str:
+    r = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True)
+    return r.stdout.strip()
+
+
+def cohort_info(cohort_csv: str) -> dict:
+    """Generator, seed and size of the raw cohort behind a prepared cohort.csv."""
+    with open(cohort_csv) as f:
+        rows = list(csv.DictReader(f))
+    raw_dir = os.path.dirname(os.path.dirname(rows[0]["raw_path"]))
+    with open(os.path.join(raw_dir, "cohort.json")) as f:
+        gen = json.load(f)
+    with open(os.path.join(os.path.dirname(cohort_csv), "spec.json")) as f:
+        spec = json.load(f)
+    return {"generator": gen["generator"], "seed": gen["seed"], "task": gen["task"], "sequence": gen["sequence"],
+            "n_subjects": len(rows), "n_patients": sum(int(r["label"]) for r in rows), "paired": gen["paired"],
+            "coarsen": gen.get("coarsen", 1.0), "preprocess": spec}
+
+
+# ---------------------------------------------------------------------------------------------
+# Grad-CAM pointing game and paired twins (test split only)
+# ---------------------------------------------------------------------------------------------
+
+def gradcam(model, x: torch.Tensor) -> np.ndarray:
+    """Grad-CAM of the log-odds (logit[1] - logit[0]) on the last feature map, upsampled to x's grid."""
+    with torch.no_grad():
+        _, fmap = model.backbone(x)
+    fmap = fmap.detach().requires_grad_(True)
+    logits = model.head(fmap.mean(dim=tuple(range(2, fmap.dim()))))
+    score = logits[0, 1] - logits[0, 0]
+    (grad,) = torch.autograd.grad(score, fmap)
+    alpha = grad.mean(dim=tuple(range(2, fmap.dim())), keepdim=True)
+    cam = torch.relu((alpha * fmap).sum(1, keepdim=True))
+    cam = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)
+    return cam[0, 0].detach().numpy()
+
+
+def lesion_on_model_grid(prepared: str, mask_path: str) -> np.ndarray:
+    """The raw lesion mask sampled on the prepared volume's voxels through both affines, tensor order
+    [nz, ny, nx]; a model voxel counts as lesion when linear interpolation of the mask is > 0, i.e. it
+    lies within one raw voxel of a lesion voxel."""
+    import nibabel as nib
+    from scipy import ndimage as ndi
+    prep, raw = nib.load(prepared), nib.load(mask_path)
+    nx, ny, nz = prep.shape[:3]
+    ijk = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), 0).reshape(3, -1)
+    world = prep.affine[:3, :3] @ ijk + prep.affine[:3, 3:4]
+    inv = np.linalg.inv(raw.affine)
+    raw_ijk = inv[:3, :3] @ world + inv[:3, 3:4]
+    m = ndi.map_coordinates(np.asarray(raw.dataobj, dtype=np.float32), raw_ijk, order=1, mode="constant", cval=0)
+    return (m.reshape(nx, ny, nz) > 0).transpose(2, 1, 0)
+
+
+def load_grid(path: str) -> torch.Tensor:
+    import nibabel as nib
+    v = np.asarray(nib.load(path).get_fdata(dtype=np.float32)).transpose(2, 1, 0)
+    return torch.from_numpy(np.ascontiguousarray(v))[None, None]
+
+
+def analyse(model, test_rows: list[dict]) -> dict:
+    """Pointing game over test patients; paired-lesion sensitivity over test patients with a twin."""
+    from scipy import ndimage as ndi
+    hits = hits_dil = n_point = 0
+    chance, chance_dil, per = [], [], []
+    wins = n_pair = 0
+    for r in test_rows:
+        if int(r["label"]) != 1:
+            continue
+        x = load_grid(r["path"])
+        if r.get("lesion_mask"):
+            lesion = lesion_on_model_grid(r["path"], r["lesion_mask"])
+            if lesion.any():
+                cam = gradcam(model, x)
+                at = np.unravel_index(int(np.argmax(cam)), cam.shape)
+                dil = ndi.binary_dilation(lesion, iterations=1)
+                brain = x[0, 0].numpy() > 0
+                n_point += 1
+                hits += bool(lesion[at])
+                hits_dil += bool(dil[at])
+                chance.append(float((lesion & brain).sum() / max(brain.sum(), 1)))
+                chance_dil.append(float((dil & brain).sum() / max(brain.sum(), 1)))
+                per.append({"subject_id": r["subject_id"], "argmax_zyx": [int(a) for a in at], "hit": bool(lesion[at]),
+                            "hit_dilated": bool(dil[at])})
+        if r.get("paired_prepared"):
+            with torch.no_grad():
+                p = torch.softmax(model(torch.cat([x, load_grid(r["paired_prepared"])])).double(), -1)[:, 1]
+            n_pair += 1
+            wins += bool(p[0] > p[1])
+            per.append({"subject_id": r["subject_id"], "p_patient": float(p[0]), "p_twin": float(p[1])})
+    return {
+        "pointing": {"n": n_point, "hits": hits, "acc": hits / n_point if n_point else None,
+                     "ci95": wilson(hits, n_point), "hits_dilated": hits_dil,
+                     "acc_dilated": hits_dil / n_point if n_point else None, "ci95_dilated": wilson(hits_dil, n_point),
+                     "chance": float(np.mean(chance)) if chance else None,
+                     "chance_dilated": float(np.mean(chance_dil)) if chance_dil else None,
+                     "definition": "argmax of the Grad-CAM (log-odds, last feature map, trilinear to the model grid) "
+                                   "inside the lesion mask resampled onto the model grid; 'dilated' = within one "
+                                   "model voxel; chance = lesion share of brain voxels"},
+        "paired": {"n": n_pair, "patient_higher": wins, "rate": wins / n_pair if n_pair else None,
+                   "ci95": wilson(wins, n_pair),
+                   "definition": "test patients scored above their lesion-free twin (same scan and noise)"},
+        "per_subject": per,
+    }
+
+
+# ---------------------------------------------------------------------------------------------
+# Model card
+# ---------------------------------------------------------------------------------------------
+
+def limitations(info: dict, grid: int, width: int) -> list[str]:
+    return [
+        "Trained and tested on synthetic phantoms only (qumri-synth lesions on Colin27-based anatomy); "
+        "performance on real scans is unknown.",
+        f"Smaller than paper A: {info['n_subjects']} subjects instead of 520 and a {grid}³ grid instead of 128³, "
+        f"ResNet-34 topology at width {width}, chosen so training fits the CPU time available.",
+        "Test-set intervals are wide: the synthetic test split has only "
+        f"~{round(info['n_subjects'] * 0.2)} subjects.",
+        "Not a medical device: not for diagnosis, screening or treatment decisions.",
+    ]
+
+
+def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
+    from training.export import export_bundle
+    is_q = args.head == "quantum"
+    name = (f"{'QResNet-34' if is_q else 'ResNet-34'} (width {args.width}, {args.grid}³), "
+            f"{TASK_NAMES[args.task]} vs healthy, {args.sequence}")
+    td = {"synthetic": True,
+          "description": f"{info['generator']} {args.task} {info['sequence']} phantoms, seed {info['seed']}, "
+                         f"{info['n_subjects']} subjects ({info['n_patients']} patients), prepared by qumri preprocess "
+                         f"on a {args.grid}³ grid",
+          "generator": info["generator"], "seed": info["seed"], "n_subjects": info["n_subjects"],
+          "splits": "65/15/20 by subject (stratified, split seed 1)"}
+    manifest = export_bundle(model, os.path.join(args.models, rid), rid, input_shape=ckpt["input_shape"], name=name,
+                             task=args.task, sequence=args.sequence, paper="A", threshold=ev["threshold"],
+                             metrics=ev["manifest_metrics"], training_data=td,
+                             limitations=limitations(info, args.grid, args.width), n_reference=5,
+                             preprocess=ckpt.get("preprocess"))
+    return {"bundle": os.path.relpath(os.path.join(args.models, rid), ROOT), "bytes": sum(f["bytes"] for f in manifest["files"].values())}
+
+
+# ---------------------------------------------------------------------------------------------
+# Main
+# ---------------------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--cohort", required=True, help="prepared cohort.csv (experiments.cohort)")
+    ap.add_argument("--task", required=True, choices=sorted(TASK_NAMES))
+    ap.add_argument("--sequence", required=True, choices=sorted(SEQUENCES))
+    ap.add_argument("--head", required=True, choices=["classical", "quantum"])
+    ap.add_argument("--grid", type=int, default=64)
+    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--epochs", type=int, default=30)
+    ap.add_argument("--patience", type=int, default=8)
+    ap.add_argument("--lr", type=float, default=1e-3)
+    ap.add_argument("--batch_size", type=int, default=8)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--ship", action="store_true")
+    ap.add_argument("--runs", default=os.path.join(ROOT, "runs"), help="checkpoints (git-ignored)")
+    ap.add_argument("--records", default=RECORDS)
+    ap.add_argument("--models", default=MODELS)
+    args = ap.parse_args(argv)
+    torch.set_num_threads(args.threads)
+    sys.path.insert(0, ROOT)
+    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    from training.evaluate import evaluate_checkpoint, read_predictions
+    from training.train import TrainConfig, train
+
+    rid = run_id(args.task, args.sequence, args.head)
+    out_dir = os.path.join(args.runs, rid)
+    info = cohort_info(args.cohort)
+    cfg = TrainConfig(manifest=args.cohort, out_dir=out_dir, sequence=args.sequence, task=args.task,
+                      grid=f"{args.grid},{args.grid},{args.grid}", split_scheme="A", split_seed=1,
+                      data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
+                      backbone="resnet34", width=args.width, head=args.head, epochs=args.epochs,
+                      batch_size=args.batch_size, lr=args.lr, patience=args.patience, seed=1,
+                      num_threads=args.threads, progress=False)
+    t0 = time.time()
+    train(cfg)
+    ckpt_path = os.path.join(out_dir, "ckpt.pt")
+    ckpt = load_checkpoint(ckpt_path)
+    t1 = time.time()
+    ev = evaluate_checkpoint(ckpt_path, os.path.join(out_dir, "eval"))
+    model = model_from_checkpoint(ckpt)
+    with open(os.path.join(out_dir, "splits.json")) as f:
+        splits = json.load(f)
+    with open(args.cohort) as f:
+        test_ids = set(splits["test"])
+        test_rows = [r for r in csv.DictReader(f) if r["subject_id"] in test_ids and r["sequence"] == args.sequence]
+    extra = analyse(model, test_rows)
+    t2 = time.time()
+
+    preds = {}
+    for split in ("val", "test"):
+        paths, y, p = read_predictions(os.path.join(out_dir, "eval", f"predictions-{split}.csv"))
+        preds[split] = [{"subject_id": os.path.basename(q).split(".")[0], "label": int(a), "probability": float(b)}
+                        for q, a, b in zip(paths, y, p)]
+    record = {
+        "format": "qumri-run/1", "id": rid, "family": "paper_a", "task": args.task, "sequence": args.sequence,
+        "head": args.head, "model": ev["model"], "git_commit": git_commit(),
+        "command": "python -m experiments.paper_a " + " ".join(sys.argv[1:] if argv is None else argv),
+        "cohort": {k: v for k, v in info.items()}, "config": ckpt["config"], "model_args": ckpt["model_args"],
+        "input_shape": ckpt["input_shape"], "splits": splits,
+        "split_use": {"train": "gradient steps", "val": "early stopping, best epoch, threshold (Youden J)",
+                      "test": "reported metrics, pointing game, paired twins only"},
+        "history": ckpt["history"], "epochs_run": ckpt["epoch"] + 1, "best_val_loss": ckpt["best_val_loss"],
+        "wall_time_s": {"train": round(sum(h["seconds"] for h in ckpt["history"]), 1),
+                        "evaluate_and_analyse": round(t2 - t1, 1), "this_invocation": round(t2 - t0, 1)},
+        "threshold": ev["threshold"], "threshold_chosen_on": ev["threshold_chosen_on"],
+        "test": ev["test"], "n_val": ev["n_val"], "n_test": ev["n_test"],
+        "predictions": preds, **extra,
+    }
+    if args.ship:
+        record["shipped"] = ship(model, ckpt, ev, info, rid, args)
+    os.makedirs(args.records, exist_ok=True)
+    with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
+        json.dump(_json_safe(record), f, indent=1)
+        f.write("\n")
+    t = record["test"]
+    print(f"{rid}: test AUC {t['auc']['value']:.3f} ACC {t['acc']['value']:.3f}; pointing "
+          f"{extra['pointing']['acc']}; paired {extra['paired']['rate']}; train {record['wall_time_s']['train']} s",
+          file=sys.stderr)
+    return 0
+
+
+def _json_safe(v):
+    if isinstance(v, float) and (math.isnan(v) or math.isinf(v)):
+        return None
+    if isinstance(v, dict):
+        return {k: _json_safe(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_json_safe(x) for x in v]
+    if isinstance(v, (np.floating, np.integer)):
+        return v.item()
+    return v
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    sys.exit(main())
