@@ -1,9 +1,12 @@
 """Cohort data: CSV manifest, subject-level stratified splits, model-grid volumes, augmentation.
 
-Manifest columns: path, label (0|1), subject_id, sequence, and optionally age, sex, lesion_mask.
+Manifest columns: path, label (0|1), subject_id, sequence, and optionally age, sex, lesion_mask, view.
 Relative paths are resolved against the manifest's folder. Volumes are NIfTI already on the model
 grid (written by `qumri preprocess`, see prepare.py), read as `get_fdata().transpose(2, 1, 0)` so
-the tensor is [nz, ny, nx] exactly as the page feeds ONNX (docs/model-bundle.md). Every error names
+the tensor is [nz, ny, nx] exactly as the page feeds ONNX (docs/model-bundle.md). Paper B's 2D
+slices may also be 8-bit PNG (synth's slices2d: radiological axial, anterior up; sagittal anterior
+left, superior up): pixel / 255, flipped on both axes so the tensor's row and column indices grow
+towards anterior/superior and right/anterior, as a RAS NIfTI slice's do. Every error names
 the manifest row (1-based data row, i.e. CSV line - 1) and the bad value.
 """
 from __future__ import annotations
@@ -19,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch.utils.data import Dataset
 
-REQUIRED = ("path", "label", "subject_id", "sequence")
-OPTIONAL = ("age", "sex", "lesion_mask")
+REQUIRED = ("path", "label", "subject_id")
+OPTIONAL = ("sequence", "age", "sex", "lesion_mask", "view")
 SCHEMES = {"A": (0.20, 0.15), "B": (0.20, 0.16)}  # (test, val) as fractions of all subjects; B = 20 % of the rest
 
 
@@ -38,8 +41,8 @@ class Row:
     extra: dict = field(default_factory=dict)
 
 
-def read_manifest(path: str, sequence: str = "", check_files: bool = True) -> list[Row]:
-    """Parse and validate a manifest; `sequence` keeps only rows of that sequence (case-insensitive)."""
+def read_manifest(path: str, sequence: str = "", check_files: bool = True, view: str = "") -> list[Row]:
+    """Parse and validate a manifest; `sequence` / `view` keep only rows with that value (case-insensitive)."""
     if not os.path.isfile(path):
         raise ManifestError(f"manifest not found: {path}")
     base = os.path.dirname(os.path.abspath(path))
@@ -65,11 +68,13 @@ def read_manifest(path: str, sequence: str = "", check_files: bool = True) -> li
                 extra["lesion_mask"] = os.path.join(base, extra["lesion_mask"])
                 if check_files and not os.path.isfile(extra["lesion_mask"]):
                     raise ManifestError(f"{where}: lesion_mask not found: {rec['lesion_mask']!r}")
-            row = Row(i, p, int(label_text), subject, (rec["sequence"] or "").strip(), extra)
-            if not sequence or row.sequence.lower() == sequence.lower():
+            row = Row(i, p, int(label_text), subject, (rec.get("sequence") or "").strip(), extra)
+            if (not sequence or row.sequence.lower() == sequence.lower()) and \
+                    (not view or str(extra.get("view", "")).lower() == view.lower()):
                 rows.append(row)
     if not rows:
-        raise ManifestError(f"{path}: no rows" + (f" with sequence {sequence!r}" if sequence else ""))
+        wanted = [f"{k} {v!r}" for k, v in (("sequence", sequence), ("view", view)) if v]
+        raise ManifestError(f"{path}: no rows" + (" with " + " and ".join(wanted) if wanted else ""))
     subject_labels: dict[str, tuple[int, int]] = {}
     for r in rows:
         first = subject_labels.setdefault(r.subject_id, (r.label, r.index))
@@ -149,12 +154,24 @@ def rows_in(rows: list[Row], splits: dict, name: str) -> list[Row]:
 # Volumes
 # ---------------------------------------------------------------------------------------------
 
+def _read_png(path: str) -> np.ndarray:
+    """An 8-bit PNG slice as float32 / 255 in NIfTI axis order [x, y] (see the module header)."""
+    from PIL import Image
+    with Image.open(path) as im:
+        px = np.asarray(im.convert("L"), dtype=np.float32) / 255.0  # [rows, cols]
+    return np.ascontiguousarray(px[::-1, ::-1].T)
+
+
 def load_volume(row: Row, shape: tuple[int, ...]) -> torch.Tensor:
-    """[1, *shape] float32 from a model-grid NIfTI; shape is the tensor shape ([nz, ny, nx] or [ny, nx])."""
+    """[1, *shape] float32 from a model-grid NIfTI (or PNG slice); shape is the tensor shape ([nz, ny, nx]
+    or [ny, nx])."""
     import nibabel as nib
     try:
-        data = np.asarray(nib.load(row.path).get_fdata(dtype=np.float32))
-    except Exception as e:  # nibabel raises several types for unreadable files
+        if row.path.lower().endswith(".png"):
+            data = _read_png(row.path)
+        else:
+            data = np.asarray(nib.load(row.path).get_fdata(dtype=np.float32))
+    except Exception as e:  # nibabel and PIL raise several types for unreadable files
         raise ManifestError(f"manifest row {row.index}: cannot read {row.path}: {e}") from None
     if len(shape) == 2 and data.ndim == 3 and data.shape[2] == 1:
         data = data[:, :, 0]

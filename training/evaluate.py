@@ -171,7 +171,7 @@ def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: in
     ckpt = load_checkpoint(ckpt_path)
     cfg = ckpt["config"]
     model = model_from_checkpoint(ckpt)
-    rows = D.read_manifest(manifest or cfg["manifest"], cfg["sequence"])
+    rows = D.read_manifest(manifest or cfg["manifest"], cfg["sequence"], view=cfg.get("view", ""))
     with open(os.path.join(os.path.dirname(ckpt_path), "splits.json")) as f:
         splits = json.load(f)
     D.check_splits(splits, rows)

@@ -41,6 +41,7 @@ class TrainConfig:
     manifest: str = ""                # CSV: path,label,subject_id,sequence[,age,sex,lesion_mask]
     out_dir: str = "out/run"
     sequence: str = ""                # keep only rows of this sequence ("" = all)
+    view: str = ""                    # 2D: keep only rows of this view (axial|sagittal; "" = all)
     task: str = "tsc"                 # tsc|ms (class names in the bundle)
     grid: str = "128,128,128"         # model grid nx,ny,nz (2D: nx,ny)
     split_scheme: str = "A"           # A: 65/15/20; B: 20 % test then 20 % of the rest
@@ -155,7 +156,7 @@ def train(cfg: TrainConfig) -> dict:
 
     # ---------------------------------------------------------------- data
     shape = tensor_shape(cfg.grid)
-    rows = D.read_manifest(cfg.manifest, cfg.sequence)
+    rows = D.read_manifest(cfg.manifest, cfg.sequence, view=cfg.view)
     if ddp and not master:
         dist.barrier()  # rank 0 writes splits.json first
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)

@@ -52,8 +52,8 @@ def test_bad_label_names_the_row_and_value(tmp_path, cohort, label):
 
 def test_missing_column_and_conflicting_subject_labels(tmp_path, cohort):
     f = os.path.join(os.path.dirname(cohort), "vols/sub-000.nii.gz")
-    m = write_manifest(tmp_path / "m.csv", [[f, 0, "a"]], header=("path", "label", "subject_id"))
-    with pytest.raises(D.ManifestError, match=r"missing column\(s\) \['sequence'\]"):
+    m = write_manifest(tmp_path / "m.csv", [[f, 0]], header=("path", "label"))
+    with pytest.raises(D.ManifestError, match=r"missing column\(s\) \['subject_id'\]"):
         D.read_manifest(m)
     m = write_manifest(tmp_path / "m2.csv", [[f, 0, "a", "FLAIR"], [f, 1, "a", "T2w"]])
     with pytest.raises(D.ManifestError, match="row 2: subject 'a' has label 1 but label 0 in row 1"):
@@ -124,3 +124,21 @@ def test_augmentation_is_seeded_bounded_and_changes_the_volume():
     f = D.Augment(rotate_deg=0, scale=0, translate=0, intensity=0, gamma=0, noise=0)
     outs = {tuple(f(x, torch.Generator().manual_seed(s)).flatten()[:3].tolist()) for s in range(8)}
     assert outs == {tuple(x.flatten()[:3].tolist()), tuple(x.flip(-1).flatten()[:3].tolist())}
+
+
+def test_png_slices_load_in_ras_index_order(tmp_path):
+    """synth's axial PNG: patient's right on the image's left, anterior up -> tensor [y, x] with the
+    top-left pixel at the highest (anterior, right) indices; intensities / 255."""
+    from PIL import Image
+    px = np.zeros((6, 4), np.uint8)  # 6 rows (y), 4 columns (x)
+    px[0, 0] = 255
+    px[5, 3] = 51
+    Image.fromarray(px).save(tmp_path / "s.png")
+    m = write_manifest(tmp_path / "m.csv", [["s.png", 1, "a", "FLAIR", "axial"], ["s.png", 0, "b", "FLAIR", "sagittal"]],
+                       header=("path", "label", "subject_id", "sequence", "view"))
+    rows = D.read_manifest(m, view="axial")
+    assert [r.subject_id for r in rows] == ["a"]
+    t = D.load_volume(rows[0], (6, 4))[0]
+    assert t[5, 3] == 1.0 and t[0, 0] == pytest.approx(0.2) and t.sum() == pytest.approx(1.2)
+    with pytest.raises(D.ManifestError, match="row 1: .* has grid \\[4, 6\\], the model needs \\[224, 224\\]"):
+        D.load_volume(rows[0], (224, 224))
