@@ -58,7 +58,11 @@ export async function openPage(browser: Browser, path = '/'): Promise<TestContex
     },
   };
   page.on('request', (r) => ctx.requests.push(r.url()));
-  page.on('pageerror', (e) => ctx.pageErrors.push(`${e.name}: ${e.message}`));
+  page.on('pageerror', (e) => {
+    // The first stack frames say where it happened; the message alone rarely does.
+    const frames = (e.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 3).map((l) => l.trim());
+    ctx.pageErrors.push(`${e.name}: ${e.message}${frames.length ? ` [${frames.join(' ← ')}]` : ''}`);
+  });
   page.on('console', (m) => { if (m.type() === 'error') ctx.consoleErrors.push(m.text()); });
   await page.goto(new URL(path, baseUrl).toString());
   return ctx;
@@ -144,7 +148,9 @@ export async function canvasStats(page: Page, selector = '[data-testid="viewer-c
       sum += l;
       sum2 += l * l;
     }
-    const bg = Math.max(...counts.values());
+    // A loop, not Math.max(...values): colourful overlays have more colours than the call stack allows arguments.
+    let bg = 0;
+    for (const c of counts.values()) if (c > bg) bg = c;
     const mean = sum / n;
     return {
       width: c.width, height: c.height,
