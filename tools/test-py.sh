@@ -3,4 +3,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
-exec /usr/bin/python3 -m pytest -q training/tests synth/tests
+exec /usr/bin/python3 -m pytest -q training/tests synth/tests experiments/tests
