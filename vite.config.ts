@@ -1,5 +1,6 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { precachePlugin } from './src/display/inference/precache-plugin.ts';
 
 // Cross-origin isolation lets ONNX Runtime Web use 2 WASM threads (SharedArrayBuffer).
 const isolation = {
@@ -8,10 +9,11 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react()],
+  plugins: [react(), precachePlugin()],
   server: { headers: isolation },
   preview: { headers: isolation },
   optimizeDeps: { exclude: ['onnxruntime-web', '@niivue/dcm2niix'] },
   worker: { format: 'es' },
-  build: { target: 'es2022' },
+  // NiiVue alone is ~1 MB minified; a warning about it on every build would only hide real ones.
+  build: { target: 'es2022', chunkSizeWarningLimit: 2048 },
 });

@@ -1,5 +1,6 @@
 /** View controls: layout, colormap, window/level, and the crosshair position and intensity. */
 import { useEffect, useState } from 'react';
+import { useShallow } from 'zustand/react/shallow';
 import { useStore, type Layout } from '../store/index.ts';
 import { viewer } from '../viewer/qu-viewer.ts';
 import { fmt } from './format.ts';
@@ -14,7 +15,10 @@ const LAYOUTS: [Layout, string][] = [
 const COLORMAPS = ['gray', 'hot', 'winter', 'viridis', 'plasma', 'inferno', 'bone'];
 
 export function ViewControls() {
-  const { layout, colormap, window: win, crosshair, setLayout, setColormap, setWindow } = useStore();
+  // Only the view fields: inference and preprocessing updates must not re-render these controls.
+  const { layout, colormap, window: win, crosshair, setLayout, setColormap, setWindow } = useStore(
+    useShallow((s) => ({ layout: s.layout, colormap: s.colormap, window: s.window, crosshair: s.crosshair, setLayout: s.setLayout, setColormap: s.setColormap, setWindow: s.setWindow })),
+  );
   const scan = useStore((s) => s.scan);
   const [draft, setDraft] = useState({ min: '', max: '' });
   useEffect(() => setDraft({ min: win ? fmt(win.min) : '', max: win ? fmt(win.max) : '' }), [win]);
