@@ -1,0 +1,1 @@
+"""QuMRI training pipeline: torch statevector simulator, models, training, evaluation, bundle export."""

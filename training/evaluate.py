@@ -81,7 +81,12 @@ def bootstrap(y: np.ndarray, p: np.ndarray, thr: float, n_boot: int = 2000, seed
         idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
         for k, v in all_metrics(y[idx], p[idx], thr).items():
             samples[k].append(v)
-    return {k: [float(np.nanpercentile(v, 2.5)), float(np.nanpercentile(v, 97.5))] for k, v in samples.items()}
+    out = {}
+    for k, v in samples.items():
+        v = np.array(v, dtype=float)
+        v = v[~np.isnan(v)]  # resamples where the metric is undefined (e.g. no positive call) are left out
+        out[k] = [float(np.percentile(v, 2.5)), float(np.percentile(v, 97.5))] if len(v) else [math.nan, math.nan]
+    return out
 
 
 def delong(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray) -> dict[str, float]:

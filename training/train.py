@@ -187,6 +187,8 @@ def train(cfg: TrainConfig) -> dict:
         state = {k: ckpt[k] for k in state}
         gen.set_state(ckpt["loader_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
+        if ckpt.get("cuda_rng") and device.type == "cuda":
+            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
         log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
     net = model
     if ddp:
@@ -198,6 +200,7 @@ def train(cfg: TrainConfig) -> dict:
                              "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *shape],
                              "preprocess": load_spec_beside(cfg.manifest),
                              "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
+                             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
                              "training_data": {"synthetic": cfg.synthetic,
                                                "description": cfg.data_description or
                                                f"cohort manifest {os.path.basename(cfg.manifest)}",

@@ -1,0 +1,1 @@
+"""Tests of the training pipeline (run by `npm run test:py`)."""
