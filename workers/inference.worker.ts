@@ -9,7 +9,9 @@ import { listBundles, loadBundle, urlSource, type Manifest, type RegistryEntry }
 import { configureOrt, createWebBackbone, loseWebGpuDevice, probeWebGpu, webGpuAdapterKey, type ProbeResult, type WebBackbone } from '../src/core/backbone/web.ts';
 import { PROBE_SHAPE, PROBE_URL } from '../src/core/backbone/probe.ts';
 import { createClassifier, type Classifier, type Prediction } from '../src/core/head/classifier.ts';
-import { kernelEngineFactory } from '../src/core/head/kernel-engine.ts';
+import { kernelEngineFactory, quantumDetails as layerDetails, type QuantumDetails } from '../src/core/head/kernel-engine.ts';
+import { circuitView, type CircuitView } from '../src/core/head/circuit-view.ts';
+import kernelUrl from '../kernel/build/kernel.wasm?url';
 import { gradCam } from '../src/core/explain/index.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
 import type { Volume } from '../src/core/volume.ts';
@@ -102,7 +104,7 @@ export async function loadModel(id: string): Promise<LoadedModel> {
   const bundle = await loadBundle(urlSource(new URL(`${id}/`, new URL(c.modelsUrl, self.location.href)).href), { maxBytes: c.maxModelBytes });
   const choice = await chooseBackend();
   const backbone = await createWebBackbone(bundle.backbone, bundle.manifest, choice.backend);
-  const engines = bundle.head.layers.some((l) => l.type === 'quantum') ? kernelEngineFactory() : () => Promise.reject(new Error('no quantum layer'));
+  const engines = bundle.head.layers.some((l) => l.type === 'quantum') ? kernelEngineFactory(kernelUrl) : () => Promise.reject(new Error('no quantum layer'));
   const clf = await createClassifier(bundle, backbone, engines);
   models.set(id, { clf, backbone });
   return {
@@ -154,16 +156,21 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }
 
+/** The quantum panel's data for a model's quantum layer at the input it received for the last scan. */
+export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null): Promise<QuantumDetails & { view: CircuitView }> {
+  const m = models.get(modelId);
+  if (!m) throw new Error(`model ${modelId} is not loaded`);
+  const layer = m.clf.head.spec.layers.find((l) => l.type === 'quantum');
+  if (!layer || layer.type !== 'quantum') throw new Error(`model ${modelId} has no quantum layer`);
+  const details = await layerDetails(layer, input, shots, kernelUrl);
+  return { ...details, view: circuitView(layer.circuit, input, layer.weights) };
+}
+
 /** Test hook for the device-lost e2e: destroys ORT's WebGPU device. */
 export function loseDevice(): Promise<boolean> {
   return loseWebGpuDevice();
 }
 
-/** Same-origin URLs this worker fetched (scripts, wasm, models), for the service worker's precache. */
-export function fetchedUrls(): string[] {
-  return performance.getEntriesByType('resource').map((e) => e.name).filter((u) => new URL(u).origin === self.location.origin);
-}
-
-const api = { init, listModels, loadModel, unloadModel, classify, loseDevice, fetchedUrls };
+const api = { init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice };
 export type InferenceApi = typeof api;
 Comlink.expose(api);

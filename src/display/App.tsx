@@ -7,6 +7,7 @@ import { ViewControls } from './panels/ViewControls.tsx';
 import { ErrorBanner } from './panels/ErrorBanner.tsx';
 import { SeriesChooser } from './panels/SeriesChooser.tsx';
 import { OpenControls } from './panels/OpenControls.tsx';
+import { InferencePanels } from './inference/InferencePanels.tsx';
 import { filesFromDrop, loadFiles, loadUrl } from './load/load-controller.ts';
 import { DEMO_SCAN } from './demo.ts';
 
@@ -46,6 +47,7 @@ export function App() {
         <aside className="side" data-testid="side-panels">
           <HeaderPanel />
           <ViewControls />
+          <InferencePanels />
         </aside>
       </main>
       <footer className="notice" data-testid="not-a-medical-device">

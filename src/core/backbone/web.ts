@@ -139,7 +139,9 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
 
 /** Destroys ORT's WebGPU device: the e2e test's way to make the device be lost mid-classification. */
 export async function loseWebGpuDevice(): Promise<boolean> {
-  const device = (await ort.env.webgpu.device.catch(() => undefined)) as { destroy(): void } | undefined;
-  device?.destroy();
-  return device !== undefined;
+  // ORT's typings promise a Promise; the /webgpu build hands back the device itself once a session exists.
+  const device = (await Promise.resolve(ort.env.webgpu.device).catch(() => undefined)) as { destroy?(): void } | undefined;
+  if (!device?.destroy) return false;
+  device.destroy();
+  return true;
 }

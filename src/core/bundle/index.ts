@@ -109,7 +109,7 @@ export async function listBundles(root: { label: string; read(path: string): Pro
 
 /** The source of bundle `id` inside a models root. */
 export function subSource(root: { label: string; read(path: string): Promise<Uint8Array> }, id: string): BundleSource {
-  return { label: `${root.label}/${id}`, read: (name) => root.read(`${id}/${name}`) };
+  return { label: `${root.label.replace(/\/$/, '')}/${id}`, read: (name) => root.read(`${id}/${name}`) };
 }
 
 /** A source over HTTP(S) relative to `baseUrl` (the page: `/models/`). */
@@ -120,6 +120,8 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): Bundl
     async read(name) {
       const res = await fetchFn(`${base}${name}`);
       if (!res.ok) throw new Error(`HTTP ${res.status} for ${base}${name}`);
+      // Static servers with an SPA fallback answer a missing file with the app's index.html.
+      if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${base}${name} is missing (the server answered with an HTML page)`);
       return new Uint8Array(await res.arrayBuffer());
     },
   };

@@ -6,12 +6,14 @@
 import { create } from 'zustand';
 import { createScanSlice, type ScanSlice } from './scan-slice.ts';
 import { createViewSlice, type ViewSlice } from './view-slice.ts';
+import { createInferenceSlice, type InferenceSlice } from '../inference/inference-slice.ts';
 
-export type AppState = ScanSlice & ViewSlice;
+export type AppState = ScanSlice & ViewSlice & InferenceSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createScanSlice(...a),
   ...createViewSlice(...a),
+  ...createInferenceSlice(...a),
 }));
 
 export { selectSequence, selectVolume } from './scan-slice.ts';

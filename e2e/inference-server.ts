@@ -1,0 +1,95 @@
+/**
+ * A preview server for the inference e2e tests: a copy of the built app (e2e/artifacts/dist) whose
+ * models/ folder also holds the tiny test bundles and deliberately broken ones, served by
+ * `vite preview` (same COOP/COEP headers as the real app) on a free port.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const TESTDATA = join(root, 'src/core/bundle/testdata');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.on('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
+  mkdirSync(to, { recursive: true });
+  for (const f of readdirSync(from).filter((f) => !f.endsWith('.nii.gz'))) cpSync(join(from, f), join(to, f));
+  const m = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  patch(m);
+  writeFileSync(join(to, 'manifest.json'), JSON.stringify(m));
+}
+
+/** Test models added to the app's: good tiny bundles, a tampered one, a broken manifest, one missing a file. */
+export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+
+function addTestModels(models: string): void {
+  const index = existsSync(join(models, 'index.json')) ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] }) : { models: [] };
+  copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q'));
+  copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
+  copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
+    m.id = 'tiny-q-tampered';
+    m.name = 'Tiny quantum test bundle (tampered backbone)';
+  });
+  const onnx = readFileSync(join(models, 'tiny-q-tampered', 'backbone.onnx'));
+  onnx[onnx.length - 20] ^= 0x55; // same size, different bytes: only the sha256 can tell
+  writeFileSync(join(models, 'tiny-q-tampered', 'backbone.onnx'), onnx);
+  mkdirSync(join(models, 'broken-json'), { recursive: true });
+  writeFileSync(join(models, 'broken-json', 'manifest.json'), '{"format": "qumri-bundle/1", "id": ');
+  copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'missing-file'), (m) => {
+    m.id = 'missing-file';
+    m.name = 'Tiny classical test bundle (head.json missing)';
+  });
+  rmSync(join(models, 'missing-file', 'head.json'));
+  writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [...TEST_MODELS, ...index.models.filter((id) => !TEST_MODELS.includes(id))] }));
+}
+
+export interface TestServer {
+  url: string;
+  dist: string;
+  stop(): void;
+}
+
+export async function startTestServer(): Promise<TestServer> {
+  const built = process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist');
+  if (!existsSync(join(built, 'index.html'))) throw new Error(`${built} has no build: run node e2e/run.mjs (it builds first)`);
+  const dist = join(mkdtempSync(join(tmpdir(), 'qumri-e2e-inference-')), 'dist');
+  cpSync(built, dist, { recursive: true });
+  addTestModels(join(dist, 'models'));
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}/`;
+  const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'vite'), ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });
+  const end = Date.now() + 30_000;
+  for (;;) {
+    try {
+      if ((await fetch(url)).ok) break;
+    } catch {
+      if (Date.now() > end) throw new Error(`test preview server did not start at ${url}`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+  return {
+    url,
+    dist,
+    stop() {
+      try {
+        process.kill(-child.pid!, 'SIGTERM');
+      } catch {
+        // already gone
+      }
+      rmSync(dirname(dist), { recursive: true, force: true });
+    },
+  };
+}

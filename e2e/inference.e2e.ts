@@ -1,0 +1,171 @@
+/**
+ * e2e for in-browser inference (issue #6), on the tiny test bundles (src/core/bundle/testdata)
+ * served beside the app's own models: probability on WASM equal to node's, Grad-CAM overlay,
+ * quantum panel and OpenQASM download, comparison mode, sequence-mismatch confirmation, refused
+ * models (tampered, broken manifest, missing file, too large), WebGPU (SwiftShader) against WASM,
+ * device lost, offline reload, report export, and no request leaving the origin.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { startTestServer } from './inference-server.ts';
+import { loadBundle } from '../src/core/bundle/index.ts';
+import { dirSource } from '../src/core/bundle/node.ts';
+import { createNodeBackbone } from '../src/core/backbone/node.ts';
+import { createClassifier } from '../src/core/head/classifier.ts';
+import { kernelEngineFactory } from '../src/core/head/kernel-engine.ts';
+import { parseNifti } from '../src/core/load/nifti.ts';
+import { writeNifti } from '../src/core/load/nifti-write.ts';
+import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
+import { makePhantom } from '../tools/phantom.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const server = await startTestServer();
+process.env.QUMRI_E2E_URL = server.url;
+// The harness reads QUMRI_E2E_URL when it loads, so it is imported after the server is up.
+const harness = await import('./harness.ts');
+const { dropFiles, run, test, waitForScan } = harness;
+const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
+
+/** Node's probability for the demo scan with a test bundle (same preprocessing, onnxruntime-node, same kernel). */
+async function nodeProbability(bundleId: string): Promise<number> {
+  const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata', bundleId)));
+  const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/phantom.nii.gz'))), 'phantom.nii.gz');
+  const p = await clf.classify(preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess)).data);
+  await clf.release();
+  return p.probability;
+}
+const NODE = { 'tiny-q': await nodeProbability('tiny-q'), 'tiny-c': await nodeProbability('tiny-c') };
+
+async function open(page: Page, query = ''): Promise<void> {
+  if (query) await page.goto(new URL(query, server.url).toString());
+  await waitForScan(page, 0);
+}
+
+async function probability(page: Page, modelId: string, timeout = 60_000): Promise<number> {
+  const sel = `[data-testid="result-card"][data-model="${modelId}"] [data-testid="result-probability"]`;
+  await page.waitForSelector(sel, { timeout });
+  return Number(await page.getAttribute(sel, 'data-value'));
+}
+
+const badge = (page: Page, modelId: string) => page.locator(`[data-testid="result-card"][data-model="${modelId}"] [data-testid="backend-badge"]`).innerText();
+
+function assertSameOrigin(requests: string[]): void {
+  const origin = new URL(server.url).origin;
+  const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert(outside.length === 0, `requests left the page's origin: ${outside.join(', ')}`);
+}
+
+test('demo scan gives a probability on WASM equal to node, with a Grad-CAM overlay and a PNG report', async ({ page, requests, screenshot }) => {
+  await open(page, '?backend=wasm');
+  const p = await probability(page, 'tiny-q');
+  assert((await badge(page, 'tiny-q')) === 'WASM', `backend badge: ${await badge(page, 'tiny-q')}`);
+  assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `page ${p} vs node ${NODE['tiny-q']}`);
+  await page.waitForSelector('[data-testid="gradcam-ready"]', { state: 'attached' });
+  assert(Number(await page.getAttribute('[data-testid="gradcam-ready"]', 'data-max')) === 1, 'Grad-CAM map is normalised to a max of 1');
+  for (const id of ['timing-model', 'timing-preprocess', 'timing-backbone', 'timing-head']) {
+    assert(/\d+(\.\d+)? (ms|s)$/.test(await page.locator(`[data-testid="${id}"]`).first().innerText()), `${id} shows a time`);
+  }
+  await screenshot('inference-wasm');
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="report-download"]')]);
+  const png = readFileSync((await download.path())!);
+  assert(png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000, `report is a PNG of ${png.length} bytes`);
+  assertSameOrigin(requests);
+});
+
+test('quantum panel (circuit, ⟨Z⟩/⟨X⟩, seeded shots, OpenQASM 3 that parses) and classical-vs-quantum comparison', async ({ page }) => {
+  await open(page, '?backend=wasm');
+  await probability(page, 'tiny-q');
+  await page.waitForSelector('[data-testid="circuit-svg"]');
+  const gates = await page.locator('[data-testid="circuit-svg"] .gate').count();
+  assert(gates === 18, `circuit draws 18 gates (ZZ map reps 2 + RealAmplitudes reps 2 on 2 qubits), got ${gates}`);
+  const exactRows = await page.locator('[data-testid="expectations"] tbody tr').allInnerTexts();
+  assert(exactRows.length === 2, 'one ⟨Z⟩/⟨X⟩ row per qubit');
+  await page.check('[data-testid="mode-shots"]');
+  await page.waitForFunction(() => /shots, seed/.test(document.querySelector('[data-testid="quantum-panel"]')?.textContent ?? ''));
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="qasm-download"]')]);
+  const qasm = readFileSync((await download.path())!, 'utf8');
+  const lines = qasm.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('//'));
+  assert(lines[0] === 'OPENQASM 3.0;', `first line: ${lines[0]}`);
+  // Every statement is one of the forms the exporter writes (stdgates.inc only), with finite angles.
+  const forms = [/^include "stdgates\.inc";$/, /^(qubit|bit)\[\d+\] \w+;$/, /^(h|x|y|z|s|t) q\[\d+\];$/, /^(rx|ry|rz|p)\(-?\d+(\.\d+)?(e[+-]?\d+)?\) q\[\d+\];$/, /^(cx|cz|swap) q\[\d+\], q\[\d+\];$/, /^\w+(\[\d+\])? = measure q(\[\d+\])?;$/, /^barrier q;$/];
+  const bad = lines.slice(1).filter((l) => !forms.some((f) => f.test(l)));
+  assert(bad.length === 0, `unparsable QASM lines: ${bad.join(' | ')}`);
+  assert(lines.filter((l) => /^cx /.test(l)).length === 2 * 2 + 2, 'ZZ blocks are CX·P·CX (2 reps) plus 2 RealAmplitudes CX');
+  // Comparison mode: the classical model beside the quantum one on the same scan.
+  await page.selectOption('[data-testid="compare-select"]', 'tiny-c');
+  const pc = await probability(page, 'tiny-c');
+  const pq = await probability(page, 'tiny-q');
+  assert(Math.abs(pc - NODE['tiny-c']) < 1e-3 && Math.abs(pq - NODE['tiny-q']) < 1e-3, `compare: ${pq}/${pc} vs node ${NODE['tiny-q']}/${NODE['tiny-c']}`);
+  await page.waitForSelector('[data-testid="compare-delta"]');
+});
+
+test('a T2w scan with a FLAIR model asks for confirmation before classifying', async ({ page }) => {
+  await open(page, '?backend=wasm');
+  await probability(page, 'tiny-q');
+  const vol = makePhantom({ dims: [64, 72, 56], spacing: [2.5, 2.5, 2.5], contrast: 'T2w', noise: 2, seed: 3 });
+  await dropFiles(page, [{ name: 'sub-01_T2w.nii.gz', bytes: writeNifti(vol, { datatype: 'uint16', gzip: true }) }]);
+  await page.waitForSelector('[data-testid="sequence-mismatch"]');
+  assert(/T2w scan but .* trained on FLAIR/.test(await page.locator('[data-testid="sequence-mismatch"]').innerText()), 'mismatch message names both sequences');
+  assert((await page.locator('[data-testid="result-card"]').count()) === 0, 'no result before confirmation');
+  await page.click('[data-testid="confirm-mismatch"]');
+  await probability(page, 'tiny-q');
+});
+
+test('a tampered file, a broken manifest and a missing file each refuse their model with a clear message', async ({ page }) => {
+  await open(page, '?backend=wasm');
+  await page.selectOption('[data-testid="model-select"]', 'tiny-q-tampered');
+  await page.waitForSelector('[data-testid="inference-error"]', { timeout: 60_000 });
+  const msg = await page.locator('[data-testid="inference-error"]').innerText();
+  assert(/backbone\.onnx has sha256 .*refusing the model/.test(msg), `message: ${msg}`);
+  await page.waitForSelector('[data-testid="model-broken"]');
+  const broken = await page.locator('[data-testid="model-broken"]').allInnerTexts();
+  assert(broken.some((t) => /^broken-json: .*not valid JSON/.test(t)), `broken list: ${broken.join(' | ')}`);
+  await page.selectOption('[data-testid="model-select"]', 'missing-file');
+  await page.waitForSelector('[data-testid="inference-error"]', { timeout: 60_000 });
+  await page.waitForFunction(() => /cannot read head\.json/.test(document.querySelector('[data-testid="inference-error"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
+});
+
+test('a model too large for the device is refused with a clear message', async ({ page }) => {
+  await open(page, '?backend=wasm&maxModelMiB=0.001');
+  await page.waitForSelector('[data-testid="inference-error"]', { timeout: 60_000 });
+  const msg = await page.locator('[data-testid="inference-error"]').innerText();
+  assert(/needs .* MiB, more than this device allows/.test(msg), `message: ${msg}`);
+});
+
+test('WebGPU (after the probe check) agrees with WASM, and a lost device falls back to WASM', async ({ page, screenshot }) => {
+  await open(page, '?backend=auto');
+  const p = await probability(page, 'tiny-q', 180_000);
+  const b = await badge(page, 'tiny-q');
+  assert(b === 'WEBGPU', `expected the WebGPU badge after the probe, got ${b} (${await page.locator('[data-testid="fallback-reason"]').allInnerTexts()})`);
+  assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `WebGPU ${p} vs WASM/node ${NODE['tiny-q']}`);
+  const probes = await page.evaluate(() => localStorage.getItem('qumri.webgpuProbes'));
+  assert(probes && /"ok":true/.test(probes), `probe result remembered: ${probes}`);
+  await screenshot('inference-webgpu');
+  assert(await page.evaluate(() => (window as unknown as { qumriInference: { loseWebGpuDevice(): Promise<boolean> } }).qumriInference.loseWebGpuDevice()), 'device destroyed');
+  await page.click('[data-testid="classify-again"]');
+  await page.waitForFunction(() => /WASM/.test(document.querySelector('[data-testid="backend-badge"]')?.textContent ?? ''), undefined, { timeout: 120_000 });
+  const p2 = await probability(page, 'tiny-q');
+  assert(Math.abs(p2 - NODE['tiny-q']) < 1e-3, `after device loss ${p2} vs ${NODE['tiny-q']}`);
+  assert(/WebGPU failed/.test(await page.locator('[data-testid="fallback-reason"]').innerText()), 'the fallback is explained');
+});
+
+test('offline after the first visit: reload with the network cut still classifies', async ({ page, requests }) => {
+  await open(page, '?backend=wasm');
+  await probability(page, 'tiny-q');
+  await page.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, { timeout: 60_000 });
+  await page.context().setOffline(true);
+  await page.reload();
+  await waitForScan(page, 0);
+  const p = await probability(page, 'tiny-q');
+  assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `offline ${p} vs ${NODE['tiny-q']}`);
+  assertSameOrigin(requests);
+});
+
+try {
+  await run();
+} finally {
+  server.stop();
+}

@@ -1,0 +1,88 @@
+/**
+ * QuMRI's service worker: after one visit the page works offline. On install it caches every file
+ * of the build listed in precache.json (written by src/display/inference/precache-plugin.ts: the
+ * page, its scripts and workers, the kernel and ONNX Runtime wasm, the demo scan) and every shipped
+ * model bundle (from models/index.json and each manifest). Same-origin GETs are then served
+ * network-first with the cache as fallback, so a new build is picked up when online. Requests to
+ * other origins are never touched: QuMRI makes none.
+ */
+const CACHE = 'qumri-offline-v1';
+
+const scoped = (path) => new URL(path, self.registration.scope).href;
+const sameOrigin = (url) => new URL(url, self.location.href).origin === self.location.origin;
+
+async function json(path) {
+  const res = await fetch(scoped(path), { cache: 'no-cache' });
+  if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
+  return res.json();
+}
+
+async function buildFiles() {
+  try {
+    return ((await json('precache.json')).files ?? []).map(scoped);
+  } catch {
+    return [scoped('./')];
+  }
+}
+
+async function modelFiles() {
+  try {
+    const urls = [scoped('models/index.json')];
+    for (const id of (await json('models/index.json')).models ?? []) {
+      try {
+        const manifest = await json(`models/${id}/manifest.json`);
+        urls.push(scoped(`models/${id}/manifest.json`), ...Object.keys(manifest.files ?? {}).map((f) => scoped(`models/${id}/${f}`)));
+      } catch {
+        // A broken bundle is reported by the page; it is not cached.
+      }
+    }
+    return urls;
+  } catch {
+    return [];
+  }
+}
+
+async function cacheAll(urls) {
+  const cache = await caches.open(CACHE);
+  await Promise.all(
+    [...new Set(urls)].filter(sameOrigin).map(async (url) => {
+      try {
+        const res = await fetch(url, { cache: 'no-cache' });
+        if (res.status === 200) await cache.put(url, res);
+      } catch {
+        // Unreachable now: the network-first handler fills it in on a later online visit.
+      }
+    }),
+  );
+}
+
+self.addEventListener('install', (event) => {
+  event.waitUntil((async () => {
+    await cacheAll([...(await buildFiles()), ...(await modelFiles())]);
+    await self.skipWaiting();
+  })());
+});
+
+self.addEventListener('activate', (event) => event.waitUntil(self.clients.claim()));
+
+async function networkFirst(request) {
+  const cache = await caches.open(CACHE);
+  try {
+    const res = await fetch(request);
+    if (res.status === 200) await cache.put(request, res.clone());
+    return res;
+  } catch (err) {
+    // ignoreVary: entries cached at install time were fetched without the Origin header that
+    // module scripts send, and the server answers with `Vary: Origin`.
+    const opts = { ignoreVary: true, ignoreSearch: request.mode === 'navigate' };
+    const hit = (await cache.match(request, opts)) ?? (request.mode === 'navigate' ? await cache.match(scoped('./'), opts) : undefined);
+    if (hit) return hit;
+    throw err;
+  }
+}
+
+self.addEventListener('fetch', (event) => {
+  const { request } = event;
+  if (request.method !== 'GET' || !sameOrigin(request.url) || request.headers.has('range')) return;
+  event.respondWith(networkFirst(request));
+});

@@ -1,0 +1,47 @@
+/** The model card: training data (plainly saying when it is synthetic), metrics with intervals, intended use, limitations. */
+import { useStore } from '../store/index.ts';
+import type { Manifest, MetricValue } from '../../core/bundle/index.ts';
+
+const METRICS: [string, string][] = [['auc', 'AUC'], ['acc', 'Accuracy'], ['sen', 'Sensitivity'], ['spe', 'Specificity']];
+
+function metric(m: Manifest, key: string): string | null {
+  const v = m.metrics[key] as MetricValue | undefined;
+  if (!v || typeof v !== 'object' || typeof v.value !== 'number') return null;
+  return `${v.value.toFixed(3)}${v.ci95 ? ` (95 % CI ${v.ci95[0].toFixed(3)}–${v.ci95[1].toFixed(3)})` : ''}`;
+}
+
+export function ModelCardView({ manifest: m }: { manifest: Manifest }) {
+  const rows = METRICS.map(([k, name]) => [name, metric(m, k)] as const).filter(([, v]) => v !== null);
+  const td = m.training_data;
+  return (
+    <div className="model-card" data-testid="model-card">
+      <h3>{m.name}</h3>
+      <p><strong>Task:</strong> {m.classes[1]} vs {m.classes[0]} · <strong>Sequence:</strong> {m.sequence} · <strong>Head:</strong> {m.architecture.head} ({m.architecture.backbone}{m.architecture.paper ? `, paper ${m.architecture.paper}` : ''})</p>
+      <p data-testid="model-card-data">
+        <strong>Training data:</strong> {td.synthetic ? <span className="warn">Synthetic phantoms, not patient scans. </span> : null}
+        {td.description ?? ''}
+      </p>
+      {rows.length > 0 ? (
+        <dl className="kv">
+          {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
+          <div><dt>Evaluated on</dt><dd>{String(m.metrics.split ?? 'test')} split, n = {String(m.metrics.n ?? '?')}</dd></div>
+        </dl>
+      ) : <p className="muted">No evaluation metrics in this bundle.</p>}
+      <p><strong>Intended use:</strong> {m.intended_use}</p>
+      <ul>{m.limitations.map((l) => <li key={l}>{l}</li>)}</ul>
+      <p className="warn" data-testid="model-card-not-medical"><strong>Not a medical device.</strong> Do not use for diagnosis or treatment decisions.</p>
+    </div>
+  );
+}
+
+export function ModelCardPanel() {
+  const registry = useStore((s) => s.registry);
+  const modelId = useStore((s) => s.modelId);
+  const manifest = registry?.find((e) => e.id === modelId)?.manifest;
+  return (
+    <section className="panel" data-testid="model-card-panel">
+      <h2>Model card</h2>
+      {manifest ? <ModelCardView manifest={manifest} /> : <p className="muted">No model chosen.</p>}
+    </section>
+  );
+}

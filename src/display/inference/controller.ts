@@ -1,0 +1,131 @@
+/**
+ * Main-thread side of inference: configures the worker from the page's settings, loads the model
+ * registry, and classifies the current scan with the chosen model(s) whenever the scan or the
+ * choice changes (after confirmation when the sequences differ). Results go to the store.
+ */
+import { useStore } from '../store/index.ts';
+import { selectSequence } from '../store/index.ts';
+import * as bridge from './bridge.ts';
+import { sequenceMismatch, type ModelRun } from './inference-slice.ts';
+import type { ProbeResult } from '../../core/backbone/web.ts';
+import { offlineReady, registerOffline } from './offline.ts';
+
+const PROBES_KEY = 'qumri.webgpuProbes';
+const base = import.meta.env.BASE_URL;
+
+function knownProbes(): Record<string, ProbeResult> {
+  try {
+    return JSON.parse(localStorage.getItem(PROBES_KEY) ?? '{}') as Record<string, ProbeResult>;
+  } catch {
+    return {};
+  }
+}
+
+function rememberProbe(adapter: string, result: ProbeResult): void {
+  localStorage.setItem(PROBES_KEY, JSON.stringify({ ...knownProbes(), [adapter]: result }));
+}
+
+/** Settings a URL can override (?backend=wasm&threads=1&maxModelMiB=…), for tests and benchmarks. */
+function urlSettings() {
+  const q = new URLSearchParams(location.search);
+  const threads = Number(q.get('threads')) || (crossOriginIsolated ? 2 : 1);
+  const deviceGiB = (navigator as { deviceMemory?: number }).deviceMemory ?? 4;
+  const maxModelMiB = Number(q.get('maxModelMiB')) || Math.max(64, (deviceGiB * 1024) / 8);
+  const backend = q.get('backend');
+  return { threads, maxModelBytes: maxModelMiB * 2 ** 20, backend: backend === 'wasm' || backend === 'webgpu' ? (backend as 'wasm' | 'webgpu') : null };
+}
+
+async function configure(): Promise<void> {
+  const s = urlSettings();
+  const st = useStore.getState();
+  if (s.backend && st.backendChoice !== s.backend) st.setBackendChoice(s.backend);
+  await bridge.configure({
+    modelsUrl: `${base}models/`,
+    ortWasmPaths: `${base}ort/`,
+    threads: s.threads,
+    backend: useStore.getState().backendChoice,
+    knownProbes: knownProbes(),
+    maxModelBytes: s.maxModelBytes,
+  });
+}
+
+/** Reads models/index.json and every manifest; picks a default model matching the scan's sequence. */
+export async function loadRegistry(): Promise<void> {
+  const st = useStore.getState();
+  try {
+    await configure();
+    const registry = await bridge.listModels();
+    st.setRegistry(registry);
+    if (!useStore.getState().modelId) {
+      const seq = selectSequence(useStore.getState());
+      const usable = registry.filter((e) => e.manifest && e.manifest.dims === 3);
+      const pick = usable.find((e) => e.manifest!.sequence === seq && e.manifest!.architecture.head === 'quantum') ?? usable.find((e) => e.manifest!.sequence === seq) ?? usable[0];
+      if (pick) useStore.getState().setModelId(pick.id);
+    }
+  } catch (err) {
+    st.setRegistry(null, (err as Error).message);
+  }
+}
+
+let runToken = 0;
+
+/** Classifies the current scan with the chosen model (and the comparison model), if allowed. */
+export async function classifyCurrent(): Promise<void> {
+  const st = useStore.getState();
+  const volume = st.scan?.volume;
+  if (!volume || !st.modelId) return;
+  const ids = [st.modelId, ...(st.compareId && st.compareId !== st.modelId ? [st.compareId] : [])];
+  const manifests = ids.map((id) => st.registry?.find((e) => e.id === id)?.manifest);
+  const seq = selectSequence(st);
+  if (manifests.some((m) => sequenceMismatch(m, seq)) && !st.mismatchConfirmed) return;
+  const token = ++runToken;
+  const scanVersion = st.scanVersion;
+  try {
+    const runs: ModelRun[] = [];
+    for (const id of ids) {
+      st.setInferenceStatus(`Verifying and loading model ${id}…`);
+      const model = await bridge.loadModel(id);
+      if (model.probe) rememberProbe(model.probe.adapter, model.probe.result);
+      if (token !== runToken) return;
+      st.setInferenceStatus(`Classifying with ${model.manifest.name} (${model.backend.toUpperCase()})…`);
+      const result = await bridge.classify({ modelId: id, volume, explain: !!model.manifest.outputs.feature_map });
+      if (token !== runToken) return;
+      runs.push({ modelId: id, manifest: model.manifest, model, result, scanVersion });
+    }
+    useStore.getState().setRuns(runs);
+  } catch (err) {
+    if (token === runToken) useStore.getState().setInferenceError((err as Error).message);
+  }
+}
+
+/** Re-applies the backend choice (restarts the worker) and classifies again. */
+export async function changeBackend(choice: 'auto' | 'webgpu' | 'wasm'): Promise<void> {
+  useStore.getState().setBackendChoice(choice);
+  await configure();
+  await classifyCurrent();
+}
+
+let started = false;
+
+/** Starts the registry load and the automatic classification of each new scan or model choice. */
+export function startInference(): void {
+  if (started) return;
+  started = true;
+  // A console/test handle: e2e tests lose the WebGPU device mid-session through it.
+  Object.assign(window, { qumriInference: { loseWebGpuDevice: bridge.loseDevice } });
+  void registerOffline()
+    .then(offlineReady)
+    .then((ready) => ready && document.documentElement.setAttribute('data-offline-ready', 'true'))
+    .catch((err: Error) => console.warn(`offline mode unavailable: ${err.message}`));
+  void loadRegistry();
+  useStore.subscribe((s, prev) => {
+    const scanChanged = s.scanVersion !== prev.scanVersion;
+    if (scanChanged && s.mismatchConfirmed) s.confirmMismatch(false);
+    if (scanChanged || s.modelId !== prev.modelId || s.compareId !== prev.compareId || (s.mismatchConfirmed && !prev.mismatchConfirmed)) {
+      if (s.scan) {
+        if (scanChanged) useStore.getState().setRuns([]);
+        void classifyCurrent();
+      }
+    }
+  });
+}
