@@ -1,4 +1,5 @@
 /** `qumri models [--json]`: lists the shipped model bundles (public/models/index.json). */
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { listBundles, bundleBytes, type RegistryEntry } from '../../core/bundle/index.ts';
@@ -28,6 +29,10 @@ export async function run(argv: string[]): Promise<number> {
       console.error(`qumri models: unknown argument ${argv[i]}\n\n${usage}`);
       return 2;
     }
+  }
+  if (!existsSync(path.join(root, 'index.json'))) {
+    console.log(json ? '[]' : `no models shipped: ${path.join(root, 'index.json')} does not exist (export one with training/export.py)`);
+    return 0;
   }
   const entries = await listBundles({ label: root, read: async (p) => new Uint8Array(await readFile(path.join(root, p))) }).catch((err: Error) => {
     throw new Error(`${path.join(root, 'index.json')}: ${err.message}`);
