@@ -5,6 +5,7 @@
  * hole filling (sulci, ventricles, lesions). Evidence for the choice: README.md in this folder.
  */
 import { close, dilate, erode, fillHoles, labelComponents, largestComponent, open } from './morphology.ts';
+import { coverAxis, resampleSeparable, type AxisMap } from './resample.ts';
 import { maskedPercentiles } from './stats.ts';
 
 export interface WorkingVolume {
@@ -31,6 +32,9 @@ export const BRAIN_PARAMS = {
   /** Skull-stripped detection: foreground volume below this (ml) with a constant background. */
   strippedMaxMl: 2300,
   strippedMinBackground: 0.25,
+  /** Bias-field estimate: Gaussian σ (mm) of the normalised convolution, and its rounds. */
+  biasSigmaMm: 20,
+  biasRounds: 2,
   /** A head smaller than this (ml) is "no head found". */
   minHeadMl: 150,
 };
@@ -101,23 +105,99 @@ function sphere(w: WorkingVolume, c: readonly number[], rMm: number, within: Uin
   return out;
 }
 
+/** In-place separable Gaussian blur of a small grid (σ in voxels, edges renormalised). */
+function gaussianBlur(data: Float32Array, dims: readonly number[], sigma: number): Float32Array {
+  const radius = Math.ceil(3 * sigma);
+  const kernel = Array.from({ length: 2 * radius + 1 }, (_, t) => Math.exp(-(((t - radius) / sigma) ** 2) / 2));
+  let cur = data;
+  const strides = [1, dims[0], dims[0] * dims[1]];
+  for (let axis = 0; axis < 3; axis++) {
+    const out = new Float32Array(cur.length);
+    const n = dims[axis];
+    const st = strides[axis];
+    for (let p = 0; p < cur.length; p++) {
+      const idx = Math.floor(p / st) % n;
+      let acc = 0;
+      let wsum = 0;
+      for (let t = -radius; t <= radius; t++) {
+        const q = idx + t;
+        if (q < 0 || q >= n) continue;
+        acc += kernel[t + radius] * cur[p + t * st];
+        wsum += kernel[t + radius];
+      }
+      out[p] = acc / wsum;
+    }
+    cur = out;
+  }
+  return cur;
+}
+
+/**
+ * Smooth multiplicative bias field over `mask` (normalised convolution on an ~8 mm grid),
+ * scaled to 1 at the mask's median; voxels far from the mask get the nearest estimate's trend.
+ */
+export function biasField(w: WorkingVolume, mask: Uint8Array): Float32Array {
+  const coarse = [0, 1, 2].map((a) => coverAxis(w.dims[a], w.spacing[a], 8));
+  const cdims = coarse.map((m) => m.n);
+  const masked = new Float32Array(w.data.length);
+  const m = new Float32Array(w.data.length);
+  for (let i = 0; i < m.length; i++) {
+    m[i] = mask[i];
+    masked[i] = mask[i] ? w.data[i] : 0;
+  }
+  const sigma = BRAIN_PARAMS.biasSigmaMm / 8;
+  const num = gaussianBlur(resampleSeparable(masked, w.dims, coarse), cdims, sigma);
+  const den = gaussianBlur(resampleSeparable(m, w.dims, coarse), cdims, sigma);
+  const ratio = new Float32Array(num.length);
+  let fallback = 0;
+  let nf = 0;
+  for (let i = 0; i < ratio.length; i++) {
+    if (den[i] > 1e-3) {
+      ratio[i] = num[i] / den[i];
+      fallback += ratio[i];
+      nf++;
+    }
+  }
+  fallback = nf > 0 ? fallback / nf : 1;
+  for (let i = 0; i < ratio.length; i++) if (!(den[i] > 1e-3)) ratio[i] = fallback;
+  const back: AxisMap[] = coarse.map((c, a) => ({ n: w.dims[a], start: (0 - c.start) / c.step, step: 1 / c.step }));
+  const field = resampleSeparable(ratio, cdims, back, fallback);
+  const [median] = maskedPercentiles(field, mask, [50]);
+  for (let i = 0; i < field.length; i++) field[i] = field[i] > 0 ? field[i] / median : 1;
+  return field;
+}
+
+/** Voxels of `region` whose intensity lies in the brain-tissue band around `median`. */
+function tissueBand(data: Float32Array, region: Uint8Array, p2: number, median: number): Uint8Array {
+  const lo = p2 + BRAIN_PARAMS.bandLow * (median - p2);
+  const hi = p2 + BRAIN_PARAMS.bandHigh * (median - p2);
+  const band = new Uint8Array(region.length);
+  for (let i = 0; i < band.length; i++) band[i] = region[i] && data[i] >= lo && data[i] <= hi ? 1 : 0;
+  return band;
+}
+
 /** Brain mask on the working grid of a volume with skull (throws when no head is found). */
 export function extractBrain(w: WorkingVolume): Uint8Array {
   const head = headMask(w);
   const { c, rMm } = centreAndRadius(head, w);
   const [p2] = maskedPercentiles(w.data, null, [2]);
-  const [median] = maskedPercentiles(w.data, sphere(w, c, rMm / 2, head), [50]);
-  const scale = median - p2;
-  if (!(scale > 0)) throw new Error('no head found: the centre of the head has no signal above the background');
-  const lo = p2 + BRAIN_PARAMS.bandLow * scale;
-  const hi = p2 + BRAIN_PARAMS.bandHigh * scale;
+  const central = sphere(w, c, rMm / 2, head);
+  const [median] = maskedPercentiles(w.data, central, [50]);
+  if (!(median - p2 > 0)) throw new Error('no head found: the centre of the head has no signal above the background');
   const inner = erode(head, w.dims, w.spacing, BRAIN_PARAMS.headMarginMm);
-  const band = new Uint8Array(head.length);
-  for (let i = 0; i < band.length; i++) band[i] = inner[i] && w.data[i] >= lo && w.data[i] <= hi ? 1 : 0;
+  let band = tissueBand(w.data, inner, p2, median);
+  // Bias correction: flatten the tissue band's smooth trend, then re-threshold (a few rounds).
+  let data = w.data;
+  for (let round = 0; round < BRAIN_PARAMS.biasRounds; round++) {
+    const field = biasField(w, band);
+    data = new Float32Array(w.data.length);
+    for (let i = 0; i < data.length; i++) data[i] = p2 + (w.data[i] - p2) / field[i];
+    const [m2] = maskedPercentiles(data, central, [50]);
+    band = tissueBand(data, inner, p2, m2);
+  }
   const core = erode(band, w.dims, w.spacing, BRAIN_PARAMS.erodeMm);
   const { labels, sizes } = labelComponents(core, w.dims);
   // The brain is the biggest eroded component that reaches into the central sphere.
-  const central = sphere(w, c, rMm / 2, head);
   let best = 0;
   for (let p = 0; p < labels.length; p++) {
     const l = labels[p];
