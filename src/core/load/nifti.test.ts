@@ -103,6 +103,53 @@ describe('parseNifti: reading', () => {
     scaled.forEach((v, i) => expect(Math.abs(v - floats.data[i])).toBeLessThanOrEqual(step * 0.51 + 1e-3));
   });
 
+  it.each([
+    ['int8', 256, 1], ['int32', 8, 4], ['uint32', 768, 4], ['float64', 64, 8],
+  ] as const)('reads %s voxels in both byte orders', (name, code, size) => {
+    const values = [-3, 0, 7, 100, 1, 2, 3, 4].map((v) => (name === 'uint32' ? Math.abs(v) : v));
+    for (const le of [true, false]) {
+      const bytes = writeNifti(ramp([2, 2, 2])).slice(0, 352);
+      const file = new Uint8Array(352 + 8 * size);
+      file.set(bytes);
+      const dv = new DataView(file.buffer);
+      if (!le) {
+        // Re-write the fields this reader needs in big-endian order.
+        dv.setInt32(0, 348, false);
+        [3, 2, 2, 2, 1, 1, 1, 1].forEach((d, k) => dv.setInt16(40 + 2 * k, d, false));
+        [1, 1, 1, 1, 0, 0, 0, 0].forEach((p, k) => dv.setFloat32(76 + 4 * k, p, false));
+        dv.setFloat32(108, 352, false);
+        dv.setFloat32(112, 1, false);
+        dv.setFloat32(116, 0, false);
+        dv.setInt16(252, 0, false);
+        dv.setInt16(254, 0, false);
+      }
+      dv.setInt16(70, code, le);
+      dv.setInt16(72, size * 8, le);
+      values.forEach((v, i) => {
+        const o = 352 + i * size;
+        if (name === 'int8') dv.setInt8(o, v);
+        else if (name === 'int32') dv.setInt32(o, v, le);
+        else if (name === 'uint32') dv.setUint32(o, v, le);
+        else dv.setFloat64(o, v + 0.25, le);
+      });
+      const { volume } = parseNifti(file, 'd.nii');
+      expect(volume.datatype).toBe(name);
+      expect(Array.from(volume.data)).toEqual(values.map((v) => (name === 'float64' ? v + 0.25 : v)));
+    }
+  });
+
+  it('reduces RGB24 to luminance', () => {
+    const file = new Uint8Array(352 + 8 * 3);
+    file.set(writeNifti(ramp([2, 2, 2])).slice(0, 352));
+    const dv = new DataView(file.buffer);
+    dv.setInt16(70, 128, true);
+    dv.setInt16(72, 24, true);
+    file.set([255, 0, 0, 0, 255, 0, 0, 0, 255, 10, 10, 10], 352);
+    const { volume } = parseNifti(file, 'rgb.nii');
+    expect(volume.datatype).toBe('rgb24');
+    [0.299 * 255, 0.587 * 255, 0.114 * 255, 10].forEach((v, i) => expect(volume.data[i]).toBeCloseTo(v, 3));
+  });
+
   it('reads big-endian NIfTI-1 and both byte orders of NIfTI-2', () => {
     const vol = ramp([9, 8, 7], clinicalAffine(), [0.9, 0.9, 4]);
     for (const [version, le] of [[1, false], [2, true], [2, false]] as const) {
