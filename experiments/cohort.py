@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -33,7 +34,14 @@ def stem(path: str) -> str:
 
 
 def raw_scans(raw: str) -> list[str]:
-    """Every finished scan and twin the generator has written so far (sorted, absolute)."""
+    """Every scan and twin to prepare (sorted, absolute): the manifest's once it exists, else every
+    finished file the generator has written so far."""
+    manifest = os.path.join(raw, "manifest.csv")
+    if os.path.exists(manifest):
+        with open(manifest) as f:
+            rows = list(csv.DictReader(f))
+        out = [r["path"] for r in rows] + [r["paired_path"] for r in rows if r.get("paired_path")]
+        return sorted(os.path.abspath(os.path.join(raw, p)) for p in out)
     out = []
     for sub in ("scans", "paired"):
         d = os.path.join(raw, sub)
@@ -86,6 +94,40 @@ def write_cohort_csv(raw: str, out: str) -> str:
     return path
 
 
+def close_partial(raw: str, task: str, sequence: str, seed: int, planned: int) -> int:
+    """After the generator was stopped early (CPU budget): manifest.csv and cohort.json for the longest
+    complete prefix of subjects 0..k-1 on disk (scan, mask and, for patients, the twin). Person fields come
+    from the generator's own sampler, so labels are exactly what it would have written. Returns k."""
+    sys.path.insert(0, ROOT)
+    from synth import GENERATOR, __version__
+    from synth.cohort import MANIFEST_COLUMNS, subject_id
+    from synth.subject import sample_person
+    rows, k = [], 0
+    while True:
+        sid = subject_id(task, k)
+        p = sample_person(task, k, seed)
+        files = {"path": f"scans/{sid}.nii.gz", "lesion_mask": f"masks/{sid}_lesion.nii.gz",
+                 "paired_path": f"paired/{sid}_nolesion.nii.gz" if p.label == 1 else ""}
+        full = [os.path.join(raw, f) for f in files.values() if f]
+        if not all(os.path.exists(f) and time.time() - os.path.getmtime(f) > 5 for f in full):
+            break
+        rows.append({**files, "label": p.label, "subject_id": sid, "sequence": sequence, "age": p.age, "sex": p.sex,
+                     "seed": seed, "generator_version": __version__, "task": task, "difficulty": p.difficulty})
+        k += 1
+    if k == 0:
+        raise FileNotFoundError(f"{raw}: no complete subject on disk")
+    with open(os.path.join(raw, "manifest.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": k, "start": 0, "seed": seed,
+            "paired": True, "slices2d": False, "coarsen": 1.0,
+            "stopped_early": f"planned {planned} subjects; stopped after {k} to fit the CPU budget"}
+    with open(os.path.join(raw, "cohort.json"), "w") as f:
+        json.dump(meta, f, indent=1)
+    return k
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", required=True)
@@ -93,7 +135,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, default=64)
     ap.add_argument("--follow", action="store_true", help="keep polling while the generator writes")
     ap.add_argument("--shard", default="0/1", help="i/n: this process takes every n-th pending scan")
+    ap.add_argument("--close", default="", metavar="TASK,SEQUENCE,SEED,PLANNED",
+                    help="the generator was stopped early: write its manifest for the complete prefix, then exit")
     a = ap.parse_args(argv)
+    if a.close:
+        task, sequence, seed, planned = a.close.split(",")
+        k = close_partial(a.raw, task, sequence, int(seed), int(planned))
+        print(f"{a.raw}: manifest for the first {k} subjects", file=sys.stderr)
+        return 0
     i, n = (int(v) for v in a.shard.split("/"))
     if not 0 <= i < n:
         ap.error(f"--shard must be i/n with 0 <= i < n, got {a.shard!r}")

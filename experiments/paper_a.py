@@ -21,11 +21,13 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import json
 import math
 import os
 import subprocess
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -68,7 +70,7 @@ def cohort_info(cohort_csv: str) -> dict:
         spec = json.load(f)
     return {"generator": gen["generator"], "seed": gen["seed"], "task": gen["task"], "sequence": gen["sequence"],
             "n_subjects": len(rows), "n_patients": sum(int(r["label"]) for r in rows), "paired": gen["paired"],
-            "coarsen": gen.get("coarsen", 1.0), "preprocess": spec}
+            "coarsen": gen.get("coarsen", 1.0), "stopped_early": gen.get("stopped_early"), "preprocess": spec}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -174,6 +176,12 @@ def limitations(info: dict, grid: int, width: int) -> list[str]:
 
 
 def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
+    with open(os.path.join(tempfile.gettempdir(), "qumri-models-index.lock"), "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs each add their id to index.json
+        return _ship(model, ckpt, ev, info, rid, args)
+
+
+def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
     from training.export import export_bundle
     is_q = args.head == "quantum"
     name = (f"{'QResNet-34' if is_q else 'ResNet-34'} (width {args.width}, {args.grid}³), "

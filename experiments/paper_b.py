@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import fcntl
 import json
 import os
 import sys
+import tempfile
 import time
 import types
 
@@ -173,6 +175,8 @@ def main(argv: list[str] | None = None) -> int:
     with open(manifest) as f:
         record["cohort"]["n_patients"] = sum(int(r["label"]) for r in csv.DictReader(f))
     if args.ship:
+        lock = open(os.path.join(tempfile.gettempdir(), "qumri-models-index.lock"), "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs each add their id to index.json
         model = model_from_checkpoint(ckpt)
         bid = rid
         m = export_bundle(model, os.path.join(args.models, bid), bid, input_shape=ckpt["input_shape"],
@@ -191,6 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                           n_reference=5, preprocess=SPEC_2D)
         record["shipped"] = {"bundle": os.path.relpath(os.path.join(args.models, bid), ROOT),
                              "bytes": sum(f["bytes"] for f in m["files"].values())}
+        lock.close()
     os.makedirs(args.records, exist_ok=True)
     with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
         json.dump(_json_safe(record), f, indent=1)
