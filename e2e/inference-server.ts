@@ -24,7 +24,7 @@ function freePort(): Promise<number> {
   });
 }
 
-function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
+export function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
   mkdirSync(to, { recursive: true });
   for (const f of readdirSync(from).filter((f) => !f.endsWith('.nii.gz'))) cpSync(join(from, f), join(to, f));
   const m = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as Record<string, unknown>;
@@ -62,12 +62,18 @@ export interface TestServer {
   stop(): void;
 }
 
-export async function startTestServer(): Promise<TestServer> {
-  const built = process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist');
+/** The e2e server: the app's build plus the test bundles. */
+export function startTestServer(): Promise<TestServer> {
+  return startServer(process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist'), addTestModels);
+}
+
+/** Serves a copy of the build in `built` after `prepareModels` changed its models/ folder. */
+export async function startServer(built: string, prepareModels: (modelsDir: string) => void): Promise<TestServer> {
   if (!existsSync(join(built, 'index.html'))) throw new Error(`${built} has no build: run node e2e/run.mjs (it builds first)`);
   const dist = join(mkdtempSync(join(tmpdir(), 'qumri-e2e-inference-')), 'dist');
   cpSync(built, dist, { recursive: true });
-  addTestModels(join(dist, 'models'));
+  mkdirSync(join(dist, 'models'), { recursive: true });
+  prepareModels(join(dist, 'models'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
   const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'vite'), ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });

@@ -14,7 +14,7 @@ function RunCard({ run }: { run: ModelRun }) {
     ['Head', result.timings.headMs],
   ];
   return (
-    <div className="result-card" data-testid="result-card" data-model={run.modelId}>
+    <div className="result-card" data-testid="result-card" data-model={run.modelId} data-scan-version={run.scanVersion}>
       <h3>{manifest.name}</h3>
       <p className="result-class" data-testid="result-class">{result.label}</p>
       <div className="prob-bar" aria-hidden="true"><div style={{ width: `${(p * 100).toFixed(1)}%` }} /><span style={{ left: `${manifest.threshold * 100}%` }} /></div>
@@ -22,7 +22,7 @@ function RunCard({ run }: { run: ModelRun }) {
         <div><dt>P({manifest.classes[1]})</dt><dd data-testid="result-probability" data-value={p}>{p.toFixed(4)}</dd></div>
         <div><dt>Threshold</dt><dd data-testid="result-threshold">{manifest.threshold.toFixed(3)} (chosen on validation)</dd></div>
         <div><dt>Backend</dt><dd><span className={`badge badge-${result.backend}`} data-testid="backend-badge">{result.backend.toUpperCase()}</span></dd></div>
-        {stages.map(([k, v]) => <div key={k}><dt>{k}</dt><dd data-testid={`timing-${k.split(' ')[0].toLowerCase()}`}>{ms(v)}</dd></div>)}
+        {stages.map(([k, v]) => <div key={k}><dt>{k}</dt><dd data-testid={`timing-${k.split(' ')[0].toLowerCase()}`} data-ms={v}>{ms(v)}</dd></div>)}
       </dl>
       {(result.fallbackReason ?? model.fallbackReason) && <p className="muted small" data-testid="fallback-reason">{result.fallbackReason ?? model.fallbackReason}</p>}
     </div>
