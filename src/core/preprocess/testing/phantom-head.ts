@@ -19,9 +19,19 @@ function ellipsoidR(x: number, y: number, z: number, grow: number): number {
 }
 
 /** `stripped`: only the brain on an exactly zero background (as a skull-stripped file). */
-export function phantomHead(opts: { seed?: number; stripped?: boolean; spacing?: [number, number, number] } = {}): Phantom {
+export interface PhantomOptions {
+  seed?: number;
+  stripped?: boolean;
+  spacing?: [number, number, number];
+  /** Default: a 200 × 230 × 200 mm field of view. */
+  dims?: [number, number, number];
+  /** Rotation of the voxel grid about the left–right axis (an oblique acquisition), degrees. */
+  tiltDeg?: number;
+}
+
+export function phantomHead(opts: PhantomOptions = {}): Phantom {
   const spacing = opts.spacing ?? [2, 2, 3];
-  const dims: [number, number, number] = [Math.round(200 / spacing[0]), Math.round(230 / spacing[1]), Math.round(200 / spacing[2])];
+  const dims: [number, number, number] = opts.dims ?? [Math.round(200 / spacing[0]), Math.round(230 / spacing[1]), Math.round(200 / spacing[2])];
   const r = rng(opts.seed ?? 1);
   const data = new Float32Array(dims[0] * dims[1] * dims[2]);
   const brain = new Uint8Array(data.length);
@@ -52,6 +62,14 @@ export function phantomHead(opts: { seed?: number; stripped?: boolean; spacing?:
       }
     }
   }
-  const affine = [spacing[0], 0, 0, -c[0] * spacing[0], 0, spacing[1], 0, -c[1] * spacing[1], 0, 0, spacing[2], -c[2] * spacing[2], 0, 0, 0, 1];
-  return { volume: { dims, spacing, affine, datatype: 'int16', data }, brain };
+  // The phantom is drawn in grid coordinates; a tilt only changes where the grid sits in the world.
+  const t = ((opts.tiltDeg ?? 0) * Math.PI) / 180;
+  const [ct, st] = [Math.cos(t), Math.sin(t)];
+  const lin = [
+    [spacing[0], 0, 0],
+    [0, ct * spacing[1], -st * spacing[2]],
+    [0, st * spacing[1], ct * spacing[2]],
+  ];
+  const affine = [0, 1, 2].flatMap((r) => [...lin[r], -(lin[r][0] * c[0] + lin[r][1] * c[1] + lin[r][2] * c[2])]).concat([0, 0, 0, 1]);
+  return { volume: { dims, spacing, affine, datatype: 'uint16', data }, brain };
 }
