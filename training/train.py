@@ -83,6 +83,10 @@ def parse_overrides(argv: list[str], cfg: TrainConfig | None = None) -> TrainCon
     """`--key=value` overrides, each converted to the type of the field's default; unknown keys rejected."""
     cfg = cfg or TrainConfig()
     fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    if any(a in ("-h", "--help") for a in argv):
+        print(__doc__ + "\nConfig keys (defaults):\n" +
+              "\n".join(f"  --{k}={getattr(TrainConfig(), k)!r}" for k in fields))
+        raise SystemExit(0)
     for arg in argv:
         if not arg.startswith("--") or "=" not in arg:
             raise SystemExit(f"bad argument {arg!r}: use --key=value")

@@ -22,7 +22,6 @@ FAMILIES = [
     (dict(backbone="resnet50", head="quantum", n_qubits=3, reps=1), [2, 1, 64, 64]),
     (dict(backbone="densenet121", head="quantum", n_qubits=2, reps=1), [2, 1, 64, 64]),
     (dict(backbone="efficientnet_b3", head="quantum", n_qubits=3, reps=1), [2, 1, 64, 64]),
-    (dict(backbone="efficientnet_b3", head="classical", hidden="32"), [2, 1, 64, 64]),
 ]
 IDS = [f"{c['backbone']}-{c['head']}" + (f"-{c.get('readout')}" if "readout" in c else "") for c, _ in FAMILIES]
 
@@ -117,3 +116,12 @@ def test_local_weights_file_loads(tmp_path):
     torch.save({"nothing": torch.zeros(1)}, path)
     with pytest.raises(ValueError, match="matches none"):
         build_model(ModelConfig(backbone="resnet50", head="classical", pretrained=path))
+
+
+def test_index_is_extended_not_clobbered(tmp_path):
+    models = tmp_path / "models"
+    models.mkdir()
+    (models / "index.json").write_text(json.dumps({"models": ["someone-elses"]}))
+    export.update_index(str(models), "mine")
+    export.update_index(str(models), "mine")
+    assert json.loads((models / "index.json").read_text()) == {"models": ["someone-elses", "mine"]}

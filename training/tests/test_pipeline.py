@@ -205,3 +205,12 @@ def test_optuna_search_runs_trials_and_names_the_best(run):
     with open(run["root"] / "optuna" / "optuna-best.json") as f:
         assert json.load(f)["trial"] == best["trial"]
     assert optuna_search(cfg)["trial"] == best["trial"]  # resumed study: no new trials needed
+
+
+def test_overrides_are_type_checked_and_unknown_keys_rejected():
+    cfg = parse_overrides(["--epochs=7", "--lr=0.01", "--augment=false", "--hidden=64,32", "--backbone=resnet18"])
+    assert (cfg.epochs, cfg.lr, cfg.augment, cfg.hidden, cfg.backbone) == (7, 0.01, False, "64,32", "resnet18")
+    for bad, msg in (["--epochs=1.5"], "expected int"), (["--augment=maybe"], "expected bool"), \
+            (["--nope=1"], "unknown config key 'nope'"), (["epochs=3"], "use --key=value"):
+        with pytest.raises(SystemExit, match=msg):
+            parse_overrides(bad)
