@@ -41,7 +41,6 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
     "rxyz_ring": {"layers": 1},
     "cnot_rz": {"layers": 1},
 }
-ENCODERS = ("zz_feature_map", "angle", "amplitude")
 
 
 # ---------------------------------------------------------------------------------------------

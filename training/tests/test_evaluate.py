@@ -1,7 +1,6 @@
 """Metrics, threshold choice, bootstrap intervals, DeLong test and the Table 2 writer."""
 import json
 import math
-import os
 
 import numpy as np
 import pytest

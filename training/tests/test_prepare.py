@@ -1,6 +1,4 @@
 """`training.prepare` runs the TypeScript `qumri preprocess` CLI and yields a trainable manifest."""
-import json
-import os
 
 import pytest
 import torch
