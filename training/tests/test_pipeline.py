@@ -214,3 +214,27 @@ def test_overrides_are_type_checked_and_unknown_keys_rejected():
             (["--nope=1"], "unknown config key 'nope'"), (["epochs=3"], "use --key=value"):
         with pytest.raises(SystemExit, match=msg):
             parse_overrides(bad)
+
+
+@pytest.mark.parametrize("make_head", [
+    lambda f: heads.qcnn_head(f, n_qubits=3, layers=2, hidden=[8]),
+    lambda f: heads.amplitude_head(f, n_qubits=3, layers=2, hidden=[16], post=8),
+    lambda f: heads.angle_ring_head(f, n_qubits=3, layers=2, hidden=[16]),
+    lambda f: heads.paper_a_head(f, n_qubits=3, readout="xz", entanglement="circular"),
+    lambda f: heads.classical_head(f, hidden=[16, 8]),
+], ids=["qcnn", "amplitude-rot-cnot-xz", "angle-rxyz-ring", "zz-ra-xz", "classical-relu"])
+def test_every_head_type_matches_in_node(make_head, tmp_path):
+    """Paper B's heads (every activation, encoder, ansatz and readout they use) on a tiny 3D backbone:
+    `qumri classify` (TypeScript head + WASM kernel) reproduces torch within 1e-4."""
+    from training.fixtures import TINY_SHAPE, standardize_first_layer
+    from training.models import ModelConfig, build_model
+    torch.manual_seed(11)
+    model = build_model(ModelConfig(backbone="resnet10", width=4, head="classical"))
+    model.head = make_head(model.backbone.n_features)
+    model = standardize_first_layer(model.eval())
+    out = str(tmp_path / "b")
+    export.export_bundle(model, out, "b", input_shape=TINY_SHAPE, index=False)
+    ref, _ = reference_volumes(out)
+    rows = classify(out, [os.path.join(out, e["file"]) for e in ref["inputs"]])
+    for row, e in zip(rows, ref["inputs"]):
+        assert abs(row["probability"] - e["probability"]) < 1e-4, (row, e["probability"])
