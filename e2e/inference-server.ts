@@ -32,13 +32,14 @@ export function copyBundle(from: string, to: string, patch: (m: Record<string, u
   writeFileSync(join(to, 'manifest.json'), JSON.stringify(m));
 }
 
-/** Test models added to the app's: good tiny bundles, a tampered one, a broken manifest, one missing a file. */
-export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+/** Test models added to the app's: good tiny bundles (3D quantum, 3D classical, 2D slice), a tampered one, a broken manifest, one missing a file. */
+export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-q-tampered', 'broken-json', 'missing-file'];
 
 function addTestModels(models: string): void {
   const index = existsSync(join(models, 'index.json')) ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] }) : { models: [] };
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q'));
   copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
+  copyBundle(join(TESTDATA, 'tiny-2d'), join(models, 'tiny-2d'));
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
     m.id = 'tiny-q-tampered';
     m.name = 'Tiny quantum test bundle (tampered backbone)';

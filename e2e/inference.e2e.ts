@@ -19,6 +19,8 @@ import { parseNifti } from '../src/core/load/nifti.ts';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
 import { makePhantom } from '../tools/phantom.ts';
+import { sliceInput } from '../src/display/inference/slice2d.ts';
+import { reorientToRas } from '../src/core/preprocess/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const server = await startTestServer();
@@ -162,6 +164,37 @@ test('offline after the first visit: reload with the network cut still classifie
   const p = await probability(page, 'tiny-q');
   assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `offline ${p} vs ${NODE['tiny-q']}`);
   assertSameOrigin(requests);
+});
+
+test('paper B: the axial slice and a PNG picture are classified by the 2D model', async ({ page }) => {
+  await open(page, '?backend=wasm');
+  await page.waitForSelector('[data-testid="slice-axial"]:not([disabled])');
+  await page.click('[data-testid="slice-axial"]');
+  await page.waitForSelector('[data-testid="slice-probability"]', { timeout: 60_000 });
+  const p = Number(await page.getAttribute('[data-testid="slice-probability"]', 'data-value'));
+  const index = Number(/axial slice (\d+)/.exec(await page.locator('[data-testid="slice-result"]').innerText())?.[1]);
+  // The same slice in node: same pure input function, onnxruntime-node, same kernel.
+  const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata/tiny-2d')));
+  const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+  const ras = reorientToRas(parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/phantom.nii.gz'))), 'phantom.nii.gz').volume);
+  const expected = (await clf.classify(sliceInput(ras.data, ras.dims, 2, index))).probability;
+  await clf.release();
+  assert(Math.abs(p - expected) < 1e-3, `page ${p} vs node ${expected} for axial slice ${index}`);
+  // A picture: a PNG drawn in the page, picked through the panel's file input.
+  const png = await page.evaluate(async () => {
+    const c = new OffscreenCanvas(180, 200);
+    const g = c.getContext('2d')!;
+    g.fillStyle = '#000';
+    g.fillRect(0, 0, 180, 200);
+    g.fillStyle = '#aaa';
+    g.beginPath();
+    g.ellipse(90, 100, 70, 85, 0, 0, 2 * Math.PI);
+    g.fill();
+    const bytes = new Uint8Array(await (await c.convertToBlob({ type: 'image/png' })).arrayBuffer());
+    return Array.from(bytes);
+  });
+  await page.setInputFiles('[data-testid="slice-file"]', { name: 'slice.png', mimeType: 'image/png', buffer: Buffer.from(png) });
+  await page.waitForFunction(() => /slice\.png/.test(document.querySelector('[data-testid="slice-result"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
 });
 
 try {

@@ -93,3 +93,28 @@ describe('classifier (node backbone + quantum head)', () => {
     await clf.release();
   });
 });
+
+describe('2D slice bundle (paper-B style: sigmoid_pi → angle + rxyz_ring, ⟨Z⟩ → dense)', () => {
+  const dir = fileURLToPath(new URL('../bundle/testdata/tiny-2d/', import.meta.url));
+  const ref2d = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as { inputs: { file: string; features: number[]; probability: number }[] };
+
+  it('head reproduces the numpy reference', async () => {
+    const head = await createHead(parseHead(readFileSync(`${dir}head.json`, 'utf8')), kernelEngineFactory());
+    for (const r of ref2d.inputs) expect(Math.abs(positiveProbability((await head.forward(r.features)).logits) - r.probability)).toBeLessThan(1e-10);
+  });
+
+  it('backbone + head on the 224×224 reference slices match torch within 1e-4', async () => {
+    const { gunzipSync } = await import('fflate');
+    const bundle = await loadBundle(dirSource(dir));
+    const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+    for (const r of ref2d.inputs) {
+      // nibabel wrote a float32 NIfTI-1 with its data at byte 352.
+      const raw = gunzipSync(new Uint8Array(readFileSync(`${dir}${r.file}`)));
+      const slice = new Float32Array(raw.slice(352, 352 + 224 * 224 * 4).buffer);
+      const p = await clf.classify(slice, { explain: true });
+      expect(Math.abs(p.probability - r.probability)).toBeLessThan(1e-4);
+      expect(p.explain?.featureMapDims).toEqual([6, 28, 28]);
+    }
+    await clf.release();
+  });
+});

@@ -7,6 +7,7 @@ import { ResultPanel } from './ResultPanel.tsx';
 import { GradCamPanel } from './GradCamPanel.tsx';
 import { QuantumPanel } from './QuantumPanel.tsx';
 import { ModelCardPanel } from './ModelCard.tsx';
+import { SlicePanel } from './SlicePanel.tsx';
 import { downloadReport } from './report.ts';
 import './inference.css';
 
@@ -33,6 +34,7 @@ export function InferencePanels() {
       <ReportButton />
       <GradCamPanel />
       <QuantumPanel />
+      <SlicePanel />
       <ModelCardPanel />
     </>
   );

@@ -5,23 +5,7 @@
  */
 import type { Volume } from '../../core/volume.ts';
 import type { ModelRun } from './inference-slice.ts';
-
-export type Axis = 0 | 1 | 2;
-
-/** A 2D slice of `data` (index i + nx·(j + ny·k)) perpendicular to `axis` at `index`: [width, height, values] (rows bottom-up flipped for display). */
-export function extractSlice(data: ArrayLike<number>, dims: readonly number[], axis: Axis, index: number): { w: number; h: number; values: Float32Array } {
-  const [nx, ny, nz] = dims;
-  const [w, h] = axis === 2 ? [nx, ny] : axis === 1 ? [nx, nz] : [ny, nz];
-  const values = new Float32Array(w * h);
-  for (let v = 0; v < h; v++) {
-    for (let u = 0; u < w; u++) {
-      const [i, j, k] = axis === 2 ? [u, v, index] : axis === 1 ? [u, index, v] : [index, u, v];
-      // Row 0 of an image is its top: flip so superior/anterior is up.
-      values[(h - 1 - v) * w + u] = data[i + nx * (j + ny * k)];
-    }
-  }
-  return { w, h, values };
-}
+import { extractSlice, type Axis } from './slice2d.ts';
 
 /** Voxel of the largest value (the Grad-CAM peak), or the centre when all are zero. */
 export function peakVoxel(data: ArrayLike<number>, dims: readonly number[]): [number, number, number] {

@@ -1,0 +1,119 @@
+/** Paper B in the page: classify the current axial or sagittal slice (224×224) with a 2D model, or a dropped PNG/JPEG slice. */
+import { useEffect, useRef, useState } from 'react';
+import { useStore } from '../store/index.ts';
+import * as bridge from './bridge.ts';
+import { asGridVolume, pictureInput, sliceInput, type Axis } from './slice2d.ts';
+import { reorientToRas } from '../../core/preprocess/index.ts';
+import { invert4 } from '../../core/explain/index.ts';
+import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
+
+interface SliceRun {
+  source: string;
+  input: Float32Array;
+  model: LoadedModel;
+  result: ClassifyResult;
+}
+
+async function decodePicture(file: File): Promise<Float32Array> {
+  const bitmap = await createImageBitmap(file).catch(() => {
+    throw new Error(`${file.name}: not a PNG or JPEG image the browser can decode`);
+  });
+  const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
+  const g = canvas.getContext('2d')!;
+  g.drawImage(bitmap, 0, 0);
+  return pictureInput(g.getImageData(0, 0, bitmap.width, bitmap.height).data, bitmap.width, bitmap.height);
+}
+
+function draw(canvas: HTMLCanvasElement, input: Float32Array, cam: Float32Array | undefined, threshold: number): void {
+  const img = new ImageData(224, 224);
+  for (let p = 0; p < input.length; p++) {
+    const g = input[p] * 255;
+    const c = cam?.[p] ?? 0;
+    const hot = c > threshold;
+    img.data.set(hot ? [0.5 * g + 127, 0.5 * g + 127 * c, 0.5 * g, 255] : [g, g, g, 255], p * 4);
+  }
+  canvas.getContext('2d')!.putImageData(img, 0, 0);
+}
+
+export function SlicePanel() {
+  const registry = useStore((s) => s.registry);
+  const scan = useStore((s) => s.scan);
+  const crosshair = useStore((s) => s.crosshair);
+  const threshold = useStore((s) => s.overlay.threshold);
+  const models = (registry ?? []).filter((e) => e.manifest?.dims === 2);
+  const [modelId, setModelId] = useState<string>('');
+  const [run, setRun] = useState<SliceRun | null>(null);
+  const [busy, setBusy] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const canvas = useRef<HTMLCanvasElement>(null);
+  const chosen = modelId || models[0]?.id || '';
+
+  useEffect(() => {
+    if (run && canvas.current) draw(canvas.current, run.input, run.result.gradCam, threshold);
+  }, [run, threshold]);
+
+  async function classify(source: string, input: Float32Array): Promise<void> {
+    setBusy(`Classifying ${source}…`);
+    setError(null);
+    try {
+      const model = await bridge.loadModel(chosen);
+      const result = await bridge.classify({ modelId: chosen, volume: asGridVolume(input.slice()), preprocessed: true, explain: true });
+      setRun({ source, input, model, result });
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(null);
+    }
+  }
+
+  function classifySlice(axis: Axis): void {
+    if (!scan) return;
+    const ras = reorientToRas(scan.volume);
+    // The slice through the crosshair (RAS voxel of its world position), else the middle one.
+    let index = ras.dims[axis] >> 1;
+    if (crosshair) {
+      const m = invert4(ras.affine);
+      const [x, y, z] = crosshair.mm;
+      index = Math.round(m[axis * 4] * x + m[axis * 4 + 1] * y + m[axis * 4 + 2] * z + m[axis * 4 + 3]);
+      index = Math.min(ras.dims[axis] - 1, Math.max(0, index));
+    }
+    const name = axis === 2 ? 'axial' : 'sagittal';
+    void classify(`${name} slice ${index}`, sliceInput(ras.data, ras.dims, axis, index));
+  }
+
+  return (
+    <section className="panel" data-testid="slice-panel">
+      <h2>Slice classification (2D, paper B)</h2>
+      {models.length === 0 ? (
+        <p className="muted">No 2D slice model is installed.</p>
+      ) : (
+        <>
+          <label htmlFor="slice-model">2D model</label>
+          <select id="slice-model" data-testid="slice-model" value={chosen} onChange={(e) => setModelId(e.target.value)}>
+            {models.map((e) => <option key={e.id} value={e.id}>{e.manifest!.name}</option>)}
+          </select>
+          <div className="slice-actions">
+            <button type="button" data-testid="slice-axial" disabled={!scan || !!busy} onClick={() => classifySlice(2)}>Axial slice</button>
+            <button type="button" data-testid="slice-sagittal" disabled={!scan || !!busy} onClick={() => classifySlice(0)}>Sagittal slice</button>
+            <label className="file-button">
+              PNG/JPEG…
+              <input type="file" accept="image/png,image/jpeg" data-testid="slice-file" hidden onChange={(e) => {
+                const f = e.target.files?.[0];
+                e.target.value = '';
+                if (f) void decodePicture(f).then((input) => classify(f.name, input), (err: Error) => setError(err.message));
+              }} />
+            </label>
+          </div>
+        </>
+      )}
+      {busy && <p className="muted" aria-live="polite">{busy}</p>}
+      {error && <p className="warn" role="alert" data-testid="slice-error">{error}</p>}
+      {run && (
+        <div data-testid="slice-result">
+          <canvas ref={canvas} width={224} height={224} className="slice-canvas" />
+          <p><strong>{run.result.label}</strong> · P({run.model.manifest.classes[1]}) = <span data-testid="slice-probability" data-value={run.result.probability}>{run.result.probability.toFixed(4)}</span> · {run.source} · <span className={`badge badge-${run.result.backend}`}>{run.result.backend.toUpperCase()}</span></p>
+        </div>
+      )}
+    </section>
+  );
+}
