@@ -154,6 +154,23 @@ def rows_in(rows: list[Row], splits: dict, name: str) -> list[Row]:
 # Volumes
 # ---------------------------------------------------------------------------------------------
 
+def check_grid(row: Row, shape: tuple[int, ...]) -> None:
+    """The wrong-grid error of load_volume from the file header alone (NIfTI; PNG files are small)."""
+    if row.path.lower().endswith(".png"):
+        load_volume(row, shape)
+        return
+    import nibabel as nib
+    try:
+        dims = list(nib.load(row.path).shape)
+    except Exception as e:  # nibabel raises several types for unreadable files
+        raise ManifestError(f"manifest row {row.index}: cannot read {row.path}: {e}") from None
+    if len(shape) == 2 and len(dims) == 3 and dims[2] == 1:
+        dims = dims[:2]
+    if dims != list(reversed(shape)):
+        raise ManifestError(f"manifest row {row.index}: {row.path} has grid {dims}, the model "
+                            f"needs {list(reversed(shape))} (x, y, z): run `training.prepare` or fix the spec")
+
+
 def _read_png(path: str) -> np.ndarray:
     """An 8-bit PNG slice as float32 / 255 in NIfTI axis order [x, y] (see the module header)."""
     from PIL import Image
@@ -222,18 +239,26 @@ class Augment:
 
 
 class VolumeDataset(Dataset):
-    """Volumes of some manifest rows, loaded once and held in memory; augmented per epoch when asked."""
+    """Volumes of some manifest rows, augmented per epoch when asked. Held in memory when they fit in
+    `cache_gb` (paper A's 520 subjects at 128^3 are 4.4 GB), otherwise read per access; either way every
+    file is read (cached) or its header checked (uncached) up front, so a bad row fails before training."""
 
-    def __init__(self, rows: list[Row], shape: tuple[int, ...], augment: Augment | None = None, seed: int = 0):
+    def __init__(self, rows: list[Row], shape: tuple[int, ...], augment: Augment | None = None, seed: int = 0,
+                 cache_gb: float = 4.0):
         self.rows, self.shape, self.augment, self.seed = rows, tuple(shape), augment, seed
-        self.volumes = [load_volume(r, self.shape) for r in rows]
+        self.cached = len(rows) * math.prod(self.shape) * 4 <= cache_gb * 2 ** 30
+        if self.cached:
+            self.volumes = [load_volume(r, self.shape) for r in rows]
+        else:
+            for r in rows:
+                check_grid(r, self.shape)
         self.epoch = 0
 
     def __len__(self) -> int:
         return len(self.rows)
 
     def __getitem__(self, i: int) -> tuple[torch.Tensor, int]:
-        x = self.volumes[i]
+        x = self.volumes[i] if self.cached else load_volume(self.rows[i], self.shape)
         if self.augment is not None:
             g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 10_007 + i)
             x = self.augment(x, g)

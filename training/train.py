@@ -73,6 +73,7 @@ class TrainConfig:
     augment: bool = True
     seed: int = 1
     num_threads: int = 2
+    cache_gb: float = 4.0             # keep the training volumes in memory up to this size, else read per step
     device: str = ""                  # "" = cuda when available, else cpu
     progress: bool = True
     # search
@@ -166,8 +167,9 @@ def train(cfg: TrainConfig) -> dict:
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
     if ddp and master:
         dist.barrier()
-    train_ds = D.VolumeDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed)
-    val_ds = D.VolumeDataset(D.rows_in(rows, splits, "val"), shape)
+    train_ds = D.VolumeDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed,
+                               cache_gb=cfg.cache_gb)
+    val_ds = D.VolumeDataset(D.rows_in(rows, splits, "val"), shape, cache_gb=cfg.cache_gb)
     sampler = torch.utils.data.DistributedSampler(train_ds, world, rank, seed=cfg.seed) if ddp else None
     gen = torch.Generator().manual_seed(cfg.seed)
     train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=sampler is None, sampler=sampler,

@@ -142,3 +142,13 @@ def test_png_slices_load_in_ras_index_order(tmp_path):
     assert t[5, 3] == 1.0 and t[0, 0] == pytest.approx(0.2) and t.sum() == pytest.approx(1.2)
     with pytest.raises(D.ManifestError, match="row 1: .* has grid \\[4, 6\\], the model needs \\[224, 224\\]"):
         D.load_volume(rows[0], (224, 224))
+
+
+def test_uncached_dataset_equals_cached_and_checks_grids_up_front(cohort):
+    rows = D.read_manifest(cohort)[:4]
+    cached, lazy = D.VolumeDataset(rows, (8, 8, 8)), D.VolumeDataset(rows, (8, 8, 8), cache_gb=0)
+    assert cached.cached and not lazy.cached
+    for i in range(4):
+        torch.testing.assert_close(cached[i][0], lazy[i][0])
+    with pytest.raises(D.ManifestError, match="manifest row 1: .* has grid \\[8, 8, 8\\]"):
+        D.VolumeDataset(rows, (8, 8, 9), cache_gb=0)
