@@ -11,23 +11,17 @@ import json
 import nibabel as nib
 import numpy as np
 
-from . import acquisition as acq
-from . import anatomy
 from .calibrate import measure
 from .contrast import CALIBRATION
-from .subject import head_extent_mm, render, rng_for, sample_person
+from .subject import plan_acquisition, render
 
 
 def axial_healthy(task: str, seq: str, seed: int, count: int) -> list[int]:
     """Indices of healthy subjects acquired as axial, not skull-stripped stacks (like the real scans)."""
     found = []
     for i in range(0, 400, 2):
-        p = sample_person(task, i, seed)
-        g = rng_for(seed, task, i, "grid", seq)  # the same draws, in the same order, as subject.render
-        grid = acq.sample_grid(g, head_extent_mm() * p.scale, anatomy.load().centre_brain)
-        acq.sample_storage(g)
-        skull_stripped = g.random() < 0.2
-        if grid.orientation == "axial" and not skull_stripped:
+        plan = plan_acquisition(task, seq, i, seed)
+        if plan.grid.orientation == "axial" and not plan.skull_stripped:
             found.append(i)
         if len(found) == count:
             return found

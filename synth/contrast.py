@@ -82,7 +82,7 @@ def sample_contrast(sequence: str, age_years: float, rng: np.random.Generator) -
     gm = cal["GM"] * GM_PV_CORRECTION[sequence] * (1 + rng.uniform(-SPREAD["GM"], SPREAD["GM"]))
     if sequence == "FLAIR":
         csf = cal["CSF"] * (1 + rng.uniform(-0.25, 0.25))
-        fat, muscle, bone = rng.uniform(0.8, 1.6), rng.uniform(0.45, 0.7), rng.uniform(0.03, 0.12)
+        fat, muscle, bone = rng.uniform(0.7, 1.2), rng.uniform(0.4, 0.65), rng.uniform(0.03, 0.12)
     else:
         csf = rng.uniform(*SPREAD["CSF_T2w"])
         fat, muscle, bone = rng.uniform(2.0, 3.2), rng.uniform(0.6, 0.9), rng.uniform(0.05, 0.15)

@@ -163,6 +163,31 @@ def head_extent_mm() -> np.ndarray:
     return ((head.max(0) - head.min(0)) * np.array([1, 1, 2])).astype(float)
 
 
+@dataclasses.dataclass
+class Plan:
+    """The acquisition drawn for a subject and sequence; `rng` continues the stream (bias field)."""
+    grid: acq.Grid
+    storage: acq.Storage
+    skull_stripped: bool
+    snr: float
+    ghosting: bool
+    ghost_amp: float
+    rng: np.random.Generator
+
+
+def plan_acquisition(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0) -> Plan:
+    """Grid, storage, skull stripping, SNR and ghosting: cheap, so cohorts can be searched by them."""
+    p = sample_person(task, index, seed)
+    g = rng_for(seed, task, index, "grid", sequence)
+    centre = anatomy.load().centre_brain + p.pose_mm  # the brain centre is the pose's rotation centre
+    grid = acq.sample_grid(g, head_extent_mm() * p.scale, centre, coarsen)
+    storage = acq.sample_storage(g)
+    stripped = bool(g.random() < 0.2)
+    snr = float(g.uniform(12, 60))
+    ghosting = bool(g.random() < 0.1)
+    return Plan(grid, storage, stripped, snr, ghosting, float(g.uniform(0.03, 0.1)), g)
+
+
 def render(task: str, sequence: str, index: int, seed: int, paired: bool = False,
            coarsen: float = 1.0) -> tuple[Person, Rendered]:
     a = anatomy.load()
@@ -183,15 +208,10 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
         else:
             ms.draw(les, sequence, p.difficulty, prng)
 
-    grng = rng_for(seed, task, index, "grid", sequence)
-    centre = a.centre_brain + p.pose_mm  # the brain centre is the pose's rotation centre
-    grid = acq.sample_grid(grng, head_extent_mm() * p.scale, centre, coarsen)
-    storage = acq.sample_storage(grng)
-    stripped = grng.random() < 0.2
-    snr = float(grng.uniform(12, 60))
-    ghosting = grng.random() < 0.1
-    ghost_amp = float(grng.uniform(0.03, 0.1))
-    bias = acq.bias_field(grid, grng, float(grng.uniform(0.05, 0.3)))
+    plan = plan_acquisition(task, sequence, index, seed, coarsen)
+    grid, storage, stripped, snr, ghosting, ghost_amp = (plan.grid, plan.storage, plan.skull_stripped, plan.snr,
+                                                         plan.ghosting, plan.ghost_amp)
+    bias = acq.bias_field(grid, plan.rng, float(plan.rng.uniform(0.05, 0.3)))
 
     coords = template_coords(p, grid)
     sample = lambda vol: ndi.map_coordinates(vol, coords, order=1, mode="constant", cval=0.0, output=np.float32)
@@ -229,9 +249,6 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
 
 def tissue_on_grid(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0) -> np.ndarray:
     """The template tissue classes carried onto the subject's scan grid (nearest neighbour), for checks."""
-    a = anatomy.load()
-    p = sample_person(task, index, seed)
-    grng = rng_for(seed, task, index, "grid", sequence)
-    centre = a.centre_brain + p.pose_mm
-    grid = acq.sample_grid(grng, head_extent_mm() * p.scale, centre, coarsen)
-    return ndi.map_coordinates(a.tissue, template_coords(p, grid), order=0, mode="constant", cval=0)
+    grid = plan_acquisition(task, sequence, index, seed, coarsen).grid
+    coords = template_coords(sample_person(task, index, seed), grid)
+    return ndi.map_coordinates(anatomy.load().tissue, coords, order=0, mode="constant", cval=0)
