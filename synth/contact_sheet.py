@@ -48,7 +48,7 @@ def sheet(task: str, seq: str, seed: int, n: int, out: pathlib.Path) -> pathlib.
         what = "control" if p.label == 0 else f"{task.upper()} {p.difficulty}"
         ax.set_title(f"#{i} {what}, {p.age:g} y, {r.grid.orientation} {'3D' if r.grid.is_3d else '2D'}",
                      color="white", fontsize=8)
-    for ax, (f, desc) in zip(axes[:, 4], real + [None] * 4):
+    for ax, (f, desc) in zip(axes[:, 4], real + [(None, "")] * 4):
         if f is None:
             ax.set_visible(False)
             continue
