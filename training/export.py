@@ -167,7 +167,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         "name": name or f"{'Q' if is_q else ''}{cfg.backbone} ({task}, {sequence})",
         "task": task, "classes": CLASSES[task], "sequence": sequence, "dims": model.dims,
         "architecture": {"backbone": cfg.backbone, "width": cfg.width, "head": cfg.head, "paper": paper,
-                         "config": dict(vars(cfg))},
+                         "config": {**vars(cfg), "pretrained": os.path.basename(cfg.pretrained)}},
         "input": {"name": "input", "shape": [1, *input_shape[1:]]},
         "outputs": {"features": "features", "feature_map": "feature_map"},
         "preprocess": preprocess,

@@ -75,7 +75,7 @@ class TrainConfig:
     num_threads: int = 2
     cache_gb: float = 4.0             # keep the training volumes in memory up to this size, else read per step
     device: str = ""                  # "" = cuda when available, else cpu
-    progress: bool = True
+    progress: bool = True             # per-batch bar (terminals only); the per-epoch line with ETA is always printed
     # search
     optuna_trials: int = 0
 
@@ -228,7 +228,7 @@ def train(cfg: TrainConfig) -> dict:
         if sampler is not None:
             sampler.set_epoch(epoch)
         total, n = 0.0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (master and cfg.progress),
+        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (master and cfg.progress and sys.stderr.isatty()),
                    leave=False, file=sys.stderr, mininterval=2)
         for x, y in bar:
             x, y = x.to(device), y.to(device)
