@@ -125,6 +125,17 @@ def _write_json(path: str, doc: Any) -> None:
         f.write("\n")
 
 
+def _nan_to_none(v: Any) -> Any:
+    """JSON has no NaN: an undefined metric (e.g. precision with no positive call) becomes null."""
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
+    if isinstance(v, dict):
+        return {k: _nan_to_none(x) for k, x in v.items()}
+    if isinstance(v, (list, tuple)):
+        return [_nan_to_none(x) for x in v]
+    return v
+
+
 def update_index(models_dir: str, bundle_id: str) -> None:
     """Add the id to models_dir/index.json, keeping every id already listed."""
     path = os.path.join(models_dir, "index.json")
@@ -174,7 +185,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         "threshold": threshold,
         "files": {f: {"sha256": sha256(os.path.join(out_dir, f)), "bytes": os.path.getsize(os.path.join(out_dir, f))}
                   for f in files},
-        "metrics": metrics or {},
+        "metrics": _nan_to_none(metrics or {}),
         "training_data": training_data or {"synthetic": True, "description": "untrained test fixture"},
         "intended_use": "Teaching and research demonstration. Not a medical device.",
         "limitations": limitations or ["Trained on synthetic phantoms only"],

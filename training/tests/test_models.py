@@ -125,3 +125,12 @@ def test_index_is_extended_not_clobbered(tmp_path):
     export.update_index(str(models), "mine")
     export.update_index(str(models), "mine")
     assert json.loads((models / "index.json").read_text()) == {"models": ["someone-elses", "mine"]}
+
+
+def test_undefined_metrics_are_written_as_null(tmp_path):
+    torch.manual_seed(0)
+    model = build_model(ModelConfig(backbone="cnn", head="classical")).eval()
+    metrics = {"split": "test", "n": 4, "precision": {"value": float("nan"), "ci95": [float("nan"), 1.0]}}
+    m = export.export_bundle(model, str(tmp_path / "b"), "b", input_shape=[1, 1, 32, 32], task="ms", paper="B",
+                             metrics=metrics, n_reference=0, index=False)
+    assert m["metrics"]["precision"] == {"value": None, "ci95": [None, 1.0]}
