@@ -43,9 +43,6 @@ class Anatomy:
     def shape(self) -> tuple[int, int, int]:
         return self.t1.shape  # type: ignore[return-value]
 
-    def world(self, ijk: np.ndarray) -> np.ndarray:
-        return ijk @ self.affine[:3, :3].T + self.affine[:3, 3]
-
 
 def _pad_neck(a: np.ndarray, fill_from_edge: bool) -> np.ndarray:
     """Extend the volume NECK_MM downward (−k) by repeating its lowest slice (the upper neck)."""

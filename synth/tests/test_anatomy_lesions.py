@@ -11,6 +11,7 @@ from synth.calibration_loop import phantom_ratios
 from synth.contrast import CALIBRATION, myelination, sample_contrast
 from synth.lesions import Canvas
 from synth.slices2d import choose_slice
+from synth.subject import render, tissue_on_grid
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +100,16 @@ def test_tissue_ratios_within_calibrated_ranges(task, seq):
         target = np.mean([x[k] for x in real])
         med = float(np.median([g[k] for g in got]))
         assert abs(med / target - 1) <= 0.12, (k, med, target, got)
+
+
+def test_mask_on_the_scan_grid_sits_on_brain_tissue():
+    """The lesion mask and the anatomy stay aligned through deformation, pose and grid."""
+    tissue_classes = [anatomy.TISSUE[k] for k in ("gm", "wm", "deep_gm", "cerebellum_gm", "cerebellum_wm", "brainstem")]
+    for task in ("ms", "tsc"):
+        _, r = render(task, "FLAIR", 1, 5, coarsen=2.0)
+        labels = tissue_on_grid(task, "FLAIR", 1, 5, coarsen=2.0)
+        assert labels.shape == r.mask.shape and r.mask.any()
+        assert np.mean(np.isin(labels[r.mask > 0], tissue_classes)) >= 0.8
 
 
 def test_slice_rule_prefers_lesions_near_the_target():
