@@ -16,6 +16,8 @@ export interface WorkingVolume {
 
 /** Tunable constants of the method, in one place (values chosen on the synthetic-head Dice). */
 export const BRAIN_PARAMS = {
+  /** Voxel size (mm) of the working volume the mask is computed on. */
+  workingMm: 2,
   /** Foreground threshold: p2 + fraction·(p98 − p2) (BET's rule). */
   foregroundFraction: 0.1,
   /** Brain tissue band, as multiples of the central median above p2. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { fillHoles, largestComponent, squaredDistanceTo } from './morphology.ts';
+import { dilate, erode, fillHoles, largestComponent, squaredDistanceTo } from './morphology.ts';
 import { rng } from './testing/synthetic-head.ts';
 
 describe('morphology', () => {
@@ -34,5 +34,20 @@ describe('morphology', () => {
     const filled = fillHoles(big, [n, n, n]);
     expect(filled[3 + n * (3 + n * 3)]).toBe(1);
     expect(filled.reduce((a, b) => a + b, 0)).toBe(125);
+  });
+});
+
+describe('ball dilation', () => {
+  it('the one-voxel fast path equals the distance-transform ball', () => {
+    const dims = [12, 10, 8];
+    const r = rng(4);
+    const mask = Uint8Array.from({ length: 12 * 10 * 8 }, () => (r() < 0.03 ? 1 : 0));
+    const sp = [2, 2, 2.2];
+    const fast = dilate(mask, dims, sp, 2.2);
+    const d = squaredDistanceTo(mask, dims, sp);
+    fast.forEach((v, i) => expect(v).toBe(d[i] <= 2.2 * 2.2 * (1 + 1e-6) ? 1 : 0));
+    const er = erode(fast, dims, sp, 2.2);
+    const dIn = squaredDistanceTo(Uint8Array.from(fast, (x) => 1 - x), dims, sp);
+    er.forEach((v, i) => expect(v).toBe(dIn[i] > 2.2 * 2.2 * (1 + 1e-6) ? 1 : 0));
   });
 });

@@ -3,7 +3,7 @@
 const INF = 1e20;
 
 /** 1D squared distance transform of f (Felzenszwalb & Huttenlocher 2012), sample spacing `h`. */
-function edt1d(f: Float64Array, n: number, h: number, d: Float64Array, v: Int32Array, z: Float64Array): void {
+function edt1d(f: Float32Array, n: number, h: number, d: Float32Array, v: Int32Array, z: Float64Array): void {
   let k = 0;
   v[0] = 0;
   z[0] = -Infinity;
@@ -29,13 +29,13 @@ function edt1d(f: Float64Array, n: number, h: number, d: Float64Array, v: Int32A
 }
 
 /** Squared Euclidean distance (mm²) from every voxel to the nearest voxel where `mask` is 1. */
-export function squaredDistanceTo(mask: Uint8Array, dims: readonly number[], spacing: readonly number[]): Float64Array {
+export function squaredDistanceTo(mask: Uint8Array, dims: readonly number[], spacing: readonly number[]): Float32Array {
   const [nx, ny, nz] = dims;
-  const dist = new Float64Array(mask.length);
+  const dist = new Float32Array(mask.length);
   for (let i = 0; i < mask.length; i++) dist[i] = mask[i] ? 0 : INF;
   const nMax = Math.max(nx, ny, nz);
-  const f = new Float64Array(nMax);
-  const d = new Float64Array(nMax);
+  const f = new Float32Array(nMax);
+  const d = new Float32Array(nMax);
   const v = new Int32Array(nMax);
   const z = new Float64Array(nMax + 1);
   const strides = [1, nx, nx * ny];
@@ -55,22 +55,55 @@ export function squaredDistanceTo(mask: Uint8Array, dims: readonly number[], spa
   return dist;
 }
 
+/** True when a ball of radius `mm` holds exactly the voxel and its 6 face neighbours. */
+function isCross(spacing: readonly number[], mm: number): boolean {
+  const [a, b, c] = spacing;
+  const faces = a <= mm && b <= mm && c <= mm && 2 * Math.min(a, b, c) > mm;
+  return faces && Math.hypot(a, b) > mm && Math.hypot(a, c) > mm && Math.hypot(b, c) > mm;
+}
+
+/** Dilation by the 6-neighbour cross (the fast path of a one-voxel ball). */
+function dilateCross(mask: Uint8Array, dims: readonly number[]): Uint8Array {
+  const [nx, ny, nz] = dims;
+  const plane = nx * ny;
+  const out = mask.slice();
+  let p = 0;
+  for (let k = 0; k < nz; k++) {
+    for (let j = 0; j < ny; j++) {
+      for (let i = 0; i < nx; i++, p++) {
+        if (!mask[p]) continue;
+        if (i > 0) out[p - 1] = 1;
+        if (i < nx - 1) out[p + 1] = 1;
+        if (j > 0) out[p - nx] = 1;
+        if (j < ny - 1) out[p + nx] = 1;
+        if (k > 0) out[p - plane] = 1;
+        if (k < nz - 1) out[p + plane] = 1;
+      }
+    }
+  }
+  return out;
+}
+
+function invert(mask: Uint8Array): Uint8Array {
+  const inv = new Uint8Array(mask.length);
+  for (let i = 0; i < mask.length; i++) inv[i] = mask[i] ? 0 : 1;
+  return inv;
+}
+
+/** Dilation by a ball of radius `mm` (exact, through the distance transform). */
 export function dilate(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
+  if (isCross(spacing, mm)) return dilateCross(mask, dims);
   const d = squaredDistanceTo(mask, dims, spacing);
   const out = new Uint8Array(mask.length);
-  const r2 = mm * mm;
+  // Boundary voxels count as inside despite float32 rounding of the squared distances.
+  const r2 = mm * mm * (1 + 1e-6);
   for (let i = 0; i < out.length; i++) out[i] = d[i] <= r2 ? 1 : 0;
   return out;
 }
 
+/** Erosion by a ball of radius `mm`; outside the volume counts as foreground (no border erosion). */
 export function erode(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
-  const inv = new Uint8Array(mask.length);
-  for (let i = 0; i < mask.length; i++) inv[i] = mask[i] ? 0 : 1;
-  const d = squaredDistanceTo(inv, dims, spacing);
-  const out = new Uint8Array(mask.length);
-  const r2 = mm * mm;
-  for (let i = 0; i < out.length; i++) out[i] = d[i] > r2 ? 1 : 0;
-  return out;
+  return invert(dilate(invert(mask), dims, spacing, mm));
 }
 
 export function close(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {

@@ -4,7 +4,7 @@
  */
 import type { Volume } from '../volume.ts';
 import { diagonalAffine } from './affine.ts';
-import { extractBrain, headMask, isSkullStripped, type WorkingVolume } from './brain.ts';
+import { BRAIN_PARAMS, extractBrain, headMask, isSkullStripped, type WorkingVolume } from './brain.ts';
 import { gridMaps, maskBox } from './grid.ts';
 import { fillHoles, largestComponent } from './morphology.ts';
 import { normalizeInMask } from './normalize.ts';
@@ -37,8 +37,6 @@ export interface PreprocessResult {
   steps: { name: StepName; ms: number }[];
 }
 
-/** Voxel size of the working volume the brain mask is computed on. */
-export const WORKING_MM = 2;
 
 /** Voxels above the background of a stripped scan, decided at full resolution then resampled. */
 function foregroundMask(ras: Volume, maps: readonly AxisMap[], w: WorkingVolume, min: number): Uint8Array {
@@ -54,7 +52,7 @@ function foregroundMask(ras: Volume, maps: readonly AxisMap[], w: WorkingVolume,
 const MIN_MASK_ML = 150;
 
 function brainStep(ras: Volume, min: number, backgroundFraction: number, mode: PreprocessSpec['brain_extraction']) {
-  const maps = [0, 1, 2].map((a) => coverAxis(ras.dims[a], ras.spacing[a], WORKING_MM));
+  const maps = [0, 1, 2].map((a) => coverAxis(ras.dims[a], ras.spacing[a], BRAIN_PARAMS.workingMm));
   const w: WorkingVolume = {
     data: resampleSeparable(ras.data, ras.dims, maps, min),
     dims: maps.map((m) => m.n) as [number, number, number],
