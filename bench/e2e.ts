@@ -127,6 +127,13 @@ async function buildApp(): Promise<string> {
   return out;
 }
 
+/** Waits for a result card (or fails with the page's inference error). */
+async function firstResult(page: Page, card = '[data-testid="result-card"]'): Promise<void> {
+  await page.waitForSelector(`${card}, [data-testid="inference-error"]`, { timeout: 300_000 });
+  const error = await page.locator('[data-testid="inference-error"]').allInnerTexts();
+  if (error.length) throw new Error(`the page could not classify: ${error.join(' ')}`);
+}
+
 async function dropAndWait(page: Page, bytes: Uint8Array, name: string) {
   const before = Number((await page.getAttribute('[data-testid="viewer-canvas"]', 'data-scan-version')) ?? 0);
   const t0 = Date.now();
@@ -134,7 +141,7 @@ async function dropAndWait(page: Page, bytes: Uint8Array, name: string) {
   const version = await waitForScan(page, before, 120_000);
   const shownMs = Date.now() - t0;
   const card = `[data-testid="result-card"][data-scan-version="${version}"]`;
-  await page.waitForSelector(card, { timeout: 300_000 });
+  await firstResult(page, card);
   const totalMs = Date.now() - t0;
   const num = async (id: string) => Number(await page.getAttribute(`${card} [data-testid="${id}"]`, 'data-ms'));
   return {
@@ -171,7 +178,7 @@ async function pageRuns(dist: string) {
       const page = await (await browser.newContext({ viewport: { width: 1280, height: 800 } })).newPage();
       await page.goto(`${server.url}?backend=wasm&threads=${threads}`);
       await waitForScan(page, 0, 120_000);
-      await page.waitForSelector('[data-testid="result-card"]', { timeout: 300_000 }); // demo scan: warms the model
+      await firstResult(page); // the demo scan: loads and warms the model
       const runs: Awaited<ReturnType<typeof dropAndWait>>[] = [];
       for (let r = 0; r < REPS; r++) runs.push(await dropAndWait(page, scans[r % 2], `bench${r}_FLAIR.nii.gz`));
       const pick = (k: 'dropToResultMs' | 'loadAndShowMs' | 'preprocessMs' | 'backboneMs' | 'headMs') => median(runs.map((x) => x[k]));
@@ -184,7 +191,7 @@ async function pageRuns(dist: string) {
     await cdp.send('Performance.enable');
     await page.goto(`${server.url}?backend=wasm&threads=2`);
     await waitForScan(page, 0, 120_000);
-    await page.waitForSelector('[data-testid="result-card"]', { timeout: 300_000 });
+    await firstResult(page);
     const memory = [];
     for (let i = 0; i < 20; i++) {
       await dropAndWait(page, scans[i % 2], `row${i}_FLAIR.nii.gz`);

@@ -4,7 +4,7 @@
  * `vite preview` (same COOP/COEP headers as the real app) on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -26,8 +26,8 @@ function freePort(): Promise<number> {
 
 export function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
   mkdirSync(to, { recursive: true });
-  for (const f of readdirSync(from).filter((f) => !f.endsWith('.nii.gz'))) cpSync(join(from, f), join(to, f));
-  const m = JSON.parse(readFileSync(join(to, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  const m = JSON.parse(readFileSync(join(from, 'manifest.json'), 'utf8')) as Record<string, unknown>;
+  for (const f of Object.keys(m.files as Record<string, unknown>)) cpSync(join(from, f), join(to, f));
   patch(m);
   writeFileSync(join(to, 'manifest.json'), JSON.stringify(m));
 }

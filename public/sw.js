@@ -31,7 +31,8 @@ async function modelFiles() {
     for (const id of (await json('models/index.json')).models ?? []) {
       try {
         const manifest = await json(`models/${id}/manifest.json`);
-        urls.push(scoped(`models/${id}/manifest.json`), ...Object.keys(manifest.files ?? {}).map((f) => scoped(`models/${id}/${f}`)));
+        // What the page loads (src/core/bundle INFERENCE_FILES); reference inputs stay on the server.
+        urls.push(...['manifest.json', 'backbone.onnx', 'head.json'].filter((f) => f === 'manifest.json' || f in (manifest.files ?? {})).map((f) => scoped(`models/${id}/${f}`)));
       } catch {
         // A broken bundle is reported by the page; it is not cached.
       }

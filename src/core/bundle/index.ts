@@ -20,7 +20,7 @@ export interface LoadedBundle {
   manifest: Manifest;
   head: HeadSpec;
   backbone: Uint8Array;
-  /** Every verified file by name (backbone.onnx and head.json included). */
+  /** The verified inference files by name (INFERENCE_FILES). */
   files: Map<string, Uint8Array>;
 }
 
@@ -43,21 +43,24 @@ export function bundleBytes(m: Manifest): number {
   return Object.values(m.files).reduce((s, f) => s + f.bytes, 0);
 }
 
+/** The files inference reads; the rest (reference inputs for parity tests) is never downloaded by the page. */
+export const INFERENCE_FILES = ['backbone.onnx', 'head.json'] as const;
+
 /**
- * Loads and verifies a bundle. `maxBytes` refuses, before downloading anything, a model larger than
- * the device can hold.
+ * Loads a bundle and checks every file it uses against the manifest's size and sha256 before
+ * use. `maxBytes` refuses, before downloading anything, a model larger than the device can hold.
  */
 export async function loadBundle(source: BundleSource, opts: { maxBytes?: number } = {}): Promise<LoadedBundle> {
   const manifest = await readManifest(source);
-  const total = bundleBytes(manifest);
+  const total = INFERENCE_FILES.reduce((s, f) => s + manifest.files[f].bytes, 0);
   if (opts.maxBytes !== undefined && total > opts.maxBytes) {
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
     throw new BundleError(`model ${manifest.id} needs ${mib(total)}, more than this device allows (${mib(opts.maxBytes)}); choose a smaller model`);
   }
   const files = new Map<string, Uint8Array>();
-  for (const [name, entry] of Object.entries(manifest.files)) {
+  for (const name of INFERENCE_FILES) {
     const bytes = await readOrExplain(source, name, manifest.id);
-    await verifyFile(manifest.id, name, bytes, entry);
+    await verifyFile(manifest.id, name, bytes, manifest.files[name]);
     files.set(name, bytes);
   }
   let head: HeadSpec;
