@@ -8,6 +8,7 @@ import { ErrorBanner } from './panels/ErrorBanner.tsx';
 import { SeriesChooser } from './panels/SeriesChooser.tsx';
 import { OpenControls } from './panels/OpenControls.tsx';
 import { InferencePanels } from './inference/InferencePanels.tsx';
+import { PreprocessPanel } from './preprocess/PreprocessPanel.tsx';
 import { filesFromDrop, loadFiles, loadUrl } from './load/load-controller.ts';
 import { DEMO_SCAN } from './demo.ts';
 
@@ -47,6 +48,7 @@ export function App() {
         <aside className="side" data-testid="side-panels">
           <HeaderPanel />
           <ViewControls />
+          <PreprocessPanel />
           <InferencePanels />
         </aside>
       </main>

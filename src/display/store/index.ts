@@ -7,13 +7,15 @@ import { create } from 'zustand';
 import { createScanSlice, type ScanSlice } from './scan-slice.ts';
 import { createViewSlice, type ViewSlice } from './view-slice.ts';
 import { createInferenceSlice, type InferenceSlice } from '../inference/inference-slice.ts';
+import { createPreprocessSlice, type PreprocessSlice } from '../preprocess/preprocess-slice.ts';
 
-export type AppState = ScanSlice & ViewSlice & InferenceSlice;
+export type AppState = ScanSlice & ViewSlice & InferenceSlice & PreprocessSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createScanSlice(...a),
   ...createViewSlice(...a),
   ...createInferenceSlice(...a),
+  ...createPreprocessSlice(...a),
 }));
 
 export { selectSequence, selectVolume } from './scan-slice.ts';
