@@ -20,6 +20,8 @@ const REAL = '/work/shared/data/real/ms_patient01_FLAIR.nii.gz';
 
 interface Run {
   wallMs: number;
+  /** Process CPU time (node only): what the wall time would be on an idle core. */
+  cpuMs?: number;
   steps: { name: string; ms: number }[];
 }
 
@@ -27,16 +29,19 @@ const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.len
 
 function summarise(runs: Run[]) {
   const steps = Object.fromEntries(STEPS.map((s) => [s, median(runs.map((r) => r.steps.find((x) => x.name === s)?.ms ?? NaN))]));
-  return { wallMs: median(runs.map((r) => r.wallMs)), steps };
+  const cpu = runs.map((r) => r.cpuMs).filter((x): x is number => x !== undefined);
+  return { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: cpu.length ? median(cpu) : null, steps };
 }
 
 function nodeRuns(volume: Volume): Run[] {
   const spec = parsePreprocessSpec({});
   const runs: Run[] = [];
   for (let r = 0; r < RUNS; r++) {
+    const c0 = process.cpuUsage();
     const t0 = performance.now();
     const res = preprocess(volume, spec);
-    runs.push({ wallMs: performance.now() - t0, steps: res.steps });
+    const c = process.cpuUsage(c0);
+    runs.push({ wallMs: performance.now() - t0, cpuMs: (c.user + c.system) / 1000, steps: res.steps });
   }
   return runs;
 }
@@ -77,7 +82,8 @@ async function workerRuns(): Promise<Run[]> {
 
 function print(label: string, s: ReturnType<typeof summarise>): void {
   const steps = STEPS.map((k) => `${k} ${s.steps[k].toFixed(0)}`).join(' · ');
-  console.log(`${label.padEnd(28)} ${s.wallMs.toFixed(0).padStart(6)} ms   (${steps})`);
+  const cpu = s.cpuMs === null ? '' : `, CPU ${s.cpuMs.toFixed(0)} ms`;
+  console.log(`${label.padEnd(28)} ${s.wallMs.toFixed(0).padStart(6)} ms wall${cpu}   (${steps})`);
 }
 
 async function main(): Promise<void> {
