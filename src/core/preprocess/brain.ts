@@ -36,7 +36,7 @@ export const BRAIN_PARAMS = {
   strippedMinBackground: 0.25,
   /** Bias-field estimate: Gaussian σ (mm) of the normalised convolution, and its rounds. */
   biasSigmaMm: 20,
-  biasRounds: 2,
+  biasRounds: 1,
   /** A head smaller than this (ml) is "no head found". */
   minHeadMl: 150,
 };
