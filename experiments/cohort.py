@@ -8,7 +8,7 @@ Scans (and --paired lesion-free twins) are preprocessed in small chunks, each ch
 preprocessing can follow the generator while it still writes (--follow polls until the generator's
 manifest.csv exists and every scan is done). Once all are done, writes <out>/cohort.csv: the generator's
 rows with `path` = prepared volume, `lesion_mask` = absolute raw mask path and `paired_prepared` = the
-prepared twin (empty for controls). Training reads cohort.csv and the spec.json beside it.
+prepared twin (test-split patients only, the only ones the paired analysis uses; empty otherwise). Training reads cohort.csv and the spec.json beside it.
 """
 from __future__ import annotations
 
@@ -40,7 +40,9 @@ def raw_scans(raw: str) -> list[str]:
     if os.path.exists(manifest):
         with open(manifest) as f:
             rows = list(csv.DictReader(f))
-        out = [r["path"] for r in rows] + [r["paired_path"] for r in rows if r.get("paired_path")]
+        test = test_subjects(raw)
+        out = [r["path"] for r in rows] + [r["paired_path"] for r in rows
+                                           if r.get("paired_path") and r["subject_id"] in test]
         return sorted(os.path.abspath(os.path.join(raw, p)) for p in out)
     out = []
     for sub in ("scans", "paired"):
@@ -48,6 +50,15 @@ def raw_scans(raw: str) -> list[str]:
         if os.path.isdir(d):
             out += [os.path.join(d, f) for f in sorted(os.listdir(d)) if f.endswith(".nii.gz")]
     return [os.path.abspath(p) for p in out]
+
+
+def test_subjects(raw: str) -> set[str]:
+    """Paper A's test split of the raw manifest (scheme A, split seed 1: what training.train will make).
+    Only those subjects' lesion-free twins are prepared: the paired analysis runs on test patients only."""
+    sys.path.insert(0, ROOT)
+    from training import data as D
+    rows = D.read_manifest(os.path.join(raw, "manifest.csv"), check_files=False)
+    return set(D.make_splits(rows, "A", 1)["test"])
 
 
 def pending(raw: str, out: str, shard: tuple[int, int]) -> list[str]:
@@ -76,12 +87,13 @@ def write_cohort_csv(raw: str, out: str) -> str:
     """<out>/cohort.csv from the generator's manifest; fails naming the first unprepared scan."""
     with open(os.path.join(raw, "manifest.csv")) as f:
         rows = list(csv.DictReader(f))
+    test = test_subjects(raw)
     fields = list(rows[0].keys()) + ["raw_path", "paired_prepared"]
     for r in rows:
         r["raw_path"] = os.path.abspath(os.path.join(raw, r["path"]))
         r["path"] = os.path.abspath(os.path.join(out, stem(r["path"]) + ".nii.gz"))
         r["lesion_mask"] = os.path.abspath(os.path.join(raw, r["lesion_mask"])) if r["lesion_mask"] else ""
-        twin = r.get("paired_path") or ""
+        twin = r.get("paired_path") if r["subject_id"] in test else ""
         r["paired_prepared"] = os.path.abspath(os.path.join(out, stem(twin) + ".nii.gz")) if twin else ""
         for p in (r["path"], r["paired_prepared"]):
             if p and not os.path.exists(p):

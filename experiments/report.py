@@ -255,7 +255,24 @@ def section_protocol(recs: list[dict]) -> list[str]:
     return L
 
 
-def render(recs: list[dict], img_dir: str, rel_img: str) -> str:
+def section_round1(folder: str) -> list[str]:
+    """Runs of an abandoned first configuration (records/round1/): shown, not used."""
+    old = load_records(os.path.join(folder, "round1")) if os.path.isdir(os.path.join(folder, "round1")) else []
+    if not old:
+        return []
+    L = ["## Abandoned first configuration (round 1)\n",
+         "Chosen against on validation loss only (`experiments/records/round1/README.md`); test AUCs shown for "
+         "transparency.\n",
+         "| Run | lr | L2 | augmentation | epochs run | best val loss | test AUC |", "|---|---|---|---|---|---|---|"]
+    for r in old:
+        c = r["config"]
+        L.append(f"| `{r['id']}` | {c['lr']:g} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {r['epochs_run']} | "
+                 f"{f3(r['best_val_loss'])} | {f3(r['test']['auc']['value'])} |")
+    L.append("")
+    return L
+
+
+def render(recs: list[dict], img_dir: str, rel_img: str, folder: str = "") -> str:
     L = ["# Results on synthetic cohorts\n",
          "> **These are synthetic-cohort numbers.** Every model here was trained and tested on phantoms from "
          "`synth/` (qumri-synth: TSC- or MS-like lesions with known masks on Colin27-based anatomy), not on "
@@ -271,6 +288,7 @@ def render(recs: list[dict], img_dir: str, rel_img: str) -> str:
     L += section_paper_a(recs, img_dir, rel_img)
     L += section_paper_b(recs, img_dir, rel_img)
     L += section_runs(recs)
+    L += section_round1(folder) if folder else []
     return "\n".join(L) + "\n"
 
 
@@ -284,7 +302,7 @@ def main(argv: list[str] | None = None) -> int:
         r["model_label"] = label(r)
     img_dir = os.path.join(os.path.dirname(os.path.abspath(a.out)), "img")
     os.makedirs(img_dir, exist_ok=True)
-    text = render(recs, img_dir, "img")
+    text = render(recs, img_dir, "img", a.records)
     with open(a.out, "w") as f:
         f.write(text)
     print(f"wrote {a.out} from {len(recs)} records", file=sys.stderr)
