@@ -9,10 +9,11 @@ function edt1d(f: Float32Array, n: number, h: number, d: Float32Array, v: Int32A
   z[0] = -Infinity;
   z[1] = Infinity;
   for (let q = 1; q < n; q++) {
+    const fq = f[q] + q * h * (q * h);
     let s: number;
     for (;;) {
       const p = v[k];
-      s = (f[q] + (q * h) ** 2 - (f[p] + (p * h) ** 2)) / (2 * h * (q - p));
+      s = (fq - (f[p] + p * h * (p * h))) / (2 * h * (q - p));
       if (s <= z[k]) k--;
       else break;
     }
@@ -23,8 +24,32 @@ function edt1d(f: Float32Array, n: number, h: number, d: Float32Array, v: Int32A
   }
   k = 0;
   for (let q = 0; q < n; q++) {
-    while (z[k + 1] < q * h) k++;
-    d[q] = ((q - v[k]) * h) ** 2 + f[v[k]];
+    const x = q * h;
+    while (z[k + 1] < x) k++;
+    const dq = (q - v[k]) * h;
+    d[q] = dq * dq + f[v[k]];
+  }
+}
+
+/** Along x, the binary case in two linear scans: squared distance to the nearest set voxel of the row. */
+function rowDistances(mask: Uint8Array, dist: Float32Array, nx: number, rows: number, h: number): void {
+  for (let r = 0; r < rows; r++) {
+    const base = r * nx;
+    let last = -1;
+    for (let i = 0; i < nx; i++) {
+      if (mask[base + i]) last = i;
+      dist[base + i] = last < 0 ? INF : (i - last) * h;
+    }
+    last = -1;
+    for (let i = nx - 1; i >= 0; i--) {
+      if (mask[base + i]) last = i;
+      if (last >= 0) {
+        const dd = (last - i) * h;
+        if (dd < dist[base + i]) dist[base + i] = dd;
+      }
+      const x = dist[base + i];
+      dist[base + i] = x >= INF ? INF : x * x;
+    }
   }
 }
 
@@ -32,21 +57,27 @@ function edt1d(f: Float32Array, n: number, h: number, d: Float32Array, v: Int32A
 export function squaredDistanceTo(mask: Uint8Array, dims: readonly number[], spacing: readonly number[]): Float32Array {
   const [nx, ny, nz] = dims;
   const dist = new Float32Array(mask.length);
-  for (let i = 0; i < mask.length; i++) dist[i] = mask[i] ? 0 : INF;
+  rowDistances(mask, dist, nx, ny * nz, spacing[0]);
   const nMax = Math.max(nx, ny, nz);
   const f = new Float32Array(nMax);
   const d = new Float32Array(nMax);
   const v = new Int32Array(nMax);
   const z = new Float64Array(nMax + 1);
   const strides = [1, nx, nx * ny];
-  for (let axis = 0; axis < 3; axis++) {
+  for (let axis = 1; axis < 3; axis++) {
     const n = dims[axis];
     const st = strides[axis];
     const others = [0, 1, 2].filter((a) => a !== axis);
     for (let b = 0; b < dims[others[1]]; b++) {
       for (let a = 0; a < dims[others[0]]; a++) {
         const base = a * strides[others[0]] + b * strides[others[1]];
-        for (let q = 0; q < n; q++) f[q] = dist[base + q * st];
+        let any = false;
+        for (let q = 0; q < n; q++) {
+          f[q] = dist[base + q * st];
+          if (f[q] < INF) any = true;
+        }
+        // A line with no finite distance stays infinite.
+        if (!any) continue;
         edt1d(f, n, spacing[axis], d, v, z);
         for (let q = 0; q < n; q++) dist[base + q * st] = d[q];
       }

@@ -69,31 +69,39 @@ function permuteToRas(v: Volume): Volume {
   return { dims: outDims, spacing, affine: diagonalAffine(spacing, origin), datatype: v.datatype, data: out };
 }
 
-/** Trilinear sample of `data` at source voxel coordinates; outside the half-voxel border → fill. */
-function trilinear(data: Float32Array, dims: readonly number[], x: number, y: number, z: number, fill: number): number {
+/** Trilinear sampler of `data` at source voxel coordinates; outside the half-voxel border → fill. */
+function trilinearSampler(data: Float32Array, dims: readonly number[], fill: number): (x: number, y: number, z: number) => number {
   const [nx, ny, nz] = dims;
-  if (x < -0.5 || y < -0.5 || z < -0.5 || x > nx - 0.5 || y > ny - 0.5 || z > nz - 0.5) return fill;
-  // Clamping inside the border half-voxel replicates the edge voxel.
-  const cx = Math.min(Math.max(x, 0), nx - 1);
-  const cy = Math.min(Math.max(y, 0), ny - 1);
-  const cz = Math.min(Math.max(z, 0), nz - 1);
-  const x0 = Math.min(Math.floor(cx), nx - 2 < 0 ? 0 : nx - 2);
-  const y0 = Math.min(Math.floor(cy), ny - 2 < 0 ? 0 : ny - 2);
-  const z0 = Math.min(Math.floor(cz), nz - 2 < 0 ? 0 : nz - 2);
-  const fx = nx > 1 ? cx - x0 : 0;
-  const fy = ny > 1 ? cy - y0 : 0;
-  const fz = nz > 1 ? cz - z0 : 0;
   const sx = nx > 1 ? 1 : 0;
   const sy = ny > 1 ? nx : 0;
   const sz = nz > 1 ? nx * ny : 0;
-  const b = x0 + nx * (y0 + ny * z0);
-  const c00 = data[b] + fx * (data[b + sx] - data[b]);
-  const c10 = data[b + sy] + fx * (data[b + sy + sx] - data[b + sy]);
-  const c01 = data[b + sz] + fx * (data[b + sz + sx] - data[b + sz]);
-  const c11 = data[b + sz + sy] + fx * (data[b + sz + sy + sx] - data[b + sz + sy]);
-  const c0 = c00 + fy * (c10 - c00);
-  const c1 = c01 + fy * (c11 - c01);
-  return c0 + fz * (c1 - c0);
+  const mx = Math.max(nx - 2, 0);
+  const my = Math.max(ny - 2, 0);
+  const mz = Math.max(nz - 2, 0);
+  return (x, y, z) => {
+    if (x < -0.5 || y < -0.5 || z < -0.5 || x > nx - 0.5 || y > ny - 0.5 || z > nz - 0.5) return fill;
+    // Clamping inside the border half-voxel replicates the edge voxel.
+    const cx = x < 0 ? 0 : x > nx - 1 ? nx - 1 : x;
+    const cy = y < 0 ? 0 : y > ny - 1 ? ny - 1 : y;
+    const cz = z < 0 ? 0 : z > nz - 1 ? nz - 1 : z;
+    const fx0 = Math.floor(cx);
+    const fy0 = Math.floor(cy);
+    const fz0 = Math.floor(cz);
+    const x0 = fx0 < mx ? fx0 : mx;
+    const y0 = fy0 < my ? fy0 : my;
+    const z0 = fz0 < mz ? fz0 : mz;
+    const fx = sx ? cx - x0 : 0;
+    const fy = sy ? cy - y0 : 0;
+    const fz = sz ? cz - z0 : 0;
+    const b = x0 + nx * (y0 + ny * z0);
+    const c00 = data[b] + fx * (data[b + sx] - data[b]);
+    const c10 = data[b + sy] + fx * (data[b + sy + sx] - data[b + sy]);
+    const c01 = data[b + sz] + fx * (data[b + sz + sx] - data[b + sz]);
+    const c11 = data[b + sz + sy] + fx * (data[b + sz + sy + sx] - data[b + sz + sy]);
+    const c0 = c00 + fy * (c10 - c00);
+    const c1 = c01 + fy * (c11 - c01);
+    return c0 + fz * (c1 - c0);
+  };
 }
 
 function resampleOblique(v: Volume, fill: number): Volume {
@@ -120,6 +128,7 @@ function resampleOblique(v: Volume, fill: number): Volume {
   const dJ = toSrc([0, 1, 0]).map((x, a) => x - origin[a]);
   const dK = toSrc([0, 0, 1]).map((x, a) => x - origin[a]);
   const out = new Float32Array(dims[0] * dims[1] * dims[2]);
+  const sample = trilinearSampler(v.data, v.dims, fill);
   let o = 0;
   for (let k = 0; k < dims[2]; k++) {
     for (let j = 0; j < dims[1]; j++) {
@@ -127,7 +136,7 @@ function resampleOblique(v: Volume, fill: number): Volume {
       const y0 = origin[1] + j * dJ[1] + k * dK[1];
       const z0 = origin[2] + j * dJ[2] + k * dK[2];
       for (let i = 0; i < dims[0]; i++) {
-        out[o++] = trilinear(v.data, v.dims, x0 + i * dI[0], y0 + i * dI[1], z0 + i * dI[2], fill);
+        out[o++] = sample(x0 + i * dI[0], y0 + i * dI[1], z0 + i * dI[2]);
       }
     }
   }
