@@ -137,7 +137,7 @@ test('a model too large for the device is refused with a clear message', async (
   assert(/needs .* MiB, more than this device allows/.test(msg), `message: ${msg}`);
 });
 
-test('WebGPU (after the probe check) agrees with WASM, and a lost device falls back to WASM', async ({ page, screenshot }) => {
+test('WebGPU (after the probe check) agrees with WASM; a lost device or a failed probe falls back to WASM', async ({ page, screenshot }) => {
   await open(page, '?backend=auto');
   const p = await probability(page, 'tiny-q', 180_000);
   const b = await badge(page, 'tiny-q');
@@ -152,6 +152,17 @@ test('WebGPU (after the probe check) agrees with WASM, and a lost device falls b
   const p2 = await probability(page, 'tiny-q');
   assert(Math.abs(p2 - NODE['tiny-q']) < 1e-3, `after device loss ${p2} vs ${NODE['tiny-q']}`);
   assert(/WebGPU failed/.test(await page.locator('[data-testid="fallback-reason"]').innerText()), 'the fallback is explained');
+  // A device whose probe disagreed with WASM: the page stays on WASM and says why.
+  await page.evaluate(() => {
+    const probes = JSON.parse(localStorage.getItem('qumri.webgpuProbes') ?? '{}') as Record<string, unknown>;
+    for (const k of Object.keys(probes)) probes[k] = { ok: false, maxAbsDiff: 0.04, detail: 'WebGPU disagrees with WASM (max |Δ| 4.00e-2 > 0.0001)' };
+    localStorage.setItem('qumri.webgpuProbes', JSON.stringify(probes));
+  });
+  await page.reload();
+  await waitForScan(page, 0);
+  await probability(page, 'tiny-q');
+  assert((await badge(page, 'tiny-q')) === 'WASM', 'a failed probe keeps the page on WASM');
+  assert(/WebGPU disagrees with WASM/.test(await page.locator('[data-testid="fallback-reason"]').innerText()), 'the probe failure is shown');
 });
 
 test('offline after the first visit: reload with the network cut still classifies', async ({ page, requests }) => {

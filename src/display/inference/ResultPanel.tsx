@@ -4,10 +4,11 @@ import type { ModelRun } from './inference-slice.ts';
 
 const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFixed(0)} ms`);
 
-function RunCard({ run }: { run: ModelRun }) {
+function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null }) {
   const { result, manifest, model } = run;
   const p = result.probability;
   const stages: [string, number][] = [
+    ...(scanLoadMs !== null ? [['Scan load (read + show)', scanLoadMs] as [string, number]] : []),
     ['Model load (verify + session)', model.loadMs],
     ['Preprocess', result.timings.preprocessMs],
     ['Backbone', result.timings.backboneMs],
@@ -34,6 +35,7 @@ export function ResultPanel() {
   const status = useStore((s) => s.inferenceStatus);
   const error = useStore((s) => s.inferenceError);
   const scanVersion = useStore((s) => s.scanVersion);
+  const scanLoadMs = useStore((s) => s.scanLoadMs);
   const current = runs.filter((r) => r.scanVersion === scanVersion);
   return (
     <section className="panel" data-testid="result-panel">
@@ -42,7 +44,7 @@ export function ResultPanel() {
       {error && <p className="warn" role="alert" data-testid="inference-error">{error}</p>}
       {current.length === 0 && !status && !error && <p className="muted">Load a scan and choose a model.</p>}
       <div className={current.length > 1 ? 'result-compare' : undefined}>
-        {current.map((r) => <RunCard key={r.modelId} run={r} />)}
+        {current.map((r) => <RunCard key={r.modelId} run={r} scanLoadMs={scanLoadMs} />)}
       </div>
       {current.length > 1 && (
         <p className="small" data-testid="compare-delta">

@@ -118,8 +118,14 @@ export function startInference(): void {
     .then((ready) => ready && document.documentElement.setAttribute('data-offline-ready', 'true'))
     .catch((err: Error) => console.warn(`offline mode unavailable: ${err.message}`));
   void loadRegistry();
+  let loadStart: number | null = null;
   useStore.subscribe((s, prev) => {
     const scanChanged = s.scanVersion !== prev.scanVersion;
+    if (s.loading && !prev.loading) loadStart = performance.now();
+    if (scanChanged) {
+      s.setScanLoadMs(loadStart === null ? null : performance.now() - loadStart);
+      loadStart = null;
+    }
     if (scanChanged && s.mismatchConfirmed) s.confirmMismatch(false);
     if (scanChanged || s.modelId !== prev.modelId || s.compareId !== prev.compareId || (s.mismatchConfirmed && !prev.mismatchConfirmed)) {
       if (s.scan) {

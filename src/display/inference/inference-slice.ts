@@ -31,6 +31,8 @@ export interface InferenceSlice {
   inferenceStatus: string | null;
   inferenceError: string | null;
   runs: ModelRun[];
+  /** How long the current scan took from the start of its loading to its display, when seen. */
+  scanLoadMs: number | null;
   overlay: { visible: boolean; opacity: number; threshold: number };
   shots: { mode: 'exact' | 'shots'; count: number; seed: number };
   setRegistry: (registry: RegistryEntry[] | null, error?: string | null) => void;
@@ -41,6 +43,7 @@ export interface InferenceSlice {
   setInferenceStatus: (s: string | null) => void;
   setInferenceError: (e: string | null) => void;
   setRuns: (runs: ModelRun[]) => void;
+  setScanLoadMs: (ms: number | null) => void;
   setOverlay: (o: Partial<InferenceSlice['overlay']>) => void;
   setShots: (s: Partial<InferenceSlice['shots']>) => void;
 }
@@ -55,6 +58,7 @@ export const createInferenceSlice: StateCreator<InferenceSlice, [], [], Inferenc
   inferenceStatus: null,
   inferenceError: null,
   runs: [],
+  scanLoadMs: null,
   overlay: { visible: true, opacity: 0.5, threshold: 0.3 },
   shots: { mode: 'exact', count: 1024, seed: 1 },
   setRegistry: (registry, error = null) => set({ registry, registryError: error }),
@@ -65,6 +69,7 @@ export const createInferenceSlice: StateCreator<InferenceSlice, [], [], Inferenc
   setInferenceStatus: (inferenceStatus) => set({ inferenceStatus }),
   setInferenceError: (inferenceError) => set({ inferenceError, inferenceStatus: null }),
   setRuns: (runs) => set({ runs, inferenceStatus: null, inferenceError: null }),
+  setScanLoadMs: (scanLoadMs) => set({ scanLoadMs }),
   setOverlay: (o) => set((s) => ({ overlay: { ...s.overlay, ...o } })),
   setShots: (o) => set((s) => ({ shots: { ...s.shots, ...o } })),
 });
