@@ -1,8 +1,8 @@
 """A cohort: subjects rendered in parallel, written as NIfTI scans + lesion masks + a CSV manifest.
 
 Layout under the output folder:
-  manifest.csv                 one row per subject (columns: MANIFEST_COLUMNS; paths relative to it)
-  cohort.json                  generator version, arguments, seed
+  manifest.csv                 one row per subject, written as each finishes (columns: MANIFEST_COLUMNS)
+  cohort.json                  generator version, arguments, seed; "complete": false while running
   scans/<id>.nii.gz            the scan (int16/uint16 with scl_slope, scanner affine)
   masks/<id>_lesion.nii.gz     uint8 lesion mask on the scan's grid (all zero for controls)
   paired/<id>_nolesion.nii.gz  --paired: the same patient scan without lesions (same noise)
@@ -103,28 +103,36 @@ def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1,
     if want_slices:
         slices2d.prepare(out)
     jobs = [(task, sequence, i, seed, str(out), paired, want_slices, coarsen) for i in range(start, start + n)]
+    meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": n, "start": start, "seed": seed,
+            "paired": paired, "slices2d": want_slices, "coarsen": coarsen, "complete": False}
+    (out / "cohort.json").write_text(json.dumps(meta, indent=1) + "\n")
     rows: list[dict] = []
+    slice_rows: list[dict] = []
     started = time.time()
-    if workers > 1 and n > 1:
-        ctx = mp.get_context("fork")
-        with ctx.Pool(workers, initializer=_init_worker) as pool:
-            for row in pool.imap(write_subject, jobs):
-                rows.append(row)
-                if on_progress:
-                    on_progress(len(rows), n, started)
-    else:
-        for job in jobs:
-            rows.append(write_subject(job))
-            if on_progress:
-                on_progress(len(rows), n, started)
-    slice_rows = [s for r in rows for s in r.pop("_slices")]
+    # Rows are written (in subject order) as subjects finish, so an interrupted run leaves a valid
+    # manifest of the subjects done so far; cohort.json says "complete": false until the end.
     with open(out / "manifest.csv", "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
+        f.flush()
+
+        def take(row: dict) -> None:
+            slice_rows.extend(row.pop("_slices"))
+            rows.append(row)
+            w.writerow(row)
+            f.flush()
+            if on_progress:
+                on_progress(len(rows), n, started)
+
+        if workers > 1 and n > 1:
+            with mp.get_context("fork").Pool(workers, initializer=_init_worker) as pool:
+                for row in pool.imap(write_subject, jobs):
+                    take(row)
+        else:
+            for job in jobs:
+                take(write_subject(job))
     if want_slices:
         slices2d.write_manifest(out, slice_rows)
-    meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": n, "start": start, "seed": seed,
-            "paired": paired, "slices2d": want_slices, "coarsen": coarsen}
+    meta["complete"] = True
     (out / "cohort.json").write_text(json.dumps(meta, indent=1) + "\n")
     return rows
