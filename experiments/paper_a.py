@@ -113,6 +113,15 @@ def load_grid(path: str) -> torch.Tensor:
     return torch.from_numpy(np.ascontiguousarray(v))[None, None]
 
 
+def max_plateau(cam: np.ndarray, brain: np.ndarray) -> np.ndarray:
+    """Voxels inside the brain where the Grad-CAM reaches its in-brain maximum. Upsampled from a coarse
+    feature map the maximum is a plateau, not a voxel; a hit then counts the plateau's lesion share, i.e.
+    the expected hit when the tie is broken at random (np.argmax would always pick the plateau's corner)."""
+    inside = np.where(brain, cam, -np.inf)
+    peak = inside.max()
+    return brain & (inside >= peak - 1e-6 * max(abs(peak), 1e-12))
+
+
 def analyse(model, test_rows: list[dict]) -> dict:
     """Pointing game over test patients; paired-lesion sensitivity over test patients with a twin."""
     from scipy import ndimage as ndi
@@ -126,17 +135,17 @@ def analyse(model, test_rows: list[dict]) -> dict:
         if r.get("lesion_mask"):
             lesion = lesion_on_model_grid(r["path"], r["lesion_mask"])
             if lesion.any():
-                cam = gradcam(model, x)
-                at = np.unravel_index(int(np.argmax(cam)), cam.shape)
                 dil = ndi.binary_dilation(lesion, iterations=1)
                 brain = x[0, 0].numpy() > 0
+                top = max_plateau(gradcam(model, x), brain)
                 n_point += 1
-                hits += bool(lesion[at])
-                hits_dil += bool(dil[at])
+                hit, hit_dil = float(lesion[top].mean()), float(dil[top].mean())
+                hits += hit
+                hits_dil += hit_dil
                 chance.append(float((lesion & brain).sum() / max(brain.sum(), 1)))
                 chance_dil.append(float((dil & brain).sum() / max(brain.sum(), 1)))
-                per.append({"subject_id": r["subject_id"], "argmax_zyx": [int(a) for a in at], "hit": bool(lesion[at]),
-                            "hit_dilated": bool(dil[at])})
+                per.append({"subject_id": r["subject_id"], "plateau_voxels": int(top.sum()), "hit": hit,
+                            "hit_dilated": hit_dil})
         if r.get("paired_prepared"):
             with torch.no_grad():
                 p = torch.softmax(model(torch.cat([x, load_grid(r["paired_prepared"])])).double(), -1)[:, 1]
@@ -144,14 +153,15 @@ def analyse(model, test_rows: list[dict]) -> dict:
             wins += bool(p[0] > p[1])
             per.append({"subject_id": r["subject_id"], "p_patient": float(p[0]), "p_twin": float(p[1])})
     return {
-        "pointing": {"n": n_point, "hits": hits, "acc": hits / n_point if n_point else None,
-                     "ci95": wilson(hits, n_point), "hits_dilated": hits_dil,
+        "pointing": {"n": n_point, "hits": round(hits, 2), "acc": hits / n_point if n_point else None,
+                     "ci95": wilson(hits, n_point), "hits_dilated": round(hits_dil, 2),
                      "acc_dilated": hits_dil / n_point if n_point else None, "ci95_dilated": wilson(hits_dil, n_point),
                      "chance": float(np.mean(chance)) if chance else None,
                      "chance_dilated": float(np.mean(chance_dil)) if chance_dil else None,
-                     "definition": "argmax of the Grad-CAM (log-odds, last feature map, trilinear to the model grid) "
-                                   "inside the lesion mask resampled onto the model grid; 'dilated' = within one "
-                                   "model voxel; chance = lesion share of brain voxels"},
+                     "definition": "in-brain maximum of the Grad-CAM (log-odds, last feature map, trilinear to the "
+                                   "model grid; a plateau counts its lesion share) inside the lesion mask resampled "
+                                   "onto the model grid; 'dilated' = within one model voxel; chance = lesion share "
+                                   "of brain voxels"},
         "paired": {"n": n_pair, "patient_higher": wins, "rate": wins / n_pair if n_pair else None,
                    "ci95": wilson(wins, n_pair),
                    "definition": "test patients scored above their lesion-free twin (same scan and noise)"},

@@ -158,10 +158,13 @@ def section_paper_a(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
             L.append(f"![ROC {TASKS[task]} {seq}]({rel_img}/{name})")
     L.append("")
     L.append("### Lesion evidence: Grad-CAM pointing game and paired twins (test patients)\n")
-    L.append("*Pointing game*: the Grad-CAM maximum (log-odds of the positive class, last feature map, "
-             "trilinearly upsampled to the model grid) lies inside the lesion mask resampled onto the model "
-             "grid; *±1 voxel*: inside the mask dilated by one model voxel; *chance*: the mask's share of "
-             "brain voxels, i.e. what a random point inside the brain would score. *Paired*: the patient's "
+    L.append("*Pointing game*: the in-brain maximum of the Grad-CAM (log-odds of the positive class, last "
+             "feature map, trilinearly upsampled to the model grid) lies inside the lesion mask resampled onto "
+             "the model grid. At a 64³ input the last feature map of ResNet-34 is 2×2×2, so the maximum is a "
+             "plateau of many voxels: a subject's hit is the plateau's lesion share (the expected hit under "
+             "random tie-breaking), and hits are summed. *±1 voxel*: inside the mask dilated by one model "
+             "voxel; *chance*: the mask's share of brain voxels, i.e. what a random point inside the brain "
+             "would score. *Paired*: the patient's "
              "scan scores higher than its lesion-free twin (same anatomy, same noise, lesions removed). "
              "Intervals: 95 % Wilson.\n")
     L.append("| Task | Sequence | Model | Pointing (95 % CI) | Pointing ±1 voxel (95 % CI) | chance / ±1 | "
@@ -170,8 +173,8 @@ def section_paper_a(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
     for r in order:
         pg, pr = r["pointing"], r["paired"]
         L.append(f"| {TASKS[r['task']]} | {r['sequence']} | {label(r)} | "
-                 f"{pg['hits']}/{pg['n']} = {pct(pg['acc'])} ({pct(pg['ci95'][0])}–{pct(pg['ci95'][1])}) | "
-                 f"{pg['hits_dilated']}/{pg['n']} = {pct(pg['acc_dilated'])} "
+                 f"{pg['hits']:g}/{pg['n']} = {pct(pg['acc'])} ({pct(pg['ci95'][0])}–{pct(pg['ci95'][1])}) | "
+                 f"{pg['hits_dilated']:g}/{pg['n']} = {pct(pg['acc_dilated'])} "
                  f"({pct(pg['ci95_dilated'][0])}–{pct(pg['ci95_dilated'][1])}) | "
                  f"{pct(pg['chance'])} / {pct(pg['chance_dilated'])} | "
                  f"{pr['patient_higher']}/{pr['n']} = {pct(pr['rate'])} ({pct(pr['ci95'][0])}–{pct(pr['ci95'][1])}) |")

@@ -84,7 +84,7 @@ def test_node_cli_matches_torch_on_reference_inputs(bundle_id):
                        timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads(r.stdout)
-    got = {row["file"]: row["probability"] for row in rows}
+    got = {os.path.basename(row["file"]): row["probability"] for row in rows}
     for e in ref:
         p = got[e["file"]]
         assert abs(p - e["probability"]) <= 1e-4, f"{bundle_id}/{e['file']}: node {p} vs torch {e['probability']}"
