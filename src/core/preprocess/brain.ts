@@ -4,7 +4,7 @@
  * bridges to scalp, eyes and neck → the component at the centre → geodesic regrowth → closing and
  * hole filling (sulci, ventricles, lesions). Evidence for the choice: README.md in this folder.
  */
-import { close, dilate, erode, fillHoles, labelComponents, largestComponent, open } from './morphology.ts';
+import { close, dilate, dilateSteps, erode, erodeSteps, fillHoles, labelComponents, largestComponent } from './morphology.ts';
 import { coverAxis, resampleSeparable, type AxisMap } from './resample.ts';
 import { maskedPercentiles } from './stats.ts';
 
@@ -29,8 +29,6 @@ export const BRAIN_PARAMS = {
   closeMm: 5,
   /** Brain lies at least this deep below the head's surface (scalp + skull), mm. */
   headMarginMm: 10,
-  /** Final dilation that brings the CSF rim between brain and skull into the mask (mm). */
-  rimMm: 0,
   /** Skull-stripped detection: foreground volume below this (ml) with a constant background. */
   strippedMaxMl: 2300,
   strippedMinBackground: 0.25,
@@ -60,13 +58,17 @@ export function isSkullStripped(w: WorkingVolume, sourceMin: number, backgroundF
   return ml <= BRAIN_PARAMS.strippedMaxMl;
 }
 
-/** Foreground (head) mask: BET's threshold, the largest component, holes filled. */
+/**
+ * Foreground (head) mask: BET's threshold, the largest component, closing by two voxels
+ * (octahedron, ~4 mm), holes filled.
+ */
 export function headMask(w: WorkingVolume): Uint8Array {
   const [p2, p98] = maskedPercentiles(w.data, null, [2, 98]);
   const t = p2 + BRAIN_PARAMS.foregroundFraction * (p98 - p2);
   const fg = new Uint8Array(w.data.length);
   for (let i = 0; i < fg.length; i++) fg[i] = w.data[i] > t ? 1 : 0;
-  const head = fillHoles(close(largestComponent(open(fg, w.dims, w.spacing, 2), w.dims), w.dims, w.spacing, 4), w.dims);
+  const big = largestComponent(fg, w.dims);
+  const head = fillHoles(erodeSteps(dilateSteps(big, w.dims, 2), w.dims, 2), w.dims);
   const ml = count(head) * voxelMl(w.spacing);
   if (ml < BRAIN_PARAMS.minHeadMl) {
     throw new Error(`no head found: the largest foreground object is ${ml.toFixed(0)} ml (need ≥ ${BRAIN_PARAMS.minHeadMl} ml)`);
@@ -189,10 +191,9 @@ export function extractBrain(w: WorkingVolume): Uint8Array {
   const inner = erode(head, w.dims, w.spacing, BRAIN_PARAMS.headMarginMm);
   let band = tissueBand(w.data, inner, p2, median);
   // Bias correction: flatten the tissue band's smooth trend, then re-threshold (a few rounds).
-  let data = w.data;
   for (let round = 0; round < BRAIN_PARAMS.biasRounds; round++) {
     const field = biasField(w, band);
-    data = new Float32Array(w.data.length);
+    const data = new Float32Array(w.data.length);
     for (let i = 0; i < data.length; i++) data[i] = p2 + (w.data[i] - p2) / field[i];
     const [m2] = maskedPercentiles(data, central, [50]);
     band = tissueBand(data, inner, p2, m2);
@@ -210,8 +211,7 @@ export function extractBrain(w: WorkingVolume): Uint8Array {
   for (let p = 0; p < seed.length; p++) seed[p] = labels[p] === best ? 1 : 0;
   const grown = dilate(seed, w.dims, w.spacing, BRAIN_PARAMS.erodeMm + 1);
   for (let p = 0; p < grown.length; p++) grown[p] = grown[p] && band[p] ? 1 : 0;
-  const closed = fillHoles(close(largestComponent(grown, w.dims), w.dims, w.spacing, BRAIN_PARAMS.closeMm), w.dims);
-  const brain = BRAIN_PARAMS.rimMm > 0 ? dilate(closed, w.dims, w.spacing, BRAIN_PARAMS.rimMm) : closed;
+  const brain = fillHoles(close(largestComponent(grown, w.dims), w.dims, w.spacing, BRAIN_PARAMS.closeMm), w.dims);
   for (let p = 0; p < brain.length; p++) brain[p] = brain[p] && head[p] ? 1 : 0;
   return brain;
 }

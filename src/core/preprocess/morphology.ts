@@ -121,6 +121,17 @@ function invert(mask: Uint8Array): Uint8Array {
   return inv;
 }
 
+/** Dilation by `steps` 6-neighbour crosses (an octahedron of radius `steps` voxels): cheap, for small radii. */
+export function dilateSteps(mask: Uint8Array, dims: readonly number[], steps: number): Uint8Array {
+  let out = mask;
+  for (let s = 0; s < steps; s++) out = dilateCross(out, dims);
+  return out === mask ? mask.slice() : out;
+}
+
+export function erodeSteps(mask: Uint8Array, dims: readonly number[], steps: number): Uint8Array {
+  return invert(dilateSteps(invert(mask), dims, steps));
+}
+
 /** Dilation by a ball of radius `mm` (exact, through the distance transform). */
 export function dilate(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
   if (isCross(spacing, mm)) return dilateCross(mask, dims);
