@@ -258,20 +258,24 @@ def section_protocol(recs: list[dict]) -> list[str]:
     return L
 
 
-def section_round1(folder: str) -> list[str]:
-    """Runs of an abandoned first configuration (records/round1/): shown, not used."""
-    old = load_records(os.path.join(folder, "round1")) if os.path.isdir(os.path.join(folder, "round1")) else []
-    if not old:
-        return []
-    L = ["## Abandoned first configuration (round 1)\n",
-         "Chosen against on validation loss only (`experiments/records/round1/README.md`); test AUCs shown for "
-         "transparency.\n",
-         "| Run | lr | L2 | augmentation | epochs run | best val loss | test AUC |", "|---|---|---|---|---|---|---|"]
-    for r in old:
-        c = r["config"]
-        L.append(f"| `{r['id']}` | {c['lr']:g} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {r['epochs_run']} | "
-                 f"{f3(r['best_val_loss'])} | {f3(r['test']['auc']['value'])} |")
-    L.append("")
+def section_not_selected(folder: str) -> list[str]:
+    """Runs that lost on validation loss (records/round1/, records/superseded/): shown, not used."""
+    L = []
+    for sub, title in (("round1", "Abandoned first configuration (round 1)"),
+                       ("superseded", "Runs replaced by a later configuration with lower validation loss")):
+        path = os.path.join(folder, sub)
+        old = load_records(path) if os.path.isdir(path) else []
+        if not old:
+            continue
+        L += [f"## {title}\n",
+              f"Chosen against on validation loss only (`experiments/records/{sub}/README.md`); test AUCs shown "
+              "for transparency.\n",
+              "| Run | lr | L2 | augmentation | epochs run | best val loss | test AUC |", "|---|---|---|---|---|---|---|"]
+        for r in old:
+            c = r["config"]
+            L.append(f"| `{r['id']}` | {c['lr']:g} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | "
+                     f"{r['epochs_run']} | {f3(r['best_val_loss'])} | {f3(r['test']['auc']['value'])} |")
+        L.append("")
     return L
 
 
@@ -291,7 +295,7 @@ def render(recs: list[dict], img_dir: str, rel_img: str, folder: str = "") -> st
     L += section_paper_a(recs, img_dir, rel_img)
     L += section_paper_b(recs, img_dir, rel_img)
     L += section_runs(recs)
-    L += section_round1(folder) if folder else []
+    L += section_not_selected(folder) if folder else []
     return "\n".join(L) + "\n"
 
 
