@@ -251,6 +251,13 @@ def section_protocol(recs: list[dict]) -> list[str]:
                  f"Adam lr {r['config']['lr']}, batch {r['config']['batch_size']}, ≤ {r['config']['epochs']} epochs, "
                  f"early stopping on validation loss (patience {r['config']['patience']}). "
                  + (f"{c['stopped_early']}." if c.get("stopped_early") else ""))
+    keys = ("lr", "l2", "augment", "epochs", "patience")
+    for q, c in partners(a):
+        if c and any(q["config"][k] != c["config"][k] for k in keys):
+            qc = q["config"]
+            L.append(f"- {TASKS[q['task']]} {q['sequence']} {label(q)}: a different configuration, chosen on validation "
+                     f"loss ({q.get('selection', 'see experiments/records/superseded/')}): lr {qc['lr']:g}, L2 {qc['l2']:g}, "
+                     f"augmentation {'on' if qc['augment'] else 'off'}, ≤ {qc['epochs']} epochs, patience {qc['patience']}.")
     L.append("- Why smaller: the 2-core machine was shared with other jobs; generating and preprocessing a "
              "subject cost 10–20 s of wall time, so cohort size and grid were cut to finish inside the session. "
              "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
