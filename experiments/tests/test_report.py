@@ -24,7 +24,8 @@ def fake_record(head: str, seed: int) -> dict:
         "best_val_loss": 0.3, "wall_time_s": {"train": 60.0},
         "splits": {"train": [f"t{i}" for i in range(65)], "val": [f"v{i}" for i in range(15)],
                    "test": [f"s{i}" for i in range(20)]},
-        "model_args": {"width": 8}, "config": {"lr": 1e-3, "batch_size": 8, "epochs": 25, "patience": 6},
+        "model_args": {"width": 8},
+        "config": {"lr": 1e-3, "l2": 0.0, "augment": False, "batch_size": 8, "epochs": 25, "patience": 6},
         "cohort": {"generator": "qumri-synth 1.0.0", "seed": 1, "n_subjects": 100, "n_patients": 50},
         "test": {k: m for k in ("auc", "acc", "sen", "spe", "precision", "f1")},
         "predictions": {"test": [{"subject_id": f"s{i}", "label": int(a), "probability": float(b)}
