@@ -152,10 +152,6 @@ export function close(mask: Uint8Array, dims: readonly number[], spacing: readon
   return erode(dilate(mask, dims, spacing, mm), dims, spacing, mm);
 }
 
-export function open(mask: Uint8Array, dims: readonly number[], spacing: readonly number[], mm: number): Uint8Array {
-  return dilate(erode(mask, dims, spacing, mm), dims, spacing, mm);
-}
-
 /** 6-connected component labels (0 = background) and each label's size (sizes[0] unused). */
 export function labelComponents(mask: Uint8Array, dims: readonly number[]): { labels: Int32Array; sizes: number[] } {
   const [nx, ny, nz] = dims;
