@@ -5,7 +5,7 @@
  * models (tampered, broken manifest, missing file, too large), WebGPU (SwiftShader) against WASM,
  * device lost, offline reload, report export, and no request leaving the origin.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -30,9 +30,9 @@ const harness = await import('./harness.ts');
 const { dropFiles, run, test, waitForScan } = harness;
 const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 
-/** Node's probability for the demo scan with a test bundle (same preprocessing, onnxruntime-node, same kernel). */
-async function nodeProbability(bundleId: string): Promise<number> {
-  const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata', bundleId)));
+/** Node's probability for the demo scan with a bundle folder (same preprocessing, onnxruntime-node, same kernel). */
+async function nodeProbability(bundleId: string, dir = join(root, 'src/core/bundle/testdata', bundleId)): Promise<number> {
+  const bundle = await loadBundle(dirSource(dir));
   const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
   const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/phantom.nii.gz'))), 'phantom.nii.gz');
   const p = await clf.classify(preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess)).data);
@@ -207,6 +207,20 @@ test('paper B: the axial slice and a PNG picture are classified by the 2D model'
   await page.setInputFiles('[data-testid="slice-file"]', { name: 'slice.png', mimeType: 'image/png', buffer: Buffer.from(png) });
   await page.waitForFunction(() => /slice\.png/.test(document.querySelector('[data-testid="slice-result"]')?.textContent ?? ''), undefined, { timeout: 60_000 });
 });
+
+// The app's own default model (public/models/index.json lists it first), when one is shipped.
+const shippedIndex = join(root, 'public/models/index.json');
+const shipped = existsSync(shippedIndex) ? (JSON.parse(readFileSync(shippedIndex, 'utf8')) as { models: string[] }).models[0] : undefined;
+if (shipped) {
+  test(`the shipped default model (${shipped}) classifies the demo scan on WASM like node`, async ({ page }) => {
+    const expected = await nodeProbability(shipped, join(root, 'public/models', shipped));
+    await open(page, '?backend=wasm');
+    await page.selectOption('[data-testid="model-select"]', shipped);
+    const p = await probability(page, shipped, 120_000);
+    assert((await badge(page, shipped)) === 'WASM', 'WASM badge');
+    assert(Math.abs(p - expected) < 1e-3, `page ${p} vs node ${expected}`);
+  });
+}
 
 try {
   await run();
