@@ -289,31 +289,35 @@ def section_summary(recs: list[dict]) -> list[str]:
 
 def section_protocol(recs: list[dict]) -> list[str]:
     """What was actually run, against paper A's protocol, from the records."""
-    a = [r for r in recs if r["family"] == "paper_a"]
+    a = sorted((r for r in recs if r["family"] == "paper_a"),
+               key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
     L = ["## Protocol as run\n"]
+    seen = set()
     for r in a:
-        if r["head"] != "classical":
+        if (r["task"], r["sequence"]) in seen:
             continue
-        c, n = r["cohort"], len(r["splits"]["train"]) + len(r["splits"]["val"]) + len(r["splits"]["test"])
+        seen.add((r["task"], r["sequence"]))
+        c, sp = r["cohort"], r["splits"]
         grid = "×".join(str(v) for v in r["input_shape"][2:])
-        L.append(f"- {TASKS[r['task']]} {r['sequence']}: {n} synthetic subjects ({c['n_patients']} patients; paper A: "
-                 f"520, 260 TSC) from {c['generator']} seed {c['seed']}, split 65/15/20 by subject "
-                 f"({len(r['splits']['train'])}/{len(r['splits']['val'])}/{len(r['splits']['test'])}); grid {grid} "
-                 f"(paper A: 128³); ResNet-34 topology at width {r['model_args']['width']}; "
-                 f"Adam lr {r['config']['lr']}, batch {r['config']['batch_size']}, ≤ {r['config']['epochs']} epochs, "
-                 f"early stopping on validation loss (patience {r['config']['patience']}). "
-                 + (f"{c['stopped_early']}." if c.get("stopped_early") else ""))
-    keys = ("lr", "l2", "augment", "epochs", "patience")
-    for q, c in partners(a):
-        if c and any(q["config"][k] != c["config"][k] for k in keys):
-            qc = q["config"]
-            L.append(f"- {TASKS[q['task']]} {q['sequence']} {label(q)}: a different configuration, chosen on validation "
-                     f"loss ({q.get('selection', 'see experiments/records/superseded/')}): lr {qc['lr']:g}, L2 {qc['l2']:g}, "
-                     f"augmentation {'on' if qc['augment'] else 'off'}, ≤ {qc['epochs']} epochs, patience {qc['patience']}.")
-    L.append("- Why smaller: the 2-core machine was shared with other jobs; generating and preprocessing a "
-             "subject cost 10–20 s of wall time, so cohort size and grid were cut to finish inside the session. "
-             "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
-             "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector).\n")
+        L.append(f"- {TASKS[r['task']]} {r['sequence']}: {len(sp['train']) + len(sp['val']) + len(sp['test'])} synthetic "
+                 f"subjects ({c['n_patients']} patients; paper A: 520, 260 TSC) from {c['generator']} seed {c['seed']}, "
+                 f"split 65/15/20 by subject ({len(sp['train'])}/{len(sp['val'])}/{len(sp['test'])}); grid {grid} "
+                 f"(paper A: 128³); ResNet-34 topology at width {r['model_args']['width']}."
+                 + (f" {c['stopped_early'].capitalize()}." if c.get("stopped_early") else ""))
+    L += ["- Why smaller: the 2-core machine was shared with other jobs; generating and preprocessing a "
+          "subject cost 10–20 s of wall time, so cohort size and grid were cut to finish inside the session. "
+          "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
+          "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector).",
+          "- Training: Adam, batch 8, cross-entropy, early stopping on validation loss; each model's configuration "
+          "was chosen on validation loss among the rounds listed at the end of this page.\n",
+          "| Model | lr | L2 | augmentation | max epochs | patience | epochs run | best val loss |",
+          "|---|---|---|---|---|---|---|---|"]
+    for r in a:
+        c = r["config"]
+        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {c['lr']:g} | {c['l2']:g} | "
+                 f"{'on' if c['augment'] else 'off'} | {c['epochs']} | {c['patience']} | {r['epochs_run']} | "
+                 f"{f3(r['best_val_loss'])} |")
+    L.append("")
     return L
 
 
@@ -321,7 +325,7 @@ def section_not_selected(folder: str) -> list[str]:
     """Runs that lost on validation loss (records/round1/, records/superseded/): shown, not used."""
     L = []
     for sub, title in (("round1", "Abandoned first configuration (round 1)"),
-                       ("superseded", "Runs replaced by a later configuration with lower validation loss")):
+                       ("superseded", "Runs not selected: higher validation loss than the shipped run of the same model")):
         path = os.path.join(folder, sub)
         old = load_records(path) if os.path.isdir(path) else []
         if not old:
