@@ -5,7 +5,9 @@
 A cohort is too easy if this reaches AUC 0.99 ("any bright spot" would do). Features per scan: the
 head (voxels above 10 % of the 99th percentile) intensities divided by their median, histogram of
 `bins` bins over [0, 3], as densities, log1p. Standardised, L2 logistic regression (C = 1), stratified
-k-fold (seeded), AUC of the out-of-fold probabilities. Prints one JSON line per cohort.
+k-fold (seeded), AUC of the out-of-fold probabilities. Also the AUC of the "any bright spot" rule alone:
+the 99.9th percentile of the same normalised intensities. Prints one JSON line per cohort.
+Run it on a cohort folder, or on the output of `qumri preprocess` over its manifest (brain only).
 """
 from __future__ import annotations
 
@@ -23,17 +25,21 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
 
-def histogram_features(path: pathlib.Path, bins: int) -> np.ndarray:
+def histogram_features(path: pathlib.Path, bins: int) -> tuple[np.ndarray, float]:
+    """The log-histogram features and the bright-tail score (99.9th percentile / median)."""
     data = np.asanyarray(nib.load(str(path)).dataobj).astype(np.float32)
     head = data[data > 0.1 * np.percentile(data, 99)]
-    h, _ = np.histogram(head / np.median(head), bins=bins, range=(0, 3), density=True)
-    return np.log1p(h)
+    rel = head / np.median(head)
+    h, _ = np.histogram(rel, bins=bins, range=(0, 3), density=True)
+    return np.log1p(h), float(np.percentile(rel, 99.9))
 
 
 def evaluate(cohort: pathlib.Path, bins: int = 64, folds: int = 5, seed: int = 0) -> dict:
     with open(cohort / "manifest.csv") as f:
         rows = list(csv.DictReader(f))
-    x = np.stack([histogram_features(cohort / r["path"], bins) for r in rows])
+    feats = [histogram_features(cohort / r["path"], bins) for r in rows]
+    x = np.stack([f[0] for f in feats])
+    tail = np.array([f[1] for f in feats])
     y = np.array([int(r["label"]) for r in rows])
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
     prob = cross_val_predict(model, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
@@ -43,7 +49,8 @@ def evaluate(cohort: pathlib.Path, bins: int = 64, folds: int = 5, seed: int = 0
         keep = np.array([r["difficulty"] in (d, "healthy") for r in rows])
         by_difficulty[d] = round(float(roc_auc_score(y[keep], prob[keep])), 4)
     return {"cohort": str(cohort), "n": len(rows), "patients": int(y.sum()), "bins": bins, "folds": folds,
-            "auc": round(float(roc_auc_score(y, prob)), 4), "auc_patients_by_difficulty_vs_controls": by_difficulty}
+            "auc": round(float(roc_auc_score(y, prob)), 4), "auc_patients_by_difficulty_vs_controls": by_difficulty,
+            "auc_bright_tail_rule": round(float(roc_auc_score(y, tail)), 4)}
 
 
 def main(argv: list[str] | None = None) -> None:
