@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import csv
+import json
 import pathlib
 import shutil
 import subprocess
@@ -51,6 +52,8 @@ def test_manifest_has_training_columns_and_balanced_labels(small_cohorts):
         for r in rs:
             assert (d / r["path"]).is_file() and (d / r["lesion_mask"]).is_file()
             assert r["generator_version"] and r["seed"] == "11"
+        meta = json.loads((d / "cohort.json").read_text())
+        assert meta["complete"] is True and meta["n"] == 4 and meta["seed"] == 11
 
 
 def test_masks_match_labels(small_cohorts):
