@@ -193,7 +193,10 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
     a = anatomy.load()
     p = sample_person(task, index, seed)
     prng = rng_for(seed, task, index, "person")
-    prng.random(64)  # lesions use the person stream after a fixed skip, independent of sequence
+    # Lesions continue the person stream after a fixed skip, so they do not depend on the sequence.
+    # The skip is shorter than what sample_person draws, so lesion draws reuse bits of the deformation
+    # noise: harmless (nothing a model sees is coupled to the label), kept so 1.0.0 cohorts reproduce.
+    prng.random(64)
     c = sample_contrast(sequence, p.age, rng_for(seed, task, index, "contrast", sequence))
 
     # Tissue signal on the template, then confounders (for everyone), then lesions (patients).
