@@ -34,13 +34,13 @@ mkdirSync(results, { recursive: true });
 const REPS = 3;
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[Math.floor(v.length / 2)];
 
-// ---- the bundle ----
+// ---- the bundle: the first shipped 3D FLAIR model (the scans below are FLAIR) ----
 function shippedBundle(): string | null {
   const index = join(root, 'public/models/index.json');
   if (!existsSync(index)) return null;
   for (const id of (JSON.parse(readFileSync(index, 'utf8')) as { models: string[] }).models) {
     const m = JSON.parse(readFileSync(join(root, 'public/models', id, 'manifest.json'), 'utf8')) as Manifest;
-    if (m.dims === 3) return join(root, 'public/models', id);
+    if (m.dims === 3 && m.sequence === 'FLAIR') return join(root, 'public/models', id);
   }
   return null;
 }
