@@ -114,8 +114,3 @@ export function validateManifest(raw: unknown): Manifest {
   }
   return m as unknown as Manifest;
 }
-
-/** The model grid as the backbone's input tensor shape [1, 1, nz, ny, nx] (3D) or [1, 1, ny, nx] (2D). */
-export function inputDims(m: Manifest): number[] {
-  return [1, ...m.input.shape.slice(1)];
-}
