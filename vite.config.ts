@@ -1,6 +1,8 @@
 import { defineConfig } from 'vite';
 import react from '@vitejs/plugin-react';
+import { fileURLToPath } from 'node:url';
 import { precachePlugin } from './src/display/inference/precache-plugin.ts';
+import { serveOrtPlugin } from './tools/vite-serve-ort.ts';
 
 // Cross-origin isolation lets ONNX Runtime Web use 2 WASM threads (SharedArrayBuffer).
 const isolation = {
@@ -9,7 +11,7 @@ const isolation = {
 };
 
 export default defineConfig({
-  plugins: [react(), precachePlugin()],
+  plugins: [react(), precachePlugin(), serveOrtPlugin(fileURLToPath(new URL('./public/ort', import.meta.url)))],
   server: { headers: isolation },
   preview: { headers: isolation },
   optimizeDeps: { exclude: ['onnxruntime-web', '@niivue/dcm2niix'] },
