@@ -82,7 +82,7 @@ def test_paired_scan_differs_only_around_lesions(small_cohorts):
             assert np.any(a[m] != b[m]), "lesions must change the scan"
             far = ~near
             if r["ghosting"] == "1":  # the ghost copies the lesions half a field of view away
-                pytest.skip("ghosted scan")
+                continue
             assert np.mean(a[far] == b[far]) > 0.99
 
 
