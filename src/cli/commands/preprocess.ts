@@ -16,7 +16,7 @@ Writes DIR/<name>.nii.gz (float32, [0, 1]) and DIR/<name>_mask.nii.gz (uint8) pe
 DIR/spec.json (the spec used). For a CSV input (header row; the scan column is 'path' or the first
 column whose values end in .nii/.nii.gz, relative paths resolved against the CSV's folder) it also
 writes DIR/<list>.csv: the same rows with that column replaced by the absolute path of the output
-and two added columns, mask_path and skull_stripped.
+and the columns mask_path and skull_stripped (replaced where the list has them, else added).
 --spec takes a bundle manifest (its "preprocess" object is used) or a bare spec; --grid and
 --no-brain-extraction override it. Progress goes to stderr.`;
 
@@ -198,6 +198,29 @@ async function listInputs(input: string): Promise<{ jobs: Job[]; csv: { rows: st
   throw new Error(`input must be a .nii/.nii.gz file, a folder or a .csv list, got ${input}`);
 }
 
+/**
+ * The input list with each scan path replaced by its output and the mask_path and skull_stripped
+ * columns filled in: replaced where the list already has them (synth manifests carry skull_stripped),
+ * appended otherwise.
+ */
+export function rewriteCsv(rows: string[][], col: number, outputs: { outPath: string; maskPath: string; skullStripped: boolean }[]): string[][] {
+  const header = [...rows[0]];
+  const column = (name: string) => {
+    const at = header.findIndex((h) => h.trim().toLowerCase() === name);
+    return at >= 0 ? at : header.push(name) - 1;
+  };
+  const maskCol = column('mask_path');
+  const strippedCol = column('skull_stripped');
+  return [header, ...rows.slice(1).map((r, i) => {
+    const copy = [...r];
+    while (copy.length < header.length) copy.push('');
+    copy[col] = outputs[i].outPath;
+    copy[maskCol] = outputs[i].maskPath;
+    copy[strippedCol] = String(outputs[i].skullStripped);
+    return copy;
+  })];
+}
+
 export async function run(argv: string[]): Promise<number> {
   let args: Args;
   try {
@@ -228,15 +251,8 @@ export async function run(argv: string[]): Promise<number> {
     outputs.push({ outPath, maskPath, skullStripped: result.skullStripped });
   }
   if (csv) {
-    const [header, ...body] = csv.rows;
-    const rows = [[...header, 'mask_path', 'skull_stripped']];
-    body.forEach((r, i) => {
-      const copy = [...r];
-      copy[csv.col] = outputs[i].outPath;
-      rows.push([...copy, outputs[i].maskPath, String(outputs[i].skullStripped)]);
-    });
     const csvOut = path.join(args.out, path.basename(args.input));
-    await writeFile(csvOut, formatCsv(rows));
+    await writeFile(csvOut, formatCsv(rewriteCsv(csv.rows, csv.col, outputs)));
     process.stderr.write(`wrote ${csvOut}\n`);
   }
   return 0;
