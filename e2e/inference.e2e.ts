@@ -34,7 +34,7 @@ const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 async function nodeProbability(bundleId: string, dir = join(root, 'src/core/bundle/testdata', bundleId)): Promise<number> {
   const bundle = await loadBundle(dirSource(dir));
   const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
-  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/phantom.nii.gz'))), 'phantom.nii.gz');
+  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz');
   const p = await clf.classify(preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess)).data);
   await clf.release();
   return p.probability;
@@ -187,7 +187,7 @@ test('paper B: the axial slice and a PNG picture are classified by the 2D model'
   // The same slice in node: same pure input function, onnxruntime-node, same kernel.
   const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata/tiny-2d')));
   const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
-  const ras = reorientToRas(parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/phantom.nii.gz'))), 'phantom.nii.gz').volume);
+  const ras = reorientToRas(parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz').volume);
   const expected = (await clf.classify(sliceInput(ras.data, ras.dims, 2, index))).probability;
   await clf.release();
   assert(Math.abs(p - expected) < 1e-3, `page ${p} vs node ${expected} for axial slice ${index}`);
