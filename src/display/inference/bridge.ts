@@ -3,11 +3,13 @@
  * (an abort terminates the worker, the next call starts a fresh one), large buffers transferred.
  */
 import * as Comlink from 'comlink';
-import type { ClassifyRequest, InferenceApi, InferenceConfig } from '../../../workers/inference.worker.ts';
+import type { ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel } from '../../../workers/inference.worker.ts';
 
 let worker: Worker | null = null;
 let api: Comlink.Remote<InferenceApi> | null = null;
 let configured: InferenceConfig | null = null;
+/** Models the running worker holds: a repeat load answers at once, so classification starts before the page's other work. */
+const loaded = new Map<string, Promise<LoadedModel>>();
 
 function start(): Comlink.Remote<InferenceApi> {
   if (!api) {
@@ -24,6 +26,7 @@ export function stop(): void {
   worker?.terminate();
   worker = null;
   api = null;
+  loaded.clear();
 }
 
 async function call<T>(signal: AbortSignal | undefined, f: (w: Comlink.Remote<InferenceApi>) => Promise<T>): Promise<T> {
@@ -48,8 +51,20 @@ export async function configure(c: InferenceConfig): Promise<void> {
 }
 
 export const listModels = (signal?: AbortSignal) => call(signal, (w) => w.listModels());
-export const loadModel = (id: string, signal?: AbortSignal) => call(signal, (w) => w.loadModel(id));
-export const unloadModel = (id: string) => call(undefined, (w) => w.unloadModel(id));
+/** Loads (verifies) a model once per worker; later calls resolve to it with no load time or probe. */
+export async function loadModel(id: string, signal?: AbortSignal): Promise<LoadedModel> {
+  const known = loaded.get(id);
+  if (known) return { ...(await known), loadMs: 0, probe: undefined };
+  const first = call(signal, (w) => w.loadModel(id));
+  loaded.set(id, first);
+  first.catch(() => loaded.delete(id));
+  return first;
+}
+
+export function unloadModel(id: string): Promise<void> {
+  loaded.delete(id);
+  return call(undefined, (w) => w.unloadModel(id));
+}
 export const loseDevice = () => call(undefined, (w) => w.loseDevice());
 export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails']>) => call(undefined, (w) => w.quantumDetails(...args));
 
