@@ -42,8 +42,7 @@ test('every demo scan loads from the demo menu with its sequence, and says it is
   for (const [name, label] of options) {
     assert(/synthetic|generated test phantom/i.test(label) && /FLAIR|T2w/.test(label), `${name}: menu line "${label}" must say it is synthetic and name its sequence`);
     if (name === 'tsc-flair.nii.gz') continue;
-    // The page classifies each new scan (or asks about a sequence mismatch); switching scans while ORT
-    // is still running crashes it (reported to inference), so let each scan settle first.
+    // Each scan settles (result, mismatch prompt or error) first; switching mid-run is e2e/switch-scans.
     await page.waitForSelector(`[data-testid="result-card"][data-scan-version="${v}"], [data-testid="sequence-mismatch"], [data-testid="inference-error"]`, { timeout: 120_000 });
     await menu.selectOption(name);
     v = await waitForScan(page, v, 30_000);

@@ -34,8 +34,21 @@ export function inputShape(m: SessionShape): number[] {
   return [1, ...m.input.shape.slice(1)];
 }
 
-/** Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). */
-export async function runSession(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array): Promise<BackboneOutput> {
+/** The last run queued on each session: ONNX Runtime Web corrupts its WASM heap when one session runs twice at once. */
+const lastRun = new WeakMap<InferenceSession, Promise<unknown>>();
+
+/**
+ * Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). Runs on the
+ * same session are queued, so a new scan arriving mid-classification waits instead of overlapping.
+ */
+export function runSession(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array): Promise<BackboneOutput> {
+  const previous = lastRun.get(session) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => runOnce(ort, session, m, input));
+  lastRun.set(session, run);
+  return run;
+}
+
+async function runOnce(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array): Promise<BackboneOutput> {
   const dims = inputShape(m);
   const expected = dims.reduce((a, b) => a * b, 1);
   if (input.length !== expected) {
