@@ -4,6 +4,7 @@
  * the same anatomy as the demo scan.
  */
 import type { Volume } from '../src/core/volume.ts';
+import { mulberry32 } from '../src/core/random.ts';
 
 export type Contrast = 'FLAIR' | 'T2w';
 
@@ -52,17 +53,6 @@ export function tissueAt(x: number, y: number, z: number): Tissue {
   return 'gm';
 }
 
-/** mulberry32: a small seeded PRNG, so generated files are byte-identical between runs. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 export function centredAffine(dims: [number, number, number], spacing: [number, number, number]): number[] {
   const t = dims.map((d, i) => (-(d - 1) / 2) * spacing[i]);
@@ -74,7 +64,7 @@ export function makePhantom(p: PhantomParams): Volume {
   const affine = p.affine ?? centredAffine(p.dims, spacing);
   const colNorm = (j: number) => Math.hypot(affine[j], affine[4 + j], affine[8 + j]);
   const table = INTENSITY[p.contrast ?? 'FLAIR'];
-  const rand = rng(p.seed ?? 1);
+  const rand = mulberry32(p.seed ?? 1);
   const noise = p.noise ?? 0;
   const [nx, ny, nz] = p.dims;
   const data = new Float32Array(nx * ny * nz);

@@ -9,6 +9,7 @@ import type { Complex } from './complex.ts';
 import { loadWasmEngine } from './wasm.ts';
 import type { Engine } from './engine.ts';
 import { type CircuitSpec, parseCircuitSpec } from './spec.ts';
+import { mulberry32 as rng } from '../random.ts';
 
 const wasmPath = fileURLToPath(new URL('../../../kernel/build/kernel.wasm', import.meta.url));
 let engine: Promise<Engine> | undefined;
@@ -26,17 +27,8 @@ export function testEngine(): Promise<Engine> {
   return engine;
 }
 
-/** Deterministic uniform [0, 1) stream (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) stream, re-exported for the tests that import it from here. */
+export { rng };
 
 /** A random normalised state of n qubits. */
 export function randomState(n: number, rand: () => number): Complex[] {

@@ -6,6 +6,7 @@
  */
 import type { Volume } from '../../volume.ts';
 import { applyAffine, invertAffine, matMul, type Mat4 } from '../affine.ts';
+import { mulberry32 as rng } from '../../random.ts';
 
 export type Contrast = 'FLAIR' | 'T2w';
 
@@ -22,17 +23,8 @@ export interface HeadOptions {
   bias?: number;
 }
 
-/** Deterministic PRNG (mulberry32). */
-export function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** Deterministic uniform [0, 1) stream, re-exported for the tests that import it from here. */
+export { rng };
 
 function gaussian(r: () => number): number {
   return Math.sqrt(-2 * Math.log(r() + 1e-12)) * Math.cos(2 * Math.PI * r());
