@@ -130,6 +130,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   const t0 = performance.now();
   let input: Float32Array;
   let gridAffine: number[];
+  let gridMask: Uint8Array | undefined;
   if (req.preprocessed) {
     if (req.volume.dims.some((d, i) => d !== grid[i])) throw new Error(`the scan is ${req.volume.dims.join('×')}, not on the model grid ${grid.join('×')}`);
     input = req.volume.data;
@@ -138,12 +139,13 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     const pre = preprocess(req.volume, parsePreprocessSpec(manifest.preprocess));
     input = pre.data;
     gridAffine = pre.affine;
+    gridMask = pre.mask;
   }
   const preprocessMs = performance.now() - t0;
   const pred = await m.clf.classify(input, { explain: req.explain });
   let cam: Float32Array | undefined;
   if (pred.explain) {
-    cam = gradCam({ ...pred.explain, grid, gridAffine, scanDims: req.volume.dims, scanAffine: req.volume.affine });
+    cam = gradCam({ ...pred.explain, grid, gridAffine, scanDims: req.volume.dims, scanAffine: req.volume.affine, gridMask });
   }
   const { explain: _explain, features: _features, ...rest } = pred;
   const result: ClassifyResult = {

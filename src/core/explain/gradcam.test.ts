@@ -65,4 +65,19 @@ describe('gradCam', () => {
     const out = gradCam({ featureMap: fmap, featureMapDims: [2, 2, 2, 2], gradFeatures: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 });
     expect(Math.max(...out)).toBe(1);
   });
+
+  it('is zero off the brain mask and unchanged on it', () => {
+    const fmap = Float32Array.from({ length: 2 * 8 }, (_, i) => 0.1 + (i % 8) / 8);
+    const base = { featureMap: fmap, featureMapDims: [2, 2, 2, 2], gradFeatures: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 };
+    const gridMask = Uint8Array.from({ length: 64 }, (_, i) => (i % 4 < 2 ? 1 : 0));
+    const full = gradCam(base);
+    const masked = gradCam({ ...base, gridMask });
+    for (let i = 0; i < 64; i++) {
+      if (gridMask[i]) expect(masked[i]).toBeGreaterThan(0);
+      else expect(masked[i]).toBe(0);
+    }
+    const onMask = (a: Float32Array) => Array.from(a).filter((_, i) => gridMask[i]);
+    const maxOn = Math.max(...onMask(full));
+    onMask(masked).forEach((v, n) => expect(v).toBeCloseTo(onMask(full)[n] / maxOn, 6));
+  });
 });

@@ -88,6 +88,15 @@ export interface ToScanParams {
   /** The scan as loaded: dims [nx, ny, nz] and voxel → world (mm). */
   scanDims: readonly number[];
   scanAffine: Mat4;
+  /** Brain mask on the model grid: the map is zero where the nearest grid voxel is not brain. */
+  gridMask?: Uint8Array;
+}
+
+/** Whether grid coordinate (gx, gy, gz) falls on a brain voxel of the mask (nearest voxel). */
+function inMask(mask: Uint8Array, grid: readonly number[], gx: number, gy: number, gz: number): boolean {
+  const i = Math.round(gx), j = Math.round(gy), k = Math.round(gz);
+  if (i < 0 || j < 0 || k < 0 || i >= grid[0] || j >= grid[1] || k >= grid[2]) return false;
+  return mask[i + grid[0] * (j + grid[1] * k)] !== 0;
 }
 
 /**
@@ -95,7 +104,7 @@ export interface ToScanParams {
  * A feature voxel covers a block of grid voxels, so grid voxel centre g maps to feature coordinate
  * (g + 0.5)·n_feat/n_grid − 0.5.
  */
-export function camToScan({ cam, camDims, grid, gridAffine, scanDims, scanAffine }: ToScanParams): Float32Array {
+export function camToScan({ cam, camDims, grid, gridAffine, scanDims, scanAffine, gridMask }: ToScanParams): Float32Array {
   const m = multiply4(invert4(gridAffine), scanAffine);
   const [d, h, w] = camDims;
   const sx = w / grid[0], sy = h / grid[1], sz = d / grid[2];
@@ -109,6 +118,7 @@ export function camToScan({ cam, camDims, grid, gridAffine, scanDims, scanAffine
         const gx = m[0] * i + m[1] * j + m[2] * k + m[3];
         const gy = m[4] * i + m[5] * j + m[6] * k + m[7];
         const gz = m[8] * i + m[9] * j + m[10] * k + m[11];
+        if (gridMask && !inMask(gridMask, grid, gx, gy, gz)) continue;
         const v = trilinear(cam, camDims, (gx + 0.5) * sx - 0.5, (gy + 0.5) * sy - 0.5, d === 1 ? 0 : (gz + 0.5) * sz - 0.5);
         out[idx] = v;
         if (v > max) max = v;

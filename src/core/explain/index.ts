@@ -11,10 +11,12 @@ export interface ExplainParams {
   gridAffine: Mat4;
   scanDims: readonly number[];
   scanAffine: Mat4;
+  /** Brain mask on the model grid (the preprocessing's), so the map stays on the brain. */
+  gridMask?: Uint8Array;
 }
 
 /** Grad-CAM in [0, 1] on the scan's voxel grid (all zeros when no channel supports the class). */
 export function gradCam(p: ExplainParams): Float32Array {
   const { cam, dims } = camOnFeatureGrid(p);
-  return camToScan({ cam, camDims: dims, grid: p.grid, gridAffine: p.gridAffine, scanDims: p.scanDims, scanAffine: p.scanAffine });
+  return camToScan({ cam, camDims: dims, grid: p.grid, gridAffine: p.gridAffine, scanDims: p.scanDims, scanAffine: p.scanAffine, gridMask: p.gridMask });
 }
