@@ -1,47 +1,27 @@
 /**
- * Owns the inference worker's life (squoosh style): started on first use, one AbortSignal per call
- * (an abort terminates the worker, the next call starts a fresh one), large buffers transferred.
+ * The inference worker's bridge (life cycle from ../worker-bridge.ts): re-sends the page's
+ * configuration to a fresh worker and remembers the models the running worker holds.
  */
-import * as Comlink from 'comlink';
 import type { ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel } from '../../../workers/inference.worker.ts';
+import { workerBridge } from '../worker-bridge.ts';
 
-let worker: Worker | null = null;
-let api: Comlink.Remote<InferenceApi> | null = null;
 let configured: InferenceConfig | null = null;
 /** Models the running worker holds: a repeat load answers at once, so classification starts before the page's other work. */
 const loaded = new Map<string, Promise<LoadedModel>>();
 
-function start(): Comlink.Remote<InferenceApi> {
-  if (!api) {
-    worker = new Worker(new URL('../../../workers/inference.worker.ts', import.meta.url), { type: 'module' });
-    api = Comlink.wrap<InferenceApi>(worker);
-    if (configured) void api.init(configured);
-  }
-  return api;
-}
+const bridge = workerBridge<InferenceApi>(
+  () => new Worker(new URL('../../../workers/inference.worker.ts', import.meta.url), { type: 'module' }),
+  {
+    onStart: (api) => {
+      if (configured) void api.init(configured);
+    },
+    onStop: () => loaded.clear(),
+  },
+);
+const { start, call } = bridge;
 
 /** Stops the worker (and every model in it); the next call starts it again. */
-export function stop(): void {
-  if (api) api[Comlink.releaseProxy]();
-  worker?.terminate();
-  worker = null;
-  api = null;
-  loaded.clear();
-}
-
-async function call<T>(signal: AbortSignal | undefined, f: (w: Comlink.Remote<InferenceApi>) => Promise<T>): Promise<T> {
-  signal?.throwIfAborted();
-  const w = start();
-  if (!signal) return f(w);
-  return new Promise<T>((resolve, reject) => {
-    const onAbort = () => {
-      stop();
-      reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
-    };
-    signal.addEventListener('abort', onAbort, { once: true });
-    f(w).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
-  });
-}
+export const stop = bridge.stop;
 
 export async function configure(c: InferenceConfig): Promise<void> {
   // A changed backend or thread count needs fresh ORT state: restart the worker.
