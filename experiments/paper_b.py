@@ -1,31 +1,45 @@
-"""Paper B protocol on 2D slices of a synthetic MS FLAIR cohort: one model family per run, Optuna-tuned.
+"""Paper B protocol on 2D slices of a synthetic MS FLAIR cohort: one model family and head per run, Optuna-tuned.
 
-    OMP_WAIT_POLICY=PASSIVE nice /usr/bin/python3 -m experiments.paper_b --raw=data/synth/ms-flair \
-        --plane=axial --backbone=cnn --head=quantum --trials=3 --epochs=15 [--ship]
+    OMP_WAIT_POLICY=PASSIVE nice /usr/bin/python3 -m experiments.paper_b --raw=data/synth/ms-flair-520 \
+        --plane=axial --backbone=cnn --head=quantum --trials=4 --epochs=10 --threads=1
+    ... --backbone=densenet121 --head=quantum --trials=50 --pretrain_epochs=4     # transfer protocol
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m experiments.paper_b --raw=... --ship_best
+
+Two protocols (measured on this CPU, one thread, 224×224, forward+backward per sample: CNN 0.026 s,
+EfficientNet-B3 0.09 s, DenseNet121 0.16 s, ResNet50 0.18 s with paper B's early stages frozen):
+  end to end (cnn)    training.train's Optuna search per plane and head: every trial trains the whole net
+  transfer (others)   paper B fine-tunes ImageNet backbones; none can be had offline and training these
+                      from scratch per head and trial does not fit, so: (1) pre-train the backbone ONCE
+                      per family with a plain classical head (training.train, random init, paper B's stages
+                      frozen, augmentation) on the train split of BOTH planes pooled (the split is by subject,
+                      so both planes of a subject share a split); (2) freeze it, cache the pooled features of
+                      every slice; (3) per plane and head, Optuna over the head (training.transfer) on the
+                      cached features. Backbone + head is the exported model.
 
 Steps, each resumable:
   1. slices    one axial and one sagittal slice per subject with synth/slices2d.py's selection rule
                (written from the generated volumes), 224×224, 8-bit, then stored as model-grid NIfTI
                [224, 224, 1] with intensities /255 (paper B) under data/slices/<cohort>/
-  2. search    training.train's Optuna search (lr, L2, dropout, dense stack) on the validation loss;
-               `--trials` states how many trials were affordable here (paper B: 50)
-  3. evaluate  the best trial (chosen on validation loss) with training.evaluate: threshold on val,
-               metrics with 95 % bootstrap intervals on test
-  4. record    experiments/records/<id>.json;  5. ship (--ship) public/models/<id>/
+  2. search    (as above) on the validation loss; `--trials` states how many trials ran (paper B: 50)
+  3. evaluate  the best trial (chosen on validation loss): threshold on val, metrics with 95 % bootstrap
+               intervals on test
+  4. record    experiments/records/<id>.json
+  5. ship      --ship_best: per plane, the classical and the hybrid run with the lowest validation loss
+               (never test) among the combinations whose bundles fit the size budget, public/models/<id>/
 
-Where each split is used: train = gradient steps; val = early stopping, Optuna's objective (best val
-loss) and the threshold; test = the reported metrics only, after the trial and threshold are fixed.
+Where each split is used: train = gradient steps (backbone pre-training and heads); val = early stopping,
+Optuna's objective (best val loss), the threshold and the shipped models; test = the reported metrics only.
 Split: paper B's scheme ("B": 20 % test, then 20 % of the rest for validation, stratified, seed 1).
 """
 from __future__ import annotations
 
 import argparse
 import csv
-import fcntl
+import dataclasses
 import json
 import os
+import shutil
 import sys
-import tempfile
 import time
 import types
 
@@ -35,7 +49,8 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from experiments.paper_a import MODELS, RECORDS, _json_safe, cohort_info, git_commit  # noqa: E402
+from experiments.paper_a import MODELS, RECORDS, _json_safe, git_commit  # noqa: E402
+from training.train import tensor_shape  # noqa: E402
 
 NAMES = {("cnn", "classical"): "CNN", ("cnn", "quantum"): "QCNN", ("resnet50", "classical"): "ResNet50",
          ("resnet50", "quantum"): "QResNet50", ("densenet121", "classical"): "DenseNet121",
@@ -98,35 +113,330 @@ def make_slices(raw: str, out: str) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------
+# Protocols: each returns (best checkpoint, search summary, protocol description, train seconds)
+# ---------------------------------------------------------------------------------------------
+
+def end_to_end(args, cfg) -> tuple[str, dict, dict, float]:
+    """CNN / QCNN: training.train's Optuna search, every trial trains the whole net."""
+    from training.checkpoint import load_checkpoint
+    from training.train import optuna_search
+    best = optuna_search(cfg)
+    trial_times = []
+    for d in sorted(os.listdir(cfg.out_dir)):
+        if d.startswith("trial-") and os.path.exists(os.path.join(cfg.out_dir, d, "ckpt.pt")):
+            trial_times.append(sum(h["seconds"] for h in load_checkpoint(os.path.join(cfg.out_dir, d, "ckpt.pt"))["history"]))
+    protocol = {"kind": "end-to-end", "init": "random", "trials": args.trials, "max_epochs": args.epochs,
+                "patience": args.patience, "augment": cfg.augment,
+                "search_space": "lr 1e-5–1e-2 (log), L2 1e-6–1e-2 (log), dropout 0–0.5, dense stack '', 64, 128, 128-64",
+                "per_trial_s": [round(t, 1) for t in trial_times]}
+    return best["ckpt"], best, protocol, sum(trial_times)
+
+
+def pooled_manifest(manifests: dict[str, str], out: str) -> str:
+    """Both planes' slices in one manifest (a `view` column): subjects, labels and hence the split are the
+    per-plane manifests' own."""
+    path = os.path.join(out, "pooled.csv")
+    rows = []
+    for plane, m in manifests.items():
+        with open(m) as f:
+            rows += [{**r, "view": plane} for r in csv.DictReader(f)]
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=list(rows[0]))
+        w.writeheader()
+        w.writerows(rows)
+    with open(os.path.join(out, "spec.json"), "w") as f:
+        json.dump(SPEC_2D, f, indent=1)
+    return path
+
+
+def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str, dict, dict, float]:
+    """ResNet50 / DenseNet121 / EfficientNet-B3: pre-train once on both planes, cache features, tune the head."""
+    from training import data as D
+    from training.checkpoint import load_checkpoint, save_checkpoint
+    from training.models import build_model
+    from training.train import train
+    from training.transfer import cache_features, head_search, recalibrate_batchnorm, standardize
+    # (1) the backbone, once per family, on both planes' train split
+    pre_dir = os.path.join(args.runs, f"ms-flair-{args.backbone}-pretrain")
+    pcfg = dataclasses.replace(cfg, manifest=pooled_manifest(manifests, slices_dir), out_dir=pre_dir, view="",
+                               head="classical", hidden="", dropout=0.0, lr=args.pretrain_lr, l2=0.0,
+                               epochs=args.pretrain_epochs, patience=args.pretrain_epochs, augment=True,
+                               data_description=cfg.data_description.replace(args.plane, "axial + sagittal"),
+                               optuna_trials=0)
+    train(pcfg)
+    pre = load_checkpoint(os.path.join(pre_dir, "ckpt.pt"))
+    rows = D.read_manifest(manifests[args.plane], "FLAIR")
+    splits = D.load_or_make_splits(os.path.join(pre_dir, "splits.json"), rows, "B", cfg.split_seed)
+    if splits != D.make_splits(rows, "B", cfg.split_seed):
+        raise SystemExit(f"{pre_dir}/splits.json is not this plane's paper B split")
+    shape = tensor_shape(cfg.grid)
+    backbone = build_model(pre["model_args"])
+    backbone.load_state_dict(pre["best_model"])
+    backbone = backbone.backbone
+    bb_path = os.path.join(pre_dir, "backbone.pt")  # the best epoch, BatchNorm statistics recalibrated
+    if not os.path.exists(bb_path):
+        t = time.time()
+        pooled = D.read_manifest(pcfg.manifest, "FLAIR")
+        recalibrate_batchnorm(backbone, D.rows_in(pooled, splits, "train"), shape)
+        torch.save({"state": backbone.state_dict(), "seconds": time.time() - t}, bb_path + ".tmp")
+        os.replace(bb_path + ".tmp", bb_path)
+    bb = torch.load(bb_path)
+    backbone.load_state_dict(bb["state"])
+    backbone.eval()
+    # (2) pooled features of every slice of this plane, cached
+    feat_path = os.path.join(pre_dir, f"features-{args.plane}.pt")
+    if not os.path.exists(feat_path):
+        t = time.time()
+        feats = cache_features(backbone, rows, shape)
+        torch.save({"paths": [r.path for r in rows], "features": feats, "seconds": time.time() - t}, feat_path + ".tmp")
+        os.replace(feat_path + ".tmp", feat_path)
+    cached = torch.load(feat_path)
+    if cached["paths"] != [r.path for r in rows]:
+        raise SystemExit(f"{feat_path} was cached for other slices; delete it")
+    data = {}
+    for name in ("train", "val", "test"):
+        keep = set(splits[name])
+        idx = [i for i, r in enumerate(rows) if r.subject_id in keep]
+        data[name] = (cached["features"][idx], torch.tensor([rows[i].label for i in idx]))
+    # heads train on standardised features (train statistics), folded into their first layer afterwards
+    mean, std = data["train"][0].mean(0), data["train"][0].std(0).clamp(min=1e-6)
+    data = {k: ((x - mean) / std, y) for k, (x, y) in data.items()}
+    # (3) the head, Optuna on the cached features
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    t = time.time()
+    base = {**pre["model_args"], "head": args.head}
+    best = head_search(base, backbone.n_features, data, os.path.join(cfg.out_dir, "heads"), args.trials,
+                       epochs=args.head_epochs, patience=args.head_patience, seed=cfg.seed)
+    head_s = time.time() - t
+    # backbone + best head as one checkpoint (training.train's format), so evaluation and export are the usual ones
+    model = build_model(best["model_args"])
+    model.backbone.load_state_dict(backbone.state_dict())
+    model.head.load_state_dict(best["head_state"])
+    model.eval()
+    with torch.no_grad():  # the model computes, from the slices, what the head computed from the cached features
+        x = torch.stack([D.load_volume(r, tuple(shape)) for r in rows[:4]])
+        want = torch.softmax(model.head((cached["features"][:4] - mean) / std).double(), -1)
+        standardize(model.head, mean, std)
+        drift = (torch.softmax(model(x).double(), -1) - want).abs().max().item()
+    if drift > 1e-4:
+        raise SystemExit(f"the exported model differs from the head on cached features by {drift}")
+    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
+    with open(os.path.join(cfg.out_dir, "splits.json"), "w") as f:
+        json.dump(splits, f, indent=1)
+    hcfg = {**dataclasses.asdict(cfg), "lr": best["params"]["lr"], "l2": best["params"]["l2"], "augment": False,
+            "batch_size": best["params"]["batch"], "epochs": args.head_epochs, "patience": args.head_patience,
+            "hidden": best["model_args"]["hidden"], "dropout": best["model_args"]["dropout"],
+            "n_qubits": best["model_args"]["n_qubits"], "reps": best["model_args"]["reps"]}
+    save_checkpoint({"model": model.state_dict(), "best_model": model.state_dict(), "model_args": best["model_args"],
+                     "config": hcfg, "input_shape": [1, 1, *tensor_shape(cfg.grid)], "preprocess": SPEC_2D,
+                     "epoch": best["epochs_run"] - 1, "best_val_loss": best["value"], "history": best["history"],
+                     "done": True, "training_data": pre["training_data"]}, ckpt_path)
+    pre_s = sum(h["seconds"] for h in pre["history"])
+    protocol = {
+        "kind": "transfer",
+        "backbone": {"init": "random (no ImageNet weights offline)", "trained_on": "train split, axial + sagittal pooled",
+                     "frozen_stages": "paper B's (stem + early stages), kept at their random initialisation",
+                     "head": "linear (classical)", "lr": args.pretrain_lr, "augment": True,
+                     "batch_size": pcfg.batch_size, "epochs_run": pre["epoch"] + 1,
+                     "best_epoch": min(range(len(pre["history"])), key=lambda i: pre["history"][i]["val_loss"]),
+                     "best_val_loss_pooled": pre["best_val_loss"], "history": pre["history"],
+                     "batchnorm": "running statistics recalibrated on the train split after pre-training",
+                     "wall_time_s": round(pre_s, 1), "recalibration_s": round(bb["seconds"], 1),
+                     "features_s": round(cached["seconds"], 1)},
+        "head": {"trained_on": "cached features of this plane (frozen backbone, no augmentation), standardised "
+                               "with train statistics folded into the first dense layer",
+                 "trials": best["n_trials"], "max_epochs": args.head_epochs, "patience": args.head_patience,
+                 "search_space": "lr 1e-4–3e-2 (log), L2 1e-6–1e-2 (log), dropout 0–0.5, dense stack "
+                                 + ("'', 64, 128, 256, 128-64" if args.head == "classical" else
+                                    "64, 128, 256, 128-64; qubits 2–6, circuit layers 1–4")
+                                 + ", batch 16/32/64", "wall_time_s": round(head_s, 1)},
+    }
+    return ckpt_path, best, protocol, pre_s + head_s
+
+
+# ---------------------------------------------------------------------------------------------
+# Shipping: the best classical and the best hybrid per plane, on validation, within the size budget
+# ---------------------------------------------------------------------------------------------
+
+BUDGET_BYTES = 100 * 2 ** 20
+HEADROOM_BYTES = 6 * 2 ** 20  # left free in public/models for the other bundles' re-exports
+
+
+def bundle_bytes(rec: dict, weights: str) -> int:
+    """Estimated bundle size: backbone weights at that precision, head.json (≈ 22 characters per float64
+    number) and references + manifest (≈ 0.4 MiB)."""
+    from training.models import build_model
+    model = build_model(rec["model_args"])
+    n = sum(p.numel() for p in model.backbone.parameters())
+    return n * (2 if weights == "float16" else 4) + 22 * sum(p.numel() for p in model.head.parameters()) + 400_000
+
+
+def choose_bundles(recs: list[dict], budget: int, float32_only: set[str]) -> list[tuple[dict, str]]:
+    """Per (plane, head) one run and its weight precision, minimising the summed validation loss under the
+    budget (ties: float32, then smaller). Float16 only for the torchvision backbones (a CNN is tiny) not in
+    float32_only."""
+    import itertools
+    slots: dict[tuple[str, str], list[tuple[dict, str, int]]] = {}
+    for r in recs:
+        for w in ("float32", "float16") if r["backbone_family"] != "cnn" and r["id"] not in float32_only else ("float32",):
+            slots.setdefault((r["plane"], r["head"]), []).append((r, w, bundle_bytes(r, w)))
+    best, key = None, None
+    for combo in itertools.product(*slots.values()):
+        size = sum(c[2] for c in combo)
+        if size > budget:
+            continue
+        k = (round(sum(c[0]["best_val_loss"] for c in combo), 9), sum(c[1] == "float16" for c in combo), size)
+        if key is None or k < key:
+            best, key = combo, k
+    if best is None:
+        raise SystemExit(f"no combination of paper B bundles fits {budget / 2 ** 20:.1f} MiB")
+    return [(r, w) for r, w, _ in best]
+
+
+def float16_drift(rec: dict) -> float:
+    """Largest |P(positive)| change float16 weights cause on the export's reference inputs and on the
+    run's validation slices (the bundle may use float16 only below training.export.FLOAT16_MAX_DIFF)."""
+    from training import data as D
+    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    from training.export import half_precision, probabilities, reference_inputs
+    ckpt = load_checkpoint(os.path.join(ROOT, rec["checkpoint"]))
+    model = model_from_checkpoint(ckpt)
+    half = half_precision(model)
+    shape = ckpt["input_shape"][2:]
+    rows = D.rows_in(D.read_manifest(ckpt["config"]["manifest"], "FLAIR"), rec["splits"], "val")
+    x = torch.cat([torch.stack([torch.from_numpy(v)[None] for v in reference_inputs(shape, 5, 0)]),
+                   torch.stack([D.load_volume(r, tuple(shape)) for r in rows])])
+    return max((probabilities(model, x[i:i + 16])[2] - probabilities(half, x[i:i + 16])[2]).abs().max().item()
+               for i in range(0, len(x), 16))
+
+
+def ship_best(records_dir: str, models_dir: str) -> int:
+    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    from training.export import export_bundle
+    recs = []
+    for name in sorted(os.listdir(records_dir)):
+        if name.endswith(".json"):
+            with open(os.path.join(records_dir, name)) as f:
+                r = json.load(f)
+            if r.get("family") == "paper_b":
+                recs.append(r)
+    with open(os.path.join(models_dir, "index.json")) as f:
+        index = json.load(f)["models"]
+    paper_b = {r["id"] for r in recs} | {i for i in index if i.startswith("ms-flair-axial-") or i.startswith("ms-flair-sagittal-")}
+    others = 0
+    for i in index:
+        if i not in paper_b:
+            others += sum(os.path.getsize(os.path.join(models_dir, i, f)) for f in os.listdir(os.path.join(models_dir, i)))
+    budget = BUDGET_BYTES - HEADROOM_BYTES - others
+    from training.export import FLOAT16_MAX_DIFF
+    drift: dict[str, float] = {}
+    while True:  # choose; a float16 choice whose probabilities drift too far is redone in float32
+        chosen = choose_bundles(recs, budget, {i for i, d in drift.items() if d > FLOAT16_MAX_DIFF})
+        todo = [r for r, w in chosen if w == "float16" and r["id"] not in drift]
+        if not todo:
+            break
+        for r in todo:
+            drift[r["id"]] = float16_drift(r)
+            print(f"{r['id']}: float16 moves P(positive) by up to {drift[r['id']]:.1e}", file=sys.stderr)
+    for i in sorted(paper_b):  # earlier paper B bundles: replaced by this choice
+        if os.path.isdir(os.path.join(models_dir, i)):
+            shutil.rmtree(os.path.join(models_dir, i))
+    index = [i for i in index if i not in paper_b]
+    with open(os.path.join(models_dir, "index.json"), "w") as f:
+        json.dump({"models": index}, f, indent=1)
+        f.write("\n")
+    chosen_ids = {r["id"]: w for r, w in chosen}
+    for r in recs:
+        r.pop("shipped", None)
+        slot = [c for c, _ in chosen if c["plane"] == r["plane"] and c["head"] == r["head"]][0]
+        rivals = [c for c in recs if c["plane"] == r["plane"] and c["head"] == r["head"]]
+        r["selection"] = {"chosen_on": "validation loss (best_val_loss), within the bundle budget",
+                          "selected": r["id"] in chosen_ids, "slot_winner": slot["id"],
+                          "lowest_val_loss": min(rivals, key=lambda c: c["best_val_loss"])["id"],
+                          "budget_mib": round(budget / 2 ** 20, 1),
+                          **({"float16_max_diff": drift[r["id"]]} if r["id"] in drift else {})}
+        if r["id"] not in chosen_ids:
+            continue
+        ckpt = load_checkpoint(os.path.join(ROOT, r["checkpoint"]))
+        p = r["protocol"]
+        how = (f"Optuna search with {p['trials']} trials (paper B: 50), at most {p['max_epochs']} epochs per trial, "
+               "trained end to end from random initialisation (no pretrained weights offline)."
+               if p["kind"] == "end-to-end" else
+               f"Transfer protocol without ImageNet weights: backbone pre-trained from random initialisation for "
+               f"{p['backbone']['epochs_run']} epochs on both planes' train slices, then frozen; head tuned with "
+               f"{p['head']['trials']} Optuna trials (paper B: 50, backbone fine-tuned end to end).")
+        m = export_bundle(model_from_checkpoint(ckpt), os.path.join(models_dir, r["id"]), r["id"],
+                          input_shape=ckpt["input_shape"],
+                          name=f"{r['model']}, MS vs healthy, FLAIR {r['plane']} slice (224×224)",
+                          task="ms", sequence="FLAIR", paper="B", threshold=r["threshold"],
+                          metrics=r["manifest_metrics"], weights=chosen_ids[r["id"]],
+                          training_data={"synthetic": True, "description": ckpt["config"]["data_description"]
+                                         + " (slices by synth/slices2d.py rule)",
+                                         "generator": r["cohort"]["generator"], "seed": r["cohort"]["seed"],
+                                         "n_subjects": r["cohort"]["n_subjects"],
+                                         "splits": "paper B: 20 % test, then 20 % of the rest for validation, "
+                                                   "stratified, seed 1"},
+                          limitations=[
+                              "Trained and tested on synthetic phantom slices only; performance on real scans is unknown.",
+                              how,
+                              "Chosen among paper B's models for this plane on validation loss, within the page's "
+                              "bundle size budget" + (" (backbone weights stored as float16, probabilities within "
+                                                      "1e-3 of float32)." if chosen_ids[r["id"]] == "float16" else "."),
+                              "Expects one 2D FLAIR slice prepared like synth/slices2d.py (224×224, intensities /255).",
+                              "Not a medical device: not for diagnosis, screening or treatment decisions."],
+                          n_reference=5, preprocess=SPEC_2D)
+        r["shipped"] = {"bundle": os.path.relpath(os.path.join(models_dir, r["id"]), ROOT),
+                        "bytes": sum(f["bytes"] for f in m["files"].values()) +
+                        os.path.getsize(os.path.join(models_dir, r["id"], "manifest.json")),
+                        "weights": chosen_ids[r["id"]]}
+        print(f"shipped {r['id']} ({r['shipped']['bytes'] / 2 ** 20:.1f} MiB, {chosen_ids[r['id']]})", file=sys.stderr)
+    for r in recs:
+        with open(os.path.join(records_dir, f"{r['id']}.json"), "w") as f:
+            json.dump(_json_safe(r), f, indent=1)
+            f.write("\n")
+    total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(models_dir) for f in fs)
+    if total > BUDGET_BYTES:
+        raise SystemExit(f"public/models holds {total / 2 ** 20:.1f} MiB, over 100 MiB")
+    return 0
+
+
+# ---------------------------------------------------------------------------------------------
 # Main
 # ---------------------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--raw", required=True, help="generated MS FLAIR cohort (synth output folder)")
-    ap.add_argument("--plane", required=True, choices=["axial", "sagittal"])
-    ap.add_argument("--backbone", required=True, choices=["cnn", "resnet50", "densenet121", "efficientnet_b3"])
-    ap.add_argument("--head", required=True, choices=["classical", "quantum"])
-    ap.add_argument("--trials", type=int, default=3)
-    ap.add_argument("--epochs", type=int, default=15)
+    ap.add_argument("--plane", choices=["axial", "sagittal"])
+    ap.add_argument("--backbone", choices=["cnn", "resnet50", "densenet121", "efficientnet_b3"])
+    ap.add_argument("--head", choices=["classical", "quantum"])
+    ap.add_argument("--trials", type=int, default=3, help="Optuna trials (end to end: whole nets; transfer: heads)")
+    ap.add_argument("--epochs", type=int, default=15, help="end to end: max epochs per trial")
     ap.add_argument("--patience", type=int, default=5)
+    ap.add_argument("--pretrain_epochs", type=int, default=4, help="transfer: backbone pre-training epochs")
+    ap.add_argument("--pretrain_lr", type=float, default=1e-3)
+    ap.add_argument("--head_epochs", type=int, default=200)
+    ap.add_argument("--head_patience", type=int, default=20)
     ap.add_argument("--batch_size", type=int, default=16)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--ship", action="store_true")
+    ap.add_argument("--ship_best", action="store_true", help="export the models chosen on validation (ship_best)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
     ap.add_argument("--slices", default="", help="default: data/slices/<cohort folder name>")
     ap.add_argument("--records", default=RECORDS)
     ap.add_argument("--models", default=MODELS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    if args.ship_best:
+        return ship_best(args.records, args.models)
+    if not (args.plane and args.backbone and args.head):
+        ap.error("--plane, --backbone and --head are required (or --ship_best)")
     from training.evaluate import evaluate_checkpoint, read_predictions
-    from training.export import export_bundle
-    from training.train import TrainConfig, optuna_search
+    from training.train import TrainConfig
 
     t0 = time.time()
     slices_dir = args.slices or os.path.join(ROOT, "data", "slices", os.path.basename(os.path.normpath(args.raw)))
-    manifest = make_slices(args.raw, slices_dir)[args.plane]
+    manifests = make_slices(args.raw, slices_dir)
+    manifest = manifests[args.plane]
     with open(os.path.join(args.raw, "cohort.json")) as f:
         gen = json.load(f)
     rid = run_id(args.plane, args.backbone, args.head)
@@ -137,16 +447,16 @@ def main(argv: list[str] | None = None) -> int:
                       backbone=args.backbone, head=args.head, n_qubits=4, reps=2, epochs=args.epochs,
                       batch_size=args.batch_size, patience=args.patience, seed=1, num_threads=args.threads,
                       progress=False, optuna_trials=args.trials)
-    best = optuna_search(cfg)
+    if args.backbone == "cnn":
+        ckpt_path, best, protocol, train_s = end_to_end(args, cfg)
+    else:
+        ckpt_path, best, protocol, train_s = transfer(args, cfg, manifests, slices_dir)
     t1 = time.time()
-    ckpt = load_checkpoint(best["ckpt"])
-    ev = evaluate_checkpoint(best["ckpt"], os.path.join(out_dir, "eval"))
-    with open(os.path.join(os.path.dirname(best["ckpt"]), "splits.json")) as f:
+    from training.checkpoint import load_checkpoint
+    ckpt = load_checkpoint(ckpt_path)
+    ev = evaluate_checkpoint(ckpt_path, os.path.join(out_dir, "eval"), threads=args.threads)
+    with open(os.path.join(os.path.dirname(ckpt_path), "splits.json")) as f:
         splits = json.load(f)
-    trial_times = []
-    for d in sorted(os.listdir(out_dir)):
-        if d.startswith("trial-") and os.path.exists(os.path.join(out_dir, d, "ckpt.pt")):
-            trial_times.append(sum(h["seconds"] for h in load_checkpoint(os.path.join(out_dir, d, "ckpt.pt"))["history"]))
     preds = {}
     for split in ("val", "test"):
         paths, y, p = read_predictions(os.path.join(out_dir, "eval", f"predictions-{split}.csv"))
@@ -160,48 +470,31 @@ def main(argv: list[str] | None = None) -> int:
         "command": "python -m experiments.paper_b " + " ".join(sys.argv[1:] if argv is None else argv),
         "cohort": {"generator": gen["generator"], "seed": gen["seed"], "n_subjects": n_subj,
                    "n_patients": None, "slices": "synth/slices2d.py rule, one slice per subject and plane"},
-        "optuna": {"trials": args.trials, "best_trial": best["trial"], "best_val_loss": best["value"],
+        "protocol": protocol,
+        "optuna": {"trials": protocol["trials"] if "trials" in protocol else protocol["head"]["trials"],
+                   "best_trial": best["trial"], "best_val_loss": best["value"],
                    "best_params": best["params"], "objective": "best validation loss"},
         "config": ckpt["config"], "model_args": ckpt["model_args"], "input_shape": ckpt["input_shape"],
+        "checkpoint": os.path.relpath(ckpt_path, ROOT),
         "splits": splits,
-        "split_use": {"train": "gradient steps", "val": "early stopping, Optuna objective, threshold",
+        "split_use": {"train": "gradient steps", "val": "early stopping, Optuna objective, threshold, shipped model",
                       "test": "reported metrics only"},
         "history": ckpt["history"], "epochs_run": ckpt["epoch"] + 1, "best_val_loss": ckpt["best_val_loss"],
-        "wall_time_s": {"train": round(sum(trial_times), 1), "per_trial": [round(t, 1) for t in trial_times],
-                        "this_invocation": round(time.time() - t0, 1), "search": round(t1 - t0, 1)},
+        "wall_time_s": {"train": round(train_s, 1), "this_invocation": round(time.time() - t0, 1),
+                        "search": round(t1 - t0, 1)},
         "threshold": ev["threshold"], "threshold_chosen_on": ev["threshold_chosen_on"],
-        "test": ev["test"], "n_val": ev["n_val"], "n_test": ev["n_test"], "predictions": preds,
+        "test": ev["test"], "manifest_metrics": ev["manifest_metrics"], "n_val": ev["n_val"], "n_test": ev["n_test"],
+        "predictions": preds,
     }
     with open(manifest) as f:
         record["cohort"]["n_patients"] = sum(int(r["label"]) for r in csv.DictReader(f))
-    if args.ship:
-        lock = open(os.path.join(tempfile.gettempdir(), "qumri-models-index.lock"), "w")
-        fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs each add their id to index.json
-        model = model_from_checkpoint(ckpt)
-        bid = rid
-        m = export_bundle(model, os.path.join(args.models, bid), bid, input_shape=ckpt["input_shape"],
-                          name=f"{NAMES[(args.backbone, args.head)]}, MS vs healthy, FLAIR {args.plane} slice (224×224)",
-                          task="ms", sequence="FLAIR", paper="B", threshold=ev["threshold"],
-                          metrics=ev["manifest_metrics"],
-                          training_data={"synthetic": True, "description": cfg.data_description + " (slices by synth/slices2d.py rule)",
-                                         "generator": gen["generator"], "seed": gen["seed"], "n_subjects": n_subj,
-                                         "splits": "paper B: 20 % test, then 20 % of the rest for validation, stratified, seed 1"},
-                          limitations=[
-                              "Trained and tested on synthetic phantom slices only; performance on real scans is unknown.",
-                              f"Optuna search with {args.trials} trials (paper B: 50) and at most {args.epochs} epochs per "
-                              "trial, without pretrained weights, to fit the CPU time available.",
-                              "Expects one 2D FLAIR slice prepared like synth/slices2d.py (224×224, intensities /255).",
-                              "Not a medical device: not for diagnosis, screening or treatment decisions."],
-                          n_reference=5, preprocess=SPEC_2D)
-        record["shipped"] = {"bundle": os.path.relpath(os.path.join(args.models, bid), ROOT),
-                             "bytes": sum(f["bytes"] for f in m["files"].values())}
-        lock.close()
     os.makedirs(args.records, exist_ok=True)
     with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
         json.dump(_json_safe(record), f, indent=1)
         f.write("\n")
     t = record["test"]
-    print(f"{rid}: test ACC {t['acc']['value']:.3f} AUC {t['auc']['value']:.3f} ({args.trials} trials)", file=sys.stderr)
+    print(f"{rid}: val loss {record['best_val_loss']:.4f}, test ACC {t['acc']['value']:.3f} AUC {t['auc']['value']:.3f}",
+          file=sys.stderr)
     return 0
 
 

@@ -170,9 +170,9 @@ def fmt(v: float) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
 
-def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: int = 2000) -> dict:
+def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: int = 2000, threads: int = 2) -> dict:
     """Threshold on val, metrics + 95 % CIs on test; writes metrics.json/.md, roc.png, predictions."""
-    torch.set_num_threads(2)
+    torch.set_num_threads(threads)
     ckpt = load_checkpoint(ckpt_path)
     cfg = ckpt["config"]
     model = model_from_checkpoint(ckpt)

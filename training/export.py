@@ -6,10 +6,18 @@
 Writes backbone.onnx (opset 17, BatchNorm folded, outputs `features` + `feature_map`), head.json,
 reference.json (deterministic inputs as NIfTI with their torch probabilities, for parity tests)
 and manifest.json with the sha256 of every file; adds the id to <out>/../index.json.
+
+`weights="float16"` (paper B's large 2D backbones, to fit the bundle budget) stores the backbone's
+weight tensors as float16 with float32 inputs, outputs, biases and arithmetic: BatchNorm is folded in
+torch, every weight tensor rounded to float16, and the ONNX keeps them as float16 initialisers each
+followed by a Cast to float32. The rounded torch model is the bundle's model (reference.json's probabilities, so the parity
+tests hold as for float32); the export refuses it unless its probabilities on the reference inputs stay
+within 1e-3 of the float32 model's (stored beside them as `probability_float32`).
 """
 from __future__ import annotations
 
 import argparse
+import copy
 import hashlib
 import json
 import math
@@ -25,6 +33,8 @@ from .models import Classifier
 
 OPSET = 17
 CLASSES = {"tsc": ["healthy", "TSC"], "ms": ["healthy", "MS"]}
+WEIGHTS = ("float32", "float16")
+FLOAT16_MAX_DIFF = 1e-3
 DEFAULT_PREPROCESS = {"orientation": "RAS", "resample": "resize", "spacing_mm": None,
                       "brain_extraction": "auto",
                       "normalize": {"method": "percentile", "low": 0.5, "high": 99.5}}
@@ -61,6 +71,46 @@ def export_backbone(model: Classifier, input_shape: list[int], path: str) -> Non
         raise RuntimeError(f"BatchNorm not folded in {path}: {left[:3]}")
 
 
+def half_precision(model: Classifier) -> Classifier:
+    """A copy whose backbone has each Conv's BatchNorm folded in (torch.fx) and every weight tensor (2 or
+    more dimensions: convolutions, linear layers) rounded to float16: exactly what backbone.onnx computes
+    with float16-stored weights. Biases and BatchNorm vectors (a fraction of a percent of the bytes) stay
+    float32: a folded bias is the difference of large terms and loses most in float16."""
+    from torch.fx.experimental.optimization import fuse
+    half = copy.deepcopy(model).eval()
+    half.backbone = fuse(half.backbone)
+    with torch.no_grad():
+        for t in half.backbone.parameters():
+            if t.dim() >= 2:
+                t.copy_(t.half().float())
+    return half
+
+
+def store_float16(path: str) -> int:
+    """Rewrite backbone.onnx's float32 initialisers that float16 holds exactly as float16 + Cast to float32
+    (half the file; onnxruntime folds the casts when it loads the model). Returns how many were converted."""
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+    graph = onnx.load(path)
+    inits, casts = [], []
+    for init in graph.graph.initializer:
+        a = numpy_helper.to_array(init) if init.data_type == TensorProto.FLOAT else None
+        if a is None or a.ndim < 2 or not np.array_equal(a.astype(np.float16).astype(np.float32), a):
+            inits.append(init)
+            continue
+        inits.append(numpy_helper.from_array(a.astype(np.float16), f"{init.name}_f16"))
+        casts.append(helper.make_node("Cast", [f"{init.name}_f16"], [init.name], name=f"{init.name}_cast",
+                                      to=TensorProto.FLOAT))
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(inits)
+    nodes = casts + list(graph.graph.node)
+    del graph.graph.node[:]
+    graph.graph.node.extend(nodes)
+    onnx.checker.check_model(graph)
+    onnx.save(graph, path)
+    return len(casts)
+
+
 def reference_inputs(shape: list[int], n: int, seed: int) -> list[np.ndarray]:
     """Deterministic smooth volumes in [0, 1] on the model grid, quantised to 1/256 so float32 holds
     them exactly and they compress well; shape is the tensor's spatial shape [nz, ny, nx] (or [ny, nx])."""
@@ -95,14 +145,23 @@ def probabilities(model: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, tor
         return feats, logits, torch.softmax(logits.double(), -1)[:, 1]
 
 
-def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: int = 3, seed: int = 0) -> dict:
+def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: int = 3, seed: int = 0,
+                    float32_model: Classifier | None = None) -> dict:
+    """reference.json for `model`; with float32_model (a float16-weight export) also its probabilities."""
     entries = []
     for i, vol in enumerate(reference_inputs(input_shape[2:], n, seed)):
         name = f"reference-{i}.nii.gz"
         save_model_grid_nifti(vol, os.path.join(out_dir, name))
-        feats, logits, prob = probabilities(model, torch.from_numpy(vol)[None, None])
+        x = torch.from_numpy(vol)[None, None]
+        feats, logits, prob = probabilities(model, x)
         entries.append({"file": name, "probability": float(prob[0]), "logits": logits[0].double().tolist(),
                         "features": feats[0].double().tolist()})
+        if float32_model is not None:
+            p32 = float(probabilities(float32_model, x)[2][0])
+            if abs(p32 - entries[-1]["probability"]) > FLOAT16_MAX_DIFF:
+                raise ValueError(f"float16 weights move P(positive) of {name} by {abs(p32 - entries[-1]['probability']):.2e} "
+                                 f"(> {FLOAT16_MAX_DIFF}): export float32")
+            entries[-1]["probability_float32"] = p32
     doc = {"format": "qumri-reference/1",
            "description": "Deterministic inputs on the model grid (NIfTI, already preprocessed) and the torch "
                           "outputs for them: features (backbone), logits (head) and P(positive class).",
@@ -152,21 +211,30 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
                   name: str = "", task: str = "tsc", sequence: str = "FLAIR", paper: str = "A",
                   threshold: float = 0.5, metrics: dict | None = None, training_data: dict | None = None,
                   limitations: list[str] | None = None, n_reference: int = 3, index: bool = True,
-                  preprocess: dict | None = None) -> dict:
+                  preprocess: dict | None = None, weights: str = "float32") -> dict:
     """Write every bundle file into out_dir and return the manifest; `preprocess` is the spec the
-    training volumes were prepared with (default: docs/preprocess-spec.md's on the input grid)."""
+    training volumes were prepared with (default: docs/preprocess-spec.md's on the input grid);
+    `weights` the backbone's storage precision (see the module docstring)."""
+    if weights not in WEIGHTS:
+        raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
+    if weights == "float16" and not n_reference:
+        raise ValueError("float16 weights need reference inputs to check them against float32")
     if task not in CLASSES:
         raise ValueError(f"task must be one of {sorted(CLASSES)}, got {task!r}")
     if not 0 < threshold < 1 or math.isnan(threshold):
         raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
-    model = model.eval()
+    float32_model = model.eval()
+    model = half_precision(float32_model) if weights == "float16" else float32_model
     os.makedirs(out_dir, exist_ok=True)
-    export_backbone(model, input_shape, os.path.join(out_dir, "backbone.onnx"))
-    _write_json(os.path.join(out_dir, "head.json"), head_to_json(model.head))
     files = ["backbone.onnx", "head.json"]
-    if n_reference:
-        ref = write_reference(model, input_shape, out_dir, n_reference)
+    if n_reference:  # first, so a float16 export that moves the probabilities fails before writing the rest
+        ref = write_reference(model, input_shape, out_dir, n_reference,
+                              float32_model=float32_model if weights == "float16" else None)
         files += ["reference.json"] + [e["file"] for e in ref["inputs"]]
+    export_backbone(model, input_shape, os.path.join(out_dir, "backbone.onnx"))
+    if weights == "float16":
+        store_float16(os.path.join(out_dir, "backbone.onnx"))
+    _write_json(os.path.join(out_dir, "head.json"), head_to_json(model.head))
     cfg = model.cfg
     grid = list(reversed(input_shape[2:])) + ([1] if len(input_shape) == 4 else [])
     preprocess = dict(preprocess or {"grid": grid, **DEFAULT_PREPROCESS})
@@ -179,6 +247,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         "task": task, "classes": CLASSES[task], "sequence": sequence, "dims": model.dims,
         "architecture": {"backbone": cfg.backbone, "width": cfg.width, "head": cfg.head, "paper": paper,
                          "config": {**vars(cfg), "pretrained": os.path.basename(cfg.pretrained)}},
+        "weights": weights,
         "input": {"name": "input", "shape": [1, *input_shape[1:]]},
         "outputs": {"features": "features", "feature_map": "feature_map"},
         "preprocess": preprocess,

@@ -73,18 +73,41 @@ def test_model_card_is_complete_and_honest(bundle_id):
 
 
 @pytest.mark.parametrize("bundle_id", shipped_ids())
-def test_node_cli_matches_torch_on_reference_inputs(bundle_id):
+def test_node_cli_matches_torch_on_reference_inputs(bundle_id, tmp_path):
     folder = os.path.join(MODELS, bundle_id)
-    with open(os.path.join(folder, manifest(bundle_id)["reference"]["file"])) as f:
+    m = manifest(bundle_id)
+    with open(os.path.join(folder, m["reference"]["file"])) as f:
         ref = json.load(f)["inputs"]
     assert len(ref) >= 5, f"{bundle_id}: parity needs 5 reference inputs, has {len(ref)}"
-    files = [os.path.join(folder, e["file"]) for e in ref]
-    r = subprocess.run(["node", os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", folder,
-                        "--json", "--preprocessed", "--threads", "1"], cwd=ROOT, capture_output=True, text=True,
-                       timeout=300)
+    if m["dims"] == 3:
+        files = [os.path.join(folder, e["file"]) for e in ref]
+        cmd = [os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", folder, "--json",
+               "--preprocessed", "--threads", "1"]
+    else:  # 2D slices: the page's modules in node (qumri classify takes volumes only), raw row-major float32
+        import nibabel as nib
+        import numpy as np
+        files = []
+        for e in ref:
+            files.append(str(tmp_path / e["file"]))
+            nib.load(os.path.join(folder, e["file"])).get_fdata()[:, :, 0].T.astype("<f4").tofile(files[-1])
+            assert np.fromfile(files[-1], "<f4").size == m["input"]["shape"][2] * m["input"]["shape"][3]
+        cmd = [os.path.join(ROOT, "experiments", "tests", "classify_slices.mjs"), folder, *files]
+    r = subprocess.run(["node", *cmd], cwd=ROOT, capture_output=True, text=True, timeout=300)
     assert r.returncode == 0, r.stderr[-2000:]
     rows = json.loads(r.stdout)
     got = {os.path.basename(row["file"]): row["probability"] for row in rows}
     for e in ref:
         p = got[e["file"]]
         assert abs(p - e["probability"]) <= 1e-4, f"{bundle_id}/{e['file']}: node {p} vs torch {e['probability']}"
+
+
+@pytest.mark.parametrize("bundle_id", shipped_ids())
+def test_float16_weights_keep_probabilities_within_1e3_of_float32(bundle_id):
+    m = manifest(bundle_id)
+    assert m.get("weights", "float32") in ("float32", "float16")
+    if m.get("weights") != "float16":
+        return
+    with open(os.path.join(MODELS, bundle_id, m["reference"]["file"])) as f:
+        ref = json.load(f)["inputs"]
+    for e in ref:
+        assert abs(e["probability"] - e["probability_float32"]) <= 1e-3, f"{bundle_id}/{e['file']}"
