@@ -68,8 +68,9 @@ def run_id(plane: str, backbone: str, head: str) -> str:
 # Slices
 # ---------------------------------------------------------------------------------------------
 
-def make_slices(raw: str, out: str) -> dict[str, str]:
-    """Per plane, a training manifest of [224, 224, 1] NIfTI slices (+ spec.json beside it); resumable."""
+def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
+    """Per plane, a training manifest of [224, 224, 1] NIfTI slices (+ spec.json beside it); resumable.
+    n_subjects > 0: only the cohort's first n subjects (a generator still writing, or stopped early)."""
     import nibabel as nib
     from PIL import Image
     import pathlib
@@ -79,6 +80,10 @@ def make_slices(raw: str, out: str) -> dict[str, str]:
         return manifests
     with open(os.path.join(raw, "manifest.csv")) as f:
         subjects = list(csv.DictReader(f))
+    if n_subjects:
+        subjects = [s for s in subjects if int(s["subject_id"].rsplit("-", 1)[1]) < n_subjects]
+        if len(subjects) != n_subjects:
+            raise SystemExit(f"{raw} has {len(subjects)} of its first {n_subjects} subjects so far")
     slices2d.prepare(pathlib.Path(out))
     rows = []
     for s in subjects:
@@ -170,10 +175,12 @@ def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str
     if splits != D.make_splits(rows, "B", cfg.split_seed):
         raise SystemExit(f"{pre_dir}/splits.json is not this plane's paper B split")
     shape = tensor_shape(cfg.grid)
+    # the last epoch: the pre-training budget is fixed, and the pooled validation loss is no guide to the
+    # features while the BatchNorm running statistics (used in eval mode) still lag the weights
     backbone = build_model(pre["model_args"])
-    backbone.load_state_dict(pre["best_model"])
+    backbone.load_state_dict(pre["model"])
     backbone = backbone.backbone
-    bb_path = os.path.join(pre_dir, "backbone.pt")  # the best epoch, BatchNorm statistics recalibrated
+    bb_path = os.path.join(pre_dir, "backbone.pt")  # BatchNorm statistics recalibrated
     if not os.path.exists(bb_path):
         t = time.time()
         pooled = D.read_manifest(pcfg.manifest, "FLAIR")
@@ -188,7 +195,12 @@ def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str
     if not os.path.exists(feat_path):
         t = time.time()
         feats = cache_features(backbone, rows, shape)
-        torch.save({"paths": [r.path for r in rows], "features": feats, "seconds": time.time() - t}, feat_path + ".tmp")
+        # the train slices mirrored too: the heads then learn both orientations, as the end-to-end models do by
+        # augmentation (the training PNGs are radiological; the page's slice panel cuts axial slices neurological)
+        train_rows = D.rows_in(rows, splits, "train")
+        mirrored = cache_features(backbone, train_rows, shape, mirror=True)
+        torch.save({"paths": [r.path for r in rows], "features": feats, "mirrored_train": mirrored,
+                    "seconds": time.time() - t}, feat_path + ".tmp")
         os.replace(feat_path + ".tmp", feat_path)
     cached = torch.load(feat_path)
     if cached["paths"] != [r.path for r in rows]:
@@ -198,6 +210,7 @@ def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str
         keep = set(splits[name])
         idx = [i for i, r in enumerate(rows) if r.subject_id in keep]
         data[name] = (cached["features"][idx], torch.tensor([rows[i].label for i in idx]))
+    data["train"] = (torch.cat([data["train"][0], cached["mirrored_train"]]), data["train"][1].repeat(2))
     # heads train on standardised features (train statistics), folded into their first layer afterwards
     mean, std = data["train"][0].mean(0), data["train"][0].std(0).clamp(min=1e-6)
     data = {k: ((x - mean) / std, y) for k, (x, y) in data.items()}
@@ -237,19 +250,19 @@ def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str
         "backbone": {"init": "random (no ImageNet weights offline)", "trained_on": "train split, axial + sagittal pooled",
                      "frozen_stages": "paper B's (stem + early stages), kept at their random initialisation",
                      "head": "linear (classical)", "lr": args.pretrain_lr, "augment": True,
-                     "batch_size": pcfg.batch_size, "epochs_run": pre["epoch"] + 1,
-                     "best_epoch": min(range(len(pre["history"])), key=lambda i: pre["history"][i]["val_loss"]),
-                     "best_val_loss_pooled": pre["best_val_loss"], "history": pre["history"],
+                     "batch_size": pcfg.batch_size, "epochs_run": pre["epoch"] + 1, "epoch_used": "last",
+                     "val_loss_pooled_last": pre["history"][-1]["val_loss"], "history": pre["history"],
                      "batchnorm": "running statistics recalibrated on the train split after pre-training",
                      "wall_time_s": round(pre_s, 1), "recalibration_s": round(bb["seconds"], 1),
                      "features_s": round(cached["seconds"], 1)},
-        "head": {"trained_on": "cached features of this plane (frozen backbone, no augmentation), standardised "
-                               "with train statistics folded into the first dense layer",
+        "head": {"trained_on": "cached features of this plane's train slices and their left-right mirror images "
+                               "(frozen backbone, no other augmentation), standardised with train statistics "
+                               "folded into the first dense layer",
                  "trials": best["n_trials"], "max_epochs": args.head_epochs, "patience": args.head_patience,
                  "search_space": "lr 1e-4–3e-2 (log), L2 1e-6–1e-2 (log), dropout 0–0.5, dense stack "
                                  + ("'', 64, 128, 256, 128-64" if args.head == "classical" else
                                     "64, 128, 256, 128-64; qubits 2–6, circuit layers 1–4")
-                                 + ", batch 16/32/64", "wall_time_s": round(head_s, 1)},
+                                 + ", batch 32/64/128", "wall_time_s": round(head_s, 1)},
     }
     return ckpt_path, best, protocol, pre_s + head_s
 
@@ -421,7 +434,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ship_best", action="store_true", help="export the models chosen on validation (ship_best)")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
-    ap.add_argument("--slices", default="", help="default: data/slices/<cohort folder name>")
+    ap.add_argument("--slices", default="", help="default: data/slices/<cohort folder name>[-first<N>]")
+    ap.add_argument("--subjects", type=int, default=0, help="use only the cohort's first N subjects")
     ap.add_argument("--records", default=RECORDS)
     ap.add_argument("--models", default=MODELS)
     args = ap.parse_args(argv)
@@ -434,8 +448,9 @@ def main(argv: list[str] | None = None) -> int:
     from training.train import TrainConfig
 
     t0 = time.time()
-    slices_dir = args.slices or os.path.join(ROOT, "data", "slices", os.path.basename(os.path.normpath(args.raw)))
-    manifests = make_slices(args.raw, slices_dir)
+    slices_dir = args.slices or os.path.join(ROOT, "data", "slices", os.path.basename(os.path.normpath(args.raw))
+                                             + (f"-first{args.subjects}" if args.subjects else ""))
+    manifests = make_slices(args.raw, slices_dir, args.subjects)
     manifest = manifests[args.plane]
     with open(os.path.join(args.raw, "cohort.json")) as f:
         gen = json.load(f)
@@ -469,7 +484,9 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": git_commit(),
         "command": "python -m experiments.paper_b " + " ".join(sys.argv[1:] if argv is None else argv),
         "cohort": {"generator": gen["generator"], "seed": gen["seed"], "n_subjects": n_subj,
-                   "n_patients": None, "slices": "synth/slices2d.py rule, one slice per subject and plane"},
+                   "n_patients": None, "slices": "synth/slices2d.py rule, one slice per subject and plane",
+                   **({"stopped_early": f"the first {args.subjects} of {gen['n']} planned subjects (the generator "
+                                        "was still writing when the runs had to start)"} if args.subjects else {})},
         "protocol": protocol,
         "optuna": {"trials": protocol["trials"] if "trials" in protocol else protocol["head"]["trials"],
                    "best_trial": best["trial"], "best_val_loss": best["value"],

@@ -201,6 +201,14 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
          "bootstrap. DeLong p: hybrid vs the classical model of the same family and plane on the same test "
          "subjects. Paper B reports accuracy and AUC in its prose (its tables were lost in extraction), shown "
          "beside ours.\n"]
+    for c, sp in {(json.dumps(r["cohort"], sort_keys=True), json.dumps(r["splits"], sort_keys=True))
+                  for r in b}:
+        c, sp = json.loads(c), json.loads(sp)
+        L.append(f"*Cohort.* {c['n_subjects']} synthetic subjects ({c['n_patients']} MS; paper B: 131, 72 MS) from "
+                 f"{c['generator']} seed {c['seed']}"
+                 + (f", {c['stopped_early']}" if c.get("stopped_early") else "")
+                 + f"; one axial and one sagittal slice each ({c['slices']}); split {len(sp['train'])} / "
+                 f"{len(sp['val'])} / {len(sp['test'])} subjects (train / validation / test).\n")
     transfer = [r for r in b if (r.get("protocol") or {}).get("kind") == "transfer"]
     if transfer:
         L.append("*Protocol as run.* Paper B fine-tunes ImageNet-pretrained ResNet50 / DenseNet121 / EfficientNet-B3 "
@@ -209,14 +217,15 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
                  "(measured forward + backward per slice, paper B's early stages frozen: EfficientNet-B3 0.09 s, "
                  "DenseNet121 0.16 s, ResNet50 0.18 s; the CNN 0.026 s). So the CNN and QCNN train end to end, and "
                  "the three large families use transfer learning in two stages: each backbone is pre-trained once "
-                 "from random initialisation with a linear head on the train slices of both planes pooled (the split "
-                 "is by subject, so no subject crosses splits between planes), its BatchNorm statistics "
-                 "recalibrated on those slices, and frozen; then the classical and the hybrid head are tuned per "
-                 "plane with Optuna on the cached features (search over learning rate, L2, dropout, dense stack, "
-                 "batch and, for hybrids, qubits and circuit layers). The backbone never saw an ImageNet image "
+                 "from random initialisation with a linear head for a fixed number of epochs on the train slices of "
+                 "both planes pooled (the split is by subject, so no subject crosses splits between planes), its "
+                 "BatchNorm statistics recalibrated on those slices, and frozen; then the classical and the hybrid head are tuned per "
+                 "plane with Optuna on the cached features of the train slices and their mirror images (search over "
+                 "learning rate, L2, dropout, dense stack, batch and, for hybrids, qubits and circuit layers). The backbone never saw an ImageNet image "
                  "and trained for only a few epochs, so this tests the heads on weak features, not paper B's "
                  "transfer from ImageNet.\n")
-        L += ["| Backbone | pre-training epochs (best) | pooled val loss | wall time | head trials per plane and head |",
+        L += ["| Backbone | pre-training epochs | pooled val loss (last epoch, before recalibration) | wall time | "
+              "head trials per plane and head |",
               "|---|---|---|---|---|"]
         seen = set()
         for r in sorted(transfer, key=lambda r: r["backbone_family"]):
@@ -224,8 +233,8 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
                 continue
             seen.add(r["backbone_family"])
             pb, ph = r["protocol"]["backbone"], r["protocol"]["head"]
-            L.append(f"| {NAMES_B[r['backbone_family']]} | {pb['epochs_run']} ({pb['best_epoch'] + 1}) | "
-                     f"{f3(pb['best_val_loss_pooled'])} | {(pb['wall_time_s'] + pb['recalibration_s']) / 60:.1f} min "
+            L.append(f"| {NAMES_B[r['backbone_family']]} | {pb['epochs_run']} | "
+                     f"{f3(pb['val_loss_pooled_last'])} | {(pb['wall_time_s'] + pb['recalibration_s']) / 60:.1f} min "
                      f"+ features {pb['features_s'] / 60:.1f} min per plane | {ph['trials']} |")
         L.append("")
     dl = {q["id"]: pair_delong(q, c) for q, c in partners(b) if c}

@@ -23,14 +23,16 @@ from . import data as D
 from .models import ModelConfig, build_head
 
 
-def cache_features(backbone: torch.nn.Module, rows: list[D.Row], shape: list[int], batch: int = 16) -> torch.Tensor:
-    """Pooled features [len(rows), F] of the backbone in eval mode (no augmentation)."""
+def cache_features(backbone: torch.nn.Module, rows: list[D.Row], shape: list[int], batch: int = 16,
+                   mirror: bool = False) -> torch.Tensor:
+    """Pooled features [len(rows), F] of the backbone in eval mode, of the inputs or (mirror) of their
+    left-right mirror images (the last tensor axis, as training.data.Augment flips)."""
     ds = D.VolumeDataset(rows, shape)
     backbone.eval()
     out = []
     with torch.no_grad():
         for x, _ in torch.utils.data.DataLoader(ds, batch):
-            out.append(backbone(x)[0])
+            out.append(backbone(x.flip(-1) if mirror else x)[0])
     return torch.cat(out)
 
 
@@ -121,7 +123,7 @@ def head_search(base: dict, n_features: int, data: dict[str, tuple[torch.Tensor,
                   # a hybrid's dense stack is never empty (paper B: dense layers before the circuit)
                   "hidden": trial.suggest_categorical("hidden", (["", "64"] if base["head"] == "classical" else ["64"])
                                                       + ["128", "256", "128,64"]),
-                  "batch": trial.suggest_categorical("batch", [16, 32, 64])}
+                  "batch": trial.suggest_categorical("batch", [32, 64, 128])}
         if base["head"] == "quantum":
             params["n_qubits"] = trial.suggest_int("n_qubits", 2, 6)
             params["reps"] = trial.suggest_int("reps", 1, 4)
