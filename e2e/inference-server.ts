@@ -4,6 +4,7 @@
  * `vite preview` (same COOP/COEP headers as the real app) on a free port.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -21,14 +22,40 @@ export function copyBundle(from: string, to: string, patch: (m: Record<string, u
   writeFileSync(join(to, 'manifest.json'), JSON.stringify(m));
 }
 
-/** Test models added to the app's: good tiny bundles (3D quantum, 3D classical, 2D slice), a tampered one, a broken manifest, one missing a file. */
-export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+/**
+ * Test models added to the app's: good tiny bundles (3D quantum, 3D classical, 2D slice, a head with
+ * two quantum layers), a tampered one, a broken manifest, one missing a file.
+ */
+export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-qq', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+
+/**
+ * tiny-q with a second quantum layer: dense → quantum (the same circuit read out as ⟨Z⟩ per qubit,
+ * 2 values) → quantum (as tiny-q's, parity) → pair_logits. The format allows any number of quantum
+ * layers; the shipped heads have one.
+ */
+function addTwoQuantumLayers(models: string): void {
+  const dir = join(models, 'tiny-qq');
+  copyBundle(join(TESTDATA, 'tiny-q'), dir);
+  const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as { layers: { type: string; circuit?: { readout: string } }[] };
+  const q = head.layers.findIndex((l) => l.type === 'quantum');
+  const first = structuredClone(head.layers[q]);
+  first.circuit!.readout = 'z';
+  head.layers.splice(q, 0, first);
+  const text = JSON.stringify(head);
+  writeFileSync(join(dir, 'head.json'), text);
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown> & { files: Record<string, { sha256: string; bytes: number }> };
+  m.id = 'tiny-qq';
+  m.name = 'Tiny test bundle with two quantum layers (random weights)';
+  m.files['head.json'] = { sha256: createHash('sha256').update(text).digest('hex'), bytes: Buffer.byteLength(text) };
+  writeFileSync(join(dir, 'manifest.json'), JSON.stringify(m));
+}
 
 function addTestModels(models: string): void {
   const index = existsSync(join(models, 'index.json')) ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] }) : { models: [] };
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q'));
   copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
   copyBundle(join(TESTDATA, 'tiny-2d'), join(models, 'tiny-2d'));
+  addTwoQuantumLayers(models);
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
     m.id = 'tiny-q-tampered';
     m.name = 'Tiny quantum test bundle (tampered backbone)';

@@ -5,7 +5,7 @@
  * models (tampered, broken manifest, missing file, too large), WebGPU (SwiftShader) against WASM,
  * device lost, offline reload, report export, and no request leaving the origin.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -71,9 +71,23 @@ test('demo scan gives a probability on WASM equal to node, with a Grad-CAM overl
     assert(/\d+(\.\d+)? (ms|s)$/.test(await page.locator(`[data-testid="${id}"]`).first().innerText()), `${id} shows a time`);
   }
   await screenshot('inference-wasm');
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="report-download"]')]);
-  const png = readFileSync((await download.path())!);
+  const report = async (name: string) => {
+    const [download] = await Promise.all([page.waitForEvent('download'), page.click('[data-testid="report-download"]')]);
+    const png = readFileSync((await download.path())!);
+    mkdirSync(harness.artifacts, { recursive: true });
+    writeFileSync(join(harness.artifacts, name), png);
+    return png;
+  };
+  const png = await report('report-radiological.png');
   assert(png.subarray(1, 4).toString() === 'PNG' && png.length > 20_000, `report is a PNG of ${png.length} bytes`);
+  // The report follows the viewer's left-right convention (radiological by default).
+  const viewerBefore = await page.locator('[data-testid="viewer-canvas"]').screenshot();
+  await page.click('[data-testid="convention-neurological"]');
+  await page.waitForTimeout(500);
+  const viewerAfter = await page.locator('[data-testid="viewer-canvas"]').screenshot();
+  assert(!viewerBefore.equals(viewerAfter), 'the viewer redraws in neurological convention');
+  const neuro = await report('report-neurological.png');
+  assert(!neuro.equals(png), 'the report changes with the convention');
   assertSameOrigin(requests);
 });
 
@@ -102,6 +116,26 @@ test('quantum panel (circuit, ⟨Z⟩/⟨X⟩, seeded shots, OpenQASM 3 that par
   const pq = await probability(page, 'tiny-q');
   assert(Math.abs(pc - NODE['tiny-c']) < 1e-3 && Math.abs(pq - NODE['tiny-q']) < 1e-3, `compare: ${pq}/${pc} vs node ${NODE['tiny-q']}/${NODE['tiny-c']}`);
   await page.waitForSelector('[data-testid="compare-delta"]');
+});
+
+test('a head with two quantum layers: the quantum panel shows the one picked', async ({ page }) => {
+  await open(page, '?backend=wasm');
+  await probability(page, 'tiny-q');
+  assert((await page.locator('[data-testid="quantum-layer-select"]').count()) === 0, 'no layer picker for a head with one quantum layer');
+  await page.selectOption('[data-testid="model-select"]', 'tiny-qq');
+  await probability(page, 'tiny-qq');
+  await page.waitForSelector('[data-testid="quantum-layer-select"]');
+  const options = await page.locator('[data-testid="quantum-layer-select"] option').allInnerTexts();
+  assert(options.length === 2 && /2 inputs → 2 outputs/.test(options[0]) && /2 inputs → 1 outputs/.test(options[1]), `layer options: ${options.join(' | ')}`);
+  const readout = () => page.locator('[data-testid="quantum-readout"]').innerText();
+  await page.waitForFunction(() => (document.querySelector('[data-testid="quantum-readout"]')?.textContent ?? '').length > 0);
+  const first = await readout();
+  assert(first.split(', ').length === 2 && /readout z/.test(await page.locator('[data-testid="quantum-panel"]').innerText()), `layer 1 reads ⟨Z⟩ of 2 qubits: ${first}`);
+  await page.selectOption('[data-testid="quantum-layer-select"]', '1');
+  await page.waitForFunction(() => /readout parity/.test(document.querySelector('[data-testid="quantum-panel"]')?.textContent ?? '') && (document.querySelector('[data-testid="quantum-readout"]')?.textContent ?? '').length > 0);
+  const second = await readout();
+  assert(second.split(', ').length === 1, `layer 2 reads the parity: ${second}`);
+  await page.waitForSelector('[data-testid="circuit-svg"]');
 });
 
 test('a T2w scan with a FLAIR model asks for confirmation before classifying', async ({ page }) => {
@@ -163,6 +197,27 @@ test('WebGPU (after the probe check) agrees with WASM; a lost device or a failed
   await probability(page, 'tiny-q');
   assert((await badge(page, 'tiny-q')) === 'WASM', 'a failed probe keeps the page on WASM');
   assert(/WebGPU disagrees with WASM/.test(await page.locator('[data-testid="fallback-reason"]').innerText()), 'the probe failure is shown');
+});
+
+test('WebGPU device lost in the middle of a run: the run finishes on WASM', async ({ page }) => {
+  await open(page, '?backend=auto');
+  await probability(page, 'tiny-q', 180_000);
+  assert((await badge(page, 'tiny-q')) === 'WEBGPU', 'the first classification runs on WebGPU');
+  type Hooks = { armWebGpuDeviceLoss(): Promise<boolean>; webGpuDeviceLossReport(): Promise<{ fired: boolean; duringRun: boolean } | null> };
+  // The next GPU submission (the backbone run started by "Classify again") destroys the device.
+  assert(await page.evaluate(() => (window as unknown as { qumriInference: Hooks }).qumriInference.armWebGpuDeviceLoss()), 'device loss armed');
+  const before = await page.locator('[data-testid="result-card"]').count();
+  await page.click('[data-testid="classify-again"]');
+  // The old card goes when the new run starts; wait for a card again, with the WASM badge.
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="result-card"]').length <= n, before, { timeout: 10_000 }).catch(() => undefined);
+  await page.waitForFunction(() => /WASM/.test(document.querySelector('[data-testid="result-card"][data-model="tiny-q"] [data-testid="backend-badge"]')?.textContent ?? ''), undefined, { timeout: 180_000 });
+  const report = await page.evaluate(() => (window as unknown as { qumriInference: Hooks }).qumriInference.webGpuDeviceLossReport());
+  assert(report?.fired && report.duringRun, `the device was lost while the backbone run was in flight: ${JSON.stringify(report)}`);
+  const p = await probability(page, 'tiny-q');
+  assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `after the mid-run loss ${p} vs ${NODE['tiny-q']}`);
+  const reason = await page.locator('[data-testid="result-card"][data-model="tiny-q"] [data-testid="fallback-reason"]').innerText();
+  assert(/WebGPU failed during the run/.test(reason), `the fallback is explained: ${reason}`);
+  assert(!(await page.locator('[data-testid="inference-error"]').count()), 'no inference error');
 });
 
 test('offline after the first visit: reload with the network cut still classifies', async ({ page, requests }) => {

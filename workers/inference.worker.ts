@@ -6,7 +6,7 @@
  */
 import * as Comlink from 'comlink';
 import { listBundles, loadBundle, urlSource, type Manifest, type RegistryEntry } from '../src/core/bundle/index.ts';
-import { configureOrt, createWebBackbone, loseWebGpuDevice, probeWebGpu, webGpuAdapterKey, type ProbeResult, type WebBackbone } from '../src/core/backbone/web.ts';
+import { armWebGpuDeviceLoss, configureOrt, createWebBackbone, loseWebGpuDevice, probeInput, webGpuDeviceLossReport, probeWebGpu, webGpuAdapterKey, type ProbeResult, type WebBackbone } from '../src/core/backbone/web.ts';
 import { PROBE_SHAPE, PROBE_URL } from '../src/core/backbone/probe.ts';
 import { createClassifier, type Classifier, type Prediction } from '../src/core/head/classifier.ts';
 import { kernelEngineFactory, quantumDetails as layerDetails, type QuantumDetails } from '../src/core/head/kernel-engine.ts';
@@ -158,14 +158,36 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }
 
-/** The quantum panel's data for a model's quantum layer at the input it received for the last scan. */
-export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null): Promise<QuantumDetails & { view: CircuitView }> {
+/**
+ * The quantum panel's data for one quantum layer of a model (`layerIndex` counts quantum layers
+ * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.
+ */
+export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex = 0): Promise<QuantumDetails & { view: CircuitView }> {
   const m = models.get(modelId);
   if (!m) throw new Error(`model ${modelId} is not loaded`);
-  const layer = m.clf.head.spec.layers.find((l) => l.type === 'quantum');
-  if (!layer || layer.type !== 'quantum') throw new Error(`model ${modelId} has no quantum layer`);
+  const quantumLayers = m.clf.head.spec.layers.filter((l) => l.type === 'quantum');
+  const layer = quantumLayers[layerIndex];
+  if (!layer || layer.type !== 'quantum') throw new Error(`model ${modelId} has ${quantumLayers.length} quantum layer(s); there is no quantum layer ${layerIndex + 1}`);
   const details = await layerDetails(layer, input, shots, kernelUrl);
   return { ...details, view: circuitView(layer.circuit, input, layer.weights) };
+}
+
+/**
+ * Benchmark hook: times `runs` backbone runs of a loaded model on one fixed input on the model grid
+ * (nothing else running in the worker), first run included; the bench times onnxruntime-node the
+ * same way (Backbone.run: tensor, session.run, output copies).
+ */
+export async function benchBackbone(modelId: string, runs: number): Promise<{ backend: string; ms: number[] }> {
+  const m = models.get(modelId);
+  if (!m) throw new Error(`model ${modelId} is not loaded`);
+  const input = probeInput(m.clf.manifest.input.shape.slice(1).reduce((a, b) => a * b, 1));
+  const ms: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    const t0 = performance.now();
+    await m.backbone.run(input);
+    ms.push(performance.now() - t0);
+  }
+  return { backend: m.backbone.backend, ms };
 }
 
 /** Test hook for the device-lost e2e: destroys ORT's WebGPU device. */
@@ -173,6 +195,10 @@ export function loseDevice(): Promise<boolean> {
   return loseWebGpuDevice();
 }
 
-const api = { init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice };
+/** Test hooks for the mid-run device-loss e2e (src/core/backbone/web.ts). */
+export const armDeviceLoss = (): Promise<boolean> => armWebGpuDeviceLoss();
+export const deviceLossReport = () => webGpuDeviceLossReport();
+
+const api = { init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone };
 export type InferenceApi = typeof api;
 Comlink.expose(api);

@@ -37,6 +37,11 @@ export function inputShape(m: SessionShape): number[] {
 /** The last run queued on each session: ONNX Runtime Web corrupts its WASM heap when one session runs twice at once. */
 const lastRun = new WeakMap<InferenceSession, Promise<unknown>>();
 
+/** The last run queued on a session (settled or not): release a session only after it. */
+export function lastRunOn(session: InferenceSession): Promise<unknown> {
+  return lastRun.get(session) ?? Promise.resolve();
+}
+
 /**
  * Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). Runs on the
  * same session are queued, so a new scan arriving mid-classification waits instead of overlapping.

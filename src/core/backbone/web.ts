@@ -1,12 +1,19 @@
 /**
- * The backbone in the page's worker through onnxruntime-web's `/webgpu` build (the built-in WebGPU
- * EP; the older default WebGPU backend returns wrong 3D pooling, see shared notes): WebGPU first,
- * checked once per device against WASM on a small probe model, WASM on any disagreement or error,
- * and a mid-run WebGPU failure (device lost) re-runs on WASM. The backend in use is always recorded.
+ * The backbone in the page's worker through onnxruntime-web: WebGPU through the `/webgpu` build (the
+ * built-in WebGPU EP; the older default WebGPU backend returns wrong 3D pooling, see shared notes),
+ * checked once per device against WASM on a small probe model, and WASM through the plain `/wasm`
+ * build. The `/webgpu` build can run the WASM EP too, but its asyncify runtime made warm runs of
+ * the shipped 64³ backbone about 2× slower with 1 thread and 4× slower with 2 threads in a worker
+ * (median 42 / 63 ms against 19 / 14 ms, Chromium 156; docs/architecture.md, Performance). WASM on
+ * any WebGPU disagreement or error, and a mid-run WebGPU failure (device lost) re-runs on WASM.
+ * The backend in use is always recorded.
  */
-import * as ort from 'onnxruntime-web/webgpu';
+import type * as OrtWeb from 'onnxruntime-web';
 import type { Manifest } from '../bundle/manifest.ts';
-import { runSession, type Backbone, type BackendName, type OrtLike, type SessionShape } from './session.ts';
+import { lastRunOn, runSession, type Backbone, type BackendName, type OrtLike, type SessionShape } from './session.ts';
+
+type Ort = typeof OrtWeb;
+type Session = OrtWeb.InferenceSession;
 
 /** The part of the WebGPU API used here (TypeScript's DOM lib has no WebGPU types). */
 interface GpuLike {
@@ -20,11 +27,29 @@ export interface OrtWebConfig {
   threads: number;
 }
 
-export function configureOrt({ wasmPaths, threads }: OrtWebConfig): void {
-  ort.env.wasm.wasmPaths = wasmPaths;
-  ort.env.wasm.numThreads = threads;
+let config: OrtWebConfig | null = null;
+const builds: Partial<Record<'webgpu' | 'wasm', Promise<Ort>>> = {};
+
+function apply(ort: Ort, c: OrtWebConfig): void {
+  ort.env.wasm.wasmPaths = c.wasmPaths;
+  ort.env.wasm.numThreads = c.threads;
   ort.env.wasm.simd = true;
   ort.env.logLevel = 'error';
+}
+
+/** Settings for both builds; call before the first session (ORT reads numThreads once). */
+export function configureOrt(c: OrtWebConfig): void {
+  config = c;
+  for (const b of Object.values(builds)) void b.then((ort) => apply(ort, c));
+}
+
+/** The ORT build for a backend, loaded on first use (the other one is never downloaded). */
+function ortFor(backend: 'webgpu' | 'wasm'): Promise<Ort> {
+  builds[backend] ??= (backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
+    if (config) apply(ort as Ort, config);
+    return ort as Ort;
+  });
+  return builds[backend]!;
 }
 
 /** A stable description of this device's WebGPU adapter, or null when WebGPU is unavailable. */
@@ -37,8 +62,14 @@ export async function webGpuAdapterKey(): Promise<string | null> {
   return i ? [i.vendor, i.architecture, i.device, i.description].join('|') : 'unknown-adapter';
 }
 
-async function session(model: Uint8Array, backend: 'webgpu' | 'wasm'): Promise<ort.InferenceSession> {
+async function session(model: Uint8Array, backend: 'webgpu' | 'wasm'): Promise<Session> {
+  const ort = await ortFor(backend);
   return ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+}
+
+/** Runs one input through a session of either build (each build's own Tensor class). */
+async function run(session: Session, backend: 'webgpu' | 'wasm', shape: SessionShape, input: Float32Array) {
+  return runSession((await ortFor(backend)) as unknown as OrtLike, session, shape, input);
 }
 
 /** Deterministic input in [0, 1) for the probe (xorshift32, seed 1). */
@@ -65,13 +96,13 @@ export interface ProbeResult {
  */
 export async function probeWebGpu(probeModel: Uint8Array, probeManifest: SessionShape, tolerance = 1e-4): Promise<ProbeResult> {
   const input = probeInput(probeManifest.input.shape.slice(1).reduce((a, b) => a * b, 1));
-  let gpu: ort.InferenceSession | undefined;
-  let cpu: ort.InferenceSession | undefined;
+  let gpu: Session | undefined;
+  let cpu: Session | undefined;
   try {
     gpu = await session(probeModel, 'webgpu');
     cpu = await session(probeModel, 'wasm');
-    const a = await runSession(ort as unknown as OrtLike, gpu, probeManifest, input);
-    const b = await runSession(ort as unknown as OrtLike, cpu, probeManifest, input.slice());
+    const a = await run(gpu, 'webgpu', probeManifest, input);
+    const b = await run(cpu, 'wasm', probeManifest, input.slice());
     let maxAbsDiff = 0;
     const pairs: [Float32Array | undefined, Float32Array | undefined][] = [[a.features, b.features], [a.featureMap, b.featureMap]];
     for (const [x, y] of pairs) {
@@ -101,7 +132,7 @@ export interface WebBackbone extends Backbone {
 export async function createWebBackbone(model: Uint8Array, manifest: Manifest, prefer: 'webgpu' | 'wasm'): Promise<WebBackbone> {
   let backend: BackendName = prefer;
   let fallbackReason: string | undefined;
-  let current: ort.InferenceSession;
+  let current: Session;
   try {
     current = await session(model, prefer);
   } catch (err) {
@@ -111,17 +142,34 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
     current = await session(model, 'wasm');
   }
 
-  async function run(input: Float32Array) {
+  async function runBackbone(input: Float32Array) {
     try {
-      // ORT may keep a reference to the input data for GPU upload: hand it a copy on WebGPU.
-      return await runSession(ort as unknown as OrtLike, current, manifest, backend === 'webgpu' ? input.slice() : input);
+      if (backend !== 'webgpu') return await run(current, 'wasm', manifest, input);
+      gpuRunsPending++;
+      try {
+        // ORT may keep a reference to the input data for GPU upload: hand it a copy on WebGPU.
+        const pending = run(current, 'webgpu', manifest, input.slice());
+        // A device lost mid-run normally rejects the run (e2e: "device lost in the middle of a
+        // run"); should a readback never settle instead, the lost promise still ends the wait.
+        const device = await gpuDevice();
+        if (!device) return await pending;
+        pending.catch(() => undefined);
+        const lost = device.lost.then((info) => ({ lost: info }));
+        const first = await Promise.race([pending.then((out) => ({ out })), lost]);
+        if ('lost' in first) throw new Error(`the WebGPU device was lost: ${first.lost.message || first.lost.reason || 'no reason given'}`);
+        return first.out;
+      } finally {
+        gpuRunsPending--;
+      }
     } catch (err) {
       if (backend !== 'webgpu') throw err;
       fallbackReason = `WebGPU failed during the run (${(err as Error).message}); finished on WASM`;
-      await current.release().catch(() => undefined);
+      const old = current;
+      // The GPU session goes once its run has settled (releasing it mid-run is not safe).
+      void lastRunOn(old).catch(() => undefined).finally(() => old.release().catch(() => undefined));
       backend = 'wasm';
       current = await session(model, 'wasm');
-      return runSession(ort as unknown as OrtLike, current, manifest, input);
+      return run(current, 'wasm', manifest, input);
     }
   }
 
@@ -132,16 +180,60 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
     get fallbackReason() {
       return fallbackReason;
     },
-    run,
+    run: runBackbone,
     release: () => current.release(),
   };
 }
 
-/** Destroys ORT's WebGPU device: the e2e test's way to make the device be lost mid-classification. */
+interface GpuDeviceLike {
+  destroy(): void;
+  lost: Promise<{ reason?: string; message?: string }>;
+  queue: { submit(commands: unknown[]): void };
+}
+
+/** ORT's WebGPU device, once the /webgpu build has made one (its typings promise a Promise; it may hand back the device itself). */
+async function gpuDevice(): Promise<GpuDeviceLike | undefined> {
+  const gpuBuild = builds.webgpu;
+  if (!gpuBuild) return undefined;
+  const ort = await gpuBuild;
+  const device = (await Promise.resolve(ort.env.webgpu.device).catch(() => undefined)) as GpuDeviceLike | undefined;
+  return device?.destroy ? device : undefined;
+}
+
+/** Destroys ORT's WebGPU device: the e2e test's way to make the device be lost between classifications. */
 export async function loseWebGpuDevice(): Promise<boolean> {
-  // ORT's typings promise a Promise; the /webgpu build hands back the device itself once a session exists.
-  const device = (await Promise.resolve(ort.env.webgpu.device).catch(() => undefined)) as { destroy?(): void } | undefined;
-  if (!device?.destroy) return false;
-  device.destroy();
+  const device = await gpuDevice();
+  device?.destroy();
+  return !!device;
+}
+
+/** WebGPU backbone runs in flight (for the device-loss test hook). */
+let gpuRunsPending = 0;
+let armedLoss: { fired: boolean; duringRun: boolean } | null = null;
+
+/**
+ * Test hook: the next GPU work ORT submits (the next WebGPU backbone run) destroys the device right
+ * after the submission, so the loss hits the run in the middle: its commands are queued and its
+ * results not yet read back. Resolves false when there is no WebGPU device to lose.
+ */
+export async function armWebGpuDeviceLoss(): Promise<boolean> {
+  const device = await gpuDevice();
+  if (!device) return false;
+  const queue = device.queue;
+  const submit = queue.submit;
+  const state = { fired: false, duringRun: false };
+  armedLoss = state;
+  queue.submit = function (this: unknown, commands: unknown[]) {
+    submit.call(queue, commands);
+    queue.submit = submit;
+    state.fired = true;
+    state.duringRun = gpuRunsPending > 0;
+    device.destroy();
+  };
   return true;
+}
+
+/** What the armed device loss did: whether it fired, and whether a backbone run was in flight then. */
+export function webGpuDeviceLossReport(): { fired: boolean; duringRun: boolean } | null {
+  return armedLoss ? { ...armedLoss } : null;
 }

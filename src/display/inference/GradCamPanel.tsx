@@ -6,6 +6,11 @@ import type { Volume } from '../../core/volume.ts';
 
 const OVERLAY = 'gradcam';
 
+/** Resolves once the browser has produced the next frame (rAF runs before it; the timeout after). */
+function afterNextPaint(): Promise<void> {
+  return new Promise((resolve) => requestAnimationFrame(() => setTimeout(resolve, 0)));
+}
+
 function maxOf(a: Float32Array): number {
   let m = -Infinity;
   for (let i = 0; i < a.length; i++) if (a[i] > m) m = a[i];
@@ -27,7 +32,15 @@ export function GradCamPanel() {
       return;
     }
     const vol: Volume = { dims: scan.volume.dims, spacing: scan.volume.spacing, affine: scan.volume.affine, datatype: 'float32', data: cam };
-    void viewer.setOverlay(OVERLAY, vol, { colormap: 'warm', opacity: overlay.opacity, min: overlay.threshold, max: 1 });
+    let live = true;
+    // The result card paints first: the overlay's layer refresh (about a second of a software GPU
+    // on a CPU-only machine) would otherwise hold back the frame that shows the answer.
+    void afterNextPaint()
+      .then(() => (live ? viewer.setOverlay(OVERLAY, vol, { colormap: 'warm', opacity: overlay.opacity, min: overlay.threshold, max: 1 }) : undefined))
+      .then(() => void (live && performance.mark('qumri:overlay-shown')));
+    return () => {
+      live = false;
+    };
   }, [scan, cam, overlay.visible, overlay.opacity, overlay.threshold]);
 
   return (

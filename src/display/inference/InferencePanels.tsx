@@ -16,10 +16,11 @@ function ReportButton() {
   const runs = useStore((s) => s.runs);
   const scanVersion = useStore((s) => s.scanVersion);
   const overlay = useStore((s) => s.overlay);
+  const convention = useStore((s) => s.convention);
   const current = runs.filter((r) => r.scanVersion === scanVersion);
   if (!scan || current.length === 0) return null;
   return (
-    <button type="button" data-testid="report-download" onClick={() => void downloadReport({ volume: scan.volume, fileName: scan.info.fileName, runs: current, overlay })}>
+    <button type="button" data-testid="report-download" onClick={() => void downloadReport({ volume: scan.volume, fileName: scan.info.fileName, runs: current, overlay, convention })}>
       Export report (PNG)
     </button>
   );

@@ -1,4 +1,4 @@
-/** The quantum layer for this scan: circuit with bound angles, ⟨Z⟩/⟨X⟩, the basis-state histogram (exact or seeded shots), OpenQASM 3 download. */
+/** The quantum layer for this scan (the one picked when the head has several): circuit with bound angles, ⟨Z⟩/⟨X⟩, the basis-state histogram (exact or seeded shots), OpenQASM 3 download. */
 import { useEffect, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
@@ -38,7 +38,11 @@ export function QuantumPanel() {
   const run = runs.find((r) => r.scanVersion === scanVersion && r.result.quantum.length > 0);
   const [details, setDetails] = useState<Details | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const input = run?.result.quantum[0].input;
+  // Which quantum layer is shown when the head has several (index among the quantum layers).
+  const [picked, setPicked] = useState(0);
+  const nLayers = run?.result.quantum.length ?? 0;
+  const layer = picked < nLayers ? picked : 0;
+  const input = run?.result.quantum[layer]?.input;
 
   useEffect(() => {
     setDetails(null);
@@ -46,12 +50,12 @@ export function QuantumPanel() {
     if (!run || !input) return;
     let live = true;
     bridge
-      .quantumDetails(run.modelId, input, shots.mode === 'shots' ? { count: shots.count, seed: shots.seed } : null)
+      .quantumDetails(run.modelId, input, shots.mode === 'shots' ? { count: shots.count, seed: shots.seed } : null, layer)
       .then((d) => live && setDetails(d), (e: Error) => live && setError(e.message));
     return () => {
       live = false;
     };
-  }, [run, input, shots.mode, shots.count, shots.seed]);
+  }, [run, input, layer, shots.mode, shots.count, shots.seed]);
 
   if (!run) {
     return <section className="panel" data-testid="quantum-panel"><h2>Quantum layer</h2><p className="muted">Appears after classification with a quantum model.</p></section>;
@@ -60,6 +64,14 @@ export function QuantumPanel() {
   return (
     <section className="panel" data-testid="quantum-panel">
       <h2>Quantum layer</h2>
+      {nLayers > 1 && (
+        <div className="row">
+          <label htmlFor="quantum-layer">Layer</label>
+          <select id="quantum-layer" data-testid="quantum-layer-select" value={layer} onChange={(e) => setPicked(Number(e.target.value))}>
+            {run.result.quantum.map((q, i) => <option key={i} value={i}>{`quantum layer ${i + 1} of ${nLayers} (${q.input.length} inputs → ${q.outputs.length} outputs)`}</option>)}
+          </select>
+        </div>
+      )}
       <p className="small">Input angles for this scan: [{Array.from(input ?? []).map((v) => v.toFixed(3)).join(', ')}] · readout {details?.view.readout ?? '…'} = <span data-testid="quantum-readout">{details?.readout.map((v) => v.toFixed(4)).join(', ')}</span></p>
       <div className="shots-toggle">
         <label><input type="radio" name="shots" data-testid="mode-exact" checked={shots.mode === 'exact'} onChange={() => setShots({ mode: 'exact' })} /> Exact (statevector)</label>
@@ -81,7 +93,7 @@ export function QuantumPanel() {
           </table>
           <Histogram probs={details.probabilities} n={n} />
           <p className="muted small">{details.shots ? `${details.shots} shots, seed ${shots.seed}` : 'Exact probabilities'}; qubit 0 is the rightmost bit.</p>
-          <button type="button" data-testid="qasm-download" onClick={() => download(`${run.modelId}.qasm`, details.qasm)}>Download OpenQASM 3</button>
+          <button type="button" data-testid="qasm-download" onClick={() => download(nLayers > 1 ? `${run.modelId}-quantum${layer + 1}.qasm` : `${run.modelId}.qasm`, details.qasm)}>Download OpenQASM 3</button>
           <pre className="qasm" data-testid="qasm-text" hidden>{details.qasm}</pre>
         </>
       )}

@@ -17,7 +17,8 @@ function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null
   return (
     <div className="result-card" data-testid="result-card" data-model={run.modelId} data-scan-version={run.scanVersion}>
       <h3>{manifest.name}</h3>
-      <p className="result-class" data-testid="result-class">{result.label}</p>
+      {/* elementtiming: the benchmark reads when the answer was first painted (Element Timing API). */}
+      <p className="result-class" data-testid="result-class" {...{ elementtiming: `qumri-result-${run.scanVersion}` }}>{result.label}</p>
       <div className="prob-bar" aria-hidden="true"><div style={{ width: `${(p * 100).toFixed(1)}%` }} /><span style={{ left: `${manifest.threshold * 100}%` }} /></div>
       <dl className="kv">
         <div><dt>P({manifest.classes[1]})</dt><dd data-testid="result-probability" data-value={p}>{p.toFixed(4)}</dd></div>

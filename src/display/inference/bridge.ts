@@ -46,6 +46,9 @@ export function unloadModel(id: string): Promise<void> {
   return call(undefined, (w) => w.unloadModel(id));
 }
 export const loseDevice = () => call(undefined, (w) => w.loseDevice());
+export const armDeviceLoss = () => call(undefined, (w) => w.armDeviceLoss());
+export const deviceLossReport = () => call(undefined, (w) => w.deviceLossReport());
+export const benchBackbone = (modelId: string, runs: number) => call(undefined, (w) => w.benchBackbone(modelId, runs));
 export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails']>) => call(undefined, (w) => w.quantumDetails(...args));
 
 /** Classifies a copy of the volume (the page keeps its own for display). */

@@ -88,11 +88,13 @@ export async function classifyCurrent(): Promise<void> {
       if (model.probe) rememberProbe(model.probe.adapter, model.probe.result);
       if (token !== runToken) return;
       st.setInferenceStatus(`Classifying with ${model.manifest.name} (${model.backend.toUpperCase()})…`);
+      performance.mark('qumri:classify-start');
       const result = await bridge.classify({ modelId: id, volume, explain: !!model.manifest.outputs.feature_map });
       if (token !== runToken) return;
       runs.push({ modelId: id, manifest: model.manifest, model, result, scanVersion });
     }
     useStore.getState().setRuns(runs);
+    performance.mark('qumri:result');
   } catch (err) {
     if (token === runToken) useStore.getState().setInferenceError((err as Error).message);
   }
@@ -111,8 +113,15 @@ let started = false;
 export function startInference(): void {
   if (started) return;
   started = true;
-  // A console/test handle: e2e tests lose the WebGPU device mid-session through it.
-  Object.assign(window, { qumriInference: { loseWebGpuDevice: bridge.loseDevice } });
+  // A console/test handle: e2e tests lose the WebGPU device (between or during runs) through it, the benchmark times the backbone.
+  Object.assign(window, {
+    qumriInference: {
+      loseWebGpuDevice: bridge.loseDevice,
+      armWebGpuDeviceLoss: bridge.armDeviceLoss,
+      webGpuDeviceLossReport: bridge.deviceLossReport,
+      benchBackbone: bridge.benchBackbone,
+    },
+  });
   void registerOffline()
     .then(offlineReady)
     .then((ready) => ready && document.documentElement.setAttribute('data-offline-ready', 'true'))

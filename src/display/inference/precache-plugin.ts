@@ -1,15 +1,18 @@
 /**
  * Vite build plugin: writes precache.json, the list of files the service worker (public/sw.js)
  * caches on install so the page works offline after one visit: every emitted chunk and asset
- * (worker chunks included), the demo scan, and the ONNX Runtime files the /webgpu build loads.
+ * (worker chunks included), the demo scan, and the ONNX Runtime files the /wasm and /webgpu builds load.
  * Model bundles are not listed: the service worker reads them from models/index.json.
  */
 import { readdirSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { Plugin } from 'vite';
 
-/** onnxruntime-web/webgpu 1.30 loads the asyncify build from ort.env.wasm.wasmPaths ('/ort/'). */
-const ORT_NEEDED = /^ort\/ort-wasm-simd-threaded\.asyncify\.(mjs|wasm)$/;
+/**
+ * From ort.env.wasm.wasmPaths ('/ort/'), onnxruntime-web 1.30's /wasm build (the WASM backend) loads
+ * the plain threaded build and its /webgpu build (the WebGPU backend) the asyncify one.
+ */
+const ORT_NEEDED = /^ort\/ort-wasm-simd-threaded(\.asyncify)?\.(mjs|wasm)$/;
 
 function walk(dir: string, base = dir): string[] {
   return readdirSync(dir).flatMap((f) => {

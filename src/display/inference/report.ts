@@ -1,11 +1,13 @@
 /**
  * The report export: a PNG with the key slices (through the Grad-CAM peak) with the overlay, the
  * result(s), the model card summary, the timings and the not-a-medical-device notice. Slices are
- * drawn from the volume itself on a 2D canvas, so the report does not depend on the WebGL viewer.
+ * drawn from the volume itself on a 2D canvas, so the report does not depend on the WebGL viewer,
+ * but oriented as the viewer shows them (orientedSlice: nearest RAS axes, the viewer's radiological
+ * or neurological convention, true voxel aspect) with orientation letters at their edges.
  */
 import type { Volume } from '../../core/volume.ts';
 import type { ModelRun } from './inference-slice.ts';
-import { extractSlice, type Axis } from './slice2d.ts';
+import { orientedSlice, type Axis, type Convention, type OrientedSlice } from './slice2d.ts';
 
 /** Voxel of the largest value (the Grad-CAM peak), or the centre when all are zero. */
 export function peakVoxel(data: ArrayLike<number>, dims: readonly number[]): [number, number, number] {
@@ -25,25 +27,53 @@ export function robustRange(data: Float32Array): [number, number] {
   return [sample[Math.floor(sample.length * 0.02)], sample[Math.floor(sample.length * 0.98)]];
 }
 
-function sliceImage(vol: Volume, cam: Float32Array | undefined, axis: Axis, index: number, threshold: number, opacity: number): ImageData {
-  const s = extractSlice(vol.data, vol.dims, axis, index);
-  const c = cam ? extractSlice(cam, vol.dims, axis, index).values : null;
-  const [lo, hi] = robustRange(vol.data);
+/** One key slice as pixels (the Grad-CAM overlay blended in above the threshold) and its orientation. */
+export function sliceImage(vol: Volume, cam: Float32Array | undefined, worldAxis: Axis, at: readonly number[], window: [number, number], overlay: { threshold: number; opacity: number }, convention: Convention): { image: ImageData; slice: OrientedSlice } {
+  const s = orientedSlice(vol.data, vol.dims, vol.affine, worldAxis, at, convention);
+  const c = cam ? orientedSlice(cam, vol.dims, vol.affine, worldAxis, at, convention).values : null;
+  const [lo, hi] = window;
   const img = new ImageData(s.w, s.h);
   for (let p = 0; p < s.values.length; p++) {
     const g = Math.max(0, Math.min(1, (s.values[p] - lo) / (hi - lo || 1))) * 255;
     let r = g, gg = g, b = g;
     const v = c ? c[p] : 0;
-    if (v > threshold) {
+    if (v > overlay.threshold) {
       // 'warm' ramp: red → yellow with rising value.
-      const a = opacity;
+      const a = overlay.opacity;
       r = (1 - a) * r + a * 255;
       gg = (1 - a) * gg + a * 255 * v;
       b = (1 - a) * b;
     }
     img.data.set([r, gg, b, 255], p * 4);
   }
-  return img;
+  return { image: img, slice: s };
+}
+
+const VIEW_NAMES: Record<Axis, string> = { 2: 'Axial', 1: 'Coronal', 0: 'Sagittal' };
+
+/** Draws a slice into a square tile (true aspect, centred, black surround) with its orientation letters. */
+function drawTile(g: CanvasRenderingContext2D, { image, slice }: { image: ImageData; slice: OrientedSlice }, x: number, y: number, size: number): void {
+  g.fillStyle = '#000';
+  g.fillRect(x, y, size, size);
+  const tmp = document.createElement('canvas');
+  tmp.width = image.width;
+  tmp.height = image.height;
+  tmp.getContext('2d')!.putImageData(image, 0, 0);
+  const wMm = slice.w * slice.pixelMm[0], hMm = slice.h * slice.pixelMm[1];
+  const scale = (size - 28) / Math.max(wMm, hMm);
+  const dw = wMm * scale, dh = hMm * scale;
+  g.imageSmoothingEnabled = true;
+  g.drawImage(tmp, x + (size - dw) / 2, y + (size - dh) / 2, dw, dh);
+  g.fillStyle = '#5fdc7a';
+  g.font = 'bold 13px sans-serif';
+  g.textAlign = 'center';
+  g.textBaseline = 'middle';
+  g.fillText(slice.labels.top, x + size / 2, y + 8);
+  g.fillText(slice.labels.bottom, x + size / 2, y + size - 8);
+  g.fillText(slice.labels.left, x + 8, y + size / 2);
+  g.fillText(slice.labels.right, x + size - 8, y + size / 2);
+  g.textAlign = 'start';
+  g.textBaseline = 'alphabetic';
 }
 
 export interface ReportInput {
@@ -51,18 +81,23 @@ export interface ReportInput {
   fileName: string;
   runs: ModelRun[];
   overlay: { threshold: number; opacity: number };
+  /** The viewer's left-right convention, which the slices follow. */
+  convention: Convention;
 }
 
 /** Draws the report on a new canvas. */
-export function drawReport({ volume, fileName, runs, overlay }: ReportInput): HTMLCanvasElement {
+export function drawReport({ volume, fileName, runs, overlay, convention }: ReportInput): HTMLCanvasElement {
   const cam = runs.find((r) => r.result.gradCam)?.result.gradCam;
   const peak = peakVoxel(cam ?? new Float32Array(0), volume.dims);
-  const slices = ([2, 1, 0] as Axis[]).map((axis) => sliceImage(volume, cam, axis, peak[axis], overlay.threshold, overlay.opacity));
+  const window = robustRange(volume.data);
+  const views = [2, 1, 0] as Axis[];
+  const slices = views.map((axis) => sliceImage(volume, cam, axis, peak, window, overlay, convention));
   const tile = 256;
   const W = Math.max(3 * tile + 40, 820);
   const canvas = document.createElement('canvas');
   canvas.width = W;
-  canvas.height = 120 + tile + 40 + runs.length * 150 + 60;
+  const top = 118;
+  canvas.height = top + 20 + tile + 40 + runs.length * 150 + 60;
   const g = canvas.getContext('2d')!;
   g.fillStyle = '#fff';
   g.fillRect(0, 0, canvas.width, canvas.height);
@@ -71,17 +106,14 @@ export function drawReport({ volume, fileName, runs, overlay }: ReportInput): HT
   g.fillText('QuMRI report — research demonstration, NOT A MEDICAL DEVICE', 10, 30);
   g.font = '14px sans-serif';
   g.fillText(`Scan: ${fileName} (${volume.dims.join('×')} voxels)   Generated ${new Date().toISOString()}`, 10, 55);
-  g.fillText(`Slices through the Grad-CAM peak at voxel (${peak.join(', ')}); overlay above ${overlay.threshold.toFixed(2)}.`, 10, 78);
-  slices.forEach((img, i) => {
-    const tmp = document.createElement('canvas');
-    tmp.width = img.width;
-    tmp.height = img.height;
-    tmp.getContext('2d')!.putImageData(img, 0, 0);
-    const scale = Math.min(tile / img.width, tile / img.height);
-    g.drawImage(tmp, 10 + i * (tile + 10), 100, img.width * scale, img.height * scale);
-    g.fillText(['k (axial) slice', 'j (coronal) slice', 'i (sagittal) slice'][i], 10 + i * (tile + 10), 100 + tile + 18);
+  g.fillText(`Slices through the Grad-CAM peak at voxel (${peak.join(', ')}), as the viewer shows them; overlay above ${overlay.threshold.toFixed(2)}.`, 10, 78);
+  g.fillText(convention === 'radiological' ? "Radiological convention: the patient's right is on the image's left (R, L, A, P, S, I at the edges)." : "Neurological convention: the patient's right is on the image's right (R, L, A, P, S, I at the edges).", 10, 98);
+  slices.forEach((sl, i) => {
+    drawTile(g, sl, 10 + i * (tile + 10), top, tile);
+    g.fillStyle = '#000';
+    g.fillText(`${VIEW_NAMES[views[i]]}: ${sl.slice.labels.left} left, ${sl.slice.labels.top} up`, 10 + i * (tile + 10), top + tile + 18);
   });
-  let y = 100 + tile + 50;
+  let y = top + tile + 50;
   for (const r of runs) {
     const m = r.manifest, t = r.result.timings;
     g.font = 'bold 16px sans-serif';

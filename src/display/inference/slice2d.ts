@@ -5,6 +5,9 @@
  * picture by /255 of its luminance).
  */
 
+import { closestAxes } from '../../core/preprocess/reorient.ts';
+import { columnNorms } from '../../core/preprocess/affine.ts';
+
 export type Axis = 0 | 1 | 2;
 
 /** A 2D slice of `data` (index i + nx·(j + ny·k)) perpendicular to `axis` at `index`, row 0 at the top (superior/anterior up). */
@@ -20,6 +23,53 @@ export function extractSlice(data: ArrayLike<number>, dims: readonly number[], a
     }
   }
   return { w, h, values };
+}
+
+export type Convention = 'radiological' | 'neurological';
+
+export interface OrientedSlice {
+  w: number;
+  h: number;
+  /** Row-major, row 0 at the top. */
+  values: Float32Array;
+  /** Patient directions at the image's edges, e.g. { left: 'R', right: 'L', top: 'A', bottom: 'P' }. */
+  labels: { left: string; right: string; top: string; bottom: string };
+  /** Size of one pixel in mm, horizontally and vertically (draw with this aspect). */
+  pixelMm: [number, number];
+}
+
+/**
+ * A slice of a volume (index i + nx·(j + ny·k), voxel → RAS `affine`) shown the way the viewer
+ * (NiiVue) shows it: the voxel axes permuted and flipped onto the nearest RAS axes (an oblique scan
+ * is not resampled, like the viewer's "voxels not aligned with world space" display), cut
+ * perpendicular to world axis `worldAxis` (0 sagittal, 1 coronal, 2 axial) through voxel `at`.
+ * Axial and coronal: patient right on the image's left in radiological convention, on its right in
+ * neurological; anterior (axial) or superior up. Sagittal: posterior left, anterior right, superior up.
+ */
+export function orientedSlice(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], worldAxis: Axis, at: readonly number[], convention: Convention): OrientedSlice {
+  const perm = closestAxes([...affine]);
+  const sign = perm.map((c, r) => (affine[r * 4 + c] < 0 ? -1 : 1));
+  const norms = columnNorms([...affine]);
+  const [nx, ny] = dims;
+  const stride = [1, nx, nx * ny];
+  // World axes along the image's columns (u) and rows (v).
+  const [hAxis, vAxis] = worldAxis === 2 ? [0, 1] : worldAxis === 1 ? [0, 2] : [1, 2];
+  const w = dims[perm[hAxis]], h = dims[perm[vAxis]];
+  // Voxel index along a world axis' voxel axis for "t steps towards +world" (R, A, S).
+  const voxel = (r: number, t: number) => (sign[r] > 0 ? t : dims[perm[r]] - 1 - t);
+  const fixed = at[perm[worldAxis]];
+  if (!Number.isInteger(fixed) || fixed < 0 || fixed >= dims[perm[worldAxis]]) throw new Error(`slice voxel ${JSON.stringify(at)} is outside the ${dims.join('×')} volume`);
+  // Left to right: R→L (radiological) or L→R (neurological); posterior → anterior on sagittal.
+  const leftIsPlus = worldAxis !== 0 && convention === 'radiological';
+  const values = new Float32Array(w * h);
+  const base = fixed * stride[perm[worldAxis]];
+  for (let v = 0; v < h; v++) {
+    const rowOffset = base + voxel(vAxis, h - 1 - v) * stride[perm[vAxis]];
+    for (let u = 0; u < w; u++) values[v * w + u] = data[rowOffset + voxel(hAxis, leftIsPlus ? w - 1 - u : u) * stride[perm[hAxis]]];
+  }
+  const lr = leftIsPlus ? { left: 'R', right: 'L' } : { left: 'L', right: 'R' };
+  const labels = worldAxis === 2 ? { ...lr, top: 'A', bottom: 'P' } : worldAxis === 1 ? { ...lr, top: 'S', bottom: 'I' } : { left: 'P', right: 'A', top: 'S', bottom: 'I' };
+  return { w, h, values, labels, pixelMm: [norms[perm[hAxis]], norms[perm[vAxis]]] };
 }
 
 /** Bilinear resize of a row-major w×h image to W×H (pixel centres aligned). */

@@ -39,8 +39,10 @@ function apply(result: LoadResult, retry: Retry): void {
 
 async function loadBytes(bytes: Uint8Array, name: string, opts: ParseOptions = {}): Promise<void> {
   useStore.getState().setLoading(`Reading ${name}…`);
+  performance.mark('qumri:bytes-read');
   // Not transferred: the worker gets a structured-clone copy and these bytes stay for a retry.
   const result = await api().loadNifti(bytes, name, opts);
+  performance.mark('qumri:parsed');
   apply(result, (o) => loadBytes(bytes, name, o));
 }
 
@@ -50,6 +52,7 @@ async function head(file: File): Promise<Uint8Array> {
 
 /** Loads what the user dropped or picked; every failure ends as an error banner, never a throw. */
 export async function loadFiles(files: PickedFile[]): Promise<void> {
+  performance.mark('qumri:load-start');
   const { setError, setLoading, setSeriesChoice } = useStore.getState();
   try {
     const plan = planInput(await Promise.all(files.map(async ({ file }) => ({ name: file.name, head: await head(file) }))));

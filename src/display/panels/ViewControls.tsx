@@ -16,8 +16,8 @@ const COLORMAPS = ['gray', 'hot', 'winter', 'viridis', 'plasma', 'inferno', 'bon
 
 export function ViewControls() {
   // Only the view fields: inference and preprocessing updates must not re-render these controls.
-  const { layout, colormap, window: win, crosshair, setLayout, setColormap, setWindow } = useStore(
-    useShallow((s) => ({ layout: s.layout, colormap: s.colormap, window: s.window, crosshair: s.crosshair, setLayout: s.setLayout, setColormap: s.setColormap, setWindow: s.setWindow })),
+  const { layout, colormap, convention, window: win, crosshair, setLayout, setColormap, setConvention, setWindow } = useStore(
+    useShallow((s) => ({ layout: s.layout, colormap: s.colormap, convention: s.convention, window: s.window, crosshair: s.crosshair, setLayout: s.setLayout, setColormap: s.setColormap, setConvention: s.setConvention, setWindow: s.setWindow })),
   );
   const scan = useStore((s) => s.scan);
   const [draft, setDraft] = useState({ min: '', max: '' });
@@ -41,6 +41,10 @@ export function ViewControls() {
         {LAYOUTS.map(([id, label]) => (
           <button key={id} className={id === layout ? 'active' : ''} aria-pressed={id === layout} data-testid={`layout-${id}`} onClick={() => setLayout(id)}>{label}</button>
         ))}
+      </div>
+      <div className="segmented" role="group" aria-label="Left-right convention" title="Axial and coronal slices; the exported report follows the same convention">
+        <button className={convention === 'radiological' ? 'active' : ''} aria-pressed={convention === 'radiological'} data-testid="convention-radiological" onClick={() => setConvention('radiological')}>Radiological (R on left)</button>
+        <button className={convention === 'neurological' ? 'active' : ''} aria-pressed={convention === 'neurological'} data-testid="convention-neurological" onClick={() => setConvention('neurological')}>Neurological</button>
       </div>
       <div className="row">
         <label htmlFor="colormap">Colormap</label>

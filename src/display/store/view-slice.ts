@@ -1,5 +1,6 @@
 /** The `view` slice: layout, colormap, window/level and the crosshair readout. */
 import type { StateCreator } from 'zustand';
+import type { Convention } from '../inference/slice2d.ts';
 
 export type Layout = 'axial' | 'coronal' | 'sagittal' | 'multiplanar' | 'render';
 
@@ -14,11 +15,14 @@ export interface CrosshairReadout {
 
 export interface ViewSlice {
   layout: Layout;
+  /** Left-right display of axial and coronal slices (the viewer and the report follow it). */
+  convention: Convention;
   colormap: string;
   /** Displayed intensity window; null means "automatic" (the viewer's robust range). */
   window: { min: number; max: number } | null;
   crosshair: CrosshairReadout | null;
   setLayout: (layout: Layout) => void;
+  setConvention: (convention: Convention) => void;
   setColormap: (colormap: string) => void;
   setWindow: (window: { min: number; max: number } | null) => void;
   setCrosshair: (crosshair: CrosshairReadout | null) => void;
@@ -26,10 +30,12 @@ export interface ViewSlice {
 
 export const createViewSlice: StateCreator<ViewSlice, [], [], ViewSlice> = (set) => ({
   layout: 'multiplanar',
+  convention: 'radiological',
   colormap: 'gray',
   window: null,
   crosshair: null,
   setLayout: (layout) => set({ layout }),
+  setConvention: (convention) => set({ convention }),
   setColormap: (colormap) => set({ colormap }),
   setWindow: (window) => set({ window }),
   setCrosshair: (crosshair) => set({ crosshair }),

@@ -9,6 +9,7 @@ export function Viewer() {
   const scanVersion = useStore((s) => s.scanVersion);
   const layout = useStore((s) => s.layout);
   const colormap = useStore((s) => s.colormap);
+  const convention = useStore((s) => s.convention);
   const attached = useRef<Promise<void> | null>(null);
 
   useEffect(() => {
@@ -21,13 +22,17 @@ export function Viewer() {
     if (!scan || !attached.current) return;
     const el = canvas.current;
     el?.setAttribute('data-rendered', 'false');
-    // The scan is shown once per version; layout and colormap below are cheap to re-apply.
-    void attached.current
-      .then(() => viewer.showScan(scan.volume, scan.info.fileName, { colormap: useStore.getState().colormap }))
+    performance.mark('qumri:show-start');
+    // The scan is shown once per version; layout and colormap below are cheap to re-apply. The call
+    // is made now (the viewer queues it behind attach()) so that overlay removals the panels ask
+    // for in this same render join the scan's one GPU update instead of costing one of their own.
+    viewer
+      .showScan(scan.volume, scan.info.fileName, { colormap: useStore.getState().colormap })
       .then(() => {
         viewer.setLayout(useStore.getState().layout);
         el?.setAttribute('data-rendered', 'true');
         el?.setAttribute('data-scan-version', String(scanVersion));
+        performance.mark('qumri:shown');
       })
       .catch((e: unknown) => {
         useStore.getState().setError({ code: 'internal', message: `The viewer could not display ${scan.info.fileName}: ${e instanceof Error ? e.message : String(e)}`, canTakeFirstVolume: false });
@@ -36,6 +41,7 @@ export function Viewer() {
 
   useEffect(() => viewer.setLayout(layout), [layout]);
   useEffect(() => viewer.setColormap(colormap), [colormap]);
+  useEffect(() => viewer.setConvention(convention), [convention]);
 
   return (
     <div className="viewer">
