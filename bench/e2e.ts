@@ -187,6 +187,7 @@ function buildBaseline(ref: string): { dist: string; commit: string } {
     return { dist: buildApp(tree, join(results, 'dist-baseline')), commit };
   } finally {
     execFileSync('git', ['worktree', 'remove', '--force', tree], { cwd: root, stdio: 'ignore' });
+    rmSync(join(tree, '..'), { recursive: true, force: true });
   }
 }
 
