@@ -141,5 +141,7 @@ def head_search(base: dict, n_features: int, data: dict[str, tuple[torch.Tensor,
     best = torch.load(os.path.join(out_dir, f"trial-{study.best_trial.number}.pt"))
     with open(os.path.join(out_dir, "optuna-best.json"), "w") as f:
         json.dump({"trial": study.best_trial.number, "value": study.best_value, "params": study.best_params}, f, indent=1)
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     return {"trial": study.best_trial.number, "value": study.best_value, "params": study.best_params,
-            "n_trials": done + max(trials - done, 0), **best}
+            "n_trials": len(complete), "seconds": sum((t.datetime_complete - t.datetime_start).total_seconds()
+                                                      for t in complete), **best}
