@@ -1,11 +1,14 @@
 /**
  * e2e for the shipped demo models (issue #8): in the page, each bundled demo scan (public/demo/) is
- * classified by every shipped 3D model of the matching task and sequence (public/models/index.json),
- * and must get its known class from every model whose model card shows skill (test AUC 95 % interval
- * above 0.5). A model without that evidence is not expected to be right on one scan: it must still
- * answer with one of its classes, and the test prints that its class was not asserted.
+ * classified by every shipped 3D model of the matching task and sequence (public/models/index.json).
+ * The page must give the same probability (±1e-3) and class as `qumri classify` on the same file, i.e.
+ * the whole page path (drop, load, preprocess worker, backbone, head) is the research path.
+ * Whether the class is the demo's known class is printed, not asserted: the shipped models are weak
+ * (test AUC 0.54–0.68 on the synthetic cohorts, docs/results.md), so one scan's class is a coin with a
+ * bias, not a property of the code; the model cards say so.
  * Runs on WASM so the result does not depend on the SwiftShader adapter.
  */
+import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -31,8 +34,13 @@ interface Card {
   metrics: { auc?: { value: number; ci95: [number, number] } };
 }
 
-/** Skill the model card shows: the lower end of the test AUC interval is above chance. */
-const skilled = (m: Card): boolean => (m.metrics.auc?.ci95[0] ?? 0) > 0.5;
+/** What the node CLI (onnxruntime-node, same preprocessing and kernel) answers for one file and model. */
+function cliClassify(file: string, modelId: string): { label: string; p: number } {
+  const out = execFileSync(process.execPath, [join(root, 'bin/qumri.mjs'), 'classify', file, '--model', modelId, '--json'],
+    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+  const [row] = JSON.parse(out) as { probability: number; class: string }[];
+  return { label: row.class, p: row.probability };
+}
 
 function shippedModels(): Card[] {
   const ids = (JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] }).models;
@@ -72,16 +80,18 @@ test('every shipped 3D model has a matching demo scan', async () => {
 for (const d of DEMOS) {
   const matching = models.filter((m) => m.task === d.task && m.sequence === d.sequence);
   if (matching.length === 0) continue;
-  test(`demo ${d.file} is classified by ${matching.map((m) => m.id).join(', ')} (${d.expected} where the card shows skill)`, async ({ page, screenshot }) => {
+  test(`demo ${d.file} is classified by ${matching.map((m) => m.id).join(', ')} (same answer as qumri classify)`, async ({ page, screenshot }) => {
     await page.goto(new URL('?backend=wasm', page.url()).toString());
     const v0 = await waitForScan(page, 0);
     await dropFiles(page, [{ name: d.file, bytes: readFileSync(join(root, 'public/demo', d.file)) }]);
     await waitForScan(page, v0, 60_000);
     for (const m of matching) {
       const { label, p } = await classifyIn(page, m.id);
-      assert(m.classes.includes(label) && p >= 0 && p <= 1, `${m.id} on ${d.file}: class ${label}, P=${p}`);
-      if (skilled(m)) assert(label === d.expected, `${m.id} on ${d.file}: class ${label} (P=${p.toFixed(4)}), expected ${d.expected}`);
-      else console.log(`     note: ${m.id} on ${d.file}: ${label} (P=${p.toFixed(4)}) not asserted — test AUC interval ${JSON.stringify(m.metrics.auc?.ci95)} includes chance`);
+      const cli = cliClassify(join(root, 'public/demo', d.file), m.id);
+      assert(Math.abs(p - cli.p) <= 1e-3, `${m.id} on ${d.file}: page P=${p.toFixed(5)}, qumri classify P=${cli.p.toFixed(5)}`);
+      assert(label === cli.label, `${m.id} on ${d.file}: page says ${label}, qumri classify says ${cli.label}`);
+      console.log(`     ${m.id} on ${d.file}: ${label} (P=${p.toFixed(4)}), known class ${d.expected}` +
+        (label === d.expected ? '' : ` — wrong (test AUC ${JSON.stringify(m.metrics.auc?.ci95)})`));
     }
     await screenshot(`demo-${d.file.replace('.nii.gz', '')}`);
   });
