@@ -92,19 +92,9 @@ def gradcam(model, x: torch.Tensor) -> np.ndarray:
 
 
 def lesion_on_model_grid(prepared: str, mask_path: str) -> np.ndarray:
-    """The raw lesion mask sampled on the prepared volume's voxels through both affines, tensor order
-    [nz, ny, nx]; a model voxel counts as lesion when linear interpolation of the mask is > 0, i.e. it
-    lies within one raw voxel of a lesion voxel."""
-    import nibabel as nib
-    from scipy import ndimage as ndi
-    prep, raw = nib.load(prepared), nib.load(mask_path)
-    nx, ny, nz = prep.shape[:3]
-    ijk = np.stack(np.meshgrid(np.arange(nx), np.arange(ny), np.arange(nz), indexing="ij"), 0).reshape(3, -1)
-    world = prep.affine[:3, :3] @ ijk + prep.affine[:3, 3:4]
-    inv = np.linalg.inv(raw.affine)
-    raw_ijk = inv[:3, :3] @ world + inv[:3, 3:4]
-    m = ndi.map_coordinates(np.asarray(raw.dataobj, dtype=np.float32), raw_ijk, order=1, mode="constant", cval=0)
-    return (m.reshape(nx, ny, nz) > 0).transpose(2, 1, 0)
+    """A model voxel counts as lesion when it lies within one raw voxel of a lesion voxel (interpolated mask > 0)."""
+    from training.lesions import mask_on_grid
+    return mask_on_grid(prepared, mask_path) > 0
 
 
 def load_grid(path: str) -> torch.Tensor:
@@ -169,16 +159,36 @@ def analyse(model, test_rows: list[dict]) -> dict:
     }
 
 
+def pretraining_summary(path: str, splits: dict) -> dict | None:
+    """What the backbone started from: the lesion-map pre-training's config, history and wall time; refuses a
+    pre-training whose train/val subjects are not this run's (the test split must stay unseen)."""
+    if not path:
+        return None
+    saved = torch.load(path, map_location="cpu")
+    for k in ("train", "val"):
+        if sorted(saved["splits"][k]) != sorted(splits[k]):
+            raise SystemExit(f"{path}: pre-trained on another {k} split than this run's")
+    h = saved["history"]
+    return {"method": "lesion-map pre-training (training/pretrain.py)", "config": saved["config"],
+            "epochs_run": len(h), "best_val_loss": saved["best_val_loss"],
+            "best_epoch_val_dice_per_stage": min(h, key=lambda e: e["val_loss"])["val_dice_per_stage"],
+            "wall_time_s": round(sum(e["seconds"] for e in h), 1), "history": h}
+
+
 # ---------------------------------------------------------------------------------------------
 # Model card
 # ---------------------------------------------------------------------------------------------
 
-def limitations(info: dict, grid: int, width: int) -> list[str]:
+def limitations(info: dict, grid: int, width: int, pretrained: bool) -> list[str]:
+    size = f"{info['n_subjects']} subjects instead of 520, " if info["n_subjects"] != 520 else ""
     return [
         "Trained and tested on synthetic phantoms only (qumri-synth lesions on Colin27-based anatomy); "
         "performance on real scans is unknown.",
-        f"Smaller than paper A: {info['n_subjects']} subjects instead of 520 and a {grid}³ grid instead of 128³, "
+        f"Smaller than paper A: {size}a {grid}³ grid instead of 128³, "
         f"ResNet-34 topology at width {width}, chosen so training fits the CPU time available.",
+        ("The backbone was pre-trained to map the lesions of the same synthetic training subjects (instead of "
+         "paper A's MedicalNet weights), so it looks for what the generator draws as a lesion." if pretrained else
+         "Trained from scratch (paper A fine-tuned MedicalNet-pretrained weights)."),
         "Test-set intervals are wide: the synthetic test split has only "
         f"~{round(info['n_subjects'] * 0.2)} subjects.",
         "Not a medical device: not for diagnosis, screening or treatment decisions.",
@@ -199,13 +209,15 @@ def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
     td = {"synthetic": True,
           "description": f"{info['generator']} {args.task} {info['sequence']} phantoms, seed {info['seed']}, "
                          f"{info['n_subjects']} subjects ({info['n_patients']} patients), prepared by qumri preprocess "
-                         f"on a {args.grid}³ grid",
+                         f"on a {args.grid}³ grid" + ("; backbone first pre-trained to map the lesions of the training "
+                                                      "subjects (their synthetic masks)" if args.init_backbone else ""),
           "generator": info["generator"], "seed": info["seed"], "n_subjects": info["n_subjects"],
           "splits": "65/15/20 by subject (stratified, split seed 1)"}
     manifest = export_bundle(model, os.path.join(args.models, rid), rid, input_shape=ckpt["input_shape"], name=name,
                              task=args.task, sequence=args.sequence, paper="A", threshold=ev["threshold"],
                              metrics=ev["manifest_metrics"], training_data=td,
-                             limitations=limitations(info, args.grid, args.width), n_reference=5,
+                             limitations=limitations(info, args.grid, args.width, bool(args.init_backbone)),
+                             n_reference=5,
                              preprocess=ckpt.get("preprocess"))
     return {"bundle": os.path.relpath(os.path.join(args.models, rid), ROOT), "bytes": sum(f["bytes"] for f in manifest["files"].values())}
 
@@ -229,6 +241,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--l2", type=float, default=0.0)
     ap.add_argument("--augment", type=int, default=0, choices=[0, 1],
                     help="training.data.Augment (flips, affine, intensity, gamma, noise); 0 = off")
+    ap.add_argument("--init_backbone", default="",
+                    help="backbone.pt of training.pretrain (lesion-map pre-training on this cohort's train split)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"), help="checkpoints (git-ignored)")
@@ -249,7 +263,7 @@ def main(argv: list[str] | None = None) -> int:
                       data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
                       backbone="resnet34", width=args.width, head=args.head, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, l2=args.l2, augment=bool(args.augment),
-                      patience=args.patience, seed=1,
+                      patience=args.patience, seed=1, init_backbone=args.init_backbone,
                       num_threads=args.threads, progress=False)
     t0 = time.time()
     train(cfg)
@@ -280,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "split_use": {"train": "gradient steps", "val": "early stopping, best epoch, threshold (Youden J)",
                       "test": "reported metrics, pointing game, paired twins only"},
         "history": ckpt["history"], "epochs_run": ckpt["epoch"] + 1, "best_val_loss": ckpt["best_val_loss"],
+        "pretraining": pretraining_summary(args.init_backbone, splits),
         "wall_time_s": {"train": round(sum(h["seconds"] for h in ckpt["history"]), 1),
                         "evaluate_and_analyse": round(t2 - t1, 1), "this_invocation": round(t2 - t0, 1)},
         "threshold": ev["threshold"], "threshold_chosen_on": ev["threshold_chosen_on"],

@@ -213,20 +213,25 @@ class Augment:
     gamma: float = 0.15
     noise: float = 0.02
 
-    def __call__(self, x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
+    def __call__(self, x: torch.Tensor, g: torch.Generator, mask: torch.Tensor | None = None):
+        """Augmented x; with a mask ([1, *spatial]) also the mask under the same flip and affine, as a pair."""
         nd = x.dim() - 1
         u = lambda *s: torch.rand(*s, generator=g) * 2 - 1  # noqa: E731  uniform in [-1, 1)
+        if mask is not None:
+            x = torch.cat([x, mask.to(x.dtype)])  # one spatial transform for both; same draws as without a mask
         if self.flip and torch.rand(1, generator=g).item() < 0.5:
             x = x.flip(-1)  # left-right: the brain's symmetry axis (x, the last tensor axis)
         if self.rotate_deg or self.scale or self.translate:
             x = self._affine(x, nd, u)
+        if mask is not None:
+            x, mask = x[:1], x[1:]
         if self.intensity:
             x = x * (1 + self.intensity * u(1)) + self.intensity * u(1)
         if self.gamma:
             x = x.clamp(min=0) ** float(math.exp(self.gamma * u(1)))
         if self.noise:
             x = x + self.noise * torch.randn(x.shape, generator=g)
-        return x.clamp(0, 1)
+        return x.clamp(0, 1) if mask is None else (x.clamp(0, 1), mask)
 
     def _affine(self, x: torch.Tensor, nd: int, u) -> torch.Tensor:
         a = math.radians(self.rotate_deg) * u(1).item()

@@ -64,6 +64,7 @@ class TrainConfig:
     dropout: float = 0.0
     pretrained: str = ""
     freeze: bool = True
+    init_backbone: str = ""           # 3D: backbone.pt from training.pretrain (lesion-map pre-training)
     # optimisation
     epochs: int = 50
     batch_size: int = 4
@@ -80,13 +81,14 @@ class TrainConfig:
     optuna_trials: int = 0
 
 
-def parse_overrides(argv: list[str], cfg: TrainConfig | None = None) -> TrainConfig:
-    """`--key=value` overrides, each converted to the type of the field's default; unknown keys rejected."""
+def parse_overrides(argv: list[str], cfg=None, doc: str = __doc__):
+    """`--key=value` overrides of a config dataclass (TrainConfig by default), each converted to the type of
+    the field's default; unknown keys rejected."""
     cfg = cfg or TrainConfig()
-    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    defaults = type(cfg)()
+    fields = {f.name: f for f in dataclasses.fields(cfg)}
     if any(a in ("-h", "--help") for a in argv):
-        print(__doc__ + "\nConfig keys (defaults):\n" +
-              "\n".join(f"  --{k}={getattr(TrainConfig(), k)!r}" for k in fields))
+        print(doc + "\nConfig keys (defaults):\n" + "\n".join(f"  --{k}={getattr(defaults, k)!r}" for k in fields))
         raise SystemExit(0)
     for arg in argv:
         if not arg.startswith("--") or "=" not in arg:
@@ -94,7 +96,7 @@ def parse_overrides(argv: list[str], cfg: TrainConfig | None = None) -> TrainCon
         key, text = arg[2:].split("=", 1)
         if key not in fields:
             raise SystemExit(f"unknown config key {key!r} (known: {', '.join(fields)})")
-        default = getattr(TrainConfig(), key)
+        default = getattr(defaults, key)
         try:
             if isinstance(default, bool):
                 if text.lower() not in ("true", "false", "1", "0"):
@@ -196,6 +198,10 @@ def train(cfg: TrainConfig) -> dict:
         if ckpt.get("cuda_rng") and device.type == "cuda":
             torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
         log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
+    elif cfg.init_backbone:
+        from .pretrain import load_backbone_init
+        load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
+        log(f"backbone initialised from {cfg.init_backbone}")
     net = model
     if ddp:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)

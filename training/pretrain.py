@@ -1,0 +1,237 @@
+"""Lesion-map pre-training of the 3D ResNet backbone (our stand-in for paper A's MedicalNet weights).
+
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m training.pretrain --manifest=data/prepared/tsc-flair-520-64/cohort.csv \
+        --out_dir=runs/r520/tsc-flair-lesionmap --sequence=FLAIR --grid=64,64,64 --width=8 --epochs=30
+    then: training.train ... --init_backbone=runs/r520/tsc-flair-lesionmap/backbone.pt
+
+Paper A fine-tuned ResNets that MedicalNet had pre-trained on segmentation; those weights cannot be
+had offline. The synthetic cohorts know every lesion voxel, so the same topology is pre-trained here
+to map lesions: each stage's output gets a 1×1×1 convolution that predicts, at that stage's
+resolution, whether a lesion lies in the voxel's block (the mask max-pooled onto the stage grid).
+Deep supervision at every stage matters: the classifier pools the last stage, so that stage must
+learn "a lesion is in this region", not only the first stage's fine detail. Loss per stage: binary
+cross-entropy + soft Dice over the batch. Controls (no lesion_mask) have empty maps, which is what
+teaches the backbone that a bright healthy confounder is not a lesion.
+
+Splits are the classifier's own (training.data.make_splits, same scheme and seed, same splits.json
+format): train = gradient steps, val = early stopping; the test subjects are never read.
+Checkpoint every epoch (<out_dir>/ckpt.pt), resume by re-running the command; the output is
+<out_dir>/backbone.pt = {"backbone": state dict at the best val loss, "backbone_args", "history", ...}.
+"""
+from __future__ import annotations
+
+import dataclasses
+import math
+import os
+import sys
+import time
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from . import data as D
+from .checkpoint import save_checkpoint
+from .models import RESNET3D_BLOCKS, ResNet3d
+
+
+@dataclass
+class PretrainConfig:
+    manifest: str = ""
+    out_dir: str = "out/lesionmap"
+    sequence: str = ""
+    grid: str = "64,64,64"
+    split_scheme: str = "A"
+    split_seed: int = 1
+    backbone: str = "resnet34"
+    width: int = 8
+    epochs: int = 30
+    batch_size: int = 4
+    lr: float = 1e-3
+    patience: int = 6
+    augment: bool = True
+    seed: int = 1
+    num_threads: int = 2
+    cache_gb: float = 4.0
+
+
+class LesionMapNet(nn.Module):
+    """A 3D ResNet whose every stage predicts a lesion-presence map at its own resolution (logits)."""
+
+    def __init__(self, depth: str, width: int):
+        super().__init__()
+        self.backbone = ResNet3d(depth, width)
+        self.probes = nn.ModuleList(nn.Conv3d(width * 2 ** i, 1, 1) for i in range(len(self.backbone.stages)))
+
+    def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
+        h, maps = self.backbone.stem(x), []
+        for stage, probe in zip(self.backbone.stages, self.probes):
+            h = stage(h)
+            maps.append(probe(h))
+        return maps
+
+
+def block_targets(mask: torch.Tensor, maps: list[torch.Tensor]) -> list[torch.Tensor]:
+    """The mask ([N, 1, *grid], 0/1) max-pooled onto each map's grid: 1 where the block holds a lesion voxel."""
+    return [F.adaptive_max_pool3d(mask, m.shape[2:]) for m in maps]
+
+
+def map_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy + soft Dice over the whole batch (a batch of controls has Dice 0/0 → 0 loss)."""
+    bce = F.binary_cross_entropy_with_logits(logits, target)
+    p = torch.sigmoid(logits)
+    inter, total = (p * target).sum(), p.sum() + target.sum()
+    dice = 1 - (2 * inter + 1) / (total + 1)
+    return bce + dice
+
+
+def total_loss(maps: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+    return sum(map_loss(m, t) for m, t in zip(maps, block_targets(mask, maps))) / len(maps)
+
+
+class LesionMapDataset(torch.utils.data.Dataset):
+    """(volume, lesion mask) pairs on the model grid, augmented together; controls get an empty mask."""
+
+    def __init__(self, rows: list[D.Row], shape: tuple[int, ...], augment: D.Augment | None, seed: int,
+                 cache_gb: float):
+        from .lesions import mask_on_grid
+        self.volumes = D.VolumeDataset(rows, shape, None, seed, cache_gb=cache_gb)
+        self.masks = []
+        for r in rows:
+            path = r.extra.get("lesion_mask")
+            m = mask_on_grid(r.path, path) > 0.5 if path else np.zeros(shape, bool)
+            if r.label == 1 and path and not m.any():
+                print(f"note: {r.subject_id}: lesions too small for the model grid", file=sys.stderr)
+            self.masks.append(torch.from_numpy(m)[None])
+        self.augment, self.seed, self.epoch = augment, seed, 0
+
+    def __len__(self) -> int:
+        return len(self.volumes)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        x, m = self.volumes[i][0], self.masks[i].float()
+        if self.augment is not None:
+            g = torch.Generator().manual_seed(self.seed * 1_000_003 + self.epoch * 10_007 + i)
+            x, m = self.augment(x, g, m)
+            m = (m > 0.5).float()
+        return x, m
+
+
+def evaluate(net: LesionMapNet, loader) -> dict:
+    """Mean loss and, per stage, the Dice of the thresholded map (how well each stage finds lesions)."""
+    net.eval()
+    total, n, inter, size = 0.0, 0, None, None
+    with torch.no_grad():
+        for x, m in loader:
+            maps = net(x)
+            total += total_loss(maps, m).item() * len(x)
+            n += len(x)
+            ts = block_targets(m, maps)
+            i = [((a > 0) & (t > 0)).sum().item() for a, t in zip(maps, ts)]
+            s = [(a > 0).sum().item() + t.sum().item() for a, t in zip(maps, ts)]
+            inter = i if inter is None else [a + b for a, b in zip(inter, i)]
+            size = s if size is None else [a + b for a, b in zip(size, s)]
+    return {"loss": total / max(n, 1), "dice": [2 * a / b if b else math.nan for a, b in zip(inter, size)]}
+
+
+def pretrain(cfg: PretrainConfig) -> str:
+    """Run (or resume) the pre-training; returns the path of backbone.pt."""
+    from .train import tensor_shape
+    if cfg.backbone not in RESNET3D_BLOCKS:
+        raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)}, got {cfg.backbone!r}")
+    torch.set_num_threads(cfg.num_threads)
+    torch.manual_seed(cfg.seed)
+    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    ckpt_path, out_path = os.path.join(cfg.out_dir, "ckpt.pt"), os.path.join(cfg.out_dir, "backbone.pt")
+
+    shape = tuple(tensor_shape(cfg.grid))
+    rows = D.read_manifest(cfg.manifest, cfg.sequence)
+    splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
+    train_ds = LesionMapDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None,
+                                cfg.seed, cfg.cache_gb)
+    val_ds = LesionMapDataset(D.rows_in(rows, splits, "val"), shape, None, cfg.seed, cfg.cache_gb)
+    gen = torch.Generator().manual_seed(cfg.seed)
+    train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=True, generator=gen, drop_last=True)
+    val_loader = torch.utils.data.DataLoader(val_ds, cfg.batch_size)
+    log(f"lesion-map pre-training: {len(train_ds)} train / {len(val_ds)} val volumes "
+        f"({len(splits['test'])} test subjects never read), grid {cfg.grid}")
+
+    net = LesionMapNet(cfg.backbone, cfg.width)
+    optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
+    state = {"epoch": -1, "best_val_loss": math.inf, "best_backbone": None, "bad_epochs": 0, "history": []}
+    if os.path.exists(ckpt_path):
+        ckpt = torch.load(ckpt_path, map_location="cpu")
+        if ckpt["config"] != dataclasses.asdict(cfg):
+            raise SystemExit(f"{ckpt_path} was made with another configuration {ckpt['config']}; use another --out_dir")
+        net.load_state_dict(ckpt["net"])
+        optimizer.load_state_dict(ckpt["optimizer"])
+        state = {k: ckpt[k] for k in state}
+        gen.set_state(ckpt["loader_rng"])
+        torch.set_rng_state(ckpt["torch_rng"])
+        log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
+
+    for epoch in range(state["epoch"] + 1, cfg.epochs):
+        if state["bad_epochs"] >= cfg.patience:
+            break
+        t0 = time.time()
+        net.train()
+        train_ds.epoch = epoch
+        total, n = 0.0, 0
+        for x, m in train_loader:
+            loss = total_loss(net(x), m)
+            optimizer.zero_grad(set_to_none=True)
+            loss.backward()
+            optimizer.step()
+            total, n = total + loss.item() * len(x), n + len(x)
+        val = evaluate(net, val_loader)
+        improved = val["loss"] < state["best_val_loss"]
+        if improved:
+            state["best_val_loss"], state["bad_epochs"] = val["loss"], 0
+            state["best_backbone"] = {k: v.detach().clone() for k, v in net.backbone.state_dict().items()}
+        else:
+            state["bad_epochs"] += 1
+        state["epoch"] = epoch
+        state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "val_loss": val["loss"],
+                                 "val_dice_per_stage": val["dice"], "seconds": time.time() - t0})
+        save_checkpoint({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "config": dataclasses.asdict(cfg),
+                         "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), **state}, ckpt_path)
+        log(f"epoch {epoch + 1}/{cfg.epochs}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
+            f"{' *' if improved else ''}  dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])}  "
+            f"{time.time() - t0:.1f} s")
+    save_checkpoint({"backbone": state["best_backbone"], "backbone_args": {"backbone": cfg.backbone, "width": cfg.width},
+                     "config": dataclasses.asdict(cfg), "history": state["history"],
+                     "best_val_loss": state["best_val_loss"], "splits": {k: splits[k] for k in ("train", "val")}},
+                    out_path)
+    log(f"done: best val loss {state['best_val_loss']:.4f} -> {out_path}")
+    return out_path
+
+
+def load_backbone_init(model: nn.Module, path: str, backbone: str, width: int) -> dict:
+    """Copy a pre-trained backbone.pt into model.backbone; refuses one made for another topology."""
+    if not os.path.isfile(path):
+        raise SystemExit(f"--init_backbone: file not found: {path}")
+    saved = torch.load(path, map_location="cpu")
+    if "backbone" not in saved or saved.get("backbone_args") != {"backbone": backbone, "width": width}:
+        raise SystemExit(f"--init_backbone: {path} holds {saved.get('backbone_args')}, the model is "
+                         f"{{'backbone': {backbone!r}, 'width': {width}}}")
+    model.backbone.load_state_dict(saved["backbone"])
+    return saved
+
+
+def main(argv: list[str] | None = None) -> None:
+    from .train import parse_overrides
+    cfg = parse_overrides(sys.argv[1:] if argv is None else argv, PretrainConfig(), __doc__)
+    if not cfg.manifest:
+        raise SystemExit("--manifest=<csv> is required")
+    try:
+        pretrain(cfg)
+    except D.ManifestError as e:
+        raise SystemExit(f"error: {e}") from None
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    main()

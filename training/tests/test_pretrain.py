@@ -1,0 +1,98 @@
+"""Lesion-map pre-training: masks follow the image under augmentation, block targets, the run
+(resume, output) and initialising a classifier from it."""
+import os
+
+import numpy as np
+import pytest
+import torch
+
+from training import data as D
+from training.models import build_model
+from training.pretrain import LesionMapNet, PretrainConfig, block_targets, load_backbone_init, map_loss, pretrain
+from training.train import parse_overrides
+
+from .cohort import make_cohort
+
+
+def test_augment_moves_the_mask_with_the_image():
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(1, 16, 16, 16, generator=g)
+    mask = (x > 0.7).float()
+    spatial = D.Augment(intensity=0, gamma=0, noise=0)
+    for seed in range(6):
+        xa, ma = spatial(x, torch.Generator().manual_seed(seed), mask)
+        torch.testing.assert_close(ma, spatial(mask, torch.Generator().manual_seed(seed)))
+        torch.testing.assert_close(xa, spatial(x, torch.Generator().manual_seed(seed)))
+    full = D.Augment()
+    xa, _ = full(x, torch.Generator().manual_seed(3), mask)
+    torch.testing.assert_close(xa, full(x, torch.Generator().manual_seed(3)))  # the mask draws no extra numbers
+
+
+def test_block_targets_mark_the_block_of_each_lesion_voxel():
+    net = LesionMapNet("resnet10", 4).eval()
+    mask = torch.zeros(1, 1, 32, 32, 32)
+    mask[0, 0, 3, 20, 30] = 1
+    maps = net(mask)
+    assert [tuple(m.shape[2:]) for m in maps] == [(8, 8, 8), (4, 4, 4), (2, 2, 2), (1, 1, 1)]
+    for m, t in zip(maps, block_targets(mask, maps)):
+        assert t.sum() == 1
+        k = 32 // m.shape[2]
+        assert t[0, 0, 3 // k, 20 // k, 30 // k] == 1
+
+
+def test_map_loss_is_low_for_the_right_map_and_high_for_the_wrong_one():
+    t = torch.zeros(2, 1, 4, 4, 4)
+    t[0, 0, 1, 2, 3] = 1
+    right, wrong = (t * 2 - 1) * 8, (1 - 2 * t) * 8
+    assert map_loss(right, t) < 0.05 < 1 < map_loss(wrong, t)
+
+
+@pytest.fixture(scope="module")
+def cohort(tmp_path_factory):
+    root = tmp_path_factory.mktemp("lesionmap")
+    return root, make_cohort(str(root / "cohort"), masks=True)
+
+
+def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
+    root, manifest = cohort
+    args = [f"--manifest={manifest}", f"--out_dir={root / 'pre'}", "--grid=32,32,32", "--backbone=resnet10",
+            "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3", "--num_threads=1"]
+    cfg = parse_overrides(args, PretrainConfig())
+    out = pretrain(cfg)
+    saved = torch.load(out)
+    assert saved["backbone_args"] == {"backbone": "resnet10", "width": 4}
+    assert len(saved["history"]) == 3 and saved["best_val_loss"] == min(h["val_loss"] for h in saved["history"])
+    assert all(len(h["val_dice_per_stage"]) == 4 for h in saved["history"])
+    assert not set(saved["splits"]["train"]) & set(saved["splits"]["val"])
+    before = os.path.getmtime(root / "pre" / "ckpt.pt")
+    pretrain(cfg)  # resumes after the last epoch: nothing left to train
+    assert os.path.getmtime(root / "pre" / "ckpt.pt") == before
+
+    model = build_model({"backbone": "resnet10", "width": 4, "head": "classical"})
+    load_backbone_init(model, out, "resnet10", 4)
+    for k, v in model.backbone.state_dict().items():
+        torch.testing.assert_close(v, saved["backbone"][k])
+    with pytest.raises(SystemExit, match="width"):
+        load_backbone_init(build_model({"backbone": "resnet10", "width": 8, "head": "classical"}), out, "resnet10", 8)
+    with pytest.raises(SystemExit, match="not found"):
+        load_backbone_init(model, str(root / "missing.pt"), "resnet10", 4)
+
+
+def test_train_starts_from_the_pretrained_backbone(cohort):
+    from training.checkpoint import load_checkpoint
+    from training.train import train
+    root, manifest = cohort
+    pre = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'pre2'}", "--grid=32,32,32",
+                           "--backbone=resnet10", "--width=4", "--epochs=1", "--num_threads=1"], PretrainConfig())
+    init = pretrain(pre)
+    cfg = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'cls'}", "--grid=32,32,32",
+                           "--backbone=resnet10", "--width=4", "--head=classical", "--epochs=1", "--lr=0",
+                           "--l2=0", "--progress=false", f"--init_backbone={init}"])
+    train(cfg)
+    ckpt = load_checkpoint(str(root / "cls" / "ckpt.pt"))
+    saved = torch.load(init)["backbone"]
+    for k, v in saved.items():  # lr 0: the weights are the pre-trained ones (BatchNorm statistics still move)
+        if "running" not in k and "num_batches" not in k:
+            torch.testing.assert_close(ckpt["model"]["backbone." + k], v)
+    assert ckpt["config"]["init_backbone"] == init
+    assert np.isfinite(ckpt["best_val_loss"])
