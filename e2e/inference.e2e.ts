@@ -20,7 +20,6 @@ import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
 import { makePhantom } from '../tools/phantom.ts';
 import { sliceInput } from '../src/display/inference/slice2d.ts';
-import { reorientToRas } from '../src/core/preprocess/index.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const server = await startTestServer();
@@ -239,13 +238,17 @@ test('paper B: the axial slice and a PNG picture are classified by the 2D model'
   await page.waitForSelector('[data-testid="slice-probability"]', { timeout: 60_000 });
   const p = Number(await page.getAttribute('[data-testid="slice-probability"]', 'data-value'));
   const index = Number(/axial slice (\d+)/.exec(await page.locator('[data-testid="slice-result"]').innerText())?.[1]);
-  // The same slice in node: same pure input function, onnxruntime-node, same kernel.
+  // The same slice in node: same pure input function (the training export's rule), onnxruntime-node, same kernel.
   const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata/tiny-2d')));
   const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
-  const ras = reorientToRas(parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz').volume);
-  const expected = (await clf.classify(sliceInput(ras.data, ras.dims, 2, index))).probability;
+  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz');
+  const expected = (await clf.classify(sliceInput(volume.data, volume.dims, volume.affine, 'axial', index))).probability;
   await clf.release();
   assert(Math.abs(p - expected) < 1e-3, `page ${p} vs node ${expected} for axial slice ${index}`);
+  // The panel shows the slice as the viewer does (its convention); the model input never depends on it.
+  assert((await page.innerText('[data-testid="slice-orientation"]')).includes('R left, L right'), 'radiological slice display');
+  await page.click('[data-testid="convention-neurological"]');
+  await page.waitForFunction(() => document.querySelector('[data-testid="slice-orientation"]')?.textContent?.includes('L left, R right'), undefined, { timeout: 10_000 });
   // A picture: a PNG drawn in the page, picked through the panel's file input.
   const png = await page.evaluate(async () => {
     const c = new OffscreenCanvas(180, 200);

@@ -2,20 +2,21 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
-import { asGridVolume, pictureInput, sliceInput, type Axis } from './slice2d.ts';
-import { reorientToRas } from '../../core/preprocess/index.ts';
-import { invert4 } from '../../core/explain/index.ts';
+import { asGridVolume, displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
 import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
 
 interface SliceRun {
   source: string;
+  /** The volume slice's plane, or null for a dropped picture. */
+  plane: Plane | null;
   input: Float32Array;
   model: LoadedModel;
   result: ClassifyResult;
 }
 
 async function decodePicture(file: File): Promise<Float32Array> {
-  const bitmap = await createImageBitmap(file).catch(() => {
+  // Raw pixel values, as PIL reads a training PNG: no colour management, no premultiplied alpha.
+  const bitmap = await createImageBitmap(file, { colorSpaceConversion: 'none', premultiplyAlpha: 'none' }).catch(() => {
     throw new Error(`${file.name}: not a PNG or JPEG image the browser can decode`);
   });
   const canvas = new OffscreenCanvas(bitmap.width, bitmap.height);
@@ -24,7 +25,10 @@ async function decodePicture(file: File): Promise<Float32Array> {
   return pictureInput(g.getImageData(0, 0, bitmap.width, bitmap.height).data, bitmap.width, bitmap.height);
 }
 
-function draw(canvas: HTMLCanvasElement, input: Float32Array, cam: Float32Array | undefined, threshold: number): void {
+/** The model input and its Grad-CAM (tensor layout), oriented as the viewer shows the plane. */
+function draw(canvas: HTMLCanvasElement, run: SliceRun, convention: Convention, threshold: number): void {
+  const input = inputForDisplay(run.input, run.plane, convention);
+  const cam = run.result.gradCam && inputForDisplay(run.result.gradCam, run.plane, convention);
   const img = new ImageData(224, 224);
   for (let p = 0; p < input.length; p++) {
     const g = input[p] * 255;
@@ -40,6 +44,7 @@ export function SlicePanel() {
   const scan = useStore((s) => s.scan);
   const crosshair = useStore((s) => s.crosshair);
   const threshold = useStore((s) => s.overlay.threshold);
+  const convention = useStore((s) => s.convention);
   const models = (registry ?? []).filter((e) => e.manifest?.dims === 2);
   const [modelId, setModelId] = useState<string>('');
   const [run, setRun] = useState<SliceRun | null>(null);
@@ -47,18 +52,19 @@ export function SlicePanel() {
   const [error, setError] = useState<string | null>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
   const chosen = modelId || models[0]?.id || '';
+  const labels = run && displayLabels(run.plane, convention);
 
   useEffect(() => {
-    if (run && canvas.current) draw(canvas.current, run.input, run.result.gradCam, threshold);
-  }, [run, threshold]);
+    if (run && canvas.current) draw(canvas.current, run, convention, threshold);
+  }, [run, convention, threshold]);
 
-  async function classify(source: string, input: Float32Array): Promise<void> {
+  async function classify(source: string, plane: Plane | null, input: Float32Array): Promise<void> {
     setBusy(`Classifying ${source}…`);
     setError(null);
     try {
       const model = await bridge.loadModel(chosen);
       const result = await bridge.classify({ modelId: chosen, volume: asGridVolume(input.slice()), preprocessed: true, explain: true });
-      setRun({ source, input, model, result });
+      setRun({ source, plane, input, model, result });
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -66,19 +72,12 @@ export function SlicePanel() {
     }
   }
 
-  function classifySlice(axis: Axis): void {
+  function classifySlice(plane: Plane): void {
     if (!scan) return;
-    const ras = reorientToRas(scan.volume);
-    // The slice through the crosshair (RAS voxel of its world position), else the middle one.
-    let index = ras.dims[axis] >> 1;
-    if (crosshair) {
-      const m = invert4(ras.affine);
-      const [x, y, z] = crosshair.mm;
-      index = Math.round(m[axis * 4] * x + m[axis * 4 + 1] * y + m[axis * 4 + 2] * z + m[axis * 4 + 3]);
-      index = Math.min(ras.dims[axis] - 1, Math.max(0, index));
-    }
-    const name = axis === 2 ? 'axial' : 'sagittal';
-    void classify(`${name} slice ${index}`, sliceInput(ras.data, ras.dims, axis, index));
+    const { data, dims, affine } = scan.volume;
+    // The slice through the crosshair, else the middle one; cut and scaled like the training slices, whatever the display.
+    const index = crosshair ? sliceIndexAt(dims, affine, plane, crosshair.mm) : middleSliceIndex(dims, affine, plane);
+    void classify(`${plane} slice ${index}`, plane, sliceInput(data, dims, affine, plane, index));
   }
 
   return (
@@ -93,14 +92,14 @@ export function SlicePanel() {
             {models.map((e) => <option key={e.id} value={e.id}>{e.manifest!.name}</option>)}
           </select>
           <div className="slice-actions">
-            <button type="button" data-testid="slice-axial" disabled={!scan || !!busy} onClick={() => classifySlice(2)}>Axial slice</button>
-            <button type="button" data-testid="slice-sagittal" disabled={!scan || !!busy} onClick={() => classifySlice(0)}>Sagittal slice</button>
+            <button type="button" data-testid="slice-axial" disabled={!scan || !!busy} onClick={() => classifySlice('axial')}>Axial slice</button>
+            <button type="button" data-testid="slice-sagittal" disabled={!scan || !!busy} onClick={() => classifySlice('sagittal')}>Sagittal slice</button>
             <label className="file-button">
               PNG/JPEG…
               <input type="file" accept="image/png,image/jpeg" data-testid="slice-file" hidden onChange={(e) => {
                 const f = e.target.files?.[0];
                 e.target.value = '';
-                if (f) void decodePicture(f).then((input) => classify(f.name, input), (err: Error) => setError(err.message));
+                if (f) void decodePicture(f).then((input) => classify(f.name, null, input), (err: Error) => setError(err.message));
               }} />
             </label>
           </div>
@@ -111,6 +110,7 @@ export function SlicePanel() {
       {run && (
         <div data-testid="slice-result">
           <canvas ref={canvas} width={224} height={224} className="slice-canvas" />
+          {labels && <p className="muted" data-testid="slice-orientation">As the viewer shows it: {labels.left} left, {labels.right} right, {labels.top} up (the model reads the training slice's orientation).</p>}
           <p><strong>{run.result.label}</strong> · P({run.model.manifest.classes[1]}) = <span data-testid="slice-probability" data-value={run.result.probability}>{run.result.probability.toFixed(4)}</span> · {run.source} · <span className={`badge badge-${run.result.backend}`}>{run.result.backend.toUpperCase()}</span></p>
         </div>
       )}

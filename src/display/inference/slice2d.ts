@@ -1,29 +1,14 @@
 /**
- * Pure inputs for the 2D slice models (paper B, 224×224): a slice of a volume or a picture,
- * resized to the model grid (bilinear, stretched like the papers' resize) and scaled to [0, 1]
- * (a volume slice by its 0.5–99.5 percentile window, like an 8-bit export divided by 255; a
- * picture by /255 of its luminance).
+ * Inputs for the 2D slice models (paper B, 224×224), built exactly like their training data: a
+ * volume slice goes through synth/slices2d.py's export rule and training/data.py's PNG reader; a
+ * picture (a dropped PNG/JPEG) through that reader alone. The reports' slices (orientedSlice) are
+ * cut as the viewer shows them instead.
  */
 
 import { closestAxes } from '../../core/preprocess/reorient.ts';
-import { columnNorms } from '../../core/preprocess/affine.ts';
+import { applyAffine, columnNorms, invertAffine } from '../../core/preprocess/affine.ts';
 
 export type Axis = 0 | 1 | 2;
-
-/** A 2D slice of `data` (index i + nx·(j + ny·k)) perpendicular to `axis` at `index`, row 0 at the top (superior/anterior up). */
-export function extractSlice(data: ArrayLike<number>, dims: readonly number[], axis: Axis, index: number): { w: number; h: number; values: Float32Array } {
-  const [nx, ny, nz] = dims;
-  if (!Number.isInteger(index) || index < 0 || index >= dims[axis]) throw new Error(`slice ${index} is outside 0..${dims[axis] - 1} along axis ${axis}`);
-  const [w, h] = axis === 2 ? [nx, ny] : axis === 1 ? [nx, nz] : [ny, nz];
-  const values = new Float32Array(w * h);
-  for (let v = 0; v < h; v++) {
-    for (let u = 0; u < w; u++) {
-      const [i, j, k] = axis === 2 ? [u, v, index] : axis === 1 ? [u, index, v] : [index, u, v];
-      values[(h - 1 - v) * w + u] = data[i + nx * (j + ny * k)];
-    }
-  }
-  return { w, h, values };
-}
 
 export type Convention = 'radiological' | 'neurological';
 
@@ -89,32 +74,183 @@ export function resizeBilinear(src: Float32Array, w: number, h: number, W: numbe
   return out;
 }
 
-/** Maps the low/high percentiles of the non-zero pixels to 0/1, clipped. */
-export function percentileScale(v: Float32Array, low = 0.5, high = 99.5): Float32Array {
-  const nz = Array.from(v).filter((x) => x !== 0).sort((a, b) => a - b);
-  if (nz.length === 0) return new Float32Array(v.length);
-  const lo = nz[Math.floor(((nz.length - 1) * low) / 100)], hi = nz[Math.floor(((nz.length - 1) * high) / 100)];
-  const span = hi - lo || 1;
-  return v.map((x) => Math.min(1, Math.max(0, (x - lo) / span)));
-}
+/** Side of the 2D models' square input (synth/slices2d.py's SIZE). */
+export const SLICE_SIZE = 224;
 
-/** A model input from a volume slice; the model's rows are image rows (top first), like a picture. */
-export function sliceInput(data: ArrayLike<number>, dims: readonly number[], axis: Axis, index: number, size = 224): Float32Array {
-  const s = extractSlice(data, dims, axis, index);
-  return percentileScale(resizeBilinear(s.values, s.w, s.h, size, size));
-}
+export type Plane = 'axial' | 'sagittal';
 
-/** A model input from RGBA pixels (a dropped PNG/JPEG): luminance / 255, resized. */
-export function pictureInput(rgba: Uint8ClampedArray, w: number, h: number, size = 224): Float32Array {
-  const gray = new Float32Array(w * h);
-  for (let p = 0; p < w * h; p++) gray[p] = (0.299 * rgba[4 * p] + 0.587 * rgba[4 * p + 1] + 0.114 * rgba[4 * p + 2]) / 255;
-  return resizeBilinear(gray, w, h, size, size);
+/** Round half to even, like numpy's `round` in the export. */
+function roundHalfEven(x: number): number {
+  const r = Math.round(x);
+  return Math.abs(x % 1) === 0.5 && r % 2 !== 0 ? r - 1 : r;
 }
 
 /**
- * The model input as the worker's Volume on the 224×224×1 grid: image row r becomes NIfTI row
- * j = r (x fastest), the layout an ONNX [1, 1, 224, 224] tensor reads row by row.
+ * The volume's closest RAS axes without resampling (nibabel's as_closest_canonical, which the
+ * export applies): world axis r lies along voxel axis perm[r], pointing to +r when sign[r] > 0.
  */
-export function asGridVolume(input: Float32Array, size = 224) {
+function canonicalAxes(dims: readonly number[], affine: readonly number[]) {
+  const perm = closestAxes([...affine]);
+  const sign = perm.map((c, r) => (affine[r * 4 + c] < 0 ? -1 : 1));
+  const norms = columnNorms([...affine]);
+  // nibabel reads the voxel sizes from the header's float32 pixdim.
+  const mm = perm.map((c) => Math.fround(norms[c]));
+  const size = perm.map((c) => dims[c]);
+  return { perm, sign, mm, size };
+}
+
+/** Source sample and weight of each of m outputs from n inputs in the export's ndi.zoom (order 1, grid_mode). */
+function zoomTaps(n: number, m: number): { i0: Int32Array; t: Float64Array } {
+  const i0 = new Int32Array(m), t = new Float64Array(m);
+  for (let k = 0; k < m; k++) {
+    const c = ((k + 0.5) * n) / m - 0.5;
+    i0[k] = Math.floor(c);
+    t[k] = c - i0[k];
+  }
+  return { i0, t };
+}
+
+/** synth/slices2d.py's _fit: scale (rows × cols, pixel sizes in mm) to fit the square keeping the physical aspect, centred, zero-padded. */
+function fitSquare(img: Float32Array, rows: number, cols: number, mm: readonly [number, number], size: number): Float32Array {
+  const phys = [rows * mm[0], cols * mm[1]];
+  const scale = size / Math.max(phys[0], phys[1]);
+  const [th, tw] = phys.map((p) => Math.max(roundHalfEven(p * scale), 1));
+  const ty = zoomTaps(rows, th), tx = zoomTaps(cols, tw);
+  // mode="grid-constant": samples outside the slice are 0, so the edge pixels blend towards 0.
+  const at = (r: number, c: number) => (r >= 0 && r < rows && c >= 0 && c < cols ? img[r * cols + c] : 0);
+  const out = new Float32Array(size * size);
+  const r0 = (size - th) >> 1, c0 = (size - tw) >> 1;
+  for (let y = 0; y < th; y++) {
+    const r = ty.i0[y], v = ty.t[y];
+    for (let x = 0; x < tw; x++) {
+      const c = tx.i0[x], u = tx.t[x];
+      out[(r0 + y) * size + c0 + x] = (1 - v) * ((1 - u) * at(r, c) + u * at(r, c + 1)) + v * ((1 - u) * at(r + 1, c) + u * at(r + 1, c + 1));
+    }
+  }
+  return out;
+}
+
+/** numpy's default (linear) percentile q of sorted float32 values, as numpy 1.24 computes it. */
+function percentileSorted(sorted: Float32Array, q: number): number {
+  const idx = (q / 100) * (sorted.length - 1);
+  const lo = Math.floor(idx), hi = Math.min(lo + 1, sorted.length - 1), t = idx - lo;
+  const a = sorted[lo], b = sorted[hi], d = Math.fround(b - a);
+  return t >= 0.5 ? b - d * (1 - t) : a + d * t;
+}
+
+/**
+ * The training export's 8-bit picture of a volume slice (synth/slices2d.py), row-major, row 0 at
+ * the top: the volume on its closest RAS axes (no resampling), cut at `index` along the plane's
+ * normal (RAS x for sagittal, z for axial: the export's slice_index); axial with the patient's right
+ * on the left and anterior up, sagittal with anterior on the left and superior up, whatever the
+ * viewer's convention; fitted into size×size keeping the physical aspect (bilinear, zero-padded);
+ * the 99.5th percentile of its positive pixels → 255.
+ */
+export function trainingSlice(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], plane: Plane, index: number, size = SLICE_SIZE): Uint8Array {
+  const { perm, sign, mm, size: n } = canonicalAxes(dims, affine);
+  const normal = plane === 'axial' ? 2 : 0;
+  // RAS axes down the rows and along the columns; both run from their + end (anterior/superior, right/anterior).
+  const [rowAxis, colAxis] = plane === 'axial' ? [1, 0] : [2, 1];
+  if (!Number.isInteger(index) || index < 0 || index >= n[normal]) throw new Error(`${plane} slice ${index} is outside 0..${n[normal] - 1}`);
+  const stride = [1, dims[0], dims[0] * dims[1]];
+  // Voxel index along world axis r's voxel axis for the canonical index t.
+  const voxel = (r: number, t: number) => (sign[r] > 0 ? t : n[r] - 1 - t);
+  const rows = n[rowAxis], cols = n[colAxis];
+  const img = new Float32Array(rows * cols);
+  const base = voxel(normal, index) * stride[perm[normal]];
+  for (let r = 0; r < rows; r++) {
+    const rowOffset = base + voxel(rowAxis, rows - 1 - r) * stride[perm[rowAxis]];
+    for (let c = 0; c < cols; c++) img[r * cols + c] = data[rowOffset + voxel(colAxis, cols - 1 - c) * stride[perm[colAxis]]];
+  }
+  const fitted = fitSquare(img, rows, cols, [mm[rowAxis], mm[colAxis]], size);
+  const positive = fitted.filter((v) => v > 0).sort();
+  // numpy 1.24 divides the float32 image by the percentile cast to float32, then multiplies in float32.
+  const top = Math.fround(positive.length > 0 ? percentileSorted(positive, 99.5) : 1);
+  const levels = new Uint8Array(size * size);
+  for (let p = 0; p < levels.length; p++) levels[p] = Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(fitted[p] / top) * 255))));
+  return levels;
+}
+
+/**
+ * A training picture (row-major 8-bit levels, row 0 at the top) as the model's input, the way
+ * training/data.py reads a PNG: level / 255, turned 180° so rows and columns grow towards
+ * anterior/superior and right/anterior like a RAS NIfTI slice ([1, 1, size, size], index x + size·y).
+ */
+export function pictureToInput(levels: ArrayLike<number>): Float32Array {
+  const n = levels.length;
+  const out = new Float32Array(n);
+  for (let p = 0; p < n; p++) out[p] = levels[n - 1 - p] / 255;
+  return out;
+}
+
+/** The model input of a volume slice: trainingSlice read as a training PNG. */
+export function sliceInput(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], plane: Plane, index: number, size = SLICE_SIZE): Float32Array {
+  return pictureToInput(trainingSlice(data, dims, affine, plane, index, size));
+}
+
+/** The plane's slice index (trainingSlice's `index`) through world point `mm`, clamped to the volume. */
+export function sliceIndexAt(dims: readonly number[], affine: readonly number[], plane: Plane, mm: readonly number[]): number {
+  const { perm, sign, size } = canonicalAxes(dims, affine);
+  const normal = plane === 'axial' ? 2 : 0;
+  const v = Math.round(applyAffine(invertAffine([...affine]), mm)[perm[normal]]);
+  const t = sign[normal] > 0 ? v : size[normal] - 1 - v;
+  return Math.min(size[normal] - 1, Math.max(0, t));
+}
+
+/** The plane's middle slice index, when there is no crosshair. */
+export function middleSliceIndex(dims: readonly number[], affine: readonly number[], plane: Plane): number {
+  return canonicalAxes(dims, affine).size[plane === 'axial' ? 2 : 0] >> 1;
+}
+
+/** Patient directions at a displayed picture's edges. */
+export interface EdgeLabels { left: string; right: string; top: string; bottom: string }
+
+/** Where the viewer shows a plane mirrored against the training picture: neurological axial; sagittal, which it shows posterior-left. */
+function mirrored(plane: Plane | null, convention: Convention): boolean {
+  return plane === 'sagittal' || (plane === 'axial' && convention === 'neurological');
+}
+
+/** The patient directions at the edges of inputForDisplay's picture; null for a dropped picture. */
+export function displayLabels(plane: Plane | null, convention: Convention): EdgeLabels | null {
+  if (plane === 'sagittal') return { left: 'P', right: 'A', top: 'S', bottom: 'I' };
+  if (plane === null) return null;
+  return { ...(mirrored(plane, convention) ? { left: 'L', right: 'R' } : { left: 'R', right: 'L' }), top: 'A', bottom: 'P' };
+}
+
+/**
+ * How the panel shows a model input (or its Grad-CAM, same layout): turned back to the training
+ * picture, then mirrored where the viewer shows the plane the other way round (displayLabels). A
+ * picture (plane null) is shown as it came.
+ */
+export function inputForDisplay(input: Float32Array, plane: Plane | null, convention: Convention, size = SLICE_SIZE): Float32Array {
+  const mirror = mirrored(plane, convention);
+  const n = size * size;
+  const values = new Float32Array(n);
+  for (let r = 0; r < size; r++) {
+    for (let c = 0; c < size; c++) values[r * size + c] = input[n - 1 - (r * size + (mirror ? size - 1 - c : c))];
+  }
+  return values;
+}
+
+/** PIL's 8-bit luminance (convert("L"), ITU-R 601-2 in 16-bit fixed point), which training/data.py applies to a PNG. */
+function luminance(r: number, g: number, b: number): number {
+  return (r * 19595 + g * 38470 + b * 7471 + 0x8000) >> 16;
+}
+
+/**
+ * A model input from RGBA pixels (a dropped PNG/JPEG): luminance read like a training PNG
+ * (pictureToInput), bilinearly resized when it is not size×size already (the export writes 224×224).
+ */
+export function pictureInput(rgba: Uint8ClampedArray, w: number, h: number, size = SLICE_SIZE): Float32Array {
+  const gray = new Float32Array(w * h);
+  for (let p = 0; p < w * h; p++) gray[p] = luminance(rgba[4 * p], rgba[4 * p + 1], rgba[4 * p + 2]);
+  return pictureToInput(w === size && h === size ? gray : resizeBilinear(gray, w, h, size, size));
+}
+
+/**
+ * The model input (index x + size·y) as the worker's Volume on the size×size×1 grid (x fastest), the
+ * layout an ONNX [1, 1, size, size] tensor reads row by row.
+ */
+export function asGridVolume(input: Float32Array, size = SLICE_SIZE) {
   return { dims: [size, size, 1] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype: 'float32' as const, data: input };
 }
