@@ -2,7 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
-import { asGridVolume, displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
+import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
 import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
 
 interface SliceRun {
@@ -62,8 +62,7 @@ export function SlicePanel() {
     setBusy(`Classifying ${source}…`);
     setError(null);
     try {
-      const model = await bridge.loadModel(chosen);
-      const result = await bridge.classify({ modelId: chosen, volume: asGridVolume(input.slice()), preprocessed: true, explain: true });
+      const { model, result } = await bridge.classifySliceInput(chosen, input);
       setRun({ source, plane, input, model, result });
     } catch (err) {
       setError((err as Error).message);

@@ -2,8 +2,9 @@
  * The inference worker's bridge (life cycle from ../worker-bridge.ts): re-sends the page's
  * configuration to a fresh worker and remembers the models the running worker holds.
  */
-import type { ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel } from '../../../workers/inference.worker.ts';
+import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../../../workers/inference.worker.ts';
 import { workerBridge } from '../worker-bridge.ts';
+import { asGridVolume } from './slice2d.ts';
 
 let configured: InferenceConfig | null = null;
 /** Models the running worker holds: a repeat load answers at once, so classification starts before the page's other work. */
@@ -53,3 +54,10 @@ export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails'
 
 /** Classifies a copy of the volume (the page keeps its own for display). */
 export const classify = (req: ClassifyRequest, signal?: AbortSignal) => call(signal, (w) => w.classify(req));
+
+/** Classifies a 2D model input (slice2d.ts tensor layout) on the model grid with a 2D model: the slice panel's path. */
+export async function classifySliceInput(modelId: string, input: Float32Array): Promise<{ model: LoadedModel; result: ClassifyResult }> {
+  const model = await loadModel(modelId);
+  const result = await classify({ modelId, volume: asGridVolume(input.slice()), preprocessed: true, explain: true });
+  return { model, result };
+}

@@ -113,13 +113,18 @@ let started = false;
 export function startInference(): void {
   if (started) return;
   started = true;
-  // A console/test handle: e2e tests lose the WebGPU device (between or during runs) through it, the benchmark times the backbone.
+  // A console/test handle: e2e tests lose the WebGPU device (between or during runs) through it, the benchmark times the backbone,
+  // and the float16 e2e feeds bundles' reference inputs (floats no PNG can carry) through the slice panel's path.
   Object.assign(window, {
     qumriInference: {
       loseWebGpuDevice: bridge.loseDevice,
       armWebGpuDeviceLoss: bridge.armDeviceLoss,
       webGpuDeviceLossReport: bridge.deviceLossReport,
       benchBackbone: bridge.benchBackbone,
+      classifySliceInput: async (modelId: string, input: ArrayLike<number>) => {
+        const { model, result } = await bridge.classifySliceInput(modelId, Float32Array.from(input));
+        return { probability: result.probability, backend: result.backend };
+      },
     },
   });
   void registerOffline()
