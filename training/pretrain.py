@@ -136,6 +136,11 @@ def evaluate(net: LesionMapNet, loader) -> dict:
     return {"loss": total / max(n, 1), "dice": [2 * a / b if b else math.nan for a, b in zip(inter, size)]}
 
 
+def without_stopping(config: dict) -> dict:
+    """A configuration without epochs and patience: raising those continues a finished run instead of refusing."""
+    return {k: v for k, v in config.items() if k not in ("epochs", "patience")}
+
+
 def pretrain(cfg: PretrainConfig) -> str:
     """Run (or resume) the pre-training; returns the path of backbone.pt."""
     from .train import tensor_shape
@@ -164,7 +169,7 @@ def pretrain(cfg: PretrainConfig) -> str:
     state = {"epoch": -1, "best_val_loss": math.inf, "best_backbone": None, "bad_epochs": 0, "history": []}
     if os.path.exists(ckpt_path):
         ckpt = torch.load(ckpt_path, map_location="cpu")
-        if ckpt["config"] != dataclasses.asdict(cfg):
+        if without_stopping(ckpt["config"]) != without_stopping(dataclasses.asdict(cfg)):
             raise SystemExit(f"{ckpt_path} was made with another configuration {ckpt['config']}; use another --out_dir")
         net.load_state_dict(ckpt["net"])
         optimizer.load_state_dict(ckpt["optimizer"])

@@ -62,11 +62,17 @@ def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
     saved = torch.load(out)
     assert saved["backbone_args"] == {"backbone": "resnet10", "width": 4}
     assert len(saved["history"]) == 3 and saved["best_val_loss"] == min(h["val_loss"] for h in saved["history"])
+    assert saved["config"]["epochs"] == 3
     assert all(len(h["val_dice_per_stage"]) == 4 for h in saved["history"])
     assert not set(saved["splits"]["train"]) & set(saved["splits"]["val"])
     before = os.path.getmtime(root / "pre" / "ckpt.pt")
     pretrain(cfg)  # resumes after the last epoch: nothing left to train
     assert os.path.getmtime(root / "pre" / "ckpt.pt") == before
+    longer = pretrain(parse_overrides(args + ["--epochs=4", "--patience=9"], PretrainConfig()))  # continues
+    assert len(torch.load(longer)["history"]) == 4
+    with pytest.raises(SystemExit, match="another configuration"):
+        pretrain(parse_overrides(args + ["--epochs=4", "--lr=1e-2"], PretrainConfig()))
+    saved = torch.load(out)
 
     model = build_model({"backbone": "resnet10", "width": 4, "head": "classical"})
     load_backbone_init(model, out, "resnet10", 4)
