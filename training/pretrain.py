@@ -137,8 +137,9 @@ def evaluate(net: LesionMapNet, loader) -> dict:
 
 
 def without_stopping(config: dict) -> dict:
-    """A configuration without epochs and patience: raising those continues a finished run instead of refusing."""
-    return {k: v for k, v in config.items() if k not in ("epochs", "patience")}
+    """What makes two runs the same run: raising epochs or patience continues a finished run, and threads or
+    cache size do not change the result."""
+    return {k: v for k, v in config.items() if k not in ("epochs", "patience", "num_threads", "cache_gb")}
 
 
 def pretrain(cfg: PretrainConfig) -> str:
