@@ -3,11 +3,13 @@
  * file against the manifest's sha256 before use, and list the shipped bundles from index.json.
  */
 import { verifyFile } from './hash.ts';
+import { retryNetwork, type RetryOptions } from './retry.ts';
 import { BundleError, parseManifest, type Manifest } from './manifest.ts';
 import { parseHead, type HeadSpec } from '../head/spec.ts';
 
 export * from './manifest.ts';
 export { sha256Hex, verifyFile } from './hash.ts';
+export { retryNetwork, type RetryOptions } from './retry.ts';
 
 /** Reads files of one bundle by name; rejects with a message naming the file when it is missing. */
 export interface BundleSource {
@@ -115,17 +117,21 @@ export function subSource(root: { label: string; read(path: string): Promise<Uin
   return { label: `${root.label.replace(/\/$/, '')}/${id}`, read: (name) => root.read(`${id}/${name}`) };
 }
 
-/** A source over HTTP(S) relative to `baseUrl` (the page: `/models/`). */
-export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch): BundleSource {
+/**
+ * A source over HTTP(S) relative to `baseUrl` (the page: `/models/`). A network failure, while
+ * connecting or reading the body, is tried again (retry.ts); an HTTP error is not.
+ */
+export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch, retry: RetryOptions = {}): BundleSource {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;
   return {
     label: base,
-    async read(name) {
-      const res = await fetchFn(`${base}${name}`);
-      if (!res.ok) throw new Error(`HTTP ${res.status} for ${base}${name}`);
-      // Static servers with an SPA fallback answer a missing file with the app's index.html.
-      if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${base}${name} is missing (the server answered with an HTML page)`);
-      return new Uint8Array(await res.arrayBuffer());
-    },
+    read: (name) =>
+      retryNetwork(async () => {
+        const res = await fetchFn(`${base}${name}`);
+        if (!res.ok) throw new Error(`HTTP ${res.status} for ${base}${name}`);
+        // Static servers with an SPA fallback answer a missing file with the app's index.html.
+        if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${base}${name} is missing (the server answered with an HTML page)`);
+        return new Uint8Array(await res.arrayBuffer());
+      }, retry),
   };
 }
