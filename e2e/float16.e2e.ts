@@ -95,11 +95,7 @@ for (const m of float16) {
     await page.goto(new URL('?backend=wasm', baseUrl).toString());
     // The slice panel lists the bundle once the registry is read (and the worker configured).
     await page.waitForSelector(`[data-testid="slice-model"] option[value="${m.id}"]`, { state: 'attached', timeout: 60_000 });
-    // On a first visit the service worker precaches every bundle file while the page fetches the same
-    // ones; in the test's off-the-record context the two fetches of a large file share a small
-    // in-memory HTTP cache entry and the page's can fail (net::ERR_CACHE_WRITE_FAILURE, seen about
-    // once in five runs). Start after the precache, as on a second visit.
-    await page.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, { timeout: 180_000 });
+    // No wait for the service worker's precache: a first visit classifies at once (first-visit.e2e.ts).
     const shape = m.input.shape.slice(2);
     const failures: string[] = [];
     for (const r of ref.inputs) {

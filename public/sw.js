@@ -48,7 +48,12 @@ async function cacheAll(urls) {
   await Promise.all(
     [...new Set(urls)].filter(sameOrigin).map(async (url) => {
       try {
-        const res = await fetch(url, { cache: 'no-cache' });
+        // 'no-store': past the HTTP cache, which Cache Storage makes redundant here. On a first visit
+        // the page fetches some of these files at the same moment; a second request through the HTTP
+        // cache would share the page's cache entry, and where a large file does not fit it (a private
+        // window's in-memory cache) Chromium fails one of the two with net::ERR_CACHE_WRITE_FAILURE:
+        // the page's model load, or this copy, leaving the model uncached offline.
+        const res = await fetch(url, { cache: 'no-store' });
         if (res.status === 200) await cache.put(url, res);
       } catch {
         // Unreachable now: the network-first handler fills it in on a later online visit.
