@@ -343,7 +343,8 @@ def section_summary(recs: list[dict]) -> list[str]:
          + ". The papers' AUCs (0.98–0.995 for paper A, 0.97–0.999 for paper B) are not reproduced: "
          + (f"far fewer subjects ({n_lo}–{n_hi} instead of 520), " if n_lo < 520 else f"{n_lo} subjects as in paper A, but ")
          + "a 64³ grid, "
-         + ("3D backbones pre-trained on our own synthetic lesion masks instead of MedicalNet, "
+         + ("3D backbones trained from scratch or pre-trained on our own synthetic lesion masks (per model, whichever "
+            "reached the lower validation loss) instead of paper A's MedicalNet weights, "
             if any(r.get("pretraining") for r in a) else
             "3D backbones trained from scratch (paper A fine-tuned MedicalNet-pretrained ones), ")
          + "2D backbones without ImageNet weights (paper B fine-tuned ImageNet-pretrained ones), 2 shared CPU cores, "
@@ -359,8 +360,11 @@ def section_summary(recs: list[dict]) -> list[str]:
     return L
 
 
-def section_protocol(recs: list[dict]) -> list[str]:
-    """What was actually run, against paper A's protocol, from the records."""
+def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
+    """What was actually run, against paper A's protocol, from the records (and the pre-trained variants in
+    records/lesion-map/, whether or not they were selected)."""
+    variants = os.path.join(folder, "lesion-map") if folder else ""
+    pre = load_records(variants) if variants and os.path.isdir(variants) else []
     a = sorted((r for r in recs if r["family"] == "paper_a"),
                key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
     L = ["## Protocol as run\n"]
@@ -383,17 +387,18 @@ def section_protocol(recs: list[dict]) -> list[str]:
            "2-core CPU budget of a session, and the width-8 64³ ONNX (≈ 4 MB) keeps the page fast. ")
           + "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
           "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector).",
-          *pretraining_lines(a),
+          *pretraining_lines(a + pre),
           "- Training: Adam, batch 8, cross-entropy, early stopping on validation loss; "
           + ("each model's configuration was chosen on validation loss among the rounds listed at the end of this page.\n"
              if small else "one configuration for every model, fixed before training (lr 3e-4, no L2, augmentation: "
              "the settings that won on validation loss in most small-cohort rounds listed at the end of this page); "
              "no search was affordable at 520 subjects.\n"),
-          "| Model | lr | L2 | augmentation | max epochs | patience | epochs run | best val loss |",
-          "|---|---|---|---|---|---|---|---|"]
+          "| Model | backbone start | lr | L2 | augmentation | max epochs | patience | epochs run | best val loss |",
+          "|---|---|---|---|---|---|---|---|---|"]
     for r in a:
         c = r["config"]
-        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {c['lr']:g} | {c['l2']:g} | "
+        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | "
+                 f"{'lesion-map pre-trained' if r.get('pretraining') else 'random'} | {c['lr']:g} | {c['l2']:g} | "
                  f"{'on' if c['augment'] else 'off'} | {c['epochs']} | {c['patience']} | {r['epochs_run']} | "
                  f"{f3(r['best_val_loss'])} |")
     L.append("")
@@ -408,7 +413,9 @@ def pretraining_lines(a: list[dict]) -> list[str]:
                 "cannot be had offline."]
     c = pre[0]["pretraining"]["config"]
     L = ["- Backbone initialisation (paper A: MedicalNet, 3D ResNets pre-trained on segmentation, not available "
-         "offline): *lesion-map pre-training* (`training/pretrain.py`), once per cohort and shared by both heads. "
+         "offline): random (from scratch), or *lesion-map pre-training* (`training/pretrain.py`), once per cohort "
+         "and shared by both heads; where both were run, the model below is the one with the lower validation loss "
+         "(both are compared in the ablation section). "
          "The same ResNet-34 learns to map the lesions of the **training** subjects from their synthetic masks "
          "(validation subjects for early stopping; test subjects never read): every stage predicts, at its own "
          "resolution, which blocks hold a lesion voxel (BCE + soft Dice, deep supervision so that the pooled last "
@@ -429,24 +436,31 @@ def pretraining_lines(a: list[dict]) -> list[str]:
     return L + [""]
 
 
-def section_ablation(recs: list[dict], folder: str) -> list[str]:
-    """Lesion-map pre-trained runs against the from-scratch runs of the same model on the same cohort."""
-    path = os.path.join(folder, "from-scratch")
-    old = {r["id"]: r for r in (load_records(path) if os.path.isdir(path) else [])}
-    pairs = [(r, old[r["id"]]) for r in recs if r["family"] == "paper_a" and r.get("pretraining") and r["id"] in old]
+def section_ablation(folder: str) -> list[str]:
+    """The same models trained from scratch (records/from-scratch/) and from the lesion-map pre-trained backbone
+    (records/lesion-map/); the tables above show, per model, the one with the lower validation loss."""
+    variants = {}
+    for sub in ("from-scratch", "lesion-map"):
+        path = os.path.join(folder, sub)
+        variants[sub] = {r["id"]: r for r in (load_records(path) if os.path.isdir(path) else [])}
+    pairs = [(variants["from-scratch"][i], r) for i, r in variants["lesion-map"].items() if i in variants["from-scratch"]]
     if not pairs:
         return []
     L = ["## Ablation: lesion-map pre-training vs training from scratch\n",
          "The same model, cohort, splits and training configuration; only the backbone's starting weights differ "
-         "(from-scratch records: `experiments/records/from-scratch/`). Test AUC with 95 % bootstrap interval; "
-         "DeLong p on the same test subjects; paired = patient scored above its lesion-free twin.\n",
-         "| Model | from scratch: AUC | pre-trained: AUC | DeLong p | paired, from scratch | paired, pre-trained |",
-         "|---|---|---|---|---|---|"]
-    for new, base in sorted(pairs, key=lambda p: (p[0]["task"] != "tsc", p[0]["sequence"] != "FLAIR",
-                                                   p[0]["head"] != "classical")):
+         "(`experiments/records/from-scratch/`, `experiments/records/lesion-map/`). The tables above use, per model, "
+         "the variant with the lower validation loss (chosen on validation only; test shown for transparency). "
+         "DeLong p on the same test subjects; paired = test patient scored above its lesion-free twin.\n",
+         "| Model | val loss: scratch / pre-trained | test AUC, from scratch | test AUC, pre-trained | DeLong p | "
+         "paired: scratch / pre-trained | used above |",
+         "|---|---|---|---|---|---|---|"]
+    for base, new in sorted(pairs, key=lambda p: (p[1]["task"] != "tsc", p[1]["sequence"] != "FLAIR",
+                                                   p[1]["head"] != "classical")):
         p = pair_delong(new, base)["p"]
-        L.append(f"| {TASKS[new['task']]} {new['sequence']} {label(new)} | {ci(base['test']['auc'])} | "
-                 f"{ci(new['test']['auc'])} | {f3(p)} | {pct(base['paired']['rate'])} | {pct(new['paired']['rate'])} |")
+        used = "pre-trained" if new["best_val_loss"] < base["best_val_loss"] else "from scratch"
+        L.append(f"| {TASKS[new['task']]} {new['sequence']} {label(new)} | {f3(base['best_val_loss'])} / "
+                 f"{f3(new['best_val_loss'])} | {ci(base['test']['auc'])} | {ci(new['test']['auc'])} | {f3(p)} | "
+                 f"{pct(base['paired']['rate'])} / {pct(new['paired']['rate'])} | {used} |")
     return L + [""]
 
 
@@ -501,12 +515,12 @@ def render(recs: list[dict], img_dir: str, rel_img: str, folder: str = "") -> st
          "steps; validation = early stopping, best epoch and the decision threshold; test = the numbers "
          "below only (`experiments/paper_a.py` docstring lists the code locations).\n"]
     L += section_summary(recs)
-    L += section_protocol(recs)
+    L += section_protocol(recs, folder)
     L += section_paper_a(recs, img_dir, rel_img)
     L += section_paper_b(recs, img_dir, rel_img)
     L += section_shipped(recs)
     L += section_runs(recs)
-    L += section_ablation(recs, folder) if folder else []
+    L += section_ablation(folder) if folder else []
     L += section_not_selected(folder) if folder else []
     return "\n".join(L) + "\n"
 
