@@ -354,8 +354,13 @@ def section_summary(recs: list[dict]) -> list[str]:
         verdict = ("no pair differs at the 0.05 level, so these runs give no evidence for or against the quantum head"
                    if min(pvals) >= 0.05 else f"{sum(p < 0.05 for p in pvals)} pair(s) differ at the 0.05 level "
                    "(no correction for multiple comparisons)")
+        mixed = [f"{TASKS[q['task']]} {q['sequence']}" for q, c in partners(a) if c
+                 and bool(q.get("pretraining")) != bool(c.get("pretraining"))]
         L.append(f"- Hybrid vs classical (DeLong, same test subjects): p from {min(pvals):.3f} to {max(pvals):.3f}; "
-                 f"{verdict}.")
+                 f"{verdict}."
+                 + (f" In {', '.join(mixed)} the two selected models started from different backbones (one from scratch, "
+                    "one lesion-map pre-trained), so that pair compares initialisations as much as heads; the ablation "
+                    "section compares the heads with the same start." if mixed else ""))
     L.append("")
     return L
 
@@ -461,6 +466,20 @@ def section_ablation(folder: str) -> list[str]:
         L.append(f"| {TASKS[new['task']]} {new['sequence']} {label(new)} | {f3(base['best_val_loss'])} / "
                  f"{f3(new['best_val_loss'])} | {ci(base['test']['auc'])} | {ci(new['test']['auc'])} | {f3(p)} | "
                  f"{pct(base['paired']['rate'])} / {pct(new['paired']['rate'])} | {used} |")
+    same = []
+    for sub, start in (("from-scratch", "random"), ("lesion-map", "lesion-map pre-trained")):
+        by_id = variants[sub]
+        for q in by_id.values():
+            c = by_id.get(q["id"].replace("qresnet34", "resnet34")) if q["head"] == "quantum" else None
+            if c:
+                same.append((q, c, start))
+    if same:
+        L += ["", "Hybrid vs classical with the same backbone start (DeLong on the same test subjects):\n",
+              "| Task | Sequence | backbone start | ResNet-34 AUC | QResNet-34 AUC | DeLong p |", "|---|---|---|---|---|---|"]
+        for q, c, start in sorted(same, key=lambda t: (t[0]["task"] != "tsc", t[0]["sequence"] != "FLAIR", t[2])):
+            L.append(f"| {TASKS[q['task']]} | {q['sequence']} | {start} | {ci(c['test']['auc'])} | {ci(q['test']['auc'])} | "
+                     f"{f3(pair_delong(q, c)['p'])} |")
+        L.append("")
     return L + [""]
 
 
