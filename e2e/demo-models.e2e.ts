@@ -3,9 +3,9 @@
  * classified by every shipped 3D model of the matching task and sequence (public/models/index.json).
  * The page must give the same probability (±1e-3) and class as `qumri classify` on the same file, i.e.
  * the whole page path (drop, load, preprocess worker, backbone, head) is the research path.
- * Whether the class is the demo's known class is printed, not asserted: the shipped models are weak
- * (test AUC 0.54–0.68 on the synthetic cohorts, docs/results.md), so one scan's class is a coin with a
- * bias, not a property of the code; the model cards say so.
+ * Whether the class is the demo's known class is printed, not asserted: most shipped models are weak
+ * (test AUCs on the synthetic cohorts in docs/results.md and each model card), so one scan's class is a
+ * coin with a bias, not a property of the code; the model cards say so.
  * Runs on WASM so the result does not depend on the SwiftShader adapter.
  */
 import { execFileSync } from 'node:child_process';
