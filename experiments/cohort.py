@@ -33,11 +33,23 @@ def stem(path: str) -> str:
     raise ValueError(f"not a NIfTI path: {path!r}")
 
 
+def generation_complete(raw: str) -> bool:
+    """The generator has finished: its manifest exists and cohort.json does not say "complete": false (the
+    generator writes manifest rows as subjects finish, so a manifest alone may be partial)."""
+    if not os.path.exists(os.path.join(raw, "manifest.csv")):
+        return False
+    meta = os.path.join(raw, "cohort.json")
+    if not os.path.exists(meta):
+        return True
+    with open(meta) as f:
+        return json.load(f).get("complete", True) is not False
+
+
 def raw_scans(raw: str) -> list[str]:
-    """Every scan and twin to prepare (sorted, absolute): the manifest's once it exists, else every
-    finished file the generator has written so far."""
+    """Every scan and twin to prepare (sorted, absolute): the manifest's once generation is complete, else
+    every finished file the generator has written so far."""
     manifest = os.path.join(raw, "manifest.csv")
-    if os.path.exists(manifest):
+    if generation_complete(raw):
         with open(manifest) as f:
             rows = list(csv.DictReader(f))
         test = test_subjects(raw)
@@ -161,12 +173,12 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         todo = pending(a.raw, a.out, (i, n))
         # the newest file may still be being written by the generator: leave it for the next poll
-        if a.follow and not os.path.exists(os.path.join(a.raw, "manifest.csv")):
+        if a.follow and not generation_complete(a.raw):
             todo = [p for p in todo if time.time() - os.path.getmtime(p) > 5]
         for k in range(0, len(todo), CHUNK):
             preprocess_chunk(todo[k:k + CHUNK], a.out, a.grid)
             print(f"prepared {min(k + CHUNK, len(todo))}/{len(todo)} pending", file=sys.stderr, flush=True)
-        done_generating = os.path.exists(os.path.join(a.raw, "manifest.csv"))
+        done_generating = generation_complete(a.raw)
         if done_generating and not pending(a.raw, a.out, (0, 1)):
             if i == 0:  # one writer for cohort.csv
                 print(f"wrote {write_cohort_csv(a.raw, a.out)}", file=sys.stderr)
