@@ -1,5 +1,5 @@
 /** `qumri preprocess`: scans (file, folder or CSV list) → NIfTI on a model grid + brain mask. */
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
@@ -166,9 +166,16 @@ async function processOne(job: Job, spec: PreprocessSpec, outDir: string, report
   }
   const outPath = path.resolve(outDir, `${job.stem}.nii.gz`);
   const maskPath = path.resolve(outDir, `${job.stem}_mask.nii.gz`);
-  await writeFile(outPath, writeNifti(gridVolume(result, result.data, 'float32'), { datatype: 'float32', gzip: true, description: 'qumri preprocess' }));
-  await writeFile(maskPath, writeNifti(gridVolume(result, Float32Array.from(result.mask), 'uint8'), { datatype: 'uint8', gzip: true, description: 'qumri brain mask' }));
+  // Mask first, volume last, each renamed into place: resumable callers take an existing volume as done.
+  await writeAtomically(maskPath, writeNifti(gridVolume(result, Float32Array.from(result.mask), 'uint8'), { datatype: 'uint8', gzip: true, description: 'qumri brain mask' }));
+  await writeAtomically(outPath, writeNifti(gridVolume(result, result.data, 'float32'), { datatype: 'float32', gzip: true, description: 'qumri preprocess' }));
   return { outPath, maskPath, result };
+}
+
+async function writeAtomically(file: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${file}.tmp${process.pid}`;
+  await writeFile(tmp, bytes);
+  await rename(tmp, file);
 }
 
 async function listInputs(input: string): Promise<{ jobs: Job[]; csv: { rows: string[][]; col: number } | null }> {
