@@ -54,6 +54,11 @@ def load_records(folder: str) -> list[dict]:
     return recs
 
 
+def load_variants(folder: str) -> dict[str, dict[str, dict]]:
+    """The from-scratch and lesion-map pre-trained runs of each model: {variant: {run id: record}}."""
+    return {v: {r["id"]: r for r in load_records(os.path.join(folder, v))} for v in ("from-scratch", "lesion-map")}
+
+
 def f3(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -368,8 +373,7 @@ def section_summary(recs: list[dict]) -> list[str]:
 def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
     """What was actually run, against paper A's protocol, from the records (and the pre-trained variants in
     records/lesion-map/, whether or not they were selected)."""
-    variants = os.path.join(folder, "lesion-map") if folder else ""
-    pre = load_records(variants) if variants and os.path.isdir(variants) else []
+    pre = list(load_variants(folder)["lesion-map"].values()) if folder else []
     a = sorted((r for r in recs if r["family"] == "paper_a"),
                key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
     L = ["## Protocol as run\n"]
@@ -444,10 +448,7 @@ def pretraining_lines(a: list[dict]) -> list[str]:
 def section_ablation(folder: str) -> list[str]:
     """The same models trained from scratch (records/from-scratch/) and from the lesion-map pre-trained backbone
     (records/lesion-map/); the tables above show, per model, the one with the lower validation loss."""
-    variants = {}
-    for sub in ("from-scratch", "lesion-map"):
-        path = os.path.join(folder, sub)
-        variants[sub] = {r["id"]: r for r in (load_records(path) if os.path.isdir(path) else [])}
+    variants = load_variants(folder)
     pairs = [(variants["from-scratch"][i], r) for i, r in variants["lesion-map"].items() if i in variants["from-scratch"]]
     if not pairs:
         return []

@@ -92,10 +92,9 @@ def test_each_model_uses_the_variant_with_the_lower_validation_loss():
     run's model, so a swapped bundle would fail test_bundles' torch parity)."""
     folder = os.path.join(ROOT, "experiments", "records")
     variants = {}
-    for sub in ("from-scratch", "lesion-map"):
-        d = os.path.join(folder, sub)
-        for r in report.load_records(d) if os.path.isdir(d) else []:
-            variants.setdefault(r["id"], []).append(r)
+    for by_id in report.load_variants(folder).values():
+        for rid, r in by_id.items():
+            variants.setdefault(rid, []).append(r)
     for rid, runs in variants.items():
         best = min(runs, key=lambda r: r["best_val_loss"])
         with open(os.path.join(folder, f"{rid}.json")) as f:
