@@ -50,6 +50,7 @@ class PretrainConfig:
     epochs: int = 30
     batch_size: int = 4
     lr: float = 1e-3
+    schedule: str = "cosine"          # cosine: lr decays to 0 over `epochs`; constant: lr throughout
     patience: int = 6
     augment: bool = True
     seed: int = 1
@@ -136,10 +137,25 @@ def evaluate(net: LesionMapNet, loader) -> dict:
     return {"loss": total / max(n, 1), "dice": [2 * a / b if b else math.nan for a, b in zip(inter, size)]}
 
 
+SCHEDULES = ("cosine", "constant")
+
+
+def lr_at(cfg: PretrainConfig, epoch: int) -> float:
+    """The epoch's learning rate. Cosine decay lets the last epochs settle: at a constant rate the weights, and
+    with them BatchNorm's running statistics, kept moving so far that the val Dice swung between 0 and 0.5
+    from one epoch to the next."""
+    if cfg.schedule == "constant":
+        return cfg.lr
+    return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+
+
 def without_stopping(config: dict) -> dict:
-    """What makes two runs the same run: raising epochs or patience continues a finished run, and threads or
-    cache size do not change the result."""
-    return {k: v for k, v in config.items() if k not in ("epochs", "patience", "num_threads", "cache_gb")}
+    """What makes two runs the same run: threads or cache size do not change the result, raising patience
+    continues a finished run, and so does raising epochs at a constant rate (a cosine schedule is made for its
+    number of epochs). Checkpoints from before schedules existed ran at a constant rate."""
+    config = {"schedule": "constant", **config}
+    ignored = ("patience", "num_threads", "cache_gb") + (("epochs",) if config["schedule"] == "constant" else ())
+    return {k: v for k, v in config.items() if k not in ignored}
 
 
 def pretrain(cfg: PretrainConfig) -> str:
@@ -147,6 +163,8 @@ def pretrain(cfg: PretrainConfig) -> str:
     from .train import tensor_shape
     if cfg.backbone not in RESNET3D_BLOCKS:
         raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)}, got {cfg.backbone!r}")
+    if cfg.schedule not in SCHEDULES:
+        raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
@@ -185,6 +203,8 @@ def pretrain(cfg: PretrainConfig) -> str:
         t0 = time.time()
         net.train()
         train_ds.epoch = epoch
+        for group in optimizer.param_groups:
+            group["lr"] = lr_at(cfg, epoch)
         total, n = 0.0, 0
         for x, m in train_loader:
             loss = total_loss(net(x), m)
@@ -200,11 +220,11 @@ def pretrain(cfg: PretrainConfig) -> str:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "train_loss": total / max(n, 1), "val_loss": val["loss"],
+        state["history"].append({"epoch": epoch, "lr": lr_at(cfg, epoch), "train_loss": total / max(n, 1), "val_loss": val["loss"],
                                  "val_dice_per_stage": val["dice"], "seconds": time.time() - t0})
         save_checkpoint({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "config": dataclasses.asdict(cfg),
                          "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), **state}, ckpt_path)
-        log(f"epoch {epoch + 1}/{cfg.epochs}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
+        log(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr_at(cfg, epoch):.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
             f"{' *' if improved else ''}  dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])}  "
             f"{time.time() - t0:.1f} s")
     save_checkpoint({"backbone": state["best_backbone"], "backbone_args": {"backbone": cfg.backbone, "width": cfg.width},

@@ -8,7 +8,8 @@ import torch
 
 from training import data as D
 from training.models import build_model
-from training.pretrain import LesionMapNet, PretrainConfig, block_targets, load_backbone_init, map_loss, pretrain
+from training.pretrain import (LesionMapNet, PretrainConfig, block_targets, load_backbone_init, lr_at, map_loss,
+                               pretrain)
 from training.train import parse_overrides
 
 from .cohort import make_cohort
@@ -56,7 +57,7 @@ def cohort(tmp_path_factory):
 def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
     root, manifest = cohort
     args = [f"--manifest={manifest}", f"--out_dir={root / 'pre'}", "--grid=32,32,32", "--backbone=resnet10",
-            "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3", "--num_threads=1"]
+            "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3", "--num_threads=1", "--schedule=constant"]
     cfg = parse_overrides(args, PretrainConfig())
     out = pretrain(cfg)
     saved = torch.load(out)
@@ -82,6 +83,22 @@ def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
         load_backbone_init(build_model({"backbone": "resnet10", "width": 8, "head": "classical"}), out, "resnet10", 8)
     with pytest.raises(SystemExit, match="not found"):
         load_backbone_init(model, str(root / "missing.pt"), "resnet10", 4)
+
+
+def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
+    cfg = PretrainConfig(lr=1e-3, epochs=4)
+    assert [round(lr_at(cfg, e), 12) for e in range(4)] == [1e-3, round(1e-3 * (2 + 2 ** 0.5) / 4, 12), 5e-4,
+                                                            round(1e-3 * (2 - 2 ** 0.5) / 4, 12)]
+    assert lr_at(PretrainConfig(lr=1e-3, epochs=4, schedule="constant"), 3) == 1e-3
+    root, manifest = cohort
+    args = [f"--manifest={manifest}", f"--out_dir={root / 'cos'}", "--grid=32,32,32", "--backbone=resnet10",
+            "--width=4", "--epochs=2", "--batch_size=4", "--lr=3e-3", "--num_threads=1"]
+    saved = torch.load(pretrain(parse_overrides(args, PretrainConfig())))
+    assert [h["lr"] for h in saved["history"]] == [3e-3, lr_at(PretrainConfig(lr=3e-3, epochs=2), 1)]
+    with pytest.raises(SystemExit, match="another configuration"):  # 3 epochs is another cosine, not a continuation
+        pretrain(parse_overrides(args + ["--epochs=3"], PretrainConfig()))
+    with pytest.raises(SystemExit, match="schedule"):
+        pretrain(parse_overrides(args + ["--schedule=step"], PretrainConfig()))
 
 
 def test_train_starts_from_the_pretrained_backbone(cohort):
