@@ -35,6 +35,7 @@ from torch import nn
 from . import data as D
 from .checkpoint import save_checkpoint
 from .models import RESNET3D_BLOCKS, ResNet3d
+from .train import SCHEDULES, scheduled_lr, tensor_shape
 
 
 @dataclass
@@ -137,16 +138,8 @@ def evaluate(net: LesionMapNet, loader) -> dict:
     return {"loss": total / max(n, 1), "dice": [2 * a / b if b else math.nan for a, b in zip(inter, size)]}
 
 
-SCHEDULES = ("cosine", "constant")
-
-
 def lr_at(cfg: PretrainConfig, epoch: int) -> float:
-    """The epoch's learning rate. Cosine decay lets the last epochs settle: at a constant rate the weights, and
-    with them BatchNorm's running statistics, kept moving so far that the val Dice swung between 0 and 0.5
-    from one epoch to the next."""
-    if cfg.schedule == "constant":
-        return cfg.lr
-    return cfg.lr * 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+    return scheduled_lr(cfg.lr, cfg.schedule, epoch, cfg.epochs)
 
 
 def without_stopping(config: dict) -> dict:
@@ -160,7 +153,6 @@ def without_stopping(config: dict) -> dict:
 
 def pretrain(cfg: PretrainConfig) -> str:
     """Run (or resume) the pre-training; returns the path of backbone.pt."""
-    from .train import tensor_shape
     if cfg.backbone not in RESNET3D_BLOCKS:
         raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)}, got {cfg.backbone!r}")
     if cfg.schedule not in SCHEDULES:

@@ -20,7 +20,7 @@ from .cohort import make_cohort
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": ROOT}
 ARGS = ["--grid=32,32,32", "--backbone=resnet10", "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3",
-        "--progress=false"]
+        "--progress=false", "--schedule=cosine"]
 
 
 def run_train(manifest, out_dir, *extra):
@@ -46,6 +46,7 @@ def test_killed_run_resumes_where_it_stopped(run):
     assert "epoch 1/3" not in run["resumed"].stderr
     ckpt = load_checkpoint(os.path.join(run["out"], "ckpt.pt"))
     assert ckpt["done"] and ckpt["epoch"] == 2 and len(ckpt["history"]) == 3
+    np.testing.assert_allclose([h["lr"] for h in ckpt["history"]], [3e-3, 2.25e-3, 0.75e-3])  # cosine over 3 epochs
 
 
 def test_resumed_run_equals_uninterrupted_run(run):
@@ -214,6 +215,8 @@ def test_overrides_are_type_checked_and_unknown_keys_rejected():
             (["--nope=1"], "unknown config key 'nope'"), (["epochs=3"], "use --key=value"):
         with pytest.raises(SystemExit, match=msg):
             parse_overrides(bad)
+    with pytest.raises(SystemExit, match="schedule must be one of"):
+        train(parse_overrides(["--manifest=unread.csv", "--schedule=step"]))
 
 
 @pytest.mark.parametrize("make_head", [
