@@ -54,9 +54,25 @@ def load_records(folder: str) -> list[dict]:
     return recs
 
 
+# Backbone starts that were run, one records/ folder each (experiments/README.md); per model, the tables use the
+# run with the lowest validation loss among them.
+VARIANTS = {
+    "from-scratch": "random initialisation; constant lr, early stopping",
+    "lesion-map": "lesion-map pre-trained at a constant lr; fine-tuned at a constant lr, early stopping",
+    "lesion-map-cosine": "lesion-map pre-trained with cosine lr decay; fine-tuned with cosine lr decay, best "
+                         "validation epoch of all",
+}
+
+
 def load_variants(folder: str) -> dict[str, dict[str, dict]]:
-    """The from-scratch and lesion-map pre-trained runs of each model: {variant: {run id: record}}."""
-    return {v: {r["id"]: r for r in load_records(os.path.join(folder, v))} for v in ("from-scratch", "lesion-map")}
+    """Every variant's runs: {variant: {run id: record}} (empty where the folder is missing)."""
+    return {v: {r["id"]: r for r in load_records(os.path.join(folder, v))} for v in VARIANTS}
+
+
+def start(rec: dict) -> str:
+    """How the run's backbone started, from its record."""
+    p = rec.get("pretraining")
+    return f"lesion-map pre-trained ({p['config'].get('schedule', 'constant')} lr)" if p else "random"
 
 
 def f3(v) -> str:
@@ -349,7 +365,7 @@ def section_summary(recs: list[dict]) -> list[str]:
          + (f"far fewer subjects ({n_lo}–{n_hi} instead of 520), " if n_lo < 520 else f"{n_lo} subjects as in paper A, but ")
          + "a 64³ grid, "
          + ("3D backbones trained from scratch or pre-trained on our own synthetic lesion masks (per model, whichever "
-            "reached the lower validation loss) instead of paper A's MedicalNet weights, "
+            "reached the lowest validation loss) instead of paper A's MedicalNet weights, "
             if any(r.get("pretraining") for r in a) else
             "3D backbones trained from scratch (paper A fine-tuned MedicalNet-pretrained ones), ")
          + "2D backbones without ImageNet weights (paper B fine-tuned ImageNet-pretrained ones), 2 shared CPU cores, "
@@ -359,21 +375,20 @@ def section_summary(recs: list[dict]) -> list[str]:
         verdict = ("no pair differs at the 0.05 level, so these runs give no evidence for or against the quantum head"
                    if min(pvals) >= 0.05 else f"{sum(p < 0.05 for p in pvals)} pair(s) differ at the 0.05 level "
                    "(no correction for multiple comparisons)")
-        mixed = [f"{TASKS[q['task']]} {q['sequence']}" for q, c in partners(a) if c
-                 and bool(q.get("pretraining")) != bool(c.get("pretraining"))]
+        mixed = [f"{TASKS[q['task']]} {q['sequence']}" for q, c in partners(a) if c and start(q) != start(c)]
         L.append(f"- Hybrid vs classical (DeLong, same test subjects): p from {min(pvals):.3f} to {max(pvals):.3f}; "
                  f"{verdict}."
-                 + (f" In {', '.join(mixed)} the two selected models started from different backbones (one from scratch, "
-                    "one lesion-map pre-trained), so that pair compares initialisations as much as heads; the ablation "
-                    "section compares the heads with the same start." if mixed else ""))
+                 + (f" In {', '.join(mixed)} the two selected models started from different backbones, so that pair "
+                    "compares initialisations as much as heads; the ablation section compares the heads with the "
+                    "same start." if mixed else ""))
     L.append("")
     return L
 
 
 def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
-    """What was actually run, against paper A's protocol, from the records (and the pre-trained variants in
-    records/lesion-map/, whether or not they were selected)."""
-    pre = list(load_variants(folder)["lesion-map"].values()) if folder else []
+    """What was actually run, against paper A's protocol, from the records (and every pre-trained variant,
+    whether or not it was selected)."""
+    pre = [r for runs in load_variants(folder).values() for r in runs.values()] if folder else []
     a = sorted((r for r in recs if r["family"] == "paper_a"),
                key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
     L = ["## Protocol as run\n"]
@@ -397,19 +412,20 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
           + "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
           "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector).",
           *pretraining_lines(a + pre),
-          "- Training: Adam, batch 8, cross-entropy, early stopping on validation loss; "
+          "- Training: Adam, batch 8, cross-entropy, the epoch with the lowest validation loss kept (early stopping "
+          "where patience < max epochs); "
           + ("each model's configuration was chosen on validation loss among the rounds listed at the end of this page.\n"
-             if small else "one configuration for every model, fixed before training (lr 3e-4, no L2, augmentation: "
-             "the settings that won on validation loss in most small-cohort rounds listed at the end of this page); "
-             "no search was affordable at 520 subjects.\n"),
-          "| Model | backbone start | lr | L2 | augmentation | max epochs | patience | epochs run | best val loss |",
-          "|---|---|---|---|---|---|---|---|---|"]
+             if small else "lr 3e-4, no L2 and augmentation for every model, fixed before training (the settings that "
+             "won on validation loss in most small-cohort rounds listed at the end of this page); no search was "
+             "affordable at 520 subjects.\n"),
+          "| Model | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
+          "best val loss |",
+          "|---|---|---|---|---|---|---|---|---|---|"]
     for r in a:
         c = r["config"]
-        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | "
-                 f"{'lesion-map pre-trained' if r.get('pretraining') else 'random'} | {c['lr']:g} | {c['l2']:g} | "
-                 f"{'on' if c['augment'] else 'off'} | {c['epochs']} | {c['patience']} | {r['epochs_run']} | "
-                 f"{f3(r['best_val_loss'])} |")
+        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {start(r)} | {c['lr']:g} | "
+                 f"{c.get('schedule', 'constant')} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {c['epochs']} | "
+                 f"{c['patience']} | {r['epochs_run']} | {f3(r['best_val_loss'])} |")
     L.append("")
     return L
 
@@ -423,62 +439,73 @@ def pretraining_lines(a: list[dict]) -> list[str]:
     c = pre[0]["pretraining"]["config"]
     L = ["- Backbone initialisation (paper A: MedicalNet, 3D ResNets pre-trained on segmentation, not available "
          "offline): random (from scratch), or *lesion-map pre-training* (`training/pretrain.py`), once per cohort "
-         "and shared by both heads; where both were run, the model below is the one with the lower validation loss "
-         "(both are compared in the ablation section). "
+         "and schedule, shared by both heads; where several were run, the model below is the one with the lowest "
+         "validation loss (all are compared in the ablation section). "
          "The same ResNet-34 learns to map the lesions of the **training** subjects from their synthetic masks "
-         "(validation subjects for early stopping; test subjects never read): every stage predicts, at its own "
+         "(validation subjects choose the best epoch; test subjects never read): every stage predicts, at its own "
          "resolution, which blocks hold a lesion voxel (BCE + soft Dice, deep supervision so that the pooled last "
-         f"stage learns \"a lesion is in this region\"); Adam lr {c['lr']:g}, batch {c['batch_size']}, at most "
-         f"{c['epochs']} epochs, patience {c['patience']}, the same augmentation applied to scan and mask. The "
+         f"stage learns \"a lesion is in this region\"); Adam from lr {c['lr']:g}, batch {c['batch_size']}, the same "
+         "augmentation applied to scan and mask, at a constant rate or with cosine decay (table). The "
          "classifier then trains end to end from that backbone. This uses lesion masks that real cohorts rarely "
          "have, so it is a stand-in for MedicalNet, not a replication of it.",
-         "", "| Cohort | pre-training epochs | best val loss | val Dice per stage (1–4, block maps) | wall time |",
-         "|---|---|---|---|---|"]
+         "", "| Cohort | lr schedule | pre-training epochs | best val loss | val Dice per stage (1–4, block maps) | "
+         "wall time |", "|---|---|---|---|---|---|"]
     seen = set()
     for r in pre:
-        if (r["task"], r["sequence"]) in seen:
-            continue
-        seen.add((r["task"], r["sequence"]))
         p = r["pretraining"]
-        L.append(f"| {TASKS[r['task']]} {r['sequence']} | {p['epochs_run']} | {f3(p['best_val_loss'])} | "
+        key = (r["task"], r["sequence"], p["config"].get("schedule", "constant"))
+        if key in seen:
+            continue
+        seen.add(key)
+        L.append(f"| {TASKS[r['task']]} {r['sequence']} | {key[2]} | {p['epochs_run']} | {f3(p['best_val_loss'])} | "
                  f"{' / '.join(f3(d) for d in p['best_epoch_val_dice_per_stage'])} | {p['wall_time_s'] / 60:.1f} min |")
     return L + [""]
 
 
 def section_ablation(folder: str) -> list[str]:
-    """The same models trained from scratch (records/from-scratch/) and from the lesion-map pre-trained backbone
-    (records/lesion-map/); the tables above show, per model, the one with the lower validation loss."""
-    variants = load_variants(folder)
-    pairs = [(variants["from-scratch"][i], r) for i, r in variants["lesion-map"].items() if i in variants["from-scratch"]]
-    if not pairs:
+    """Each model under every backbone start that was run (records/<variant>/, VARIANTS); the tables above show,
+    per model, the run with the lowest validation loss."""
+    variants = {v: runs for v, runs in load_variants(folder).items() if runs}
+    if len(variants) < 2:
         return []
-    L = ["## Ablation: lesion-map pre-training vs training from scratch\n",
-         "The same model, cohort, splits and training configuration; only the backbone's starting weights differ "
-         "(`experiments/records/from-scratch/`, `experiments/records/lesion-map/`). The tables above use, per model, "
-         "the variant with the lower validation loss (chosen on validation only; test shown for transparency). "
-         "DeLong p on the same test subjects; paired = test patient scored above its lesion-free twin.\n",
-         "| Model | val loss: scratch / pre-trained | test AUC, from scratch | test AUC, pre-trained | DeLong p | "
-         "paired: scratch / pre-trained | used above |",
-         "|---|---|---|---|---|---|---|"]
-    for base, new in sorted(pairs, key=lambda p: (p[1]["task"] != "tsc", p[1]["sequence"] != "FLAIR",
-                                                   p[1]["head"] != "classical")):
-        p = pair_delong(new, base)["p"]
-        used = "pre-trained" if new["best_val_loss"] < base["best_val_loss"] else "from scratch"
-        L.append(f"| {TASKS[new['task']]} {new['sequence']} {label(new)} | {f3(base['best_val_loss'])} / "
-                 f"{f3(new['best_val_loss'])} | {ci(base['test']['auc'])} | {ci(new['test']['auc'])} | {f3(p)} | "
-                 f"{pct(base['paired']['rate'])} / {pct(new['paired']['rate'])} | {used} |")
+    names = list(variants)
+    order = lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical")  # noqa: E731
+    ids = sorted({i for runs in variants.values() for i in runs},
+                 key=lambda i: order(next(runs[i] for runs in variants.values() if i in runs)))
+    L = ["## Ablation: backbone start and learning-rate schedule\n",
+         "The same model, cohort, splits, lr, L2 and augmentation; the variants differ in the backbone's starting "
+         "weights and the learning-rate schedule:\n",
+         *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
+         "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
+         "test shown for transparency). DeLong p of each pre-trained variant against the from-scratch run on the "
+         "same test subjects; paired = test patient scored above its lesion-free twin.\n",
+         f"| Model | val loss: {' / '.join(names)} | " + " | ".join(f"test AUC, {v}" for v in names)
+         + f" | DeLong p vs from-scratch | paired: {' / '.join(names)} | used above |",
+         "|---|---|" + "---|" * len(names) + "---|---|---|"]
+    for i in ids:
+        runs = {v: variants[v].get(i) for v in names}
+        have = {v: r for v, r in runs.items() if r}
+        first = next(iter(have.values()))
+        base = runs.get("from-scratch")
+        p = [f3(pair_delong(r, base)["p"]) for v, r in have.items() if base and v != "from-scratch"]
+        used = min(have, key=lambda v: have[v]["best_val_loss"])
+        L.append(f"| {TASKS[first['task']]} {first['sequence']} {label(first)} | "
+                 f"{' / '.join(f3(r['best_val_loss']) if r else '–' for r in runs.values())} | "
+                 + " | ".join(ci(r["test"]["auc"]) if r else "–" for r in runs.values())
+                 + f" | {' / '.join(p) or '–'} | {' / '.join(pct(r['paired']['rate']) if r else '–' for r in runs.values())}"
+                 f" | {used} |")
     same = []
-    for sub, start in (("from-scratch", "random"), ("lesion-map", "lesion-map pre-trained")):
-        by_id = variants[sub]
+    for v in names:
+        by_id = variants[v]
         for q in by_id.values():
             c = by_id.get(q["id"].replace("qresnet34", "resnet34")) if q["head"] == "quantum" else None
             if c:
-                same.append((q, c, start))
+                same.append((q, c, v))
     if same:
         L += ["", "Hybrid vs classical with the same backbone start (DeLong on the same test subjects):\n",
-              "| Task | Sequence | backbone start | ResNet-34 AUC | QResNet-34 AUC | DeLong p |", "|---|---|---|---|---|---|"]
-        for q, c, start in sorted(same, key=lambda t: (t[0]["task"] != "tsc", t[0]["sequence"] != "FLAIR", t[2])):
-            L.append(f"| {TASKS[q['task']]} | {q['sequence']} | {start} | {ci(c['test']['auc'])} | {ci(q['test']['auc'])} | "
+              "| Task | Sequence | variant | ResNet-34 AUC | QResNet-34 AUC | DeLong p |", "|---|---|---|---|---|---|"]
+        for q, c, v in sorted(same, key=lambda t: (order(t[0]), names.index(t[2]))):
+            L.append(f"| {TASKS[q['task']]} | {q['sequence']} | {v} | {ci(c['test']['auc'])} | {ci(q['test']['auc'])} | "
                      f"{f3(pair_delong(q, c)['p'])} |")
         L.append("")
     return L + [""]

@@ -74,7 +74,7 @@ def test_committed_results_page_is_what_the_records_give(tmp_path):
 def test_records_never_let_test_choose_anything():
     folder = os.path.join(ROOT, "experiments", "records")
     names = [n for n in sorted(os.listdir(folder)) if n.endswith(".json")] if os.path.isdir(folder) else []
-    for sub in ("round1", "superseded", "from-scratch", "lesion-map"):
+    for sub in ("round1", "superseded", *report.VARIANTS):
         d = os.path.join(folder, sub)
         names += [os.path.join(sub, n) for n in sorted(os.listdir(d)) if n.endswith(".json")] if os.path.isdir(d) else []
     for name in names:
@@ -87,8 +87,8 @@ def test_records_never_let_test_choose_anything():
 
 
 def test_each_model_uses_the_variant_with_the_lower_validation_loss():
-    """records/<id>.json is the from-scratch or the lesion-map pre-trained run of that model, whichever has the
-    lower validation loss; its shipped bundle is that run's (the reference probabilities of the bundle are the
+    """records/<id>.json is, among that model's variants (report.VARIANTS), the run with the lowest validation
+    loss; its shipped bundle is that run's (the reference probabilities of the bundle are the
     run's model, so a swapped bundle would fail test_bundles' torch parity)."""
     folder = os.path.join(ROOT, "experiments", "records")
     variants = {}
@@ -99,7 +99,7 @@ def test_each_model_uses_the_variant_with_the_lower_validation_loss():
         best = min(runs, key=lambda r: r["best_val_loss"])
         with open(os.path.join(folder, f"{rid}.json")) as f:
             used = json.load(f)
-        assert used == best, f"records/{rid}.json is not its lower-validation-loss variant"
+        assert used == best, f"records/{rid}.json is not its lowest-validation-loss variant"
         if used.get("shipped"):
             with open(os.path.join(ROOT, used["shipped"]["bundle"], "manifest.json")) as f:
                 manifest = json.load(f)
