@@ -195,8 +195,9 @@ def pretrain(cfg: PretrainConfig) -> str:
         t0 = time.time()
         net.train()
         train_ds.epoch = epoch
+        lr = lr_at(cfg, epoch)
         for group in optimizer.param_groups:
-            group["lr"] = lr_at(cfg, epoch)
+            group["lr"] = lr
         total, n = 0.0, 0
         for x, m in train_loader:
             loss = total_loss(net(x), m)
@@ -212,11 +213,11 @@ def pretrain(cfg: PretrainConfig) -> str:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "lr": lr_at(cfg, epoch), "train_loss": total / max(n, 1), "val_loss": val["loss"],
+        state["history"].append({"epoch": epoch, "lr": lr, "train_loss": total / max(n, 1), "val_loss": val["loss"],
                                  "val_dice_per_stage": val["dice"], "seconds": time.time() - t0})
         save_checkpoint({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "config": dataclasses.asdict(cfg),
                          "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), **state}, ckpt_path)
-        log(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr_at(cfg, epoch):.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
+        log(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
             f"{' *' if improved else ''}  dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])}  "
             f"{time.time() - t0:.1f} s")
     save_checkpoint({"backbone": state["best_backbone"], "backbone_args": {"backbone": cfg.backbone, "width": cfg.width},
