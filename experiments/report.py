@@ -43,6 +43,11 @@ TASKS = {"tsc": "TSC", "ms": "MS"}
 NAMES_B = {"cnn": "CNN", "resnet50": "ResNet50", "densenet121": "DenseNet121", "efficientnet_b3": "EfficientNet-B3"}
 
 
+def model_order(r: dict) -> tuple:
+    """Paper A rows: TSC before MS, FLAIR before T2w, classical before hybrid."""
+    return r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"
+
+
 def load_records(folder: str) -> list[dict]:
     recs = []
     for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
@@ -155,7 +160,7 @@ def section_paper_a(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
          "DeLong p | Paper A: AUC / ACC / SEN / SPE |",
          "|---|---|---|---|---|---|---|---|---|---|"]
     dl = {q["id"]: pair_delong(q, c) for q, c in partners(a) if c}
-    order = sorted(a, key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
+    order = sorted(a, key=model_order)
     for r in order:
         t = r["test"]
         paper = PAPER_A.get((r["task"], r["sequence"], r["head"]))
@@ -389,8 +394,7 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
     """What was actually run, against paper A's protocol, from the records (and every pre-trained variant,
     whether or not it was selected)."""
     pre = [r for runs in load_variants(folder).values() for r in runs.values()] if folder else []
-    a = sorted((r for r in recs if r["family"] == "paper_a"),
-               key=lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"))
+    a = sorted((r for r in recs if r["family"] == "paper_a"), key=model_order)
     L = ["## Protocol as run\n"]
     seen = set()
     for r in a:
@@ -469,9 +473,8 @@ def section_ablation(folder: str) -> list[str]:
     if len(variants) < 2:
         return []
     names = list(variants)
-    order = lambda r: (r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical")  # noqa: E731
     ids = sorted({i for runs in variants.values() for i in runs},
-                 key=lambda i: order(next(runs[i] for runs in variants.values() if i in runs)))
+                 key=lambda i: model_order(next(runs[i] for runs in variants.values() if i in runs)))
     L = ["## Ablation: backbone start and learning-rate schedule\n",
          "The same model, cohort, splits, lr, L2 and augmentation; the variants differ in the backbone's starting "
          "weights and the learning-rate schedule:\n",
@@ -504,7 +507,7 @@ def section_ablation(folder: str) -> list[str]:
     if same:
         L += ["", "Hybrid vs classical with the same backbone start (DeLong on the same test subjects):\n",
               "| Task | Sequence | variant | ResNet-34 AUC | QResNet-34 AUC | DeLong p |", "|---|---|---|---|---|---|"]
-        for q, c, v in sorted(same, key=lambda t: (order(t[0]), names.index(t[2]))):
+        for q, c, v in sorted(same, key=lambda t: (model_order(t[0]), names.index(t[2]))):
             L.append(f"| {TASKS[q['task']]} | {q['sequence']} | {v} | {ci(c['test']['auc'])} | {ci(q['test']['auc'])} | "
                      f"{f3(pair_delong(q, c)['p'])} |")
         L.append("")
