@@ -59,13 +59,14 @@ def load_records(folder: str) -> list[dict]:
     return recs
 
 
-# Backbone starts that were run, one records/ folder each (experiments/README.md); per model, the tables use the
+# Backbone starts and lr schedules that were run, one records/ folder each (experiments/README.md); per model, the tables use the
 # run with the lowest validation loss among them.
 VARIANTS = {
     "from-scratch": "random initialisation; constant lr, early stopping",
     "lesion-map": "lesion-map pre-trained at a constant lr; fine-tuned at a constant lr, early stopping",
     "lesion-map-cosine": "lesion-map pre-trained with cosine lr decay; fine-tuned with cosine lr decay, best "
                          "validation epoch of all",
+    "lesion-map-cosine-lr1e-3": "as lesion-map-cosine, fine-tuned from a peak lr of 1e-3 instead of 3e-4",
 }
 
 
@@ -419,9 +420,11 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
           "- Training: Adam, batch 8, cross-entropy, the epoch with the lowest validation loss kept (early stopping "
           "where patience < max epochs); "
           + ("each model's configuration was chosen on validation loss among the rounds listed at the end of this page.\n"
-             if small else "lr 3e-4, no L2 and augmentation for every model, fixed before training (the settings that "
-             "won on validation loss in most small-cohort rounds listed at the end of this page); no search was "
-             "affordable at 520 subjects.\n"),
+             if small else "no L2 and augmentation for every model, fixed before training (the settings that won on "
+             "validation loss in most small-cohort rounds listed at the end of this page); "
+             + (f"lr {a[0]['config']['lr']:g} for every model.\n" if len({r['config']['lr'] for r in a}) == 1 else
+                "the peak lr (3e-4 or 1e-3, both run for every model with the same start and schedule) chosen per "
+                "model on validation loss (ablation section).\n")),
           "| Model | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
           "best val loss |",
           "|---|---|---|---|---|---|---|---|---|---|"]
@@ -475,9 +478,9 @@ def section_ablation(folder: str) -> list[str]:
     names = list(variants)
     ids = sorted({i for runs in variants.values() for i in runs},
                  key=lambda i: model_order(next(runs[i] for runs in variants.values() if i in runs)))
-    L = ["## Ablation: backbone start and learning-rate schedule\n",
-         "The same model, cohort, splits, lr, L2 and augmentation; the variants differ in the backbone's starting "
-         "weights and the learning-rate schedule:\n",
+    L = ["## Ablation: backbone start and learning rate\n",
+         "The same model, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
+         "weights, the learning-rate schedule and its peak:\n",
          *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
          "test shown for transparency). DeLong p of each pre-trained variant against the from-scratch run on the "
