@@ -67,6 +67,7 @@ VARIANTS = {
     "lesion-map-cosine": "lesion-map pre-trained with cosine lr decay; fine-tuned with cosine lr decay, best "
                          "validation epoch of all",
     "lesion-map-cosine-lr1e-3": "as lesion-map-cosine, fine-tuned from a peak lr of 1e-3 instead of 3e-4",
+    "lesion-map-cosine-60ep": "as lesion-map-cosine (peak lr 3e-4), the cosine spread over 60 epochs instead of 30",
 }
 
 
@@ -423,8 +424,8 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
              if small else "no L2 and augmentation for every model, fixed before training (the settings that won on "
              "validation loss in most small-cohort rounds listed at the end of this page); "
              + (f"lr {a[0]['config']['lr']:g} for every model.\n" if len({r['config']['lr'] for r in a}) == 1 else
-                "the peak lr (3e-4 or 1e-3, both run for every model with the same start and schedule) chosen per "
-                "model on validation loss (ablation section).\n")),
+                "the backbone start, peak lr and epochs chosen per model on validation loss among the variants "
+                "of the ablation section, each run for every model.\n")),
           "| Model | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
           "best val loss |",
           "|---|---|---|---|---|---|---|---|---|---|"]
