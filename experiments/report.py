@@ -485,7 +485,8 @@ def section_ablation(folder: str) -> list[str]:
          "weights, the learning-rate schedule and its peak:\n",
          *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
-         "test shown for transparency). DeLong p of each pre-trained variant against the from-scratch run on the "
+         "test shown for transparency). The lowest of several validation losses is an optimistic estimate of "
+         "that run's loss; the test split, never used to choose, is what the tables report. DeLong p of each pre-trained variant against the from-scratch run on the "
          "same test subjects; paired = test patient scored above its lesion-free twin.\n",
          f"| Model | val loss: {' / '.join(names)} | " + " | ".join(f"test AUC, {v}" for v in names)
          + f" | DeLong p vs from-scratch | paired: {' / '.join(names)} | used above |",
