@@ -77,18 +77,34 @@ def cohort_info(cohort_csv: str) -> dict:
 # Grad-CAM pointing game and paired twins (test split only)
 # ---------------------------------------------------------------------------------------------
 
-def gradcam(model, x: torch.Tensor) -> np.ndarray:
-    """Grad-CAM of the log-odds (logit[1] - logit[0]) on the last feature map, upsampled to x's grid."""
+def gradcam(model, x: torch.Tensor, stage: int = -1) -> np.ndarray:
+    """Grad-CAM of the log-odds (logit[1] - logit[0]) on the output of the 3D ResNet's stage `stage` (-1: the last
+    feature map, the one the head pools), upsampled to x's grid. Earlier stages map finer: at a 64³ input the
+    four ResNet-34 stages give 16³, 8³, 4³ and 2³."""
+    bb = model.backbone
+    k = stage % len(bb.stages)
     with torch.no_grad():
-        _, fmap = model.backbone(x)
-    fmap = fmap.detach().requires_grad_(True)
+        a = bb.stages[:k + 1](bb.stem(x))
+    a = a.detach().requires_grad_(True)
+    fmap = bb.stages[k + 1:](a)
     logits = model.head(fmap.mean(dim=tuple(range(2, fmap.dim()))))
     score = logits[0, 1] - logits[0, 0]
-    (grad,) = torch.autograd.grad(score, fmap)
-    alpha = grad.mean(dim=tuple(range(2, fmap.dim())), keepdim=True)
-    cam = torch.relu((alpha * fmap).sum(1, keepdim=True))
+    (grad,) = torch.autograd.grad(score, a)
+    alpha = grad.mean(dim=tuple(range(2, a.dim())), keepdim=True)
+    cam = torch.relu((alpha * a).sum(1, keepdim=True))
     cam = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)
     return cam[0, 0].detach().numpy()
+
+
+def stage_shapes(model, x: torch.Tensor) -> list[list[int]]:
+    """Spatial size of each backbone stage's output for input x."""
+    shapes = []
+    with torch.no_grad():
+        a = model.backbone.stem(x)
+        for s in model.backbone.stages:
+            a = s(a)
+            shapes.append(list(a.shape[2:]))
+    return shapes
 
 
 def lesion_on_model_grid(prepared: str, mask_path: str) -> np.ndarray:
@@ -113,11 +129,13 @@ def max_plateau(cam: np.ndarray, brain: np.ndarray) -> np.ndarray:
 
 
 def analyse(model, test_rows: list[dict]) -> dict:
-    """Pointing game over test patients; paired-lesion sensitivity over test patients with a twin."""
+    """Pointing game over test patients, on the last feature map and per backbone stage; paired-lesion
+    sensitivity over test patients with a twin."""
     from scipy import ndimage as ndi
-    hits = hits_dil = n_point = 0
-    chance, chance_dil, per = [], [], []
-    wins = n_pair = 0
+    n_stages = len(model.backbone.stages)
+    hits, hits_dil = np.zeros(n_stages), np.zeros(n_stages)
+    n_point = wins = n_pair = 0
+    chance, chance_dil, per, shapes = [], [], [], []
     for r in test_rows:
         if int(r["label"]) != 1:
             continue
@@ -127,31 +145,40 @@ def analyse(model, test_rows: list[dict]) -> dict:
             if lesion.any():
                 dil = ndi.binary_dilation(lesion, iterations=1)
                 brain = x[0, 0].numpy() > 0
-                top = max_plateau(gradcam(model, x), brain)
+                shapes = shapes or stage_shapes(model, x)
                 n_point += 1
-                hit, hit_dil = float(lesion[top].mean()), float(dil[top].mean())
-                hits += hit
-                hits_dil += hit_dil
+                for k in range(n_stages):
+                    top = max_plateau(gradcam(model, x, k), brain)
+                    hits[k] += float(lesion[top].mean())
+                    hits_dil[k] += float(dil[top].mean())
                 chance.append(float((lesion & brain).sum() / max(brain.sum(), 1)))
                 chance_dil.append(float((dil & brain).sum() / max(brain.sum(), 1)))
-                per.append({"subject_id": r["subject_id"], "plateau_voxels": int(top.sum()), "hit": hit,
-                            "hit_dilated": hit_dil})
+                per.append({"subject_id": r["subject_id"], "plateau_voxels": int(top.sum()),
+                            "hit": float(lesion[top].mean()), "hit_dilated": float(dil[top].mean())})
         if r.get("paired_prepared"):
             with torch.no_grad():
                 p = torch.softmax(model(torch.cat([x, load_grid(r["paired_prepared"])])).double(), -1)[:, 1]
             n_pair += 1
             wins += bool(p[0] > p[1])
             per.append({"subject_id": r["subject_id"], "p_patient": float(p[0]), "p_twin": float(p[1])})
+
+    def share(h: float) -> dict:
+        return {"hits": round(float(h), 2), "acc": h / n_point if n_point else None, "ci95": wilson(h, n_point)}
+
+    def shares(k: int) -> dict:
+        d = share(hits_dil[k])
+        return {**share(hits[k]), "hits_dilated": d["hits"], "acc_dilated": d["acc"], "ci95_dilated": d["ci95"]}
+
     return {
-        "pointing": {"n": n_point, "hits": round(hits, 2), "acc": hits / n_point if n_point else None,
-                     "ci95": wilson(hits, n_point), "hits_dilated": round(hits_dil, 2),
-                     "acc_dilated": hits_dil / n_point if n_point else None, "ci95_dilated": wilson(hits_dil, n_point),
+        "pointing": {"n": n_point, **shares(-1),
                      "chance": float(np.mean(chance)) if chance else None,
                      "chance_dilated": float(np.mean(chance_dil)) if chance_dil else None,
                      "definition": "in-brain maximum of the Grad-CAM (log-odds, last feature map, trilinear to the "
                                    "model grid; a plateau counts its lesion share) inside the lesion mask resampled "
                                    "onto the model grid; 'dilated' = within one model voxel; chance = lesion share "
                                    "of brain voxels"},
+        "pointing_by_stage": [{"stage": k + 1, "map": shapes[k] if shapes else None, **shares(k)}
+                              for k in range(n_stages)],
         "paired": {"n": n_pair, "patient_higher": wins, "rate": wins / n_pair if n_pair else None,
                    "ci95": wilson(wins, n_pair),
                    "definition": "test patients scored above their lesion-free twin (same scan and noise)"},
@@ -247,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="backbone.pt of training.pretrain (lesion-map pre-training on this cohort's train split)")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ship", action="store_true")
+    ap.add_argument("--reanalyse", action="store_true",
+                    help="only redo step 3 for a finished run: its checkpoint's analysis into its existing record")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"), help="checkpoints (git-ignored)")
     ap.add_argument("--records", default=RECORDS)
     ap.add_argument("--models", default=MODELS)
@@ -259,6 +288,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rid = run_id(args.task, args.sequence, args.head)
     out_dir = os.path.join(args.runs, rid)
+    if args.reanalyse:
+        return reanalyse(rid, out_dir, args, argv)
     info = cohort_info(args.cohort)
     cfg = TrainConfig(manifest=args.cohort, out_dir=out_dir, sequence=args.sequence, task=args.task,
                       grid=f"{args.grid},{args.grid},{args.grid}", split_scheme="A", split_seed=1,
@@ -276,10 +307,7 @@ def main(argv: list[str] | None = None) -> int:
     model = model_from_checkpoint(ckpt)
     with open(os.path.join(out_dir, "splits.json")) as f:
         splits = json.load(f)
-    with open(args.cohort) as f:
-        test_ids = set(splits["test"])
-        test_rows = [r for r in csv.DictReader(f) if r["subject_id"] in test_ids and r["sequence"] == args.sequence]
-    extra = analyse(model, test_rows)
+    extra = analyse(model, rows_in_test_split(args.cohort, splits, args.sequence))
     t2 = time.time()
 
     preds = {}
@@ -312,6 +340,35 @@ def main(argv: list[str] | None = None) -> int:
     t = record["test"]
     print(f"{rid}: test AUC {t['auc']['value']:.3f} ACC {t['acc']['value']:.3f}; pointing "
           f"{extra['pointing']['acc']}; paired {extra['paired']['rate']}; train {record['wall_time_s']['train']} s",
+          file=sys.stderr)
+    return 0
+
+
+def rows_in_test_split(cohort_csv: str, splits: dict, sequence: str) -> list[dict]:
+    with open(cohort_csv) as f:
+        return [r for r in csv.DictReader(f) if r["subject_id"] in set(splits["test"]) and r["sequence"] == sequence]
+
+
+def reanalyse(rid: str, out_dir: str, args, argv: list[str] | None) -> int:
+    """Step 3 again for a finished run (e.g. after the analysis gained a figure), from its checkpoint, into its
+    record; refuses a checkpoint whose training history is not the record's."""
+    from training.checkpoint import load_checkpoint, model_from_checkpoint
+    path = os.path.join(args.records, f"{rid}.json")
+    with open(path) as f:
+        record = json.load(f)
+    ckpt = load_checkpoint(os.path.join(out_dir, "ckpt.pt"))
+    if _json_safe(ckpt["history"]) != record["history"]:
+        raise SystemExit(f"{out_dir}/ckpt.pt is not the run recorded in {path} (training histories differ)")
+    t0 = time.time()
+    rows = rows_in_test_split(args.cohort, record["splits"], args.sequence)
+    record.update(_json_safe(analyse(model_from_checkpoint(ckpt), rows)))
+    record["reanalysed"] = {"git_commit": git_commit(), "seconds": round(time.time() - t0, 1),
+                            "command": "python -m experiments.paper_a " + " ".join(sys.argv[1:] if argv is None
+                                                                                    else argv)}
+    with open(path, "w") as f:
+        json.dump(record, f, indent=1)
+        f.write("\n")
+    print(f"{rid}: pointing per stage " + ", ".join(f"{p['acc']:.3f}" for p in record["pointing_by_stage"]),
           file=sys.stderr)
     return 0
 
