@@ -7,7 +7,8 @@
 Steps, each resumable (re-running the same command continues where it stopped):
   1. train      training.train (checkpoint every epoch, resume, early stopping) in runs/<id>/
   2. evaluate   training.evaluate: threshold on val, metrics with 95 % bootstrap intervals on test
-  3. analyse    pointing game of the Grad-CAM maximum in the lesion masks, paired-lesion sensitivity
+  3. analyse    pointing game of the Grad-CAM maximum in the lesion masks (last feature map and each stage),
+                paired-lesion sensitivity; --reanalyse redoes only this step for a finished run's record
   4. record     experiments/records/<id>.json (config, splits, predictions, metrics, wall time, seeds)
   5. ship       (--ship) public/models/<id>/ bundle with the model card
 

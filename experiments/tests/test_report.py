@@ -49,6 +49,18 @@ def test_render_has_both_models_paper_numbers_and_delong(tmp_path):
     assert (tmp_path / "results-roc-tsc-flair.png").stat().st_size > 1000
 
 
+def test_pointing_per_stage_table_lists_every_stage_only_for_records_that_have_it(tmp_path):
+    recs = [fake_record("classical", 1), fake_record("quantum", 2)]
+    recs[1]["pointing_by_stage"] = [{"stage": k + 1, "map": [4 // 2 ** k] * 3, "acc": 0.1 * k, "ci95": [0.0, 0.5],
+                                     "acc_dilated": 0.2 * k} for k in range(3)]
+    for r in recs:
+        r["model_label"] = report.label(r)
+    text = report.render(recs, str(tmp_path), "img")
+    assert "| stage 1 (4×4×4) | stage 2 (2×2×2) | stage 3 (1×1×1) | chance / ±1 |" in text
+    assert "| TSC | FLAIR | QResNet-34 | 0.0 % (0.0 %–50.0 %) / 0.0 % | 10.0 % (0.0 %–50.0 %) / 20.0 % |" in text
+    assert "| TSC | FLAIR | ResNet-34 | 0.0 % (" not in text
+
+
 def test_delong_refuses_different_test_subjects():
     c, q = fake_record("classical", 1), fake_record("quantum", 2)
     q["predictions"]["test"][0]["subject_id"] = "other"
