@@ -346,8 +346,9 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def rows_in_test_split(cohort_csv: str, splits: dict, sequence: str) -> list[dict]:
+    test_ids = set(splits["test"])
     with open(cohort_csv) as f:
-        return [r for r in csv.DictReader(f) if r["subject_id"] in set(splits["test"]) and r["sequence"] == sequence]
+        return [r for r in csv.DictReader(f) if r["subject_id"] in test_ids and r["sequence"] == sequence]
 
 
 def reanalyse(rid: str, out_dir: str, args, argv: list[str] | None) -> int:
