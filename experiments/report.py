@@ -59,8 +59,8 @@ def load_records(folder: str) -> list[dict]:
     return recs
 
 
-# Backbone starts and lr schedules that were run, one records/ folder each (experiments/README.md); per model, the tables use the
-# run with the lowest validation loss among them.
+# Backbone starts and lr schedules that were run, one records/ folder each (experiments/README.md); per model,
+# the tables use the run with the lowest validation loss among them.
 VARIANTS = {
     "from-scratch": "random initialisation; constant lr, early stopping",
     "lesion-map": "lesion-map pre-trained at a constant lr; fine-tuned at a constant lr, early stopping",
@@ -507,7 +507,8 @@ def section_ablation(folder: str) -> list[str]:
          *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
          "test shown for transparency). The lowest of several validation losses is an optimistic estimate of "
-         "that run's loss; the test split, never used to choose, is what the tables report. DeLong p of each pre-trained variant against the from-scratch run on the "
+         "that run's loss; the test split, never used to choose, is what the tables report. "
+         "DeLong p of each pre-trained variant against the from-scratch run on the "
          "same test subjects; paired = test patient scored above its lesion-free twin.\n",
          f"| Model | val loss: {' / '.join(names)} | " + " | ".join(f"test AUC, {v}" for v in names)
          + f" | DeLong p vs from-scratch | paired: {' / '.join(names)} | used above |",

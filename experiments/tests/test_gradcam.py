@@ -15,7 +15,8 @@ def hooked_gradcam(model, x: torch.Tensor, stage: int) -> np.ndarray:
     handle.remove()
     (grad,) = torch.autograd.grad(logits[0, 1] - logits[0, 0], saved["a"])
     cam = torch.relu((grad.mean(dim=(2, 3, 4), keepdim=True) * saved["a"]).sum(1, keepdim=True))
-    return torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)[0, 0].detach().numpy()
+    cam = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)
+    return cam[0, 0].detach().numpy()
 
 
 @pytest.mark.parametrize("head", ["classical", "quantum"])
