@@ -69,7 +69,8 @@ class TrainConfig:
     epochs: int = 50
     batch_size: int = 4
     lr: float = 1e-4
-    schedule: str = "constant"        # constant | cosine (lr decays to 0 over `epochs`)
+    schedule: str = "constant"        # constant | cosine (lr decays to 0 over `epochs` - `head_warmup`)
+    head_warmup: int = 0              # first epochs train the head alone on the fixed backbone (LP-FT), at `lr`
     l2: float = 1e-4                  # coefficient of the L2 penalty added to the cross-entropy
     patience: int = 10                # early stopping on validation loss
     augment: bool = True
@@ -139,6 +140,13 @@ def scheduled_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
     return lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
+def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
+    """Warm-up epochs run at the peak rate; the schedule then spans the epochs after them."""
+    if epoch < cfg.head_warmup:
+        return cfg.lr
+    return scheduled_lr(cfg.lr, cfg.schedule, epoch - cfg.head_warmup, cfg.epochs - cfg.head_warmup)
+
+
 def l2_penalty(model: torch.nn.Module) -> torch.Tensor:
     return sum((p.double() ** 2).sum() for p in model.parameters() if p.requires_grad).float()
 
@@ -159,6 +167,8 @@ def train(cfg: TrainConfig) -> dict:
     # ---------------------------------------------------------------- setup: threads, DDP, seeds
     if cfg.schedule not in SCHEDULES:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
+    if not 0 <= cfg.head_warmup < cfg.epochs:
+        raise SystemExit(f"--head_warmup must be at least 0 and below --epochs={cfg.epochs}, got {cfg.head_warmup}")
     torch.set_num_threads(cfg.num_threads)
     ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     rank, world = 0, 1
@@ -217,6 +227,11 @@ def train(cfg: TrainConfig) -> dict:
         from .pretrain import load_backbone_init
         load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
         log(f"backbone initialised from {cfg.init_backbone}")
+    # LP-FT (Kumar et al. 2022): a randomly initialised head's first gradients would otherwise rewrite the
+    # pre-trained features before the head can use them
+    backbone_params = [p for p in model.backbone.parameters() if p.requires_grad]
+    if ddp and cfg.head_warmup:
+        raise SystemExit("--head_warmup needs a single process: DDP fixes which parameters get gradients")
     net = model
     if ddp:
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
@@ -244,11 +259,16 @@ def train(cfg: TrainConfig) -> dict:
         if state["bad_epochs"] >= cfg.patience:
             break
         t0 = time.time()
+        warmup = epoch < cfg.head_warmup
         net.train()
+        if warmup:
+            model.backbone.eval()  # BatchNorm statistics stay those of the pre-trained backbone
+        for p in backbone_params:
+            p.requires_grad_(not warmup)
         train_ds.epoch = epoch
         if sampler is not None:
             sampler.set_epoch(epoch)
-        lr = scheduled_lr(cfg.lr, cfg.schedule, epoch, cfg.epochs)
+        lr = epoch_lr(cfg, epoch)
         for group in optimizer.param_groups:
             group["lr"] = lr
         total, n = 0.0, 0
@@ -271,7 +291,7 @@ def train(cfg: TrainConfig) -> dict:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "lr": lr, "train_loss": total / max(n, 1), "val_loss": val_loss,
+        state["history"].append({"epoch": epoch, "lr": lr, "head_only": warmup, "train_loss": total / max(n, 1), "val_loss": val_loss,
                                  "seconds": time.time() - t0})
         checkpoint(done=False)
         epoch_times.append(time.time() - t0)

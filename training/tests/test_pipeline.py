@@ -13,6 +13,7 @@ import torch
 
 from training import export, heads
 from training.checkpoint import load_checkpoint, model_from_checkpoint
+from training.models import build_model
 from training.train import parse_overrides, train
 
 from .cohort import make_cohort
@@ -182,6 +183,27 @@ def test_ddp_two_cpu_processes_train_one_epoch(tmp_path):
     assert "world 2" in r.stderr
     ckpt = load_checkpoint(os.path.join(out, "ckpt.pt"))
     assert ckpt["done"] and ckpt["epoch"] == 0
+
+
+def test_head_warmup_trains_the_head_alone_then_everything(run):
+    out = str(run["root"] / "warmup")
+    killed = run_train(run["manifest"], out, "--head_warmup=1", "--crash_after_epoch=0")
+    assert killed.returncode == -signal.SIGKILL, killed.stderr
+    after_warmup = load_checkpoint(os.path.join(out, "ckpt.pt"))
+    torch.manual_seed(1)  # the run's seed before it builds the model
+    initial = build_model(after_warmup["model_args"]).state_dict()
+    warm = after_warmup["model"]
+    for k in initial:  # weights and BatchNorm statistics alike
+        if k.startswith("backbone."):
+            torch.testing.assert_close(warm[k], initial[k], rtol=0, atol=0)
+    assert all(not torch.equal(warm[k], initial[k]) for k in initial if k.startswith("head.") and k.endswith("weight"))
+    assert run_train(run["manifest"], out, "--head_warmup=1").returncode == 0
+    done = load_checkpoint(os.path.join(out, "ckpt.pt"))
+    assert [h["head_only"] for h in done["history"]] == [True, False, False]
+    np.testing.assert_allclose([h["lr"] for h in done["history"]], [3e-3, 3e-3, 1.5e-3])  # cosine over 2 epochs
+    assert not torch.equal(done["model"]["backbone.stem.0.weight"], warm["backbone.stem.0.weight"])
+    with pytest.raises(SystemExit, match="head_warmup must be"):
+        train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=3", "--head_warmup=3"]))
 
 
 def test_early_stopping_on_validation_loss(run, capsys):
