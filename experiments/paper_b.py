@@ -112,10 +112,11 @@ def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
         with open(path, "w", newline="") as f:
             w = csv.writer(f)
             w.writerow(["path", "label", "subject_id", "sequence", "slice_png", "lesion_pixels"])
+            here = os.path.dirname(path)  # manifest paths are relative to the manifest (training.data)
             for r in rows:
                 if r["view"] == plane:
-                    w.writerow([r["nifti"], r["label"], r["subject_id"], "FLAIR", os.path.join(out, r["path"]),
-                                r["lesion_pixels"]])
+                    w.writerow([os.path.relpath(r["nifti"], here), r["label"], r["subject_id"], "FLAIR",
+                                os.path.relpath(os.path.join(out, r["path"]), here), r["lesion_pixels"]])
     return manifests
 
 
@@ -145,8 +146,11 @@ def pooled_manifest(manifests: dict[str, str], out: str) -> str:
     path = os.path.join(out, "pooled.csv")
     rows = []
     for plane, m in manifests.items():
+        def moved(p: str) -> str:
+            return os.path.relpath(os.path.join(os.path.dirname(m), p), out)
         with open(m) as f:
-            rows += [{**r, "view": plane} for r in csv.DictReader(f)]
+            rows += [{**r, "path": moved(r["path"]), "slice_png": moved(r["slice_png"]), "view": plane}
+                     for r in csv.DictReader(f)]
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
         w.writeheader()
