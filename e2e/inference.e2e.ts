@@ -66,6 +66,8 @@ test('demo scan gives a probability on WASM equal to node, with a Grad-CAM overl
   assert(Math.abs(p - NODE['tiny-q']) < 1e-3, `page ${p} vs node ${NODE['tiny-q']}`);
   await page.waitForSelector('[data-testid="gradcam-ready"]', { state: 'attached' });
   assert(Number(await page.getAttribute('[data-testid="gradcam-ready"]', 'data-max')) === 1, 'Grad-CAM map is normalised to a max of 1');
+  const cells = await page.locator('[data-testid="gradcam-cells"]').innerText();
+  assert(/\d+×\d+×\d+ cells over the \d+×\d+×\d+ model input/.test(cells), `Grad-CAM resolution stated: ${cells}`);
   for (const id of ['timing-model', 'timing-preprocess', 'timing-backbone', 'timing-head']) {
     assert(/\d+(\.\d+)? (ms|s)$/.test(await page.locator(`[data-testid="${id}"]`).first().innerText()), `${id} shows a time`);
   }

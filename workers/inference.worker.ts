@@ -53,6 +53,8 @@ export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'>
   timings: Prediction['timings'] & { preprocessMs: number };
   /** Grad-CAM on the scan's voxel grid in [0, 1], when asked. */
   gradCam?: Float32Array;
+  /** The feature-map grid Grad-CAM was computed on (its resolution, before upsampling to the scan). */
+  gradCamCells?: number[];
 }
 
 let config: InferenceConfig | undefined;
@@ -154,6 +156,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     fallbackReason: m.backbone.fallbackReason,
     timings: { ...pred.timings, preprocessMs },
     gradCam: cam,
+    gradCamCells: pred.explain?.featureMapDims.slice(1),
   };
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }

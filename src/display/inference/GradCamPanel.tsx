@@ -53,6 +53,13 @@ export function GradCamPanel() {
             Regions that raised the log-odds of <strong>{run.result.label}</strong> for {run.manifest.name} (gradients through the{' '}
             {run.manifest.architecture.head === 'quantum' ? 'quantum circuit (adjoint) and dense layers' : 'dense layers'}).
           </p>
+          {run.result.gradCamCells && (
+            <p className="small muted" data-testid="gradcam-cells">
+              Computed on the backbone&apos;s last feature map, {run.result.gradCamCells.join('×')} cells over the{' '}
+              {run.manifest.preprocess.grid.join('×')} model input, then interpolated onto the scan: it points at a
+              region, not at a lesion.
+            </p>
+          )}
           <label><input type="checkbox" data-testid="gradcam-visible" checked={overlay.visible} onChange={(e) => setOverlay({ visible: e.target.checked })} /> Show overlay</label>
           <label>Opacity <input type="range" min={0} max={1} step={0.05} value={overlay.opacity} data-testid="gradcam-opacity" onChange={(e) => setOverlay({ opacity: Number(e.target.value) })} /></label>
           <label>Threshold <input type="range" min={0} max={0.95} step={0.05} value={overlay.threshold} data-testid="gradcam-threshold" onChange={(e) => setOverlay({ threshold: Number(e.target.value) })} /></label>
