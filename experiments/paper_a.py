@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="learning rate per epoch (training.train.scheduled_lr)")
     ap.add_argument("--head_warmup", type=int, default=0,
                     help="first epochs train the head alone on the fixed backbone (training.train, LP-FT)")
+    ap.add_argument("--backbone_lr_scale", type=float, default=1.0,
+                    help="the backbone's learning rate as a fraction of the head's (training.train)")
     ap.add_argument("--batch_size", type=int, default=8)
     ap.add_argument("--l2", type=float, default=0.0)
     ap.add_argument("--augment", type=int, default=0, choices=[0, 1],
@@ -299,7 +301,7 @@ def main(argv: list[str] | None = None) -> int:
                       data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
                       backbone="resnet34", width=args.width, head=args.head, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
-                      head_warmup=args.head_warmup, l2=args.l2,
+                      head_warmup=args.head_warmup, backbone_lr_scale=args.backbone_lr_scale, l2=args.l2,
                       augment=bool(args.augment), patience=args.patience, seed=1, init_backbone=args.init_backbone,
                       num_threads=args.threads, progress=False)
     t0 = time.time()

@@ -206,6 +206,20 @@ def test_head_warmup_trains_the_head_alone_then_everything(run):
         train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=3", "--head_warmup=3"]))
 
 
+def test_backbone_learns_at_a_fraction_of_the_heads_rate(run):
+    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'scaled'}", *ARGS,
+                           "--epochs=1", "--backbone_lr_scale=0.1"])
+    train(cfg)
+    ckpt = load_checkpoint(str(run["root"] / "scaled" / "ckpt.pt"))
+    backbone, head = ckpt["optimizer"]["param_groups"]
+    assert backbone["lr"] == pytest.approx(0.1 * head["lr"]) and head["lr"] == pytest.approx(3e-3)
+    n_backbone = sum(1 for k, v in ckpt["model"].items() if k.startswith("backbone.") and v.is_floating_point()
+                     and not k.endswith(("running_mean", "running_var")))
+    assert len(backbone["params"]) == n_backbone
+    with pytest.raises(SystemExit, match="backbone_lr_scale must be positive"):
+        train(parse_overrides([f"--manifest={run['manifest']}", "--backbone_lr_scale=0"]))
+
+
 def test_early_stopping_on_validation_loss(run, capsys):
     cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'early'}", *ARGS,
                            "--epochs=8", "--patience=1", "--lr=0", "--augment=false"])
