@@ -486,10 +486,20 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
     for r in a:
         c = r["config"]
         L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {start(r)} | {c['lr']:g} | "
-                 f"{c.get('schedule', 'constant')} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {c['epochs']} | "
+                 f"{schedule_text(c)} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {c['epochs']} | "
                  f"{c['patience']} | {r['epochs_run']} | {f3(r['best_val_loss'])} |")
     L.append("")
     return L
+
+
+def schedule_text(c: dict) -> str:
+    """A run's lr schedule as configured (training.train.epoch_lr, param_groups)."""
+    text = c.get("schedule", "constant")
+    if c.get("head_warmup"):
+        text += f" after {c['head_warmup']} head-only epochs"
+    if c.get("backbone_lr_scale", 1.0) != 1.0:
+        text += f", backbone at {c['backbone_lr_scale']:g}× lr"
+    return text
 
 
 def pretraining_lines(a: list[dict]) -> list[str]:

@@ -243,8 +243,6 @@ def train(cfg: TrainConfig) -> dict:
         from .pretrain import load_backbone_init
         load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
         log(f"backbone initialised from {cfg.init_backbone}")
-    # LP-FT (Kumar et al. 2022): a randomly initialised head's first gradients would otherwise rewrite the
-    # pre-trained features before the head can use them
     if ddp and cfg.head_warmup:
         raise SystemExit("--head_warmup needs a single process: DDP fixes which parameters get gradients")
     net = model
@@ -274,6 +272,8 @@ def train(cfg: TrainConfig) -> dict:
         if state["bad_epochs"] >= cfg.patience:
             break
         t0 = time.time()
+        # LP-FT (Kumar et al. 2022): a randomly initialised head's first gradients would otherwise rewrite the
+        # pre-trained features before the head can use them
         warmup = epoch < cfg.head_warmup
         net.train()
         if warmup:
