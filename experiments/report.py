@@ -324,18 +324,19 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str, cohort_520: bo
     if missing:
         L.append("Not run within this session's CPU budget: " + ", ".join(missing) + ".\n")
     shipped = [r for r in b if r.get("shipped")]
-    L += [] if cohort_520 else ["The page classifies 2D slices with paper B bundles in its slice panel "
-             "(`src/display/inference/SlicePanel.tsx`: a slice of the loaded volume, or a dropped picture, "
-             "resized to 224×224). "
-             + ("Shipped: per plane a classical and a hybrid run, the four together with the lowest summed "
-                "validation loss whose bundles fit the size budget beside the 3D bundles "
-                f"({shipped[0]['selection']['budget_mib']:.0f} MiB) and pass the page's parity (never chosen on "
-                "test): " + ", ".join(f"`{r['id']}`" for r in sorted(shipped, key=lambda r: r["id"])) + "."
-                if shipped else "No paper B bundle is shipped.")
-             + "".join(f" Not shippable: `{r['id']}` (the page's modules in node differ from torch by "
-                       f"{r['selection']['page_parity_max_diff']:.1e} > 1e-4: its head amplifies float32 rounding of "
-                       "weakly varying features)." for r in b
-                       if r.get("selection", {}).get("page_parity_max_diff", 0) > 1e-4) + "\n"]
+    if not cohort_520:
+        L.append("The page classifies 2D slices with paper B bundles in its slice panel "
+                 "(`src/display/inference/SlicePanel.tsx`: a slice of the loaded volume, or a dropped picture, "
+                 "resized to 224×224). "
+                 + ("Shipped: per plane a classical and a hybrid run, the four together with the lowest summed "
+                    "validation loss whose bundles fit the size budget beside the 3D bundles "
+                    f"({shipped[0]['selection']['budget_mib']:.0f} MiB) and pass the page's parity (never chosen on "
+                    "test): " + ", ".join(f"`{r['id']}`" for r in sorted(shipped, key=lambda r: r["id"])) + "."
+                    if shipped else "No paper B bundle is shipped.")
+                 + "".join(f" Not shippable: `{r['id']}` (the page's modules in node differ from torch by "
+                           f"{r['selection']['page_parity_max_diff']:.1e} > 1e-4: its head amplifies float32 rounding of "
+                           "weakly varying features)." for r in b
+                           if r.get("selection", {}).get("page_parity_max_diff", 0) > 1e-4) + "\n")
     for plane in ("axial", "sagittal"):
         group = sorted([r for r in b if r["plane"] == plane],
                        key=lambda r: (list(NAMES_B).index(r["backbone_family"]), r["head"]))
