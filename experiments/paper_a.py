@@ -271,6 +271,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="first epochs train the head alone on the fixed backbone (training.train, LP-FT)")
     ap.add_argument("--backbone_lr_scale", type=float, default=1.0,
                     help="the backbone's learning rate as a fraction of the head's (training.train)")
+    ap.add_argument("--readout", default="parity", choices=["parity", "z"],
+                    help="quantum head: parity pair [x, 1 - x] (Qiskit's default) or each qubit's <Z> -> dense -> 2")
+    ap.add_argument("--hidden", default="",
+                    help="classical head: dense ReLU widths before the 2 logits, e.g. 2 (the circuit's classical stand-in)")
     ap.add_argument("--batch_size", type=int, default=8)
     ap.add_argument("--l2", type=float, default=0.0)
     ap.add_argument("--augment", type=int, default=0, choices=[0, 1],
@@ -291,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     from training.evaluate import evaluate_checkpoint, read_predictions
     from training.train import TrainConfig, train
 
+    if args.head == "quantum" and args.hidden:
+        ap.error("--hidden is for the classical head; the quantum head's width is its qubit count")
+    if args.head == "classical" and args.readout != "parity":
+        ap.error("--readout is for the quantum head")
     rid = run_id(args.task, args.sequence, args.head)
     out_dir = os.path.join(args.runs, rid)
     if args.reanalyse:
@@ -299,7 +307,8 @@ def main(argv: list[str] | None = None) -> int:
     cfg = TrainConfig(manifest=args.cohort, out_dir=out_dir, sequence=args.sequence, task=args.task,
                       grid=f"{args.grid},{args.grid},{args.grid}", split_scheme="A", split_seed=1,
                       data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
-                      backbone="resnet34", width=args.width, head=args.head, epochs=args.epochs,
+                      backbone="resnet34", width=args.width, head=args.head, readout=args.readout,
+                      hidden=args.hidden, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                       head_warmup=args.head_warmup, backbone_lr_scale=args.backbone_lr_scale, l2=args.l2,
                       augment=bool(args.augment), patience=args.patience, seed=1, init_backbone=args.init_backbone,

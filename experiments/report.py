@@ -72,6 +72,11 @@ VARIANTS = {
                                       "fixed pre-trained backbone (LP-FT; 65 epochs in all)",
     "lesion-map-cosine-warmup5-bb0.1": "5 head-only epochs as above, then the backbone at a tenth of the head's "
                                        "peak lr of 3e-4 over a 30-epoch cosine (35 epochs in all)",
+    "lesion-map-cosine-warmup5-bb0.1-bottleneck2": "as lesion-map-cosine-warmup5-bb0.1 with a trained output scale: "
+                                                   "the quantum head reads each qubit's ⟨Z⟩ into a dense layer (2 → 2 "
+                                                   "logits) instead of the fixed parity pair [x, 1 − x], which caps "
+                                                   "its probability to 0.27–0.95; the classical head gets the same "
+                                                   "shape as a control, with a 2-unit ReLU layer where the circuit is",
 }
 
 
@@ -471,7 +476,8 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
            if small else "- Why 64³: ResNet-34 at 128³ trains ≈ 8× slower; six models at 128³ would not fit the "
            "2-core CPU budget of a session, and the width-8 64³ ONNX (≈ 4 MB) keeps the page fast. ")
           + "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
-          "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector).",
+          "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector); "
+          "the bottleneck variant reads each qubit's ⟨Z⟩ into a trained dense layer instead (column *head*).",
           *pretraining_lines(a + pre),
           "- Training: Adam, batch 8, cross-entropy, the epoch with the lowest validation loss kept (early stopping "
           "where patience < max epochs); "
@@ -481,16 +487,26 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
              + (f"lr {a[0]['config']['lr']:g} for every model.\n" if len({r['config']['lr'] for r in a}) == 1 else
                 "the backbone start, peak lr and epochs chosen per model on validation loss among the variants "
                 "of the ablation section, each run for every model.\n")),
-          "| Model | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
+          "| Model | head | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
           "best val loss |",
-          "|---|---|---|---|---|---|---|---|---|---|"]
+          "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in a:
         c = r["config"]
-        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {start(r)} | {c['lr']:g} | "
+        L.append(f"| {TASKS[r['task']]} {r['sequence']} {label(r)} | {head_text(r)} | {start(r)} | {c['lr']:g} | "
                  f"{schedule_text(c)} | {c['l2']:g} | {'on' if c['augment'] else 'off'} | {c['epochs']} | "
                  f"{c['patience']} | {r['epochs_run']} | {f3(r['best_val_loss'])} |")
     L.append("")
     return L
+
+
+def head_text(r: dict) -> str:
+    """A run's head after the pooled features (training.heads.paper_a_head / classical_head)."""
+    c = r["config"]
+    if r["head"] == "quantum":
+        return ("fc → 2 angles → circuit → ⟨Z⊗Z⟩ = x → [x, 1 − x]" if c.get("readout", "parity") == "parity"
+                else f"fc → 2 angles → circuit → each qubit's ⟨{c['readout'].upper()}⟩ → dense → 2")
+    hidden = [h for h in c.get("hidden", "").split(",") if h]
+    return "fc → 2" if not hidden else "fc → " + " → ".join(f"{h} ReLU" for h in hidden) + " → dense → 2"
 
 
 def schedule_text(c: dict) -> str:
@@ -544,9 +560,9 @@ def section_ablation(folder: str) -> list[str]:
     names = list(variants)
     ids = sorted({i for runs in variants.values() for i in runs},
                  key=lambda i: model_order(next(runs[i] for runs in variants.values() if i in runs)))
-    L = ["## Ablation: backbone start and learning rate\n",
-         "The same model, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
-         "weights, the learning-rate schedule and its peak:\n",
+    L = ["## Ablation: backbone start, learning rate and output layer\n",
+         "The same backbone, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
+         "weights, the learning-rate schedule and its peak, and in the head's output layer:\n",
          *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
          "test shown for transparency). The lowest of several validation losses is an optimistic estimate of "

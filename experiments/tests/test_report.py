@@ -116,3 +116,13 @@ def test_each_model_uses_the_variant_with_the_lower_validation_loss():
             with open(os.path.join(ROOT, used["shipped"]["bundle"], "manifest.json")) as f:
                 manifest = json.load(f)
             assert manifest["threshold"] == used["threshold"], f"{rid}: the shipped bundle is another variant's"
+
+
+def test_head_text_names_the_output_layer_each_run_was_trained_with():
+    q, c = fake_record("quantum", 0), fake_record("classical", 1)
+    assert report.head_text(q).endswith("⟨Z⊗Z⟩ = x → [x, 1 − x]")
+    q["config"]["readout"] = "z"
+    assert report.head_text(q).endswith("each qubit's ⟨Z⟩ → dense → 2")
+    assert report.head_text(c) == "fc → 2"
+    c["config"]["hidden"] = "2"
+    assert report.head_text(c) == "fc → 2 ReLU → dense → 2"
