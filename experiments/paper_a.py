@@ -79,22 +79,15 @@ def cohort_info(cohort_csv: str) -> dict:
 # ---------------------------------------------------------------------------------------------
 
 def gradcam(model, x: torch.Tensor, stage: int = -1) -> np.ndarray:
-    """Grad-CAM of the log-odds (logit[1] - logit[0]) on the output of the 3D ResNet's stage `stage` (-1: the last
-    feature map, the one the head pools), upsampled to x's grid. Earlier stages map finer: at a 64³ input the
-    four ResNet-34 stages give 16³, 8³, 4³ and 2³."""
-    bb = model.backbone
-    k = stage % len(bb.stages)
-    with torch.no_grad():
-        a = bb.stages[:k + 1](bb.stem(x))
-    a = a.detach().requires_grad_(True)
-    fmap = bb.stages[k + 1:](a)
-    logits = model.head(fmap.mean(dim=tuple(range(2, fmap.dim()))))
-    score = logits[0, 1] - logits[0, 0]
-    (grad,) = torch.autograd.grad(score, a)
-    alpha = grad.mean(dim=tuple(range(2, a.dim())), keepdim=True)
-    cam = torch.relu((alpha * a).sum(1, keepdim=True))
+    """Grad-CAM of the log-odds (logit[1] - logit[0]) on the output of the 3D ResNet's stage `stage` (0-based,
+    -1: the last feature map, the one the head pools), upsampled to x's grid. Earlier stages map finer: at a 64³
+    input the four ResNet-34 stages give 16³, 8³, 4³ and 2³."""
+    from training.explain import cam_weights_autograd
+    a, w = cam_weights_autograd(model, x, stage % len(model.backbone.stages) + 1)
+    alpha = w / a[0, 0].numel()
+    cam = torch.relu((alpha[:, :, None, None, None] * a).sum(1, keepdim=True))
     cam = torch.nn.functional.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)
-    return cam[0, 0].detach().numpy()
+    return cam[0, 0].numpy()
 
 
 def stage_shapes(model, x: torch.Tensor) -> list[list[int]]:

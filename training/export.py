@@ -3,8 +3,9 @@
     /usr/bin/python3 -m training.export --ckpt=out/run/ckpt.pt --out=public/models/<id> --id=<id> \
         [--name=...] [--task=tsc] [--sequence=FLAIR] [--metrics=out/run/eval/metrics.json]
 
-Writes backbone.onnx (opset 17, BatchNorm folded, outputs `features` + `feature_map`), head.json,
-reference.json (deterministic inputs as NIfTI with their torch probabilities, for parity tests)
+Writes backbone.onnx (opset 17, BatchNorm folded, outputs `features` + `feature_map`; a 3D ResNet's also
+Grad-CAM at an inner stage, training/explain.py), head.json, reference.json (deterministic inputs as
+NIfTI with their torch probabilities and Grad-CAM channel weights, for parity tests)
 and manifest.json with the sha256 of every file; adds the id to <out>/../index.json.
 
 `weights="float16"` (paper B's large 2D backbones, to fit the bundle budget) stores the backbone's
@@ -28,8 +29,9 @@ import numpy as np
 import torch
 from torch import nn
 
+from .explain import CAM_OUTPUTS, CAM_STAGE, CamBackbone, cam_weights_autograd
 from .heads import head_to_json
-from .models import Classifier
+from .models import Classifier, ResNet3d
 
 OPSET = 17
 CLASSES = {"tsc": ["healthy", "TSC"], "ms": ["healthy", "MS"]}
@@ -49,17 +51,27 @@ class _BackboneOutputs(nn.Module):
         return self.backbone(x)
 
 
-def export_backbone(model: Classifier, input_shape: list[int], path: str) -> None:
-    """backbone.onnx with a dynamic batch axis; fails if a Conv's BatchNorm survived folding."""
+def export_backbone(model: Classifier, input_shape: list[int], path: str) -> dict[str, Any]:
+    """backbone.onnx with a dynamic batch axis; returns the manifest's `outputs`. A 3D ResNet's graph also
+    computes Grad-CAM at stage CAM_STAGE (training/explain.py) from a `cam_gradient` input [N, F], which a
+    run that only classifies feeds as zeros (ORT then skips the Grad-CAM nodes: nothing asks for them).
+    Fails if a Conv's BatchNorm survived folding."""
     import onnx
-    wrapper = _BackboneOutputs(model.backbone).eval()
     dummy = torch.zeros(*input_shape)
     spatial = {i: f"s{i}" for i in range(2, len(input_shape))}
-    torch.onnx.export(wrapper, dummy, path, opset_version=OPSET, input_names=["input"],
-                      output_names=["features", "feature_map"], do_constant_folding=True,
-                      training=torch.onnx.TrainingMode.EVAL,
-                      dynamic_axes={"input": {0: "N"}, "features": {0: "N"},
-                                    "feature_map": {0: "N", **{k: f"f{k}" for k in spatial}}})
+    axes = {"input": {0: "N"}, "features": {0: "N"}, "feature_map": {0: "N", **{k: f"f{k}" for k in spatial}}}
+    outputs: dict[str, Any] = {"features": "features", "feature_map": "feature_map"}
+    if isinstance(model.backbone, ResNet3d):
+        wrapper = CamBackbone(model.backbone, input_shape).eval()
+        args = (dummy, torch.zeros(1, model.backbone.n_features))
+        cam = CAM_OUTPUTS
+        axes.update({cam["gradient"]: {0: "N"}, cam["feature_map"]: {0: "N"}, cam["weights"]: {0: "N"}})
+        names = (["input", cam["gradient"]], ["features", "feature_map", cam["feature_map"], cam["weights"]])
+        outputs["cam"] = {**cam, "n_features": model.backbone.n_features, "stage": CAM_STAGE}
+    else:
+        wrapper, args, names = _BackboneOutputs(model.backbone).eval(), dummy, (["input"], ["features", "feature_map"])
+    torch.onnx.export(wrapper, args, path, opset_version=OPSET, input_names=names[0], output_names=names[1],
+                      do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL, dynamic_axes=axes)
     graph = onnx.load(path)
     onnx.checker.check_model(graph)
     # a BatchNorm right after a Conv must have been folded into it; DenseNet's pre-activation BatchNorms
@@ -69,6 +81,7 @@ def export_backbone(model: Classifier, input_shape: list[int], path: str) -> Non
             if n.op_type == "BatchNormalization" and producer.get(n.input[0]) == "Conv"]
     if left:
         raise RuntimeError(f"BatchNorm not folded in {path}: {left[:3]}")
+    return outputs
 
 
 def half_precision(model: Classifier) -> Classifier:
@@ -156,6 +169,9 @@ def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: 
         feats, logits, prob = probabilities(model, x)
         entries.append({"file": name, "probability": float(prob[0]), "logits": logits[0].double().tolist(),
                         "features": feats[0].double().tolist()})
+        if isinstance(model.backbone, ResNet3d):
+            a, w = cam_weights_autograd(model, x)
+            entries[-1].update(cam_feature_map_dims=list(a.shape[1:]), cam_weights=w[0].double().tolist())
         if float32_model is not None:
             p32 = float(probabilities(float32_model, x)[2][0])
             if abs(p32 - entries[-1]["probability"]) > FLOAT16_MAX_DIFF:
@@ -164,7 +180,9 @@ def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: 
             entries[-1]["probability_float32"] = p32
     doc = {"format": "qumri-reference/1",
            "description": "Deterministic inputs on the model grid (NIfTI, already preprocessed) and the torch "
-                          "outputs for them: features (backbone), logits (head) and P(positive class).",
+                          "outputs for them: features (backbone), logits (head) and P(positive class); for a 3D "
+                          "ResNet also, by autograd, the Grad-CAM stage's dims and Σ over its cells of "
+                          "∂(logit₁ − logit₀)/∂map per channel (cam_weights).",
            "inputs": entries}
     _write_json(os.path.join(out_dir, "reference.json"), doc)
     return doc
@@ -231,7 +249,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         ref = write_reference(model, input_shape, out_dir, n_reference,
                               float32_model=float32_model if weights == "float16" else None)
         files += ["reference.json"] + [e["file"] for e in ref["inputs"]]
-    export_backbone(model, input_shape, os.path.join(out_dir, "backbone.onnx"))
+    outputs = export_backbone(model, input_shape, os.path.join(out_dir, "backbone.onnx"))
     if weights == "float16":
         store_float16(os.path.join(out_dir, "backbone.onnx"))
     _write_json(os.path.join(out_dir, "head.json"), head_to_json(model.head))
@@ -249,7 +267,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
                          "config": {**vars(cfg), "pretrained": os.path.basename(cfg.pretrained)}},
         "weights": weights,
         "input": {"name": "input", "shape": [1, *input_shape[1:]]},
-        "outputs": {"features": "features", "feature_map": "feature_map"},
+        "outputs": outputs,
         "preprocess": preprocess,
         "threshold": threshold,
         "files": {f: {"sha256": sha256(os.path.join(out_dir, f)), "bytes": os.path.getsize(os.path.join(out_dir, f))}

@@ -10,7 +10,12 @@ const out = [];
 for (const file of inputs) {
   const buf = readFileSync(file);
   const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-  const res = await session.run({ input: new ort.Tensor('float32', data, shape) });
+  // a 3D ResNet's graph also takes the Grad-CAM gradient; zeros when only classifying
+  const feeds = { input: new ort.Tensor('float32', data, shape) };
+  session.inputNames.forEach((name, i) => {
+    if (i > 0) feeds[name] = new ort.Tensor('float32', new Float32Array(session.inputMetadata[i].shape[1]), [1, session.inputMetadata[i].shape[1]]);
+  });
+  const res = await session.run(feeds, ['features', 'feature_map']);
   out.push({ features: Array.from(res.features.data), feature_map_shape: res.feature_map.dims });
 }
 console.log(JSON.stringify(out));

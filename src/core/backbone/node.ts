@@ -12,7 +12,7 @@ export async function createNodeBackbone(model: Uint8Array, manifest: Manifest, 
   });
   return {
     backend: 'node-cpu',
-    run: (input) => runSession(ort as unknown as OrtLike, session, manifest, input),
+    run: (input, camGradient) => runSession(ort as unknown as OrtLike, session, manifest, input, camGradient),
     release: () => session.release(),
   };
 }

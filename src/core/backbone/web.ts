@@ -68,8 +68,8 @@ async function session(model: Uint8Array, backend: 'webgpu' | 'wasm'): Promise<S
 }
 
 /** Runs one input through a session of either build (each build's own Tensor class). */
-async function run(session: Session, backend: 'webgpu' | 'wasm', shape: SessionShape, input: Float32Array) {
-  return runSession((await ortFor(backend)) as unknown as OrtLike, session, shape, input);
+async function run(session: Session, backend: 'webgpu' | 'wasm', shape: SessionShape, input: Float32Array, camGradient?: ArrayLike<number>) {
+  return runSession((await ortFor(backend)) as unknown as OrtLike, session, shape, input, camGradient);
 }
 
 /** Deterministic input in [0, 1) for the probe (xorshift32, seed 1). */
@@ -142,13 +142,13 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
     current = await session(model, 'wasm');
   }
 
-  async function runBackbone(input: Float32Array) {
+  async function runBackbone(input: Float32Array, camGradient?: ArrayLike<number>) {
     try {
-      if (backend !== 'webgpu') return await run(current, 'wasm', manifest, input);
+      if (backend !== 'webgpu') return await run(current, 'wasm', manifest, input, camGradient);
       gpuRunsPending++;
       try {
         // ORT may keep a reference to the input data for GPU upload: hand it a copy on WebGPU.
-        const pending = run(current, 'webgpu', manifest, input.slice());
+        const pending = run(current, 'webgpu', manifest, input.slice(), camGradient);
         // A device lost mid-run normally rejects the run (e2e: "device lost in the middle of a
         // run"); should a readback never settle instead, the lost promise still ends the wait.
         const device = await gpuDevice();
@@ -169,7 +169,7 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
       void lastRunOn(old).catch(() => undefined).finally(() => old.release().catch(() => undefined));
       backend = 'wasm';
       current = await session(model, 'wasm');
-      return run(current, 'wasm', manifest, input);
+      return run(current, 'wasm', manifest, input, camGradient);
     }
   }
 

@@ -23,7 +23,7 @@ export interface Manifest {
   dims: 2 | 3;
   architecture: { backbone: string; width?: number; head: string; paper?: string };
   input: { name: string; shape: number[] };
-  outputs: { features: string; feature_map?: string };
+  outputs: { features: string; feature_map?: string; cam?: CamOutputs };
   /** The preprocessing spec (docs/preprocess-spec.md), passed through unparsed to src/core/preprocess. */
   preprocess: Record<string, unknown> & { grid: [number, number, number] };
   threshold: number;
@@ -33,6 +33,21 @@ export interface Manifest {
   intended_use: string;
   limitations: string[];
   reference?: { file: string };
+}
+
+/**
+ * Grad-CAM at an inner backbone stage, computed by the graph (training/explain.py): fed the head's
+ * ∂score/∂features as `gradient` [N, F], it returns that stage's map [N, C, d, h, w] and, per channel,
+ * Σ over the map's cells of ∂score/∂map [N, C]. A run that only classifies feeds zeros.
+ */
+export interface CamOutputs {
+  gradient: string;
+  feature_map: string;
+  weights: string;
+  /** F, the length of the gradient (and of features). */
+  n_features: number;
+  /** 1-based backbone stage the map comes from. */
+  stage: number;
 }
 
 export class BundleError extends Error {
@@ -91,6 +106,11 @@ export function validateManifest(raw: unknown): Manifest {
   posInts(input.shape, 'input.shape', (m.dims as number) + 2);
   const outputs = need(isObject(m.outputs), m.outputs, 'outputs', 'an object') as Json;
   str(outputs, 'features', 'outputs');
+  if (outputs.cam !== undefined) {
+    const cam = need(isObject(outputs.cam), outputs.cam, 'outputs.cam', 'an object') as Json;
+    for (const k of ['gradient', 'feature_map', 'weights']) str(cam, k, 'outputs.cam');
+    for (const k of ['n_features', 'stage']) need(Number.isInteger(cam[k]) && (cam[k] as number) > 0, cam[k], `outputs.cam.${k}`, 'a positive integer');
+  }
   const pre = need(isObject(m.preprocess), m.preprocess, 'preprocess', 'an object') as Json;
   posInts(pre.grid, 'preprocess.grid', 3);
   const t = m.threshold;

@@ -7,15 +7,15 @@ describe('camOnFeatureGrid', () => {
   it('weights channels by the gradient and clips negatives', () => {
     // 2 channels on a 1×1×2 grid: cam = relu((g0·A0 + g1·A1) / S).
     const fmap = Float32Array.of(1, 2, 3, -4);
-    const { cam, dims } = camOnFeatureGrid({ featureMap: fmap, featureMapDims: [2, 1, 1, 2], gradFeatures: [1, 0.5] });
+    const { cam, dims } = camOnFeatureGrid({ featureMap: fmap, featureMapDims: [2, 1, 1, 2], channelGrad: [1, 0.5] });
     expect(dims).toEqual([1, 1, 2]);
     expect(cam[0]).toBeCloseTo((1 + 1.5) / 2, 6);
     expect(cam[1]).toBe(0);
   });
 
   it('accepts 2D maps and names mismatched sizes', () => {
-    expect(camOnFeatureGrid({ featureMap: new Float32Array(6), featureMapDims: [1, 2, 3], gradFeatures: [1] }).dims).toEqual([1, 2, 3]);
-    expect(() => camOnFeatureGrid({ featureMap: new Float32Array(6), featureMapDims: [2, 2, 3], gradFeatures: [1] })).toThrow(/1 gradients for 2 feature channels/);
+    expect(camOnFeatureGrid({ featureMap: new Float32Array(6), featureMapDims: [1, 2, 3], channelGrad: [1] }).dims).toEqual([1, 2, 3]);
+    expect(() => camOnFeatureGrid({ featureMap: new Float32Array(6), featureMapDims: [2, 2, 3], channelGrad: [1] })).toThrow(/1 gradients for 2 feature channels/);
   });
 });
 
@@ -62,13 +62,13 @@ describe('camToScan', () => {
 describe('gradCam', () => {
   it('runs end to end on a 3D feature map', () => {
     const fmap = Float32Array.from({ length: 2 * 8 }, (_, i) => (i % 8) / 8);
-    const out = gradCam({ featureMap: fmap, featureMapDims: [2, 2, 2, 2], gradFeatures: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 });
+    const out = gradCam({ featureMap: fmap, featureMapDims: [2, 2, 2, 2], channelGrad: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 });
     expect(Math.max(...out)).toBe(1);
   });
 
   it('is zero off the brain mask and unchanged on it', () => {
     const fmap = Float32Array.from({ length: 2 * 8 }, (_, i) => 0.1 + (i % 8) / 8);
-    const base = { featureMap: fmap, featureMapDims: [2, 2, 2, 2], gradFeatures: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 };
+    const base = { featureMap: fmap, featureMapDims: [2, 2, 2, 2], channelGrad: [1, 1], grid: [4, 4, 4], gridAffine: I4, scanDims: [4, 4, 4], scanAffine: I4 };
     const gridMask = Uint8Array.from({ length: 64 }, (_, i) => (i % 4 < 2 ? 1 : 0));
     const full = gradCam(base);
     const masked = gradCam({ ...base, gridMask });

@@ -1,10 +1,11 @@
 /**
- * Pure Grad-CAM through the head (Selvaraju et al., ICCV 2017): channel weights from the head's
- * gradient ∂score/∂features, the ReLU of the weighted feature map, then resampled onto the scan's
- * own voxels through the preprocessing affine so it overlays the scan as loaded.
+ * Pure Grad-CAM (Selvaraju et al., ICCV 2017): channel weights from the gradient of the score with
+ * respect to a feature map A, the ReLU of the weighted map, then resampled onto the scan's own voxels
+ * through the preprocessing affine so it overlays the scan as loaded.
  *
- * features = mean over space of feature_map, so ∂score/∂A_k(s) = (∂score/∂f_k)/S at every s and the
- * Grad-CAM weight α_k (the spatial mean of that gradient) is ∂score/∂f_k up to the constant 1/S.
+ * The input per channel k is g_k = Σ_s ∂score/∂A_k(s), so Grad-CAM's weight α_k (the spatial mean of
+ * the gradient) is g_k/S. For the last map, which the head pools (features = mean over space),
+ * g_k = ∂score/∂features_k; for an inner stage the backbone graph computes g (training/explain.py).
  */
 
 /** Row-major 4×4. */
@@ -14,20 +15,21 @@ export interface CamParams {
   /** [F, d, h, w] (3D) or [F, h, w] (2D), C order. */
   featureMap: Float32Array;
   featureMapDims: readonly number[];
-  gradFeatures: ArrayLike<number>;
+  /** Σ over the map's cells of ∂score/∂map, per channel. */
+  channelGrad: ArrayLike<number>;
 }
 
 /** The class activation map on the feature grid, [d, h, w] C order (d = 1 for 2D), ReLU applied. */
-export function camOnFeatureGrid({ featureMap, featureMapDims, gradFeatures }: CamParams): { cam: Float32Array; dims: [number, number, number] } {
+export function camOnFeatureGrid({ featureMap, featureMapDims, channelGrad }: CamParams): { cam: Float32Array; dims: [number, number, number] } {
   const [F, ...spatial] = featureMapDims;
   const dims = (spatial.length === 2 ? [1, ...spatial] : spatial) as [number, number, number];
   if (spatial.length < 2 || spatial.length > 3) throw new Error(`Grad-CAM: feature map dims ${JSON.stringify(featureMapDims)} are neither [F,h,w] nor [F,d,h,w]`);
-  if (gradFeatures.length !== F) throw new Error(`Grad-CAM: ${gradFeatures.length} gradients for ${F} feature channels`);
+  if (channelGrad.length !== F) throw new Error(`Grad-CAM: ${channelGrad.length} gradients for ${F} feature channels`);
   const S = dims[0] * dims[1] * dims[2];
   if (featureMap.length !== F * S) throw new Error(`Grad-CAM: feature map has ${featureMap.length} values, dims say ${F * S}`);
   const cam = new Float32Array(S);
   for (let f = 0; f < F; f++) {
-    const a = gradFeatures[f] / S;
+    const a = channelGrad[f] / S;
     if (a === 0) continue;
     const off = f * S;
     for (let s = 0; s < S; s++) cam[s] += a * featureMap[off + s];

@@ -6,7 +6,7 @@ export { camOnFeatureGrid, camToScan, invert4, multiply4 } from './gradcam.ts';
 export interface ExplainParams {
   featureMap: Float32Array;
   featureMapDims: number[];
-  gradFeatures: ArrayLike<number>;
+  channelGrad: ArrayLike<number>;
   grid: readonly number[];
   gridAffine: Mat4;
   scanDims: readonly number[];

@@ -1,11 +1,13 @@
 /**
  * A loaded model as one object: backbone session + head, giving a prediction (probability, class at
- * the manifest's threshold, per-stage timings) and, on request, ∂score/∂features for Grad-CAM.
+ * the manifest's threshold, per-stage timings) and, on request, what Grad-CAM needs: the head's
+ * ∂score/∂features, carried back by the backbone graph to its Grad-CAM stage where the bundle has one
+ * (a second backbone run), else applied to the last feature map.
  * Used alike by the node CLI and the inference worker.
  */
 import type { Manifest } from '../bundle/manifest.ts';
 import type { LoadedBundle } from '../bundle/index.ts';
-import type { Backbone, BackendName } from '../backbone/session.ts';
+import type { Backbone, BackendName, CamMap } from '../backbone/session.ts';
 import { createHead, logOddsGrad, positiveProbability, type Head, type QuantumEngineFactory } from './index.ts';
 
 export interface Prediction {
@@ -18,9 +20,9 @@ export interface Prediction {
   /** Each quantum layer's outputs (⟨Z⟩, ⟨X⟩, parity or probabilities) and the input it received. */
   quantum: { input: Float64Array; outputs: Float64Array }[];
   backend: BackendName;
-  timings: { backboneMs: number; headMs: number };
-  /** Present when explain was asked: ∂(log-odds of the predicted class)/∂features and the feature map. */
-  explain?: { gradFeatures: Float64Array; featureMap: Float32Array; featureMapDims: number[] };
+  timings: { backboneMs: number; headMs: number; explainMs?: number };
+  /** Present when explain was asked: a feature map and Σ over its cells of ∂(log-odds of the predicted class)/∂map per channel. */
+  explain?: CamMap;
 }
 
 export interface Classifier {
@@ -44,12 +46,18 @@ export async function createClassifier(bundle: LoadedBundle, backbone: Backbone,
     const trace = await head.forward(out.features);
     const probability = positiveProbability(trace.logits);
     const cls = classAt(probability, manifest.threshold);
-    let explain: Prediction['explain'];
-    if (opts.explain) {
-      if (!out.featureMap || !out.featureMapDims) throw new Error(`model ${manifest.id} exports no feature_map: Grad-CAM is not available for it`);
-      explain = { gradFeatures: await head.backward(trace, logOddsGrad(cls)), featureMap: out.featureMap, featureMapDims: out.featureMapDims };
-    }
     const t2 = performance.now();
+    let explain: CamMap | undefined;
+    if (opts.explain) {
+      const grad = await head.backward(trace, logOddsGrad(cls));
+      if (manifest.outputs.cam) {
+        explain = (await backbone.run(input, grad)).cam;
+      } else {
+        if (!out.featureMap || !out.featureMapDims) throw new Error(`model ${manifest.id} exports no feature_map: Grad-CAM is not available for it`);
+        explain = { featureMap: out.featureMap, featureMapDims: out.featureMapDims, channelGrad: Float32Array.from(grad) };
+      }
+    }
+    const t3 = performance.now();
     const quantum = head.spec.layers.flatMap((l, i) => (l.type === 'quantum' ? [{ input: trace.inputs[i], outputs: trace.quantum[i]! }] : []));
     return {
       probability,
@@ -59,7 +67,7 @@ export async function createClassifier(bundle: LoadedBundle, backbone: Backbone,
       features: out.features,
       quantum,
       backend: backbone.backend,
-      timings: { backboneMs: t1 - t0, headMs: t2 - t1 },
+      timings: { backboneMs: t1 - t0, headMs: t2 - t1, ...(opts.explain ? { explainMs: t3 - t2 } : {}) },
       explain,
     };
   }

@@ -88,7 +88,7 @@ describe('classifier (node backbone + quantum head)', () => {
     expect(p.backend).toBe('node-cpu');
     expect(p.quantum).toHaveLength(1);
     expect(p.explain?.featureMapDims).toEqual([6, 5, 6, 8]);
-    expect(p.explain?.gradFeatures).toHaveLength(6);
+    expect(p.explain?.channelGrad).toHaveLength(6);
     await expect(clf.classify(new Float32Array(10))).rejects.toThrow(/expects 16×12×10 voxels \(1920\), got 10/);
     await clf.release();
   });

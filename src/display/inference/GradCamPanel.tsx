@@ -55,7 +55,10 @@ export function GradCamPanel() {
           </p>
           {run.result.gradCamCells && (
             <p className="small muted" data-testid="gradcam-cells">
-              Computed on the backbone&apos;s last feature map, {run.result.gradCamCells.join('×')} cells over the{' '}
+              {run.manifest.outputs.cam
+                ? `Computed on the output of backbone stage ${run.manifest.outputs.cam.stage} (the gradient carried back through the later stages)`
+                : 'Computed on the backbone\u2019s last feature map'}
+              , {run.result.gradCamCells.join('×')} cells over the{' '}
               {run.manifest.preprocess.grid.join('×')} model input, then interpolated onto the scan: it points at a
               region, not at a lesion.
             </p>
