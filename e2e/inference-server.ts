@@ -13,6 +13,7 @@ import { freePort } from './free-port.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TESTDATA = join(root, 'src/core/bundle/testdata');
+const EXPORTED = join(root, 'tests/fixtures/bundles');
 
 export function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
   mkdirSync(to, { recursive: true });
@@ -24,9 +25,10 @@ export function copyBundle(from: string, to: string, patch: (m: Record<string, u
 
 /**
  * Test models added to the app's: good tiny bundles (3D quantum, 3D classical, 2D slice, a head with
- * two quantum layers), a tampered one, a broken manifest, one missing a file.
+ * two quantum layers, training/export.py's 3D ResNet with Grad-CAM at an inner stage), a tampered one,
+ * a broken manifest, one missing a file.
  */
-export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-qq', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-qq', 'tiny-qresnet', 'tiny-q-tampered', 'broken-json', 'missing-file'];
 
 /**
  * tiny-q with a second quantum layer: dense → quantum (the same circuit read out as ⟨Z⟩ per qubit,
@@ -56,6 +58,7 @@ function addTestModels(models: string): void {
   copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
   copyBundle(join(TESTDATA, 'tiny-2d'), join(models, 'tiny-2d'));
   addTwoQuantumLayers(models);
+  copyBundle(join(EXPORTED, 'tiny-qresnet'), join(models, 'tiny-qresnet'));
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
     m.id = 'tiny-q-tampered';
     m.name = 'Tiny quantum test bundle (tampered backbone)';

@@ -18,6 +18,7 @@ import { kernelEngineFactory } from '../src/core/head/kernel-engine.ts';
 import { parseNifti } from '../src/core/load/nifti.ts';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
+import { gradCam } from '../src/core/explain/index.ts';
 import { makePhantom } from '../tools/phantom.ts';
 import { sliceInput } from '../src/display/inference/slice2d.ts';
 
@@ -39,6 +40,18 @@ async function nodeProbability(bundleId: string, dir = join(root, 'src/core/bund
   return p.probability;
 }
 const NODE = { 'tiny-q': await nodeProbability('tiny-q'), 'tiny-c': await nodeProbability('tiny-c') };
+
+/** Node's Grad-CAM of the demo scan with the exporter's fixture (stage-2 map carried back by the graph): its mean on the scan grid. */
+async function nodeCamMean(): Promise<{ probability: number; mean: number; cells: number[] }> {
+  const bundle = await loadBundle(dirSource(join(root, 'tests/fixtures/bundles/tiny-qresnet')));
+  const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz');
+  const pre = preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess));
+  const p = await clf.classify(pre.data, { explain: true });
+  await clf.release();
+  const cam = gradCam({ ...p.explain!, grid: bundle.manifest.preprocess.grid, gridAffine: pre.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: pre.mask });
+  return { probability: p.probability, mean: cam.reduce((a, b) => a + b, 0) / cam.length, cells: p.explain!.featureMapDims.slice(1) };
+}
 
 async function open(page: Page, query = ''): Promise<void> {
   if (query) await page.goto(new URL(query, server.url).toString());
@@ -198,6 +211,23 @@ test('WebGPU (after the probe check) agrees with WASM; a lost device or a failed
   await probability(page, 'tiny-q');
   assert((await badge(page, 'tiny-q')) === 'WASM', 'a failed probe keeps the page on WASM');
   assert(/WebGPU disagrees with WASM/.test(await page.locator('[data-testid="fallback-reason"]').innerText()), 'the probe failure is shown');
+});
+
+test('Grad-CAM at an inner backbone stage (the exporter\'s 3D ResNet): the same map as node, on WASM and on WebGPU', async ({ page }) => {
+  const want = await nodeCamMean();
+  for (const backend of ['wasm', 'auto']) {
+    await open(page, `?backend=${backend}`);
+    await page.selectOption('[data-testid="model-select"]', 'tiny-qresnet');
+    const p = await probability(page, 'tiny-qresnet', 180_000);
+    const b = await badge(page, 'tiny-qresnet');
+    assert(b === (backend === 'wasm' ? 'WASM' : 'WEBGPU'), `${backend}: backend badge ${b} (${await page.locator('[data-testid="fallback-reason"]').allInnerTexts()})`);
+    assert(Math.abs(p - want.probability) < 1e-3, `${backend}: page ${p} vs node ${want.probability}`);
+    await page.waitForSelector('[data-testid="gradcam-ready"]', { state: 'attached' });
+    const mean = Number(await page.getAttribute('[data-testid="gradcam-ready"]', 'data-mean'));
+    assert(want.mean > 0 && Math.abs(mean - want.mean) < 1e-3, `${backend}: Grad-CAM mean ${mean} vs node ${want.mean}`);
+    const cells = await page.locator('[data-testid="gradcam-cells"]').innerText();
+    assert(cells.includes(`stage 2`) && cells.includes(`${want.cells.join('×')} cells`), `${backend}: ${cells}`);
+  }
 });
 
 test('WebGPU device lost in the middle of a run: the run finishes on WASM', async ({ page }) => {

@@ -8,8 +8,8 @@ convolution, as the exported graph has it):
     forward  z1 = conv1(x)   y1 = relu(z1)   z = conv2(y1) + shortcut(x)   out = relu(z)
     VJP      gz = g·[z > 0]   gx = conv1ᵀ(conv2ᵀ(gz)·[z1 > 0]) + shortcutᵀ(gz)
 
-where convᵀ is the transposed convolution with the same weight tensor (ONNX ConvTranspose): the graph
-reads each weight in both directions and stores it once. For a head gradient g = ∂score/∂features
+where convᵀ is the transposed convolution with the same weight tensor (FoldedConv.vjp): the graph reads
+each weight in both directions and stores it once. For a head gradient g = ∂score/∂features
 (the page's head computes it), the graph returns A and Σ_s ∂score/∂A(s) per channel, which is Grad-CAM's
 channel weight times the number of cells (src/core/explain/gradcam.ts divides it back). The nodes run
 only when those outputs are asked for, so plain classification costs what it did.
@@ -32,9 +32,26 @@ def fold(conv: nn.Conv3d, bn: nn.BatchNorm3d) -> tuple[torch.Tensor, torch.Tenso
     return conv.weight * scale.view(-1, 1, 1, 1, 1), bn.bias - bn.running_mean * scale
 
 
+def interleave_zeros(g: torch.Tensor, stride: tuple[int, ...], channels: int, size: list[int]) -> torch.Tensor:
+    """g [N, channels, *size] with stride − 1 zeros after every element along each spatial axis (the strided conv's
+    skipped inputs). Sizes are passed in, not read from g, so the graph computes no shapes at run time."""
+    size = list(size)
+    for i, s in enumerate(stride):
+        if s == 1:
+            continue
+        z = g.unsqueeze(3 + i)
+        z = torch.cat([z] + [z * 0] * (s - 1), dim=3 + i)
+        size[i] *= s
+        g = z.reshape([-1, channels, *size])
+    return g
+
+
 class FoldedConv(nn.Module):
-    """conv + BatchNorm folded, with the transposed convolution that maps an output gradient back to
-    an input of `in_size` (output_padding recovers the size a strided convolution rounded down)."""
+    """conv + BatchNorm folded, with the VJP that maps an output gradient back to an input of `in_size`.
+
+    The VJP is the transposed convolution, written as a plain one (zeros interleaved for the stride, the
+    kernel flipped and its channel axes swapped) because ONNX Runtime's WebGPU ConvTranspose is 1D/2D only,
+    while its Conv runs in 3D; the flip and swap read the stored weight, which ONNX Runtime folds at load."""
 
     def __init__(self, conv: nn.Conv3d, bn: nn.BatchNorm3d, in_size: list[int]):
         super().__init__()
@@ -42,15 +59,22 @@ class FoldedConv(nn.Module):
         self.weight = nn.Parameter(w.detach().clone(), requires_grad=False)
         self.bias = nn.Parameter(b.detach().clone(), requires_grad=False)
         self.stride, self.padding, k = conv.stride, conv.padding, conv.kernel_size
+        self.out_channels, self.in_size = conv.out_channels, list(in_size)
         self.out_size = [(n + 2 * p - kk) // s + 1 for n, p, kk, s in zip(in_size, self.padding, k, self.stride)]
-        self.output_padding = [n - ((o - 1) * s - 2 * p + kk)
-                               for n, o, s, p, kk in zip(in_size, self.out_size, self.stride, self.padding, k)]
+        # input i receives output o through tap k = i + p − s·o, so with zeros interleaved (g′ at s·o) the VJP
+        # correlates g′ with the flipped kernel padded by k − 1 − p, then keeps the first n inputs
+        self.vjp_padding = [kk - 1 - p for kk, p in zip(k, self.padding)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding)
 
     def vjp(self, g: torch.Tensor) -> torch.Tensor:
-        return F.conv_transpose3d(g, self.weight, None, self.stride, self.padding, self.output_padding)
+        w = self.weight.transpose(0, 1).flip(2, 3, 4)
+        gx = F.conv3d(interleave_zeros(g, self.stride, self.out_channels, self.out_size), w, None, 1, self.vjp_padding)
+        if list(gx.shape[2:]) == self.in_size:
+            return gx
+        d, h, wd = self.in_size
+        return gx[:, :, :d, :h, :wd]
 
 
 class BlockVjp(nn.Module):
@@ -93,6 +117,7 @@ class CamBackbone(nn.Module):
             for block in st:
                 self.blocks.append(BlockVjp(block, size))
                 size = self.blocks[-1].out_size
+        self.n_cells = size[0] * size[1] * size[2]
 
     def forward(self, x: torch.Tensor, gradient: torch.Tensor):
         a = self.trunk(x)
@@ -100,7 +125,10 @@ class CamBackbone(nn.Module):
         for block in self.blocks:
             h, m = block(h)
             masks.append(m)
-        g = gradient[:, :, None, None, None].expand_as(h) / (h.shape[2] * h.shape[3] * h.shape[4])
+        if not self.blocks:
+            return h.mean(dim=(2, 3, 4)), h, a, gradient
+        # ∂mean/∂h(s) = 1/S everywhere; the last block's ReLU mask broadcasts it over the map
+        g = gradient[:, :, None, None, None] / self.n_cells
         for block, m in zip(reversed(self.blocks), reversed(masks)):
             g = block.vjp(g, m)
         return h.mean(dim=(2, 3, 4)), h, a, g.sum(dim=(2, 3, 4))

@@ -70,8 +70,10 @@ def export_backbone(model: Classifier, input_shape: list[int], path: str) -> dic
         outputs["cam"] = {**cam, "n_features": model.backbone.n_features, "stage": CAM_STAGE}
     else:
         wrapper, args, names = _BackboneOutputs(model.backbone).eval(), dummy, (["input"], ["features", "feature_map"])
+    # torch would fold the Grad-CAM path's transposed weights into second copies; onnxruntime folds them at load
     torch.onnx.export(wrapper, args, path, opset_version=OPSET, input_names=names[0], output_names=names[1],
-                      do_constant_folding=True, training=torch.onnx.TrainingMode.EVAL, dynamic_axes=axes)
+                      do_constant_folding="cam" not in outputs, training=torch.onnx.TrainingMode.EVAL,
+                      dynamic_axes=axes)
     graph = onnx.load(path)
     onnx.checker.check_model(graph)
     # a BatchNorm right after a Conv must have been folded into it; DenseNet's pre-activation BatchNorms

@@ -59,7 +59,8 @@ def test_exported_graph_stores_each_weight_once(tmp_path):
     assert outputs["cam"]["n_features"] == model.backbone.n_features
     graph = onnx.load(str(tmp_path / "backbone.onnx")).graph
     assert [i.name for i in graph.input] == ["input", "cam_gradient"]
-    assert {"ConvTranspose", "Conv"} <= {n.op_type for n in graph.node}
+    ops = {n.op_type for n in graph.node}
+    assert "ConvTranspose" not in ops  # ONNX Runtime's WebGPU ConvTranspose is 1D/2D only
     stored = sum(numpy_helper.to_array(t).size for t in graph.initializer if numpy_helper.to_array(t).ndim >= 2)
     conv_weights = sum(p.numel() for n, p in model.backbone.named_parameters() if p.dim() >= 2)
     assert stored == conv_weights

@@ -62,14 +62,35 @@ export async function webGpuAdapterKey(): Promise<string | null> {
   return i ? [i.vendor, i.architecture, i.device, i.description].join('|') : 'unknown-adapter';
 }
 
+/** The last call queued into the /webgpu build. */
+let gpuQueue: Promise<unknown> = Promise.resolve();
+
+/**
+ * Calls into the /webgpu build one at a time, across sessions: two overlapping calls (a model
+ * loading while another runs, or the probe) corrupt its asyncify heap or are refused ("another
+ * WebGPU EP inference session is being created").
+ */
+function onGpuBuild<T>(fn: () => Promise<T>): Promise<T> {
+  const result = gpuQueue.catch(() => undefined).then(fn);
+  gpuQueue = result.catch(() => undefined);
+  return result;
+}
+
 async function session(model: Uint8Array, backend: 'webgpu' | 'wasm'): Promise<Session> {
   const ort = await ortFor(backend);
-  return ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+  const create = () => ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+  return backend === 'webgpu' ? onGpuBuild(create) : create();
 }
 
 /** Runs one input through a session of either build (each build's own Tensor class). */
 async function run(session: Session, backend: 'webgpu' | 'wasm', shape: SessionShape, input: Float32Array, camGradient?: ArrayLike<number>) {
-  return runSession((await ortFor(backend)) as unknown as OrtLike, session, shape, input, camGradient);
+  const ort = (await ortFor(backend)) as unknown as OrtLike;
+  const go = () => runSession(ort, session, shape, input, camGradient);
+  return backend === 'webgpu' ? onGpuBuild(go) : go();
+}
+
+function release(session: Session, backend: BackendName): Promise<void> {
+  return backend === 'webgpu' ? onGpuBuild(() => session.release()) : session.release();
 }
 
 /** Deterministic input in [0, 1) for the probe (xorshift32, seed 1). */
@@ -115,7 +136,7 @@ export async function probeWebGpu(probeModel: Uint8Array, probeManifest: Session
   } catch (err) {
     return { ok: false, maxAbsDiff: Infinity, detail: `WebGPU probe failed: ${(err as Error).message}` };
   } finally {
-    await gpu?.release().catch(() => undefined);
+    if (gpu) await release(gpu, 'webgpu').catch(() => undefined);
     await cpu?.release().catch(() => undefined);
   }
 }
@@ -166,7 +187,7 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
       fallbackReason = `WebGPU failed during the run (${(err as Error).message}); finished on WASM`;
       const old = current;
       // The GPU session goes once its run has settled (releasing it mid-run is not safe).
-      void lastRunOn(old).catch(() => undefined).finally(() => old.release().catch(() => undefined));
+      void lastRunOn(old).catch(() => undefined).finally(() => release(old, 'webgpu').catch(() => undefined));
       backend = 'wasm';
       current = await session(model, 'wasm');
       return run(current, 'wasm', manifest, input, camGradient);
@@ -181,7 +202,7 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
       return fallbackReason;
     },
     run: runBackbone,
-    release: () => current.release(),
+    release: () => release(current, backend),
   };
 }
 

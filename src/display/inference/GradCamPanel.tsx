@@ -17,6 +17,12 @@ function maxOf(a: Float32Array): number {
   return m;
 }
 
+function meanOf(a: Float32Array): number {
+  let s = 0;
+  for (let i = 0; i < a.length; i++) s += a[i];
+  return s / a.length;
+}
+
 export function GradCamPanel() {
   const runs = useStore((s) => s.runs);
   const scan = useStore((s) => s.scan);
@@ -66,7 +72,7 @@ export function GradCamPanel() {
           <label><input type="checkbox" data-testid="gradcam-visible" checked={overlay.visible} onChange={(e) => setOverlay({ visible: e.target.checked })} /> Show overlay</label>
           <label>Opacity <input type="range" min={0} max={1} step={0.05} value={overlay.opacity} data-testid="gradcam-opacity" onChange={(e) => setOverlay({ opacity: Number(e.target.value) })} /></label>
           <label>Threshold <input type="range" min={0} max={0.95} step={0.05} value={overlay.threshold} data-testid="gradcam-threshold" onChange={(e) => setOverlay({ threshold: Number(e.target.value) })} /></label>
-          <span data-testid="gradcam-ready" data-max={maxOf(cam)} hidden />
+          <span data-testid="gradcam-ready" data-max={maxOf(cam)} data-mean={meanOf(cam)} hidden />
         </>
       )}
     </section>
