@@ -228,7 +228,10 @@ def pointing_by_stage(recs: list[dict]) -> list[str]:
     stages = recs[0]["pointing_by_stage"]
     L = ["The same pointing game on the Grad-CAM of each ResNet-34 stage's output (the last stage is the table "
          "above); earlier stages map finer, but their Grad-CAM weighs features the head reaches only through the "
-         "later stages. Each cell: hit share (95 % CI) / within ±1 voxel.\n",
+         "later stages. Each cell: hit share (95 % CI) / within ±1 voxel. The page's Grad-CAM for the 3D models "
+         "is stage 2's (8×8×8 at 64³, carried back inside backbone.onnx by `training/explain.py`): chosen after "
+         "seeing this table, as a display setting only; it selects no model, threshold or reported number, and "
+         "every stage stays reported here.\n",
          "| Task | Sequence | Model | " + " | ".join(f"stage {p['stage']} ({'×'.join(map(str, p['map']))})"
                                            for p in stages) + " | chance / ±1 |",
          "|---|---|---|" + "---|" * (len(stages) + 1)]

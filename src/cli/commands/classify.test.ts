@@ -4,7 +4,8 @@ import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs, toCsv } from './classify.ts';
+import { gradCamPaths, parseArgs, toCsv } from './classify.ts';
+import { parseNifti } from '../../core/load/nifti.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -27,6 +28,31 @@ describe('qumri classify --preprocessed --json', () => {
     const rows = JSON.parse(out) as { file: string; probability: number; class: string; model: string }[];
     expect(rows.map((r) => r.file)).toEqual(files);
     rows.forEach((r, i) => expect(Math.abs(r.probability - ref.inputs[i].probability)).toBeLessThan(1e-4));
+  });
+
+  it('--explain writes each scan\'s Grad-CAM on its own voxels, in [0, 1], and names it in the row', () => {
+    const dir = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+    const ref = JSON.parse(readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
+    const files = ref.inputs.map((r) => path.join(dir, r.file));
+    const out = path.join(mkdtempSync(path.join(tmpdir(), 'qumri-cam-')), 'maps');
+    const json = execFileSync('node', [BIN, 'classify', ...files, '--model', dir, '--preprocessed', '--json', '--explain', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const rows = JSON.parse(json) as { file: string; probability: number; gradcam: string }[];
+    rows.forEach((r, i) => {
+      expect(Math.abs(r.probability - ref.inputs[i].probability)).toBeLessThan(1e-4);
+      expect(r.gradcam).toBe(path.join(out, `reference-${i}.gradcam.nii.gz`));
+      const scan = parseNifti(new Uint8Array(readFileSync(files[i])), 'in').volume;
+      const cam = parseNifti(new Uint8Array(readFileSync(r.gradcam)), 'cam').volume;
+      expect(cam.dims).toEqual(scan.dims);
+      expect(cam.affine.map((v) => Number(v.toFixed(4)))).toEqual(scan.affine.map((v) => Number(v.toFixed(4))));
+      expect(Math.max(...cam.data)).toBeCloseTo(1, 6);
+      expect(Math.min(...cam.data)).toBeGreaterThanOrEqual(0);
+      expect(cam.data.filter((v) => v > 0.5).length).toBeLessThan(cam.data.length);
+    });
+  });
+
+  it('--explain refuses two inputs that would write the same map', () => {
+    expect(() => gradCamPaths(['a/x.nii.gz', 'b/x.nii'], 'out')).toThrow(/a\/x\.nii\.gz and b\/x\.nii would both write out\/x\.gradcam\.nii\.gz/);
+    expect(gradCamPaths(['a/x.nii.gz', 'a/y.nii'], 'out')).toEqual(['out/x.gradcam.nii.gz', 'out/y.gradcam.nii.gz']);
   });
 
   it('writes a CSV with the documented columns', () => {
@@ -64,6 +90,7 @@ describe('qumri classify --preprocessed --json', () => {
 describe('parseArgs', () => {
   it('reads options and inputs', () => {
     expect(parseArgs(['a.nii', '--model', 'm', '--json', '--threads', '1', 'b.nii.gz'])).toMatchObject({ inputs: ['a.nii', 'b.nii.gz'], model: 'm', json: true, threads: 1, preprocessed: false });
+    expect(parseArgs(['a.nii', '--model', 'm', '--explain', 'maps']).explain).toBe('maps');
   });
   it.each([
     [['a.nii'], /--model <id\|path> is required/],
@@ -71,6 +98,7 @@ describe('parseArgs', () => {
     [['a.nii', '--model'], /--model needs a value/],
     [['a.nii', '--model', 'm', '--threads', '0'], /--threads 0: expected a positive integer/],
     [['a.nii', '--model', 'm', '--fast'], /unknown option --fast/],
+    [['a.nii', '--model', 'm', '--explain'], /--explain needs a value/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
   });

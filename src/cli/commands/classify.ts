@@ -1,25 +1,30 @@
 /**
- * `qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--threads N]`:
- * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel).
+ * `qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--explain DIR] [--threads N]`:
+ * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel),
+ * and with --explain writes each scan's Grad-CAM as the page overlays it.
  */
-import { readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { loadBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import { createNodeBackbone } from '../../core/backbone/node.ts';
 import { createClassifier, type Classifier } from '../../core/head/classifier.ts';
 import type { QuantumEngineFactory } from '../../core/head/index.ts';
+import { gradCam } from '../../core/explain/index.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
+import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
 import type { Volume } from '../../core/volume.ts';
 
-export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--threads N]
+export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--explain DIR] [--threads N]
 
 Classifies NIfTI scans (.nii, .nii.gz; a folder is searched for them, not recursively) with a model
 bundle: a shipped id (see \`qumri models\`) or a bundle folder.
   --csv FILE       write the rows as CSV (file,model,sequence,probability,class,seconds)
   --json           print the rows as a JSON array on stdout (default: a table)
   --preprocessed   inputs are already on the model grid: skip preprocessing
+  --explain DIR    also write DIR/<scan>.gradcam.nii.gz: the Grad-CAM of the predicted class on the
+                   scan's own voxels, in [0, 1] (the page's overlay); --json rows name the file
   --threads N      onnxruntime-node intra-op threads (default 2)
 A progress bar goes to stderr. Not a medical device.`;
 
@@ -29,6 +34,7 @@ export interface ClassifyArgs {
   csv?: string;
   json: boolean;
   preprocessed: boolean;
+  explain?: string;
   threads: number;
 }
 
@@ -48,6 +54,7 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     else if (a === '--csv') args.csv = value();
     else if (a === '--json') args.json = true;
     else if (a === '--preprocessed') args.preprocessed = true;
+    else if (a === '--explain') args.explain = value();
     else if (a === '--threads') {
       const v = value();
       args.threads = Number(v);
@@ -85,18 +92,39 @@ export interface Row {
   probability: number;
   class: string;
   seconds: number;
+  /** With --explain: the Grad-CAM NIfTI written for this scan. */
+  gradcam?: string;
+}
+
+interface ModelInput {
+  data: Float32Array;
+  /** Model-grid voxel → world (mm) and the brain mask there, for mapping Grad-CAM back onto the scan. */
+  affine: number[];
+  mask?: Uint8Array;
 }
 
 /** The model-grid input for one scan: as is with --preprocessed (checked against the grid), else preprocessed. */
-async function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed: boolean): Promise<Float32Array> {
+function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed: boolean): ModelInput {
   const grid = clf.manifest.preprocess.grid;
   if (preprocessed) {
     if (volume.dims.some((d, i) => d !== grid[i])) {
       throw new Error(`${file}: --preprocessed input is ${volume.dims.join('×')}, the model grid is ${grid.join('×')}`);
     }
-    return volume.data;
+    return { data: volume.data, affine: volume.affine };
   }
-  return preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess)).data;
+  const pre = preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess));
+  return { data: pre.data, affine: pre.affine, mask: pre.mask };
+}
+
+/** DIR/<scan name>.gradcam.nii.gz; two inputs with the same name would overwrite each other, so that is refused. */
+export function gradCamPaths(files: string[], dir: string): string[] {
+  const out = files.map((f) => path.join(dir, `${path.basename(f).replace(NIFTI, '')}.gradcam.nii.gz`));
+  const seen = new Map<string, string>();
+  out.forEach((o, i) => {
+    if (seen.has(o)) throw new Error(`--explain: ${seen.get(o)} and ${files[i]} would both write ${o}; classify them in separate runs`);
+    seen.set(o, files[i]);
+  });
+  return out;
 }
 
 function csvCell(v: string | number): string {
@@ -105,7 +133,7 @@ function csvCell(v: string | number): string {
 }
 
 export function toCsv(rows: Row[]): string {
-  const cols: (keyof Row)[] = ['file', 'model', 'sequence', 'probability', 'class', 'seconds'];
+  const cols = ['file', 'model', 'sequence', 'probability', 'class', 'seconds'] as const;
   return [cols.join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
 }
 
@@ -126,10 +154,12 @@ async function engines(needed: boolean): Promise<QuantumEngineFactory> {
 
 export async function classifyFiles(args: ClassifyArgs): Promise<Row[]> {
   const files = await expandInputs(args.inputs);
+  const camFiles = args.explain ? gradCamPaths(files, args.explain) : undefined;
   const bundle = await loadBundle(resolveModel(args.model));
   if (bundle.manifest.dims !== 3) throw new Error(`model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`);
   const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: args.threads });
   const clf = await createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
+  if (args.explain) await mkdir(args.explain, { recursive: true });
   const rows: Row[] = [];
   try {
     for (const [i, file] of files.entries()) {
@@ -140,8 +170,16 @@ export async function classifyFiles(args: ClassifyArgs): Promise<Row[]> {
       if (seq !== 'unknown' && seq !== clf.manifest.sequence) {
         process.stderr.write(`warning: ${file} looks like ${seq} (${info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
       }
-      const pred = await clf.classify(await modelInput(volume, file, clf, args.preprocessed));
-      rows.push({ file, model: clf.manifest.id, sequence: seq, probability: pred.probability, class: pred.label, seconds: (performance.now() - t0) / 1000 });
+      const input = modelInput(volume, file, clf, args.preprocessed);
+      const pred = await clf.classify(input.data, { explain: !!camFiles });
+      const row: Row = { file, model: clf.manifest.id, sequence: seq, probability: pred.probability, class: pred.label, seconds: 0 };
+      if (camFiles && pred.explain) {
+        const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: input.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: input.mask });
+        await writeFile(camFiles[i], writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));
+        row.gradcam = camFiles[i];
+      }
+      row.seconds = (performance.now() - t0) / 1000;
+      rows.push(row);
     }
     progress(files.length, files.length, 'done');
   } finally {
