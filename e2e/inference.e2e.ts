@@ -81,7 +81,7 @@ test('demo scan gives a probability on WASM equal to node, with a Grad-CAM overl
   assert(Number(await page.getAttribute('[data-testid="gradcam-ready"]', 'data-max')) === 1, 'Grad-CAM map is normalised to a max of 1');
   const cells = await page.locator('[data-testid="gradcam-cells"]').innerText();
   assert(/\d+×\d+×\d+ cells over the \d+×\d+×\d+ model input/.test(cells), `Grad-CAM resolution stated: ${cells}`);
-  for (const id of ['timing-model', 'timing-preprocess', 'timing-backbone', 'timing-head']) {
+  for (const id of ['timing-model', 'timing-preprocess', 'timing-backbone', 'timing-head', 'timing-grad-cam']) {
     assert(/\d+(\.\d+)? (ms|s)$/.test(await page.locator(`[data-testid="${id}"]`).first().innerText()), `${id} shows a time`);
   }
   await screenshot('inference-wasm');

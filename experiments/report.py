@@ -77,6 +77,9 @@ VARIANTS = {
                                                    "logits) instead of the fixed parity pair [x, 1 − x], which caps "
                                                    "its probability to 0.27–0.95; the classical head gets the same "
                                                    "shape as a control, with a 2-unit ReLU layer where the circuit is",
+    "lesion-map-cosine-warmup5-head3e-3-bb0.01": "as lesion-map-cosine-warmup5-bb0.1 with the head's peak lr 10× "
+                                                 "higher (3e-3) and the backbone's unchanged (3e-5): the hybrids' "
+                                                 "training loss had stayed near 0.6 through every run",
 }
 
 

@@ -64,6 +64,8 @@ class FoldedConv(nn.Module):
         # input i receives output o through tap k = i + p − s·o, so with zeros interleaved (g′ at s·o) the VJP
         # correlates g′ with the flipped kernel padded by k − 1 − p, then keeps the first n inputs
         self.vjp_padding = [kk - 1 - p for kk, p in zip(k, self.padding)]
+        self.vjp_crop = [s * o + kk - 1 - 2 * p != n
+                         for s, o, kk, p, n in zip(self.stride, self.out_size, k, self.padding, in_size)]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding)
@@ -71,7 +73,7 @@ class FoldedConv(nn.Module):
     def vjp(self, g: torch.Tensor) -> torch.Tensor:
         w = self.weight.transpose(0, 1).flip(2, 3, 4)
         gx = F.conv3d(interleave_zeros(g, self.stride, self.out_channels, self.out_size), w, None, 1, self.vjp_padding)
-        if list(gx.shape[2:]) == self.in_size:
+        if not any(self.vjp_crop):
             return gx
         d, h, wd = self.in_size
         return gx[:, :, :d, :h, :wd]
@@ -109,9 +111,11 @@ class CamBackbone(nn.Module):
         super().__init__()
         if not 1 <= stage <= len(backbone.stages):
             raise ValueError(f"Grad-CAM stage must be 1..{len(backbone.stages)}, got {stage}")
-        self.trunk = nn.Sequential(backbone.stem, *backbone.stages[:stage]).eval()
+        self.trunk = nn.Sequential(backbone.stem, *backbone.stages[:stage])
+        training = backbone.training  # the modules are the backbone's: measure in eval mode, then restore its mode
         with torch.no_grad():
-            size = list(self.trunk(torch.zeros(1, *input_shape[1:])).shape[2:])
+            size = list(self.trunk.eval()(torch.zeros(1, *input_shape[1:])).shape[2:])
+        self.trunk.train(training)
         self.blocks = nn.ModuleList()
         for st in backbone.stages[stage:]:
             for block in st:

@@ -64,3 +64,16 @@ def test_exported_graph_stores_each_weight_once(tmp_path):
     stored = sum(numpy_helper.to_array(t).size for t in graph.initializer if numpy_helper.to_array(t).ndim >= 2)
     conv_weights = sum(p.numel() for n, p in model.backbone.named_parameters() if p.dim() >= 2)
     assert stored == conv_weights
+
+
+def test_vjp_crops_where_a_strided_stage_rounds_an_odd_size_down():
+    shape = [1, 1, 40, 36, 44]  # stage 3 gets 5×5×6 → 3×3×3: the transposed conv gives 6, cropped to 5
+    model = tiny_model("classical")
+    cam = CamBackbone(model.backbone, shape, 2).eval()
+    assert any(any(b.conv1.vjp_crop) for b in cam.blocks)
+    x = torch.rand(*shape, generator=torch.Generator().manual_seed(3))
+    _, w_ref = cam_weights_autograd(model, x, 2)
+    g = head_gradient(model, x).float()
+    with torch.no_grad():
+        w = cam(x, g)[3]
+    assert torch.allclose(w, w_ref, atol=1e-5 * float(w_ref.abs().max()))

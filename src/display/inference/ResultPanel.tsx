@@ -13,6 +13,7 @@ function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null
     ['Preprocess', result.timings.preprocessMs],
     ['Backbone', result.timings.backboneMs],
     ['Head', result.timings.headMs],
+    ...(result.timings.explainMs !== undefined ? [['Grad-CAM (head backward + backbone VJP)', result.timings.explainMs] as [string, number]] : []),
   ];
   return (
     <div className="result-card" data-testid="result-card" data-model={run.modelId} data-scan-version={run.scanVersion}>
