@@ -55,3 +55,46 @@ describe('runSession', () => {
     await expect(runSession(ort, session, shape, new Float32Array(7))).rejects.toThrow(/not on the model grid/);
   });
 });
+
+describe('runSession with Grad-CAM outputs', () => {
+  const camShape = {
+    id: 'cam',
+    input: { name: 'input', shape: [1, 1, 2, 2, 2] },
+    outputs: { features: 'features', feature_map: 'feature_map', cam: { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 2, stage: 2 } },
+  } as SessionShape;
+
+  /** Records what each run was fed and asked for; answers every asked output with the gradient's values. */
+  function recordingSession() {
+    const calls: { feeds: Record<string, FakeTensor>; fetches: string[] }[] = [];
+    const session = {
+      async run(feeds: Record<string, FakeTensor>, fetches: string[]) {
+        calls.push({ feeds, fetches });
+        return Object.fromEntries(fetches.map((n) => [n, new FakeTensor('float32', Float32Array.from(feeds.g.data), [1, 2, 1, 1, 1])]));
+      },
+    } as unknown as InferenceSession;
+    return { session, calls };
+  }
+
+  it('a classification feeds a zero gradient and asks only for the features and the last map', async () => {
+    const { session, calls } = recordingSession();
+    const out = await runSession(ort, session, camShape, volume(1));
+    expect(calls[0].fetches).toEqual(['features', 'feature_map']);
+    expect(Array.from(calls[0].feeds.g.data)).toEqual([0, 0]);
+    expect(calls[0].feeds.g.dims).toEqual([1, 2]);
+    expect(out.cam).toBeUndefined();
+  });
+
+  it('an explanation feeds the head gradient and returns the stage map and its weights', async () => {
+    const { session, calls } = recordingSession();
+    const out = await runSession(ort, session, camShape, volume(1), [0.5, -2]);
+    expect(calls[0].fetches).toEqual(['features', 'a', 'w']);
+    expect(Array.from(out.cam!.channelGrad)).toEqual([0.5, -2]);
+    expect(out.cam!.featureMapDims).toEqual([2, 1, 1, 1]);
+  });
+
+  it('refuses a gradient of the wrong length, or one for a bundle without Grad-CAM outputs', async () => {
+    const { session } = recordingSession();
+    await expect(runSession(ort, session, camShape, volume(1), [1, 2, 3])).rejects.toThrow(/gradient has 3 values, the backbone has 2 features/);
+    await expect(runSession(ort, session, shape, volume(1), [1])).rejects.toThrow(/model fake has no Grad-CAM outputs/);
+  });
+});

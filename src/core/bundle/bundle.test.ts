@@ -82,6 +82,17 @@ describe('parseManifest', () => {
     expect(() => parseManifest(JSON.stringify(m))).toThrow(/files\["head\.json"\]\.sha256/);
   });
 
+  it.each([
+    ['not an object', 'cam', /outputs\.cam: expected an object/],
+    ['no weights output', { gradient: 'g', feature_map: 'a', n_features: 8, stage: 2 }, /outputs\.cam\.weights: expected a non-empty string/],
+    ['a stage of 0', { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 8, stage: 0 }, /outputs\.cam\.stage: expected a positive integer/],
+    ['no feature count', { gradient: 'g', feature_map: 'a', weights: 'w', stage: 2 }, /outputs\.cam\.n_features: expected a positive integer/],
+  ])('names a bad outputs.cam (%s)', (_, cam, message) => {
+    const m = manifestJson();
+    m.outputs.cam = cam;
+    expect(() => parseManifest(JSON.stringify(m))).toThrow(message);
+  });
+
   it('requires backbone.onnx and head.json in files', () => {
     const m = manifestJson();
     delete m.files['backbone.onnx'];
