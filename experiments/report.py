@@ -278,10 +278,8 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str, cohort_520: bo
         L = ["## Paper B protocol on the 520-subject MS cohort\n",
              "The same protocol and code on the 3D MS models' cohort, four times paper B's size "
              f"(`experiments/records/{PAPER_B_520}/`): its test split has 104 subjects instead of 26. Not "
-             "shipped: without the small end-to-end CNN bundles, no classical and hybrid pair per plane fits the "
-             "size budget beside the 3D bundles (DenseNet121, the smallest of the rest, is ≈ 28 MiB in float32, "
-             "and float16 moves most of these models' probabilities by more than 1e-3), so the page keeps the "
-             "bundles chosen above.\n"]
+             "shipped: the page keeps the bundles chosen above on paper B's own cohort size; the two cohorts' "
+             "validation splits differ, so their validation losses cannot choose between them.\n"]
         tag, heading = "-520", " (520-subject cohort)"
     else:
         L = ["## Paper B protocol (2D MS FLAIR slices)\n"]
