@@ -155,11 +155,11 @@ async function engines(needed: boolean): Promise<QuantumEngineFactory> {
 export async function classifyFiles(args: ClassifyArgs): Promise<Row[]> {
   const files = await expandInputs(args.inputs);
   const camFiles = args.explain ? gradCamPaths(files, args.explain) : undefined;
+  if (args.explain) await mkdir(args.explain, { recursive: true });
   const bundle = await loadBundle(resolveModel(args.model));
   if (bundle.manifest.dims !== 3) throw new Error(`model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`);
   const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: args.threads });
   const clf = await createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
-  if (args.explain) await mkdir(args.explain, { recursive: true });
   const rows: Row[] = [];
   try {
     for (const [i, file] of files.entries()) {
