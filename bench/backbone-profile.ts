@@ -70,7 +70,7 @@ function classifyRun(s: SessionLike, Tensor: TensorCtor, x: Float32Array): Promi
   return s.run(feeds, ['features', 'feature_map']);
 }
 
-function probeVolume(s: SessionLike): Float32Array {
+function benchVolume(s: SessionLike): Float32Array {
   const shape = [1, ...((s.inputMetadata[0] as { shape: number[] }).shape.slice(1))];
   return new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => (i % 997) / 997);
 }
@@ -82,7 +82,7 @@ async function main(file: string, which: string, threads: number): Promise<void>
     const prefix = `qumri-ortprof-${process.pid}`;
     const s = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: join(tmpdir(), prefix) });
     const session = s as unknown as SessionLike;
-    const x = probeVolume(session);
+    const x = benchVolume(session);
     for (let r = 0; r < RUNS; r++) await classifyRun(session, ort.Tensor as unknown as TensorCtor, x);
     s.endProfiling(); // writes <prefix>_<date>.json
     await s.release();
@@ -96,7 +96,7 @@ async function main(file: string, which: string, threads: number): Promise<void>
     ort.env.logLevel = 'error';
     const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableProfiling: true });
     const session = s as unknown as SessionLike;
-    const x = probeVolume(session);
+    const x = benchVolume(session);
     for (let r = 0; r < RUNS; r++) await classifyRun(session, ort.Tensor as unknown as TensorCtor, x);
     s.endProfiling(); // printed to stdout by the runtime
     await s.release();

@@ -54,7 +54,7 @@ class _BackboneOutputs(nn.Module):
 def export_backbone(model: Classifier, input_shape: list[int], path: str) -> dict[str, Any]:
     """backbone.onnx with a dynamic batch axis; returns the manifest's `outputs`. A 3D ResNet's graph also
     computes Grad-CAM at stage CAM_STAGE (training/explain.py) from a `cam_gradient` input [N, F], which a
-    run that only classifies feeds as zeros (ORT then skips the Grad-CAM nodes: nothing asks for them).
+    run that only classifies feeds as zeros (ORT still runs the Grad-CAM nodes: see training/explain.py).
     Fails if a Conv's BatchNorm survived folding."""
     import onnx
     dummy = torch.zeros(*input_shape)
