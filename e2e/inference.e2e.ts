@@ -30,28 +30,19 @@ const harness = await import('./harness.ts');
 const { dropFiles, run, test, waitForScan } = harness;
 const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 
-/** Node's probability for the demo scan with a bundle folder (same preprocessing, onnxruntime-node, same kernel). */
-async function nodeProbability(bundleId: string, dir = join(root, 'src/core/bundle/testdata', bundleId)): Promise<number> {
+/** Node's answer for the demo scan with a bundle folder (same preprocessing, onnxruntime-node, same kernel): P(positive) and the Grad-CAM map's mean and cell grid. */
+async function nodeDemo(dir: string): Promise<{ probability: number; camMean: number; cells: number[] }> {
   const bundle = await loadBundle(dirSource(dir));
-  const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
-  const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz');
-  const p = await clf.classify(preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess)).data);
-  await clf.release();
-  return p.probability;
-}
-const NODE = { 'tiny-q': await nodeProbability('tiny-q'), 'tiny-c': await nodeProbability('tiny-c') };
-
-/** Node's Grad-CAM of the demo scan with the exporter's fixture (stage-2 map carried back by the graph): its mean on the scan grid. */
-async function nodeCamMean(): Promise<{ probability: number; mean: number; cells: number[] }> {
-  const bundle = await loadBundle(dirSource(join(root, 'tests/fixtures/bundles/tiny-qresnet')));
   const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
   const { volume } = parseNifti(new Uint8Array(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz'))), 'tsc-flair.nii.gz');
   const pre = preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess));
   const p = await clf.classify(pre.data, { explain: true });
   await clf.release();
   const cam = gradCam({ ...p.explain!, grid: bundle.manifest.preprocess.grid, gridAffine: pre.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: pre.mask });
-  return { probability: p.probability, mean: cam.reduce((a, b) => a + b, 0) / cam.length, cells: p.explain!.featureMapDims.slice(1) };
+  return { probability: p.probability, camMean: cam.reduce((a, b) => a + b, 0) / cam.length, cells: p.explain!.featureMapDims.slice(1) };
 }
+const testdata = (id: string) => join(root, 'src/core/bundle/testdata', id);
+const NODE = { 'tiny-q': (await nodeDemo(testdata('tiny-q'))).probability, 'tiny-c': (await nodeDemo(testdata('tiny-c'))).probability };
 
 async function open(page: Page, query = ''): Promise<void> {
   if (query) await page.goto(new URL(query, server.url).toString());
@@ -214,7 +205,7 @@ test('WebGPU (after the probe check) agrees with WASM; a lost device or a failed
 });
 
 test('Grad-CAM at an inner backbone stage (the exporter\'s 3D ResNet): the same map as node, on WASM and on WebGPU', async ({ page }) => {
-  const want = await nodeCamMean();
+  const want = await nodeDemo(join(root, 'tests/fixtures/bundles/tiny-qresnet'));
   for (const backend of ['wasm', 'auto']) {
     await open(page, `?backend=${backend}`);
     await page.selectOption('[data-testid="model-select"]', 'tiny-qresnet');
@@ -224,7 +215,7 @@ test('Grad-CAM at an inner backbone stage (the exporter\'s 3D ResNet): the same 
     assert(Math.abs(p - want.probability) < 1e-3, `${backend}: page ${p} vs node ${want.probability}`);
     await page.waitForSelector('[data-testid="gradcam-ready"]', { state: 'attached' });
     const mean = Number(await page.getAttribute('[data-testid="gradcam-ready"]', 'data-mean'));
-    assert(want.mean > 0 && Math.abs(mean - want.mean) < 1e-3, `${backend}: Grad-CAM mean ${mean} vs node ${want.mean}`);
+    assert(want.camMean > 0 && Math.abs(mean - want.camMean) < 1e-3, `${backend}: Grad-CAM mean ${mean} vs node ${want.camMean}`);
     const cells = await page.locator('[data-testid="gradcam-cells"]').innerText();
     assert(cells.includes(`stage 2`) && cells.includes(`${want.cells.join('×')} cells`), `${backend}: ${cells}`);
   }
@@ -303,7 +294,7 @@ const shippedIndex = join(root, 'public/models/index.json');
 const shipped = existsSync(shippedIndex) ? (JSON.parse(readFileSync(shippedIndex, 'utf8')) as { models: string[] }).models[0] : undefined;
 if (shipped) {
   test(`the shipped default model (${shipped}) classifies the demo scan on WASM like node`, async ({ page }) => {
-    const expected = await nodeProbability(shipped, join(root, 'public/models', shipped));
+    const expected = (await nodeDemo(join(root, 'public/models', shipped))).probability;
     await open(page, '?backend=wasm');
     await page.selectOption('[data-testid="model-select"]', shipped);
     const p = await probability(page, shipped, 120_000);
