@@ -10,7 +10,10 @@ BASE = ["--cohort=does-not-exist.csv", "--task=tsc", "--sequence=FLAIR", "--thre
 
 @pytest.mark.parametrize("head, option, message", [
     ("quantum", "--hidden=2", "--hidden is for the classical head"),
-    ("classical", "--readout=z", "--readout is for the quantum head"),
+    ("classical", "--readout=z", "--readout and --qubits are for the quantum head"),
+    ("classical", "--qubits=4", "--readout and --qubits are for the quantum head"),
+    ("quantum", "--qubits=1", "--qubits must be 2 to 12"),
+    ("quantum", "--qubits=13", "--qubits must be 2 to 12"),
 ])
 def test_head_options_of_the_other_head_are_refused(head, option, message, capsys):
     with pytest.raises(SystemExit) as e:
