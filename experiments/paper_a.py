@@ -269,6 +269,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--qubits", type=int, default=2,
                     help="quantum head: qubits of ZZFeatureMap + RealAmplitudes (paper A does not state it; 2 = "
                          "Qiskit's fc -> 2 pattern)")
+    ap.add_argument("--fm_input", default="none", choices=["none", "sigmoid_pi"],
+                    help="quantum head: the fc output as it is (Qiskit's TorchConnector) or pi*sigmoid of it")
     ap.add_argument("--hidden", default="",
                     help="classical head: dense ReLU widths before the 2 logits, e.g. 2 (the circuit's classical stand-in)")
     ap.add_argument("--batch_size", type=int, default=8)
@@ -293,8 +295,8 @@ def main(argv: list[str] | None = None) -> int:
 
     if args.head == "quantum" and args.hidden:
         ap.error("--hidden is for the classical head; the quantum head's width is its qubit count")
-    if args.head == "classical" and (args.readout != "parity" or args.qubits != 2):
-        ap.error("--readout and --qubits are for the quantum head")
+    if args.head == "classical" and (args.readout != "parity" or args.qubits != 2 or args.fm_input != "none"):
+        ap.error("--readout, --qubits and --fm_input are for the quantum head")
     if not 2 <= args.qubits <= 12:
         ap.error("--qubits must be 2 to 12 (a statevector of 2^n amplitudes per sample)")
     rid = run_id(args.task, args.sequence, args.head)
@@ -306,7 +308,7 @@ def main(argv: list[str] | None = None) -> int:
                       grid=f"{args.grid},{args.grid},{args.grid}", split_scheme="A", split_seed=1,
                       data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
                       backbone="resnet34", width=args.width, head=args.head, readout=args.readout,
-                      n_qubits=args.qubits, hidden=args.hidden, epochs=args.epochs,
+                      n_qubits=args.qubits, fm_input=args.fm_input, hidden=args.hidden, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
                       head_warmup=args.head_warmup, backbone_lr_scale=args.backbone_lr_scale, l2=args.l2,
                       augment=bool(args.augment), patience=args.patience, seed=1, init_backbone=args.init_backbone,

@@ -133,15 +133,20 @@ def classical_head(n_in: int, hidden: list[int] = (), dropout: float = 0.0) -> n
 
 
 def paper_a_head(n_in: int, n_qubits: int = 2, fm_reps: int = 2, fm_entanglement: str = "full",
-                 reps: int = 3, entanglement: str = "reverse_linear", readout: str = "parity") -> nn.Sequential:
+                 reps: int = 3, entanglement: str = "reverse_linear", readout: str = "parity",
+                 fm_input: str = "none") -> nn.Sequential:
     """fc -> n features -> ZZFeatureMap + RealAmplitudes -> readout -> logits.
+
+    fm_input "none" feeds the fc output to the feature map as it is (Qiskit's TorchConnector pattern);
+    "sigmoid_pi" bounds each feature to (0, pi), so its phase P(2x) cannot wrap around and the head is not
+    periodic in the backbone's features.
 
     With the parity readout (Qiskit EstimatorQNN's default) the single expectation x becomes [x, 1 - x];
     with a multi-output readout a dense layer maps the expectations to 2 logits.
     """
     circ = quantum.paper_circuit(n_qubits, fm_reps, fm_entanglement, reps, entanglement, readout)
     tail: list[nn.Module] = [PairLogits()] if readout == "parity" else [Dense(quantum.n_outputs(circ), 2)]
-    return nn.Sequential(Dense(n_in, n_qubits), Quantum(circ), *tail)
+    return nn.Sequential(Dense(n_in, n_qubits, fm_input), Quantum(circ), *tail)
 
 
 def qcnn_head(n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (16,),

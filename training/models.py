@@ -151,6 +151,7 @@ class ModelConfig:
     reps: int = 3                     # RealAmplitudes reps (A) / circuit layers (B)
     entanglement: str = "reverse_linear"
     readout: str = "parity"
+    fm_input: str = "none"            # paper A head: activation of the fc output that feeds the feature map
     hidden: str = ""                  # comma-separated dense widths before the head, e.g. "64,32"
     dropout: float = 0.0
     pretrained: str = ""              # local torchvision weights file (paper B)
@@ -183,7 +184,7 @@ def build_head(cfg: ModelConfig, n_in: int) -> nn.Sequential:
         return heads.classical_head(n_in, hidden, cfg.dropout)
     if cfg.backbone in RESNET3D_BLOCKS:
         return heads.paper_a_head(n_in, cfg.n_qubits, cfg.fm_reps, cfg.fm_entanglement, cfg.reps,
-                                  cfg.entanglement, cfg.readout)
+                                  cfg.entanglement, cfg.readout, cfg.fm_input)
     if cfg.backbone == "cnn":
         return heads.qcnn_head(n_in, cfg.n_qubits, cfg.reps, hidden or [16], cfg.dropout)
     if cfg.backbone in ("resnet50", "densenet121"):

@@ -60,6 +60,7 @@ class TrainConfig:
     reps: int = 3
     entanglement: str = "reverse_linear"
     readout: str = "parity"
+    fm_input: str = "none"
     hidden: str = ""
     dropout: float = 0.0
     pretrained: str = ""

@@ -10,8 +10,9 @@ BASE = ["--cohort=does-not-exist.csv", "--task=tsc", "--sequence=FLAIR", "--thre
 
 @pytest.mark.parametrize("head, option, message", [
     ("quantum", "--hidden=2", "--hidden is for the classical head"),
-    ("classical", "--readout=z", "--readout and --qubits are for the quantum head"),
-    ("classical", "--qubits=4", "--readout and --qubits are for the quantum head"),
+    ("classical", "--readout=z", "--readout, --qubits and --fm_input are for the quantum head"),
+    ("classical", "--qubits=4", "--readout, --qubits and --fm_input are for the quantum head"),
+    ("classical", "--fm_input=sigmoid_pi", "--readout, --qubits and --fm_input are for the quantum head"),
     ("quantum", "--qubits=1", "--qubits must be 2 to 12"),
     ("quantum", "--qubits=13", "--qubits must be 2 to 12"),
 ])

@@ -1,6 +1,7 @@
 """Every model family builds, runs forward/backward on tiny inputs, exports, and its ONNX backbone
 (run by onnxruntime-node) and head.json reproduce torch."""
 import json
+import math
 import os
 
 import numpy as np
@@ -16,7 +17,8 @@ FAMILIES = [
     # (config, input shape) -- 2D torchvision nets at 64x64 to keep the suite fast (they are fully convolutional)
     (dict(backbone="resnet10", width=4, head="classical"), [2, 1, 32, 32, 32]),
     (dict(backbone="resnet18", width=4, head="quantum"), [2, 1, 32, 32, 32]),
-    (dict(backbone="resnet34", width=2, head="quantum", n_qubits=3, readout="z", entanglement="full"), [2, 1, 32, 32, 32]),
+    (dict(backbone="resnet34", width=2, head="quantum", n_qubits=3, readout="z", entanglement="full",
+          fm_input="sigmoid_pi"), [2, 1, 32, 32, 32]),
     (dict(backbone="cnn", head="classical", hidden="16"), [2, 1, 64, 64]),
     (dict(backbone="cnn", head="quantum", n_qubits=4, reps=2), [2, 1, 64, 64]),
     (dict(backbone="resnet50", head="quantum", n_qubits=3, reps=1), [2, 1, 64, 64]),
@@ -77,6 +79,14 @@ def test_paper_a_head_is_qiskit_hybrid_pattern():
     x = torch.randn(3, 8)
     logits = h(x)
     torch.testing.assert_close(logits.sum(1), torch.ones(3))  # [x, 1 - x]
+    assert h[0].activation == "none"  # the fc output feeds the feature map as it is
+
+
+def test_paper_a_head_bounded_feature_map_input():
+    h = heads.paper_a_head(8, n_qubits=4, readout="z", fm_input="sigmoid_pi")
+    assert h[0].activation == "sigmoid_pi" and h[1].circuit["n_qubits"] == 4
+    angles = h[0](1e3 * torch.randn(5, 8))
+    assert angles.min() >= 0 and angles.max() <= math.pi
 
 
 def test_paper_b_heads_follow_the_paper():
