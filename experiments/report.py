@@ -80,6 +80,18 @@ VARIANTS = {
     "lesion-map-cosine-warmup5-head3e-3-bb0.01": "as lesion-map-cosine-warmup5-bb0.1 with the head's peak lr 10× "
                                                  "higher (3e-3) and the backbone's unchanged (3e-5): the hybrids' "
                                                  "training loss had stayed near 0.6 through every run",
+    "lesion-map-cosine-warmup5-head3e-3-bb0.01-q4z": "as lesion-map-cosine-warmup5-head3e-3-bb0.01 with 4 qubits "
+                                                     "instead of paper A's 2 (a declared deviation: the paper does not "
+                                                     "state its qubit count) and each qubit's ⟨Z⟩ read into a dense "
+                                                     "layer (4 → 2 logits); the classical head gets the same shape as "
+                                                     "a control, with a 4-unit ReLU layer where the circuit is",
+    "lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid": "as lesion-map-cosine-warmup5-head3e-3-bb0.01 with the "
+                                                           "feature map's input bounded to (0, π) by π·sigmoid of the "
+                                                           "fc output (Qiskit's pattern feeds it unbounded, so the head "
+                                                           "is periodic in the features); hybrids only",
+    "lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid-z": "as lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid "
+                                                             "with each qubit's ⟨Z⟩ read into a dense layer (2 → 2 "
+                                                             "logits) instead of the parity pair; hybrids only",
 }
 
 
@@ -564,30 +576,40 @@ def section_ablation(folder: str) -> list[str]:
     names = list(variants)
     ids = sorted({i for runs in variants.values() for i in runs},
                  key=lambda i: model_order(next(runs[i] for runs in variants.values() if i in runs)))
-    L = ["## Ablation: backbone start, learning rate and output layer\n",
+    L = ["## Ablation: backbone start, learning rate and head\n",
          "The same backbone, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
-         "weights, the learning-rate schedule and its peak, and in the head's output layer:\n",
+         "weights, the learning-rate schedule and its peak, and in the head (output layer, qubit count, feature-map "
+         "input):\n",
          *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
-         "The tables above use, per model, the variant with the lowest validation loss (chosen on validation only; "
-         "test shown for transparency). The lowest of several validation losses is an optimistic estimate of "
-         "that run's loss; the test split, never used to choose, is what the tables report. "
-         "DeLong p of each pre-trained variant against the from-scratch run on the "
-         "same test subjects; paired = test patient scored above its lesion-free twin.\n",
-         f"| Model | val loss: {' / '.join(names)} | " + " | ".join(f"test AUC, {v}" for v in names)
-         + f" | DeLong p vs from-scratch | paired: {' / '.join(names)} | used above |",
-         "|---|---|" + "---|" * len(names) + "---|---|---|"]
-    for i in ids:
-        runs = {v: variants[v].get(i) for v in names}
-        have = {v: r for v, r in runs.items() if r}
-        first = next(iter(have.values()))
-        base = runs.get("from-scratch")
-        p = [f3(pair_delong(r, base)["p"]) for v, r in have.items() if base and v != "from-scratch"]
-        used = min(have, key=lambda v: have[v]["best_val_loss"])
-        L.append(f"| {TASKS[first['task']]} {first['sequence']} {label(first)} | "
-                 f"{' / '.join(f3(r['best_val_loss']) if r else '–' for r in runs.values())} | "
-                 + " | ".join(ci(r["test"]["auc"]) if r else "–" for r in runs.values())
-                 + f" | {' / '.join(p) or '–'} | {' / '.join(pct(r['paired']['rate']) if r else '–' for r in runs.values())}"
-                 f" | {used} |")
+         "The tables above use, per model, the variant with the lowest validation loss (**bold**; chosen on "
+         "validation only; test shown for transparency). The lowest of several validation losses is an optimistic "
+         "estimate of that run's loss; the test split, never used to choose, is what the tables report. "
+         "– = not run for that model.\n"]
+    cols = [(i, next(runs[i] for runs in variants.values() if i in runs)) for i in ids]
+    used = {i: min((v for v in names if i in variants[v]), key=lambda v: variants[v][i]["best_val_loss"])
+            for i in ids}
+    head = "| Variant | " + " | ".join(f"{TASKS[r['task']]} {r['sequence']} {label(r)}" for _, r in cols) + " |"
+    rule = "|---|" + "---|" * len(cols)
+
+    def cell(v: str, i: str, text) -> str:
+        r = variants[v].get(i)
+        if not r:
+            return "–"
+        return f"**{text(r)}**" if used[i] == v else text(r)
+
+    L += ["Validation loss → test AUC (95 % CI):\n", head, rule]
+    L += [f"| `{v}` | " + " | ".join(cell(v, i, lambda r: f"{f3(r['best_val_loss'])} → {ci(r['test']['auc'])}")
+                                     for i, _ in cols) + " |" for v in names]
+    base = variants.get("from-scratch", {})
+
+    def vs_scratch(r: dict) -> str:
+        b = base.get(r["id"])
+        p = f"p {f3(pair_delong(r, b)['p'])}" if b and b is not r else "–"
+        return f"{p} · {pct(r['paired']['rate'])}"
+
+    L += ["", "DeLong p of each variant's test AUC against the from-scratch run of the same model (same test "
+              "subjects) · paired = test patient scored above its lesion-free twin:\n", head, rule]
+    L += [f"| `{v}` | " + " | ".join(cell(v, i, vs_scratch) for i, _ in cols) + " |" for v in names]
     same = []
     for v in names:
         by_id = variants[v]
