@@ -493,7 +493,8 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
            "2-core CPU budget of a session, and the width-8 64³ ONNX (≈ 4 MB) keeps the page fast. ")
           + "The hybrid head is paper A's Qiskit pattern (fc → 2 features → ZZFeatureMap(2, reps 2) + "
           "RealAmplitudes(2, reps 3) → ⟨Z⊗Z⟩ = x → logits [x, 1 − x]), simulated exactly (statevector); "
-          "the bottleneck variant reads each qubit's ⟨Z⟩ into a trained dense layer instead (column *head*).",
+          "variants of the ablation section change its qubit count, its readout or its feature-map input, and the "
+          "column *head* gives each shipped hybrid's.",
           *pretraining_lines(a + pre),
           "- Training: Adam, batch 8, cross-entropy, the epoch with the lowest validation loss kept (early stopping "
           "where patience < max epochs); "
@@ -519,8 +520,10 @@ def head_text(r: dict) -> str:
     """A run's head after the pooled features (training.heads.paper_a_head / classical_head)."""
     c = r["config"]
     if r["head"] == "quantum":
-        return ("fc → 2 angles → circuit → ⟨Z⊗Z⟩ = x → [x, 1 − x]" if c.get("readout", "parity") == "parity"
-                else f"fc → 2 angles → circuit → each qubit's ⟨{c['readout'].upper()}⟩ → dense → 2")
+        n = c.get("n_qubits", 2)
+        angles = f"fc → {'π·sigmoid → ' if c.get('fm_input', 'none') == 'sigmoid_pi' else ''}{n} angles → circuit"
+        return (f"{angles} → ⟨{'⊗'.join('Z' * n)}⟩ = x → [x, 1 − x]" if c.get("readout", "parity") == "parity"
+                else f"{angles} → each qubit's ⟨{c['readout'].upper()}⟩ → dense → 2")
     hidden = [h for h in c.get("hidden", "").split(",") if h]
     return "fc → 2" if not hidden else "fc → " + " → ".join(f"{h} ReLU" for h in hidden) + " → dense → 2"
 
