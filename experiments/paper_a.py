@@ -200,8 +200,22 @@ def pretraining_summary(path: str, splits: dict) -> dict | None:
 # Model card
 # ---------------------------------------------------------------------------------------------
 
-def limitations(info: dict, grid: int, width: int, pretrained: bool) -> list[str]:
+def head_deviations(args) -> list[str]:
+    """How a quantum head differs from paper A's Qiskit pattern (fc -> 2 raw features -> ZZFeatureMap +
+    RealAmplitudes -> parity [x, 1 - x]); empty for that pattern and for the classical head."""
+    if args.head != "quantum":
+        return []
+    return ([f"{args.qubits} qubits instead of 2"] if args.qubits != 2 else []) \
+        + (["the fc output bounded to (0, π) by π·sigmoid before the feature map"]
+           if args.fm_input == "sigmoid_pi" else []) \
+        + (["each qubit's ⟨Z⟩ read into a trained dense layer instead of the parity pair"]
+           if args.readout == "z" else [])
+
+
+def limitations(info: dict, grid: int, width: int, pretrained: bool, deviations: list[str]) -> list[str]:
     size = f"{info['n_subjects']} subjects instead of 520, " if info["n_subjects"] != 520 else ""
+    head = ([f"The quantum head differs from paper A's Qiskit pattern: {'; '.join(deviations)} (a variant chosen "
+             "on validation loss, docs/results.md)."] if deviations else [])
     return [
         "Trained and tested on synthetic phantoms only (qumri-synth lesions on Colin27-based anatomy); "
         "performance on real scans is unknown.",
@@ -210,6 +224,7 @@ def limitations(info: dict, grid: int, width: int, pretrained: bool) -> list[str
         ("The backbone was pre-trained to map the lesions of the same synthetic training subjects (instead of "
          "paper A's MedicalNet weights), so it looks for what the generator draws as a lesion." if pretrained else
          "Trained from scratch (paper A fine-tuned MedicalNet-pretrained weights)."),
+        *head,
         "Test-set intervals are wide: the synthetic test split has only "
         f"~{round(info['n_subjects'] * 0.2)} subjects.",
         "Not a medical device: not for diagnosis, screening or treatment decisions.",
@@ -237,7 +252,8 @@ def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
     manifest = export_bundle(model, os.path.join(args.models, rid), rid, input_shape=ckpt["input_shape"], name=name,
                              task=args.task, sequence=args.sequence, paper="A", threshold=ev["threshold"],
                              metrics=ev["manifest_metrics"], training_data=td,
-                             limitations=limitations(info, args.grid, args.width, bool(args.init_backbone)),
+                             limitations=limitations(info, args.grid, args.width, bool(args.init_backbone),
+                                                         head_deviations(args)),
                              n_reference=5,
                              preprocess=ckpt.get("preprocess"))
     return {"bundle": os.path.relpath(os.path.join(args.models, rid), ROOT), "bytes": sum(f["bytes"] for f in manifest["files"].values())}

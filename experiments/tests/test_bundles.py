@@ -70,6 +70,11 @@ def test_model_card_is_complete_and_honest(bundle_id):
     assert "not a medical device" in m["intended_use"].lower()
     assert any("synthetic" in s.lower() for s in m["limitations"])
     assert 0 < m["threshold"] < 1
+    c = m["architecture"]["config"]
+    if m["architecture"]["paper"] == "A" and c["head"] == "quantum":
+        plain = c["n_qubits"] == 2 and c["readout"] == "parity" and c.get("fm_input", "none") == "none"
+        says = any("differs from paper A's Qiskit pattern" in s for s in m["limitations"])
+        assert says != plain, f"{bundle_id}: the card must say how its quantum head departs from paper A's, and only then"
 
 
 @pytest.mark.parametrize("bundle_id", shipped_ids())

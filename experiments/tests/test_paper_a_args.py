@@ -1,5 +1,7 @@
-"""experiments.paper_a refuses head options that do not belong to the chosen head before it reads any data."""
+"""experiments.paper_a: head options refused for the other head before any data is read; the model card names each head deviation from paper A."""
 from __future__ import annotations
+
+import argparse
 
 import pytest
 
@@ -27,3 +29,16 @@ def test_unknown_readout_is_refused(capsys):
     with pytest.raises(SystemExit):
         paper_a.main([*BASE, "--head=quantum", "--readout=probs"])
     assert "invalid choice" in capsys.readouterr().err
+
+
+def test_model_card_names_each_head_deviation_from_paper_a():
+    def args(**kw):
+        return argparse.Namespace(**{"head": "quantum", "qubits": 2, "fm_input": "none", "readout": "parity", **kw})
+    assert paper_a.head_deviations(args()) == []
+    assert paper_a.head_deviations(args(head="classical", readout="parity")) == []
+    said = paper_a.head_deviations(args(qubits=4, fm_input="sigmoid_pi", readout="z"))
+    assert len(said) == 3 and "4 qubits" in said[0] and "π·sigmoid" in said[1] and "⟨Z⟩" in said[2]
+    info = {"n_subjects": 520}
+    card = paper_a.limitations(info, 64, 8, True, said)
+    assert sum("differs from paper A's Qiskit pattern" in line for line in card) == 1
+    assert not any("differs" in line for line in paper_a.limitations(info, 64, 8, True, []))
