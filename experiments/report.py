@@ -503,8 +503,9 @@ def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
              if small else "no L2 and augmentation for every model, fixed before training (the settings that won on "
              "validation loss in most small-cohort rounds listed at the end of this page); "
              + (f"lr {a[0]['config']['lr']:g} for every model.\n" if len({r['config']['lr'] for r in a}) == 1 else
-                "the backbone start, peak lr and epochs chosen per model on validation loss among the variants "
-                "of the ablation section, each run for every model.\n")),
+                "the backbone start, peak lr, epochs and head variant chosen per model on validation loss among "
+                "the variants of the ablation section (each run for every model, the feature-map input variants "
+                "for the hybrids only).\n")),
           "| Model | head | backbone start | lr | lr schedule | L2 | augmentation | max epochs | patience | epochs run | "
           "best val loss |",
           "|---|---|---|---|---|---|---|---|---|---|---|"]
