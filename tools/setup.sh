@@ -13,5 +13,7 @@ if [ ${#missing[@]} -gt 0 ]; then
   $sudo_cmd apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq "${missing[@]}"
 fi
-# onnxruntime-node's installer would try to download CUDA libraries: there is no network for that.
-ONNXRUNTIME_NODE_INSTALL_CUDA=skip npm ci --no-audit --no-fund
+# onnxruntime-node's installer would try to download CUDA libraries (QuMRI uses its CPU build only, and
+# there is no network for that). The variable, not an .npmrc key: npm warns about unknown .npmrc keys
+# on every `npx qumri`.
+ONNXRUNTIME_NODE_INSTALL=skip npm ci --no-audit --no-fund
