@@ -1,7 +1,8 @@
 /**
  * Main-thread side of inference: configures the worker from the page's settings, loads the model
- * registry, and classifies the current scan with the chosen model(s) whenever the scan or the
- * choice changes (after confirmation when the sequences differ). Results go to the store.
+ * registry, and classifies the current scan with the chosen model(s) whenever the scan, the choice
+ * or the scan's sequence changes (auto-classify.ts; after confirmation when the sequences differ).
+ * Results go to the store.
  */
 import { useStore } from '../store/index.ts';
 import { selectSequence } from '../store/index.ts';
@@ -9,6 +10,7 @@ import * as bridge from './bridge.ts';
 import { sequenceMismatch, type ModelRun } from './inference-slice.ts';
 import type { ProbeResult } from '../../core/backbone/web.ts';
 import { offlineReady, registerOffline } from './offline.ts';
+import { shouldClassify } from './auto-classify.ts';
 
 const PROBES_KEY = 'qumri.webgpuProbes';
 const base = import.meta.env.BASE_URL;
@@ -141,11 +143,9 @@ export function startInference(): void {
       loadStart = null;
     }
     if (scanChanged && s.mismatchConfirmed) s.confirmMismatch(false);
-    if (scanChanged || s.modelId !== prev.modelId || s.compareId !== prev.compareId || (s.mismatchConfirmed && !prev.mismatchConfirmed)) {
-      if (s.scan) {
-        if (scanChanged) useStore.getState().setRuns([]);
-        void classifyCurrent();
-      }
+    if (shouldClassify(s, prev)) {
+      if (scanChanged) useStore.getState().setRuns([]);
+      void classifyCurrent();
     }
   });
 }
