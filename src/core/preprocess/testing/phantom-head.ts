@@ -27,12 +27,17 @@ export interface PhantomOptions {
   dims?: [number, number, number];
   /** Rotation of the voxel grid about the left–right axis (an oblique acquisition), degrees. */
   tiltDeg?: number;
+  /** Tissue signals; the default (CSF 1000, cortex 600, white matter 400) is T2w-like. */
+  contrast?: { csf: number; gm: number; wm: number };
+  /** Deep grey nuclei (basal ganglia and thalamus, ~40 ml) beside the ventricles, as the centre of a real brain has. */
+  deepGrey?: boolean;
 }
 
 export function phantomHead(opts: PhantomOptions = {}): Phantom {
   const spacing = opts.spacing ?? [2, 2, 3];
   const dims: [number, number, number] = opts.dims ?? [Math.round(200 / spacing[0]), Math.round(230 / spacing[1]), Math.round(200 / spacing[2])];
   const r = rng(opts.seed ?? 1);
+  const { csf, gm, wm } = opts.contrast ?? { csf: 1000, gm: 600, wm: 400 };
   const data = new Float32Array(dims[0] * dims[1] * dims[2]);
   const brain = new Uint8Array(data.length);
   // Centre of the brain sits above the grid centre so the neck fits below.
@@ -49,10 +54,11 @@ export function phantomHead(opts: PhantomOptions = {}): Phantom {
         if (inBrain) {
           brain[o] = 1;
           const ventricle = Math.hypot(x / 8, y / 25, (z - 8) / 12) <= 1;
-          v = ventricle ? 1000 : ellipsoidR(x, y, z, -5) <= 1 ? 400 : 600;
+          const nucleus = opts.deepGrey && Math.hypot((Math.abs(x) - 18) / 10, y / 18, z / 12) <= 1;
+          v = ventricle ? csf : nucleus ? gm : ellipsoidR(x, y, z, -5) <= 1 ? wm : gm;
         } else if (!opts.stripped) {
           const neck = z < -BRAIN[2] + 10 && Math.hypot(x / 55, (y + 10) / 60) <= 1;
-          if (ellipsoidR(x, y, z, 3) <= 1) v = 1000;
+          if (ellipsoidR(x, y, z, 3) <= 1) v = csf;
           else if (ellipsoidR(x, y, z, 9) <= 1) v = 60;
           else if (ellipsoidR(x, y, z, 15) <= 1) v = 800;
           else if (neck) v = 300;
