@@ -2,7 +2,11 @@
 import { useStore, selectSequence } from '../store/index.ts';
 import { sequenceMismatch } from './inference-slice.ts';
 import { changeBackend, classifyCurrent } from './controller.ts';
+import { hasCurrentResult } from './auto-classify.ts';
+import { WrappingSelect } from '../panels/WrappingSelect.tsx';
 import type { RegistryEntry } from '../../core/bundle/index.ts';
+
+const BACKENDS = { auto: 'Auto (WebGPU if it checks out, else WASM)', webgpu: 'WebGPU', wasm: 'WASM' } as const;
 
 function label(e: RegistryEntry, seq: string): string {
   if (!e.manifest) return `${e.id} (unusable)`;
@@ -18,12 +22,17 @@ export function ModelPicker() {
   const confirmed = useStore((s) => s.mismatchConfirmed);
   const scan = useStore((s) => s.scan);
   const seq = useStore(selectSequence);
+  const done = useStore((s) => hasCurrentResult(s.runs, s.scanVersion, s.modelId));
   const { setModelId, setCompareId, confirmMismatch } = useStore.getState();
   const usable = (registry ?? []).filter((e) => e.manifest && e.manifest.dims === 3);
   const broken = (registry ?? []).filter((e) => e.error);
   const tasks = [...new Set(usable.map((e) => e.manifest!.task))];
   const chosen = [modelId, compareId].map((id) => usable.find((e) => e.id === id)?.manifest).filter((m) => m !== undefined);
   const mismatch = chosen.filter((m) => sequenceMismatch(m, seq));
+  const shown = (id: string | null, none: string) => {
+    const e = usable.find((x) => x.id === id);
+    return e ? label(e, seq) : none;
+  };
 
   const options = (exclude?: string | null) =>
     tasks.map((t) => (
@@ -39,22 +48,26 @@ export function ModelPicker() {
       {!registry && !registryError && <p className="muted">Reading the model list…</p>}
       {registry && (
         <>
-          <label htmlFor="model-select">Model</label>
-          <select id="model-select" data-testid="model-select" value={modelId ?? ''} onChange={(e) => setModelId(e.target.value || null)}>
-            {!modelId && <option value="">Choose…</option>}
-            {options()}
-          </select>
-          <label htmlFor="compare-select">Compare with</label>
-          <select id="compare-select" data-testid="compare-select" value={compareId ?? ''} onChange={(e) => setCompareId(e.target.value || null)}>
-            <option value="">(none)</option>
-            {options(modelId)}
-          </select>
-          <label htmlFor="backend-select">Backend</label>
-          <select id="backend-select" data-testid="backend-select" value={backendChoice} onChange={(e) => void changeBackend(e.target.value as 'auto' | 'webgpu' | 'wasm')}>
-            <option value="auto">Auto (WebGPU if it checks out, else WASM)</option>
-            <option value="webgpu">WebGPU</option>
-            <option value="wasm">WASM</option>
-          </select>
+          <div className="field">
+            <label htmlFor="model-select">Model</label>
+            <WrappingSelect id="model-select" data-testid="model-select" text={shown(modelId, 'Choose…')} value={modelId ?? ''} onChange={(e) => setModelId(e.target.value || null)}>
+              {!modelId && <option value="">Choose…</option>}
+              {options()}
+            </WrappingSelect>
+          </div>
+          <div className="field">
+            <label htmlFor="compare-select">Compare with</label>
+            <WrappingSelect id="compare-select" data-testid="compare-select" text={shown(compareId, '(none)')} value={compareId ?? ''} onChange={(e) => setCompareId(e.target.value || null)}>
+              <option value="">(none)</option>
+              {options(modelId)}
+            </WrappingSelect>
+          </div>
+          <div className="field">
+            <label htmlFor="backend-select">Backend</label>
+            <WrappingSelect id="backend-select" data-testid="backend-select" text={BACKENDS[backendChoice]} value={backendChoice} onChange={(e) => void changeBackend(e.target.value as keyof typeof BACKENDS)}>
+              {Object.entries(BACKENDS).map(([v, t]) => <option key={v} value={v}>{t}</option>)}
+            </WrappingSelect>
+          </div>
           {broken.map((e) => <p key={e.id} className="warn small" data-testid="model-broken">{e.id}: {e.error}</p>)}
         </>
       )}
@@ -62,14 +75,15 @@ export function ModelPicker() {
         <div className="warn" role="alert" data-testid="sequence-mismatch">
           <p>
             {seq === 'unknown'
-              ? `The scan's sequence is unknown; the model expects ${mismatch.map((m) => m.sequence).join(' / ')}. Set it in the Scan panel, or run anyway.`
+              ? `The scan's sequence is unknown; the model expects ${mismatch.map((m) => m.sequence).join(' / ')}. Choose it in the Scan panel and classification starts, or classify anyway.`
               : `This is a ${seq} scan but ${mismatch.map((m) => m.name).join(' and ')} ${mismatch.length > 1 ? 'were' : 'was'} trained on ${mismatch.map((m) => m.sequence).join(' / ')}. The result may be meaningless.`}
           </p>
           <button type="button" data-testid="confirm-mismatch" onClick={() => confirmMismatch(true)}>Classify anyway</button>
         </div>
       )}
       {scan && (mismatch.length === 0 || confirmed) && (
-        <button type="button" data-testid="classify-again" onClick={() => void classifyCurrent()}>Classify again</button>
+        // Classification starts by itself (auto-classify.ts): this runs it again, or after an error.
+        <button type="button" data-testid="classify-again" onClick={() => void classifyCurrent()}>{done ? 'Classify again' : 'Classify'}</button>
       )}
     </section>
   );

@@ -3,6 +3,7 @@ import { useEffect, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { CircuitDiagram } from './CircuitDiagram.tsx';
+import { WrappingSelect } from '../panels/WrappingSelect.tsx';
 import type { QuantumDetails } from '../../core/head/kernel-engine.ts';
 import type { CircuitView } from '../../core/head/circuit-view.ts';
 
@@ -11,7 +12,7 @@ type Details = QuantumDetails & { view: CircuitView };
 function Histogram({ probs, n }: { probs: number[]; n: number }) {
   const W = 300, H = 100, bw = W / probs.length;
   return (
-    <svg data-testid="prob-histogram" width={W} height={H + 16} viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label="basis-state probabilities">
+    <svg data-testid="prob-histogram" className="histogram" width={W} height={H + 16} viewBox={`0 0 ${W} ${H + 16}`} role="img" aria-label="basis-state probabilities">
       {probs.map((p, i) => (
         <g key={i}>
           <title>{`|${i.toString(2).padStart(n, '0')}⟩: ${p.toFixed(4)}`}</title>
@@ -61,15 +62,16 @@ export function QuantumPanel() {
     return <section className="panel" data-testid="quantum-panel"><h2>Quantum layer</h2><p className="muted">Appears after classification with a quantum model.</p></section>;
   }
   const n = details?.view.nQubits ?? 0;
+  const layerName = (i: number) => `quantum layer ${i + 1} of ${nLayers} (${run.result.quantum[i].input.length} inputs → ${run.result.quantum[i].outputs.length} outputs)`;
   return (
     <section className="panel" data-testid="quantum-panel">
       <h2>Quantum layer</h2>
       {nLayers > 1 && (
-        <div className="row">
+        <div className="field">
           <label htmlFor="quantum-layer">Layer</label>
-          <select id="quantum-layer" data-testid="quantum-layer-select" value={layer} onChange={(e) => setPicked(Number(e.target.value))}>
-            {run.result.quantum.map((q, i) => <option key={i} value={i}>{`quantum layer ${i + 1} of ${nLayers} (${q.input.length} inputs → ${q.outputs.length} outputs)`}</option>)}
-          </select>
+          <WrappingSelect id="quantum-layer" data-testid="quantum-layer-select" text={layerName(layer)} value={layer} onChange={(e) => setPicked(Number(e.target.value))}>
+            {run.result.quantum.map((_, i) => <option key={i} value={i}>{layerName(i)}</option>)}
+          </WrappingSelect>
         </div>
       )}
       <p className="small">Input angles for this scan: [{Array.from(input ?? []).map((v) => v.toFixed(3)).join(', ')}] · readout {details?.view.readout ?? '…'} = <span data-testid="quantum-readout">{details?.readout.map((v) => v.toFixed(4)).join(', ')}</span></p>

@@ -2,6 +2,7 @@
 import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
+import { WrappingSelect } from '../panels/WrappingSelect.tsx';
 import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
 import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
 
@@ -86,10 +87,12 @@ export function SlicePanel() {
         <p className="muted">No 2D slice model is installed.</p>
       ) : (
         <>
-          <label htmlFor="slice-model">2D model</label>
-          <select id="slice-model" data-testid="slice-model" value={chosen} onChange={(e) => setModelId(e.target.value)}>
-            {models.map((e) => <option key={e.id} value={e.id}>{e.manifest!.name}</option>)}
-          </select>
+          <div className="field">
+            <label htmlFor="slice-model">2D model</label>
+            <WrappingSelect id="slice-model" data-testid="slice-model" text={models.find((e) => e.id === chosen)?.manifest!.name ?? chosen} value={chosen} onChange={(e) => setModelId(e.target.value)}>
+              {models.map((e) => <option key={e.id} value={e.id}>{e.manifest!.name}</option>)}
+            </WrappingSelect>
+          </div>
           <div className="slice-actions">
             <button type="button" data-testid="slice-axial" disabled={!scan || !!busy} onClick={() => classifySlice('axial')}>Axial slice</button>
             <button type="button" data-testid="slice-sagittal" disabled={!scan || !!busy} onClick={() => classifySlice('sagittal')}>Sagittal slice</button>
