@@ -1,3 +1,6 @@
+import type { Calibration } from '../guard/calibration.ts';
+import type { OodModel } from '../guard/ood.ts';
+
 /**
  * Pure parsing and validation of a bundle's manifest.json (docs/model-bundle.md, `qumri-bundle/1`):
  * every field the page and the CLI rely on is checked, and a bad one is named in the error.
@@ -33,6 +36,10 @@ export interface Manifest {
   intended_use: string;
   limitations: string[];
   reference?: { file: string };
+  /** Platt scaling of P(positive), fitted on validation (src/core/guard/calibration.ts). */
+  calibration?: Calibration;
+  /** In-distribution check on the pooled features (src/core/guard/ood.ts). */
+  ood?: OodModel;
 }
 
 /**
@@ -131,6 +138,25 @@ export function validateManifest(raw: unknown): Manifest {
   if (m.reference !== undefined) {
     const ref = need(isObject(m.reference), m.reference, 'reference', 'an object') as Json;
     need(typeof ref.file === 'string' && ref.file in files, ref.file, 'reference.file', 'a file listed in files');
+  }
+  if (m.calibration !== undefined) {
+    const c = need(isObject(m.calibration), m.calibration, 'calibration', 'an object') as Json;
+    need(c.method === 'platt', c.method, 'calibration.method', '"platt"');
+    need(typeof c.a === 'number' && c.a > 0, c.a, 'calibration.a', 'a positive number (a monotone map)');
+    for (const k of ['b', 'ece_before', 'ece_after']) need(Number.isFinite(c[k]), c[k], `calibration.${k}`, 'a number');
+    str(c, 'fitted_on', 'calibration');
+  }
+  if (m.ood !== undefined) {
+    const o = need(isObject(m.ood), m.ood, 'ood', 'an object') as Json;
+    need(o.method === 'mahalanobis', o.method, 'ood.method', '"mahalanobis"');
+    const mean = o.mean;
+    need(Array.isArray(mean) && mean.length > 0 && mean.every(Number.isFinite), mean, 'ood.mean', 'a list of numbers');
+    const f = (mean as number[]).length;
+    const w = o.whitening;
+    need(Array.isArray(w) && w.length > 0 && w.every((r) => Array.isArray(r) && r.length === f && r.every(Number.isFinite)), '…', 'ood.whitening', `rows of ${f} numbers`);
+    need(typeof o.threshold === 'number' && o.threshold > 0, o.threshold, 'ood.threshold', 'a positive number');
+    need(typeof o.validation_pass_rate === 'number', o.validation_pass_rate, 'ood.validation_pass_rate', 'a number');
+    str(o, 'fitted_on', 'ood');
   }
   return m as unknown as Manifest;
 }

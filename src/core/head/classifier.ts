@@ -8,10 +8,17 @@
 import type { Manifest } from '../bundle/manifest.ts';
 import type { LoadedBundle } from '../bundle/index.ts';
 import type { Backbone, BackendName, CamMap } from '../backbone/session.ts';
+import { calibrate } from '../guard/calibration.ts';
+import { oodScore } from '../guard/ood.ts';
 import { createHead, logOddsGrad, positiveProbability, type Head, type QuantumEngineFactory } from './index.ts';
 
 export interface Prediction {
+  /** The model's own P(positive) (what torch computes). */
   probability: number;
+  /** P(positive) after the bundle's validation calibration; absent when the bundle has none. */
+  calibratedProbability?: number;
+  /** Distance of the pooled features to the training features; absent when the bundle has no OOD model. */
+  oodScore?: number;
   /** 1 = classes[1] (the positive class). */
   cls: 0 | 1;
   label: string;
@@ -61,6 +68,8 @@ export async function createClassifier(bundle: LoadedBundle, backbone: Backbone,
     const quantum = head.spec.layers.flatMap((l, i) => (l.type === 'quantum' ? [{ input: trace.inputs[i], outputs: trace.quantum[i]! }] : []));
     return {
       probability,
+      ...(manifest.calibration ? { calibratedProbability: calibrate(probability, manifest.calibration) } : {}),
+      ...(manifest.ood ? { oodScore: oodScore(out.features, manifest.ood) } : {}),
       cls,
       label: manifest.classes[cls],
       logits: [trace.logits[0], trace.logits[1]],

@@ -1,0 +1,38 @@
+/**
+ * Whether an answer is given or withheld. Two checks: the sequence read from the image agrees with the
+ * model's, and the scan lies within the training data's feature distribution. A failed check withholds
+ * the class (CLI: `withheld`; page: the result greyed with the reason) unless the user forces it; the
+ * probability is always kept, so nothing is hidden.
+ */
+import type { ContentSequence } from './sequence-content.ts';
+
+export interface GuardInput {
+  modelSequence: string;
+  /** From the image content; null when it could not be read (input already on the model grid). */
+  detectedSequence: ContentSequence | null;
+  /** null when the bundle carries no OOD model. */
+  oodScore: number | null;
+  oodThreshold: number | null;
+}
+
+export interface Verdict {
+  withheld: boolean;
+  /** Empty when both checks pass. */
+  reasons: string[];
+  /** null when the bundle has no OOD model (or the score could not be computed). */
+  inDistribution: boolean | null;
+}
+
+export function verdict(g: GuardInput): Verdict {
+  const reasons: string[] = [];
+  if (g.detectedSequence !== null && g.detectedSequence !== g.modelSequence) {
+    reasons.push(g.detectedSequence === 'unknown'
+      ? `the image's contrast does not read as ${g.modelSequence}`
+      : `the image reads as ${g.detectedSequence}, the model is for ${g.modelSequence}`);
+  }
+  const inDistribution = g.oodScore === null || g.oodThreshold === null ? null : g.oodScore <= g.oodThreshold;
+  if (inDistribution === false) {
+    reasons.push(`unlike the training data (OOD score ${g.oodScore!.toFixed(2)} > ${g.oodThreshold!.toFixed(2)}): this answer is unreliable`);
+  }
+  return { withheld: reasons.length > 0, reasons, inDistribution };
+}
