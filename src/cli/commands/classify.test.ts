@@ -1,11 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { gradCamPaths, parseArgs, toCsv } from './classify.ts';
+import { COLUMNS, gradCamPaths, parseArgs, usage } from './classify.ts';
+import { parseCsv } from '../batch.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
+import { writeNifti } from '../../core/load/nifti-write.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -60,8 +63,10 @@ describe('qumri classify --preprocessed --json', () => {
     const csv = path.join(mkdtempSync(path.join(tmpdir(), 'qumri-')), 'out.csv');
     execFileSync('node', [BIN, 'classify', dir, '--model', dir, '--preprocessed', '--csv', csv], { stdio: 'ignore' });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
-    expect(lines[0]).toBe('file,model,sequence,probability,class,seconds');
+    // docs/cli.md names these columns.
+    expect(lines[0]).toBe('file,model,status,sequence,probability,class,seconds,gradcam,sha256,error');
     expect(lines).toHaveLength(1 + readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).length);
+    expect(usage).toContain(Object.keys(COLUMNS).join(','));
   });
 
   it('refuses a tampered bundle with exit code 1 and names the file', () => {
@@ -91,6 +96,7 @@ describe('parseArgs', () => {
   it('reads options and inputs', () => {
     expect(parseArgs(['a.nii', '--model', 'm', '--json', '--threads', '1', 'b.nii.gz'])).toMatchObject({ inputs: ['a.nii', 'b.nii.gz'], model: 'm', json: true, threads: 1, preprocessed: false });
     expect(parseArgs(['a.nii', '--model', 'm', '--explain', 'maps']).explain).toBe('maps');
+    expect(parseArgs(['a.nii', '--model', 'm', '--csv', 'o.csv', '--resume'])).toMatchObject({ csv: 'o.csv', resume: true });
   });
   it.each([
     [['a.nii'], /--model <id\|path> is required/],
@@ -99,6 +105,7 @@ describe('parseArgs', () => {
     [['a.nii', '--model', 'm', '--threads', '0'], /--threads 0: expected a positive integer/],
     [['a.nii', '--model', 'm', '--fast'], /unknown option --fast/],
     [['a.nii', '--model', 'm', '--explain'], /--explain needs a value/],
+    [['a.nii', '--model', 'm', '--resume'], /--resume needs --csv FILE/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
@@ -108,8 +115,110 @@ describe('parseArgs', () => {
   });
 });
 
-describe('toCsv', () => {
-  it('quotes cells with commas', () => {
-    expect(toCsv([{ file: 'a,b.nii', model: 'm', sequence: 'FLAIR', probability: 0.5, class: 'TSC', seconds: 1 }])).toBe('file,model,sequence,probability,class,seconds\n"a,b.nii",m,FLAIR,0.5,TSC,1\n');
+describe('a batch that never loses work', () => {
+  const model = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+  const ref = JSON.parse(readFileSync(path.join(model, 'reference.json'), 'utf8')) as Reference;
+
+  /** Two good scans (on the model grid, so --preprocessed), a lesion mask and a truncated scan, in a fresh folder. */
+  function batch(): { dir: string; good: string[]; mask: string; truncated: string } {
+    const dir = path.join(mkdtempSync(path.join(tmpdir(), 'qumri-batch-')), 'scans');
+    mkdirSync(dir);
+    const good = [0, 1].map((i) => path.join(dir, `scan-${i}.nii.gz`));
+    good.forEach((f, i) => copyFileSync(path.join(model, ref.inputs[i].file), f));
+    const scan = parseNifti(new Uint8Array(readFileSync(good[0])), 'scan').volume;
+    const mask = path.join(dir, 'scan-0_lesion.nii.gz');
+    writeFileSync(mask, writeNifti({ ...scan, datatype: 'uint8', data: scan.data.map((v) => (v > 0.5 ? 1 : 0)) }, { datatype: 'uint8', gzip: true }));
+    const truncated = path.join(dir, 'scan-2.nii.gz');
+    const whole = readFileSync(path.join(model, ref.inputs[2].file));
+    writeFileSync(truncated, whole.subarray(0, whole.length >> 1));
+    return { dir, good, mask, truncated };
+  }
+
+  const classify = (...args: string[]) => spawnSync('node', [BIN, 'classify', ...args, '--model', model, '--preprocessed'], { encoding: 'utf8' });
+  type CsvRow = Record<string, string>;
+  const readRows = (csv: string): CsvRow[] => {
+    const [header, ...rows] = parseCsv(readFileSync(csv, 'utf8'));
+    return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
+  };
+  const expectProbabilities = (rows: { probability?: string | number | null }[]) =>
+    rows.forEach((r, i) => expect(Math.abs(Number(r.probability) - ref.inputs[i].probability)).toBeLessThan(1e-4));
+
+  it('named files: 4 rows, 2 probabilities and 2 errors (the mask and the truncated file), exit 1', () => {
+    const b = batch();
+    const csv = path.join(b.dir, '..', 'out.csv');
+    const r = classify(...b.good, b.mask, b.truncated, '--csv', csv);
+    expect(r.status).toBe(1);
+    const rows = readRows(csv);
+    expect(rows.map((x) => [x.file, x.status])).toEqual([[b.good[0], 'ok'], [b.good[1], 'ok'], [b.mask, 'error'], [b.truncated, 'error']]);
+    expectProbabilities(rows.slice(0, 2));
+    expect(rows.slice(0, 2).map((x) => x.error)).toEqual(['', '']);
+    expect(rows[2].error).toBe('scan-0_lesion.nii.gz looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)');
+    expect(rows[3].error).toMatch(/^scan-2\.nii\.gz: the gzip data is truncated/);
+    expect(rows[2].probability + rows[3].probability).toBe('');
+    for (const [i, f] of [...b.good, b.mask, b.truncated].entries()) expect(rows[i].sha256).toBe(createHash('sha256').update(readFileSync(f)).digest('hex'));
+    expect(r.stderr).toMatch(/^2 ok, 2 errors, 0 skipped$/m);
+  });
+
+  it('a folder: the mask is skipped, not an error; --json rows say why; exit 1 for the truncated file', () => {
+    const b = batch();
+    const r = classify(b.dir, '--json');
+    expect(r.status).toBe(1);
+    const rows = JSON.parse(r.stdout) as { file: string; status: string; probability: number | null; error: string | null }[];
+    expect(rows.map((x) => [path.basename(x.file), x.status])).toEqual([['scan-0.nii.gz', 'ok'], ['scan-0_lesion.nii.gz', 'skipped'], ['scan-1.nii.gz', 'ok'], ['scan-2.nii.gz', 'error']]);
+    expectProbabilities([rows[0], rows[2]]);
+    expect(rows[1]).toMatchObject({ probability: null, error: 'looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)' });
+    expect(rows[3].error).toMatch(/gzip data is truncated/);
+  });
+
+  it('a folder of masks only exits 0: skipping is not failing', () => {
+    const b = batch();
+    const dir = path.join(b.dir, '..', 'masks');
+    mkdirSync(dir);
+    copyFileSync(b.mask, path.join(dir, 'a.nii.gz'));
+    const r = classify(dir, '--json');
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as { status: string }[]).map((x) => x.status)).toEqual(['skipped']);
+  });
+
+  it('--resume runs again only what failed or changed, and keeps one row per input', () => {
+    const b = batch();
+    const csv = path.join(b.dir, '..', 'out.csv');
+    expect(classify(b.dir, '--csv', csv).status).toBe(1);
+    const first = readFileSync(csv, 'utf8').trim().split('\n');
+
+    // Nothing changed: only the truncated file (an error) is tried again, and fails again.
+    let r = classify(b.dir, '--csv', csv, '--resume', '--json');
+    expect(r.status).toBe(1);
+    expect((JSON.parse(r.stdout) as { file: string }[]).map((x) => x.file)).toEqual([b.truncated]);
+    expect(r.stderr).toMatch(/--resume: 3 of 4 inputs are already in .*out\.csv, not run again/);
+    const second = readFileSync(csv, 'utf8').trim().split('\n');
+    expect(second).toHaveLength(5);
+    expect(second.slice(0, 4)).toEqual(first.filter((l) => !l.startsWith(`${b.truncated},`)));
+
+    // The truncated file repaired: it alone runs, the batch is complete, exit 0.
+    copyFileSync(path.join(model, ref.inputs[2].file), b.truncated);
+    r = classify(b.dir, '--csv', csv, '--resume', '--json');
+    expect(r.status).toBe(0);
+    const rerun = JSON.parse(r.stdout) as { file: string; status: string; probability: number }[];
+    expect(rerun.map((x) => [x.file, x.status])).toEqual([[b.truncated, 'ok']]);
+    expect(Math.abs(rerun[0].probability - ref.inputs[2].probability)).toBeLessThan(1e-4);
+    const rows = readRows(csv);
+    expect(rows.map((x) => x.status).sort()).toEqual(['ok', 'ok', 'ok', 'skipped']);
+    expect(rows.slice(0, 3).map((x) => x.seconds)).toEqual(second.slice(1, 4).map((l) => parseCsv(l)[0][6]));
+
+    // Another model's rows stay; that model runs everything afresh.
+    r = spawnSync('node', [BIN, 'classify', b.dir, '--model', path.join(ROOT, 'tests/fixtures/bundles/tiny-resnet'), '--preprocessed', '--csv', csv, '--resume', '--json'], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    expect((JSON.parse(r.stdout) as unknown[]).length).toBe(4);
+    expect(readRows(csv).map((x) => x.model)).toEqual([...Array(4).fill('tiny-qresnet'), ...Array(4).fill('tiny-resnet')]);
+  });
+
+  it('a missing path is a row too, and the others are still classified', () => {
+    const b = batch();
+    const r = classify(b.good[0], path.join(b.dir, 'nope.nii.gz'), '--json');
+    expect(r.status).toBe(1);
+    const rows = JSON.parse(r.stdout) as { status: string; error: string | null }[];
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'error']);
+    expect(rows[1].error).toMatch(/nope\.nii\.gz: no such file or folder/);
   });
 });

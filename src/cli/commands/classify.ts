@@ -1,10 +1,13 @@
 /**
- * `qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--explain DIR] [--threads N]`:
+ * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N]`:
  * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel),
- * and with --explain writes each scan's Grad-CAM as the page overlays it.
+ * and with --explain writes each scan's Grad-CAM as the page overlays it. A file it cannot use gets
+ * an error row and the batch goes on (../batch.ts).
  */
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { buildRow, CsvLog, notAScan, planResume, readPriorRows, type Columns, type ResumePlan, type RowOf, type Status } from '../batch.ts';
+import { sha256Hex } from '../../core/bundle/hash.ts';
 import { loadBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import { createNodeBackbone } from '../../core/backbone/node.ts';
@@ -16,22 +19,61 @@ import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
 import type { Volume } from '../../core/volume.ts';
 
-export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv] [--json] [--preprocessed] [--explain DIR] [--threads N]
+/** Everything known about one input when it is done; the columns below read from it. */
+interface Outcome {
+  file: string;
+  /** Of the input file's bytes; null when it could not be read. */
+  sha256: string | null;
+  model: string;
+  status: Status;
+  /** The sequence the header names (unknown when it names none). */
+  sequence?: string;
+  prediction?: { probability: number; label: string };
+  seconds: number;
+  gradcam?: string;
+  /** Why it failed or was skipped. */
+  message?: string;
+}
+
+/** The output columns in order (CSV header and JSON keys): a new column is one line here. */
+export const COLUMNS = {
+  file: (o) => o.file,
+  model: (o) => o.model,
+  status: (o) => o.status,
+  sequence: (o) => o.sequence ?? null,
+  probability: (o) => o.prediction?.probability ?? null,
+  class: (o) => o.prediction?.label ?? null,
+  seconds: (o) => o.seconds,
+  gradcam: (o) => o.gradcam ?? null,
+  sha256: (o) => o.sha256,
+  error: (o) => o.message ?? null,
+} satisfies Columns<Outcome>;
+
+export type Row = RowOf<typeof COLUMNS>;
+
+export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N]
 
 Classifies NIfTI scans (.nii, .nii.gz; a folder is searched for them, not recursively) with a model
-bundle: a shipped id (see \`qumri models\`) or a bundle folder.
-  --csv FILE       write the rows as CSV (file,model,sequence,probability,class,seconds)
-  --json           print the rows as a JSON array on stdout (default: a table)
+bundle: a shipped id (see \`qumri models\`) or a bundle folder. One row per input, with the columns
+  ${Object.keys(COLUMNS).join(',')}
+status: ok; error (the error column says why, and the batch goes on); or skipped, for a folder's
+masks and label maps (integer voxels, at most 10 distinct values; named one by one, they are errors).
+  --csv FILE       write the rows as CSV, each appended as its input completes (a crash keeps them)
+  --resume         with --csv: keep FILE's rows and do not run again the inputs it has with the
+                   same file, model and sha256 and status ok or skipped (errors are retried)
+  --json           print the rows as a JSON array on stdout, one row per line as each input
+                   completes (default: a table)
   --preprocessed   inputs are already on the model grid: skip preprocessing
   --explain DIR    also write DIR/<scan>.gradcam.nii.gz: the Grad-CAM of the predicted class on the
-                   scan's own voxels, in [0, 1] (the page's overlay); --json rows name the file
+                   scan's own voxels, in [0, 1] (the page's overlay), named in the gradcam column
   --threads N      onnxruntime-node intra-op threads (default 2)
-A progress bar goes to stderr. Not a medical device.`;
+Exit 1 when any input failed, else 0. A progress bar goes to stderr. Not a medical device.`;
 
 export interface ClassifyArgs {
   inputs: string[];
   model: string;
   csv?: string;
+  resume: boolean;
   json: boolean;
   preprocessed: boolean;
   explain?: string;
@@ -42,7 +84,7 @@ export class UsageError extends Error {}
 
 /** Parses argv; throws UsageError naming the bad argument. */
 export function parseArgs(argv: string[]): ClassifyArgs {
-  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], json: false, preprocessed: false, threads: 2 };
+  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2 };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -52,6 +94,7 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     };
     if (a === '--model') args.model = value();
     else if (a === '--csv') args.csv = value();
+    else if (a === '--resume') args.resume = true;
     else if (a === '--json') args.json = true;
     else if (a === '--preprocessed') args.preprocessed = true;
     else if (a === '--explain') args.explain = value();
@@ -64,36 +107,33 @@ export function parseArgs(argv: string[]): ClassifyArgs {
   }
   if (!args.model) throw new UsageError('--model <id|path> is required');
   if (args.inputs.length === 0) throw new UsageError('give at least one NIfTI file or folder');
+  if (args.resume && !args.csv) throw new UsageError('--resume needs --csv FILE: the rows it resumes from');
   return args as ClassifyArgs;
 }
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
-/** Expands folders into their NIfTI files (sorted); a missing path is an error naming it. */
-export async function expandInputs(inputs: string[]): Promise<string[]> {
-  const files: string[] = [];
-  for (const p of inputs) {
-    const s = await stat(p).catch(() => {
-      throw new Error(`${p}: no such file or folder`);
-    });
-    if (s.isDirectory()) {
-      const found = (await readdir(p)).filter((f) => NIFTI.test(f)).sort();
-      if (found.length === 0) throw new Error(`${p}: the folder holds no .nii or .nii.gz file`);
-      files.push(...found.map((f) => path.join(p, f)));
-    } else files.push(p);
-  }
-  return files;
+export interface Input {
+  file: string;
+  /** Found in a folder rather than named: a mask there is skipped, not an error. */
+  fromFolder: boolean;
+  /** Why the argument gives no file to classify (missing, or a folder without NIfTI files). */
+  problem?: string;
 }
 
-export interface Row {
-  file: string;
-  model: string;
-  sequence: string;
-  probability: number;
-  class: string;
-  seconds: number;
-  /** With --explain: the Grad-CAM NIfTI written for this scan. */
-  gradcam?: string;
+/** Expands folders into their NIfTI files (sorted); a missing path or an empty folder becomes an input with its problem. */
+export async function expandInputs(args: string[]): Promise<Input[]> {
+  const inputs: Input[] = [];
+  for (const p of args) {
+    const s = await stat(p).catch(() => null);
+    if (!s) inputs.push({ file: p, fromFolder: false, problem: `${p}: no such file or folder` });
+    else if (s.isDirectory()) {
+      const found = (await readdir(p)).filter((f) => NIFTI.test(f)).sort();
+      if (found.length === 0) inputs.push({ file: p, fromFolder: false, problem: `${p}: the folder holds no .nii or .nii.gz file` });
+      else inputs.push(...found.map((f) => ({ file: path.join(p, f), fromFolder: true })));
+    } else inputs.push({ file: p, fromFolder: false });
+  }
+  return inputs;
 }
 
 interface ModelInput {
@@ -127,14 +167,9 @@ export function gradCamPaths(files: string[], dir: string): string[] {
   return out;
 }
 
-function csvCell(v: string | number): string {
-  const s = String(v);
-  return /[",\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
-}
-
-export function toCsv(rows: Row[]): string {
-  const cols = ['file', 'model', 'sequence', 'probability', 'class', 'seconds'] as const;
-  return [cols.join(','), ...rows.map((r) => cols.map((c) => csvCell(r[c])).join(','))].join('\n') + '\n';
+/** A line on stderr that does not run into the progress bar. */
+function note(text: string): void {
+  process.stderr.write(process.stderr.isTTY ? `\r\x1b[K${text}\n` : `${text}\n`);
 }
 
 function progress(done: number, total: number, label: string): void {
@@ -152,40 +187,79 @@ async function engines(needed: boolean): Promise<QuantumEngineFactory> {
   return kernelEngineFactory();
 }
 
-export async function classifyFiles(args: ClassifyArgs): Promise<Row[]> {
-  const files = await expandInputs(args.inputs);
-  const camFiles = args.explain ? gradCamPaths(files, args.explain) : undefined;
-  if (args.explain) await mkdir(args.explain, { recursive: true });
+async function loadClassifier(args: ClassifyArgs): Promise<Classifier> {
   const bundle = await loadBundle(resolveModel(args.model));
   if (bundle.manifest.dims !== 3) throw new Error(`model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`);
   const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: args.threads });
-  const clf = await createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
-  const rows: Row[] = [];
-  try {
-    for (const [i, file] of files.entries()) {
-      progress(i, files.length, path.basename(file));
-      const t0 = performance.now();
-      const { volume, info } = parseNifti(new Uint8Array(await readFile(file)), path.basename(file));
-      const seq = info.sequence.sequence;
-      if (seq !== 'unknown' && seq !== clf.manifest.sequence) {
-        process.stderr.write(`warning: ${file} looks like ${seq} (${info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
-      }
-      const input = modelInput(volume, file, clf, args.preprocessed);
-      const pred = await clf.classify(input.data, { explain: !!camFiles });
-      const row: Row = { file, model: clf.manifest.id, sequence: seq, probability: pred.probability, class: pred.label, seconds: 0 };
-      if (camFiles && pred.explain) {
-        const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: input.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: input.mask });
-        await writeFile(camFiles[i], writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));
-        row.gradcam = camFiles[i];
-      }
-      row.seconds = (performance.now() - t0) / 1000;
-      rows.push(row);
-    }
-    progress(files.length, files.length, 'done');
-  } finally {
-    await clf.release();
+  return createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
+}
+
+/** Classifies one input into `o`; returns early, status skipped, for a mask found in a folder. */
+async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: ClassifyArgs, camFile: string | undefined): Promise<void> {
+  if (input.problem) throw new Error(input.problem);
+  const bytes = new Uint8Array(await readFile(input.file));
+  o.sha256 = await sha256Hex(bytes);
+  const { volume, info } = parseNifti(bytes, path.basename(input.file));
+  o.sequence = info.sequence.sequence;
+  const notScan = notAScan(volume);
+  if (notScan && input.fromFolder) {
+    o.status = 'skipped';
+    o.message = notScan;
+    return;
   }
-  return rows;
+  if (notScan) throw new Error(`${path.basename(input.file)} ${notScan}`);
+  if (o.sequence !== 'unknown' && o.sequence !== clf.manifest.sequence) {
+    process.stderr.write(`warning: ${input.file} looks like ${o.sequence} (${info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
+  }
+  const modelIn = modelInput(volume, input.file, clf, args.preprocessed);
+  const pred = await clf.classify(modelIn.data, { explain: !!camFile });
+  o.prediction = { probability: pred.probability, label: pred.label };
+  if (camFile && pred.explain) {
+    const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: modelIn.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: modelIn.mask });
+    await writeFile(camFile, writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));
+    o.gradcam = camFile;
+  }
+}
+
+/** One input's outcome: whatever goes wrong with it becomes its error, so the batch goes on. */
+async function classifyOne(input: Input, clf: Classifier, args: ClassifyArgs, camFile: string | undefined): Promise<Outcome> {
+  const t0 = performance.now();
+  const o: Outcome = { file: input.file, sha256: null, model: clf.manifest.id, status: 'ok', seconds: 0 };
+  try {
+    await classifyInto(o, input, clf, args, camFile);
+  } catch (err) {
+    o.status = 'error';
+    o.message = err instanceof Error ? err.message : String(err);
+  }
+  o.seconds = (performance.now() - t0) / 1000;
+  return o;
+}
+
+/** Where rows go on stdout as they complete. */
+interface Sink {
+  row(r: Row): void;
+  end(): void;
+}
+
+/** --json: one array, a row per line as it completes, so an interrupted run's output still holds every finished row. */
+function jsonArray(): Sink {
+  let n = 0;
+  return {
+    row: (r) => process.stdout.write(`${n++ === 0 ? '[' : ','}\n${JSON.stringify(r)}`),
+    end: () => process.stdout.write(n === 0 ? '[]\n' : '\n]\n'),
+  };
+}
+
+const table: Sink = {
+  row: (r) => console.log(r.status === 'ok' ? `${r.file}\t${r.class}\tp=${Number(r.probability).toFixed(4)}\t${r.seconds.toFixed(2)} s` : `${r.file}\t${r.status}\t${r.error}`),
+  end: () => {},
+};
+
+/** --resume's plan against the CSV: this model's finished rows stand, its errors are retried. */
+async function resumePlan(args: ClassifyArgs, files: string[], model: string): Promise<ResumePlan> {
+  if (!args.resume || !args.csv) return { done: new Map(), kept: [] };
+  const prior = await readPriorRows(args.csv, ['file', 'model', 'sha256', 'status']);
+  return planResume(prior, files, { same: (r) => r.model === model, finished: (r) => r.model === model && (r.status === 'ok' || r.status === 'skipped') });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -197,11 +271,34 @@ export async function run(argv: string[]): Promise<number> {
     console.error(`qumri classify: ${err.message}\n\n${usage}`);
     return 2;
   }
-  const rows = await classifyFiles(args);
-  if (args.csv) await writeFile(args.csv, toCsv(rows));
-  if (args.json) process.stdout.write(`${JSON.stringify(rows, null, 1)}\n`);
-  else if (!args.csv) {
-    for (const r of rows) console.log(`${r.file}\t${r.class}\tp=${r.probability.toFixed(4)}\t${r.seconds.toFixed(2)} s`);
+  const inputs = await expandInputs(args.inputs);
+  const camFiles = args.explain ? gradCamPaths(inputs.map((i) => i.file), args.explain) : undefined;
+  if (args.explain) await mkdir(args.explain, { recursive: true });
+  const clf = await loadClassifier(args);
+  const counts: Record<Status, number> = { ok: 0, error: 0, skipped: 0 };
+  try {
+    const plan = await resumePlan(args, inputs.map((i) => i.file), clf.manifest.id);
+    if (plan.done.size > 0) process.stderr.write(`--resume: ${plan.done.size} of ${inputs.length} inputs are already in ${args.csv}, not run again\n`);
+    const todo = [...inputs.entries()].filter(([i]) => !plan.done.has(i));
+    const log = args.csv ? await CsvLog.create(args.csv, Object.keys(COLUMNS), plan.kept) : undefined;
+    const sink = args.json ? jsonArray() : args.csv ? undefined : table;
+    try {
+      for (const [n, [i, input]] of todo.entries()) {
+        progress(n, todo.length, path.basename(input.file));
+        const row = buildRow(COLUMNS, await classifyOne(input, clf, args, camFiles?.[i]));
+        await log?.append(row);
+        sink?.row(row);
+        counts[row.status]++;
+        if (row.status !== 'ok') note(`${row.status}: ${row.file}: ${row.error}`);
+      }
+      if (todo.length > 0) progress(todo.length, todo.length, 'done');
+      sink?.end();
+    } finally {
+      await log?.close();
+    }
+  } finally {
+    await clf.release();
   }
-  return 0;
+  process.stderr.write(`${counts.ok} ok, ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.skipped} skipped\n`);
+  return counts.error > 0 ? 1 : 0;
 }
