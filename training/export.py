@@ -231,10 +231,12 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
                   name: str = "", task: str = "tsc", sequence: str = "FLAIR", paper: str = "A",
                   threshold: float = 0.5, metrics: dict | None = None, training_data: dict | None = None,
                   limitations: list[str] | None = None, n_reference: int = 3, index: bool = True,
-                  preprocess: dict | None = None, weights: str = "float32") -> dict:
+                  preprocess: dict | None = None, weights: str = "float32", calibration: dict | None = None,
+                  ood: dict | None = None) -> dict:
     """Write every bundle file into out_dir and return the manifest; `preprocess` is the spec the
     training volumes were prepared with (default: docs/preprocess-spec.md's on the input grid);
-    `weights` the backbone's storage precision (see the module docstring)."""
+    `weights` the backbone's storage precision (see the module docstring); `calibration` and `ood` the
+    entries training.guards fits (optional)."""
     if weights not in WEIGHTS:
         raise ValueError(f"weights must be one of {WEIGHTS}, got {weights!r}")
     if weights == "float16" and not n_reference:
@@ -281,6 +283,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
     }
     if n_reference:
         manifest["reference"] = {"file": "reference.json"}
+    manifest.update({k: v for k, v in (("calibration", calibration), ("ood", ood)) if v is not None})
     _write_json(os.path.join(out_dir, "manifest.json"), manifest)
     if index:
         update_index(os.path.dirname(os.path.abspath(out_dir)), bundle_id)
