@@ -114,7 +114,7 @@ def ghost(img: np.ndarray, amplitude: float, axis: int) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Storage:
-    dtype: str       # int16 | uint16
+    dtype: str       # int16 | uint16 (randomised mode also uint8 | float32)
     slope: float     # scl_slope (1.0: unscaled)
     white: float     # physical value of adult white matter
 
@@ -146,5 +146,7 @@ def nifti_bytes(data: np.ndarray, affine: np.ndarray, slope: float = 1.0, descri
 
 
 def quantise(phys: np.ndarray, storage: Storage) -> np.ndarray:
-    hi = 32767 if storage.dtype == "int16" else 65535
+    if storage.dtype == "float32":
+        return (phys / storage.slope).astype(np.float32)
+    hi = {"uint8": 255, "int16": 32767, "uint16": 65535}[storage.dtype]
     return np.clip(np.rint(phys / storage.slope), 0, hi).astype(storage.dtype)

@@ -114,3 +114,10 @@ def infratentorial() -> np.ndarray:
     t = load().tissue
     inside = np.isin(t, [TISSUE["cerebellum_gm"], TISSUE["cerebellum_wm"], TISSUE["brainstem"]])
     return parenchyma() * inside
+
+
+@functools.lru_cache(maxsize=1)
+def brain_distance_mm() -> np.ndarray:
+    """float32 signed distance to the brain mask's surface (mm, > 0 outside): bad skull stripping moves it."""
+    b = load().brain
+    return (ndi.distance_transform_edt(~b) - ndi.distance_transform_edt(b)).astype(np.float32)

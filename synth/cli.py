@@ -22,12 +22,17 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--coarsen", type=float, default=1.0,
                     help="multiply every voxel size (same field of view, fewer voxels): previews and tests only")
+    ap.add_argument("--randomised", type=float, default=0.0, metavar="FRACTION",
+                    help="probability that a subject is drawn with a randomised appearance (0: calibrated "
+                         "look only, 1: all randomised); recorded per subject in the manifest's mode column")
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error(f"--n must be ≥ 1, got {args.n}")
     if not 1.0 <= args.coarsen <= 8.0:
         ap.error(f"--coarsen must be in [1, 8], got {args.coarsen}")
+    if not 0.0 <= args.randomised <= 1.0:
+        ap.error(f"--randomised must be a fraction in [0, 1], got {args.randomised}")
     if args.workers < 1:
         ap.error(f"--workers must be ≥ 1, got {args.workers}")
     return args
@@ -41,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         rows = generate(args.task, SEQUENCES[args.sequence], args.n, args.out, seed=args.seed, paired=args.paired,
                         want_slices=args.slices2d, workers=args.workers, start=args.start, coarsen=args.coarsen,
-                        on_progress=None if args.quiet else progress)
+                        randomised=args.randomised, on_progress=None if args.quiet else progress)
     except (OSError, ValueError) as e:
         print(f"synth: error: {e}", file=sys.stderr)
         return 1

@@ -3,7 +3,8 @@
 Layout under the output folder:
   manifest.csv                 one row per subject, written as each finishes (columns: MANIFEST_COLUMNS)
   cohort.json                  generator version, arguments, seed; "complete": false while running
-  scans/<id>.nii.gz            the scan (int16/uint16 with scl_slope, scanner affine)
+  scans/<id>.nii.gz            the scan (int16/uint16 with scl_slope, scanner affine; randomised subjects
+                               also uint8/float32, and possibly on a 1 mm MNI-like grid)
   masks/<id>_lesion.nii.gz     uint8 lesion mask on the scan's grid (all zero for controls)
   paired/<id>_nolesion.nii.gz  --paired: the same patient scan without lesions (same noise)
   slices2d/...                 --slices2d: see synth/slices2d.py
@@ -32,6 +33,8 @@ MANIFEST_COLUMNS = [
     # beyond what training reads: for analysis and tests
     "task", "difficulty", "mask_components", "lesion_kinds", "paired_path", "skull_stripped", "acquisition",
     "orientation", "voxel_mm", "snr", "ghosting", "storage",
+    # the subject's mode and the randomised mode's extra draws (fixed values for calibrated subjects)
+    "mode", "placement", "stripping", "coverage", "slice_profile", "gamma", "bias",
 ]
 
 
@@ -40,9 +43,9 @@ def subject_id(task: str, index: int) -> str:
 
 
 def write_subject(job: tuple) -> dict:
-    task, sequence, index, seed, out, paired, want_slices, coarsen = job
+    task, sequence, index, seed, out, paired, want_slices, coarsen, randomised = job
     out = pathlib.Path(out)
-    p, r = render(task, sequence, index, seed, paired=paired, coarsen=coarsen)
+    p, r = render(task, sequence, index, seed, paired=paired, coarsen=coarsen, randomised=randomised)
     sid = subject_id(task, index)
     desc = f"{GENERATOR} {task} {sequence} seed {seed} #{index}"
     files = {"path": f"scans/{sid}.nii.gz", "lesion_mask": f"masks/{sid}_lesion.nii.gz"}
@@ -63,6 +66,9 @@ def write_subject(job: tuple) -> dict:
         "acquisition": "3D" if r.grid.is_3d else "2D", "orientation": r.grid.orientation,
         "voxel_mm": "x".join(f"{z:.2f}" for z in zooms), "snr": round(r.snr, 1), "ghosting": int(r.ghosting),
         "storage": f"{r.storage.dtype}*{r.storage.slope:g}",
+        "mode": r.plan.mode, "placement": r.plan.placement, "stripping": r.plan.stripping,
+        "coverage": r.plan.coverage, "slice_profile": r.plan.profile, "gamma": round(r.plan.gamma, 3),
+        "bias": round(r.plan.bias, 3),
     }
     row["_slices"] = slices2d.export(out, task, sid, p.label, r, seed, index) if want_slices else []
     return row
@@ -89,22 +95,26 @@ def progress(done: int, total: int, started: float, stream=sys.stderr) -> None:
 
 def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1, paired: bool = False,
              want_slices: bool = False, workers: int = 2, start: int = 0, coarsen: float = 1.0,
-             on_progress: Callable[[int, int, float], None] | None = progress) -> list[dict]:
-    """Render subjects start..start+n−1 into `out`; returns the manifest rows (also written to disk)."""
+             randomised: float = 0.0, on_progress: Callable[[int, int, float], None] | None = progress) -> list[dict]:
+    """Render subjects start..start+n−1 into `out`; returns the manifest rows (also written to disk).
+    `randomised`: probability that a subject is drawn in the randomised mode (0: all calibrated)."""
     if task not in ("tsc", "ms"):
         raise ValueError(f"task must be 'tsc' or 'ms', got {task!r}")
     if sequence not in ("FLAIR", "T2w"):
         raise ValueError(f"sequence must be 'FLAIR' or 'T2w', got {sequence!r}")
     if n < 1:
         raise ValueError(f"n must be ≥ 1, got {n}")
+    if not 0.0 <= randomised <= 1.0:
+        raise ValueError(f"randomised must be a fraction in [0, 1], got {randomised}")
     out = pathlib.Path(out)
     for sub in ["scans", "masks"] + (["paired"] if paired else []):
         (out / sub).mkdir(parents=True, exist_ok=True)
     if want_slices:
         slices2d.prepare(out)
-    jobs = [(task, sequence, i, seed, str(out), paired, want_slices, coarsen) for i in range(start, start + n)]
+    jobs = [(task, sequence, i, seed, str(out), paired, want_slices, coarsen, randomised)
+            for i in range(start, start + n)]
     meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": n, "start": start, "seed": seed,
-            "paired": paired, "slices2d": want_slices, "coarsen": coarsen, "complete": False}
+            "paired": paired, "slices2d": want_slices, "coarsen": coarsen, "randomised": randomised, "complete": False}
     (out / "cohort.json").write_text(json.dumps(meta, indent=1) + "\n")
     rows: list[dict] = []
     slice_rows: list[dict] = []
