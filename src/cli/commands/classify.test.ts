@@ -9,6 +9,7 @@ import { COLUMNS, gradCamPaths, parseArgs, usage } from './classify.ts';
 import { parseCsv } from '../batch.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
+import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -64,7 +65,7 @@ describe('qumri classify --preprocessed --json', () => {
     execFileSync('node', [BIN, 'classify', dir, '--model', dir, '--preprocessed', '--csv', csv], { stdio: 'ignore' });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     // docs/cli.md names these columns.
-    expect(lines[0]).toBe('file,model,status,sequence,probability,class,seconds,gradcam,sha256,error');
+    expect(lines[0]).toBe('file,model,status,sequence,detected_sequence,in_distribution,ood_score,probability,probability_calibrated,class,doubt,seconds,gradcam,sha256,error');
     expect(lines).toHaveLength(1 + readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).length);
     expect(usage).toContain(Object.keys(COLUMNS).join(','));
   });
@@ -204,7 +205,8 @@ describe('a batch that never loses work', () => {
     expect(Math.abs(rerun[0].probability - ref.inputs[2].probability)).toBeLessThan(1e-4);
     const rows = readRows(csv);
     expect(rows.map((x) => x.status).sort()).toEqual(['ok', 'ok', 'ok', 'skipped']);
-    expect(rows.slice(0, 3).map((x) => x.seconds)).toEqual(second.slice(1, 4).map((l) => parseCsv(l)[0][6]));
+    const seconds = Object.keys(COLUMNS).indexOf('seconds');
+    expect(rows.slice(0, 3).map((x) => x.seconds)).toEqual(second.slice(1, 4).map((l) => parseCsv(l)[0][seconds]));
 
     // Another model's rows stay; that model runs everything afresh.
     r = spawnSync('node', [BIN, 'classify', b.dir, '--model', path.join(ROOT, 'tests/fixtures/bundles/tiny-resnet'), '--preprocessed', '--csv', csv, '--resume', '--json'], { encoding: 'utf8' });
@@ -220,5 +222,36 @@ describe('a batch that never loses work', () => {
     const rows = JSON.parse(r.stdout) as { status: string; error: string | null }[];
     expect(rows.map((x) => x.status)).toEqual(['ok', 'error']);
     expect(rows[1].error).toMatch(/nope\.nii\.gz: no such file or folder/);
+  });
+});
+
+describe('the withheld rule', () => {
+  // A FLAIR model on the 64³ grid the content rules were measured on; it has no OOD model yet.
+  const model = path.join(ROOT, 'public/models/ms-flair-resnet34');
+  const contrasts = { FLAIR: { csf: 76, gm: 488, wm: 400 }, T1w: { csf: 100, gm: 280, wm: 400 } };
+  const dir = mkdtempSync(path.join(tmpdir(), 'qumri-withheld-'));
+  const files = Object.fromEntries(Object.entries(contrasts).map(([name, contrast]) => {
+    const file = path.join(dir, `head-${name}.nii.gz`);
+    writeFileSync(file, writeNifti(phantomHead({ contrast, deepGrey: true, spacing: [1, 1, 4] }).volume, { gzip: true }));
+    return [name, file];
+  }));
+  type Out = { detected_sequence: string; class: string; doubt: string | null; probability: number };
+  const classify = (...args: string[]): Out[] => JSON.parse(execFileSync('node', [BIN, 'classify', ...args, '--model', model, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  const classes = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8')).classes as string[];
+
+  it('withholds the class of a T1w given to a FLAIR model, keeps its probability, and says why', () => {
+    const [flair, t1] = classify(files.FLAIR, files.T1w);
+    expect(flair.detected_sequence).toBe('FLAIR');
+    if (flair.doubt === null) expect(classes).toContain(flair.class);
+    else expect(flair.doubt).not.toMatch(/reads as|does not read/);
+    expect(t1).toMatchObject({ detected_sequence: 'T1w', class: 'withheld' });
+    expect(t1.doubt).toMatch(/^the image reads as T1w, the model is for FLAIR/);
+    expect(t1.probability).toBeGreaterThan(0);
+  });
+
+  it('--force gives the class and still says why it is doubtful', () => {
+    const [t1] = classify(files.T1w, '--force');
+    expect(classes).toContain(t1.class);
+    expect(t1.doubt).toMatch(/reads as T1w/);
   });
 });

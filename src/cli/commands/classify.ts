@@ -1,5 +1,5 @@
 /**
- * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N]`:
+ * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force]`:
  * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel),
  * and with --explain writes each scan's Grad-CAM as the page overlays it. A file it cannot use gets
  * an error row and the batch goes on (../batch.ts).
@@ -17,6 +17,8 @@ import { gradCam } from '../../core/explain/index.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
+import { detectSequenceFromContent, type ContentDetection } from '../../core/guard/sequence-content.ts';
+import { verdict, type Verdict } from '../../core/guard/verdict.ts';
 import type { Volume } from '../../core/volume.ts';
 
 /** Everything known about one input when it is done; the columns below read from it. */
@@ -28,7 +30,11 @@ interface Outcome {
   status: Status;
   /** The sequence the header names (unknown when it names none). */
   sequence?: string;
-  prediction?: { probability: number; label: string };
+  prediction?: { probability: number; calibrated?: number; label: string; oodScore?: number };
+  /** The sequence read from the image (null for --preprocessed input, which has no brain mask). */
+  detected?: ContentDetection | null;
+  verdict?: Verdict;
+  force: boolean;
   seconds: number;
   gradcam?: string;
   /** Why it failed or was skipped. */
@@ -41,8 +47,13 @@ export const COLUMNS = {
   model: (o) => o.model,
   status: (o) => o.status,
   sequence: (o) => o.sequence ?? null,
+  detected_sequence: (o) => (o.detected === undefined ? null : o.detected?.sequence ?? 'unknown'),
+  in_distribution: (o) => o.verdict?.inDistribution ?? null,
+  ood_score: (o) => o.prediction?.oodScore ?? null,
   probability: (o) => o.prediction?.probability ?? null,
-  class: (o) => o.prediction?.label ?? null,
+  probability_calibrated: (o) => o.prediction?.calibrated ?? null,
+  class: (o) => (o.prediction ? (o.verdict?.withheld && !o.force ? 'withheld' : o.prediction.label) : null),
+  doubt: (o) => (o.verdict?.reasons.length ? o.verdict.reasons.join('; ') : null),
   seconds: (o) => o.seconds,
   gradcam: (o) => o.gradcam ?? null,
   sha256: (o) => o.sha256,
@@ -51,13 +62,18 @@ export const COLUMNS = {
 
 export type Row = RowOf<typeof COLUMNS>;
 
-export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N]
+export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force]
 
 Classifies NIfTI scans (.nii, .nii.gz; a folder is searched for them, not recursively) with a model
 bundle: a shipped id (see \`qumri models\`) or a bundle folder. One row per input, with the columns
   ${Object.keys(COLUMNS).join(',')}
 status: ok; error (the error column says why, and the batch goes on); or skipped, for a folder's
 masks and label maps (integer voxels, at most 10 distinct values; named one by one, they are errors).
+class is withheld (the probability is still given) when the sequence read from the image content
+(detected_sequence: FLAIR, T2w, T1w or unknown) is not the model's, or when the scan is unlike the
+training data (in_distribution false: ood_score above the model's threshold); doubt says which.
+probability_calibrated is P after the model's validation calibration (Platt).
+  --force          give the class even when a check fails (doubt still says why)
   --csv FILE       write the rows as CSV, each appended as its input completes (a crash keeps them)
   --resume         with --csv: keep FILE's rows and do not run again the inputs it has with the
                    same file, model and sha256 and status ok or skipped (errors are retried)
@@ -78,13 +94,14 @@ export interface ClassifyArgs {
   preprocessed: boolean;
   explain?: string;
   threads: number;
+  force: boolean;
 }
 
 export class UsageError extends Error {}
 
 /** Parses argv; throws UsageError naming the bad argument. */
 export function parseArgs(argv: string[]): ClassifyArgs {
-  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2 };
+  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2, force: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -97,6 +114,7 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     else if (a === '--resume') args.resume = true;
     else if (a === '--json') args.json = true;
     else if (a === '--preprocessed') args.preprocessed = true;
+    else if (a === '--force') args.force = true;
     else if (a === '--explain') args.explain = value();
     else if (a === '--threads') {
       const v = value();
@@ -141,6 +159,8 @@ interface ModelInput {
   /** Model-grid voxel → world (mm) and the brain mask there, for mapping Grad-CAM back onto the scan. */
   affine: number[];
   mask?: Uint8Array;
+  /** The sequence read from the image; null for --preprocessed input (no brain mask to read it in). */
+  detected: ContentDetection | null;
 }
 
 /** The model-grid input for one scan: as is with --preprocessed (checked against the grid), else preprocessed. */
@@ -150,10 +170,10 @@ function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed:
     if (volume.dims.some((d, i) => d !== grid[i])) {
       throw new Error(`${file}: --preprocessed input is ${volume.dims.join('×')}, the model grid is ${grid.join('×')}`);
     }
-    return { data: volume.data, affine: volume.affine };
+    return { data: volume.data, affine: volume.affine, detected: null };
   }
   const pre = preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess));
-  return { data: pre.data, affine: pre.affine, mask: pre.mask };
+  return { data: pre.data, affine: pre.affine, mask: pre.mask, detected: detectSequenceFromContent(pre) };
 }
 
 /** DIR/<scan name>.gradcam.nii.gz; two inputs with the same name would overwrite each other, so that is refused. */
@@ -213,7 +233,14 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
   }
   const modelIn = modelInput(volume, input.file, clf, args.preprocessed);
   const pred = await clf.classify(modelIn.data, { explain: !!camFile });
-  o.prediction = { probability: pred.probability, label: pred.label };
+  o.prediction = { probability: pred.probability, calibrated: pred.calibratedProbability, label: pred.label, oodScore: pred.oodScore };
+  o.detected = modelIn.detected;
+  o.verdict = verdict({
+    modelSequence: clf.manifest.sequence,
+    detectedSequence: modelIn.detected?.sequence ?? null,
+    oodScore: pred.oodScore ?? null,
+    oodThreshold: clf.manifest.ood?.threshold ?? null,
+  });
   if (camFile && pred.explain) {
     const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: modelIn.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: modelIn.mask });
     await writeFile(camFile, writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));
@@ -224,7 +251,7 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
 /** One input's outcome: whatever goes wrong with it becomes its error, so the batch goes on. */
 async function classifyOne(input: Input, clf: Classifier, args: ClassifyArgs, camFile: string | undefined): Promise<Outcome> {
   const t0 = performance.now();
-  const o: Outcome = { file: input.file, sha256: null, model: clf.manifest.id, status: 'ok', seconds: 0 };
+  const o: Outcome = { file: input.file, sha256: null, model: clf.manifest.id, status: 'ok', seconds: 0, force: args.force };
   try {
     await classifyInto(o, input, clf, args, camFile);
   } catch (err) {
@@ -251,7 +278,7 @@ function jsonArray(): Sink {
 }
 
 const table: Sink = {
-  row: (r) => console.log(r.status === 'ok' ? `${r.file}\t${r.class}\tp=${Number(r.probability).toFixed(4)}\t${r.seconds.toFixed(2)} s` : `${r.file}\t${r.status}\t${r.error}`),
+  row: (r) => console.log(r.status === 'ok' ? `${r.file}\t${r.class}\tp=${Number(r.probability).toFixed(4)}\t${r.seconds.toFixed(2)} s${r.doubt ? `\t(${r.doubt})` : ''}` : `${r.file}\t${r.status}\t${r.error}`),
   end: () => {},
 };
 
