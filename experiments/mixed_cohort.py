@@ -1,0 +1,130 @@
+"""A training cohort in which the source cannot predict the label (issue #18), on a model grid.
+
+- Synthetic cohorts (calibrated and randomised looks): every train/val patient's lesion-free twin
+  joins as a control, so a phantom's look says nothing about its label; the test split keeps the
+  original design (independent patients and controls), so its AUC stays comparable.
+- Real-derived scans from ../shared/data/real/ (experiments.real_scans' builder: a patient, its
+  lesion-removed twin, lesion-inserted twins): both classes, train split only.
+- Real validation scans (../shared/data/real-validation-only/ and their lesion-removed twins):
+  validation split only, never trained on.
+
+Every scan goes through `qumri preprocess` (the page's preprocessing), resumable. Writes
+`<out>/cohort.csv` (path,label,subject_id,sequence,lesion_mask,source) and `<out>/splits.json`, which
+training.pretrain and experiments.paper_a reuse when given `--splits`.
+
+    /usr/bin/python3 -m experiments.mixed_cohort --spec public/models/ms-flair-resnet34/manifest.json \\
+        --synth data/synth/ms-flair-240 data/synth/ms-flair-rand-240 \\
+        --real_train data/real-train/ms-flair/manifest.csv --real_val data/real-eval/ms-flair-val.csv \\
+        --out data/prepared/ms-mix-64
+"""
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import subprocess
+
+from training.data import Row, check_splits, make_splits
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+FIELDS = ["path", "label", "subject_id", "sequence", "lesion_mask", "source"]
+
+
+def read_csv(path: str) -> list[dict]:
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def absolute(base: str, p: str) -> str:
+    return os.path.abspath(os.path.join(base, p)) if p else ""
+
+
+def synth_rows(raw: str, split_seed: int) -> tuple[list[dict], dict]:
+    """A synthetic cohort's rows, its patients' twins as controls outside test, and its split."""
+    rows = read_csv(os.path.join(raw, "manifest.csv"))
+    name = os.path.basename(os.path.normpath(raw))
+    for r in rows:  # cohorts reuse subject ids (ms-0000 …): the cohort's name keeps them apart
+        r["subject_id"] = f"{name}/{r['subject_id']}"
+    subjects = [Row(i, r["path"], int(r["label"]), r["subject_id"], r["sequence"]) for i, r in enumerate(rows)]
+    split = make_splits(subjects, "A", split_seed)
+    test = set(split["test"])
+    source = f"synthetic ({name})"
+    out = []
+    for r in rows:
+        sid = r["subject_id"]
+        look = r.get("mode") or "calibrated"
+        out.append({"path": absolute(raw, r["path"]), "label": r["label"], "subject_id": sid, "sequence": r["sequence"],
+                    "lesion_mask": absolute(raw, r["lesion_mask"]), "source": f"{source}, {look}"})
+        if r.get("paired_path") and sid not in test:
+            out.append({"path": absolute(raw, r["paired_path"]), "label": "0", "subject_id": f"{sid}-twin",
+                        "sequence": r["sequence"], "lesion_mask": "", "source": f"{source}, {look}, lesion-free twin"})
+            for name in ("train", "val"):
+                if sid in split[name]:
+                    split[name].append(f"{sid}-twin")
+    return out, split
+
+
+def real_rows(manifest: str, source: str) -> list[dict]:
+    base = os.path.dirname(os.path.abspath(manifest))
+    return [{"path": absolute(base, r["path"]), "label": r["label"], "subject_id": r["subject_id"],
+             "sequence": r.get("sequence", ""), "lesion_mask": absolute(base, r.get("lesion_mask", "")),
+             "source": r.get("source") or source} for r in read_csv(manifest)]
+
+
+def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
+    """Runs `qumri preprocess` over the rows (resumable) and points each row at its prepared volume."""
+    os.makedirs(out, exist_ok=True)
+    raw_list = os.path.join(out, "..", f"{os.path.basename(out)}-raw.csv")  # the CLI refuses a list inside out/
+    with open(raw_list, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", raw_list, "--spec", spec, "--out", out, "--resume"]
+    r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    prepared = read_csv(os.path.join(out, os.path.basename(raw_list)))
+    if r.returncode != 0 or len(prepared) != len(rows):
+        raise RuntimeError(f"qumri preprocess prepared {len(prepared)} of {len(rows)} scans: {r.stderr.strip()[-1500:]}")
+    return [{k: p[k] for k in FIELDS} for p in prepared]
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--spec", required=True, help="bundle manifest whose preprocessing to use")
+    ap.add_argument("--synth", nargs="*", default=[], help="raw synthetic cohort folders (synth --paired)")
+    ap.add_argument("--real_train", nargs="*", default=[], help="manifests of real-derived training scans (real/ only)")
+    ap.add_argument("--real_val", nargs="*", default=[], help="manifests of real validation scans")
+    ap.add_argument("--split_seed", type=int, default=1)
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args(argv)
+
+    rows: list[dict] = []
+    splits = {"format": "qumri-splits/1", "scheme": "A+real", "seed": a.split_seed, "train": [], "val": [], "test": []}
+    for raw in a.synth:
+        r, s = synth_rows(raw, a.split_seed)
+        rows += r
+        for k in ("train", "val", "test"):
+            splits[k] += s[k]
+    for manifest, split in [(m, "train") for m in a.real_train] + [(m, "val") for m in a.real_val]:
+        r = real_rows(manifest, f"real ({split} only)")
+        rows += r
+        splits[split] += sorted({x["subject_id"] for x in r})
+    subjects = [x["subject_id"] for x in rows]
+    for k in ("train", "val", "test"):
+        splits[k] = sorted(set(splits[k]))
+
+    rows = prepare(rows, a.spec, a.out)
+    check_splits(splits, [Row(i, x["path"], int(x["label"]), x["subject_id"], x["sequence"]) for i, x in enumerate(rows, 1)])
+    with open(os.path.join(a.out, "cohort.csv"), "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=FIELDS)
+        w.writeheader()
+        w.writerows(rows)
+    with open(os.path.join(a.out, "splits.json"), "w") as f:
+        json.dump(splits, f, indent=1)
+    counts = {k: len(v) for k, v in splits.items() if isinstance(v, list)}
+    print(f"{len(rows)} scans of {len(set(subjects))} subjects -> {a.out}/cohort.csv; splits {counts}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
