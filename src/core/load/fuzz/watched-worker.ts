@@ -1,0 +1,64 @@
+/**
+ * A worker thread that answers one message at a time under a deadline. Fuzz cases run there so
+ * that a case stuck in a synchronous loop is detected: the test thread stays free to notice, ends
+ * the worker and starts a new one for the next case.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** The bound for one case. Cases take milliseconds, so only a real hang gets near it. */
+export const CASE_LIMIT_MS = 2000;
+
+export type Answer<R> = { ok: true; reply: R; ms: number } | { ok: false; hung: true; ms: number };
+
+export class WatchedWorker<Q, R> {
+  private worker: Worker | null = null;
+  private readonly entry: URL;
+
+  constructor(entry: URL) {
+    this.entry = entry;
+  }
+
+  /** Starts the worker (unless running) and waits for its first message, so start-up never counts against a case. */
+  async start(): Promise<void> {
+    if (this.worker) return;
+    const w = new Worker(new URL('./boot.mjs', import.meta.url), { workerData: { entry: this.entry.href } });
+    await new Promise<void>((resolve, reject) => {
+      w.once('message', () => resolve());
+      w.once('error', reject);
+    });
+    this.worker = w;
+  }
+
+  async call(message: Q, transfer: ArrayBuffer[] = [], limitMs = CASE_LIMIT_MS): Promise<Answer<R>> {
+    if (!this.worker) await this.start();
+    const w = this.worker as Worker;
+    const t0 = performance.now();
+    const answer = await new Promise<Answer<R> | Error>((resolve) => {
+      const timer = setTimeout(() => resolve({ ok: false, hung: true, ms: performance.now() - t0 }), limitMs);
+      const done = (v: Answer<R> | Error) => {
+        clearTimeout(timer);
+        w.off('message', onMessage);
+        w.off('error', onError);
+        resolve(v);
+      };
+      const onMessage = (reply: R) => done({ ok: true, reply, ms: performance.now() - t0 });
+      const onError = (e: Error) => done(e);
+      w.on('message', onMessage);
+      w.on('error', onError);
+      w.postMessage(message, transfer);
+    });
+    if (answer instanceof Error) {
+      // An exception that escaped the worker's own handler: the worker is gone, so is this case.
+      this.worker = null;
+      throw answer;
+    }
+    if (!answer.ok) await this.stop();
+    return answer;
+  }
+
+  async stop(): Promise<void> {
+    const w = this.worker;
+    this.worker = null;
+    if (w) await w.terminate();
+  }
+}
