@@ -14,6 +14,8 @@ import { circuitView, type CircuitView } from '../src/core/head/circuit-view.ts'
 import kernelUrl from '../kernel/build/kernel.wasm?url';
 import { gradCam } from '../src/core/explain/index.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
+import { judge, type Judgement } from '../src/core/guard/index.ts';
+import type { GridInput } from '../src/core/guard/sequence-content.ts';
 import type { Volume } from '../src/core/volume.ts';
 
 export interface InferenceConfig {
@@ -55,6 +57,8 @@ export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'>
   gradCam?: Float32Array;
   /** The feature-map grid Grad-CAM was computed on (its resolution, before upsampling to the scan). */
   gradCamCells?: number[];
+  /** The sequence read from the image and whether the answer is withheld, and why (src/core/guard). */
+  guard: Judgement;
 }
 
 let config: InferenceConfig | undefined;
@@ -133,6 +137,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   let input: Float32Array;
   let gridAffine: number[];
   let gridMask: Uint8Array | undefined;
+  let guardInput: GridInput | null = null;
   if (req.preprocessed) {
     if (req.volume.dims.some((d, i) => d !== grid[i])) throw new Error(`the scan is ${req.volume.dims.join('×')}, not on the model grid ${grid.join('×')}`);
     input = req.volume.data;
@@ -142,6 +147,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     input = pre.data;
     gridAffine = pre.affine;
     gridMask = pre.mask;
+    guardInput = pre;
   }
   const preprocessMs = performance.now() - t0;
   const pred = await m.clf.classify(input, { explain: req.explain });
@@ -157,6 +163,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     timings: { ...pred.timings, preprocessMs },
     gradCam: cam,
     gradCamCells: pred.explain?.featureMapDims.slice(1),
+    guard: judge(manifest, guardInput, pred),
   };
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }

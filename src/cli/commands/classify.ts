@@ -17,8 +17,8 @@ import { gradCam } from '../../core/explain/index.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
-import { detectSequenceFromContent, type ContentDetection } from '../../core/guard/sequence-content.ts';
-import { verdict, type Verdict } from '../../core/guard/verdict.ts';
+import { judge, type ContentDetection, type Verdict } from '../../core/guard/index.ts';
+import type { GridInput } from '../../core/guard/sequence-content.ts';
 import type { Volume } from '../../core/volume.ts';
 
 /** Everything known about one input when it is done; the columns below read from it. */
@@ -159,8 +159,8 @@ interface ModelInput {
   /** Model-grid voxel → world (mm) and the brain mask there, for mapping Grad-CAM back onto the scan. */
   affine: number[];
   mask?: Uint8Array;
-  /** The sequence read from the image; null for --preprocessed input (no brain mask to read it in). */
-  detected: ContentDetection | null;
+  /** The preprocessing result the guards read; null for --preprocessed input (no brain mask). */
+  grid: GridInput | null;
 }
 
 /** The model-grid input for one scan: as is with --preprocessed (checked against the grid), else preprocessed. */
@@ -170,10 +170,10 @@ function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed:
     if (volume.dims.some((d, i) => d !== grid[i])) {
       throw new Error(`${file}: --preprocessed input is ${volume.dims.join('×')}, the model grid is ${grid.join('×')}`);
     }
-    return { data: volume.data, affine: volume.affine, detected: null };
+    return { data: volume.data, affine: volume.affine, grid: null };
   }
   const pre = preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess));
-  return { data: pre.data, affine: pre.affine, mask: pre.mask, detected: detectSequenceFromContent(pre) };
+  return { data: pre.data, affine: pre.affine, mask: pre.mask, grid: pre };
 }
 
 /** DIR/<scan name>.gradcam.nii.gz; two inputs with the same name would overwrite each other, so that is refused. */
@@ -234,13 +234,7 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
   const modelIn = modelInput(volume, input.file, clf, args.preprocessed);
   const pred = await clf.classify(modelIn.data, { explain: !!camFile });
   o.prediction = { probability: pred.probability, calibrated: pred.calibratedProbability, label: pred.label, oodScore: pred.oodScore };
-  o.detected = modelIn.detected;
-  o.verdict = verdict({
-    modelSequence: clf.manifest.sequence,
-    detectedSequence: modelIn.detected?.sequence ?? null,
-    oodScore: pred.oodScore ?? null,
-    oodThreshold: clf.manifest.ood?.threshold ?? null,
-  });
+  ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred));
   if (camFile && pred.explain) {
     const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: modelIn.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: modelIn.mask });
     await writeFile(camFile, writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));

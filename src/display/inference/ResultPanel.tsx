@@ -1,4 +1,8 @@
-/** The answer: probability, class at the model's threshold, per-stage timings and the backend badge; two columns in comparison mode. */
+/**
+ * The answer: probability, class at the model's threshold, per-stage timings and the backend badge; two
+ * columns in comparison mode. An answer the guards withhold (sequence read from the image, OOD check) is
+ * still shown, greyed, under the reasons.
+ */
 import { useStore } from '../store/index.ts';
 import type { ModelRun } from './inference-slice.ts';
 
@@ -7,6 +11,7 @@ const ms = (v: number) => (v >= 1000 ? `${(v / 1000).toFixed(2)} s` : `${v.toFix
 function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null }) {
   const { result, manifest, model } = run;
   const p = result.probability;
+  const { detected, verdict } = result.guard;
   const stages: [string, number][] = [
     ...(scanLoadMs !== null ? [['Scan load (read + show)', scanLoadMs] as [string, number]] : []),
     ['Model load (verify + session)', model.loadMs],
@@ -16,13 +21,31 @@ function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null
     ...(result.timings.explainMs !== undefined ? [['Grad-CAM (head backward + backbone VJP)', result.timings.explainMs] as [string, number]] : []),
   ];
   return (
-    <div className="result-card" data-testid="result-card" data-model={run.modelId} data-scan-version={run.scanVersion}>
+    <div className={`result-card${verdict.withheld ? ' withheld' : ''}`} data-testid="result-card" data-model={run.modelId} data-scan-version={run.scanVersion} data-withheld={verdict.withheld}>
       <h3>{manifest.name}</h3>
+      {verdict.withheld && (
+        <div className="warn" role="alert" data-testid="result-withheld">
+          <strong>Unreliable answer, shown greyed:</strong>
+          <ul>{verdict.reasons.map((r) => <li key={r}>{r}</li>)}</ul>
+        </div>
+      )}
       {/* elementtiming: the benchmark reads when the answer was first painted (Element Timing API). */}
       <p className="result-class" data-testid="result-class" {...{ elementtiming: `qumri-result-${run.scanVersion}` }}>{result.label}</p>
       <div className="prob-bar" aria-hidden="true"><div style={{ width: `${(p * 100).toFixed(1)}%` }} /><span style={{ left: `${manifest.threshold * 100}%` }} /></div>
       <dl className="kv">
         <div><dt>P({manifest.classes[1]})</dt><dd data-testid="result-probability" data-value={p}>{p.toFixed(4)}</dd></div>
+        {result.calibratedProbability !== undefined && (
+          <div><dt>Calibrated P</dt><dd data-testid="result-calibrated">{result.calibratedProbability.toFixed(3)} (Platt, on validation)</dd></div>
+        )}
+        <div><dt>Sequence in the image</dt><dd data-testid="result-detected-sequence" title={detected?.evidence}>{detected ? `${detected.sequence} (${detected.evidence})` : 'not read (input on the model grid)'}</dd></div>
+        <div>
+          <dt>Like the training data</dt>
+          <dd data-testid="result-ood" data-in-distribution={String(verdict.inDistribution)}>
+            {result.oodScore === undefined || !manifest.ood
+              ? 'not checked (this model has no OOD model)'
+              : `${verdict.inDistribution ? 'yes' : 'no'}: OOD score ${result.oodScore.toFixed(2)} (threshold ${manifest.ood.threshold.toFixed(2)}, passed by ${(manifest.ood.validation_pass_rate * 100).toFixed(0)} % of validation scans)`}
+          </dd>
+        </div>
         <div><dt>Threshold</dt><dd data-testid="result-threshold">{manifest.threshold.toFixed(3)} (chosen on validation)</dd></div>
         <div><dt>Backend</dt><dd><span className={`badge badge-${result.backend}`} data-testid="backend-badge">{result.backend.toUpperCase()}</span></dd></div>
         {stages.map(([k, v]) => <div key={k}><dt>{k}</dt><dd data-testid={`timing-${k.split(' ')[0].toLowerCase()}`} data-ms={v}>{ms(v)}</dd></div>)}

@@ -1,0 +1,69 @@
+/**
+ * e2e for the guards around an answer (issue 18): a T1w scan given to a FLAIR model is flagged from its
+ * image content (its file name says FLAIR), and a scan unlike the training data is shown as unreliable;
+ * both answers stay on the page, greyed, with the reason. Runs on WASM, with the shipped models.
+ */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Page } from 'playwright-core';
+import { writeNifti } from '../src/core/load/nifti-write.ts';
+import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
+import { assert, baseUrl, dropFiles, run, test, waitForScan } from './harness.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const card = (v: number) => `[data-testid="result-card"][data-scan-version="${v}"]`;
+
+/** A head phantom with a T1w contrast (cortex darker than white matter, dark CSF), named as BIDS FLAIR. */
+function t1wNamedFlair() {
+  const { volume } = phantomHead({ contrast: { csf: 100, gm: 280, wm: 400 }, deepGrey: true, spacing: [1, 1, 4] });
+  return { name: 'sub-01_FLAIR.nii.gz', bytes: Buffer.from(writeNifti(volume, { gzip: true })) };
+}
+
+async function resultOf(page: Page, v: number) {
+  await page.waitForSelector(`${card(v)} [data-testid="result-probability"]`, { timeout: 180_000 });
+  return {
+    withheld: (await page.getAttribute(card(v), 'data-withheld')) === 'true',
+    reasons: (await page.locator(`${card(v)} [data-testid="result-withheld"]`).allInnerTexts()).join(' '),
+    detected: await page.innerText(`${card(v)} [data-testid="result-detected-sequence"]`),
+    ood: await page.getAttribute(`${card(v)} [data-testid="result-ood"]`, 'data-in-distribution'),
+    label: await page.innerText(`${card(v)} [data-testid="result-class"]`),
+  };
+}
+
+test('a T1w scan named FLAIR is read as T1w and its answer shown greyed with the reason', async ({ page, screenshot }) => {
+  await page.goto(new URL('?backend=wasm', baseUrl).toString());
+  const v0 = await waitForScan(page, 0);
+  const demo = await resultOf(page, v0);
+  assert(/^FLAIR/.test(demo.detected), `the FLAIR demo scan reads as ${demo.detected}`);
+  await dropFiles(page, [t1wNamedFlair()]);
+  const v1 = await waitForScan(page, v0, 60_000);
+  const r = await resultOf(page, v1);
+  await screenshot('guards-t1w-as-flair');
+  assert(r.withheld, 'the answer for a T1w scan given to a FLAIR model is withheld');
+  assert(/reads as T1w, the model is for FLAIR/.test(r.reasons), `reasons: ${r.reasons}`);
+  assert(r.label.length > 0, 'the greyed answer still shows its class');
+});
+
+test('a scan unlike the training data is shown as unreliable, with its OOD score', async ({ page, screenshot }) => {
+  const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] };
+  const withOod = index.models.find((id) => {
+    const m = JSON.parse(readFileSync(join(root, 'public/models', id, 'manifest.json'), 'utf8'));
+    return m.ood && m.dims === 3 && m.sequence === 'FLAIR';
+  });
+  assert(withOod !== undefined, 'a shipped 3D FLAIR model carries an OOD model');
+  await page.goto(new URL('?backend=wasm', baseUrl).toString());
+  const v0 = await waitForScan(page, 0);
+  await page.selectOption('[data-testid="model-select"]', withOod!);
+  await resultOf(page, v0);
+  // The analytic head phantom in a FLAIR contrast: right sequence, nothing like a brain the model has seen.
+  const { volume } = phantomHead({ contrast: { csf: 76, gm: 488, wm: 400 }, deepGrey: true, spacing: [1, 1, 4] });
+  await dropFiles(page, [{ name: 'sub-02_FLAIR.nii.gz', bytes: Buffer.from(writeNifti(volume, { gzip: true })) }]);
+  const v1 = await waitForScan(page, v0, 60_000);
+  const r = await resultOf(page, v1);
+  await screenshot('guards-ood');
+  assert(r.ood === 'false', `in distribution: ${r.ood}`);
+  assert(r.withheld && /unlike the training data \(OOD score/.test(r.reasons), `reasons: ${r.reasons}`);
+});
+
+await run();
