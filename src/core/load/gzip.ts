@@ -23,6 +23,9 @@ export function crc32(bytes: Uint8Array): number {
   return (c ^ 0xffffffff) >>> 0;
 }
 
+/** Deflate expands at most 1032:1 (a 258-byte match in two bits, RFC 1951). */
+const MAX_DEFLATE_RATIO = 1032;
+
 /** Offset of the deflate stream after the gzip member header (RFC 1952 §2.3). */
 function deflateStart(bytes: Uint8Array, fileName: string): number {
   if (bytes[2] !== 8) throw new ScanError('gzip-corrupt', `${fileName}: the gzip data is corrupted (compression method ${bytes[2]}, expected 8 = deflate).`);
@@ -73,7 +76,10 @@ export function gunzipChecked(bytes: Uint8Array, fileName = 'file', maxBytes = M
   try {
     const body = bytes.subarray(deflateStart(bytes, fileName), bytes.length - 8);
     // Preallocate from the trailer only when it is plausible; fflate's gunzipSync would trust it blindly.
-    out = expectedSize <= maxBytes ? inflateSync(body, { out: new Uint8Array(expectedSize) }) : inflateSync(body);
+    // A truncated file's "trailer" is compressed bytes: without the ratio bound a 100-byte file could
+    // ask for up to 1 GiB here.
+    const plausible = expectedSize <= maxBytes && expectedSize <= (body.length + 1) * MAX_DEFLATE_RATIO;
+    out = plausible ? inflateSync(body, { out: new Uint8Array(expectedSize) }) : inflateSync(body);
   } catch (e) {
     if (e instanceof ScanError) throw e;
     const msg = e instanceof Error ? e.message : String(e);

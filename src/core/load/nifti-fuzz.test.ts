@@ -88,3 +88,17 @@ describe('loader fuzz: NIfTI and gzip', () => {
     }
   });
 });
+
+describe('loader fuzz: inputs that broke the loader', () => {
+  const base: BaseSpec = {
+    version: 1, le: false, code: 2, dims: [2, 2, 2], spacing: [0.5, 0.5, 0.5], quat: [0, 0, 0], qfac: 1,
+    qformCode: 0, sformCode: 0, slope: 0, inter: 0, units: 0, extension: 0, seed: 0,
+  };
+
+  it('a .nii.gz cut to 98 bytes, whose last four read as 134,218,240, is truncated without a 128 MiB allocation', async () => {
+    const cut = gzipWith(buildNifti(base), { level: 0, flags: 8 }).slice(0, 98);
+    expect(new DataView(cut.buffer).getUint32(94, true)).toBe(134_218_240);
+    const o = await parseInWorker('regressions', cut, 'cut.nii.gz', false, 0);
+    expect(o.kind === 'scan-error' ? o.code : o.kind).toBe('gzip-truncated');
+  });
+});
