@@ -1,5 +1,5 @@
 /**
- * Loader fuzzing (issue 19, item 6): damaged NIfTI-1 and NIfTI-2 files must each end in a
+ * Loader fuzzing (issue 19, item 6): damaged NIfTI-1, NIfTI-2 and gzip files must each end in a
  * ScanError or a valid volume, never another exception, never a hang. fast-check runs from a fixed
  * seed, so every run tries the same cases; on failure it prints the seed and path to replay the
  * case. QUMRI_FUZZ_SEED=<n> tries other cases, QUMRI_FUZZ_SCALE=<k> k times as many.
@@ -12,7 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { CASE_LIMIT_MS, WatchedWorker } from './fuzz/watched-worker.ts';
 import type { CaseOutcome, NiftiCase } from './fuzz/nifti-worker.ts';
-import { baseSpec, buildNifti, gzipSpec, gzipWith, mutate, niftiMutations, type BaseSpec } from './fuzz/nifti-cases.ts';
+import {
+  baseSpec, buildNifti, gzipHeaderBytes, gzipMutations, gzipSpec, gzipWith, mutate, mutateGzip, niftiMutations, type BaseSpec,
+} from './fuzz/nifti-cases.ts';
 
 const SEED = Number(process.env.QUMRI_FUZZ_SEED ?? 190_006);
 
@@ -80,6 +82,15 @@ describe('loader fuzz: NIfTI and gzip', () => {
       expectSpread(`NIfTI-${version}`, 10);
     }, 2 * PROPERTY_MS);
   }
+
+  it('gzip: 600 truncated or corrupted streams (header, deflate data, CRC32 and length trailer)', async () => {
+    const arb = fc.record({ base: baseSpec(), gz: gzipSpec, mutations: gzipMutations, offset });
+    await fc.assert(fc.asyncProperty(arb, async ({ base, gz, mutations, offset: at }) => {
+      const bytes = mutateGzip(gzipWith(buildNifti(base), gz), mutations, gzipHeaderBytes(gz.flags));
+      await parseInWorker('gzip', bytes, 'fuzz.nii.gz', false, at);
+    }), runs(600));
+    expectSpread('gzip', 4);
+  }, 2 * PROPERTY_MS);
 
   afterAll(() => {
     for (const [category, counts] of tally) {

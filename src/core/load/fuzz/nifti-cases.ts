@@ -1,7 +1,8 @@
 /**
  * fast-check generators for the loader fuzz tests: small valid NIfTI-1/NIfTI-2 files (either byte
- * order, every supported datatype, optional extension and 4th dimension), and the damage done to
- * them (header fields overwritten, bits flipped, bytes overwritten, truncation, extension).
+ * order, every supported datatype, optional extension and 4th dimension) and gzip streams, and the
+ * damage done to them (header fields overwritten, bits flipped, bytes overwritten, truncation,
+ * extension, gzip header/body/trailer corruption).
  */
 import fc from 'fast-check';
 import { deflateSync } from 'fflate';
@@ -287,4 +288,62 @@ export function gzipWith(raw: Uint8Array, spec: GzipSpec): Uint8Array {
   dv.setUint32(out.length - 8, crc32(raw), true);
   dv.setUint32(out.length - 4, raw.length, true);
   return out;
+}
+
+export type GzipMutation =
+  | { op: 'flip'; region: 'header' | 'body' | 'trailer' | 'any'; pos: number; bit: number }
+  | { op: 'byte'; region: 'header' | 'body' | 'trailer' | 'any'; pos: number; value: number }
+  | { op: 'truncate'; keep: number }
+  | { op: 'trailer'; field: 'crc' | 'size'; value: number }
+  | { op: 'extend'; bytes: Uint8Array };
+
+const region = fc.constantFrom<'header' | 'body' | 'trailer' | 'any'>('header', 'body', 'trailer', 'any');
+
+export const gzipMutations: fc.Arbitrary<GzipMutation[]> = fc.array(fc.oneof(
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('flip' as const), region, pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
+  { weight: 2, arbitrary: fc.record({ op: fc.constant('byte' as const), region, pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }) },
+  { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), keep: fc.nat() }) },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('trailer' as const),
+      field: fc.constantFrom<'crc' | 'size'>('crc', 'size'),
+      value: fc.oneof(fc.constantFrom(0, 1, 2 ** 30 - 1, 2 ** 30, 2 ** 30 + 1, 2 ** 31, 2 ** 32 - 1), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
+    }),
+  },
+  { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
+), { minLength: 1, maxLength: 3 });
+
+/** Applies gzip damage; `headerBytes` is where the deflate stream starts in the undamaged file. */
+export function mutateGzip(gz: Uint8Array, mutations: GzipMutation[], headerBytes: number): Uint8Array {
+  let b = gz.slice();
+  for (const m of mutations) {
+    if (m.op === 'flip' || m.op === 'byte') {
+      if (b.length === 0) continue;
+      const [lo, hi] = {
+        header: [0, Math.min(headerBytes, b.length)],
+        body: [Math.min(headerBytes, b.length), Math.max(headerBytes, b.length - 8)],
+        trailer: [Math.max(0, b.length - 8), b.length],
+        any: [0, b.length],
+      }[m.region];
+      if (hi <= lo) continue;
+      const p = lo + (m.pos % (hi - lo));
+      b[p] = m.op === 'flip' ? b[p] ^ (1 << m.bit) : m.value;
+    } else if (m.op === 'truncate') {
+      b = b.slice(0, m.keep % (b.length + 1));
+    } else if (m.op === 'trailer') {
+      if (b.length >= 8) new DataView(b.buffer).setUint32(b.length - (m.field === 'crc' ? 8 : 4), m.value, true);
+    } else {
+      const longer = new Uint8Array(b.length + m.bytes.length);
+      longer.set(b);
+      longer.set(m.bytes, b.length);
+      b = longer;
+    }
+  }
+  return b;
+}
+
+/** Length of the gzip header gzipWith writes for `flags`. */
+export function gzipHeaderBytes(flags: number): number {
+  return 10 + (flags & 4 ? 8 : 0) + (flags & 8 ? 9 : 0) + (flags & 16 ? 13 : 0) + (flags & 2 ? 2 : 0);
 }
