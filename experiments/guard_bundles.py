@@ -1,0 +1,67 @@
+"""Adds the guards' data to shipped bundles from their run records (issue #18): Platt calibration of
+P(positive) from the record's validation predictions, and — given the backbone features of the
+record's train and validation subjects — the Mahalanobis OOD model. Weights and files are untouched;
+only manifest.json gains `calibration` (and `ood`).
+
+    /usr/bin/python3 -m experiments.guard_bundles tsc-flair-resnet34 tsc-t2w-qresnet34 …
+    /usr/bin/python3 -m experiments.guard_bundles ms-flair-resnet34 --features runs/feats/ms-flair-resnet34.json
+
+A features file maps subject_id → feature vector (experiments.real_scans / training.guards users write
+it); its subjects are sorted into train and validation by the record's splits.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+
+import numpy as np
+
+from training import guards
+from training.export import _write_json
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def calibration_from_record(record: dict) -> dict:
+    val = record["predictions"]["val"]
+    p = np.array([r["probability"] for r in val])
+    y = np.array([r["label"] for r in val])
+    return guards.calibration_entry(p, y, f"validation split of the training cohort, n = {len(val)} scans")
+
+
+def ood_from_features(record: dict, features: dict[str, list[float]]) -> dict:
+    pick = lambda split: np.array([features[s] for s in record["splits"][split] if s in features])
+    train, val = pick("train"), pick("val")
+    if len(train) < 10 or len(val) < 10:
+        raise ValueError(f"OOD model needs ≥ 10 train and validation subjects with features, got {len(train)} / {len(val)}")
+    return guards.ood_entry(train, val, f"pooled backbone features of {len(train)} training scans; threshold on "
+                                        f"{len(val)} validation scans")
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("ids", nargs="+", help="shipped bundle ids (public/models/<id>, experiments/records/<id>.json)")
+    ap.add_argument("--features", default="", help="JSON subject_id → features (one bundle only)")
+    a = ap.parse_args(argv)
+    if a.features and len(a.ids) != 1:
+        ap.error("--features belongs to one bundle")
+    for bundle_id in a.ids:
+        with open(os.path.join(ROOT, "experiments", "records", f"{bundle_id}.json")) as f:
+            record = json.load(f)
+        path = os.path.join(ROOT, "public", "models", bundle_id, "manifest.json")
+        with open(path) as f:
+            manifest = json.load(f)
+        manifest["calibration"] = calibration_from_record(record)
+        if a.features:
+            with open(a.features) as f:
+                manifest["ood"] = ood_from_features(record, json.load(f))
+        _write_json(path, manifest)
+        c = manifest["calibration"]
+        print(f"{bundle_id}: Platt a={c['a']:.3f} b={c['b']:.3f}, validation ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}"
+              + (f"; OOD threshold {manifest['ood']['threshold']:.2f}" if "ood" in manifest else ""))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
