@@ -40,6 +40,16 @@ export interface Manifest {
   calibration?: Calibration;
   /** In-distribution check on the pooled features (src/core/guard/ood.ts). */
   ood?: OodModel;
+  /** How the model did on the project's real scans (experiments/real_scans.py), for the model card. */
+  real_scans?: RealScanResults;
+}
+
+export interface RealScanResults {
+  /** Which scans, from where, and when measured. */
+  measured_on: string;
+  results: { what: string; n: number; of: number }[];
+  /** What these scans cannot tell (no real TSC scan, no real healthy FLAIR). */
+  unmeasured: string;
 }
 
 /**
@@ -157,6 +167,13 @@ export function validateManifest(raw: unknown): Manifest {
     need(typeof o.threshold === 'number' && o.threshold > 0, o.threshold, 'ood.threshold', 'a positive number');
     need(typeof o.validation_pass_rate === 'number', o.validation_pass_rate, 'ood.validation_pass_rate', 'a number');
     str(o, 'fitted_on', 'ood');
+  }
+  if (m.real_scans !== undefined) {
+    const r = need(isObject(m.real_scans), m.real_scans, 'real_scans', 'an object') as Json;
+    str(r, 'measured_on', 'real_scans');
+    str(r, 'unmeasured', 'real_scans');
+    const ok = Array.isArray(r.results) && r.results.every((x) => isObject(x) && typeof x.what === 'string' && Number.isInteger(x.n) && Number.isInteger(x.of));
+    need(ok, r.results, 'real_scans.results', 'a list of { what, n, of }');
   }
   return m as unknown as Manifest;
 }

@@ -27,6 +27,21 @@ export function ModelCardView({ manifest: m }: { manifest: Manifest }) {
           <div><dt>Evaluated on</dt><dd>{String(m.metrics.split ?? 'test')} split, n = {String(m.metrics.n ?? '?')}</dd></div>
         </dl>
       ) : <p className="muted">No evaluation metrics in this bundle.</p>}
+      <div data-testid="model-card-real">
+        <strong>On real scans:</strong>{' '}
+        {m.real_scans ? (
+          <>
+            {m.real_scans.measured_on}
+            <ul>{m.real_scans.results.map((r) => <li key={r.what}>{r.what}: {r.n} of {r.of}</li>)}</ul>
+            <span className="warn">{m.real_scans.unmeasured}</span>
+          </>
+        ) : <span className="warn">not measured on any real scan.</span>}
+      </div>
+      <p className="small">
+        <strong>Guards:</strong>{' '}
+        {m.calibration ? `probabilities calibrated by Platt scaling (${m.calibration.fitted_on}; ECE ${m.calibration.ece_before.toFixed(3)} → ${m.calibration.ece_after.toFixed(3)}); ` : 'no calibration; '}
+        {m.ood ? `out-of-distribution check on the backbone features (${m.ood.fitted_on}).` : 'no out-of-distribution check: an unusual scan is not flagged.'}
+      </p>
       <p><strong>Intended use:</strong> {m.intended_use}</p>
       <ul>{m.limitations.map((l) => <li key={l}>{l}</li>)}</ul>
       <p className="warn" data-testid="model-card-not-medical"><strong>Not a medical device.</strong> Do not use for diagnosis or treatment decisions.</p>
