@@ -9,8 +9,10 @@
   validation split only, never trained on.
 
 Every scan goes through `qumri preprocess` (the page's preprocessing), resumable. Writes
-`<out>/cohort.csv` (path,label,subject_id,sequence,lesion_mask,source) and `<out>/splits.json`, which
-training.pretrain and experiments.paper_a reuse when given `--splits`.
+`<out>/cohort.csv` (path,label,subject_id,sequence,lesion_mask,source,raw_path,paired_prepared),
+`<out>/splits.json` (copy it into a run's out_dir: training.train and training.pretrain reuse it),
+`<out>/cohort.json` (what went in), and `<out>/cohort-pretrain.csv` + `splits-pretrain.json` without the
+real validation scans, which have no lesion masks for the lesion-map pre-training.
 
     /usr/bin/python3 -m experiments.mixed_cohort --spec public/models/ms-flair-resnet34/manifest.json \\
         --synth data/synth/ms-flair-240 data/synth/ms-flair-rand-240 \\
@@ -28,7 +30,8 @@ import subprocess
 from training.data import Row, check_splits, make_splits
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIELDS = ["path", "label", "subject_id", "sequence", "lesion_mask", "source"]
+FIELDS = ["path", "label", "subject_id", "sequence", "lesion_mask", "source", "raw_path", "paired_prepared"]
+TEST_TWIN = "test twin"  # prepared for experiments.paper_a's paired analysis, not a cohort row
 
 
 def read_csv(path: str) -> list[dict]:
@@ -56,7 +59,10 @@ def synth_rows(raw: str, split_seed: int) -> tuple[list[dict], dict]:
         look = r.get("mode") or "calibrated"
         out.append({"path": absolute(raw, r["path"]), "label": r["label"], "subject_id": sid, "sequence": r["sequence"],
                     "lesion_mask": absolute(raw, r["lesion_mask"]), "source": f"{source}, {look}"})
-        if r.get("paired_path") and sid not in test:
+        if r.get("paired_path") and sid in test:
+            out.append({"path": absolute(raw, r["paired_path"]), "label": "0", "subject_id": sid, "sequence": r["sequence"],
+                        "lesion_mask": "", "source": TEST_TWIN})
+        elif r.get("paired_path"):
             out.append({"path": absolute(raw, r["paired_path"]), "label": "0", "subject_id": f"{sid}-twin",
                         "sequence": r["sequence"], "lesion_mask": "", "source": f"{source}, {look}, lesion-free twin"})
             for name in ("train", "val"):
@@ -75,6 +81,8 @@ def real_rows(manifest: str, source: str) -> list[dict]:
 def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
     """Runs `qumri preprocess` over the rows (resumable) and points each row at its prepared volume."""
     os.makedirs(out, exist_ok=True)
+    for r in rows:
+        r["raw_path"] = r["path"]
     raw_list = os.path.join(out, "..", f"{os.path.basename(out)}-raw.csv")  # the CLI refuses a list inside out/
     with open(raw_list, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=FIELDS)
@@ -85,7 +93,9 @@ def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
     prepared = read_csv(os.path.join(out, os.path.basename(raw_list)))
     if r.returncode != 0 or len(prepared) != len(rows):
         raise RuntimeError(f"qumri preprocess prepared {len(prepared)} of {len(rows)} scans: {r.stderr.strip()[-1500:]}")
-    return [{k: p[k] for k in FIELDS} for p in prepared]
+    twins = {p["subject_id"]: p["path"] for p in prepared if p["source"] == TEST_TWIN}
+    return [{**{k: p.get(k, "") for k in FIELDS}, "paired_prepared": twins.get(p["subject_id"], "")}
+            for p in prepared if p["source"] != TEST_TWIN]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -114,13 +124,26 @@ def main(argv: list[str] | None = None) -> int:
         splits[k] = sorted(set(splits[k]))
 
     rows = prepare(rows, a.spec, a.out)
-    check_splits(splits, [Row(i, x["path"], int(x["label"]), x["subject_id"], x["sequence"]) for i, x in enumerate(rows, 1)])
-    with open(os.path.join(a.out, "cohort.csv"), "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    with open(os.path.join(a.out, "splits.json"), "w") as f:
-        json.dump(splits, f, indent=1)
+    real_val = {s for m in a.real_val for s in {x["subject_id"] for x in real_rows(m, "")}}
+    pretrain_splits = {**splits, "val": [s for s in splits["val"] if s not in real_val]}
+    for name, keep, split in (("cohort", rows, splits),
+                              ("cohort-pretrain", [x for x in rows if x["subject_id"] not in real_val], pretrain_splits)):
+        check_splits(split, [Row(i, x["path"], int(x["label"]), x["subject_id"], x["sequence"]) for i, x in enumerate(keep, 1)])
+        with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            w.writeheader()
+            w.writerows(keep)
+        with open(os.path.join(a.out, name.replace("cohort", "splits") + ".json"), "w") as f:
+            json.dump(split, f, indent=1)
+    sources: dict[str, dict[str, int]] = {}
+    for x in rows:
+        for k in ("train", "val", "test"):
+            if x["subject_id"] in splits[k]:
+                sources.setdefault(x["source"], {}).setdefault(f"{k} label {x['label']}", 0)
+                sources[x["source"]][f"{k} label {x['label']}"] += 1
+    with open(os.path.join(a.out, "cohort.json"), "w") as f:
+        json.dump({"generator": "experiments.mixed_cohort", "synth": a.synth, "real_train": a.real_train,
+                   "real_val": a.real_val, "split_seed": a.split_seed, "sources": sources}, f, indent=1)
     counts = {k: len(v) for k, v in splits.items() if isinstance(v, list)}
     print(f"{len(rows)} scans of {len(set(subjects))} subjects -> {a.out}/cohort.csv; splits {counts}")
     return 0

@@ -61,9 +61,15 @@ def git_commit() -> str:
 
 
 def cohort_info(cohort_csv: str) -> dict:
-    """Generator, seed and size of the raw cohort behind a prepared cohort.csv."""
+    """Generator, seed and size of the raw cohort behind a prepared cohort.csv; a mixed cohort
+    (experiments.mixed_cohort) describes itself in the cohort.json beside it."""
     with open(cohort_csv) as f:
         rows = list(csv.DictReader(f))
+    mixed = os.path.join(os.path.dirname(cohort_csv), "cohort.json")
+    if os.path.exists(mixed):
+        with open(mixed) as f:
+            return {**json.load(f), "n_subjects": len({r["subject_id"] for r in rows}), "n_scans": len(rows),
+                    "n_patients": len({r["subject_id"] for r in rows if r["label"] == "1"})}
     raw_dir = os.path.dirname(os.path.dirname(rows[0]["raw_path"]))
     with open(os.path.join(raw_dir, "cohort.json")) as f:
         gen = json.load(f)
