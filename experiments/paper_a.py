@@ -222,9 +222,14 @@ def limitations(info: dict, grid: int, width: int, pretrained: bool, deviations:
     size = f"{info['n_subjects']} subjects instead of 520, " if info["n_subjects"] != 520 else ""
     head = ([f"The quantum head differs from paper A's Qiskit pattern: {'; '.join(deviations)} (a variant chosen "
              "on validation loss, docs/results.md)."] if deviations else [])
+    data = ("Trained on synthetic phantoms (calibrated and randomised looks, each patient's lesion-free twin as a "
+            "control) and on scans derived from real scans (lesions removed, lesions inserted; the card lists them); no real "
+            "TSC scan and no real healthy FLAIR exist in reach, so specificity on real healthy scans is unmeasured "
+            "(lesion-removed twins stand in)." if "sources" in info else
+            "Trained and tested on synthetic phantoms only (qumri-synth lesions on Colin27-based anatomy); "
+            "performance on real scans is unknown.")
     return [
-        "Trained and tested on synthetic phantoms only (qumri-synth lesions on Colin27-based anatomy); "
-        "performance on real scans is unknown.",
+        data,
         f"Smaller than paper A: {size}a {grid}³ grid instead of 128³, "
         f"ResNet-34 topology at width {width}, chosen so training fits the CPU time available.",
         ("The backbone was pre-trained to map the lesions of the same synthetic training subjects (instead of "
@@ -237,31 +242,64 @@ def limitations(info: dict, grid: int, width: int, pretrained: bool, deviations:
     ]
 
 
-def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
+def guard_entries(model, cohort_csv: str, splits: dict, val_predictions: list[dict]) -> dict:
+    """The bundle's calibration (Platt on the validation predictions) and OOD model (Mahalanobis on the
+    pooled backbone features of the training scans, threshold on the validation scans)."""
+    from training import guards
+    with open(cohort_csv) as f:
+        rows = list(csv.DictReader(f))
+
+    def features(split: str) -> np.ndarray:
+        keep = set(splits[split])
+        model.eval()
+        with torch.no_grad():
+            return np.stack([model.backbone(load_grid(r["path"]))[0][0].double().numpy() for r in rows if r["subject_id"] in keep])
+
+    p = np.array([r["probability"] for r in val_predictions])
+    y = np.array([r["label"] for r in val_predictions])
+    n_real = sum(1 for r in rows if r["subject_id"] in set(splits["val"]) and r.get("source", "").startswith("real"))
+    where = f"validation split, n = {len(p)} scans" + (f" ({n_real} real)" if n_real else "")
+    train, val = features("train"), features("val")
+    return {"calibration": guards.calibration_entry(p, y, where),
+            "ood": guards.ood_entry(train, val, f"pooled backbone features of {len(train)} training scans; threshold "
+                                                f"passed by 95 % of the {len(val)} validation scans")}
+
+
+def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args, guards: dict) -> dict:
     with open(os.path.join(tempfile.gettempdir(), "qumri-models-index.lock"), "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)  # parallel runs each add their id to index.json
-        return _ship(model, ckpt, ev, info, rid, args)
+        return _ship(model, ckpt, ev, info, rid, args, guards)
 
 
-def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args) -> dict:
+def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args, guards: dict) -> dict:
     from training.export import export_bundle
     is_q = args.head == "quantum"
     name = (f"{'QResNet-34' if is_q else 'ResNet-34'} (width {args.width}, {args.grid}³), "
             f"{TASK_NAMES[args.task]} vs healthy, {args.sequence}")
-    td = {"synthetic": True,
-          "description": f"{info['generator']} {args.task} {info['sequence']} phantoms, seed {info['seed']}, "
-                         f"{info['n_subjects']} subjects ({info['n_patients']} patients), prepared by qumri preprocess "
-                         f"on a {args.grid}³ grid" + ("; backbone first pre-trained to map the lesions of the training "
-                                                      "subjects (their synthetic masks)" if args.init_backbone else ""),
-          "generator": info["generator"], "seed": info["seed"], "n_subjects": info["n_subjects"],
-          "splits": "65/15/20 by subject (stratified, split seed 1)"}
+    pretrained = ("; backbone first pre-trained to map the lesions of the training subjects (their masks)"
+                  if args.init_backbone else "")
+    if "sources" in info:  # experiments.mixed_cohort
+        real = any(s.startswith("real") for s in info["sources"])
+        td = {"synthetic": not real,
+              "description": f"{info['n_subjects']} subjects ({info['n_scans']} scans) from: "
+                             + "; ".join(f"{s} ({', '.join(f'{k} {n}' for k, n in c.items())})" for s, c in info["sources"].items())
+                             + f"; prepared by qumri preprocess on a {args.grid}³ grid" + pretrained,
+              "sources": info["sources"], "n_subjects": info["n_subjects"],
+              "splits": "synthetic 65/15/20 by subject (split seed 1); real-derived scans in train only, real validation scans in validation only"}
+    else:
+        td = {"synthetic": True,
+              "description": f"{info['generator']} {args.task} {info['sequence']} phantoms, seed {info['seed']}, "
+                             f"{info['n_subjects']} subjects ({info['n_patients']} patients), prepared by qumri preprocess "
+                             f"on a {args.grid}³ grid" + pretrained,
+              "generator": info["generator"], "seed": info["seed"], "n_subjects": info["n_subjects"],
+              "splits": "65/15/20 by subject (stratified, split seed 1)"}
     manifest = export_bundle(model, os.path.join(args.models, rid), rid, input_shape=ckpt["input_shape"], name=name,
                              task=args.task, sequence=args.sequence, paper="A", threshold=ev["threshold"],
                              metrics=ev["manifest_metrics"], training_data=td,
                              limitations=limitations(info, args.grid, args.width, bool(args.init_backbone),
                                                          head_deviations(args)),
                              n_reference=5,
-                             preprocess=ckpt.get("preprocess"))
+                             preprocess=ckpt.get("preprocess"), **guards)
     return {"bundle": os.path.relpath(os.path.join(args.models, rid), ROOT), "bytes": sum(f["bytes"] for f in manifest["files"].values())}
 
 
@@ -369,7 +407,10 @@ def main(argv: list[str] | None = None) -> int:
         "predictions": preds, **extra,
     }
     if args.ship:
-        record["shipped"] = ship(model, ckpt, ev, info, rid, args)
+        guards = guard_entries(model, args.cohort, splits, preds["val"])
+        record["guards"] = {"calibration": {k: v for k, v in guards["calibration"].items()},
+                            "ood": {k: guards["ood"][k] for k in ("threshold", "validation_pass_rate", "fitted_on")}}
+        record["shipped"] = ship(model, ckpt, ev, info, rid, args, guards)
     os.makedirs(args.records, exist_ok=True)
     with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
         json.dump(_json_safe(record), f, indent=1)
