@@ -54,6 +54,12 @@ async function configure(): Promise<void> {
 /** Reads models/index.json and every manifest; picks a default model matching the scan's sequence. */
 export async function loadRegistry(): Promise<void> {
   const st = useStore.getState();
+  // Browsers keep crypto.subtle, which checks each model file's sha256, from pages that are neither
+  // HTTPS nor localhost: say so, rather than fail on the first model.
+  if (!isSecureContext) {
+    st.setRegistry(null, `Models can only be verified and run on a page served over HTTPS or from this computer (localhost, 127.0.0.1); this one is plain HTTP from ${location.host}. See docs/deploy.md.`);
+    return;
+  }
   try {
     await configure();
     const registry = await bridge.listModels();
