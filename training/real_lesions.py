@@ -116,6 +116,14 @@ def peak_and_sd(values: np.ndarray) -> tuple[float, float]:
 # Brain and tissue
 # ---------------------------------------------------------------------------------------------
 
+def head_mask(vol: np.ndarray, zooms) -> np.ndarray:
+    """Everything above half Otsu's background/foreground threshold, closed, holes filled, largest component."""
+    fg = vol > 0.5 * otsu(np.minimum(vol, np.percentile(vol, 99.5)).ravel())
+    fg = fill_holes(ndi.binary_closing(fg, ellipsoid_element(3.0, zooms)), zooms)
+    lab, n = ndi.label(fg)
+    return lab == 1 + int(np.argmax(ndi.sum_labels(fg, lab, index=np.arange(1, n + 1)))) if n else fg
+
+
 def brain_mask(vol: np.ndarray, zooms, erode_mm: float = 5.0) -> np.ndarray:
     """Intracranial tissue: above half Otsu's background/foreground threshold, eroded to cut the scalp off,
     largest component, dilated back inside the threshold, holes (ventricles, dark FLAIR CSF) filled. Meant for
@@ -151,7 +159,8 @@ class Tissue:
     gm: np.ndarray
     csf: np.ndarray
     ventricles: np.ndarray
-    inferior: np.ndarray     # the brain's lowest part (posterior fossa at usual coverage)
+    height: np.ndarray       # relative height in the brain, 0 at its lowest voxel and 1 at its highest (a view)
+    inferior: np.ndarray     # the brain's lowest quarter (posterior fossa at usual coverage)
 
     @property
     def ratio(self) -> np.ndarray:
@@ -200,12 +209,13 @@ def tissue_model(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FL
     ax, sign = superior_axis(affine)
     idx = np.nonzero(brain.any(axis=tuple(a for a in range(3) if a != ax)))[0]
     lo, hi = (idx.min(), idx.max()) if len(idx) else (0, vol.shape[ax] - 1)
-    coord = np.arange(vol.shape[ax])
-    low = coord < lo + inferior_frac * (hi - lo) if sign > 0 else coord > hi - inferior_frac * (hi - lo)
+    rel = (np.arange(vol.shape[ax], dtype=np.float32) - lo) / max(hi - lo, 1)
     shape = [1, 1, 1]
     shape[ax] = -1
-    inferior = brain & low.reshape(shape)
-    return Tissue(sequence, zooms, brain, depth, local, float(sd_rel), gm_ratio, z, wm, gm, csf, vent, inferior)
+    height = np.broadcast_to((rel if sign > 0 else 1 - rel).reshape(shape), vol.shape)
+    inferior = brain & (height < inferior_frac)
+    return Tissue(sequence, zooms, brain, depth, local, float(sd_rel), gm_ratio, z, wm, gm, csf, vent, height,
+                  inferior)
 
 
 def grey_matter_ratio(ratios: np.ndarray, sd_rel: float, upper: float) -> float:
@@ -227,22 +237,27 @@ def grey_matter_ratio(ratios: np.ndarray, sd_rel: float, upper: float) -> float:
 # ---------------------------------------------------------------------------------------------
 
 def candidate_map(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FLAIR", tissue: Tissue | None = None,
-                  z_seed: float = 5.0, z_grow: float = 3.0, gm_seed: float = 3.5, gm_grow: float = 2.0,
-                  rim_mm: float = 4.0, min_mm3: float = 14.0, min_wm_share: float = 0.3,
-                  exclude_inferior: bool = True) -> tuple[np.ndarray, Tissue]:
+                  z_seed: float = 4.0, z_grow: float = 2.5, gm_seed: float = 3.0, gm_grow: float = 1.5,
+                  rim_mm: float = 4.0, scalp_mm: float = 20.0, min_mm3: float = 14.0, cortex_mm: float = 3.0,
+                  max_cortex_share: float = 0.5, exclude_below: float = 0.35) -> tuple[np.ndarray, Tissue]:
     """FLAIR-hyperintense lesion candidates: components above a growing threshold that hold a voxel above a seed
     threshold. Each threshold is the higher of z_* SDs above the local white matter and gm_* SDs above the grey
     matter (GM sits 2–3 WM SDs above WM on FLAIR, so a white-matter-only threshold would take the cortex). Kept:
-    at least rim_mm inside the brain, outside the posterior fossa unless exclude_inferior is False, at least
-    min_mm3 (a 3 mm lesion), with a 2 mm shell at least min_wm_share white matter (lesions lie in white matter;
-    bright cortex and flow artefacts in CSF do not)."""
+    at least rim_mm inside the brain and, on scans with skull, scalp_mm inside the head (a brain mask that takes
+    scalp in at the vertex's thick oblique slices loses it there); above the lowest exclude_below of the brain's
+    height (the posterior fossa with its CSF-flow artefacts, and the temporal and orbitofrontal cortex, bright on
+    normal FLAIR); at least min_mm3 (a 3 mm lesion); not cortex: at most max_cortex_share of the component
+    within cortex_mm of sulcal CSF. (A white-matter share of the component's shell does not work on real scans: MS lesions sit in
+    "dirty-appearing" white matter as bright as the cortex.)"""
     if sequence != "FLAIR":
         raise ValueError("candidate maps are FLAIR-based: on T2w, CSF is as bright as lesions; map the FLAIR and "
                          "carry the mask over (map_mask_to_grid) where the scans are co-registered")
     t = tissue if tissue is not None else tissue_model(vol, zooms, affine, sequence)
     allowed = t.brain & (t.depth_mm > rim_mm)
-    if exclude_inferior:
-        allowed &= ~t.inferior
+    head = head_mask(vol, zooms)
+    if t.brain.sum() < 0.8 * head.sum():  # skull present (a skull-stripped scan's head is its brain)
+        allowed &= ndi.distance_transform_edt(head, sampling=zooms) > scalp_mm
+    allowed &= t.height >= exclude_below
     z_gm = (t.gm_ratio - 1) / t.sd_rel
     grow_at = max(z_grow, z_gm + gm_grow * t.gm_ratio)  # GM's SD in WM-SD units: GM / WM (the same relative SD)
     seed_at = max(z_seed, z_gm + gm_seed * t.gm_ratio)
@@ -256,22 +271,23 @@ def candidate_map(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "F
     keep = np.zeros(n + 1, bool)
     keep[1:] = seeded & big
     cand = keep[lab]
-    if cand.any():
-        shell = ndi.binary_dilation(cand, ellipsoid_element(2.0, zooms)) & ~cand & t.brain
-        lab2 = np.where(shell, ndi.grey_dilation(np.where(cand, lab, 0), footprint=ellipsoid_element(2.0, zooms)), 0)
-        wm_like = (t.z >= -2.5) & (t.z <= 1.5)
-        with np.errstate(invalid="ignore", divide="ignore"):  # labels already dropped have no shell
-            share = ndi.mean(wm_like, lab2, index=idx)
-        keep[1:] &= np.nan_to_num(share) >= min_wm_share
+    if cand.any():  # cortex: most of the component within cortex_mm of sulcal CSF (partial volume in thick slices)
+        sulcal = t.brain & (t.ratio < 0.75) & ~ndi.binary_dilation(t.ventricles, ellipsoid_element(2.0, zooms))
+        near = ndi.distance_transform_edt(~sulcal, sampling=zooms) <= cortex_mm
+        with np.errstate(invalid="ignore", divide="ignore"):
+            share = ndi.mean(near, lab, index=idx)
+        keep[1:] &= np.nan_to_num(share, nan=1.0) <= max_cortex_share
         cand = keep[lab]
     return cand, t
 
 
 def inpaint_region(candidates: np.ndarray, tissue: Tissue) -> np.ndarray:
     """The candidates plus their partial-volume edge: the 1 mm shell, and neighbours (thick slices included) that
-    are still brighter than the white matter."""
+    are still brighter than the white matter. On T2w (candidates carried over from a co-registered FLAIR) CSF is
+    brighter still, so voxels above 2.4 × WM (CSF, not lesion: lesions reach 1.6–2.5) stay as they are."""
     near = ndi.binary_dilation(candidates, ndi.generate_binary_structure(3, 3)) & (tissue.z > 1.5)
-    return candidates | near | ndi.binary_dilation(candidates, ellipsoid_element(1.0, tissue.zooms))
+    region = candidates | near | ndi.binary_dilation(candidates, ellipsoid_element(1.0, tissue.zooms))
+    return region & ~(tissue.ratio > 2.4) if tissue.sequence == "T2w" else region
 
 
 def inpaint(vol: np.ndarray, region: np.ndarray, tissue: Tissue, rng: np.random.Generator,
@@ -330,6 +346,27 @@ def lesion_removed_twin(vol: np.ndarray, zooms, affine: np.ndarray, rng: np.rand
     cand, t = candidate_map(vol, zooms, affine, "FLAIR", **candidate_kw)
     region = inpaint_region(cand, t)
     return inpaint(vol, region, t, rng), region, t
+
+
+def page_brain_mask(scan: str, work_dir: str, grid: int = 128) -> np.ndarray:
+    """The page's own brain mask (`qumri preprocess`, src/core/preprocess) carried back onto the scan's grid:
+    the TypeScript extraction separates brain from scalp where a threshold cannot (thick oblique slices at the
+    vertex). Cached in work_dir; needs node and the repository's node_modules."""
+    import os
+    import subprocess
+
+    import nibabel as nib
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    name = os.path.basename(scan)
+    name = name[:-7] if name.endswith(".nii.gz") else os.path.splitext(name)[0]
+    mask_path = os.path.join(work_dir, f"{name}_mask.nii.gz")
+    if not os.path.exists(mask_path):
+        subprocess.run(["node", os.path.join(root, "bin", "qumri.mjs"), "preprocess", os.path.abspath(scan),
+                        "--grid", str(grid), "--out", work_dir], check=True, capture_output=True, text=True)
+    img = nib.load(scan)
+    m = nib.load(mask_path)
+    brain = map_mask_to_grid(np.asarray(m.dataobj) > 0, m.affine, img.shape[:3], img.affine)
+    return fill_holes(brain, img.header.get_zooms()[:3])
 
 
 def map_mask_to_grid(mask: np.ndarray, src_affine: np.ndarray, dst_shape, dst_affine: np.ndarray) -> np.ndarray:
