@@ -42,11 +42,17 @@ async function startDevServer(): Promise<{ url: string; stop: () => void }> {
   }
 }
 
-test('npm start (vite dev server) loads the demo scan and classifies it on WASM', async ({ page, pageErrors }) => {
+test('npm start (vite dev server) loads the demo scan and classifies it on WASM, under the page\'s CSP', async ({ page, pageErrors }) => {
   const server = await startDevServer();
   try {
     const ortResponses: string[] = [];
     page.on('response', (r) => { if (new URL(r.url()).pathname.startsWith('/ort/')) ortResponses.push(`${r.status()} ${r.url()}`); });
+    // index.html's CSP holds on the dev server too (vite.config.ts allows only Vite's injected <style> elements).
+    await page.addInitScript(() => {
+      const w = window as unknown as { cspViolations: string[] };
+      w.cspViolations = [];
+      document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    });
     await page.goto(new URL('?backend=wasm', server.url).toString());
     // A module the dev server refuses to serve shows Vite's error overlay (over the whole page).
     const overlay = page.waitForSelector('vite-error-overlay', { state: 'attached', timeout: 0 }).then(async () => {
@@ -68,6 +74,8 @@ test('npm start (vite dev server) loads the demo scan and classifies it on WASM'
     assert(p >= 0 && p <= 1, `probability ${p}`);
     assert(ortResponses.length > 0 && ortResponses.every((r) => r.startsWith('200 ')), `ORT runtime files from the dev server: ${ortResponses.join(', ') || '(none requested)'}`);
     assert(pageErrors.length === 0, `page errors: ${pageErrors.join(' | ')}`);
+    const violations = await page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+    assert(violations.length === 0, `CSP violations: ${violations.join(' | ')}`);
   } finally {
     server.stop();
   }

@@ -1,7 +1,9 @@
 // e2e runner: builds the app, serves it with `vite preview` on a free port, runs every
 // e2e/*.e2e.ts (via tsx) and e2e/*.e2e.mjs in headless Debian Chromium, and ends with exactly one
 // line "N passed, N failed" (exit 1 on any failure).
-// Usage: node e2e/run.mjs [--no-build] [file-substring ...]   env QUMRI_E2E_GREP=<test-name substring>
+// Usage: node e2e/run.mjs [--no-build] [--plain] [file-substring ...]   env QUMRI_E2E_GREP=<test-name substring>
+// --plain serves the build with `python3 -m http.server` instead: no COOP/COEP and no CSP header, as
+// on a server that sends no headers (docs/deploy.md); files that start their own server ignore it.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, readdirSync } from 'node:fs';
 import { createServer } from 'node:net';
@@ -13,6 +15,7 @@ const artifacts = join(root, 'e2e', 'artifacts');
 const outDir = join(artifacts, 'dist');
 const args = process.argv.slice(2);
 const build = !args.includes('--no-build');
+const plain = args.includes('--plain');
 const filters = args.filter((a) => !a.startsWith('--'));
 const bin = (name) => join(root, 'node_modules', '.bin', name);
 
@@ -38,7 +41,7 @@ async function waitForHttp(url, ms) {
     }
     await new Promise((r) => setTimeout(r, 200));
   }
-  throw new Error(`preview server did not answer at ${url} within ${ms / 1000} s`);
+  throw new Error(`${plain ? 'static' : 'preview'} server did not answer at ${url} within ${ms / 1000} s`);
 }
 
 function runFile(file, env) {
@@ -94,7 +97,9 @@ const files = readdirSync(join(root, 'e2e'))
 
 const port = await freePort();
 const url = `http://127.0.0.1:${port}/`;
-const preview = spawn(bin('vite'), ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });
+const server = plain
+  ? spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', outDir], { cwd: root, stdio: 'ignore', detached: true })
+  : spawn(bin('vite'), ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });
 let passed = 0;
 let failed = 0;
 try {
@@ -108,7 +113,7 @@ try {
   failed++;
 } finally {
   try {
-    process.kill(-preview.pid, 'SIGTERM');
+    process.kill(-server.pid, 'SIGTERM');
   } catch {
     // already gone
   }
