@@ -34,7 +34,7 @@ export class WatchedWorker<Q, R> {
     const w = this.worker as Worker;
     const t0 = performance.now();
     const answer = await new Promise<Answer<R> | Error>((resolve) => {
-      const timer = setTimeout(() => resolve({ ok: false, hung: true, ms: performance.now() - t0 }), limitMs);
+      const timer = setTimeout(() => done({ ok: false, hung: true, ms: performance.now() - t0 }), limitMs);
       const done = (v: Answer<R> | Error) => {
         clearTimeout(timer);
         w.off('message', onMessage);
@@ -52,7 +52,13 @@ export class WatchedWorker<Q, R> {
       this.worker = null;
       throw answer;
     }
-    if (!answer.ok) await this.stop();
+    if (!answer.ok) {
+      // terminate() waits until WebAssembly stuck in a loop yields, which may be never: the thread
+      // is left to end on its own (unref'd, so it cannot keep the process alive) and replaced.
+      this.worker = null;
+      w.unref();
+      void w.terminate();
+    }
     return answer;
   }
 
