@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 
 import numpy as np
@@ -352,7 +353,6 @@ def page_brain_mask(scan: str, work_dir: str, grid: int = 128) -> np.ndarray:
     """The page's own brain mask (`qumri preprocess`, src/core/preprocess) carried back onto the scan's grid:
     the TypeScript extraction separates brain from scalp where a threshold cannot (thick oblique slices at the
     vertex). Cached in work_dir; needs node and the repository's node_modules."""
-    import os
     import subprocess
 
     import nibabel as nib
@@ -376,6 +376,66 @@ def map_mask_to_grid(mask: np.ndarray, src_affine: np.ndarray, dst_shape, dst_af
     out = ndi.affine_transform(mask.astype(np.float32), m[:3, :3], m[:3, 3], output_shape=tuple(dst_shape), order=1,
                                mode="constant", cval=0.0)
     return out >= 0.5
+
+
+def grid_alignment(mask_a: np.ndarray, affine_a: np.ndarray, mask_b: np.ndarray, affine_b: np.ndarray,
+                   step_mm: float = 2.0) -> dict:
+    """How well two scans' brain masks agree through their affines: Dice at no shift and the in-plane world shift
+    (0 or ±step_mm along x and y) with the best Dice. Two series of one session share the scanner space when the
+    best shift is none and the Dice is high."""
+    def dice_at(dx: float, dy: float) -> float:
+        a = np.array(affine_a, float)
+        a[:2, 3] += (dx, dy)
+        m = map_mask_to_grid(mask_a, a, mask_b.shape, affine_b)
+        return float(2 * (m & mask_b).sum() / max(m.sum() + mask_b.sum(), 1))
+    scores = {(dx, dy): dice_at(dx, dy) for dx in (-step_mm, 0.0, step_mm) for dy in (-step_mm, 0.0, step_mm)}
+    best = max(scores, key=scores.get)
+    return {"dice": round(scores[(0.0, 0.0)], 4), "best_shift_mm": list(best), "best_dice": round(scores[best], 4)}
+
+
+def stable_seed(*parts) -> int:
+    """A seed from names, the same on every machine and run (Python's hash() is salted per process)."""
+    import hashlib
+    return int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:8], 16)
+
+
+def flair_twin(path: str, brain_dir: str, seed: int) -> dict:
+    """The lesion-removed twin of a real FLAIR: the page's brain mask, candidates, inpainting. Returns volume,
+    candidates, region, tissue, img and a summary (volumes in ml)."""
+    vol, zooms, affine, img = load(path)
+    t = tissue_model(vol, zooms, affine, "FLAIR", brain=page_brain_mask(path, brain_dir))
+    cand, t = candidate_map(vol, zooms, affine, tissue=t)
+    region = inpaint_region(cand, t)
+    twin = inpaint(vol, region, t, np.random.default_rng(seed))
+    ml = float(np.prod(zooms)) / 1000
+    return {"volume": twin, "candidates": cand, "region": region, "tissue": t, "img": img,
+            "summary": {"candidate_ml": round(float(cand.sum() * ml), 2),
+                        "candidate_components": int(ndi.label(cand)[1]),
+                        "inpainted_ml": round(float(region.sum() * ml), 2),
+                        "brain_ml": round(float(t.brain.sum() * ml), 1), "wm_sd_rel": round(t.sd_rel, 4),
+                        "gm_ratio": round(t.gm_ratio, 3)}}
+
+
+def coregistered_twin(path: str, flair_path: str, brain_dir: str, sequence: str, seed: int,
+                      min_dice: float = 0.9) -> dict | None:
+    """The lesion-removed twin of a scan (e.g. a T2w) of the same session as a FLAIR, the FLAIR's candidates
+    carried over through the two affines; None when the brain masks say the two do not share the scanner space
+    (Dice < min_dice at no shift, or a 2 mm shift fits better)."""
+    fl = flair_twin(flair_path, brain_dir, seed)
+    vol, zooms, affine, img = load(path)
+    t = tissue_model(vol, zooms, affine, sequence, brain=page_brain_mask(path, brain_dir))
+    fimg = fl["img"]
+    align = grid_alignment(fl["tissue"].brain, fimg.affine, t.brain, affine)
+    if align["dice"] < min_dice or align["best_shift_mm"] != [0.0, 0.0]:
+        return None
+    cand = map_mask_to_grid(fl["candidates"], fimg.affine, vol.shape, affine)
+    region = inpaint_region(cand, t)
+    twin = inpaint(vol, region, t, np.random.default_rng(seed))
+    ml = float(np.prod(zooms)) / 1000
+    return {"volume": twin, "candidates": cand, "region": region, "tissue": t, "img": img,
+            "summary": {"candidates_from": os.path.basename(flair_path), "alignment": align,
+                        "candidate_ml": round(float(cand.sum() * ml), 2), "inpainted_ml": round(float(region.sum() * ml), 2),
+                        "brain_ml": round(float(t.brain.sum() * ml), 1), "wm_sd_rel": round(t.sd_rel, 4)}}
 
 
 # ---------------------------------------------------------------------------------------------
