@@ -617,8 +617,9 @@ def save_like(img, vol: np.ndarray, path: str) -> None:
     unchanged keep their stored values exactly."""
     import nibabel as nib
     dt = img.header.get_data_dtype()
-    slope = float(img.dataobj.slope) if np.isfinite(img.dataobj.slope) else 1.0
-    inter = float(img.dataobj.inter) if np.isfinite(img.dataobj.inter) else 0.0
+    slope = float(getattr(img.dataobj, "slope", 1.0))  # an image made in memory holds a plain array
+    inter = float(getattr(img.dataobj, "inter", 0.0))
+    slope, inter = (slope, inter) if np.isfinite(slope) and slope != 0 else (1.0, 0.0)
     if np.issubdtype(dt, np.integer):
         info = np.iinfo(dt)
         raw = np.clip(np.round((vol - inter) / slope), info.min, info.max).astype(dt)
