@@ -7,7 +7,8 @@
    lesion-removed twin of each real MS FLAIR (training/real_lesions.py: FLAIR candidate map, white-matter
    inpainting) and of ms_patient01_T2W (the FLAIR's candidates carried over where the two series share the
    scanner space), each under a neutral name (scans/real-NN.nii.gz) so that the file name tells neither the
-   sequence nor the diagnosis, with its provenance in scans.csv.
+   sequence nor the diagnosis, with its provenance in scans.csv; and ms-flair-val.csv, the real-validation-only
+   MS FLAIR and their twins as a validation manifest (path,label,subject_id,sequence,lesion_mask,source).
 2. Classify every scan with every model through `qumri classify --json` (the page's preprocessing), one call
    per model, cached per model in results/ (keyed by the bundle, the scans and the CLI's sources).
 3. Write one record (default experiments/records/real-scans/real-scans.json: experiments/records/*.json are
@@ -179,6 +180,25 @@ def build(data: str, out: str) -> list[dict]:
     return scans
 
 
+def write_validation_manifest(scans: list[dict], out: str) -> str:
+    """out/ms-flair-val.csv: the real-validation-only MS FLAIR (MS) and their twins (healthy), the patient as
+    subject, in the training manifest format (experiments/mixed_cohort.py --real_val): validation only."""
+    rows = []
+    for s in scans:
+        if s["use"] != USE_VAL or s["sequence"] != "FLAIR":
+            continue
+        twin = s["stands_for"] == TWIN
+        rows.append({"path": os.path.abspath(s["path"]), "label": "0" if twin else "1",
+                     "subject_id": s["source"].split("/")[-1].replace("_FLAIR.nii.gz", ""), "sequence": "FLAIR",
+                     "lesion_mask": "", "source": f"real validation: {'lesion-removed twin' if twin else 'original'}"})
+    path = os.path.join(out, "ms-flair-val.csv")
+    with open(path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=["path", "label", "subject_id", "sequence", "lesion_mask", "source"])
+        w.writeheader()
+        w.writerows(sorted(rows, key=lambda r: (r["subject_id"], r["label"])))
+    return path
+
+
 # ---------------------------------------------------------------------------------------------
 # 2. Classification through the CLI
 # ---------------------------------------------------------------------------------------------
@@ -329,7 +349,9 @@ def main(argv: list[str] | None = None) -> int:
     record_path = a.record or (RECORD if shipped else os.path.join(a.out, "real-scans-candidates.json"))
     t0 = time.time()
     scans = build(a.data, a.out)
-    print(f"{len(scans)} scans in {a.out}/scans.csv ({time.time() - t0:.0f} s)", file=sys.stderr)
+    val = write_validation_manifest(scans, a.out)
+    print(f"{len(scans)} scans in {a.out}/scans.csv, validation manifest {val} ({time.time() - t0:.0f} s)",
+          file=sys.stderr)
     models, columns = [], set()
     for bundle, man in bundles(a.models):
         manifest_sha = sha256_file(os.path.join(bundle, "manifest.json"))

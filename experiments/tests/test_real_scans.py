@@ -2,6 +2,7 @@
 records and bundles made here: nothing under ../shared is read."""
 from __future__ import annotations
 
+import csv
 import json
 
 import pytest
@@ -135,3 +136,17 @@ def test_report_section_renders_rates_statement_and_provenance(tmp_path):
 
 def test_report_without_the_record_has_no_section(tmp_path):
     assert report.section_real_scans(str(tmp_path)) == []
+
+
+def test_validation_manifest_holds_only_validation_flair(tmp_path):
+    scans = [{"source": "real-validation-only/ms_jhu_test01_FLAIR.nii.gz", "path": "/x/a.nii.gz", "sequence": "FLAIR",
+              "stands_for": "MS", "use": rs.USE_VAL},
+             {"source": "real-validation-only/ms_jhu_test01_FLAIR.nii.gz", "path": "/x/a_twin.nii.gz",
+              "sequence": "FLAIR", "stands_for": rs.TWIN, "use": rs.USE_VAL},
+             {"source": "real-validation-only/ms_jhu_test02_T2.nii.gz", "path": "/x/b.nii.gz", "sequence": "T2w",
+              "stands_for": "MS", "use": rs.USE_VAL},
+             {"source": "real/ms_patient01_FLAIR.nii.gz", "path": "/x/c.nii.gz", "sequence": "FLAIR",
+              "stands_for": "MS", "use": rs.USE_TRAIN}]
+    rows = list(csv.DictReader(open(rs.write_validation_manifest(scans, str(tmp_path)))))
+    assert [(r["path"], r["label"], r["subject_id"]) for r in rows] == [("/x/a_twin.nii.gz", "0", "ms_jhu_test01"),
+                                                                        ("/x/a.nii.gz", "1", "ms_jhu_test01")]
