@@ -5,7 +5,12 @@
 import { BundleError, type FileEntry } from './manifest.ts';
 
 export async function sha256Hex(bytes: Uint8Array): Promise<string> {
-  const digest = await globalThis.crypto.subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
+  // Browsers leave crypto.subtle undefined outside secure contexts: say so rather than fail on 'digest' of undefined.
+  const subtle = globalThis.crypto?.subtle as SubtleCrypto | undefined;
+  if (!subtle) {
+    throw new Error('cannot compute SHA-256: crypto.subtle is unavailable; browsers provide it only in secure contexts (pages served over https or from localhost)');
+  }
+  const digest = await subtle.digest('SHA-256', bytes as Uint8Array<ArrayBuffer>);
   return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
 }
 
