@@ -61,6 +61,32 @@ function headerDims(bytes: Uint8Array): number[] {
   return Array.from({ length: Math.max(0, Math.min(7, nd)) }, (_, k) => dv.getInt16(42 + 2 * k, true));
 }
 
+/** Inside a JSON string: dcm2niix's `\9` for a tab becomes `\t`, a raw control character `\u00XX`. */
+const repairString = (s: string) =>
+  s.replace(/\\[\s\S]|[\u0000-\u001f]/g, (m) => (m === '\\9' ? '\\t' : m.length === 2 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`));
+
+const asObject = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+
+/**
+ * dcm2niix's JSON sidecar, which is not always JSON: it writes a tab inside a string as `\9`,
+ * other control characters raw, and a non-finite number as a bare `nan` (or `inf`). Those are
+ * repaired (`\t`, `\u00XX`, null); anything else unparseable gives an empty sidecar, since it only
+ * supplies hints (series number, description, protocol) and the image itself is in the NIfTI.
+ */
+export function parseSidecar(text: string): Record<string, unknown> {
+  try {
+    return asObject(JSON.parse(text));
+  } catch {
+    // repaired below
+  }
+  const repaired = text.replace(/"(?:[^"\\]|\\[\s\S])*"|-?\b(?:nan|inf)\b/gi, (token) => (token.startsWith('"') ? repairString(token) : 'null'));
+  try {
+    return asObject(JSON.parse(repaired));
+  } catch {
+    return {};
+  }
+}
+
 /**
  * Converts every series among the files; the page asks the user to choose when there are several.
  * Returns summaries only: the converted volumes stay here until `loadSeries` picks one.
@@ -91,7 +117,7 @@ export async function convertDicom(files: DicomInputFile[]): Promise<{ ok: true;
     for (const [base, { nii, json }] of byBase) {
       if (!nii) continue;
       const bytes = new Uint8Array(await nii.arrayBuffer());
-      const sidecar = json ? (JSON.parse(await json.text()) as Record<string, unknown>) : {};
+      const sidecar = json ? parseSidecar(await json.text()) : {};
       const id = `s${series.length}`;
       converted.set(id, { bytes, sidecar, fileName: nii.name });
       series.push({
