@@ -32,8 +32,14 @@ interface Converted {
   fileName: string;
 }
 
+// The package's class keeps its Web Worker in this public field and offers no method to end it.
+declare module '@niivue/dcm2niix' {
+  interface Dcm2niix {
+    worker: Worker | null;
+  }
+}
+
 const converted = new Map<string, Converted>();
-let dcm2niix: Dcm2niix | null = null;
 
 function fail(e: unknown): LoadResult {
   if (e instanceof ScanError) return { ok: false, error: { code: e.code, message: e.message, options: e.options } };
@@ -93,16 +99,18 @@ export function parseSidecar(text: string): Record<string, unknown> {
  */
 export async function convertDicom(files: DicomInputFile[]): Promise<{ ok: true; series: DicomSeriesSummary[] } | Extract<LoadResult, { ok: false }>> {
   try {
-    if (!dcm2niix) {
-      dcm2niix = new Dcm2niix();
-      await dcm2niix.init();
-    }
     const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
+    // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
+    // creates /input on every run, so a second run on one instance fails.
+    const dcm2niix = new Dcm2niix();
     let out: File[];
     try {
-      out = await dcm2niix.input(input).bids('y').gzip('n').run();
-    } catch (e) {
-      throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`);
+      await dcm2niix.init();
+      out = await dcm2niix.input(input).bids('y').gzip('n').run().catch((e: unknown) => {
+        throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`);
+      });
+    } finally {
+      dcm2niix.worker?.terminate();
     }
     converted.clear();
     const byBase = new Map<string, { nii?: File; json?: File }>();

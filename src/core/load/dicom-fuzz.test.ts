@@ -5,9 +5,10 @@
  * a valid volume, never 'internal' (the code for any other exception), within 2 s.
  *
  * What runs: dcm2niix is the app's own WebAssembly build, run in a node worker thread by a
- * stand-in for @niivue/dcm2niix's small browser wrapper (fuzz/dcm2niix-in-node.ts), a fresh
- * instance per conversion, under the 2 s deadline; Comlink is replaced by direct calls. Not run:
- * the package's Web Worker glue (FileReader, postMessage), which the e2e tests cover.
+ * stand-in for @niivue/dcm2niix's small browser wrapper (fuzz/dcm2niix-in-node.ts), with an
+ * Emscripten instance per Dcm2niix instance as the package has a Web Worker per instance, under
+ * the 2 s deadline; Comlink is replaced by direct calls. Not run: the package's Web Worker glue
+ * (FileReader, postMessage), which the e2e tests cover.
  *
  * One known problem lies outside src/core/load (dcm2niix's time on some damaged files, with no
  * deadline in workers/load.worker.ts): it is counted, not failed.
@@ -69,8 +70,9 @@ async function loadDrop(files: DicomFile[]): Promise<void> {
     const r = loadNifti(bytes, name);
     judge('loadNifti', !r.ok && r.error.options.canTakeFirstVolume ? loadNifti(bytes, name, { firstVolumeOnly: true }) : r);
   } else {
-    const res = await convertDicom(plan.indices.map((i) => ({ file: new File([files[i].bytes.slice()], files[i].name), path: files[i].name })));
+    const res = await convertDicom(asInput(plan.indices.map((i) => files[i])));
     if (conversions.overran > 0) count(KNOWN_SLOW);
+    if (conversions.live > 0) throw new Error('convertDicom left a dcm2niix worker running');
     if (!res.ok) {
       judge('convertDicom', res);
     } else {
@@ -85,6 +87,8 @@ async function loadDrop(files: DicomFile[]): Promise<void> {
   const ms = performance.now() - t0 - conversions.ms;
   if (ms > CASE_LIMIT_MS) throw new Error(`the case took ${Math.round(ms)} ms besides dcm2niix, over the ${CASE_LIMIT_MS} ms bound`);
 }
+
+const asInput = (files: DicomFile[]) => files.map((f) => ({ file: new File([f.bytes.slice()], f.name), path: f.name }));
 
 const small: SeriesSpec = { dims: [3, 3, 2], spacing: [0.5, 0.5, 1], orientation: 'axial', description: 'AX FLAIR', twoSeries: false, seed: 0 };
 
@@ -108,13 +112,21 @@ describe('loader fuzz: DICOM through dcm2niix (WebAssembly) and the load worker'
     expect(tally.size, outcomes).toBeGreaterThanOrEqual(4);
   }, 2 * PROPERTY_MS);
 
+  it('drop after drop: each conversion gets a fresh dcm2niix (the package cannot run twice on one) whose worker is terminated after', async () => {
+    for (const description of ['AX FLAIR', 'AX T2 TSE', 'sag 3D FLAIR']) {
+      const res = await convertDicom(asInput(buildSeries({ ...small, description })));
+      expect(res.ok ? res.series.map((s) => s.seriesDescription) : `${res.error.code}: ${res.error.message}`).toEqual([description]);
+      expect(conversions.live, 'dcm2niix workers left running').toBe(0);
+    }
+  });
+
   it('control characters in SeriesDescription and ProtocolName (dcm2niix writes a tab as "\\9", others raw in its sidecar) are kept', async () => {
     const text = (t: string) => Uint8Array.from(t, (c) => c.charCodeAt(0));
     const files = mutateSeries(buildSeries(small), [
       { op: 'element', tag: 'SeriesDescription', value: text('AX\tFLAIR'), allFiles: true, file: 0 },
       { op: 'element', tag: 'ProtocolName', value: text('prot\u0017col'), allFiles: true, file: 0 },
     ]);
-    const res = await convertDicom(files.map((f) => ({ file: new File([f.bytes.slice()], f.name), path: f.name })));
+    const res = await convertDicom(asInput(files));
     expect(res.ok ? res.series.map((s) => [s.seriesDescription, s.protocolName]) : `${res.error.code}: ${res.error.message}`).toEqual([['AX\tFLAIR', 'prot\u0017col']]);
   });
 });

@@ -1,7 +1,10 @@
 /**
  * Worker thread that runs dcm2niix's WebAssembly build (the JPEG one the app loads) the way
  * @niivue/dcm2niix's own browser worker does (dist/worker.jpeg.js): input files written to /input,
- * `dcm2niix -o /output <args> /input`, every file of /output returned with the exit code.
+ * `dcm2niix -o /output <args> /input`, every file of /output returned with the exit code. Like that
+ * worker it keeps one Emscripten instance per Dcm2niix instance, so a second run on one instance
+ * fails as it does in the browser (/input exists already); a run for a new Dcm2niix instance
+ * gets a new one.
  */
 import { parentPort } from 'node:worker_threads';
 import { readFileSync } from 'node:fs';
@@ -20,13 +23,16 @@ type Factory = (opts: {
 }) => Promise<Dcm2niixModule>;
 
 export interface ConvertRequest {
+  /** Which Dcm2niix instance (which Web Worker, in the browser) runs this. */
+  instance: number;
   /** `path` as the package's worker gets it (webkitRelativePath or name); '/' becomes '_'. */
   files: { path: string; bytes: Uint8Array }[];
   args: string[];
 }
 export type ConvertReply =
   | { files: { name: string; bytes: Uint8Array<ArrayBuffer> }[]; exitCode: number; log: string[] }
-  | { error: string; log: string[] };
+  /** What the package's worker posts as the message: undefined for Emscripten's FS errors, which are no Error. */
+  | { error: string | undefined; log: string[] };
 
 const port = parentPort;
 if (!port) throw new Error('dcm2niix-worker.ts runs as a worker thread');
@@ -35,17 +41,21 @@ const index = import.meta.resolve('@niivue/dcm2niix');
 const factory = ((await import(new URL('./dcm2niix.jpeg.js', index).href)) as { default: Factory }).default;
 const wasm = await WebAssembly.compile(readFileSync(new URL('./dcm2niix.jpeg.wasm', index)));
 
+let current: { instance: number; mod: Dcm2niixModule; log: string[] } | null = null;
+
 port.on('message', async (req: ConvertRequest) => {
   const log: string[] = [];
   try {
-    // A new instance for every conversion, as the app gets: its load worker cannot convert twice
-    // with one instance (worker.jpeg.js creates /input again and fails), and dcm2niix's state after
-    // a damaged series would otherwise slow or break the next case.
-    const mod = await factory({
-      print: (s) => log.push(s),
-      printErr: (s) => log.push(s),
-      instantiateWasm: async (imports, receive) => receive(await WebAssembly.instantiate(wasm, imports)),
-    });
+    if (current?.instance !== req.instance) {
+      const mod = await factory({
+        print: (s) => current?.log.push(s),
+        printErr: (s) => current?.log.push(s),
+        instantiateWasm: async (imports, receive) => receive(await WebAssembly.instantiate(wasm, imports)),
+      });
+      current = { instance: req.instance, mod, log };
+    }
+    const { mod } = current;
+    current.log = log;
     mod.FS.mkdir('/input');
     mod.FS.mkdir('/output');
     for (const f of req.files) mod.FS.createDataFile('/input', f.path.split('/').join('_'), f.bytes, true, true);
@@ -53,8 +63,9 @@ port.on('message', async (req: ConvertRequest) => {
     const files = mod.FS.readdir('/output').filter((n) => !n.startsWith('.')).map((name) => ({ name, bytes: mod.FS.readFile(`/output/${name}`) }));
     port.postMessage({ files, exitCode, log } satisfies ConvertReply);
   } catch (e) {
-    // dcm2niix aborted (a trap or a failed assertion), which the package's worker reports as an error.
-    port.postMessage({ error: e instanceof Error ? e.message : String(e), log } satisfies ConvertReply);
+    // dcm2niix aborted (a trap or a failed assertion), or /input exists already (a second run on
+    // one instance): the package's worker posts the error's message, undefined for the latter.
+    port.postMessage({ error: (e as { message?: string }).message, log } satisfies ConvertReply);
   }
   // Emscripten's exit() sets the exit code; dcm2niix exits non-zero for what it cannot convert.
   process.exitCode = 0;
