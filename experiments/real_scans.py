@@ -243,13 +243,17 @@ def src_hash() -> str:
 
 
 def run_cli(files: list[str], bundle: str) -> list[dict]:
-    """`qumri classify --json` over the files; a file that makes the whole call fail is retried alone and, if it
-    still fails, recorded with status error (until the CLI reports per-file status itself)."""
+    """`qumri classify --json` over the files; where the call gives no row per file (an older CLI stopped at the
+    first bad file), each file is retried alone and, if it still fails, recorded with status error."""
     cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", bundle, "--json",
            "--threads", "1"]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
-    if r.returncode == 0:
-        return json.loads(r.stdout)
+    try:  # the CLI gives one row per input, status error included, and exits 1 when any failed
+        rows = json.loads(r.stdout)
+        if isinstance(rows, list) and len(rows) == len(files):
+            return rows
+    except json.JSONDecodeError:
+        pass
     if len(files) == 1:
         err = (r.stderr.strip().splitlines() or [f"exit {r.returncode}"])[-1]
         return [{"file": files[0], "status": "error", "error": err}]
@@ -276,9 +280,10 @@ def classify(scans: list[dict], bundle: str, manifest_sha: str, out: str, fresh:
 # 3. Rates and the record
 # ---------------------------------------------------------------------------------------------
 
-# CLI columns kept when present (issue 18 adds the first four; the per-file status is being added)
-OPTIONAL_COLUMNS = ("detected_sequence", "in_distribution", "ood_score", "withheld", "status", "error", "sequence",
-                    "reason")
+# CLI columns not kept in the record (the rest are, whatever the CLI version gives)
+DROPPED_COLUMNS = ("file", "model", "seconds", "gradcam", "sha256")
+# issue 18's guard columns: the record says which the CLI did not give, or gave empty for every scan
+GUARD_COLUMNS = ("detected_sequence", "in_distribution", "ood_score", "probability_calibrated", "status")
 
 
 def role(scan: dict, manifest: dict) -> str:
@@ -292,8 +297,8 @@ def is_withheld(p: dict) -> bool:
 def rate(name: str, label: str, preds: list[dict], hit, column: str | None = None) -> dict:
     """n/N of the predictions for which hit(p) holds; n is None when the column it needs is absent from all."""
     N = len(preds)
-    if column and N and not any(column in p for p in preds):
-        return {"key": name, "label": label, "n": None, "N": N, "note": f"the CLI gives no {column} column"}
+    if column and N and all(p.get(column) is None for p in preds):
+        return {"key": name, "label": label, "n": None, "N": N, "note": f"the CLI gives no {column}"}
     n = sum(1 for p in preds if hit(p))
     return {"key": name, "label": label, "n": n, "N": N, "ci95": [round(v, 3) for v in wilson(n, N)] if N else None}
 
@@ -320,6 +325,8 @@ def rates(manifest: dict, preds: list[dict]) -> list[dict]:
                     lambda p: p.get("class") == healthy))
     out.append(rate("wrong_sequence_caught", f"wrong sequence caught (detected ≠ {seq})", of[WRONG],
                     lambda p: p.get("detected_sequence") not in (None, seq), "detected_sequence"))
+    out.append(rate("out_of_distribution", f"real {seq} out of distribution", same,
+                    lambda p: p.get("in_distribution") is False, "in_distribution"))
     out.append(rate("withheld_same_sequence", f"real {seq} withheld", same, is_withheld))
     out.append(rate("withheld_wrong_sequence", "wrong-sequence inputs withheld", of[WRONG], is_withheld))
     out.append(rate("errors", "scans the CLI failed on", preds, lambda p: p.get("status") == "error"))
@@ -328,12 +335,9 @@ def rates(manifest: dict, preds: list[dict]) -> list[dict]:
 
 def prediction(scan: dict, manifest: dict, row: dict) -> dict:
     p = {"scan": scan["name"], "role": role(scan, manifest)}
-    for k in ("probability", "class"):
-        if k in row:
-            p[k] = round(row[k], 4) if isinstance(row[k], float) else row[k]
-    for k in OPTIONAL_COLUMNS:
-        if k in row:
-            p[k if k != "sequence" else "sequence_from_name"] = round(row[k], 4) if isinstance(row[k], float) else row[k]
+    for k, v in row.items():
+        if k not in DROPPED_COLUMNS:
+            p[k if k != "sequence" else "sequence_from_name"] = round(v, 4) if isinstance(v, float) else v
     return p
 
 
@@ -367,8 +371,9 @@ def main(argv: list[str] | None = None) -> int:
         "command": " ".join(["python -m experiments.real_scans", *(argv if argv is not None else sys.argv[1:])]),
         "git_commit": git_commit(), "cli_sources": src_hash(), "shipped_models": shipped,
         "cli_columns": sorted(columns),
-        "cli_columns_absent": [c for c in ("detected_sequence", "in_distribution", "ood_score", "withheld", "status")
-                               if c not in columns],
+        "cli_columns_absent": [c for c in GUARD_COLUMNS if c not in columns],
+        "cli_columns_empty": [c for c in GUARD_COLUMNS if c in columns and all(
+            p.get(c) is None for m in models for p in m["predictions"])],
         "file_names": "neutral (real-NN.nii.gz): the name tells neither sequence nor diagnosis",
         "scans": [{k: s[k] for k in ("name", "source", "sequence", "stands_for", "who", "derived", "licence", "use",
                                      "grid", "voxel_mm", "dtype") if k in s}

@@ -474,7 +474,8 @@ REAL_SCANS = os.path.join("real-scans", "real-scans.json")  # experiments/real_s
 REAL_RATES = {"ms_called_ms": "MS called MS", "real_called_positive": "real scans (none with TSC) called TSC",
               "twins_called_healthy": "twins called healthy", "healthy_called_healthy": "healthy called healthy",
               "t2w_healthy_called_tsc": "healthy T2w called TSC", "other_called_healthy": "stroke called healthy",
-              "wrong_sequence_caught": "wrong sequence caught", "withheld_same_sequence": "withheld (its sequence)",
+              "wrong_sequence_caught": "wrong sequence caught", "out_of_distribution": "out of distribution",
+              "withheld_same_sequence": "withheld (its sequence)",
               "withheld_wrong_sequence": "withheld (wrong sequence)", "errors": "CLI errors"}
 
 
@@ -484,7 +485,8 @@ def ratio_text(r: dict | None) -> str:
     if r["N"] == 0:
         return "no scan"
     if r["n"] is None:
-        return f"not measured (of {r['N']})"
+        return f"not measured (of {r['N']}: {r['note'].replace('the CLI gives no ', 'no ')})" if r.get("note") else \
+            f"not measured (of {r['N']})"
     return f"{r['n']}/{r['N']}"
 
 
@@ -496,7 +498,7 @@ def section_real_scans(folder: str) -> list[str]:
     with open(path) as f:
         rec = json.load(f)
     models, scans = rec["models"], rec["scans"]
-    n_twins = sum(s["stands_for"].startswith("lesion-removed") for s in scans)
+    n_twins = sum(s["stands_for"].startswith("lesion-removed") and s["sequence"] == "FLAIR" for s in scans)
     L = ["## Real scans\n",
          "Every shipped 3D model on every real scan in reach (`../shared/data/`), run through `qumri classify` "
          "(the page's own preprocessing), with the scans under neutral file names so that the name tells neither "
@@ -515,24 +517,32 @@ def section_real_scans(folder: str) -> list[str]:
         by = {r["key"]: r for r in m["rates"]}
         L.append(f"| `{m['id']}` ({m['task'].upper()} {m['sequence']}) | "
                  + " | ".join(ratio_text(by.get(k)) for k in REAL_RATES) + " |")
-    absent = rec.get("cli_columns_absent", [])
+    absent, empty = rec.get("cli_columns_absent", []), rec.get("cli_columns_empty", [])
+    gaps = ([f"gave no {', '.join(f'`{c}`' for c in absent)} column"] if absent else []) + \
+        ([f"left {', '.join(f'`{c}`' for c in empty)} empty for every scan"] if empty else [])
     L += ["", "n/N; — = not asked of that model; *no scan* = no real scan of that kind exists. "
-          + (f"The CLI gave no {', '.join(f'`{c}`' for c in absent)} column when this ran, so what depends on them "
-             "(wrong sequence caught, withheld) could not be measured or is 0 by construction. " if absent else "")
+          + (f"When this ran, the CLI {' and '.join(gaps)}, so the rates that need them are not measured. "
+             if gaps else "")
           + "Issue 18 asks, for every shipped MS FLAIR model, ≥ 80 % of real MS FLAIR called MS, ≥ 75 % of their twins "
           "called healthy, ≤ 20 % of real FLAIR withheld, every T1w/T2w given to a FLAIR model detected as not FLAIR, "
           "and the healthy T2w volunteer never called TSC.\n",
-          "Probability of the positive class (and the class) per scan:\n",
-          "| Scan | stands for | sequence | " + " | ".join(f"`{m['id']}`" for m in models) + " |",
-          "|---|---|---|" + "---|" * len(models)]
-    for i, s in enumerate(scans):
+          "Probability of the positive class (the CLI's `probability`) and the class the CLI gave, per scan:\n",
+          "| Scan | source | stands for | sequence | " + " | ".join(f"`{m['id']}`" for m in models) + " |",
+          "|---|---|---|---|" + "---|" * len(models)]
+    seq_order, kind_order = ["FLAIR", "T2w", "T1w"], ["MS", "lesion-removed", "healthy", "other", "child"]
+    order = sorted(range(len(scans)), key=lambda i: (
+        seq_order.index(scans[i]["sequence"]) if scans[i]["sequence"] in seq_order else 9,
+        next((k for k, w in enumerate(kind_order) if scans[i]["stands_for"].startswith(w)), 9), scans[i]["source"]))
+    for i in order:
+        s = scans[i]
         cells = []
         for m in models:
             p = m["predictions"][i]
             assert p["scan"] == s["name"], "predictions out of order with the scans"
             cells.append(f"{p['probability']:.3f} {p['class']}" if "probability" in p else
                          f"error: {p.get('error', '?')}")
-        L.append(f"| {s['name']} | {s['stands_for']} | {s['sequence']} | " + " | ".join(cells) + " |")
+        stem = s["source"].split("/")[-1].replace(".nii.gz", "")
+        L.append(f"| {s['name']} | {stem} | {s['stands_for']} | {s['sequence']} | " + " | ".join(cells) + " |")
     L += ["", "Provenance (no scan, mask or voxel of these is in the repository; twins are rebuilt from the sources "
           "by the script):\n",
           "| Scan | source | who | grid, voxel (mm), storage | licence | use | derived |", "|---|---|---|---|---|---|---|"]

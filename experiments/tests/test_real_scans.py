@@ -50,7 +50,7 @@ def test_ms_rates_count_classes_and_mark_absent_columns():
     assert r["healthy_called_healthy"]["N"] == 0            # no real healthy FLAIR
     assert (r["other_called_healthy"]["n"], r["other_called_healthy"]["N"]) == (0, 1)
     assert r["wrong_sequence_caught"]["n"] is None and r["wrong_sequence_caught"]["N"] == 3
-    assert "detected_sequence" in r["wrong_sequence_caught"]["note"]
+    assert "detected_sequence" in r["wrong_sequence_caught"]["note"] and r["out_of_distribution"]["n"] is None
     assert r["withheld_same_sequence"]["n"] == 0 and "t2w_healthy_called_tsc" not in r
 
 
@@ -116,7 +116,7 @@ def fake_record():
         models.append({"id": man["id"], "task": man["task"], "sequence": man["sequence"], "predictions": p,
                        "rates": rs.rates(man, p)})
     return {"format": "qumri-real-scans/1", "scans": scans, "models": models,
-            "cli_columns_absent": ["detected_sequence", "withheld"]}
+            "cli_columns_absent": ["detected_sequence"], "cli_columns_empty": ["in_distribution", "ood_score"]}
 
 
 def test_report_section_renders_rates_statement_and_provenance(tmp_path):
@@ -126,11 +126,16 @@ def test_report_section_renders_rates_statement_and_provenance(tmp_path):
     assert "## Real scans" in text and "There is no real TSC scan and no real healthy FLAIR" in text
     assert "TSC sensitivity on real scans is not measured" in text and "2 *lesion-removed twins*" in text
     row = next(line for line in text.splitlines() if line.startswith("| `ms-flair-x`"))
-    assert "| 2/2 | — | 0/2 | no scan | — | 0/1 | not measured (of 3) | 0/5 |" in row
+    assert "| 2/2 | — | 0/2 | no scan | — | 0/1 | not measured (of 3: no detected_sequence) | not measured (of 5: no " \
+        "in_distribution) | 0/5 |" in row
     row = next(line for line in text.splitlines() if line.startswith("| `tsc-t2w-x`"))
     assert "| — | 2/2 | no scan | 0/1 | 1/1 | no scan |" in row
-    assert "`detected_sequence`, `withheld`" in text
-    assert "| real-05 | healthy | T2w | 0.900 MS | 0.900 TSC |" in text
+    assert "the CLI gave no `detected_sequence` column and left `in_distribution`, `ood_score` empty for every scan" in text
+    assert "| real-05 | real-05 | healthy | T2w | 0.900 MS | 0.900 TSC |" in text
+    lines = text.splitlines()
+    assert lines.index(next(x for x in lines if x.startswith("| real-01 | real-01"))) < \
+        lines.index(next(x for x in lines if x.startswith("| real-03 | real-03"))) < \
+        lines.index(next(x for x in lines if x.startswith("| real-05 | real-05")))  # FLAIR MS, twins, then T2w
     assert "| real-01 | `real/real-01.nii.gz` | someone | 8×8×8, 1×1×4, uint16 | MIT |" in text
 
 
