@@ -41,6 +41,34 @@ declare module '@niivue/dcm2niix' {
 
 const converted = new Map<string, Converted>();
 
+/** How long one conversion may take: `baseMs` plus `msPerMB` for each MB dropped. */
+export interface ConvertDeadline {
+  baseMs: number;
+  msPerMB: number;
+}
+
+/**
+ * dcm2niix converts uncompressed series at 45–80 MB/s on the 2-core test machine, busy with other
+ * jobs (a 23 MB 256×256×176 series in 0.5 s, 63 MB in 0.8 s; a new WebAssembly instance takes about
+ * 0.3 s). 2 s per MB leaves room for compressed transfer syntaxes (JPEG 2000, JPEG-LS: more work
+ * per byte dropped, not measured here) on a computer many times slower, and 10 s for a cold
+ * start; a damaged file on which dcm2niix spins (seconds on a 1 kB slice, or for ever) ends in an
+ * error the user can read.
+ */
+export const CONVERT_DEADLINE: ConvertDeadline = { baseMs: 10_000, msPerMB: 2_000 };
+
+const sizeText = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.ceil(bytes / 1e3)} kB`);
+
+/** `work`'s result, or `overdue()` thrown once `ms` have passed. */
+async function within<T>(work: Promise<T>, ms: number, overdue: () => Error): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(overdue()), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 function fail(e: unknown): LoadResult {
   if (e instanceof ScanError) return { ok: false, error: { code: e.code, message: e.message, options: e.options } };
   const message = e instanceof Error ? e.message : String(e);
@@ -95,21 +123,30 @@ export function parseSidecar(text: string): Record<string, unknown> {
 
 /**
  * Converts every series among the files; the page asks the user to choose when there are several.
- * Returns summaries only: the converted volumes stay here until `loadSeries` picks one.
+ * Returns summaries only: the converted volumes stay here until `loadSeries` picks one. A
+ * conversion past `deadline` is stopped (tests give a shorter one).
  */
-export async function convertDicom(files: DicomInputFile[]): Promise<{ ok: true; series: DicomSeriesSummary[] } | Extract<LoadResult, { ok: false }>> {
+export async function convertDicom(files: DicomInputFile[], deadline: ConvertDeadline = CONVERT_DEADLINE): Promise<{ ok: true; series: DicomSeriesSummary[] } | Extract<LoadResult, { ok: false }>> {
   try {
     const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
     // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
     // creates /input on every run, so a second run on one instance fails.
     const dcm2niix = new Dcm2niix();
-    let out: File[];
-    try {
+    const convert = async () => {
       await dcm2niix.init();
-      out = await dcm2niix.input(input).bids('y').gzip('n').run().catch((e: unknown) => {
+      return dcm2niix.input(input).bids('y').gzip('n').run().catch((e: unknown) => {
         throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`);
       });
+    };
+    const bytes = files.reduce((n, { file }) => n + file.size, 0);
+    const limitMs = deadline.baseMs + (deadline.msPerMB * bytes) / 1e6;
+    let out: File[];
+    try {
+      out = await within(convert(), limitMs, () => new ScanError('dicom-convert',
+        `DICOM conversion stopped: dcm2niix did not finish with the ${files.length} dropped file(s) (${sizeText(bytes)}) within ${Math.round(limitMs / 100) / 10} s ` +
+        `(the limit: ${deadline.baseMs / 1000} s plus ${deadline.msPerMB / 1000} s per MB). Real series convert far faster; these files are probably damaged.`));
     } finally {
+      // Also ends a conversion still running at the deadline: terminate() stops a Web Worker mid-WebAssembly.
       dcm2niix.worker?.terminate();
     }
     converted.clear();

@@ -6,16 +6,23 @@
  * browser. The thread is shared; each instance gets its own Emscripten instance there, as each
  * gets its own Web Worker in the browser.
  */
-import { WatchedWorker } from './watched-worker.ts';
+import { CASE_LIMIT_MS, WatchedWorker } from './watched-worker.ts';
 import type { ConvertReply, ConvertRequest } from './dcm2niix-worker.ts';
 
 /**
- * What the test reads after each case (and resets before it): conversions that ran past the
- * deadline (convertDicom reports them as a ScanError, as it would a crash), the time spent
- * converting; and over the run, aborts (dcm2niix crashed), the last log, and the instances
- * initialised whose worker was not terminated yet.
+ * What the test reads after each case (and resets before it): conversions the load worker stopped
+ * by terminating dcm2niix's worker (its deadline), conversions that ran on past the backstop with
+ * nobody stopping them, the time spent starting and running dcm2niix; and over the run, aborts
+ * (dcm2niix crashed), the last log, and the instances initialised whose worker was not terminated
+ * yet. `stallNext` makes the next conversion spin until terminated (a test's slow converter).
  */
-export const conversions = { overran: 0, ms: 0, aborts: 0, log: [] as string[], live: 0 };
+export const conversions = { stopped: 0, overran: 0, ms: 0, aborts: 0, log: [] as string[], live: 0, stallNext: false };
+
+/**
+ * convertDicom must stop a conversion at its own deadline (the fuzz test gives it CASE_LIMIT_MS);
+ * this catches one it does not stop, without waiting for dcm2niix's slowest damaged files (15 s).
+ */
+const BACKSTOP_MS = 3 * CASE_LIMIT_MS;
 
 const worker = new WatchedWorker<ConvertRequest, ConvertReply>(new URL('./dcm2niix-worker.ts', import.meta.url));
 
@@ -25,13 +32,24 @@ export function stopDcm2niix(): Promise<void> {
 
 let instances = 0;
 
+interface Instance {
+  id: number;
+  /** Its conversion spins until terminated (conversions.stallNext when it was created). */
+  stall: boolean;
+  /** Its conversion is running in the thread. */
+  busy: boolean;
+  /** Its conversion has answered. */
+  finished: boolean;
+  terminated: boolean;
+}
+
 class Processor {
   private readonly commands: string[] = [];
-  private readonly instance: number;
+  private readonly owner: Instance;
   private readonly files: File[];
 
-  constructor(instance: number, files: File[]) {
-    this.instance = instance;
+  constructor(owner: Instance, files: File[]) {
+    this.owner = owner;
     this.files = files;
   }
 
@@ -51,13 +69,18 @@ class Processor {
       path: (f as File & { _webkitRelativePath?: string })._webkitRelativePath || f.name,
       bytes: new Uint8Array(await f.arrayBuffer()),
     })));
+    // A terminated Web Worker never answers, so the package's run() never settles.
+    if (this.owner.terminated) return new Promise<never>(() => {});
     const t0 = performance.now();
-    const answer = await worker.call({ instance: this.instance, files, args: this.commands }, files.map((f) => f.bytes.buffer));
-    // With the time to start a worker where the last one was abandoned: harness time, not the loader's.
+    this.owner.busy = true;
+    const answer = await worker.call({ instance: this.owner.id, files, args: this.commands, stall: this.owner.stall }, files.map((f) => f.bytes.buffer), BACKSTOP_MS);
+    this.owner.busy = false;
+    this.owner.finished = true;
     conversions.ms += performance.now() - t0;
     if (!answer.ok) {
+      if (answer.why === 'killed') return new Promise<never>(() => {});
       conversions.overran++;
-      throw new Error(`dcm2niix did not finish within ${Math.round(answer.ms)} ms`);
+      throw new Error(`dcm2niix was still running after ${Math.round(answer.ms)} ms and nothing had stopped it`);
     }
     const r = answer.reply;
     conversions.log = r.log;
@@ -73,18 +96,30 @@ class Processor {
 export class Dcm2niix {
   /** The package's Web Worker, of which the load worker uses terminate() alone. */
   worker: { terminate(): void } | null = null;
-  private readonly instance = ++instances;
+  private readonly instance: Instance = { id: ++instances, stall: conversions.stallNext, busy: false, finished: false, terminated: false };
+
+  constructor() {
+    conversions.stallNext = false;
+  }
 
   async init(): Promise<boolean> {
-    await worker.start();
+    // As in the package, the worker exists from the start of init(), so it can be terminated while it starts.
+    const state = this.instance;
     conversions.live++;
-    let terminated = false;
     this.worker = {
       terminate: () => {
-        if (!terminated) conversions.live--;
-        terminated = true;
+        if (state.terminated) return;
+        state.terminated = true;
+        conversions.live--;
+        if (state.finished) return;
+        conversions.stopped++;
+        if (state.busy) worker.kill();
       },
     };
+    // Starting a thread where the last one was killed is harness time, not the loader's.
+    const t0 = performance.now();
+    await worker.start();
+    conversions.ms += performance.now() - t0;
     return true;
   }
 

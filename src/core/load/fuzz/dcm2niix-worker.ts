@@ -28,6 +28,8 @@ export interface ConvertRequest {
   /** `path` as the package's worker gets it (webkitRelativePath or name); '/' becomes '_'. */
   files: { path: string; bytes: Uint8Array }[];
   args: string[];
+  /** Spin instead of converting, as dcm2niix does for seconds on some damaged files: a test's slow converter. */
+  stall?: boolean;
 }
 export type ConvertReply =
   | { files: { name: string; bytes: Uint8Array<ArrayBuffer> }[]; exitCode: number; log: string[] }
@@ -45,6 +47,9 @@ let current: { instance: number; mod: Dcm2niixModule; log: string[] } | null = n
 
 port.on('message', async (req: ConvertRequest) => {
   const log: string[] = [];
+  while (req.stall) {
+    // until the thread is terminated
+  }
   try {
     if (current?.instance !== req.instance) {
       const mod = await factory({

@@ -8,11 +8,14 @@ import { Worker } from 'node:worker_threads';
 /** The issue's bound for one case. Cases take milliseconds, so only a real hang gets near it. */
 export const CASE_LIMIT_MS = 2000;
 
-export type Answer<R> = { ok: true; reply: R; ms: number } | { ok: false; hung: true; ms: number };
+/** `hung`: no answer within the limit; `killed`: kill() ended the worker first. */
+export type Answer<R> = { ok: true; reply: R; ms: number } | { ok: false; why: 'hung' | 'killed'; ms: number };
 
 export class WatchedWorker<Q, R> {
   private worker: Worker | null = null;
   private readonly entry: URL;
+  /** Ends the call in flight, if any, with `killed`. */
+  private killCall: (() => void) | null = null;
 
   constructor(entry: URL) {
     this.entry = entry;
@@ -34,13 +37,15 @@ export class WatchedWorker<Q, R> {
     const w = this.worker as Worker;
     const t0 = performance.now();
     const answer = await new Promise<Answer<R> | Error>((resolve) => {
-      const timer = setTimeout(() => done({ ok: false, hung: true, ms: performance.now() - t0 }), limitMs);
+      const timer = setTimeout(() => done({ ok: false, why: 'hung', ms: performance.now() - t0 }), limitMs);
       const done = (v: Answer<R> | Error) => {
         clearTimeout(timer);
+        this.killCall = null;
         w.off('message', onMessage);
         w.off('error', onError);
         resolve(v);
       };
+      this.killCall = () => done({ ok: false, why: 'killed', ms: performance.now() - t0 });
       const onMessage = (reply: R) => done({ ok: true, reply, ms: performance.now() - t0 });
       const onError = (e: Error) => done(e);
       w.on('message', onMessage);
@@ -52,14 +57,23 @@ export class WatchedWorker<Q, R> {
       this.worker = null;
       throw answer;
     }
-    if (!answer.ok) {
-      // terminate() waits until WebAssembly stuck in a loop yields, which may be never: the thread
-      // is left to end on its own (unref'd, so it cannot keep the process alive) and replaced.
-      this.worker = null;
-      w.unref();
-      void w.terminate();
-    }
+    if (!answer.ok && this.worker === w) this.abandon();
     return answer;
+  }
+
+  /** Ends the worker now, as terminate() ends a Web Worker, whatever it is running; the next call starts a new one. */
+  kill(): void {
+    this.killCall?.();
+    if (this.worker) this.abandon();
+  }
+
+  private abandon(): void {
+    const w = this.worker as Worker;
+    // terminate() waits until WebAssembly stuck in a loop yields, which may be never: the thread
+    // is left to end on its own (unref'd, so it cannot keep the process alive) and replaced.
+    this.worker = null;
+    w.unref();
+    void w.terminate();
   }
 
   async stop(): Promise<void> {
