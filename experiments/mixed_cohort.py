@@ -79,20 +79,27 @@ def real_rows(manifest: str, source: str) -> list[dict]:
 
 
 def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
-    """Runs `qumri preprocess` over the rows (resumable) and points each row at its prepared volume."""
-    os.makedirs(out, exist_ok=True)
+    """Runs `qumri preprocess` over the rows (resumable) and points each row at its prepared volume; each
+    raw folder gets its own output folder, since cohorts reuse file names (ms-0000.nii.gz)."""
+    groups: dict[str, list[dict]] = {}
     for r in rows:
         r["raw_path"] = r["path"]
-    raw_list = os.path.join(out, "..", f"{os.path.basename(out)}-raw.csv")  # the CLI refuses a list inside out/
-    with open(raw_list, "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=FIELDS)
-        w.writeheader()
-        w.writerows(rows)
-    cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", raw_list, "--spec", spec, "--out", out, "--resume"]
-    r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    prepared = read_csv(os.path.join(out, os.path.basename(raw_list)))
-    if r.returncode != 0 or len(prepared) != len(rows):
-        raise RuntimeError(f"qumri preprocess prepared {len(prepared)} of {len(rows)} scans: {r.stderr.strip()[-1500:]}")
+        groups.setdefault(os.path.dirname(os.path.dirname(r["path"])), []).append(r)
+    prepared = []
+    for k, (raw_dir, group) in enumerate(sorted(groups.items())):
+        sub = os.path.join(out, f"{k:02d}-{os.path.basename(raw_dir)}")
+        os.makedirs(sub, exist_ok=True)
+        raw_list = os.path.join(out, f"{os.path.basename(sub)}.csv")  # the CLI refuses a list inside its out/
+        with open(raw_list, "w", newline="") as f:
+            w = csv.DictWriter(f, fieldnames=FIELDS)
+            w.writeheader()
+            w.writerows(group)
+        cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", raw_list, "--spec", spec, "--out", sub, "--resume"]
+        r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+        done = read_csv(os.path.join(sub, os.path.basename(raw_list)))
+        if r.returncode != 0 or len(done) != len(group):
+            raise RuntimeError(f"qumri preprocess prepared {len(done)} of {len(group)} scans of {raw_dir}: {r.stderr.strip()[-1500:]}")
+        prepared += done
     twins = {p["subject_id"]: p["path"] for p in prepared if p["source"] == TEST_TWIN}
     return [{**{k: p.get(k, "") for k in FIELDS}, "paired_prepared": twins.get(p["subject_id"], "")}
             for p in prepared if p["source"] != TEST_TWIN]
