@@ -72,8 +72,10 @@ def synth_rows(raw: str, split_seed: int) -> tuple[list[dict], dict]:
 
 
 def real_rows(manifest: str, source: str) -> list[dict]:
+    """A real patient's scans come in both classes (lesions removed or inserted); one subject id per class
+    (a manifest subject has one label), both kept in the same split by the caller."""
     base = os.path.dirname(os.path.abspath(manifest))
-    return [{"path": absolute(base, r["path"]), "label": r["label"], "subject_id": r["subject_id"],
+    return [{"path": absolute(base, r["path"]), "label": r["label"], "subject_id": f"real/{r['subject_id']}/{r['label']}",
              "sequence": r.get("sequence", ""), "lesion_mask": absolute(base, r.get("lesion_mask", "")),
              "source": r.get("source") or source} for r in read_csv(manifest)]
 
