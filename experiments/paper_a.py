@@ -188,13 +188,15 @@ def analyse(model, test_rows: list[dict]) -> dict:
 
 def pretraining_summary(path: str, splits: dict) -> dict | None:
     """What the backbone started from: the lesion-map pre-training's config, history and wall time; refuses a
-    pre-training whose train/val subjects are not this run's (the test split must stay unseen)."""
+    pre-training whose train subjects are not this run's or whose validation subjects are not among this run's
+    (the test split must stay unseen; a mixed cohort's pre-training leaves out the mask-less real validation scans)."""
     if not path:
         return None
     saved = torch.load(path, map_location="cpu")
-    for k in ("train", "val"):
-        if sorted(saved["splits"][k]) != sorted(splits[k]):
-            raise SystemExit(f"{path}: pre-trained on another {k} split than this run's")
+    if sorted(saved["splits"]["train"]) != sorted(splits["train"]):
+        raise SystemExit(f"{path}: pre-trained on another train split than this run's")
+    if not set(saved["splits"]["val"]) <= set(splits["val"]):
+        raise SystemExit(f"{path}: pre-trained with validation subjects outside this run's validation split")
     h = saved["history"]
     return {"method": "lesion-map pre-training (training/pretrain.py)", "config": saved["config"],
             "epochs_run": len(h), "best_val_loss": saved["best_val_loss"],
