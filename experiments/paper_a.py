@@ -368,7 +368,7 @@ def main(argv: list[str] | None = None) -> int:
     info = cohort_info(args.cohort)
     cfg = TrainConfig(manifest=args.cohort, out_dir=out_dir, sequence=args.sequence, task=args.task,
                       grid=f"{args.grid},{args.grid},{args.grid}", split_scheme="A", split_seed=1,
-                      data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info['seed']}",
+                      data_description=f"{info['generator']} {args.task} {args.sequence}, seed {info.get('seed', info.get('split_seed'))}",
                       backbone="resnet34", width=args.width, head=args.head, readout=args.readout,
                       n_qubits=args.qubits, fm_input=args.fm_input, hidden=args.hidden, epochs=args.epochs,
                       batch_size=args.batch_size, lr=args.lr, schedule=args.schedule,
