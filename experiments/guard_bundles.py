@@ -4,10 +4,12 @@ record's train and validation subjects — the Mahalanobis OOD model. Weights an
 only manifest.json gains `calibration` (and `ood`).
 
     /usr/bin/python3 -m experiments.guard_bundles tsc-flair-resnet34 tsc-t2w-qresnet34 …
-    /usr/bin/python3 -m experiments.guard_bundles ms-flair-resnet34 --features runs/feats/ms-flair-resnet34.json
+    /usr/bin/python3 -m experiments.bundle_features public/models/ms-flair-resnet34 runs/feats.json \
+        data/prepared/ms-mix-64/02-ms-flair-240/ms-0*[0-9].nii.gz
+    /usr/bin/python3 -m experiments.guard_bundles ms-flair-resnet34 --features runs/feats.json
 
-A features file maps subject_id → feature vector (experiments.real_scans / training.guards users write
-it); its subjects are sorted into train and validation by the record's splits.
+A features file maps subject_id → feature vector (experiments.bundle_features writes it from the
+bundle's own backbone.onnx); its subjects are sorted into train and validation by the record's splits.
 """
 from __future__ import annotations
 
