@@ -1,7 +1,8 @@
 """Adds the guards' data to shipped bundles from their run records (issue #18): Platt calibration of
 P(positive) from the record's validation predictions, and — given the backbone features of the
-record's train and validation subjects — the Mahalanobis OOD model. Weights and files are untouched;
-only manifest.json gains `calibration` (and `ood`).
+record's train and validation subjects — the Mahalanobis OOD model; with --real, the model card's
+real-scan results from experiments.real_scans' record. Weights and files are untouched; only
+manifest.json gains `calibration` (and `ood`, `real_scans`).
 
     /usr/bin/python3 -m experiments.guard_bundles tsc-flair-resnet34 tsc-t2w-qresnet34 …
     /usr/bin/python3 -m experiments.bundle_features public/models/ms-flair-resnet34 runs/feats.json \
@@ -41,10 +42,29 @@ def ood_from_features(record: dict, features: dict[str, list[float]]) -> dict:
                                         f"{len(val)} validation scans")
 
 
+UNMEASURED = ("There is no real TSC scan and no real healthy FLAIR in reach: TSC sensitivity on real scans and "
+              "specificity on real healthy FLAIR are not measured (lesion-removed twins of MS scans stand in).")
+
+
+def real_scan_results(record: dict, bundle_id: str) -> dict | None:
+    """The card's summary of one model's row in the real-scan record (rates with at least one scan)."""
+    model = next((m for m in record["models"] if m["id"] == bundle_id), None)
+    if model is None:
+        return None
+    return {"measured_on": f"{len(record['scans'])} real scans of ../shared/data (MS FLAIR, lesion-removed twins, "
+                           f"a healthy T2w volunteer, a stroke, T1w/T2w as wrong sequences; docs/results.md, "
+                           f"'Real scans') through qumri classify at commit {record['git_commit'][:7]}",
+            "results": [{"what": r["label"], "n": r["n"], "of": r["N"]} for r in model["rates"]
+                        if r["N"] and r["n"] is not None],
+            "unmeasured": UNMEASURED}
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("ids", nargs="+", help="shipped bundle ids (public/models/<id>, experiments/records/<id>.json)")
     ap.add_argument("--features", default="", help="JSON subject_id → features (one bundle only)")
+    ap.add_argument("--real", default="", help="experiments.real_scans record: write each model card's real-scan results")
+    ap.add_argument("--no-calibration", action="store_true", help="leave the calibration as it is")
     a = ap.parse_args(argv)
     if a.features and len(a.ids) != 1:
         ap.error("--features belongs to one bundle")
@@ -54,7 +74,13 @@ def main(argv: list[str] | None = None) -> int:
         path = os.path.join(ROOT, "public", "models", bundle_id, "manifest.json")
         with open(path) as f:
             manifest = json.load(f)
-        manifest["calibration"] = calibration_from_record(record)
+        if not a.no_calibration:
+            manifest["calibration"] = calibration_from_record(record)
+        if a.real:
+            with open(a.real) as f:
+                results = real_scan_results(json.load(f), bundle_id)
+            if results:
+                manifest["real_scans"] = results
         if a.features:
             with open(a.features) as f:
                 manifest["ood"] = ood_from_features(record, json.load(f))
