@@ -38,6 +38,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from experiments.paper_a import git_commit, wilson  # noqa: E402  (after the path set-up)
+from training.export import sha256  # noqa: E402
 
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 OUT = os.path.join(ROOT, "data", "real-eval")
@@ -72,14 +73,6 @@ TWIN = "lesion-removed twin (healthy stand-in)"
 WRONG = "wrong sequence"
 # Inputs the T2w twin of patient 01 is made from: the FLAIR of the same session gives the lesions.
 COREGISTERED = {"ms_patient01_T2W": "ms_patient01_FLAIR"}
-
-
-def sha256_file(path: str) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def write_json(path: str, obj) -> None:
@@ -169,7 +162,7 @@ def build(data: str, out: str) -> list[dict]:
         s["grid"] = "×".join(map(str, img.shape[:3]))
         s["voxel_mm"] = "×".join(f"{z:.2f}".rstrip("0").rstrip(".") for z in img.header.get_zooms()[:3])
         s["dtype"] = str(img.get_data_dtype())
-        s["sha256"] = sha256_file(s["path"])
+        s["sha256"] = sha256(s["path"])
     scans.sort(key=lambda s: s["name"])
     cols = ["name", "id", "source", "sequence", "stands_for", "who", "derived", "licence", "use", "grid", "voxel_mm",
             "dtype", "sha256", "path"]
@@ -358,7 +351,7 @@ def main(argv: list[str] | None = None) -> int:
           file=sys.stderr)
     models, columns = [], set()
     for bundle, man in bundles(a.models):
-        manifest_sha = sha256_file(os.path.join(bundle, "manifest.json"))
+        manifest_sha = sha256(os.path.join(bundle, "manifest.json"))
         rows = classify(scans, bundle, manifest_sha, a.out, a.fresh)
         columns |= {k for r in rows for k in r}
         preds = [prediction(s, man, r) for s, r in zip(scans, rows)]
