@@ -35,10 +35,9 @@ import sys
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from experiments.paper_a import git_commit, wilson  # noqa: E402  (after the path set-up)
-from training.export import sha256  # noqa: E402
+from experiments.paper_a import git_commit, wilson
+from training.export import sha256
 
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 OUT = os.path.join(ROOT, "data", "real-eval")

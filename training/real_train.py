@@ -35,9 +35,8 @@ import sys
 import numpy as np
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from training import real_lesions as rl  # noqa: E402  (after the path set-up)
+from training import real_lesions as rl
 
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data", "real"))
 OUT = os.path.join(ROOT, "data", "real-train")
