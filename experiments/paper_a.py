@@ -321,7 +321,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=8)
     ap.add_argument("--lr", type=float, default=3e-4)
     ap.add_argument("--schedule", default="constant", choices=["constant", "cosine"],
-                    help="learning rate per epoch (training.train.scheduled_lr)")
+                    help="learning rate per epoch (training.config.scheduled_lr)")
     ap.add_argument("--head_warmup", type=int, default=0,
                     help="first epochs train the head alone on the fixed backbone (training.train, LP-FT)")
     ap.add_argument("--backbone_lr_scale", type=float, default=1.0,

@@ -52,7 +52,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
 from experiments.paper_a import MODELS, RECORDS, _json_safe, git_commit  # noqa: E402
-from training.train import tensor_shape  # noqa: E402
+from training.config import tensor_shape  # noqa: E402
 
 NAMES = {("cnn", "classical"): "CNN", ("cnn", "quantum"): "QCNN", ("resnet50", "classical"): "ResNet50",
          ("resnet50", "quantum"): "QResNet50", ("densenet121", "classical"): "DenseNet121",

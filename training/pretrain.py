@@ -34,8 +34,8 @@ from torch import nn
 
 from . import data as D
 from .checkpoint import save_checkpoint
+from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
 from .models import RESNET3D_BLOCKS, ResNet3d
-from .train import SCHEDULES, scheduled_lr, tensor_shape
 
 
 @dataclass
@@ -159,7 +159,6 @@ def pretrain(cfg: PretrainConfig) -> str:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
-    log = lambda *a: print(*a, file=sys.stderr, flush=True)  # noqa: E731
     os.makedirs(cfg.out_dir, exist_ok=True)
     ckpt_path, out_path = os.path.join(cfg.out_dir, "ckpt.pt"), os.path.join(cfg.out_dir, "backbone.pt")
 
@@ -241,7 +240,6 @@ def load_backbone_init(model: nn.Module, path: str, backbone: str, width: int) -
 
 
 def main(argv: list[str] | None = None) -> None:
-    from .train import parse_overrides
     cfg = parse_overrides(sys.argv[1:] if argv is None else argv, PretrainConfig(), __doc__)
     if not cfg.manifest:
         raise SystemExit("--manifest=<csv> is required")

@@ -31,6 +31,7 @@ import torch.nn.functional as F
 
 from . import data as D
 from .checkpoint import load_checkpoint, save_checkpoint
+from .config import SCHEDULES, parse_overrides, scheduled_lr, tensor_shape
 from .models import Classifier, ModelConfig, build_model
 from .prepare import load_spec_beside
 
@@ -85,61 +86,9 @@ class TrainConfig:
     optuna_trials: int = 0
 
 
-def parse_overrides(argv: list[str], cfg=None, doc: str = __doc__):
-    """`--key=value` overrides of a config dataclass (TrainConfig by default), each converted to the type of
-    the field's default; unknown keys rejected."""
-    cfg = cfg or TrainConfig()
-    defaults = type(cfg)()
-    fields = {f.name: f for f in dataclasses.fields(cfg)}
-    if any(a in ("-h", "--help") for a in argv):
-        print(doc + "\nConfig keys (defaults):\n" + "\n".join(f"  --{k}={getattr(defaults, k)!r}" for k in fields))
-        raise SystemExit(0)
-    for arg in argv:
-        if not arg.startswith("--") or "=" not in arg:
-            raise SystemExit(f"bad argument {arg!r}: use --key=value")
-        key, text = arg[2:].split("=", 1)
-        if key not in fields:
-            raise SystemExit(f"unknown config key {key!r} (known: {', '.join(fields)})")
-        default = getattr(defaults, key)
-        try:
-            if isinstance(default, bool):
-                if text.lower() not in ("true", "false", "1", "0"):
-                    raise ValueError(text)
-                value = text.lower() in ("true", "1")
-            else:
-                value = type(default)(text)
-        except ValueError:
-            raise SystemExit(f"--{key}: expected {type(default).__name__}, got {text!r}") from None
-        setattr(cfg, key, value)
-    return cfg
-
-
 def model_config(cfg: TrainConfig) -> ModelConfig:
     names = {f.name for f in dataclasses.fields(ModelConfig)}
     return ModelConfig(**{k: v for k, v in dataclasses.asdict(cfg).items() if k in names})
-
-
-def tensor_shape(grid: str) -> list[int]:
-    """'nx,ny,nz' -> tensor spatial shape [nz, ny, nx] ('nx,ny' -> [ny, nx])."""
-    try:
-        g = [int(v) for v in grid.split(",")]
-    except ValueError:
-        raise SystemExit(f"--grid must be comma-separated integers, got {grid!r}") from None
-    if len(g) not in (2, 3) or min(g) < 1:
-        raise SystemExit(f"--grid needs 2 or 3 positive sizes, got {grid!r}")
-    return list(reversed(g))
-
-
-SCHEDULES = ("constant", "cosine")
-
-
-def scheduled_lr(lr: float, schedule: str, epoch: int, epochs: int) -> float:
-    """The epoch's learning rate. Cosine decay lets the last epochs settle: at a constant rate the weights, and
-    with them BatchNorm's running statistics, can keep moving so far that the validation metrics swing from
-    one epoch to the next (the lesion-map pre-training's val Dice went between 0 and 0.5)."""
-    if schedule == "constant":
-        return lr
-    return lr * 0.5 * (1 + math.cos(math.pi * epoch / epochs))
 
 
 def epoch_lr(cfg: TrainConfig, epoch: int) -> float:
@@ -353,7 +302,7 @@ def optuna_search(cfg: TrainConfig) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    cfg = parse_overrides(sys.argv[1:] if argv is None else argv)
+    cfg = parse_overrides(sys.argv[1:] if argv is None else argv, TrainConfig(), __doc__)
     if not cfg.manifest:
         raise SystemExit("--manifest=<csv> is required (see training/README.md)")
     try:

@@ -14,7 +14,8 @@ import torch
 from training import export, heads
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.models import build_model
-from training.train import parse_overrides, train
+from training.config import parse_overrides
+from training.train import TrainConfig, train
 
 from . import numerics
 from .cohort import make_cohort
@@ -52,7 +53,8 @@ def test_killed_run_resumes_where_it_stopped(run):
 
 
 def test_resumed_run_equals_uninterrupted_run(run):
-    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'straight'}", *ARGS])
+    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'straight'}", *ARGS],
+                          TrainConfig())
     train(cfg)
     a = load_checkpoint(os.path.join(run["out"], "ckpt.pt"))
     b = load_checkpoint(str(run["root"] / "straight" / "ckpt.pt"))
@@ -208,12 +210,12 @@ def test_head_warmup_trains_the_head_alone_then_everything(run):
     np.testing.assert_allclose([h["lr"] for h in done["history"]], [3e-3, 3e-3, 1.5e-3])  # cosine over 2 epochs
     assert not torch.equal(done["model"]["backbone.stem.0.weight"], warm["backbone.stem.0.weight"])
     with pytest.raises(SystemExit, match="head_warmup must be"):
-        train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=3", "--head_warmup=3"]))
+        train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=3", "--head_warmup=3"], TrainConfig()))
 
 
 def test_backbone_learns_at_a_fraction_of_the_heads_rate(run):
     cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'scaled'}", *ARGS,
-                           "--epochs=1", "--backbone_lr_scale=0.1"])
+                           "--epochs=1", "--backbone_lr_scale=0.1"], TrainConfig())
     train(cfg)
     ckpt = load_checkpoint(str(run["root"] / "scaled" / "ckpt.pt"))
     backbone, head = ckpt["optimizer"]["param_groups"]
@@ -222,12 +224,12 @@ def test_backbone_learns_at_a_fraction_of_the_heads_rate(run):
                      and not k.endswith(("running_mean", "running_var")))
     assert len(backbone["params"]) == n_backbone
     with pytest.raises(SystemExit, match="backbone_lr_scale must be positive"):
-        train(parse_overrides([f"--manifest={run['manifest']}", "--backbone_lr_scale=0"]))
+        train(parse_overrides([f"--manifest={run['manifest']}", "--backbone_lr_scale=0"], TrainConfig()))
 
 
 def test_early_stopping_on_validation_loss(run, capsys):
     cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'early'}", *ARGS,
-                           "--epochs=8", "--patience=1", "--lr=0", "--augment=false"])
+                           "--epochs=8", "--patience=1", "--lr=0", "--augment=false"], TrainConfig())
     train(cfg)  # lr 0: only BatchNorm statistics move, val loss soon stops improving
     ckpt = load_checkpoint(str(run["root"] / "early" / "ckpt.pt"))
     losses = [h["val_loss"] for h in ckpt["history"]]
@@ -241,7 +243,7 @@ def test_early_stopping_on_validation_loss(run, capsys):
 def test_optuna_search_runs_trials_and_names_the_best(run):
     from training.train import optuna_search
     cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'optuna'}", *ARGS,
-                           "--epochs=1", "--optuna_trials=2", "--head=classical"])
+                           "--epochs=1", "--optuna_trials=2", "--head=classical"], TrainConfig())
     best = optuna_search(cfg)
     assert os.path.isfile(best["ckpt"]) and set(best["params"]) == {"lr", "l2", "dropout", "hidden"}
     with open(run["root"] / "optuna" / "optuna-best.json") as f:
@@ -250,14 +252,15 @@ def test_optuna_search_runs_trials_and_names_the_best(run):
 
 
 def test_overrides_are_type_checked_and_unknown_keys_rejected():
-    cfg = parse_overrides(["--epochs=7", "--lr=0.01", "--augment=false", "--hidden=64,32", "--backbone=resnet18"])
+    cfg = parse_overrides(["--epochs=7", "--lr=0.01", "--augment=false", "--hidden=64,32", "--backbone=resnet18"],
+                          TrainConfig())
     assert (cfg.epochs, cfg.lr, cfg.augment, cfg.hidden, cfg.backbone) == (7, 0.01, False, "64,32", "resnet18")
     for bad, msg in (["--epochs=1.5"], "expected int"), (["--augment=maybe"], "expected bool"), \
             (["--nope=1"], "unknown config key 'nope'"), (["epochs=3"], "use --key=value"):
         with pytest.raises(SystemExit, match=msg):
-            parse_overrides(bad)
+            parse_overrides(bad, TrainConfig())
     with pytest.raises(SystemExit, match="schedule must be one of"):
-        train(parse_overrides(["--manifest=unread.csv", "--schedule=step"]))
+        train(parse_overrides(["--manifest=unread.csv", "--schedule=step"], TrainConfig()))
 
 
 @pytest.mark.parametrize("make_head", [

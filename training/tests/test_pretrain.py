@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from training import data as D
+from training.config import parse_overrides
 from training.models import build_model
 from training.pretrain import (LesionMapNet, PretrainConfig, block_targets, load_backbone_init, lr_at, map_loss,
                                pretrain)
-from training.train import parse_overrides
 
 from .cohort import make_cohort
 
@@ -103,14 +103,14 @@ def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(coh
 
 def test_train_starts_from_the_pretrained_backbone(cohort):
     from training.checkpoint import load_checkpoint
-    from training.train import train
+    from training.train import TrainConfig, train
     root, manifest = cohort
     pre = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'pre2'}", "--grid=32,32,32",
                            "--backbone=resnet10", "--width=4", "--epochs=1", "--num_threads=1"], PretrainConfig())
     init = pretrain(pre)
     cfg = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'cls'}", "--grid=32,32,32",
                            "--backbone=resnet10", "--width=4", "--head=classical", "--epochs=1", "--lr=0",
-                           "--l2=0", "--progress=false", f"--init_backbone={init}"])
+                           "--l2=0", "--progress=false", f"--init_backbone={init}"], TrainConfig())
     train(cfg)
     ckpt = load_checkpoint(str(root / "cls" / "ckpt.pt"))
     saved = torch.load(init)["backbone"]
