@@ -33,7 +33,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from . import data as D
-from .checkpoint import save_checkpoint
+from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
 from .models import RESNET3D_BLOCKS, ResNet3d
 
@@ -178,7 +178,7 @@ def pretrain(cfg: PretrainConfig) -> str:
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
     state = {"epoch": -1, "best_val_loss": math.inf, "best_backbone": None, "bad_epochs": 0, "history": []}
     if os.path.exists(ckpt_path):
-        ckpt = torch.load(ckpt_path, map_location="cpu")
+        ckpt = load_checkpoint(ckpt_path, keys=("net", "optimizer", "config"))
         if without_stopping(ckpt["config"]) != without_stopping(dataclasses.asdict(cfg)):
             raise SystemExit(f"{ckpt_path} was made with another configuration {ckpt['config']}; use another --out_dir")
         net.load_state_dict(ckpt["net"])
@@ -225,18 +225,6 @@ def pretrain(cfg: PretrainConfig) -> str:
                     out_path)
     log(f"done: best val loss {state['best_val_loss']:.4f} -> {out_path}")
     return out_path
-
-
-def load_backbone_init(model: nn.Module, path: str, backbone: str, width: int) -> dict:
-    """Copy a pre-trained backbone.pt into model.backbone; refuses one made for another topology."""
-    if not os.path.isfile(path):
-        raise SystemExit(f"--init_backbone: file not found: {path}")
-    saved = torch.load(path, map_location="cpu")
-    if "backbone" not in saved or saved.get("backbone_args") != {"backbone": backbone, "width": width}:
-        raise SystemExit(f"--init_backbone: {path} holds {saved.get('backbone_args')}, the model is "
-                         f"{{'backbone': {backbone!r}, 'width': {width}}}")
-    model.backbone.load_state_dict(saved["backbone"])
-    return saved
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -30,7 +30,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as D
-from .checkpoint import load_checkpoint, save_checkpoint
+from .checkpoint import load_backbone_init, load_checkpoint, save_checkpoint
 from .config import SCHEDULES, parse_overrides, scheduled_lr, tensor_shape
 from .models import Classifier, ModelConfig, build_model
 from .prepare import load_spec_beside
@@ -190,7 +190,6 @@ def train(cfg: TrainConfig) -> dict:
             torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
         log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
     elif cfg.init_backbone:
-        from .pretrain import load_backbone_init
         load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
         log(f"backbone initialised from {cfg.init_backbone}")
     if ddp and cfg.head_warmup:

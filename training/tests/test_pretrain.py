@@ -7,10 +7,10 @@ import pytest
 import torch
 
 from training import data as D
+from training.checkpoint import load_backbone_init
 from training.config import parse_overrides
 from training.models import build_model
-from training.pretrain import (LesionMapNet, PretrainConfig, block_targets, load_backbone_init, lr_at, map_loss,
-                               pretrain)
+from training.pretrain import LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss, pretrain
 
 from .cohort import make_cohort
 
