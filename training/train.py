@@ -27,11 +27,13 @@ import time
 from dataclasses import dataclass
 
 import torch
+import torch.distributed as dist
 import torch.nn.functional as F
+from tqdm import tqdm
 
 from . import data as D
 from .checkpoint import load_backbone_init, load_checkpoint, save_checkpoint
-from .config import SCHEDULES, parse_overrides, scheduled_lr, tensor_shape
+from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
 from .models import Classifier, ModelConfig, build_model
 from .prepare import load_spec_beside
 
@@ -125,153 +127,243 @@ def evaluate_loss(model: torch.nn.Module, loader, device) -> float:
     return total / max(n, 1)
 
 
-def train(cfg: TrainConfig) -> dict:
-    """Run (or resume) one training; returns {best_val_loss, ckpt}."""
-    # ---------------------------------------------------------------- setup: threads, DDP, seeds
+def check_config(cfg: TrainConfig) -> None:
+    """Refuse a bad configuration before any process group, file or model exists."""
     if cfg.schedule not in SCHEDULES:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     if not cfg.backbone_lr_scale > 0:
         raise SystemExit(f"--backbone_lr_scale must be positive, got {cfg.backbone_lr_scale}")
     if not 0 <= cfg.head_warmup < cfg.epochs:
         raise SystemExit(f"--head_warmup must be at least 0 and below --epochs={cfg.epochs}, got {cfg.head_warmup}")
+
+
+@dataclass
+class Process:
+    """This process's place in the run: its rank among `world` DDP processes (0 of 1 without DDP), its device."""
+    ddp: bool
+    rank: int
+    world: int
+    device: torch.device
+
+    @property
+    def master(self) -> bool:
+        return self.rank == 0
+
+    def log(self, *args) -> None:
+        """Only the master logs: one line per event, not one per process."""
+        if self.master:
+            log(*args)
+
+
+def start_process(cfg: TrainConfig) -> Process:
+    """Threads, the DDP process group when torchrun started us, and the device."""
     torch.set_num_threads(cfg.num_threads)
     ddp = "RANK" in os.environ and "WORLD_SIZE" in os.environ
     rank, world = 0, 1
     if ddp:
-        import torch.distributed as dist
         dist.init_process_group("nccl" if torch.cuda.is_available() and cfg.device != "cpu" else "gloo")
         rank, world = dist.get_rank(), dist.get_world_size()
     device = torch.device(cfg.device or ("cuda" if torch.cuda.is_available() else "cpu"))
     if device.type == "cuda" and ddp:
         device = torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
         torch.cuda.set_device(device)
-    master = rank == 0
-    log = (lambda *a: print(*a, file=sys.stderr, flush=True)) if master else (lambda *a: None)
-    os.makedirs(cfg.out_dir, exist_ok=True)
-    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
-    torch.manual_seed(cfg.seed)
+    return Process(ddp, rank, world, device)
 
-    # ---------------------------------------------------------------- data
+
+@dataclass
+class Data:
+    """The splits and the loaders over them."""
+    rows: list[D.Row]
+    splits: dict
+    shape: list[int]
+    train_ds: D.VolumeDataset
+    sampler: torch.utils.data.DistributedSampler | None
+    gen: torch.Generator                  # the training loader's shuffle; checkpointed so a resume reshuffles alike
+    train_loader: torch.utils.data.DataLoader
+    val_loader: torch.utils.data.DataLoader
+
+
+def build_data(cfg: TrainConfig, proc: Process) -> Data:
+    """The manifest's train and val splits as loaders; the test split is only counted."""
     shape = tensor_shape(cfg.grid)
     rows = D.read_manifest(cfg.manifest, cfg.sequence, view=cfg.view)
-    if ddp and not master:
+    if proc.ddp and not proc.master:
         dist.barrier()  # rank 0 writes splits.json first
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
-    if ddp and master:
+    if proc.ddp and proc.master:
         dist.barrier()
     train_ds = D.VolumeDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed,
                                cache_gb=cfg.cache_gb)
     val_ds = D.VolumeDataset(D.rows_in(rows, splits, "val"), shape, cache_gb=cfg.cache_gb)
-    sampler = torch.utils.data.DistributedSampler(train_ds, world, rank, seed=cfg.seed) if ddp else None
+    sampler = torch.utils.data.DistributedSampler(train_ds, proc.world, proc.rank, seed=cfg.seed) if proc.ddp else None
     gen = torch.Generator().manual_seed(cfg.seed)
     train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=sampler is None, sampler=sampler,
-                                               generator=gen, drop_last=len(train_ds) > cfg.batch_size * world)
+                                               generator=gen, drop_last=len(train_ds) > cfg.batch_size * proc.world)
     val_loader = torch.utils.data.DataLoader(val_ds, cfg.batch_size)
-    log(f"data: {len(train_ds)} train / {len(val_ds)} val volumes ({len(splits['test'])} test subjects held out), "
-        f"grid {cfg.grid}, world {world}")
+    proc.log(f"data: {len(train_ds)} train / {len(val_ds)} val volumes ({len(splits['test'])} test subjects held out), "
+             f"grid {cfg.grid}, world {proc.world}")
+    return Data(rows, splits, shape, train_ds, sampler, gen, train_loader, val_loader)
 
-    # ---------------------------------------------------------------- model, optimizer, resume
+
+def new_state() -> dict:
+    """What a checkpoint carries from one epoch to the next, before the first."""
+    return {"epoch": -1, "best_val_loss": math.inf, "best_model": None, "bad_epochs": 0, "history": []}
+
+
+@dataclass
+class Run:
+    """One training's parts, built once by `build` and handed to the epoch and checkpoint steps."""
+    cfg: TrainConfig
+    proc: Process
+    data: Data
+    margs: dict                           # ModelConfig as a dict: a resume must find the same model
+    model: Classifier
+    net: torch.nn.Module                  # the model, or its DDP wrapper: the forward pass of a training step
+    backbone_params: list
+    optimizer: torch.optim.Optimizer
+    state: dict                           # new_state()'s keys
+    ckpt_path: str
+
+
+def resume(path: str, margs: dict, model: Classifier, optimizer: torch.optim.Optimizer, gen: torch.Generator,
+           device: torch.device) -> dict:
+    """The state saved in `path`, with the model, optimizer and RNGs put back where that epoch left them."""
+    ckpt = load_checkpoint(path)
+    if ckpt["model_args"] != margs:
+        raise SystemExit(f"{path} was trained with a different model {ckpt['model_args']}; "
+                         f"use another --out_dir or --resume=false")
+    model.load_state_dict(ckpt["model"])
+    optimizer.load_state_dict(ckpt["optimizer"])
+    gen.set_state(ckpt["loader_rng"])
+    torch.set_rng_state(ckpt["torch_rng"])
+    if ckpt.get("cuda_rng") and device.type == "cuda":
+        torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
+    return {k: ckpt[k] for k in new_state()}
+
+
+def build(cfg: TrainConfig, proc: Process) -> Run:
+    """Data, model and optimizer, resumed from <out_dir>/ckpt.pt or with the backbone from --init_backbone."""
+    os.makedirs(cfg.out_dir, exist_ok=True)
+    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
+    torch.manual_seed(cfg.seed)
+    data = build_data(cfg, proc)
     margs = dataclasses.asdict(model_config(cfg))
-    model: Classifier = build_model(margs).to(device)
+    model: Classifier = build_model(margs).to(proc.device)
     backbone_params = [p for p in model.backbone.parameters() if p.requires_grad]
     optimizer = torch.optim.Adam(param_groups(model, backbone_params, cfg.backbone_lr_scale), lr=cfg.lr)
-    state = {"epoch": -1, "best_val_loss": math.inf, "best_model": None, "bad_epochs": 0, "history": []}
+    state = new_state()
     if cfg.resume and os.path.exists(ckpt_path):
-        ckpt = load_checkpoint(ckpt_path)
-        if ckpt["model_args"] != margs:
-            raise SystemExit(f"{ckpt_path} was trained with a different model {ckpt['model_args']}; "
-                             f"use another --out_dir or --resume=false")
-        model.load_state_dict(ckpt["model"])
-        optimizer.load_state_dict(ckpt["optimizer"])
-        state = {k: ckpt[k] for k in state}
-        gen.set_state(ckpt["loader_rng"])
-        torch.set_rng_state(ckpt["torch_rng"])
-        if ckpt.get("cuda_rng") and device.type == "cuda":
-            torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
-        log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
+        state = resume(ckpt_path, margs, model, optimizer, data.gen, proc.device)
+        proc.log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
     elif cfg.init_backbone:
         load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
-        log(f"backbone initialised from {cfg.init_backbone}")
-    if ddp and cfg.head_warmup:
+        proc.log(f"backbone initialised from {cfg.init_backbone}")
+    if proc.ddp and cfg.head_warmup:
         raise SystemExit("--head_warmup needs a single process: DDP fixes which parameters get gradients")
     net = model
-    if ddp:
-        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=[device] if device.type == "cuda" else None)
+    if proc.ddp:
+        device_ids = [proc.device] if proc.device.type == "cuda" else None
+        net = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
+    return Run(cfg, proc, data, margs, model, net, backbone_params, optimizer, state, ckpt_path)
 
-    def checkpoint(done: bool) -> None:
-        if master:
-            save_checkpoint({"model": model.state_dict(), "optimizer": optimizer.state_dict(), "model_args": margs,
-                             "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *shape],
-                             "preprocess": load_spec_beside(cfg.manifest),
-                             "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
-                             "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                             "training_data": {"synthetic": cfg.synthetic,
-                                               "description": cfg.data_description or
-                                               f"cohort manifest {os.path.basename(cfg.manifest)}",
-                                               "n_subjects": sum(len(splits[k]) for k in ("train", "val", "test")),
-                                               "sequences": sorted({r.sequence for r in rows}),
-                                               "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}"},
-                             **state}, ckpt_path)
 
-    # ---------------------------------------------------------------- training loop
-    from tqdm import tqdm
-    start_epoch = state["epoch"] + 1
+def train_epoch(run: Run, epoch: int) -> tuple[float, bool, float]:
+    """One pass over the train split; returns the epoch's lr, whether the head trained alone, the mean cross-entropy."""
+    cfg, model, data = run.cfg, run.model, run.data
+    # LP-FT (Kumar et al. 2022): a randomly initialised head's first gradients would otherwise rewrite the
+    # pre-trained features before the head can use them
+    warmup = epoch < cfg.head_warmup
+    run.net.train()
+    if warmup:
+        model.backbone.eval()  # BatchNorm statistics stay those of the pre-trained backbone
+    for p in run.backbone_params:
+        p.requires_grad_(not warmup)
+    data.train_ds.epoch = epoch
+    if data.sampler is not None:
+        data.sampler.set_epoch(epoch)
+    lr = epoch_lr(cfg, epoch)
+    for group in run.optimizer.param_groups:
+        group["lr"] = lr * group.get("lr_scale", 1.0)
+    total, n = 0.0, 0
+    bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}",
+               disable=not (run.proc.master and cfg.progress and sys.stderr.isatty()),
+               leave=False, file=sys.stderr, mininterval=2)
+    for x, y in bar:
+        x, y = x.to(run.proc.device), y.to(run.proc.device)
+        ce = F.cross_entropy(run.net(x).float(), y)
+        loss = ce + cfg.l2 * l2_penalty(model)
+        run.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        run.optimizer.step()
+        total, n = total + ce.item() * len(y), n + len(y)
+        bar.set_postfix(loss=f"{total / n:.4f}")
+    return lr, warmup, total / max(n, 1)
+
+
+def record_epoch(run: Run, epoch: int, lr: float, head_only: bool, train_loss: float, val_loss: float,
+                 t0: float) -> bool:
+    """Counts the epoch towards early stopping, keeps the best-validation weights, appends to the history;
+    True when validation improved."""
+    state = run.state
+    improved = val_loss < state["best_val_loss"]
+    if improved:
+        state["best_val_loss"], state["bad_epochs"] = val_loss, 0
+        state["best_model"] = {k: v.detach().clone().cpu() for k, v in run.model.state_dict().items()}
+    else:
+        state["bad_epochs"] += 1
+    state["epoch"] = epoch
+    state["history"].append({"epoch": epoch, "lr": lr, "head_only": head_only, "train_loss": train_loss,
+                             "val_loss": val_loss, "seconds": time.time() - t0})
+    return improved
+
+
+def write_checkpoint(run: Run, done: bool) -> None:
+    """<out_dir>/ckpt.pt (see checkpoint.py), from the master only: all a resume, evaluation or export reads."""
+    if not run.proc.master:
+        return
+    cfg, data, device = run.cfg, run.data, run.proc.device
+    save_checkpoint({"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(), "model_args": run.margs,
+                     "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *data.shape],
+                     "preprocess": load_spec_beside(cfg.manifest),
+                     "loader_rng": data.gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
+                     "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+                     "training_data": {"synthetic": cfg.synthetic,
+                                       "description": cfg.data_description or
+                                       f"cohort manifest {os.path.basename(cfg.manifest)}",
+                                       "n_subjects": sum(len(data.splits[k]) for k in ("train", "val", "test")),
+                                       "sequences": sorted({r.sequence for r in data.rows}),
+                                       "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}"},
+                     **run.state}, run.ckpt_path)
+
+
+def train(cfg: TrainConfig) -> dict:
+    """Run (or resume) one training; returns {best_val_loss, ckpt}."""
+    check_config(cfg)
+    run = build(cfg, start_process(cfg))
+    proc, state = run.proc, run.state
     epoch_times: list[float] = []
-    for epoch in range(start_epoch, cfg.epochs):
+    for epoch in range(state["epoch"] + 1, cfg.epochs):
         if state["bad_epochs"] >= cfg.patience:
             break
         t0 = time.time()
-        # LP-FT (Kumar et al. 2022): a randomly initialised head's first gradients would otherwise rewrite the
-        # pre-trained features before the head can use them
-        warmup = epoch < cfg.head_warmup
-        net.train()
-        if warmup:
-            model.backbone.eval()  # BatchNorm statistics stay those of the pre-trained backbone
-        for p in backbone_params:
-            p.requires_grad_(not warmup)
-        train_ds.epoch = epoch
-        if sampler is not None:
-            sampler.set_epoch(epoch)
-        lr = epoch_lr(cfg, epoch)
-        for group in optimizer.param_groups:
-            group["lr"] = lr * group.get("lr_scale", 1.0)
-        total, n = 0.0, 0
-        bar = tqdm(train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not (master and cfg.progress and sys.stderr.isatty()),
-                   leave=False, file=sys.stderr, mininterval=2)
-        for x, y in bar:
-            x, y = x.to(device), y.to(device)
-            ce = F.cross_entropy(net(x).float(), y)
-            loss = ce + cfg.l2 * l2_penalty(model)
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            total, n = total + ce.item() * len(y), n + len(y)
-            bar.set_postfix(loss=f"{total / n:.4f}")
-        val_loss = evaluate_loss(model, val_loader, device)
-        improved = val_loss < state["best_val_loss"]
-        if improved:
-            state["best_val_loss"], state["bad_epochs"] = val_loss, 0
-            state["best_model"] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
-        else:
-            state["bad_epochs"] += 1
-        state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "lr": lr, "head_only": warmup, "train_loss": total / max(n, 1), "val_loss": val_loss,
-                                 "seconds": time.time() - t0})
-        checkpoint(done=False)
+        lr, head_only, train_loss = train_epoch(run, epoch)
+        val_loss = evaluate_loss(run.model, run.data.val_loader, proc.device)
+        improved = record_epoch(run, epoch, lr, head_only, train_loss, val_loss, t0)
+        write_checkpoint(run, done=False)
         epoch_times.append(time.time() - t0)
         eta = sum(epoch_times) / len(epoch_times) * (cfg.epochs - epoch - 1)
-        log(f"epoch {epoch + 1}/{cfg.epochs}  train {total / max(n, 1):.4f}  val {val_loss:.4f}"
-            f"{' *' if improved else ''}  {epoch_times[-1]:.1f} s  ETA {eta / 60:.1f} min")
+        proc.log(f"epoch {epoch + 1}/{cfg.epochs}  train {train_loss:.4f}  val {val_loss:.4f}"
+                 f"{' *' if improved else ''}  {epoch_times[-1]:.1f} s  ETA {eta / 60:.1f} min")
         if epoch == cfg.crash_after_epoch:
             os.kill(os.getpid(), signal.SIGKILL)
     if state["bad_epochs"] >= cfg.patience:
-        log(f"early stop: no val improvement in {cfg.patience} epochs")
-    checkpoint(done=True)
-    if ddp:
+        proc.log(f"early stop: no val improvement in {cfg.patience} epochs")
+    write_checkpoint(run, done=True)
+    if proc.ddp:
         dist.barrier()
         dist.destroy_process_group()
-    log(f"done: best val loss {state['best_val_loss']:.4f} -> {ckpt_path}")
-    return {"best_val_loss": state["best_val_loss"], "ckpt": ckpt_path}
+    proc.log(f"done: best val loss {state['best_val_loss']:.4f} -> {run.ckpt_path}")
+    return {"best_val_loss": state["best_val_loss"], "ckpt": run.ckpt_path}
 
 
 def optuna_search(cfg: TrainConfig) -> dict:
