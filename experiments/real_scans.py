@@ -30,6 +30,7 @@ import csv
 import hashlib
 import json
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -295,7 +296,21 @@ def rate(name: str, label: str, preds: list[dict], hit, column: str | None = Non
     return {"key": name, "label": label, "n": n, "N": N, "ci95": [round(v, 3) for v in wilson(n, N)] if N else None}
 
 
-def rates(manifest: dict, preds: list[dict]) -> list[dict]:
+def twin_pairs(scans: list[dict], preds: list[dict]) -> dict:
+    """In how many (real MS, its own lesion-removed twin) pairs the patient gets the higher probability, and the
+    median gap: a model that answers from lesions separates a pair that differs only in them."""
+    by = {}
+    for s, p in zip(scans, preds):
+        if p["role"] in ("MS", TWIN) and p.get("probability") is not None:
+            by.setdefault(s["source"], {})[p["role"]] = p["probability"]
+    gaps = [v["MS"] - v[TWIN] for v in by.values() if "MS" in v and TWIN in v]
+    n, N = sum(g > 0 for g in gaps), len(gaps)
+    return {"key": "patient_above_twin", "label": "real MS above its own lesion-removed twin", "n": n, "N": N,
+            "ci95": [round(v, 3) for v in wilson(n, N)] if N else None,
+            "median_gap": round(statistics.median(gaps), 4) if N else None}
+
+
+def rates(manifest: dict, preds: list[dict], scans: list[dict]) -> list[dict]:
     seq, task = manifest["sequence"], manifest["task"]
     healthy, positive = manifest["classes"]
     of = {r: [p for p in preds if p["role"] == r] for r in ("MS", TWIN, "healthy", "other (stroke)", WRONG)}
@@ -303,6 +318,7 @@ def rates(manifest: dict, preds: list[dict]) -> list[dict]:
     out = []
     if task == "ms":
         out.append(rate("ms_called_ms", f"real MS {seq} called MS", of["MS"], lambda p: p.get("class") == positive))
+        out.append(twin_pairs(scans, preds))
     else:
         out.append(rate("real_called_positive", f"real {seq} (none with {positive}) called {positive}", same,
                         lambda p: p.get("class") == positive))
@@ -357,7 +373,7 @@ def main(argv: list[str] | None = None) -> int:
         models.append({"id": man["id"], "task": man["task"], "sequence": man["sequence"],
                        "head": man["architecture"]["head"], "classes": man["classes"],
                        "threshold": man.get("threshold"), "bundle": os.path.relpath(bundle, ROOT),
-                       "manifest_sha256": manifest_sha, "predictions": preds, "rates": rates(man, preds)})
+                       "manifest_sha256": manifest_sha, "predictions": preds, "rates": rates(man, preds, scans)})
     record = {
         "format": "qumri-real-scans/1", "id": "real-scans", "script": "experiments/real_scans.py",
         "command": " ".join(["python -m experiments.real_scans", *(argv if argv is not None else sys.argv[1:])]),

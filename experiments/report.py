@@ -513,7 +513,8 @@ def section_summary(recs: list[dict]) -> list[str]:
 
 REAL_SCANS = os.path.join("real-scans", "real-scans.json")  # experiments/real_scans.py; not a qumri-run/1 record
 # Columns of the real-scan table: rate key → header (experiments/real_scans.py, rates)
-REAL_RATES = {"ms_called_ms": "MS called MS", "real_called_positive": "real scans (none with TSC) called TSC",
+REAL_RATES = {"ms_called_ms": "MS called MS", "patient_above_twin": "MS above own twin (median ΔP)",
+              "real_called_positive": "real scans (none with TSC) called TSC",
               "twins_called_healthy": "twins called healthy", "healthy_called_healthy": "healthy called healthy",
               "t2w_healthy_called_tsc": "healthy T2w called TSC", "other_called_healthy": "stroke called healthy",
               "wrong_sequence_caught": "wrong sequence caught", "out_of_distribution": "out of distribution",
@@ -529,7 +530,8 @@ def ratio_text(r: dict | None) -> str:
     if r["n"] is None:
         return f"not measured (of {r['N']}: {r['note'].replace('the CLI gives no ', 'no ')})" if r.get("note") else \
             f"not measured (of {r['N']})"
-    return f"{r['n']}/{r['N']}"
+    gap = f" ({r['median_gap']:+.3f})" if r.get("median_gap") is not None else ""
+    return f"{r['n']}/{r['N']}{gap}"
 
 
 def section_real_scans(folder: str) -> list[str]:
@@ -565,6 +567,10 @@ def section_real_scans(folder: str) -> list[str]:
     L += ["", "n/N; — = not asked of that model; *no scan* = no real scan of that kind exists. "
           + (f"When this ran, the CLI {' and '.join(gaps)}, so the rates that need them are not measured. "
              if gaps else "")
+          + "*MS above own twin*: in how many pairs of a real MS FLAIR and its own lesion-removed twin (the same scan "
+          "without its hyperintense lesions) the patient gets the higher probability, with the median difference: a "
+          "model that answers from lesions separates every pair, one that answers from the rest of the scan gives "
+          "both the same probability. "
           + "Issue 18 asks, for every shipped MS FLAIR model, ≥ 80 % of real MS FLAIR called MS, ≥ 75 % of their twins "
           "called healthy, ≤ 20 % of real FLAIR withheld, every T1w/T2w given to a FLAIR model detected as not FLAIR, "
           "and the healthy T2w volunteer never called TSC.\n",
@@ -605,7 +611,7 @@ def section_mixed(folder: str) -> list[str]:
     runs = load_records(d)
     with open(os.path.join(d, "real-scans", "real-scans.json")) as f:
         real = {m["id"]: {x["key"]: x for x in m["rates"]} for m in json.load(f)["models"]}
-    keys = ["ms_called_ms", "twins_called_healthy", "other_called_healthy", "out_of_distribution", "withheld_same_sequence"]
+    keys = ["ms_called_ms", "patient_above_twin", "twins_called_healthy", "other_called_healthy", "out_of_distribution", "withheld_same_sequence"]
     L = ["## Retraining on a mixed cohort (issue 18): candidates, not shipped\n",
          "MS FLAIR models trained on a cohort in which no source predicts the label (`experiments/mixed_cohort.py`, "
          "commands in `experiments/README.md`): calibrated and randomised phantoms with every train/validation "

@@ -16,13 +16,14 @@ TSC_T2 = {"id": "tsc-t2w-x", "task": "tsc", "sequence": "T2w", "classes": ["heal
           "architecture": {"head": "classical"}}
 
 
-def scan(name, seq, stands):
-    return {"name": name, "sequence": seq, "stands_for": stands}
+def scan(name, seq, stands, source):
+    return {"name": name, "sequence": seq, "stands_for": stands, "source": source}
 
 
-SCANS = [scan("real-01", "FLAIR", "MS"), scan("real-02", "FLAIR", "MS"), scan("real-03", "FLAIR", rs.TWIN),
-         scan("real-04", "FLAIR", rs.TWIN), scan("real-05", "T2w", "healthy"), scan("real-06", "T1w", "other (stroke)"),
-         scan("real-07", "FLAIR", "other (stroke)"), scan("real-08", "T2w", "MS")]
+SCANS = [scan("real-01", "FLAIR", "MS", "a"), scan("real-02", "FLAIR", "MS", "b"), scan("real-03", "FLAIR", rs.TWIN, "b"),
+         scan("real-04", "FLAIR", rs.TWIN, "a"), scan("real-05", "T2w", "healthy", "c"),
+         scan("real-06", "T1w", "other (stroke)", "d"), scan("real-07", "FLAIR", "other (stroke)", "e"),
+         scan("real-08", "T2w", "MS", "f")]
 
 
 def preds(manifest, rows):
@@ -44,9 +45,12 @@ def test_ms_rates_count_classes_and_mark_absent_columns():
             {"probability": 0.8, "class": "MS"}, {"probability": 0.1, "class": "healthy"},
             {"probability": 0.9, "class": "MS"}, {"probability": 0.9, "class": "MS"},
             {"probability": 0.7, "class": "MS"}, {"probability": 0.6, "class": "MS"}]
-    r = by_key(rs.rates(MS, preds(MS, rows)))
+    r = by_key(rs.rates(MS, preds(MS, rows), SCANS))
     assert (r["ms_called_ms"]["n"], r["ms_called_ms"]["N"]) == (1, 2)
     assert (r["twins_called_healthy"]["n"], r["twins_called_healthy"]["N"]) == (1, 2)
+    # pairs by source: a 0.9 vs its twin 0.1 (above), b 0.2 vs its twin 0.8 (below); gaps 0.8 and -0.6
+    assert (r["patient_above_twin"]["n"], r["patient_above_twin"]["N"]) == (1, 2)
+    assert r["patient_above_twin"]["median_gap"] == pytest.approx(0.1)
     assert r["healthy_called_healthy"]["N"] == 0            # no real healthy FLAIR
     assert (r["other_called_healthy"]["n"], r["other_called_healthy"]["N"]) == (0, 1)
     assert r["wrong_sequence_caught"]["n"] is None and r["wrong_sequence_caught"]["N"] == 3
@@ -61,7 +65,7 @@ def test_new_cli_columns_are_kept_and_counted():
             for d, w in (("T2w", True), ("FLAIR", False), ("FLAIR", False), ("unknown", True))]
     p = preds(MS, rows)
     assert p[0]["ood_score"] == 7.1235 and p[0]["in_distribution"] is False
-    r = by_key(rs.rates(MS, p))
+    r = by_key(rs.rates(MS, p, SCANS))
     # wrong-sequence inputs: real-05 T2w detected T2w (caught), real-06 detected FLAIR (missed), real-08 unknown
     assert (r["wrong_sequence_caught"]["n"], r["wrong_sequence_caught"]["N"]) == (2, 3)
     assert (r["withheld_same_sequence"]["n"], r["withheld_same_sequence"]["N"]) == (4, 5)
@@ -72,7 +76,7 @@ def test_new_cli_columns_are_kept_and_counted():
 def test_tsc_t2w_rates_name_the_healthy_volunteer():
     rows = [{"probability": 0.5, "class": "TSC"}] * 4 + [{"probability": 0.99, "class": "TSC"}] + \
            [{"probability": 0.1, "class": "healthy"}] * 2 + [{"probability": 0.95, "class": "TSC"}]
-    r = by_key(rs.rates(TSC_T2, preds(TSC_T2, rows)))
+    r = by_key(rs.rates(TSC_T2, preds(TSC_T2, rows), SCANS))
     assert (r["t2w_healthy_called_tsc"]["n"], r["t2w_healthy_called_tsc"]["N"]) == (1, 1)
     assert (r["real_called_positive"]["n"], r["real_called_positive"]["N"]) == (2, 2)
     assert "ms_called_ms" not in r
@@ -80,7 +84,7 @@ def test_tsc_t2w_rates_name_the_healthy_volunteer():
 
 def test_errors_are_counted():
     rows = [{"status": "error", "error": "boom"}] + [{"probability": 0.5, "class": "MS"}] * 7
-    r = by_key(rs.rates(MS, preds(MS, rows)))
+    r = by_key(rs.rates(MS, preds(MS, rows), SCANS))
     assert r["errors"]["n"] == 1 and r["ms_called_ms"]["n"] == 1
 
 
@@ -114,7 +118,7 @@ def fake_record():
         rows = [{"probability": 0.9, "class": man["classes"][1]}] * len(SCANS)
         p = preds(man, rows)
         models.append({"id": man["id"], "task": man["task"], "sequence": man["sequence"], "predictions": p,
-                       "rates": rs.rates(man, p)})
+                       "rates": rs.rates(man, p, SCANS)})
     return {"format": "qumri-real-scans/1", "scans": scans, "models": models,
             "cli_columns_absent": ["detected_sequence"], "cli_columns_empty": ["in_distribution", "ood_score"]}
 
@@ -126,10 +130,11 @@ def test_report_section_renders_rates_statement_and_provenance(tmp_path):
     assert "## Real scans" in text and "There is no real TSC scan and no real healthy FLAIR" in text
     assert "TSC sensitivity on real scans is not measured" in text and "2 *lesion-removed twins*" in text
     row = next(line for line in text.splitlines() if line.startswith("| `ms-flair-x`"))
-    assert "| 2/2 | — | 0/2 | no scan | — | 0/1 | not measured (of 3: no detected_sequence) | not measured (of 5: no " \
+    # every scan at P 0.9: no pair separated, a gap of zero
+    assert "| 2/2 | 0/2 (+0.000) | — | 0/2 | no scan | — | 0/1 | not measured (of 3: no detected_sequence) | not measured (of 5: no " \
         "in_distribution) | 0/5 |" in row
     row = next(line for line in text.splitlines() if line.startswith("| `tsc-t2w-x`"))
-    assert "| — | 2/2 | no scan | 0/1 | 1/1 | no scan |" in row
+    assert "| — | — | 2/2 | no scan | 0/1 | 1/1 | no scan |" in row
     assert "the CLI gave no `detected_sequence` column and left `in_distribution`, `ood_score` empty for every scan" in text
     assert "| real-05 | real-05 | healthy | T2w | 0.900 MS | 0.900 TSC |" in text
     lines = text.splitlines()
