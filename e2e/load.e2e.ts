@@ -80,7 +80,7 @@ test('each bad-input file shows its message and keeps the previous scan', async 
   for (const f of corpus) {
     await dropFiles(page, [{ name: f.name, bytes: f.bytes }]);
     const banner = page.locator(`[data-testid="error-banner"][data-code="${f.code}"]`);
-    await banner.waitFor({ timeout: 15_000 }).catch(async () => {
+    await banner.waitFor({ timeout: 60_000 }).catch(async () => {
       const shown = (await page.locator('[data-testid="error-banner"]').count()) ? await text(page, 'error-message') : '(no banner)';
       throw new Error(`${f.name}: expected a ${f.code} banner, page shows: ${shown}`);
     });
