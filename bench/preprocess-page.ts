@@ -1,6 +1,6 @@
 /** Browser side of `npm run bench:preprocess`: times the page's preprocessing worker on the bench volume. */
 import * as Comlink from 'comlink';
-import type { PreprocessWorkerApi } from '../workers/preprocess.worker.ts';
+import type { PreprocessWorkerApi } from '../src/core/protocol.ts';
 import { benchVolume } from './preprocess-volume.ts';
 
 interface PageRun {

@@ -1,65 +1,22 @@
 /**
  * The inference worker (comlink): verifies and loads model bundles, runs preprocessing, the
  * backbone (onnxruntime-web, WebGPU with a probe check, else WASM) and the head (dense layers in
- * TypeScript, circuits in the WASM kernel), and Grad-CAM. Plain async functions exposed once; the
- * page types them with `typeof` (src/display/inference/bridge.ts).
+ * TypeScript, circuits in the WASM kernel), and Grad-CAM. Plain async functions exposed once as
+ * InferenceApi (src/core/protocol.ts).
  */
 import * as Comlink from 'comlink';
-import { listBundles, loadBundle, urlSource, type Manifest, type RegistryEntry } from '../src/core/bundle/index.ts';
-import { armWebGpuDeviceLoss, configureOrt, createWebBackbone, loseWebGpuDevice, probeInput, webGpuDeviceLossReport, probeWebGpu, webGpuAdapterKey, type ProbeResult, type WebBackbone } from '../src/core/backbone/web.ts';
+import { listBundles, loadBundle, urlSource, type RegistryEntry } from '../src/core/bundle/index.ts';
+import { armWebGpuDeviceLoss, configureOrt, createWebBackbone, loseWebGpuDevice, probeInput, webGpuDeviceLossReport, probeWebGpu, webGpuAdapterKey, type WebBackbone } from '../src/core/backbone/web.ts';
 import { PROBE_SHAPE, PROBE_URL } from '../src/core/backbone/probe.ts';
-import { createClassifier, type Classifier, type Prediction } from '../src/core/head/classifier.ts';
+import { createClassifier, type Classifier } from '../src/core/head/classifier.ts';
 import { kernelEngineFactory, quantumDetails as layerDetails, type QuantumDetails } from '../src/core/head/kernel-engine.ts';
 import { circuitView, type CircuitView } from '../src/core/head/circuit-view.ts';
 import kernelUrl from '../kernel/build/kernel.wasm?url';
 import { gradCam } from '../src/core/explain/index.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
-import { judge, type Judgement } from '../src/core/guard/index.ts';
+import { judge } from '../src/core/guard/index.ts';
 import type { GridInput } from '../src/core/guard/sequence-content.ts';
-import type { Volume } from '../src/core/volume.ts';
-
-export interface InferenceConfig {
-  /** Base URL of the model bundles (holds index.json). */
-  modelsUrl: string;
-  /** Where ORT's wasm files are served from this origin. */
-  ortWasmPaths: string;
-  threads: number;
-  /** 'auto' = WebGPU when available and the probe agrees, else WASM. */
-  backend: 'auto' | 'webgpu' | 'wasm';
-  /** Probe results already known for adapters (the page keeps them in localStorage). */
-  knownProbes: Record<string, ProbeResult>;
-  /** Largest model (sum of file bytes) this device accepts. */
-  maxModelBytes: number;
-}
-
-export interface LoadedModel {
-  manifest: Manifest;
-  backend: 'webgpu' | 'wasm';
-  fallbackReason?: string;
-  /** The probe run for this device, when one ran now (the page stores it by adapter key). */
-  probe?: { adapter: string; result: ProbeResult };
-  loadMs: number;
-}
-
-export interface ClassifyRequest {
-  modelId: string;
-  volume: Volume;
-  /** The volume is already on the model grid (skip preprocessing; Grad-CAM then maps grid → scan 1:1). */
-  preprocessed?: boolean;
-  explain?: boolean;
-}
-
-export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'> {
-  modelId: string;
-  fallbackReason?: string;
-  timings: Prediction['timings'] & { preprocessMs: number };
-  /** Grad-CAM on the scan's voxel grid in [0, 1], when asked. */
-  gradCam?: Float32Array;
-  /** The feature-map grid Grad-CAM was computed on (its resolution, before upsampling to the scan). */
-  gradCamCells?: number[];
-  /** The sequence read from the image and whether the answer is withheld, and why (src/core/guard). */
-  guard: Judgement;
-}
+import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../src/core/protocol.ts';
 
 let config: InferenceConfig | undefined;
 const models = new Map<string, { clf: Classifier; backbone: WebBackbone }>();
@@ -168,10 +125,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }
 
-/**
- * The quantum panel's data for one quantum layer of a model (`layerIndex` counts quantum layers
- * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.
- */
+/** InferenceApi.quantumDetails: the quantum panel's data for one quantum layer of a model. */
 export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex = 0): Promise<QuantumDetails & { view: CircuitView }> {
   const m = models.get(modelId);
   if (!m) throw new Error(`model ${modelId} is not loaded`);
@@ -209,6 +163,4 @@ export function loseDevice(): Promise<boolean> {
 export const armDeviceLoss = (): Promise<boolean> => armWebGpuDeviceLoss();
 export const deviceLossReport = () => webGpuDeviceLossReport();
 
-const api = { init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone };
-export type InferenceApi = typeof api;
-Comlink.expose(api);
+Comlink.expose({ init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone } satisfies InferenceApi);

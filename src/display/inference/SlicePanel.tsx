@@ -4,7 +4,7 @@ import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { WrappingSelect } from '../panels/WrappingSelect.tsx';
 import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
-import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
+import type { ClassifyResult, LoadedModel } from '../../core/protocol.ts';
 
 interface SliceRun {
   source: string;

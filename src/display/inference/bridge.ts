@@ -2,7 +2,7 @@
  * The inference worker's bridge (life cycle from ../worker-bridge.ts): re-sends the page's
  * configuration to a fresh worker and remembers the models the running worker holds.
  */
-import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../../../workers/inference.worker.ts';
+import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../../core/protocol.ts';
 import { workerBridge } from '../worker-bridge.ts';
 import { asGridVolume } from './slice2d.ts';
 

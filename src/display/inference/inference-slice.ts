@@ -5,7 +5,7 @@
  */
 import type { StateCreator } from 'zustand';
 import type { Manifest, RegistryEntry } from '../../core/bundle/index.ts';
-import type { ClassifyResult, LoadedModel } from '../../../workers/inference.worker.ts';
+import type { ClassifyResult, LoadedModel } from '../../core/protocol.ts';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
 

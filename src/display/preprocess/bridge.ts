@@ -1,6 +1,6 @@
 /** The preprocessing worker's bridge: the volume copy is transferred in, progress proxied back. */
 import * as Comlink from 'comlink';
-import type { PreprocessWorkerApi } from '../../../workers/preprocess.worker.ts';
+import type { PreprocessWorkerApi } from '../../core/protocol.ts';
 import type { PreprocessResult, ProgressEvent } from '../../core/preprocess/index.ts';
 import type { Volume } from '../../core/volume.ts';
 import { workerBridge } from '../worker-bridge.ts';

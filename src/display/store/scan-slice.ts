@@ -3,7 +3,7 @@ import type { StateCreator } from 'zustand';
 import type { LoadedScan } from '../../core/load/nifti.ts';
 import type { Sequence } from '../../core/load/sequence.ts';
 import type { ScanErrorCode } from '../../core/load/scan-error.ts';
-import type { DicomSeriesSummary } from '../../../workers/load.worker.ts';
+import type { DicomSeriesSummary } from '../../core/protocol.ts';
 import type { Volume } from '../../core/volume.ts';
 
 export interface ScanErrorView {

@@ -1,0 +1,120 @@
+/**
+ * What crosses between the page and its Web Workers (workers/*.worker.ts): each worker's API and
+ * the messages it takes and answers. Declared here, below both sides, so the page imports its
+ * types from src/core and each worker checks its functions against them (`satisfies`).
+ */
+import type { ProbeResult } from './backbone/web.ts';
+import type { Manifest, RegistryEntry } from './bundle/index.ts';
+import type { Judgement } from './guard/index.ts';
+import type { CircuitView } from './head/circuit-view.ts';
+import type { Prediction } from './head/classifier.ts';
+import type { QuantumDetails } from './head/kernel-engine.ts';
+import type { LoadedScan, ParseOptions } from './load/nifti.ts';
+import type { ScanErrorCode, ScanErrorOptions } from './load/scan-error.ts';
+import type { PreprocessResult, ProgressEvent } from './preprocess/index.ts';
+import type { Volume } from './volume.ts';
+
+// Load worker (NIfTI parsing, DICOM conversion: src/core/load).
+
+/** Comlink keeps only name and message of thrown errors, so failures travel as values. */
+export type LoadResult =
+  | { ok: true; scan: LoadedScan }
+  | { ok: false; error: { code: ScanErrorCode | 'internal'; message: string; options: ScanErrorOptions } };
+
+export type LoadFailure = Extract<LoadResult, { ok: false }>;
+
+export interface DicomSeriesSummary {
+  id: string;
+  fileName: string;
+  seriesNumber: number | null;
+  seriesDescription: string;
+  protocolName: string;
+  /** Dimensions read from the converted header, e.g. [256, 256, 176]. */
+  dims: number[];
+}
+
+export interface DicomInputFile {
+  file: File;
+  /** Path inside the dropped folder, so dcm2niix sees distinct names. */
+  path: string;
+}
+
+export interface LoadWorkerApi {
+  loadNifti(bytes: Uint8Array, fileName: string, opts?: ParseOptions): LoadResult;
+  /** Converts every series among the files; the converted volumes stay in the worker until `loadSeries` picks one. */
+  convertDicom(files: DicomInputFile[]): Promise<{ ok: true; series: DicomSeriesSummary[] } | LoadFailure>;
+  loadSeries(id: string, opts?: ParseOptions): LoadResult;
+}
+
+// Preprocessing worker (src/core/preprocess).
+
+export interface PreprocessWorkerApi {
+  /** Preprocess a volume the page already holds (it sends a copy). */
+  preprocessVolume(volume: Volume, spec: unknown, onProgress?: (e: ProgressEvent) => void): PreprocessResult;
+  /** Parse NIfTI bytes and preprocess them (the same entry the CLI uses per file). */
+  preprocessBytes(bytes: Uint8Array, fileName: string, spec: unknown, onProgress?: (e: ProgressEvent) => void): PreprocessResult;
+}
+
+// Inference worker (bundle, backbone, head, explain, guard).
+
+export interface InferenceConfig {
+  /** Base URL of the model bundles (holds index.json). */
+  modelsUrl: string;
+  /** Where ORT's wasm files are served from this origin. */
+  ortWasmPaths: string;
+  threads: number;
+  /** 'auto' = WebGPU when available and the probe agrees, else WASM. */
+  backend: 'auto' | 'webgpu' | 'wasm';
+  /** Probe results already known for adapters (the page keeps them in localStorage). */
+  knownProbes: Record<string, ProbeResult>;
+  /** Largest model (sum of file bytes) this device accepts. */
+  maxModelBytes: number;
+}
+
+export interface LoadedModel {
+  manifest: Manifest;
+  backend: 'webgpu' | 'wasm';
+  fallbackReason?: string;
+  /** The probe run for this device, when one ran now (the page stores it by adapter key). */
+  probe?: { adapter: string; result: ProbeResult };
+  loadMs: number;
+}
+
+export interface ClassifyRequest {
+  modelId: string;
+  volume: Volume;
+  /** The volume is already on the model grid (skip preprocessing; Grad-CAM then maps grid → scan 1:1). */
+  preprocessed?: boolean;
+  explain?: boolean;
+}
+
+export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'> {
+  modelId: string;
+  fallbackReason?: string;
+  timings: Prediction['timings'] & { preprocessMs: number };
+  /** Grad-CAM on the scan's voxel grid in [0, 1], when asked. */
+  gradCam?: Float32Array;
+  /** The feature-map grid Grad-CAM was computed on (its resolution, before upsampling to the scan). */
+  gradCamCells?: number[];
+  /** The sequence read from the image and whether the answer is withheld, and why (src/core/guard). */
+  guard: Judgement;
+}
+
+export interface InferenceApi {
+  init(c: InferenceConfig): Promise<void>;
+  listModels(): Promise<RegistryEntry[]>;
+  loadModel(id: string): Promise<LoadedModel>;
+  unloadModel(id: string): Promise<void>;
+  classify(req: ClassifyRequest): Promise<ClassifyResult>;
+  /**
+   * The quantum panel's data for one quantum layer of a model (`layerIndex` counts quantum layers
+   * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.
+   */
+  quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex?: number): Promise<QuantumDetails & { view: CircuitView }>;
+  /** Benchmark hook: `runs` timed backbone runs of a loaded model on one fixed input. */
+  benchBackbone(modelId: string, runs: number): Promise<{ backend: string; ms: number[] }>;
+  /** Test hooks for the device-loss e2e tests (src/core/backbone/web.ts). */
+  loseDevice(): Promise<boolean>;
+  armDeviceLoss(): Promise<boolean>;
+  deviceLossReport(): { fired: boolean; duringRun: boolean } | null;
+}
