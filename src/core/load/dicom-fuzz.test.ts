@@ -21,9 +21,10 @@ import { conversions, stopDcm2niix } from './fuzz/dcm2niix-in-node.ts';
 import { buildSeries, dicomMutations, mutateSeries, seriesSpec, type DicomFile, type SeriesSpec } from './fuzz/dicom-cases.ts';
 import { scanProblems } from './fuzz/check-scan.ts';
 import { planInput } from '../../display/load/classify-input.ts';
-import { CONVERT_DEADLINE, convertDicom, loadNifti, loadSeries, parseSidecar, type ConvertDeadline, type LoadResult } from '../../../workers/load.worker.ts';
+import { CONVERT_DEADLINE, convertDicom, loadSeries, parseSidecar, type ConvertDeadline } from './dicom.ts';
+import { loadNifti } from './load-result.ts';
+import type { LoadResult } from '../protocol.ts';
 
-vi.mock('comlink', () => ({ expose: () => {}, transfer: <T>(value: T) => value }));
 vi.mock('@niivue/dcm2niix', () => import('./fuzz/dcm2niix-in-node.ts'));
 
 const SEED = Number(process.env.QUMRI_FUZZ_SEED ?? 190_006);

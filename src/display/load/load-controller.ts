@@ -3,8 +3,8 @@
  * scan in the store, and remembers the last failed input so "load first volume" can retry it.
  */
 import * as Comlink from 'comlink';
-import type { LoadResult, LoadWorkerApi } from '../../../workers/load.worker.ts';
 import type { ParseOptions } from '../../core/load/nifti.ts';
+import type { LoadResult, LoadWorkerApi } from '../../core/protocol.ts';
 import { useStore } from '../store/index.ts';
 import { planInput } from './classify-input.ts';
 

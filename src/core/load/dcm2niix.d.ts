@@ -1,4 +1,4 @@
-/** Types for the parts of @niivue/dcm2niix (shipped as plain JS) that the load worker uses. */
+/** Types for the parts of @niivue/dcm2niix (shipped as plain JS) that dicom.ts uses. */
 declare module '@niivue/dcm2niix' {
   interface Processor {
     bids(value: 'y' | 'n' | 'o'): Processor;
@@ -6,6 +6,8 @@ declare module '@niivue/dcm2niix' {
     run(): Promise<File[]>;
   }
   export class Dcm2niix {
+    /** The package's Web Worker: no method ends it, so dicom.ts terminates it here. */
+    worker: Worker | null;
     init(): Promise<boolean>;
     input(files: ArrayLike<File>): Processor;
   }
