@@ -1,11 +1,12 @@
 /**
- * Main-thread side of loading: owns the load worker (lazy start), turns files and URLs into a
- * scan in the store, and remembers the last failed input so "load first volume" can retry it.
+ * Main-thread side of loading: owns the load worker (life cycle from ../worker-bridge.ts), turns
+ * files and URLs into a scan in the store, and remembers the last failed input so "load first
+ * volume" can retry it.
  */
-import * as Comlink from 'comlink';
 import type { ParseOptions } from '../../core/load/nifti.ts';
 import type { LoadResult, LoadWorkerApi } from '../../core/protocol.ts';
 import { useStore } from '../store/index.ts';
+import { workerBridge } from '../worker-bridge.ts';
 import { planInput } from './classify-input.ts';
 
 export interface PickedFile {
@@ -16,15 +17,12 @@ export interface PickedFile {
 
 type Retry = (opts: ParseOptions) => Promise<void>;
 
-let worker: Comlink.Remote<LoadWorkerApi> | null = null;
-let lastRetry: Retry | null = null;
+// Never stopped: converted DICOM series wait in the worker until the user picks one.
+const { start: api } = workerBridge<LoadWorkerApi>(
+  () => new Worker(new URL('../../../workers/load.worker.ts', import.meta.url), { type: 'module' }),
+);
 
-function api(): Comlink.Remote<LoadWorkerApi> {
-  if (!worker) {
-    worker = Comlink.wrap<LoadWorkerApi>(new Worker(new URL('../../../workers/load.worker.ts', import.meta.url), { type: 'module' }));
-  }
-  return worker;
-}
+let lastRetry: Retry | null = null;
 
 function apply(result: LoadResult, retry: Retry): void {
   const { setScan, setError } = useStore.getState();
