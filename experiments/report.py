@@ -640,27 +640,35 @@ PROBE = "lesion-probe"  # experiments.lesion_probe and experiments.lesion_grid: 
 def section_lesion_probe(folder: str) -> list[str]:
     """Diagnostics behind the real-scan failure: linear probes of the backbone, and the grid, without training."""
     d = os.path.join(folder, PROBE)
-    probe, grid = os.path.join(d, "ms-flair-mix.json"), os.path.join(d, "grid.json")
-    if not (os.path.exists(probe) and os.path.exists(grid)):
+    grid = os.path.join(d, "grid.json")
+    probes = []
+    for p in glob.glob(os.path.join(d, "ms-flair-*.json")):
+        with open(p) as f:
+            probes.append(json.load(f))
+    if not (probes and os.path.exists(grid)):
         return []
-    with open(probe) as f:
-        pr = json.load(f)
+    probes.sort(key=lambda r: r["ckpt_epochs"])
     with open(grid) as f:
         gr = json.load(f)
+    first = probes[0]
     L = ["## Where lesion evidence is lost (issue 18 diagnostics)\n",
          "Every MS FLAIR model gives a real MS scan and its own lesion-removed twin nearly the same probability "
          "(*Real scans*). Two measurements on the mixed cohort's validation and test subjects ask why, with nothing "
          "trained but a logistic regression (`experiments/lesion_probe.py`, `experiments/lesion_grid.py`; records "
          f"in `experiments/records/{PROBE}/`).\n",
-         f"**Linear probes** of the mixed cohort's lesion-map pre-trained backbone (`{pr['ckpt']}`, after "
-         f"{pr['ckpt_epochs']} epochs): per stage, channels pooled by mean or max and the stage's own lesion-map probe, fitted "
-         f"on the train split ({pr['n']['train']} scans), C chosen on the synthetic validation scans; real pairs are the "
-         f"{pr['real_val_scans']} real validation scans (JHU MS FLAIR and their twins), never fitted.\n",
-         "| Features | dim | synthetic val AUC | synthetic test AUC | real val AUC | real pairs, patient above twin |",
-         "|---|---|---|---|---|---|"]
-    for r in pr["results"]:
-        L.append(f"| {r['features']} | {r['dim']} | {f3(r['synthetic_val_auc'])} | {f3(r['synthetic_test_auc'])} | "
-                 f"{f3(r['real_val_auc'])} | {r['real_pairs_patient_above_twin']} |")
+         "**Linear probes** of the mixed cohort's lesion-map pre-trained backbone ("
+         + ", ".join(f"`{r['ckpt']}` after {r['ckpt_epochs']} epochs" for r in probes)
+         + "): per stage, channels pooled by mean or max and the stage's own lesion-map probe, fitted on the train "
+         f"split ({first['n']['train']} scans), C chosen on the synthetic validation scans; real pairs are the "
+         f"{first['real_val_scans']} real validation scans (JHU MS FLAIR and their twins), never fitted. Per "
+         "pre-training: synthetic test AUC / real validation AUC / real pairs with the patient above its twin.\n",
+         "| Features | dim | " + " | ".join(f"{r['ckpt_epochs']} epochs" for r in probes) + " |",
+         "|---|---|" + "---|" * len(probes)]
+    by = [{r["features"]: r for r in p["results"]} for p in probes]
+    for name, r0 in by[0].items():
+        cells = [f"{f3(b[name]['synthetic_test_auc'])} / {f3(b[name]['real_val_auc'])} / "
+                 f"{b[name]['real_pairs_patient_above_twin']}" if name in b else "—" for b in by]
+        L.append(f"| {name} | {r0['dim']} | " + " | ".join(cells) + " |")
     L += ["", f"**The grid.** The same {gr['n']['synthetic_test']} synthetic test and {gr['n']['real_val']} real "
           "validation scans prepared by `qumri preprocess` on each grid, scored by the bright tail alone (fraction of "
           "brain voxels k robust SDs above the brain median; univariate AUC, no fitting):\n",
@@ -668,14 +676,16 @@ def section_lesion_probe(folder: str) -> list[str]:
     for r in gr["results"]:
         L.append(f"| {r['grid']}³ | {r['k']} | {f3(r['synthetic_test_auc'])} | {f3(r['real_val_auc'])} | "
                  f"{r['real_pairs_patient_above_twin']} |")
-    return L + ["", "Reading: the classifier's own input (the last stage's mean) is at chance on the real pairs and weak on "
-                "synthetic test subjects; the shipped models' higher synthetic AUC came from cues other than the lesions. "
-                "Within a patient the lesion difference survives preprocessing (stage 1's max-pooled channels and the "
-                "hand-made bright tail rank 7 of 8 patients above their twins), but it is smaller than the differences "
-                "between patients (real AUC ≤ 0.64 for every feature set). The finer grids do not change the "
-                "hand-made score (at k ≥ 4 its threshold lies above the percentile normalisation's clip at 1 on nearly "
-                "every scan, so the score is 0 and ties), so the grid is not the first thing to change: the backbone "
-                "has to learn lesions (longer lesion-map pre-training on more subjects) before a head can use them.\n"]
+    return L + ["", "Reading: after 20 epochs of lesion-map pre-training the classifier's own input (the last stage's mean) "
+                "is at chance on the real pairs and weak on synthetic test subjects; after 60 epochs on the same cohort "
+                "every stage carries more (stage 2 most), and the real pairs move towards the patient. Real validation "
+                "AUC stays below 0.7 for every feature set: within a patient the lesion difference survives "
+                "preprocessing (stage 1's max-pooled channels and the hand-made bright tail rank 7 of 8 patients above "
+                "their twins), but it is smaller than the differences between patients. The finer grids do not change "
+                "the hand-made score (at k ≥ 4 its threshold lies above the percentile normalisation's clip at 1 on "
+                "nearly every scan, so the score is 0 and ties), so the grid is not the first thing to change: the "
+                "backbone has to learn lesions (longer lesion-map pre-training on more subjects) before a head can use "
+                "them.\n"]
 
 
 def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
