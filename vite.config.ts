@@ -2,7 +2,7 @@ import { defineConfig, type Plugin } from 'vite';
 import react from '@vitejs/plugin-react';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { precachePlugin } from './src/display/inference/precache-plugin.ts';
+import { precachePlugin } from './tools/vite-precache.ts';
 import { serveOrtPlugin } from './tools/vite-serve-ort.ts';
 import { niivuePatchForDeps, niivuePatchPlugin } from './tools/vite-niivue-patch.ts';
 
