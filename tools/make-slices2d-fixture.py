@@ -1,6 +1,6 @@
-"""Writes src/display/inference/__fixtures__/slices2d/: a small oblique, permuted, anisotropic volume
+"""Writes src/core/preprocess/__fixtures__/slices2d/: a small oblique, permuted, anisotropic volume
 (volume.nii.gz) and the axial and sagittal PNGs that synth/slices2d.py's own export makes of it, with
-the slice indices it chose (slices.json). slice2d.test.ts checks the page's trainingSlice against them.
+the slice indices it chose (slices.json). src/core/preprocess/slice2d.test.ts checks the page's trainingSlice against them.
 
 Usage (repo root): /usr/bin/python3 tools/make-slices2d-fixture.py
 """
@@ -20,7 +20,7 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 from synth import slices2d  # noqa: E402  (after the path: run as a script)
 
-OUT = ROOT / "src/display/inference/__fixtures__/slices2d"
+OUT = ROOT / "src/core/preprocess/__fixtures__/slices2d"
 
 
 def affine() -> np.ndarray:

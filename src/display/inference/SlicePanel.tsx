@@ -3,7 +3,7 @@ import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { WrappingSelect } from '../panels/WrappingSelect.tsx';
-import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from './slice2d.ts';
+import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from '../../core/preprocess/slice2d.ts';
 import type { ClassifyResult, LoadedModel } from '../../core/protocol.ts';
 
 interface SliceRun {

@@ -4,7 +4,7 @@
  */
 import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../../core/protocol.ts';
 import { workerBridge } from '../worker-bridge.ts';
-import { asGridVolume } from './slice2d.ts';
+import { asGridVolume } from '../../core/preprocess/slice2d.ts';
 
 let configured: InferenceConfig | null = null;
 /** Models the running worker holds: a repeat load answers at once, so classification starts before the page's other work. */

@@ -7,7 +7,7 @@
  */
 import type { Volume } from '../../core/volume.ts';
 import type { ModelRun } from './inference-slice.ts';
-import { orientedSlice, type Axis, type Convention, type OrientedSlice } from './slice2d.ts';
+import { orientedSlice, type Axis, type Convention, type OrientedSlice } from '../../core/preprocess/slice2d.ts';
 
 /** Voxel of the largest value (the Grad-CAM peak), or the centre when all are zero. */
 export function peakVoxel(data: ArrayLike<number>, dims: readonly number[]): [number, number, number] {

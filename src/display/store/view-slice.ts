@@ -1,6 +1,6 @@
 /** The `view` slice: layout, colormap, window/level and the crosshair readout. */
 import type { StateCreator } from 'zustand';
-import type { Convention } from '../inference/slice2d.ts';
+import type { Convention } from '../../core/preprocess/slice2d.ts';
 
 export type Layout = 'axial' | 'coronal' | 'sagittal' | 'multiplanar' | 'render';
 

@@ -6,7 +6,7 @@ import { NVImage, Niivue, SHOW_RENDER, SLICE_TYPE } from '@niivue/niivue';
 import type { Volume } from '../../core/volume.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import type { CrosshairReadout, Layout } from '../store/view-slice.ts';
-import type { Convention } from '../inference/slice2d.ts';
+import type { Convention } from '../../core/preprocess/slice2d.ts';
 
 export interface OverlayOptions {
   colormap?: string;

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { matMul } from '../../core/preprocess/affine.ts';
-import { parseNifti } from '../../core/load/nifti.ts';
+import { matMul } from './affine.ts';
+import { parseNifti } from '../load/nifti.ts';
 import { displayLabels, inputForDisplay, middleSliceIndex, orientedSlice, pictureInput, pictureToInput, resizeBilinear, sliceIndexAt, sliceInput, trainingSlice, type Axis, type Convention, type Plane } from './slice2d.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/slices2d/${name}`, import.meta.url));
