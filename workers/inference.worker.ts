@@ -1,5 +1,6 @@
 /**
- * The inference worker (comlink): verifies and loads model bundles, runs preprocessing, the
+ * The inference worker (comlink): verifies and loads model bundles, runs preprocessing (3D, or the
+ * 2D models' slices cut from a scan it holds), the
  * backbone (onnxruntime-web, WebGPU with a probe check, else WASM) and the head (dense layers in
  * TypeScript, circuits in the WASM kernel), and Grad-CAM. Plain async functions exposed once as
  * InferenceApi (src/core/protocol.ts).
@@ -14,12 +15,16 @@ import { circuitView, type CircuitView } from '../src/core/head/circuit-view.ts'
 import kernelUrl from '../kernel/build/kernel.wasm?url';
 import { gradCam } from '../src/core/explain/index.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
+import { asGridVolume, sliceInput } from '../src/core/preprocess/slice2d.ts';
 import { judge } from '../src/core/guard/index.ts';
 import type { GridInput } from '../src/core/guard/sequence-content.ts';
-import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../src/core/protocol.ts';
+import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../src/core/protocol.ts';
+import type { Volume } from '../src/core/volume.ts';
 
 let config: InferenceConfig | undefined;
 const models = new Map<string, { clf: Classifier; backbone: WebBackbone }>();
+/** The scan classifySlice cuts its slices from (holdScan). */
+let sliceScan: Volume | null = null;
 
 function cfg(): InferenceConfig {
   if (!config) throw new Error('inference worker: init() was not called');
@@ -125,6 +130,20 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }
 
+export function holdScan(volume: Volume): void {
+  sliceScan = volume;
+}
+
+/** InferenceApi.classifySlice: a 2D model on its 224×224×1 grid (no 3D preprocessing), with Grad-CAM. */
+export async function classifySlice(modelId: string, source: SliceSource): Promise<SliceRun> {
+  let input: Float32Array;
+  if ('input' in source) input = source.input;
+  else if (sliceScan) input = sliceInput(sliceScan.data, sliceScan.dims, sliceScan.affine, source.plane, source.index);
+  else throw new Error('inference worker: no scan to cut a slice from (holdScan was not called)');
+  const result = await classify({ modelId, volume: asGridVolume(input), preprocessed: true, explain: true });
+  return Comlink.transfer({ input, result }, result.gradCam ? [result.gradCam.buffer] : []);
+}
+
 /** InferenceApi.quantumDetails: the quantum panel's data for one quantum layer of a model. */
 export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex = 0): Promise<QuantumDetails & { view: CircuitView }> {
   const m = models.get(modelId);
@@ -163,4 +182,4 @@ export function loseDevice(): Promise<boolean> {
 export const armDeviceLoss = (): Promise<boolean> => armWebGpuDeviceLoss();
 export const deviceLossReport = () => webGpuDeviceLossReport();
 
-Comlink.expose({ init, listModels, loadModel, unloadModel, classify, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone } satisfies InferenceApi);
+Comlink.expose({ init, listModels, loadModel, unloadModel, classify, holdScan, classifySlice, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone } satisfies InferenceApi);

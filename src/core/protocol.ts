@@ -12,6 +12,7 @@ import type { QuantumDetails } from './head/kernel-engine.ts';
 import type { LoadedScan, ParseOptions } from './load/nifti.ts';
 import type { ScanErrorCode, ScanErrorOptions } from './load/scan-error.ts';
 import type { PreprocessResult, ProgressEvent } from './preprocess/index.ts';
+import type { Plane } from './preprocess/slice2d.ts';
 import type { Volume } from './volume.ts';
 
 // Load worker (NIfTI parsing, DICOM conversion: src/core/load).
@@ -100,12 +101,28 @@ export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'>
   guard: Judgement;
 }
 
+/**
+ * What a 2D model classifies: a slice of the scan the worker holds (InferenceApi.holdScan), cut and
+ * scaled like the training slices, or a ready 224×224 input in slice2d.ts's layout (a dropped
+ * picture, a test's float tensor).
+ */
+export type SliceSource = { plane: Plane; index: number } | { input: Float32Array };
+
+/** A 2D classification with Grad-CAM, and the input it read (the page draws it). */
+export interface SliceRun {
+  input: Float32Array;
+  result: ClassifyResult;
+}
+
 export interface InferenceApi {
   init(c: InferenceConfig): Promise<void>;
   listModels(): Promise<RegistryEntry[]>;
   loadModel(id: string): Promise<LoadedModel>;
   unloadModel(id: string): Promise<void>;
   classify(req: ClassifyRequest): Promise<ClassifyResult>;
+  /** Keeps a copy of the scan for classifySlice, replacing the one held: the page sends each scan once, not once per slice. */
+  holdScan(volume: Volume): void;
+  classifySlice(modelId: string, source: SliceSource): Promise<SliceRun>;
   /**
    * The quantum panel's data for one quantum layer of a model (`layerIndex` counts quantum layers
    * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.

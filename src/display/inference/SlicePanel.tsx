@@ -3,16 +3,15 @@ import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { WrappingSelect } from '../panels/WrappingSelect.tsx';
-import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, sliceInput, type Convention, type Plane } from '../../core/preprocess/slice2d.ts';
-import type { ClassifyResult, LoadedModel } from '../../core/protocol.ts';
+import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, type Convention, type Plane } from '../../core/preprocess/slice2d.ts';
+import type { LoadedModel, SliceRun } from '../../core/protocol.ts';
 
-interface SliceRun {
+type Answer = SliceRun & { model: LoadedModel };
+
+interface ShownRun extends Answer {
   source: string;
   /** The volume slice's plane, or null for a dropped picture. */
   plane: Plane | null;
-  input: Float32Array;
-  model: LoadedModel;
-  result: ClassifyResult;
 }
 
 async function decodePicture(file: File): Promise<Float32Array> {
@@ -27,7 +26,7 @@ async function decodePicture(file: File): Promise<Float32Array> {
 }
 
 /** The model input and its Grad-CAM (tensor layout), oriented as the viewer shows the plane. */
-function draw(canvas: HTMLCanvasElement, run: SliceRun, convention: Convention, threshold: number): void {
+function draw(canvas: HTMLCanvasElement, run: ShownRun, convention: Convention, threshold: number): void {
   const input = inputForDisplay(run.input, run.plane, convention);
   const cam = run.result.gradCam && inputForDisplay(run.result.gradCam, run.plane, convention);
   const img = new ImageData(224, 224);
@@ -48,7 +47,7 @@ export function SlicePanel() {
   const convention = useStore((s) => s.convention);
   const models = (registry ?? []).filter((e) => e.manifest?.dims === 2);
   const [modelId, setModelId] = useState<string>('');
-  const [run, setRun] = useState<SliceRun | null>(null);
+  const [run, setRun] = useState<ShownRun | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
   const canvas = useRef<HTMLCanvasElement>(null);
@@ -59,12 +58,11 @@ export function SlicePanel() {
     if (run && canvas.current) draw(canvas.current, run, convention, threshold);
   }, [run, convention, threshold]);
 
-  async function classify(source: string, plane: Plane | null, input: Float32Array): Promise<void> {
+  async function classify(source: string, plane: Plane | null, answer: () => Promise<Answer>): Promise<void> {
     setBusy(`Classifying ${source}…`);
     setError(null);
     try {
-      const { model, result } = await bridge.classifySliceInput(chosen, input);
-      setRun({ source, plane, input, model, result });
+      setRun({ source, plane, ...(await answer()) });
     } catch (err) {
       setError((err as Error).message);
     } finally {
@@ -74,10 +72,10 @@ export function SlicePanel() {
 
   function classifySlice(plane: Plane): void {
     if (!scan) return;
-    const { data, dims, affine } = scan.volume;
-    // The slice through the crosshair, else the middle one; cut and scaled like the training slices, whatever the display.
-    const index = crosshair ? sliceIndexAt(dims, affine, plane, crosshair.mm) : middleSliceIndex(dims, affine, plane);
-    void classify(`${plane} slice ${index}`, plane, sliceInput(data, dims, affine, plane, index));
+    const { volume } = scan;
+    // The slice through the crosshair, else the middle one; the worker cuts and scales it like the training slices, whatever the display.
+    const index = crosshair ? sliceIndexAt(volume.dims, volume.affine, plane, crosshair.mm) : middleSliceIndex(volume.dims, volume.affine, plane);
+    void classify(`${plane} slice ${index}`, plane, () => bridge.classifySlice(chosen, volume, plane, index));
   }
 
   return (
@@ -101,7 +99,7 @@ export function SlicePanel() {
               <input type="file" accept="image/png,image/jpeg" data-testid="slice-file" hidden onChange={(e) => {
                 const f = e.target.files?.[0];
                 e.target.value = '';
-                if (f) void decodePicture(f).then((input) => classify(f.name, null, input), (err: Error) => setError(err.message));
+                if (f) void decodePicture(f).then((input) => classify(f.name, null, () => bridge.classifySliceInput(chosen, input)), (err: Error) => setError(err.message));
               }} />
             </label>
           </div>

@@ -2,13 +2,16 @@
  * The inference worker's bridge (life cycle from ../worker-bridge.ts): re-sends the page's
  * configuration to a fresh worker and remembers the models the running worker holds.
  */
-import type { ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel } from '../../core/protocol.ts';
+import type { ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../../core/protocol.ts';
+import type { Plane } from '../../core/preprocess/slice2d.ts';
+import type { Volume } from '../../core/volume.ts';
 import { workerBridge } from '../worker-bridge.ts';
-import { asGridVolume } from '../../core/preprocess/slice2d.ts';
 
 let configured: InferenceConfig | null = null;
 /** Models the running worker holds: a repeat load answers at once, so classification starts before the page's other work. */
 const loaded = new Map<string, Promise<LoadedModel>>();
+/** The scan the running worker holds for slices (the store's object: a new scan is a new object). */
+let heldScan: Volume | null = null;
 
 const bridge = workerBridge<InferenceApi>(
   () => new Worker(new URL('../../../workers/inference.worker.ts', import.meta.url), { type: 'module' }),
@@ -16,7 +19,10 @@ const bridge = workerBridge<InferenceApi>(
     onStart: (api) => {
       if (configured) void api.init(configured);
     },
-    onStop: () => loaded.clear(),
+    onStop: () => {
+      loaded.clear();
+      heldScan = null;
+    },
   },
 );
 const { start, call } = bridge;
@@ -55,9 +61,22 @@ export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails'
 /** Classifies a copy of the volume (the page keeps its own for display). */
 export const classify = (req: ClassifyRequest, signal?: AbortSignal) => call(signal, (w) => w.classify(req));
 
-/** Classifies a 2D model input (slice2d.ts tensor layout) on the model grid with a 2D model: the slice panel's path. */
-export async function classifySliceInput(modelId: string, input: Float32Array): Promise<{ model: LoadedModel; result: ClassifyResult }> {
+async function classifySliceSource(modelId: string, source: SliceSource): Promise<SliceRun & { model: LoadedModel }> {
   const model = await loadModel(modelId);
-  const result = await classify({ modelId, volume: asGridVolume(input.slice()), preprocessed: true, explain: true });
-  return { model, result };
+  return { model, ...(await call(undefined, (w) => w.classifySlice(modelId, source))) };
 }
+
+/** Classifies a slice of `scan` with a 2D model, cut in the worker; the scan crosses once per scan and worker, not per slice. */
+export async function classifySlice(modelId: string, scan: Volume, plane: Plane, index: number): Promise<SliceRun & { model: LoadedModel }> {
+  if (heldScan !== scan) {
+    heldScan = scan;
+    await call(undefined, (w) => w.holdScan(scan)).catch((err: unknown) => {
+      heldScan = null;
+      throw err;
+    });
+  }
+  return classifySliceSource(modelId, { plane, index });
+}
+
+/** Classifies a ready 2D model input (slice2d.ts layout: a dropped picture, a test's tensor). */
+export const classifySliceInput = (modelId: string, input: Float32Array) => classifySliceSource(modelId, { input });
