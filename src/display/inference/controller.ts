@@ -11,6 +11,7 @@ import { sequenceMismatch, type ModelRun } from './inference-slice.ts';
 import type { ProbeResult } from '../../core/backbone/web.ts';
 import { offlineReady, registerOffline } from './offline.ts';
 import { shouldClassify } from './auto-classify.ts';
+import { installTestHooks } from './test-hooks.ts';
 
 const PROBES_KEY = 'qumri.webgpuProbes';
 const base = import.meta.env.BASE_URL;
@@ -121,20 +122,7 @@ let started = false;
 export function startInference(): void {
   if (started) return;
   started = true;
-  // A console/test handle: e2e tests lose the WebGPU device (between or during runs) through it, the benchmark times the backbone,
-  // and the float16 e2e feeds bundles' reference inputs (floats no PNG can carry) through the slice panel's path.
-  Object.assign(window, {
-    qumriInference: {
-      loseWebGpuDevice: bridge.loseDevice,
-      armWebGpuDeviceLoss: bridge.armDeviceLoss,
-      webGpuDeviceLossReport: bridge.deviceLossReport,
-      benchBackbone: bridge.benchBackbone,
-      classifySliceInput: async (modelId: string, input: ArrayLike<number>) => {
-        const { model, result } = await bridge.classifySliceInput(modelId, Float32Array.from(input));
-        return { probability: result.probability, backend: result.backend };
-      },
-    },
-  });
+  installTestHooks();
   void registerOffline()
     .then(offlineReady)
     .then((ready) => ready && document.documentElement.setAttribute('data-offline-ready', 'true'))
