@@ -11,12 +11,14 @@ import { InferencePanels } from './inference/InferencePanels.tsx';
 import { PreprocessPanel } from './preprocess/PreprocessPanel.tsx';
 import { filesFromDrop, loadFiles, loadUrl } from './load/load-controller.ts';
 import { DEMO_SCAN } from './demo.ts';
+import { startOffline } from './offline.ts';
 
 export function App() {
   const loading = useStore((s) => s.loading);
   const [dragging, setDragging] = useState(false);
 
   useEffect(() => {
+    startOffline();
     if (useStore.getState().scan === null) void loadUrl(DEMO_SCAN.url, DEMO_SCAN.name);
   }, []);
 

@@ -9,7 +9,6 @@ import { selectSequence } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { sequenceMismatch, type ModelRun } from './inference-slice.ts';
 import type { ProbeResult } from '../../core/backbone/web.ts';
-import { offlineReady, registerOffline } from './offline.ts';
 import { shouldClassify } from './auto-classify.ts';
 import { installTestHooks } from './test-hooks.ts';
 
@@ -123,10 +122,6 @@ export function startInference(): void {
   if (started) return;
   started = true;
   installTestHooks();
-  void registerOffline()
-    .then(offlineReady)
-    .then((ready) => ready && document.documentElement.setAttribute('data-offline-ready', 'true'))
-    .catch((err: Error) => console.warn(`offline mode unavailable: ${err.message}`));
   void loadRegistry();
   let loadStart: number | null = null;
   useStore.subscribe((s, prev) => {
