@@ -604,34 +604,45 @@ MIXED = "real-mix"  # experiments.mixed_cohort runs: run records plus the real-s
 
 
 def section_mixed(folder: str) -> list[str]:
-    """The retraining on a cohort whose source cannot predict the label: candidates, not shipped."""
-    d = os.path.join(folder, MIXED)
-    if not os.path.isdir(d):
+    """The retraining on a cohort whose source cannot predict the label: candidates, not shipped. One records
+    folder per pre-training (real-mix, real-mix60, …), each with its runs and their real-scan record."""
+    folders = sorted((d for d in glob.glob(os.path.join(folder, MIXED + "*")) if os.path.isdir(d)),
+                     key=lambda d: (len(d), d))
+    if not folders:
         return []
-    runs = load_records(d)
-    with open(os.path.join(d, "real-scans", "real-scans.json")) as f:
-        real = {m["id"]: {x["key"]: x for x in m["rates"]} for m in json.load(f)["models"]}
-    keys = ["ms_called_ms", "patient_above_twin", "twins_called_healthy", "other_called_healthy", "out_of_distribution", "withheld_same_sequence"]
+    keys = ["ms_called_ms", "patient_above_twin", "twins_called_healthy", "other_called_healthy", "out_of_distribution",
+            "withheld_same_sequence"]
     L = ["## Retraining on a mixed cohort (issue 18): candidates, not shipped\n",
          "MS FLAIR models trained on a cohort in which no source predicts the label (`experiments/mixed_cohort.py`, "
          "commands in `experiments/README.md`): calibrated and randomised phantoms with every train/validation "
          "patient's lesion-free twin as a control, the one real MS FLAIR patient of `../shared/data/real/` with "
          "lesion-removed and lesion-inserted twins (train only), and the 8 validation-only JHU MS FLAIR with their "
-         "lesion-removed twins (validation only). The lesion-map pre-training ran 20 epochs on this smaller cohort. "
-         "Shipping rule: synthetic test AUC interval above 0.80 and the real-scan checks of issue 18; neither "
-         "candidate passes, so the shipped MS FLAIR models were kept.\n",
-         "| Model | subjects (scans) | pre-training val loss | best val loss | synthetic test AUC (95 % CI) | paired twins | train | "
-         + " | ".join(REAL_RATES[k] for k in keys) + " |", "|---|---|---|---|---|---|---|" + "---|" * len(keys)]
-    for r in sorted(runs, key=lambda r: r["id"]):
-        c, rates = r["cohort"], real.get(r["id"], {})
-        L.append(f"| `{r['id']}` | {c['n_subjects']} ({c['n_scans']}) | {f3(r['pretraining']['best_val_loss'])} | "
-                 f"{f3(r['best_val_loss'])} | {ci(r['test']['auc'])} | {pct(r['paired']['rate'])} | "
-                 f"{r['wall_time_s']['train'] / 60:.1f} min | " + " | ".join(ratio_text(rates.get(k)) for k in keys) + " |")
-    return L + ["", "Both learned little: with twins as controls only the lesions separate the classes, and a backbone "
-                "pre-trained for 20 epochs on 213 volumes finds few of them (pre-training stage Dice ≤ 0.21, against "
-                "0.56 for the shipped models' 40 epochs on 338 subjects). The classical candidate calls every real MS "
-                "FLAIR *and* every lesion-removed twin MS. Next: more subjects and a longer pre-training on the same "
-                "mixed design (the scripts resume), then the same checks.\n"]
+         "lesion-removed twins (validation only). Shipping rule: synthetic test AUC interval above 0.80 and the "
+         "real-scan checks of issue 18; no candidate passes, so the shipped MS FLAIR models were kept.\n",
+         "**The real-scan columns of these candidates are not an independent test**: the JHU scans and their twins are "
+         "in the candidates' validation split (early stopping, threshold, calibration and the OOD threshold saw them), "
+         "and ms_patient01 is in their training split. Only the shipped models' *Real scans* rows are out of sample.\n",
+         "| Model | lesion-map pre-training | subjects (scans) | pre-training val loss | best val loss | synthetic test AUC "
+         "(95 % CI) | paired twins | train | " + " | ".join(REAL_RATES[k] for k in keys) + " |",
+         "|---|---|---|---|---|---|---|---|" + "---|" * len(keys)]
+    for d in folders:
+        with open(os.path.join(d, "real-scans", "real-scans.json")) as f:
+            real = {m["id"]: {x["key"]: x for x in m["rates"]} for m in json.load(f)["models"]}
+        for r in sorted(load_records(d), key=lambda r: r["id"]):
+            c, rates, pre = r["cohort"], real.get(r["id"], {}), r["pretraining"]
+            L.append(f"| `{r['id']}` | {pre['epochs_run']} epochs | {c['n_subjects']} ({c['n_scans']}) | "
+                     f"{f3(pre['best_val_loss'])} | {f3(r['best_val_loss'])} | {ci(r['test']['auc'])} | "
+                     f"{pct(r['paired']['rate'])} | {r['wall_time_s']['train'] / 60:.1f} min | "
+                     + " | ".join(ratio_text(rates.get(k)) for k in keys) + " |")
+    return L + ["", "After 20 epochs of lesion-map pre-training (stage Dice ≤ 0.21) both candidates learned little: with "
+                "twins as controls only the lesions separate the classes, and the classical one called every real MS "
+                "FLAIR *and* most twins MS, with nearly the same probability for a patient and its twin. Tripling the "
+                "pre-training on the same cohort (60 epochs, stage Dice 0.49–0.61) raised the synthetic test AUC of both "
+                "(the synthetic paired-twin rate of the classical one fell), and on several real pairs the patient now scores well above its own twin "
+                "(e.g. 0.83 against 0.62, 0.87 against 0.50). It is still short of the shipping rule (synthetic test "
+                "interval above 0.80) and of issue 18's twins-called-healthy target: the threshold, chosen on mostly "
+                "synthetic validation, sits below most twins. Next: more subjects (the generator's planned 240 + 120) "
+                "and a longer pre-training, then the same checks.\n"]
 
 
 PROBE = "lesion-probe"  # experiments.lesion_probe and experiments.lesion_grid: where lesion evidence survives

@@ -1,5 +1,5 @@
-"""experiments.lesion_probe / lesion_grid helpers and the report's diagnostics section, on data made here."""
-from __future__ import annotations
+"""Issue 18 diagnostics: experiments.lesion_probe / lesion_grid helpers and the report sections on the mixed-cohort
+candidates and the probes, on data made here."""
 
 import json
 
@@ -43,3 +43,24 @@ def test_report_section_renders_both_records(tmp_path):
     text = "\n".join(report.section_lesion_probe(str(tmp_path)))
     assert "| stage1-max | 8 | 0.600 / 0.500 / 1/1 |" in text and "after 20 epochs" in text
     assert "| 96³ | 2 | 0.600 | 0.625 | 1/1 |" in text
+
+
+def run_record(model_id: str, epochs: int, auc: float) -> dict:
+    return {"format": "qumri-run/1", "id": model_id, "cohort": {"n_subjects": 10, "n_scans": 12},
+            "pretraining": {"epochs_run": epochs, "best_val_loss": 0.9}, "best_val_loss": 0.6,
+            "test": {"auc": {"value": auc, "ci95": [auc - 0.1, auc + 0.1]}}, "paired": {"rate": 0.5},
+            "wall_time_s": {"train": 60.0}}
+
+
+def test_mixed_section_lists_each_pretraining_and_says_the_real_columns_are_not_a_test(tmp_path):
+    for folder, epochs, auc in (("real-mix", 20, 0.6), ("real-mix60", 60, 0.75)):
+        d = tmp_path / folder
+        (d / "real-scans").mkdir(parents=True)
+        (d / "ms-flair-x.json").write_text(json.dumps(run_record("ms-flair-x", epochs, auc)))
+        (d / "real-scans" / "real-scans.json").write_text(json.dumps({"models": [{"id": "ms-flair-x", "rates": [
+            {"key": "ms_called_ms", "n": 3, "N": 9}, {"key": "patient_above_twin", "n": 5, "N": 9, "median_gap": 0.08}]}]}))
+    lines = report.section_mixed(str(tmp_path))
+    rows = [x for x in lines if x.startswith("| `ms-flair-x`")]
+    assert [r.split(" | ")[1] for r in rows] == ["20 epochs", "60 epochs"]   # real-mix before real-mix60
+    assert "0.750 (0.650–0.850)" in rows[1] and "| 3/9 | 5/9 (+0.080) |" in rows[1]
+    assert any("not an independent test" in x for x in lines)
