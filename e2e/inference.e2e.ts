@@ -20,7 +20,7 @@ import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
 import { gradCam } from '../src/core/explain/index.ts';
 import { makePhantom } from '../tools/phantom.ts';
-import { sliceInput } from '../src/display/inference/slice2d.ts';
+import { sliceInput } from '../src/core/preprocess/slice2d.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const server = await startTestServer();

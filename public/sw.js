@@ -1,6 +1,6 @@
 /**
  * QuMRI's service worker: after one visit the page works offline. On install it caches every file
- * of the build listed in precache.json (written by src/display/inference/precache-plugin.ts: the
+ * of the build listed in precache.json (written by tools/vite-precache.ts: the
  * page, its scripts and workers, the kernel and ONNX Runtime wasm, the demo scan) and every shipped
  * model bundle (from models/index.json and each manifest). Same-origin GETs are then served
  * network-first with the cache as fallback, so a new build is picked up when online. Requests to
