@@ -6,6 +6,7 @@
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
+import { gunzipSync, gzipSync } from 'node:zlib';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
@@ -88,6 +89,30 @@ test('a scan unlike the training data is shown as unreliable, with its OOD score
   await screenshot('guards-ood');
   assert(r.ood === 'false', `in distribution on the page: ${r.ood} (node: false)`);
   assert(r.withheld && /unlike the training data \(OOD score/.test(r.reasons), `reasons: ${r.reasons}`);
+});
+
+test('a model that fails its real-scan checks answers on its demo phantom, and is greyed on any other scan', async ({ page, screenshot }) => {
+  const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] };
+  const manifest = JSON.parse(readFileSync(join(root, 'public/models', index.models[0], 'manifest.json'), 'utf8'));
+  const fails: string[] = manifest.real_scans?.fails ?? [];
+  await page.goto(new URL('?backend=wasm', baseUrl).toString());
+  const v0 = await waitForScan(page, 0);
+  const demo = await resultOf(page, v0);
+  assert(!/fails its checks on real scans/.test(demo.reasons), `the demo phantom (first start) got the model-level reason: ${demo.reasons}`);
+  // The same demo scan with one header character changed (its description): same voxels, but no longer the bundled file.
+  const nii = gunzipSync(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz')));
+  nii[148] = nii[148] === 0x58 ? 0x59 : 0x58;
+  await dropFiles(page, [{ name: 'sub-03_FLAIR.nii.gz', bytes: gzipSync(nii) }]);
+  const v1 = await waitForScan(page, v0, 60_000);
+  const user = await resultOf(page, v1);
+  await screenshot('guards-model-fails-real-scans');
+  if (fails.length > 0) {
+    assert(user.withheld, `${index.models[0]} fails ${fails.join('; ')}, yet the answer on a user scan is not withheld`);
+    assert(user.reasons.includes(`this model fails its checks on real scans (${fails.join('; ')})`), `reasons: ${user.reasons}`);
+  } else {
+    assert(!/fails its checks on real scans/.test(user.reasons), `${index.models[0]} passes its checks, yet: ${user.reasons}`);
+  }
+  assert(user.label.length > 0, 'the greyed answer still shows its class');
 });
 
 await run();

@@ -46,6 +46,32 @@ UNMEASURED = ("There is no real TSC scan and no real healthy FLAIR in reach: TSC
               "specificity on real healthy FLAIR are not measured (lesion-removed twins of MS scans stand in).")
 
 
+# Issue 18's real-scan checks, (rate key, bound): a rate outside its bound fails the model. A model that fails
+# any is not fit for real scans: the page and the CLI withhold its class on every input but the bundled demo
+# phantoms. TSC has no real positive, so its bound is on real scans without TSC called TSC.
+REAL_CHECKS = {
+    "ms": [("ms_called_ms", "min", 0.80), ("twins_called_healthy", "min", 0.75),
+           ("withheld_same_sequence", "max", 0.20), ("wrong_sequence_caught", "min", 1.0)],
+    "tsc": [("real_called_positive", "max", 0.20), ("t2w_healthy_called_tsc", "max", 0.0),
+            ("wrong_sequence_caught", "min", 1.0)],
+}
+
+
+def failed_checks(task: str, rates: list[dict]) -> list[str]:
+    """The real-scan checks a model fails, in words with its numbers (measured rates only)."""
+    by = {r["key"]: r for r in rates if r["N"] and r["n"] is not None}
+    out = []
+    for key, kind, bound in REAL_CHECKS[task]:
+        r = by.get(key)
+        if r is None:
+            continue
+        rate = r["n"] / r["N"]
+        if (rate < bound) if kind == "min" else (rate > bound):
+            out.append(f"{r['label']}: {r['n']} of {r['N']} ({'need' if kind == 'min' else 'allowed'} "
+                       f"{'≥' if kind == 'min' else '≤'} {bound:.0%})")
+    return out
+
+
 def real_scan_results(record: dict, bundle_id: str) -> dict | None:
     """The card's summary of one model's row in the real-scan record (rates with at least one scan)."""
     model = next((m for m in record["models"] if m["id"] == bundle_id), None)
@@ -56,6 +82,7 @@ def real_scan_results(record: dict, bundle_id: str) -> dict | None:
                            f"'Real scans') through qumri classify at commit {record['git_commit'][:7]}",
             "results": [{"what": r["label"], "n": r["n"], "of": r["N"]} for r in model["rates"]
                         if r["N"] and r["n"] is not None],
+            "fails": failed_checks(model["task"], model["rates"]),
             "unmeasured": UNMEASURED}
 
 

@@ -125,7 +125,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     timings: { ...pred.timings, preprocessMs },
     gradCam: cam,
     gradCamCells: pred.explain?.featureMapDims.slice(1),
-    guard: judge(manifest, guardInput, pred),
+    guard: judge(manifest, guardInput, pred, { demoScan: req.demoScan }),
   };
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }
@@ -140,7 +140,8 @@ export async function classifySlice(modelId: string, source: SliceSource): Promi
   if ('input' in source) input = source.input;
   else if (sliceScan) input = sliceInput(sliceScan.data, sliceScan.dims, sliceScan.affine, source.plane, source.index);
   else throw new Error('inference worker: no scan to cut a slice from (holdScan was not called)');
-  const result = await classify({ modelId, volume: asGridVolume(input), preprocessed: true, explain: true });
+  // A slice is no file: it is never one of the demo phantoms, so a 2D model failing real-scan checks is withheld on every slice.
+  const result = await classify({ modelId, volume: asGridVolume(input), preprocessed: true, explain: true, demoScan: false });
   return Comlink.transfer({ input, result }, result.gradCam ? [result.gradCam.buffer] : []);
 }
 

@@ -87,6 +87,8 @@ export interface ClassifyRequest {
   /** The volume is already on the model grid (skip preprocessing; Grad-CAM then maps grid → scan 1:1). */
   preprocessed?: boolean;
   explain?: boolean;
+  /** The file is one of the bundled demo phantoms (isDemoScan of its sha256): the model-level real-scan check does not apply. */
+  demoScan: boolean;
 }
 
 export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'> {

@@ -254,4 +254,25 @@ describe('the withheld rule', () => {
     expect(classes).toContain(t1.class);
     expect(t1.doubt).toMatch(/reads as T1w/);
   });
+
+  it('a model failing its real-scan checks is withheld on every input but the demo phantoms; --no-model-check measures the model itself', () => {
+    // A copy of the bundle whose card records a failed check (the shipped cards change as models are retrained).
+    const failing = path.join(dir, 'failing-model');
+    mkdirSync(failing);
+    for (const f of readdirSync(model)) copyFileSync(path.join(model, f), path.join(failing, f));
+    const manifest = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8'));
+    manifest.ood = undefined;
+    manifest.real_scans = { measured_on: 'test', results: [], unmeasured: 'test', fails: ['real MS FLAIR called MS: 1 of 9 (need ≥ 80%)'] };
+    writeFileSync(path.join(failing, 'manifest.json'), JSON.stringify(manifest));
+    const run = (...args: string[]): Out[] => JSON.parse(execFileSync('node', [BIN, 'classify', ...args, '--model', failing, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const demo = path.join(ROOT, 'public/demo/ms-flair.nii.gz');
+    const [user, demoRow] = run(files.FLAIR, demo);
+    expect(user).toMatchObject({ class: 'withheld' });
+    expect(user.doubt).toMatch(/this model fails its checks on real scans \(real MS FLAIR called MS: 1 of 9 \(need ≥ 80%\)\)/);
+    expect(classes).toContain(demoRow.class);
+    expect(demoRow.doubt ?? '').not.toMatch(/fails its checks/);
+    const [measured] = run(files.FLAIR, '--no-model-check');
+    expect(measured.doubt ?? '').not.toMatch(/fails its checks/);
+    expect(measured.probability).toBe(user.probability);
+  });
 });

@@ -1,5 +1,5 @@
 /**
- * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force]`:
+ * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force] [--no-model-check]`:
  * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel),
  * and with --explain writes each scan's Grad-CAM as the page overlays it. A file it cannot use gets
  * an error row and the batch goes on (../batch.ts).
@@ -17,7 +17,7 @@ import { gradCam } from '../../core/explain/index.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
-import { judge, type ContentDetection, type Verdict } from '../../core/guard/index.ts';
+import { isDemoScan, judge, type ContentDetection, type Verdict } from '../../core/guard/index.ts';
 import type { GridInput } from '../../core/guard/sequence-content.ts';
 import type { Volume } from '../../core/volume.ts';
 
@@ -62,7 +62,7 @@ export const COLUMNS = {
 
 export type Row = RowOf<typeof COLUMNS>;
 
-export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force]
+export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force] [--no-model-check]
 
 Classifies NIfTI scans (.nii, .nii.gz; a folder is searched for them, not recursively) with a model
 bundle: a shipped id (see \`qumri models\`) or a bundle folder. One row per input, with the columns
@@ -71,9 +71,13 @@ status: ok; error (the error column says why, and the batch goes on); or skipped
 masks and label maps (integer voxels, at most 10 distinct values; named one by one, they are errors).
 class is withheld (the probability is still given) when the sequence read from the image content
 (detected_sequence: FLAIR, T2w, T1w or unknown) is not the model's, or when the scan is unlike the
-training data (in_distribution false: ood_score above the model's threshold); doubt says which.
+training data (in_distribution false: ood_score above the model's threshold), or when the model
+fails its checks on real scans (its model card lists them) and the input is not one of the bundled
+demo phantoms (known by sha256); doubt says which.
 probability_calibrated is P after the model's validation calibration (Platt).
   --force          give the class even when a check fails (doubt still says why)
+  --no-model-check leave out the model-level real-scan check (measuring the model itself, as
+                   experiments/real_scans.py does; the per-scan checks still apply)
   --csv FILE       write the rows as CSV, each appended as its input completes (a crash keeps them)
   --resume         with --csv: keep FILE's rows and do not run again the inputs it has with the
                    same file, model and sha256 and status ok or skipped (errors are retried)
@@ -95,13 +99,15 @@ export interface ClassifyArgs {
   explain?: string;
   threads: number;
   force: boolean;
+  /** Skip the model-level real-scan check: only to measure the model itself (experiments/real_scans.py). */
+  noModelCheck: boolean;
 }
 
 export class UsageError extends Error {}
 
 /** Parses argv; throws UsageError naming the bad argument. */
 export function parseArgs(argv: string[]): ClassifyArgs {
-  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2, force: false };
+  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2, force: false, noModelCheck: false };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -115,6 +121,7 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     else if (a === '--json') args.json = true;
     else if (a === '--preprocessed') args.preprocessed = true;
     else if (a === '--force') args.force = true;
+    else if (a === '--no-model-check') args.noModelCheck = true;
     else if (a === '--explain') args.explain = value();
     else if (a === '--threads') {
       const v = value();
@@ -234,7 +241,7 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
   const modelIn = modelInput(volume, input.file, clf, args.preprocessed);
   const pred = await clf.classify(modelIn.data, { explain: !!camFile });
   o.prediction = { probability: pred.probability, calibrated: pred.calibratedProbability, label: pred.label, oodScore: pred.oodScore };
-  ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred));
+  ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred, { demoScan: isDemoScan(o.sha256), modelCheck: !args.noModelCheck }));
   if (camFile && pred.explain) {
     const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: modelIn.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: modelIn.mask });
     await writeFile(camFile, writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));

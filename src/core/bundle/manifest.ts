@@ -48,6 +48,11 @@ export interface RealScanResults {
   /** Which scans, from where, and when measured. */
   measured_on: string;
   results: { what: string; n: number; of: number }[];
+  /**
+   * The real-scan checks of issue 18 this model fails, in words (experiments/guard_bundles.py REAL_CHECKS).
+   * Non-empty: its class is withheld on every input but the bundled demo phantoms.
+   */
+  fails?: string[];
   /** What these scans cannot tell (no real TSC scan, no real healthy FLAIR). */
   unmeasured: string;
 }
@@ -174,6 +179,9 @@ export function validateManifest(raw: unknown): Manifest {
     str(r, 'unmeasured', 'real_scans');
     const ok = Array.isArray(r.results) && r.results.every((x) => isObject(x) && typeof x.what === 'string' && Number.isInteger(x.n) && Number.isInteger(x.of));
     need(ok, r.results, 'real_scans.results', 'a list of { what, n, of }');
+    if (r.fails !== undefined) {
+      need(Array.isArray(r.fails) && r.fails.every((f) => typeof f === 'string'), r.fails, 'real_scans.fails', 'a list of strings');
+    }
   }
   return m as unknown as Manifest;
 }

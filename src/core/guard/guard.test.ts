@@ -2,6 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { calibrate, type Calibration } from './calibration.ts';
 import { oodScore, type OodModel } from './ood.ts';
 import { verdict } from './verdict.ts';
+import { judge } from './index.ts';
+import { DEMO_SCAN_SHA256, isDemoScan } from './demo-scans.ts';
+import { sha256Hex } from '../bundle/hash.ts';
+import type { Manifest } from '../bundle/manifest.ts';
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 const platt = (a: number, b: number): Calibration => ({ method: 'platt', a, b, fitted_on: 'test', ece_before: 0, ece_after: 0 });
 
@@ -36,7 +43,7 @@ describe('Mahalanobis OOD score', () => {
 });
 
 describe('withheld rule', () => {
-  const base = { modelSequence: 'FLAIR', detectedSequence: 'FLAIR' as const, oodScore: 1, oodThreshold: 2 };
+  const base = { modelSequence: 'FLAIR', detectedSequence: 'FLAIR' as const, oodScore: 1, oodThreshold: 2, realScanFailures: [] };
 
   it('answers when both checks pass', () => {
     expect(verdict(base)).toEqual({ withheld: false, reasons: [], inDistribution: true });
@@ -59,5 +66,42 @@ describe('withheld rule', () => {
 
   it('input already on the model grid has no content reading and is judged on the OOD check alone', () => {
     expect(verdict({ ...base, detectedSequence: null }).withheld).toBe(false);
+  });
+});
+
+describe('the model-level real-scan check', () => {
+  const base = { modelSequence: 'FLAIR', detectedSequence: 'FLAIR' as const, oodScore: 1, oodThreshold: 2, realScanFailures: [] };
+  const fails = ['real MS FLAIR called MS: 3 of 9 (need ≥ 80%)', 'real FLAIR withheld: 6 of 19 (allowed ≤ 20%)'];
+  const manifest = (f?: string[]) => ({ sequence: 'FLAIR', real_scans: { measured_on: 'x', results: [], unmeasured: 'y', ...(f ? { fails: f } : {}) } }) as unknown as Manifest;
+
+  it('withholds the class of a model that fails its real-scan checks, quoting them, even when the scan passes its own checks', () => {
+    const v = verdict({ ...base, realScanFailures: fails });
+    expect(v.withheld).toBe(true);
+    expect(v.inDistribution).toBe(true);
+    expect(v.reasons).toEqual([`this model fails its checks on real scans (${fails.join('; ')}): outside its demo phantoms its answer is not reliable`]);
+  });
+
+  it('applies to every input but the bundled demo phantoms, and not when the model itself is being measured', () => {
+    const pred = { oodScore: 1 };
+    expect(judge(manifest(fails), null, pred, { demoScan: false }).verdict.withheld).toBe(true);
+    expect(judge(manifest(fails), null, pred, { demoScan: true }).verdict.withheld).toBe(false);
+    expect(judge(manifest(fails), null, pred, { demoScan: false, modelCheck: false }).verdict.withheld).toBe(false);
+    expect(judge(manifest([]), null, pred, { demoScan: false }).verdict.withheld).toBe(false);
+    expect(judge(manifest(), null, pred, { demoScan: false }).verdict.withheld).toBe(false);
+  });
+});
+
+describe('the bundled demo phantoms', () => {
+  it('are known by the sha256 of exactly the files in public/demo', async () => {
+    const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../public/demo');
+    const files = readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).sort();
+    expect(Object.keys(DEMO_SCAN_SHA256).sort()).toEqual(files);
+    for (const f of files) {
+      const sha = await sha256Hex(new Uint8Array(readFileSync(join(dir, f))));
+      expect(DEMO_SCAN_SHA256[f], f).toBe(sha);
+      expect(isDemoScan(sha)).toBe(true);
+    }
+    expect(isDemoScan('0'.repeat(64))).toBe(false);
+    expect(isDemoScan(null)).toBe(false);
   });
 });

@@ -10,6 +10,7 @@ import { verdict, type Verdict } from './verdict.ts';
 export { calibrate, type Calibration } from './calibration.ts';
 export { oodScore, type OodModel } from './ood.ts';
 export { detectSequenceFromContent, type ContentDetection, type ContentSequence } from './sequence-content.ts';
+export { isDemoScan } from './demo-scans.ts';
 export { verdict, type Verdict } from './verdict.ts';
 
 export interface Judgement {
@@ -18,8 +19,15 @@ export interface Judgement {
   verdict: Verdict;
 }
 
+export interface JudgeContext {
+  /** The input is one of the bundled demo phantoms (isDemoScan): the model-level real-scan check does not apply. */
+  demoScan: boolean;
+  /** false only to measure the model itself on real scans (experiments/real_scans.py, `qumri classify --no-model-check`). */
+  modelCheck?: boolean;
+}
+
 /** `preprocessed` is the preprocessing result, or null when the input came on the model grid. */
-export function judge(manifest: Manifest, preprocessed: GridInput | null, pred: Pick<Prediction, 'oodScore'>): Judgement {
+export function judge(manifest: Manifest, preprocessed: GridInput | null, pred: Pick<Prediction, 'oodScore'>, ctx: JudgeContext): Judgement {
   const detected = preprocessed ? detectSequenceFromContent(preprocessed) : null;
   return {
     detected,
@@ -28,6 +36,7 @@ export function judge(manifest: Manifest, preprocessed: GridInput | null, pred: 
       detectedSequence: detected?.sequence ?? null,
       oodScore: pred.oodScore ?? null,
       oodThreshold: manifest.ood?.threshold ?? null,
+      realScanFailures: ctx.demoScan || ctx.modelCheck === false ? [] : manifest.real_scans?.fails ?? [],
     }),
   };
 }

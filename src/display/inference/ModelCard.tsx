@@ -33,6 +33,12 @@ export function ModelCardView({ manifest: m }: { manifest: Manifest }) {
           <>
             {m.real_scans.measured_on}
             <ul>{m.real_scans.results.map((r) => <li key={r.what}>{r.what}: {r.n} of {r.of}</li>)}</ul>
+            {m.real_scans.fails?.length ? (
+              <p className="warn" data-testid="model-card-fails">
+                <strong>Fails its checks on real scans</strong> ({m.real_scans.fails.join('; ')}): its class is withheld on every
+                scan but the bundled demo phantoms.
+              </p>
+            ) : null}
             <span className="warn">{m.real_scans.unmeasured}</span>
           </>
         ) : <span className="warn">not measured on any real scan.</span>}

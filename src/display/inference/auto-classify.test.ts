@@ -37,23 +37,23 @@ describe('shouldClassify', () => {
   it('choosing the sequence of a scan of unknown sequence classifies it', () => {
     const { s, triggered } = store();
     s.getState().setModelId('flair-model');
-    expect(triggered(() => s.getState().setScan(scan('unknown')))).toBe(true);
+    expect(triggered(() => s.getState().setScan(scan('unknown'), false))).toBe(true);
     expect(triggered(() => s.getState().setSequenceOverride('FLAIR'))).toBe(true);
   });
 
   it('confirming a mismatch classifies; a new scan, model or comparison model classifies', () => {
     const { s, triggered } = store();
-    s.getState().setScan(scan('T2w'));
+    s.getState().setScan(scan('T2w'), false);
     expect(triggered(() => s.getState().confirmMismatch(true))).toBe(true);
     expect(triggered(() => s.getState().setModelId('m'))).toBe(true);
     expect(triggered(() => s.getState().setCompareId('c'))).toBe(true);
-    expect(triggered(() => s.getState().setScan(scan('FLAIR')))).toBe(true);
+    expect(triggered(() => s.getState().setScan(scan('FLAIR'), false))).toBe(true);
   });
 
   it('changing the sequence of a scan that already has its result does not classify again', () => {
     const { s, triggered } = store();
     s.getState().setModelId('m');
-    s.getState().setScan(scan('FLAIR'));
+    s.getState().setScan(scan('FLAIR'), false);
     s.getState().setRuns([run('m', s.getState().scanVersion)]);
     expect(triggered(() => s.getState().setSequenceOverride('T2w'))).toBe(false);
     expect(triggered(() => s.getState().setOverlay({ opacity: 0.2 }))).toBe(false);

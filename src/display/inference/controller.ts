@@ -97,7 +97,7 @@ export async function classifyCurrent(): Promise<void> {
       if (token !== runToken) return;
       st.setInferenceStatus(`Classifying with ${model.manifest.name} (${model.backend.toUpperCase()})…`);
       performance.mark('qumri:classify-start');
-      const result = await bridge.classify({ modelId: id, volume, explain: !!model.manifest.outputs.feature_map });
+      const result = await bridge.classify({ modelId: id, volume, explain: !!model.manifest.outputs.feature_map, demoScan: st.scanIsDemo });
       if (token !== runToken) return;
       runs.push({ modelId: id, manifest: model.manifest, model, result, scanVersion });
     }

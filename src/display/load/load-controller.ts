@@ -3,6 +3,8 @@
  * files and URLs into a scan in the store, and remembers the last failed input so "load first
  * volume" can retry it.
  */
+import { sha256Hex } from '../../core/bundle/hash.ts';
+import { isDemoScan } from '../../core/guard/demo-scans.ts';
 import type { ParseOptions } from '../../core/load/nifti.ts';
 import type { LoadResult, LoadWorkerApi } from '../../core/protocol.ts';
 import { useStore } from '../store/index.ts';
@@ -24,11 +26,11 @@ const { start: api } = workerBridge<LoadWorkerApi>(
 
 let lastRetry: Retry | null = null;
 
-function apply(result: LoadResult, retry: Retry): void {
+function apply(result: LoadResult, retry: Retry, isDemo: boolean): void {
   const { setScan, setError } = useStore.getState();
   if (result.ok) {
     lastRetry = null;
-    setScan(result.scan);
+    setScan(result.scan, isDemo);
     return;
   }
   lastRetry = retry;
@@ -39,9 +41,14 @@ async function loadBytes(bytes: Uint8Array, name: string, opts: ParseOptions = {
   useStore.getState().setLoading(`Reading ${name}…`);
   performance.mark('qumri:bytes-read');
   // Not transferred: the worker gets a structured-clone copy and these bytes stay for a retry.
-  const result = await api().loadNifti(bytes, name, opts);
+  const [result, isDemo] = await Promise.all([api().loadNifti(bytes, name, opts), demoBytes(bytes)]);
   performance.mark('qumri:parsed');
-  apply(result, (o) => loadBytes(bytes, name, o));
+  apply(result, (o) => loadBytes(bytes, name, o), isDemo);
+}
+
+/** One of the bundled demo phantoms, by content; false where the page cannot hash (no crypto.subtle). */
+async function demoBytes(bytes: Uint8Array): Promise<boolean> {
+  return isDemoScan(await sha256Hex(bytes).catch(() => null));
 }
 
 async function head(file: File): Promise<Uint8Array> {
@@ -83,7 +90,7 @@ export async function loadSeries(id: string, opts: ParseOptions = {}): Promise<v
   const { setLoading, setSeriesChoice } = useStore.getState();
   setSeriesChoice(null);
   setLoading('Reading the converted series…');
-  apply(await api().loadSeries(id, opts), (o) => loadSeries(id, o));
+  apply(await api().loadSeries(id, opts), (o) => loadSeries(id, o), false);
 }
 
 export async function loadUrl(url: string, name: string): Promise<void> {

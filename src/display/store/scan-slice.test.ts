@@ -18,22 +18,23 @@ describe('scan slice', () => {
 
   it('an error never replaces the current scan', () => {
     const s = store();
-    s.getState().setScan(scan('a.nii', 'FLAIR'));
+    s.getState().setScan(scan('a.nii', 'FLAIR'), false);
     s.getState().setError({ code: 'wrong-magic', message: 'bad', canTakeFirstVolume: false });
     expect(s.getState().scan?.info.fileName).toBe('a.nii');
     expect(s.getState().scanVersion).toBe(1);
     expect(selectVolume(s.getState())?.dims).toEqual([2, 2, 2]);
   });
 
-  it('a new scan clears the error, the loading label and the previous override', () => {
+  it('a new scan clears the error, the loading label and the previous override, and says whether it is a demo phantom', () => {
     const s = store();
-    s.getState().setScan(scan('a.nii'));
+    s.getState().setScan(scan('a.nii'), true);
+    expect(s.getState().scanIsDemo).toBe(true);
     s.getState().setSequenceOverride('T2w');
     expect(selectSequence(s.getState())).toBe('T2w');
     s.getState().setLoading('Reading…');
     s.getState().setError({ code: 'dims-2d', message: '2D', canTakeFirstVolume: false });
-    s.getState().setScan(scan('b.nii', 'FLAIR'));
-    expect(s.getState()).toMatchObject({ error: null, loading: null, sequenceOverride: null, scanVersion: 2 });
+    s.getState().setScan(scan('b.nii', 'FLAIR'), false);
+    expect(s.getState()).toMatchObject({ error: null, loading: null, sequenceOverride: null, scanVersion: 2, scanIsDemo: false });
     expect(selectSequence(s.getState())).toBe('FLAIR');
   });
 

@@ -15,6 +15,8 @@ export interface ScanErrorView {
 
 export interface ScanSlice {
   scan: LoadedScan | null;
+  /** The file is one of the bundled demo phantoms (core/guard isDemoScan): models failing their real-scan checks still answer on it. */
+  scanIsDemo: boolean;
   /** Increments whenever `scan` is replaced, so effects can key on it cheaply. */
   scanVersion: number;
   /** The user's choice; wins over the detected sequence. */
@@ -23,7 +25,7 @@ export interface ScanSlice {
   loading: string | null;
   error: ScanErrorView | null;
   seriesChoice: DicomSeriesSummary[] | null;
-  setScan: (scan: LoadedScan) => void;
+  setScan: (scan: LoadedScan, isDemo: boolean) => void;
   setLoading: (label: string | null) => void;
   setError: (error: ScanErrorView | null) => void;
   setSequenceOverride: (sequence: Sequence | null) => void;
@@ -32,13 +34,14 @@ export interface ScanSlice {
 
 export const createScanSlice: StateCreator<ScanSlice, [], [], ScanSlice> = (set) => ({
   scan: null,
+  scanIsDemo: false,
   scanVersion: 0,
   sequenceOverride: null,
   loading: null,
   error: null,
   seriesChoice: null,
   // A new scan clears the error and the previous override; a failure never touches `scan`.
-  setScan: (scan) => set((s) => ({ scan, scanVersion: s.scanVersion + 1, sequenceOverride: null, error: null, loading: null, seriesChoice: null })),
+  setScan: (scan, scanIsDemo) => set((s) => ({ scan, scanIsDemo, scanVersion: s.scanVersion + 1, sequenceOverride: null, error: null, loading: null, seriesChoice: null })),
   setLoading: (loading) => set({ loading }),
   setError: (error) => set({ error, loading: null }),
   setSequenceOverride: (sequenceOverride) => set({ sequenceOverride }),
