@@ -573,7 +573,10 @@ def section_real_scans(folder: str) -> list[str]:
           "both the same probability. "
           + "Issue 18 asks, for every shipped MS FLAIR model, ≥ 80 % of real MS FLAIR called MS, ≥ 75 % of their twins "
           "called healthy, ≤ 20 % of real FLAIR withheld, every T1w/T2w given to a FLAIR model detected as not FLAIR, "
-          "and the healthy T2w volunteer never called TSC.\n",
+          "and the healthy T2w volunteer never called TSC. A model that fails any of these "
+          "(`experiments/guard_bundles.py` REAL_CHECKS; TSC: at most 20 % of real scans without TSC called TSC) carries "
+          "the failures on its model card, and the page and the CLI withhold its class on every input but the bundled "
+          "demo phantoms.\n",
           "Probability of the positive class (the CLI's `probability`) and the class the CLI gave, per scan:\n",
           "| Scan | source | stands for | sequence | " + " | ".join(f"`{m['id']}`" for m in models) + " |",
           "|---|---|---|---|" + "---|" * len(models)]
