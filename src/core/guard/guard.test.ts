@@ -9,6 +9,7 @@ import type { Manifest } from '../bundle/manifest.ts';
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { gunzipSync } from 'node:zlib';
 
 const platt = (a: number, b: number): Calibration => ({ method: 'platt', a, b, fitted_on: 'test', ece_before: 0, ece_after: 0 });
 
@@ -92,14 +93,15 @@ describe('the model-level real-scan check', () => {
 });
 
 describe('the bundled demo phantoms', () => {
-  it('are known by the sha256 of exactly the files in public/demo', async () => {
+  it('are known by the sha256 of exactly the files in public/demo, gzipped and inflated', async () => {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../public/demo');
     const files = readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).sort();
     expect(Object.keys(DEMO_SCAN_SHA256).sort()).toEqual(files);
     for (const f of files) {
-      const sha = await sha256Hex(new Uint8Array(readFileSync(join(dir, f))));
-      expect(DEMO_SCAN_SHA256[f], f).toBe(sha);
-      expect(isDemoScan(sha)).toBe(true);
+      const bytes = new Uint8Array(readFileSync(join(dir, f)));
+      const sha = { file: await sha256Hex(bytes), nifti: await sha256Hex(new Uint8Array(gunzipSync(bytes))) };
+      expect(DEMO_SCAN_SHA256[f], f).toEqual(sha);
+      expect(isDemoScan(sha.file) && isDemoScan(sha.nifti)).toBe(true);
     }
     expect(isDemoScan('0'.repeat(64))).toBe(false);
     expect(isDemoScan(null)).toBe(false);
