@@ -1,7 +1,8 @@
 """Adds the guards' data to shipped bundles from their run records (issue #18): Platt calibration of
 P(positive) from the record's validation predictions, and — given the backbone features of the
 record's train and validation subjects — the Mahalanobis OOD model; with --real, the model card's
-real-scan results from experiments.real_scans' record. Weights and files are untouched; only
+real-scan results from experiments.real_scans' record and the REAL_CHECKS it fails (which withhold its class
+on every input but the demo phantoms). Weights and files are untouched; only
 manifest.json gains `calibration` (and `ood`, `real_scans`).
 
     /usr/bin/python3 -m experiments.guard_bundles tsc-flair-resnet34 tsc-t2w-qresnet34 …
