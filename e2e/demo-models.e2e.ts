@@ -8,11 +8,11 @@
  * misreads a demo, this fails, and the remedy is a better model, never another demo scan or threshold.
  * Runs on WASM so the result does not depend on the SwiftShader adapter.
  */
-import { execFileSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
+import { cliRow } from './cli.ts';
 import { assert, dropFiles, run, test, waitForScan } from './harness.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -36,9 +36,7 @@ interface Card {
 
 /** What the node CLI (onnxruntime-node, same preprocessing and kernel) answers for one file and model. */
 function cliClassify(file: string, modelId: string): { label: string; p: number } {
-  const out = execFileSync(process.execPath, [join(root, 'bin/qumri.mjs'), 'classify', file, '--model', modelId, '--json'],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const [row] = JSON.parse(out) as { probability: number; class: string }[];
+  const row = cliRow<{ probability: number; class: string }>(file, modelId);
   return { label: row.class, p: row.probability };
 }
 

@@ -3,7 +3,6 @@
  * image content (its file name says FLAIR), and a scan unlike the training data is shown as unreliable;
  * both answers stay on the page, greyed, with the reason. Runs on WASM, with the shipped models.
  */
-import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { gunzipSync, gzipSync } from 'node:zlib';
@@ -12,6 +11,7 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
+import { cliRow } from './cli.ts';
 import { assert, baseUrl, dropFiles, run, test, waitForScan } from './harness.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -48,11 +48,8 @@ test('a T1w scan named FLAIR is read as T1w and its answer shown greyed with the
   assert(r.label.length > 0, 'the greyed answer still shows its class');
 });
 
-/** What the node CLI (onnxruntime-node, the same preprocessing, kernel and guards) says of one file. */
 function cliOod(file: string, modelId: string): { inDistribution: boolean; score: number } {
-  const out = execFileSync(process.execPath, [join(root, 'bin/qumri.mjs'), 'classify', file, '--model', modelId, '--json'],
-    { cwd: root, encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
-  const [row] = JSON.parse(out) as { in_distribution: boolean; ood_score: number }[];
+  const row = cliRow<{ in_distribution: boolean; ood_score: number }>(file, modelId);
   return { inDistribution: row.in_distribution, score: row.ood_score };
 }
 
