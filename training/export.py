@@ -6,7 +6,8 @@
 Writes backbone.onnx (opset 17, BatchNorm folded, outputs `features` + `feature_map`; a 3D ResNet's also
 Grad-CAM at an inner stage, training/explain.py), head.json, reference.json (deterministic inputs as
 NIfTI with their torch probabilities and Grad-CAM channel weights, for parity tests)
-and manifest.json with the sha256 of every file; adds the id to <out>/../index.json.
+and manifest.json with the sha256 of every file; adds the id to <out>/../index.json if the bundle passes the
+shipping rule (training/shipping.py: test AUC interval above 0.70).
 
 `weights="float16"` (paper B's large 2D backbones, to fit the bundle budget) stores the backbone's
 weight tensors as float16 with float32 inputs, outputs, biases and arithmetic: BatchNorm is folded in
@@ -23,6 +24,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from typing import Any
 
 import numpy as np
@@ -32,6 +34,7 @@ from torch import nn
 from .explain import CAM_OUTPUTS, CAM_STAGE, CamBackbone, cam_weights_autograd
 from .heads import head_to_json
 from .models import Classifier, ResNet3d
+from .shipping import RULE, ships
 
 OPSET = 17
 CLASSES = {"tsc": ["healthy", "TSC"], "ms": ["healthy", "MS"]}
@@ -215,8 +218,13 @@ def _nan_to_none(v: Any) -> Any:
     return v
 
 
-def update_index(models_dir: str, bundle_id: str) -> None:
-    """Add the id to models_dir/index.json, keeping every id already listed."""
+def update_index(models_dir: str, bundle_id: str) -> bool:
+    """Add the id to models_dir/index.json, keeping every id already listed, if its manifest passes the
+    shipping rule (training/shipping.py); otherwise leave the index alone and return False."""
+    with open(os.path.join(models_dir, bundle_id, "manifest.json")) as f:
+        if not ships(json.load(f)["metrics"]):
+            print(f"{bundle_id}: not listed in index.json, it fails the shipping rule ({RULE})", file=sys.stderr)
+            return False
     path = os.path.join(models_dir, "index.json")
     doc = {"models": []}
     if os.path.exists(path):
@@ -225,6 +233,7 @@ def update_index(models_dir: str, bundle_id: str) -> None:
     if bundle_id not in doc.setdefault("models", []):
         doc["models"].append(bundle_id)
     _write_json(path, doc)
+    return True
 
 
 def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shape: list[int],

@@ -128,12 +128,15 @@ def test_local_weights_file_loads(tmp_path):
         build_model(ModelConfig(backbone="resnet50", head="classical", pretrained=path))
 
 
-def test_index_is_extended_not_clobbered(tmp_path):
+def test_index_is_extended_not_clobbered_and_lists_only_shipping_bundles(tmp_path):
     models = tmp_path / "models"
-    models.mkdir()
+    for bundle_id, low in (("mine", 0.74), ("at-chance", 0.65)):
+        (models / bundle_id).mkdir(parents=True)
+        metrics = {"split": "test", "auc": {"value": 0.8, "ci95": [low, 0.9]}}
+        (models / bundle_id / "manifest.json").write_text(json.dumps({"metrics": metrics}))
     (models / "index.json").write_text(json.dumps({"models": ["someone-elses"]}))
-    export.update_index(str(models), "mine")
-    export.update_index(str(models), "mine")
+    assert export.update_index(str(models), "mine") and export.update_index(str(models), "mine")
+    assert not export.update_index(str(models), "at-chance")
     assert json.loads((models / "index.json").read_text()) == {"models": ["someone-elses", "mine"]}
 
 
