@@ -2,7 +2,7 @@
  * QuMRI's service worker: after one visit the page works offline. On install it caches every file
  * of the build listed in precache.json (written by tools/vite-precache.ts: the
  * page, its scripts and workers, the kernel and ONNX Runtime wasm, the demo scan) and every shipped
- * model bundle (from models/index.json and each manifest). Same-origin GETs are then served
+ * model bundle (from models/index.json and each manifest), and models/withdrawn.json. Same-origin GETs are then served
  * network-first with the cache as fallback, so a new build is picked up when online. Requests to
  * other origins are never touched: QuMRI makes none.
  */
@@ -27,7 +27,7 @@ async function buildFiles() {
 
 async function modelFiles() {
   try {
-    const urls = [scoped('models/index.json')];
+    const urls = [scoped('models/index.json'), scoped('models/withdrawn.json')];
     for (const id of (await json('models/index.json')).models ?? []) {
       try {
         const manifest = await json(`models/${id}/manifest.json`);

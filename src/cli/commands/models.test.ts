@@ -26,6 +26,17 @@ describe('qumri models', () => {
     expect(lines[0]).toMatch(/^tiny-q\ttsc\tFLAIR\t3D\tquantum\tAUC n\/a\t0\.0 MiB\tsynthetic data$/);
   });
 
+  it('then lists the bundles withdrawn.json says the shipping rule took out, with their AUC', () => {
+    const root = modelsRoot(['tiny-q']);
+    cpSync(path.join(ROOT, 'public/models/withdrawn.json'), path.join(root, 'withdrawn.json'));
+    const r = spawnSync('node', [BIN, 'models', '--root', root], { encoding: 'utf8' });
+    expect(r.status).toBe(0);
+    const [shipped, withdrawn] = r.stdout.trim().split('\n\n');
+    expect(shipped).toMatch(/^tiny-q\t[^\n]*$/);
+    expect(withdrawn).toMatch(/^withdrawn, failing the shipping rule \(test AUC 95 % interval above 0\.70\):\n/);
+    expect(withdrawn).toContain('ms-flair-axial-qcnn\tms\tFLAIR\t2D axial\tquantum\tAUC 0.320 [0.118, 0.556]');
+  });
+
   it('prints JSON and flags a broken bundle with exit code 1', () => {
     const r = spawnSync('node', [BIN, 'models', '--json', '--root', modelsRoot(['tiny-c', 'broken'])], { encoding: 'utf8' });
     expect(r.status).toBe(1);

@@ -5,6 +5,9 @@ import * as bridge from './bridge.ts';
 import { WrappingSelect } from '../panels/WrappingSelect.tsx';
 import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, type Convention, type Plane } from '../../core/preprocess/slice2d.ts';
 import type { LoadedModel, SliceRun } from '../../core/protocol.ts';
+import { namedPlane, noSliceModelText } from '../../core/bundle/withdrawn.ts';
+
+const PLANES: Plane[] = ['axial', 'sagittal'];
 
 type Answer = SliceRun & { model: LoadedModel };
 
@@ -45,7 +48,9 @@ export function SlicePanel() {
   const crosshair = useStore((s) => s.crosshair);
   const threshold = useStore((s) => s.overlay.threshold);
   const convention = useStore((s) => s.convention);
+  const withdrawn = useStore((s) => s.withdrawn);
   const models = (registry ?? []).filter((e) => e.manifest?.dims === 2);
+  const covered = PLANES.filter((p) => models.some((e) => (namedPlane(e.manifest!.name) ?? p) === p));
   const [modelId, setModelId] = useState<string>('');
   const [run, setRun] = useState<ShownRun | null>(null);
   const [busy, setBusy] = useState<string | null>(null);
@@ -81,9 +86,10 @@ export function SlicePanel() {
   return (
     <section className="panel" data-testid="slice-panel">
       <h2>Slice classification (2D, paper B)</h2>
-      {models.length === 0 ? (
-        <p className="muted">No 2D slice model is installed.</p>
-      ) : (
+      {registry && PLANES.filter((p) => !covered.includes(p)).map((p) => (
+        <p key={p} className="muted" data-testid={`slice-none-${p}`}>{withdrawn ? noSliceModelText(p, withdrawn) : `No ${p} 2D slice model is installed.`}</p>
+      ))}
+      {models.length > 0 && (
         <>
           <div className="field">
             <label htmlFor="slice-model">2D model</label>
@@ -92,8 +98,9 @@ export function SlicePanel() {
             </WrappingSelect>
           </div>
           <div className="slice-actions">
-            <button type="button" data-testid="slice-axial" disabled={!scan || !!busy} onClick={() => classifySlice('axial')}>Axial slice</button>
-            <button type="button" data-testid="slice-sagittal" disabled={!scan || !!busy} onClick={() => classifySlice('sagittal')}>Sagittal slice</button>
+            {covered.map((p) => (
+              <button key={p} type="button" data-testid={`slice-${p}`} disabled={!scan || !!busy} onClick={() => classifySlice(p)}>{p === 'axial' ? 'Axial' : 'Sagittal'} slice</button>
+            ))}
             <label className="file-button">
               PNG/JPEG…
               <input type="file" accept="image/png,image/jpeg" data-testid="slice-file" hidden onChange={(e) => {

@@ -11,6 +11,7 @@ import { sequenceMismatch, type ModelRun } from './inference-slice.ts';
 import type { ProbeResult } from '../../core/backbone/web.ts';
 import { shouldClassify } from './auto-classify.ts';
 import { installTestHooks } from './test-hooks.ts';
+import { parseWithdrawn, type Withdrawn } from '../../core/bundle/withdrawn.ts';
 
 const PROBES_KEY = 'qumri.webgpuProbes';
 const base = import.meta.env.BASE_URL;
@@ -51,6 +52,16 @@ async function configure(): Promise<void> {
   });
 }
 
+/**
+ * models/withdrawn.json (the bundles the shipping rule took out), or null when the server has none: the
+ * slice panel then only says that no model is installed.
+ */
+async function loadWithdrawn(): Promise<Withdrawn | null> {
+  // Not */*: vite's SPA fallback would answer a missing file with index.html.
+  const res = await fetch(`${base}models/withdrawn.json`, { headers: { Accept: 'application/json' } }).catch(() => null);
+  return res?.ok ? parseWithdrawn(await res.text()) : null;
+}
+
 /** Reads models/index.json and every manifest; picks a default model matching the scan's sequence. */
 export async function loadRegistry(): Promise<void> {
   const st = useStore.getState();
@@ -62,8 +73,9 @@ export async function loadRegistry(): Promise<void> {
   }
   try {
     await configure();
-    const registry = await bridge.listModels();
+    const [registry, withdrawn] = await Promise.all([bridge.listModels(), loadWithdrawn()]);
     st.setRegistry(registry);
+    st.setWithdrawn(withdrawn);
     if (!useStore.getState().modelId) {
       const seq = selectSequence(useStore.getState());
       const usable = registry.filter((e) => e.manifest && e.manifest.dims === 3);

@@ -1,10 +1,11 @@
 /**
- * The `inference` slice: the model registry, the chosen model(s), the sequence-mismatch
+ * The `inference` slice: the model registry and the withdrawn bundles, the chosen model(s), the sequence-mismatch
  * confirmation, run status, results per model for the current scan, the Grad-CAM overlay settings
  * and the quantum panel's exact/shots choice. The controller (controller.ts) writes it.
  */
 import type { StateCreator } from 'zustand';
 import type { Manifest, RegistryEntry } from '../../core/bundle/index.ts';
+import type { Withdrawn } from '../../core/bundle/withdrawn.ts';
 import type { ClassifyResult, LoadedModel } from '../../core/protocol.ts';
 
 export type BackendChoice = 'auto' | 'webgpu' | 'wasm';
@@ -21,6 +22,8 @@ export interface ModelRun {
 export interface InferenceSlice {
   registry: RegistryEntry[] | null;
   registryError: string | null;
+  /** Bundles the shipping rule took out (models/withdrawn.json), or null when the server has none. */
+  withdrawn: Withdrawn | null;
   modelId: string | null;
   /** Second model for side-by-side comparison (classical vs quantum), or null. */
   compareId: string | null;
@@ -36,6 +39,7 @@ export interface InferenceSlice {
   overlay: { visible: boolean; opacity: number; threshold: number };
   shots: { mode: 'exact' | 'shots'; count: number; seed: number };
   setRegistry: (registry: RegistryEntry[] | null, error?: string | null) => void;
+  setWithdrawn: (withdrawn: Withdrawn | null) => void;
   setModelId: (id: string | null) => void;
   setCompareId: (id: string | null) => void;
   setBackendChoice: (b: BackendChoice) => void;
@@ -51,6 +55,7 @@ export interface InferenceSlice {
 export const createInferenceSlice: StateCreator<InferenceSlice, [], [], InferenceSlice> = (set) => ({
   registry: null,
   registryError: null,
+  withdrawn: null,
   modelId: null,
   compareId: null,
   backendChoice: 'auto',
@@ -62,6 +67,7 @@ export const createInferenceSlice: StateCreator<InferenceSlice, [], [], Inferenc
   overlay: { visible: true, opacity: 0.5, threshold: 0.3 },
   shots: { mode: 'exact', count: 1024, seed: 1 },
   setRegistry: (registry, error = null) => set({ registry, registryError: error }),
+  setWithdrawn: (withdrawn) => set({ withdrawn }),
   setModelId: (modelId) => set({ modelId, mismatchConfirmed: false, runs: [], inferenceError: null }),
   setCompareId: (compareId) => set({ compareId, runs: [], inferenceError: null }),
   setBackendChoice: (backendChoice) => set({ backendChoice }),
