@@ -21,10 +21,9 @@ import os
 
 import numpy as np
 
+from experiments.variants import RECORDS, ROOT, shipped_record
 from training import guards
 from training.export import _write_json
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def calibration_from_record(record: dict) -> dict:
@@ -89,7 +88,7 @@ def real_scan_results(record: dict, bundle_id: str) -> dict | None:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("ids", nargs="+", help="shipped bundle ids (public/models/<id>, experiments/records/<id>.json)")
+    ap.add_argument("ids", nargs="+", help="shipped bundle ids (public/models/<id>, its run: records/shipped.json)")
     ap.add_argument("--features", default="", help="JSON subject_id → features (one bundle only)")
     ap.add_argument("--real", default="", help="experiments.real_scans record: write each model card's real-scan results")
     ap.add_argument("--no-calibration", action="store_true", help="leave the calibration as it is")
@@ -97,8 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     if a.features and len(a.ids) != 1:
         ap.error("--features belongs to one bundle")
     for bundle_id in a.ids:
-        with open(os.path.join(ROOT, "experiments", "records", f"{bundle_id}.json")) as f:
-            record = json.load(f)
+        record = shipped_record(RECORDS, bundle_id)
         path = os.path.join(ROOT, "public", "models", bundle_id, "manifest.json")
         with open(path) as f:
             manifest = json.load(f)

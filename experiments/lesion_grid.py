@@ -3,7 +3,7 @@
     OMP_WAIT_POLICY=PASSIVE nice /usr/bin/python3 -m experiments.lesion_grid \
         --cohort data/prepared/ms-mix-64/cohort.csv --splits data/prepared/ms-mix-64/splits.json \
         --spec public/models/ms-flair-resnet34/manifest.json --grids 64 96 128 \
-        --out data/prepared/lesion-grid --record experiments/records/lesion-probe/grid.json
+        --out data/prepared/lesion-grid --record records/lesion-probe/grid.json
 
 The cohort's validation and test subjects (synthetic, and the real MS FLAIR with their lesion-removed twins)
 are prepared from their raw scans by `qumri preprocess` (the page's own preprocessing; resumable) on each

@@ -2,7 +2,7 @@
 
     OMP_WAIT_POLICY=PASSIVE nice /usr/bin/python3 -m experiments.lesion_probe \
         --cohort data/prepared/ms-mix-64/cohort.csv --splits data/prepared/ms-mix-64/splits.json \
-        --ckpt runs/mix/ms-flair-lesionmap/ckpt.pt --record experiments/records/lesion-probe/ms-flair-mix.json
+        --ckpt runs/mix/ms-flair-lesionmap/ckpt.pt --record records/lesion-probe/ms-flair-mix.json
 
 Every shipped and candidate MS FLAIR model gives a real MS scan and its lesion-removed twin the same
 probability to two decimals: the classifier does not respond to real lesions. The classifier sees the

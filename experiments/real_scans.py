@@ -11,8 +11,8 @@
    MS FLAIR and their twins as a validation manifest (path,label,subject_id,sequence,lesion_mask,source).
 2. Classify every scan with every model through `qumri classify --json` (the page's preprocessing), one call
    per model, cached per model in results/ (keyed by the bundle, the scans and the CLI's sources).
-3. Write one record (default experiments/records/real-scans/real-scans.json: experiments/records/*.json are
-   qumri-run/1 records, which this is not) with every prediction and, per model, the rates that issue 18 asks
+3. Write one record (default records/real-scans/real-scans.json, beside the variants: not a qumri-run/1
+   record) with every prediction and, per model, the rates that issue 18 asks
    for as n/N. `python -m experiments.report` renders it as the "Real scans" section of docs/results.md.
 
 --models takes public/models (the default: its index.json, 3D bundles only), a folder of bundle folders, or
@@ -43,7 +43,7 @@ from training.export import sha256
 DATA = os.path.normpath(os.path.join(ROOT, "..", "shared", "data"))
 OUT = os.path.join(ROOT, "data", "real-eval")
 MODELS = os.path.join(ROOT, "public", "models")
-RECORD = os.path.join(ROOT, "experiments", "records", "real-scans", "real-scans.json")
+RECORD = os.path.join(ROOT, "records", "real-scans", "real-scans.json")
 
 USE_TRAIN = "may train, calibrate and validate"
 USE_VAL = "validation and calibration only"

@@ -1,26 +1,29 @@
 """Regenerate docs/results.md and docs/img/results-*.png from the committed run records alone.
 
-    /usr/bin/python3 -m experiments.report [--records=experiments/records] [--out=docs/results.md]
+    /usr/bin/python3 -m experiments.report [--records=records] [--out=docs/results.md]
 
-Reads experiments/records/*.json (written by experiments.paper_a / experiments.paper_b), recomputes
-the DeLong test of each hybrid against its classical partner from the stored test predictions, and
-draws one ROC figure per task × sequence (or plane). No checkpoint or data set is needed.
+Reads records/ (experiments/variants.py: the shipped runs of records/shipped.json, every variant by its
+group), recomputes the DeLong test of each hybrid against its classical partner from the stored test
+predictions, and draws one ROC figure per task × sequence (or plane). No checkpoint or data set is needed.
 """
 from __future__ import annotations
 
 import argparse
-import glob
 import json
 import math
 import os
 import sys
 
+import matplotlib
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
+from experiments.variants import RECORDS, ROOT, load_group, load_records, shipped, variants
+from training import guards
+from training.evaluate import auc_score, delong
 
-from training.evaluate import auc_score, delong  # noqa: E402  (after the path set-up)
+matplotlib.use("Agg")  # figures are files; before pyplot picks a display backend
+import matplotlib.pyplot as plt  # noqa: E402
+from sklearn.metrics import roc_curve  # noqa: E402
 
 # Paper A, Table 2 (test set): AUC, ACC, SEN, SPE
 PAPER_A = {("tsc", "FLAIR", "classical"): (0.982, 0.923, 0.942, 0.904),
@@ -48,56 +51,17 @@ def model_order(r: dict) -> tuple:
     return r["task"] != "tsc", r["sequence"] != "FLAIR", r["head"] != "classical"
 
 
-def load_records(folder: str) -> list[dict]:
-    recs = []
-    for p in sorted(glob.glob(os.path.join(folder, "*.json"))):
-        with open(p) as f:
-            r = json.load(f)
-        if r.get("format") != "qumri-run/1":
-            raise ValueError(f"{p}: not a qumri-run/1 record (format {r.get('format')!r})")
-        recs.append(r)
-    return recs
-
-
-# Backbone starts and lr schedules that were run, one records/ folder each (experiments/README.md); per model,
-# the tables use the run with the lowest validation loss among them.
-VARIANTS = {
-    "from-scratch": "random initialisation; constant lr, early stopping",
-    "lesion-map": "lesion-map pre-trained at a constant lr; fine-tuned at a constant lr, early stopping",
-    "lesion-map-cosine": "lesion-map pre-trained with cosine lr decay; fine-tuned with cosine lr decay, best "
-                         "validation epoch of all",
-    "lesion-map-cosine-lr1e-3": "as lesion-map-cosine, fine-tuned from a peak lr of 1e-3 instead of 3e-4",
-    "lesion-map-cosine-60ep": "as lesion-map-cosine (peak lr 3e-4), the cosine spread over 60 epochs instead of 30",
-    "lesion-map-cosine-60ep-warmup5": "as lesion-map-cosine-60ep, after 5 epochs that train the head alone on the "
-                                      "fixed pre-trained backbone (LP-FT; 65 epochs in all)",
-    "lesion-map-cosine-warmup5-bb0.1": "5 head-only epochs as above, then the backbone at a tenth of the head's "
-                                       "peak lr of 3e-4 over a 30-epoch cosine (35 epochs in all)",
-    "lesion-map-cosine-warmup5-bb0.1-bottleneck2": "as lesion-map-cosine-warmup5-bb0.1 with a trained output scale: "
-                                                   "the quantum head reads each qubit's ⟨Z⟩ into a dense layer (2 → 2 "
-                                                   "logits) instead of the fixed parity pair [x, 1 − x], which caps "
-                                                   "its probability to 0.27–0.95; the classical head gets the same "
-                                                   "shape as a control, with a 2-unit ReLU layer where the circuit is",
-    "lesion-map-cosine-warmup5-head3e-3-bb0.01": "as lesion-map-cosine-warmup5-bb0.1 with the head's peak lr 10× "
-                                                 "higher (3e-3) and the backbone's unchanged (3e-5): the hybrids' "
-                                                 "training loss had stayed near 0.6 through every run",
-    "lesion-map-cosine-warmup5-head3e-3-bb0.01-q4z": "as lesion-map-cosine-warmup5-head3e-3-bb0.01 with 4 qubits "
-                                                     "instead of paper A's 2 (a declared deviation: the paper does not "
-                                                     "state its qubit count) and each qubit's ⟨Z⟩ read into a dense "
-                                                     "layer (4 → 2 logits); the classical head gets the same shape as "
-                                                     "a control, with a 4-unit ReLU layer where the circuit is",
-    "lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid": "as lesion-map-cosine-warmup5-head3e-3-bb0.01 with the "
-                                                           "feature map's input bounded to (0, π) by π·sigmoid of the "
-                                                           "fc output (Qiskit's pattern feeds it unbounded, so the head "
-                                                           "is periodic in the features); hybrids only",
-    "lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid-z": "as lesion-map-cosine-warmup5-head3e-3-bb0.01-fmsigmoid "
-                                                             "with each qubit's ⟨Z⟩ read into a dense layer (2 → 2 "
-                                                             "logits) instead of the parity pair; hybrids only",
-}
-
-
-def load_variants(folder: str) -> dict[str, dict[str, dict]]:
-    """Every variant's runs: {variant: {run id: record}} (empty where the folder is missing)."""
-    return {v: {r["id"]: r for r in load_records(os.path.join(folder, v))} for v in VARIANTS}
+def shown_records(folder: str) -> list[dict]:
+    """The runs the main tables show, by id: each shipped 3D model's run (records/shipped.json) and every paper B
+    run on paper B's cohort size; a record keeps its `shipped` entry only while shipped.json names its variant."""
+    ship = shipped(folder)
+    recs = [r for v, by_id in load_group(folder, "paper-a").items() for i, r in by_id.items() if ship.get(i) == v]
+    for v, by_id in load_group(folder, "paper-b").items():
+        for i, r in by_id.items():
+            if ship.get(i) != v:
+                r.pop("shipped", None)
+            recs.append(r)
+    return sorted(recs, key=lambda r: r["id"])
 
 
 def start(rec: dict) -> str:
@@ -147,10 +111,6 @@ def partners(recs: list[dict]) -> list[tuple[dict, dict | None]]:
 
 
 def roc_figure(recs: list[dict], title: str, path: str) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from sklearn.metrics import roc_curve
     fig, ax = plt.subplots(figsize=(4.2, 4.2), dpi=110)
     for r in recs:
         _, y, p = test_arrays(r)
@@ -267,13 +227,12 @@ def protocol_b(rec: dict) -> str:
     return f"transfer: backbone {p['backbone']['epochs_run']} ep., head {p['head']['trials']} trials"
 
 
-PAPER_B_520 = "paper-b-520"  # records/<this>/: the paper B runs on the 520-subject MS cohort (not shipped)
+PAPER_B_520 = "paper-b-520"  # the group of the paper B runs on the 520-subject MS cohort (not shipped)
 
 
 def section_paper_b_520(folder: str, img_dir: str, rel_img: str) -> list[str]:
     """The same protocol on the 3D MS model's 520-subject cohort (records/paper-b-520/)."""
-    path = os.path.join(folder, PAPER_B_520)
-    recs = load_records(path) if os.path.isdir(path) else []
+    recs = [r for by_id in load_group(folder, PAPER_B_520).values() for r in by_id.values()]
     if not recs:
         return []
     for r in recs:
@@ -419,13 +378,9 @@ def section_shipped(recs: list[dict]) -> list[str]:
 def section_calibration(recs: list[dict], img_dir: str, rel_img: str) -> list[str]:
     """Platt scaling fitted on each shipped 3D model's validation predictions (as the bundle carries it),
     judged on the test split: ECE and a reliability diagram before and after."""
-    from training import guards
     shipped = sorted((r for r in recs if r.get("shipped") and r["family"] == "paper_a"), key=lambda r: r["id"])
     if not shipped:
         return []
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
     L = ["## Calibration\n",
          "Each shipped 3D bundle carries a Platt scaling of its probability, σ(a·logit(P) + b), fitted on its "
          "validation predictions (`training/guards.py`; the page and `qumri classify` show it beside the model's "
@@ -603,14 +558,13 @@ def section_real_scans(folder: str) -> list[str]:
     return L + [""]
 
 
-MIXED = "real-mix"  # experiments.mixed_cohort runs: run records plus the real-scan record of the candidates
+MIXED = "mixed-cohort"  # experiments.mixed_cohort runs: run records plus the real-scan record of the candidates
 
 
 def section_mixed(folder: str) -> list[str]:
-    """The retraining on a cohort whose source cannot predict the label: candidates, not shipped. One records
-    folder per pre-training (real-mix, real-mix60, …), each with its runs and their real-scan record."""
-    folders = sorted((d for d in glob.glob(os.path.join(folder, MIXED + "*")) if os.path.isdir(d)),
-                     key=lambda d: (len(d), d))
+    """The retraining on a cohort whose source cannot predict the label: candidates, not shipped. One variant
+    per pre-training (real-mix, real-mix60, …), each with its runs and their real-scan record."""
+    folders = [os.path.join(folder, v) for v in variants(folder, MIXED)]
     if not folders:
         return []
     keys = ["ms_called_ms", "patient_above_twin", "twins_called_healthy", "other_called_healthy", "out_of_distribution",
@@ -656,9 +610,10 @@ def section_lesion_probe(folder: str) -> list[str]:
     d = os.path.join(folder, PROBE)
     grid = os.path.join(d, "grid.json")
     probes = []
-    for p in glob.glob(os.path.join(d, "ms-flair-*.json")):
-        with open(p) as f:
-            probes.append(json.load(f))
+    for p in sorted(os.listdir(d)) if os.path.isdir(d) else []:
+        if p.startswith("ms-flair-") and p.endswith(".json"):
+            with open(os.path.join(d, p)) as f:
+                probes.append(json.load(f))
     if not (probes and os.path.exists(grid)):
         return []
     probes.sort(key=lambda r: r["ckpt_epochs"])
@@ -705,7 +660,7 @@ def section_lesion_probe(folder: str) -> list[str]:
 def section_protocol(recs: list[dict], folder: str = "") -> list[str]:
     """What was actually run, against paper A's protocol, from the records (and every pre-trained variant,
     whether or not it was selected)."""
-    pre = [r for runs in load_variants(folder).values() for r in runs.values()] if folder else []
+    pre = [r for runs in load_group(folder, "paper-a").values() for r in runs.values()] if folder else []
     a = sorted((r for r in recs if r["family"] == "paper_a"), key=model_order)
     L = ["## Protocol as run\n"]
     seen = set()
@@ -806,39 +761,39 @@ def pretraining_lines(a: list[dict]) -> list[str]:
 
 
 def section_ablation(folder: str) -> list[str]:
-    """Each model under every backbone start that was run (records/<variant>/, VARIANTS); the tables above show,
-    per model, the run with the lowest validation loss."""
-    variants = {v: runs for v, runs in load_variants(folder).items() if runs}
-    if len(variants) < 2:
+    """Each model under every variant of the paper A group (records/<variant>/); the tables above show, per model,
+    the shipped run, its lowest-validation-loss variant (experiments/tests/test_report.py)."""
+    described = variants(folder, "paper-a")
+    runs_of = {v: runs for v, runs in load_group(folder, "paper-a").items() if runs}
+    if len(runs_of) < 2:
         return []
-    names = list(variants)
-    ids = sorted({i for runs in variants.values() for i in runs},
-                 key=lambda i: model_order(next(runs[i] for runs in variants.values() if i in runs)))
+    names = list(runs_of)
+    ids = sorted({i for runs in runs_of.values() for i in runs},
+                 key=lambda i: model_order(next(runs[i] for runs in runs_of.values() if i in runs)))
     L = ["## Ablation: backbone start, learning rate and head\n",
          "The same backbone, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
          "weights, the learning-rate schedule and its peak, and in the head (output layer, qubit count, feature-map "
          "input):\n",
-         *[f"- `{v}` (`experiments/records/{v}/`): {VARIANTS[v]}" for v in names], "",
+         *[f"- `{v}` (`experiments/records/{v}/`): {described[v]['description']}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (**bold**; chosen on "
          "validation only; test shown for transparency). The lowest of several validation losses is an optimistic "
          "estimate of that run's loss; the test split, never used to choose, is what the tables report. "
          "– = not run for that model.\n"]
-    cols = [(i, next(runs[i] for runs in variants.values() if i in runs)) for i in ids]
-    used = {i: min((v for v in names if i in variants[v]), key=lambda v: variants[v][i]["best_val_loss"])
-            for i in ids}
+    cols = [(i, next(runs[i] for runs in runs_of.values() if i in runs)) for i in ids]
+    used = shipped(folder)
     head = "| Variant | " + " | ".join(f"{TASKS[r['task']]} {r['sequence']} {label(r)}" for _, r in cols) + " |"
     rule = "|---|" + "---|" * len(cols)
 
     def cell(v: str, i: str, text) -> str:
-        r = variants[v].get(i)
+        r = runs_of[v].get(i)
         if not r:
             return "–"
-        return f"**{text(r)}**" if used[i] == v else text(r)
+        return f"**{text(r)}**" if used.get(i) == v else text(r)
 
     L += ["Validation loss → test AUC (95 % CI):\n", head, rule]
     L += [f"| `{v}` | " + " | ".join(cell(v, i, lambda r: f"{f3(r['best_val_loss'])} → {ci(r['test']['auc'])}")
                                      for i, _ in cols) + " |" for v in names]
-    base = variants.get("from-scratch", {})
+    base = runs_of.get("from-scratch", {})
 
     def vs_scratch(r: dict) -> str:
         b = base.get(r["id"])
@@ -850,7 +805,7 @@ def section_ablation(folder: str) -> list[str]:
     L += [f"| `{v}` | " + " | ".join(cell(v, i, vs_scratch) for i, _ in cols) + " |" for v in names]
     same = []
     for v in names:
-        by_id = variants[v]
+        by_id = runs_of[v]
         for q in by_id.values():
             c = by_id.get(q["id"].replace("qresnet34", "resnet34")) if q["head"] == "quantum" else None
             if c:
@@ -866,29 +821,19 @@ def section_ablation(folder: str) -> list[str]:
 
 
 def section_not_selected(folder: str) -> list[str]:
-    """Runs not used for the tables above, shown for transparency: records/superseded/ (lost on validation
-    loss) and records/small-cohorts/ (the first session's runs on 120–153-subject cohorts, with their own
-    round1/ and superseded/)."""
-    L = []
-    path = os.path.join(folder, "superseded")
-    old = load_records(path) if os.path.isdir(path) else []
-    if old:
-        L += ["## Runs not selected: higher validation loss than the shipped run of the same model\n",
-              "Chosen against on validation loss only (`experiments/records/superseded/README.md`); test AUCs "
-              "shown for transparency.\n"] + run_table(old, ["not selected"] * len(old))
-    small = os.path.join(folder, "small-cohorts")
-    if os.path.isdir(small):
-        rows = []
+    """Runs not used for the tables above, shown for transparency: the small-cohorts group (the first session's
+    runs on 120–153-subject cohorts, with their own round1/ and superseded/)."""
+    rows = []
+    for v in variants(folder, "small-cohorts"):
         for sub, status in (("", "selected then"), ("round1", "round 1"), ("superseded", "not selected then")):
-            d = os.path.join(small, sub)
+            d = os.path.join(folder, v, sub)
             rows += [(r, status) for r in (load_records(d) if os.path.isdir(d) else [])]
-        if rows:
-            L += ["## Earlier runs on smaller cohorts (replaced)\n",
-                  "The first session's runs, on 120–153-subject 3D cohorts and 129-subject slice sets prepared with "
-                  "an earlier preprocessing (`experiments/records/small-cohorts/README.md`). Replaced by the runs "
-                  "above; test AUCs shown for transparency.\n"]
-            L += run_table([r for r, _ in rows], [st for _, st in rows])
-    return L
+    if not rows:
+        return []
+    return ["## Earlier runs on smaller cohorts (replaced)\n",
+            "The first session's runs, on 120–153-subject 3D cohorts and 129-subject slice sets prepared with "
+            "an earlier preprocessing (`experiments/records/small-cohorts/README.md`). Replaced by the runs "
+            "above; test AUCs shown for transparency.\n"] + run_table([r for r, _ in rows], [st for _, st in rows])
 
 
 def run_table(recs: list[dict], statuses: list[str]) -> list[str]:
@@ -933,10 +878,10 @@ def render(recs: list[dict], img_dir: str, rel_img: str, folder: str = "") -> st
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--records", default=os.path.join(ROOT, "experiments", "records"))
+    ap.add_argument("--records", default=RECORDS)
     ap.add_argument("--out", default=os.path.join(ROOT, "docs", "results.md"))
     a = ap.parse_args(argv)
-    recs = load_records(a.records)
+    recs = shown_records(a.records)
     for r in recs:
         r["model_label"] = label(r)
     img_dir = os.path.join(os.path.dirname(os.path.abspath(a.out)), "img")

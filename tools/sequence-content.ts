@@ -1,7 +1,7 @@
 /**
  * The sequence-from-content record (issue 18): contentFeatures and decideSequence
  * (src/core/guard/sequence-content.ts) on every scan the project has, each prepared by `qumri preprocess`
- * as the page prepares it, written to experiments/records/sequence-content/sequence-content.json.
+ * as the page prepares it, written to records/sequence-content/sequence-content.json.
  *
  *   npx tsx tools/sequence-content.ts [--synth-every N] [--cache DIR] [--out PATH]
  *
@@ -25,7 +25,7 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const arg = (name: string, fallback: string) => (process.argv.includes(name) ? process.argv[process.argv.indexOf(name) + 1] : fallback);
 const every = Number(arg('--synth-every', '4'));
 const cache = arg('--cache', join(root, 'data/sequence-content'));
-const out = arg('--out', join(root, 'experiments/records/sequence-content/sequence-content.json'));
+const out = arg('--out', join(root, 'records/sequence-content/sequence-content.json'));
 const SPEC = 'public/models/ms-flair-resnet34/manifest.json';
 
 interface Scan {

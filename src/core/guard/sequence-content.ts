@@ -39,7 +39,7 @@ export interface ContentDetection {
 /**
  * Thresholds, measured on every real scan (lesion-removed twins included), the demo scans, every 4th
  * synth scan and head phantoms, all through `qumri preprocess` onto the 64³ grid (tools/sequence-content.ts
- * → experiments/records/sequence-content/sequence-content.json; real-NN as in data/real-eval/scans.csv):
+ * → records/sequence-content/sequence-content.json; real-NN as in data/real-eval/scans.csv):
  *
  * - t2wAbove: T2w ≥ 1.04 (real-13, healthy adult), FLAIR ≤ 0.61 (real ≤ 0.59): ×1.30 and ×1.31;
  * - darkCsfAbove: real FLAIR and T1w ≥ 0.51 (real-18);
