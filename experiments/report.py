@@ -18,7 +18,7 @@ import matplotlib
 import numpy as np
 
 from experiments.variants import RECORDS, ROOT, load_group, load_records, shipped, variants
-from training import guards
+from training import guards, shipping
 from training.evaluate import auc_score, delong
 
 matplotlib.use("Agg")  # figures are files; before pyplot picks a display backend
@@ -304,15 +304,19 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str, cohort_520: bo
     if missing:
         L.append("Not run within this session's CPU budget: " + ", ".join(missing) + ".\n")
     shipped = [r for r in b if r.get("shipped")]
+    chosen = sorted((r for r in b if r.get("selection", {}).get("selected")), key=lambda r: r["id"])
     if not cohort_520:
+        rule = ("per plane a classical and a hybrid run, the four together with the lowest summed validation loss "
+                "whose bundles fit the size budget beside the 3D bundles "
+                f"({chosen[0]['selection']['budget_mib']:.0f} MiB) and pass the page's parity (never chosen on "
+                "test): " + ", ".join(f"`{r['id']}`" for r in chosen) + "." if chosen else "")
         L.append("The page classifies 2D slices with paper B bundles in its slice panel "
                  "(`src/display/inference/SlicePanel.tsx`: a slice of the loaded volume, or a dropped picture, "
                  "resized to 224×224). "
-                 + ("Shipped: per plane a classical and a hybrid run, the four together with the lowest summed "
-                    "validation loss whose bundles fit the size budget beside the 3D bundles "
-                    f"({shipped[0]['selection']['budget_mib']:.0f} MiB) and pass the page's parity (never chosen on "
-                    "test): " + ", ".join(f"`{r['id']}`" for r in sorted(shipped, key=lambda r: r["id"])) + "."
-                    if shipped else "No paper B bundle is shipped.")
+                 + (f"Shipped: {rule}" if shipped else
+                    f"Chosen to ship: {rule} Withdrawn since: none of the four meets the shipping rule "
+                    f"({shipping.RULE}, `training/shipping.py`; `public/models/withdrawn.json`)." if chosen else
+                    "No paper B bundle is shipped.")
                  + "".join(f" Not shippable: `{r['id']}` (the page's modules in node differ from torch by "
                            f"{r['selection']['page_parity_max_diff']:.1e} > 1e-4: its head amplifies float32 rounding of "
                            "weakly varying features)." for r in b

@@ -121,6 +121,18 @@ def test_no_record_file_is_stored_twice():
         seen[digest] = p
 
 
+def test_every_shipped_bundle_names_an_existing_run_and_every_bundle_is_shipped():
+    ship = variants.shipped(RECORDS)
+    with open(os.path.join(ROOT, "public", "models", "index.json")) as f:
+        assert sorted(json.load(f)["models"]) == sorted(ship)
+    for rid, v in ship.items():
+        r = variants.shipped_record(RECORDS, rid)
+        assert r["shipped"]["bundle"] == f"public/models/{rid}", rid
+        with open(os.path.join(ROOT, r["shipped"]["bundle"], "manifest.json")) as f:
+            manifest = json.load(f)
+        assert manifest["threshold"] == r["threshold"], f"{rid}: the shipped bundle is not {v}'s run"
+
+
 def test_each_shipped_3d_model_is_its_lowest_validation_loss_variant():
     """Paper A's rule: among the variants of its group (same cohort and splits, so the losses compare), a model
     ships the run with the lowest validation loss; its bundle is that run's (the bundle's reference probabilities
