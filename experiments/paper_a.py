@@ -9,8 +9,10 @@ Steps, each resumable (re-running the same command continues where it stopped):
   2. evaluate   training.evaluate: threshold on val, metrics with 95 % bootstrap intervals on test
   3. analyse    pointing game of the Grad-CAM maximum in the lesion masks (last feature map and each stage),
                 paired-lesion sensitivity; --reanalyse redoes only this step for a finished run's record
-  4. record     experiments/records/<id>.json (config, splits, predictions, metrics, wall time, seeds)
-  5. ship       (--ship) public/models/<id>/ bundle with the model card
+  4. record     records/<variant>/<id>.json (config, splits, predictions, metrics, wall time, seeds)
+  5. ship       (--ship) public/models/<id>/ bundle with the model card, and records/shipped.json names the
+                variant, if no variant of its group reached a lower validation loss for this model; a run
+                recorded outside records/ (a candidate, with its own --models) is exported as it is
 
 Where each split is used (the test split never chooses anything):
   train  gradient steps                                   training/train.py (train_loader)
@@ -34,8 +36,9 @@ import time
 import numpy as np
 import torch
 
+from experiments.variants import RECORDS, group_of, load_group, set_shipped
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-RECORDS = os.path.join(ROOT, "experiments", "records")
 MODELS = os.path.join(ROOT, "public", "models")
 SEQUENCES = {"FLAIR": "flair", "T2w": "t2w"}
 TASK_NAMES = {"tsc": "TSC", "ms": "MS"}
@@ -346,7 +349,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--reanalyse", action="store_true",
                     help="only redo step 3 for a finished run: its checkpoint's analysis into its existing record")
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"), help="checkpoints (git-ignored)")
-    ap.add_argument("--records", default=RECORDS)
+    ap.add_argument("--variant", default="", help="records/<variant>/ gets the record (its variant.json first)")
+    ap.add_argument("--records", default="", help="or any folder for the record, e.g. runs/<run>/records")
     ap.add_argument("--models", default=MODELS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -361,6 +365,11 @@ def main(argv: list[str] | None = None) -> int:
         ap.error("--readout, --qubits and --fm_input are for the quantum head")
     if not 2 <= args.qubits <= 12:
         ap.error("--qubits must be 2 to 12 (a statevector of 2^n amplitudes per sample)")
+    if bool(args.variant) == bool(args.records):
+        ap.error("name where the record goes: --variant=NAME (records/NAME/) or --records=DIR")
+    if args.variant and not os.path.exists(os.path.join(RECORDS, args.variant, "variant.json")):
+        ap.error(f"records/{args.variant}/variant.json is missing: write its group, order and description first")
+    args.records = args.records or os.path.join(RECORDS, args.variant)
     rid = run_id(args.task, args.sequence, args.head)
     out_dir = os.path.join(args.runs, rid)
     if args.reanalyse:
@@ -408,7 +417,8 @@ def main(argv: list[str] | None = None) -> int:
         "test": ev["test"], "n_val": ev["n_val"], "n_test": ev["n_test"],
         "predictions": preds, **extra,
     }
-    if args.ship:
+    ships = args.ship and (not args.variant or beats_its_group(record, args.variant))
+    if ships:
         guards = guard_entries(model, args.cohort, splits, preds["val"])
         record["guards"] = {"calibration": {k: v for k, v in guards["calibration"].items()},
                             "ood": {k: guards["ood"][k] for k in ("threshold", "validation_pass_rate", "fitted_on")}}
@@ -417,11 +427,29 @@ def main(argv: list[str] | None = None) -> int:
     with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
         json.dump(_json_safe(record), f, indent=1)
         f.write("\n")
+    if ships and args.variant:
+        with open(os.path.join(args.models, "index.json")) as f:
+            if rid in json.load(f)["models"]:  # a bundle that fails the shipping rule stays out of index.json
+                set_shipped(RECORDS, {rid: args.variant})
     t = record["test"]
     print(f"{rid}: test AUC {t['auc']['value']:.3f} ACC {t['acc']['value']:.3f}; pointing "
           f"{extra['pointing']['acc']}; paired {extra['paired']['rate']}; train {record['wall_time_s']['train']} s",
           file=sys.stderr)
     return 0
+
+
+def beats_its_group(record: dict, variant: str) -> bool:
+    """Whether this run may ship: no other variant of its group (same cohort and splits) reached a lower
+    validation loss for the same model (the rule experiments/tests/test_report.py checks)."""
+    rid = record["id"]
+    rivals = {v: by_id[rid]["best_val_loss"] for v, by_id in load_group(RECORDS, group_of(RECORDS, variant)).items()
+              if rid in by_id and v != variant}
+    better = {v: loss for v, loss in rivals.items() if loss < record["best_val_loss"]}
+    if better:
+        v = min(better, key=better.get)
+        print(f"{rid}: not shipped, {v} reached val loss {better[v]:.4f} < {record['best_val_loss']:.4f}",
+              file=sys.stderr)
+    return not better
 
 
 def rows_in_test_split(cohort_csv: str, splits: dict, sequence: str) -> list[dict]:

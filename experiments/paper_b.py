@@ -23,9 +23,10 @@ Steps, each resumable:
   2. search    (as above) on the validation loss; `--trials` states how many trials ran (paper B: 50)
   3. evaluate  the best trial (chosen on validation loss): threshold on val, metrics with 95 % bootstrap
                intervals on test
-  4. record    experiments/records/<id>.json
+  4. record    records/paper-b-129/<id>.json (or --records)
   5. ship      --ship_best: per plane, the classical and the hybrid run with the lowest validation loss
-               (never test) among the combinations whose bundles fit the size budget, public/models/<id>/
+               (never test) among the combinations whose bundles fit the size budget, public/models/<id>/;
+               records/shipped.json names the variant of each one index.json lists
 
 Where each split is used: train = gradient steps (backbone pre-training and heads); val = early stopping,
 Optuna's objective (best val loss), the threshold and the shipped models; test = the reported metrics only.
@@ -51,9 +52,11 @@ import torch
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 
-from experiments.paper_a import MODELS, RECORDS, _json_safe, git_commit  # noqa: E402
+from experiments.paper_a import MODELS, _json_safe, git_commit  # noqa: E402
+from experiments.variants import RECORDS, load_records, set_shipped  # noqa: E402
 from training.config import tensor_shape  # noqa: E402
 
+PAPER_B_VARIANT = "paper-b-129"  # paper B's own cohort size: the 2D bundles are chosen among these runs
 NAMES = {("cnn", "classical"): "CNN", ("cnn", "quantum"): "QCNN", ("resnet50", "classical"): "ResNet50",
          ("resnet50", "quantum"): "QResNet50", ("densenet121", "classical"): "DenseNet121",
          ("densenet121", "quantum"): "QDenseNet121", ("efficientnet_b3", "classical"): "EfficientNetB3",
@@ -389,17 +392,15 @@ def export_choice(r: dict, weights: str, models_dir: str) -> dict:
                          n_reference=5, preprocess=SPEC_2D)
 
 
+def index_ids(models_dir: str) -> list[str]:
+    with open(os.path.join(models_dir, "index.json")) as f:
+        return json.load(f)["models"]
+
+
 def ship_best(records_dir: str, models_dir: str) -> int:
     from training.export import FLOAT16_MAX_DIFF
-    recs = []
-    for name in sorted(os.listdir(records_dir)):
-        if name.endswith(".json"):
-            with open(os.path.join(records_dir, name)) as f:
-                r = json.load(f)
-            if r.get("family") == "paper_b":
-                recs.append(r)
-    with open(os.path.join(models_dir, "index.json")) as f:
-        index = json.load(f)["models"]
+    recs = [r for r in load_records(records_dir) if r["family"] == "paper_b"]
+    index = index_ids(models_dir)
     paper_b = {r["id"] for r in recs} | {i for i in index if i.startswith("ms-flair-axial-") or i.startswith("ms-flair-sagittal-")}
     others = 0
     for i in index:
@@ -457,6 +458,9 @@ def ship_best(records_dir: str, models_dir: str) -> int:
         with open(os.path.join(records_dir, f"{r['id']}.json"), "w") as f:
             json.dump(_json_safe(r), f, indent=1)
             f.write("\n")
+    if os.path.dirname(os.path.abspath(records_dir)) == RECORDS:
+        variant = os.path.basename(os.path.abspath(records_dir))
+        set_shipped(RECORDS, {i: variant if i in chosen_ids and i in index_ids(models_dir) else None for i in paper_b})
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(models_dir) for f in fs)
     if total > BUDGET_BYTES:
         raise SystemExit(f"public/models holds {total / 2 ** 20:.1f} MiB, over 100 MiB")
@@ -486,7 +490,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--runs", default=os.path.join(ROOT, "runs"))
     ap.add_argument("--slices", default="", help="default: data/slices/<cohort folder name>[-first<N>]")
     ap.add_argument("--subjects", type=int, default=0, help="use only the cohort's first N subjects")
-    ap.add_argument("--records", default=RECORDS)
+    ap.add_argument("--records", default=os.path.join(RECORDS, PAPER_B_VARIANT),
+                    help="the runs' variant folder (--ship_best chooses among its runs)")
     ap.add_argument("--models", default=MODELS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)

@@ -71,8 +71,9 @@ def lowest_val_loss(folder: str, group: str, rid: str) -> str:
     return min(runs, key=lambda v: runs[v]["best_val_loss"])
 
 
-def set_shipped(folder: str, rid: str, variant: str) -> None:
-    ship = shipped(folder) | {rid: variant}
+def set_shipped(folder: str, changes: dict[str, str | None]) -> None:
+    """Point each model id at its variant in shipped.json; None takes the id out."""
+    ship = shipped(folder) | changes
     with open(os.path.join(folder, SHIPPED), "w") as f:
-        json.dump(dict(sorted(ship.items())), f, indent=1)
+        json.dump(dict(sorted((i, v) for i, v in ship.items() if v)), f, indent=1)
         f.write("\n")

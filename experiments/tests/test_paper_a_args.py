@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import json
+import os
 
 import pytest
 
 from experiments import paper_a
+from experiments.variants import RECORDS, load_group
 
 BASE = ["--cohort=does-not-exist.csv", "--task=tsc", "--sequence=FLAIR", "--threads=1"]
 
@@ -42,3 +45,22 @@ def test_model_card_names_each_head_deviation_from_paper_a():
     card = paper_a.limitations(info, 64, 8, True, said)
     assert sum("differs from paper A's Qiskit pattern" in line for line in card) == 1
     assert not any("differs" in line for line in paper_a.limitations(info, 64, 8, True, []))
+
+
+def test_the_record_needs_a_variant_or_a_folder_and_a_variant_its_variant_json(capsys):
+    for extra, message in (([], "name where the record goes"),
+                           (["--variant=v", "--records=runs/x"], "name where the record goes"),
+                           (["--variant=no-such-variant"], "records/no-such-variant/variant.json is missing")):
+        with pytest.raises(SystemExit) as e:
+            paper_a.main([*BASE, "--head=classical", *extra])
+        assert e.value.code == 2
+        assert message in capsys.readouterr().err
+
+
+def test_a_run_ships_only_below_every_other_variant_of_its_group():
+    record = json.load(open(os.path.join(RECORDS, "from-scratch", "tsc-flair-resnet34.json")))
+    best = min(r["tsc-flair-resnet34"]["best_val_loss"] for r in load_group(RECORDS, "paper-a").values()
+               if "tsc-flair-resnet34" in r)
+    assert not paper_a.beats_its_group(record, "from-scratch")
+    record["best_val_loss"] = best - 1e-6
+    assert paper_a.beats_its_group(record, "from-scratch")
