@@ -118,3 +118,16 @@ export function headWidths(spec: HeadSpec, inputWidth: number, quantumOut: (l: Q
   if (w !== 2) throw new HeadError(`head.json: the head ends with ${w} outputs, expected 2 logits`);
   return widths;
 }
+
+/** head.json text for a head (parseHead's inverse): dense weights as [out][in] rows, numbers as float64. */
+export function formatHead(spec: HeadSpec): string {
+  const layers = spec.layers.map((l) => {
+    if (l.type === 'dense') {
+      const weight = Array.from({ length: l.out }, (_, r) => Array.from(l.weight.subarray(r * l.in, (r + 1) * l.in)));
+      return { type: 'dense', in: l.in, out: l.out, activation: l.activation, weight, bias: Array.from(l.bias) };
+    }
+    if (l.type === 'quantum') return { type: 'quantum', circuit: l.circuit, weights: Array.from(l.weights) };
+    return { type: 'pair_logits' };
+  });
+  return `${JSON.stringify({ format: 'qumri-head/1', layers, output: 'logits' }, null, 1)}\n`;
+}
