@@ -42,6 +42,35 @@ export interface Manifest {
   ood?: OodModel;
   /** How the model did on the project's real scans (experiments/real_scans.py), for the model card. */
   real_scans?: RealScanResults;
+  /** Present when the head was fine-tuned on a site's own scans (src/core/adapt, `qumri adapt`). */
+  adapted?: Adaptation;
+}
+
+/** The model card of a site-adapted bundle: from which bundle, on what, when, and what it changed. */
+export interface Adaptation {
+  from: { id: string; name: string; manifest_sha256: string };
+  /** ISO 8601. */
+  date: string;
+  /** Scans per class the head was fine-tuned on. */
+  scans: Record<string, number>;
+  cross_validation: string;
+  /** Fine-tuning steps kept (0: the shipped head's parameters, only threshold and calibration refitted). */
+  epochs: number;
+  settings: { max_epochs: number; lr: number; l2: number; seed: number };
+  /** Mean cross-validated cross-entropy, shipped head and adapted head. */
+  held_out_loss: { before: number; after: number };
+  /** Cross-validated on the site's scans: the shipped head at its threshold, the adapted one at the refitted threshold. */
+  metrics: { before: AdaptationMetrics; after: AdaptationMetrics };
+  /** Why the adapted bundle has no calibration, when Platt scaling could not be fitted. */
+  calibration_problem?: string;
+  /** Always false: adaptation runs where the scans are. */
+  scans_left_machine: false;
+}
+
+export interface AdaptationMetrics {
+  auc: MetricValue;
+  acc: MetricValue;
+  threshold: number;
 }
 
 export interface RealScanResults {
@@ -183,5 +212,28 @@ export function validateManifest(raw: unknown): Manifest {
       need(Array.isArray(r.fails) && r.fails.every((f) => typeof f === 'string'), r.fails, 'real_scans.fails', 'a list of strings');
     }
   }
+  if (m.adapted !== undefined) validateAdaptation(m.adapted, m.classes as string[]);
   return m as unknown as Manifest;
+}
+
+function validateAdaptation(raw: unknown, classes: string[]): void {
+  const a = need(isObject(raw), raw, 'adapted', 'an object') as Json;
+  const from = need(isObject(a.from), a.from, 'adapted.from', 'an object') as Json;
+  str(from, 'id', 'adapted.from');
+  str(from, 'name', 'adapted.from');
+  need(typeof from.manifest_sha256 === 'string' && /^[0-9a-f]{64}$/.test(from.manifest_sha256), from.manifest_sha256, 'adapted.from.manifest_sha256', '64 lowercase hex digits');
+  need(typeof a.date === 'string' && !Number.isNaN(Date.parse(a.date)), a.date, 'adapted.date', 'an ISO 8601 date');
+  const scans = need(isObject(a.scans), a.scans, 'adapted.scans', 'scans per class') as Json;
+  for (const c of classes) need(Number.isInteger(scans[c]) && (scans[c] as number) > 0, scans[c], `adapted.scans.${c}`, 'a positive scan count');
+  str(a, 'cross_validation', 'adapted');
+  need(Number.isInteger(a.epochs) && (a.epochs as number) >= 0, a.epochs, 'adapted.epochs', 'a step count');
+  const metrics = need(isObject(a.metrics), a.metrics, 'adapted.metrics', 'an object') as Json;
+  for (const when of ['before', 'after']) {
+    const w = need(isObject(metrics[when]), metrics[when], `adapted.metrics.${when}`, 'an object') as Json;
+    for (const k of ['auc', 'acc']) {
+      const v = w[k];
+      need(isObject(v) && typeof v.value === 'number', v, `adapted.metrics.${when}.${k}`, '{ value, ci95 }');
+    }
+  }
+  need(a.scans_left_machine === false, a.scans_left_machine, 'adapted.scans_left_machine', 'false');
 }
