@@ -53,9 +53,10 @@ def run_record(model_id: str, epochs: int, auc: float) -> dict:
 
 
 def test_mixed_section_lists_each_pretraining_and_says_the_real_columns_are_not_a_test(tmp_path):
-    for folder, epochs, auc in (("real-mix", 20, 0.6), ("real-mix60", 60, 0.75)):
+    for order, (folder, epochs, auc) in enumerate((("real-mix", 20, 0.6), ("real-mix60", 60, 0.75)), 1):
         d = tmp_path / folder
         (d / "real-scans").mkdir(parents=True)
+        (d / "variant.json").write_text(json.dumps({"group": "mixed-cohort", "order": order, "description": ""}))
         (d / "ms-flair-x.json").write_text(json.dumps(run_record("ms-flair-x", epochs, auc)))
         (d / "real-scans" / "real-scans.json").write_text(json.dumps({"models": [{"id": "ms-flair-x", "rates": [
             {"key": "ms_called_ms", "n": 3, "N": 9}, {"key": "patient_above_twin", "n": 5, "N": 9, "median_gap": 0.08}]}]}))
