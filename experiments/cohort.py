@@ -21,6 +21,11 @@ import sys
 import tempfile
 import time
 
+from synth import GENERATOR, __version__
+from synth.cohort import MANIFEST_COLUMNS, subject_id
+from synth.subject import sample_person
+from training import data as D
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CHUNK = 8
 
@@ -67,8 +72,6 @@ def raw_scans(raw: str) -> list[str]:
 def test_subjects(raw: str) -> set[str]:
     """Paper A's test split of the raw manifest (scheme A, split seed 1: what training.train will make).
     Only those subjects' lesion-free twins are prepared: the paired analysis runs on test patients only."""
-    sys.path.insert(0, ROOT)
-    from training import data as D
     rows = D.read_manifest(os.path.join(raw, "manifest.csv"), check_files=False)
     return set(D.make_splits(rows, "A", 1)["test"])
 
@@ -122,10 +125,6 @@ def close_partial(raw: str, task: str, sequence: str, seed: int, planned: int) -
     """After the generator was stopped early (CPU budget): manifest.csv and cohort.json for the longest
     complete prefix of subjects 0..k-1 on disk (scan, mask and, for patients, the twin). Person fields come
     from the generator's own sampler, so labels are exactly what it would have written. Returns k."""
-    sys.path.insert(0, ROOT)
-    from synth import GENERATOR, __version__
-    from synth.cohort import MANIFEST_COLUMNS, subject_id
-    from synth.subject import sample_person
     rows, k = [], 0
     while True:
         sid = subject_id(task, k)

@@ -33,12 +33,20 @@ import sys
 import tempfile
 import time
 
+import nibabel as nib
 import numpy as np
 import torch
+from scipy import ndimage as ndi
 
-from experiments.variants import RECORDS, group_of, load_group, set_shipped
+from experiments.variants import RECORDS, ROOT, group_of, load_group, set_shipped
+from training import guards
+from training.checkpoint import load_checkpoint, model_from_checkpoint
+from training.evaluate import evaluate_checkpoint, read_predictions
+from training.explain import cam_weights_autograd
+from training.export import export_bundle
+from training.lesions import mask_on_grid
+from training.train import TrainConfig, train
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 MODELS = os.path.join(ROOT, "public", "models")
 SEQUENCES = {"FLAIR": "flair", "T2w": "t2w"}
 TASK_NAMES = {"tsc": "TSC", "ms": "MS"}
@@ -91,7 +99,6 @@ def gradcam(model, x: torch.Tensor, stage: int = -1) -> np.ndarray:
     """Grad-CAM of the log-odds (logit[1] - logit[0]) on the output of the 3D ResNet's stage `stage` (0-based,
     -1: the last feature map, the one the head pools), upsampled to x's grid. Earlier stages map finer: at a 64³
     input the four ResNet-34 stages give 16³, 8³, 4³ and 2³."""
-    from training.explain import cam_weights_autograd
     a, w = cam_weights_autograd(model, x, stage % len(model.backbone.stages) + 1)
     alpha = w / a[0, 0].numel()
     cam = torch.relu((alpha[:, :, None, None, None] * a).sum(1, keepdim=True))
@@ -112,12 +119,10 @@ def stage_shapes(model, x: torch.Tensor) -> list[list[int]]:
 
 def lesion_on_model_grid(prepared: str, mask_path: str) -> np.ndarray:
     """A model voxel counts as lesion when it lies within one raw voxel of a lesion voxel (interpolated mask > 0)."""
-    from training.lesions import mask_on_grid
     return mask_on_grid(prepared, mask_path) > 0
 
 
 def load_grid(path: str) -> torch.Tensor:
-    import nibabel as nib
     v = np.asarray(nib.load(path).get_fdata(dtype=np.float32)).transpose(2, 1, 0)
     return torch.from_numpy(np.ascontiguousarray(v))[None, None]
 
@@ -134,7 +139,6 @@ def max_plateau(cam: np.ndarray, brain: np.ndarray) -> np.ndarray:
 def analyse(model, test_rows: list[dict]) -> dict:
     """Pointing game over test patients, on the last feature map and per backbone stage; paired-lesion
     sensitivity over test patients with a twin."""
-    from scipy import ndimage as ndi
     n_stages = len(model.backbone.stages)
     hits, hits_dil = np.zeros(n_stages), np.zeros(n_stages)
     n_point = wins = n_pair = 0
@@ -250,7 +254,6 @@ def limitations(info: dict, grid: int, width: int, pretrained: bool, deviations:
 def guard_entries(model, cohort_csv: str, splits: dict, val_predictions: list[dict]) -> dict:
     """The bundle's calibration (Platt on the validation predictions) and OOD model (Mahalanobis on the
     pooled backbone features of the training scans, threshold on the validation scans)."""
-    from training import guards
     with open(cohort_csv) as f:
         rows = list(csv.DictReader(f))
 
@@ -264,10 +267,10 @@ def guard_entries(model, cohort_csv: str, splits: dict, val_predictions: list[di
     y = np.array([r["label"] for r in val_predictions])
     n_real = sum(1 for r in rows if r["subject_id"] in set(splits["val"]) and r.get("source", "").startswith("real"))
     where = f"validation split, n = {len(p)} scans" + (f" ({n_real} real)" if n_real else "")
-    train, val = features("train"), features("val")
+    fit, val = features("train"), features("val")
     return {"calibration": guards.calibration_entry(p, y, where),
-            "ood": guards.ood_entry(train, val, f"pooled backbone features of {len(train)} training scans; threshold "
-                                                f"passed by 95 % of the {len(val)} validation scans")}
+            "ood": guards.ood_entry(fit, val, f"pooled backbone features of {len(fit)} training scans; threshold "
+                                              f"passed by 95 % of the {len(val)} validation scans")}
 
 
 def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args, guards: dict) -> dict:
@@ -277,7 +280,6 @@ def ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args, guards: dict) 
 
 
 def _ship(model, ckpt: dict, ev: dict, info: dict, rid: str, args, guards: dict) -> dict:
-    from training.export import export_bundle
     is_q = args.head == "quantum"
     name = (f"{'QResNet-34' if is_q else 'ResNet-34'} (width {args.width}, {args.grid}³), "
             f"{TASK_NAMES[args.task]} vs healthy, {args.sequence}")
@@ -354,11 +356,6 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--models", default=MODELS)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
-    sys.path.insert(0, ROOT)
-    from training.checkpoint import load_checkpoint, model_from_checkpoint
-    from training.evaluate import evaluate_checkpoint, read_predictions
-    from training.train import TrainConfig, train
-
     if args.head == "quantum" and args.hidden:
         ap.error("--hidden is for the classical head; the quantum head's width is its qubit count")
     if args.head == "classical" and (args.readout != "parity" or args.qubits != 2 or args.fm_input != "none"):
@@ -419,10 +416,10 @@ def main(argv: list[str] | None = None) -> int:
     }
     ships = args.ship and (not args.variant or beats_its_group(record, args.variant))
     if ships:
-        guards = guard_entries(model, args.cohort, splits, preds["val"])
-        record["guards"] = {"calibration": {k: v for k, v in guards["calibration"].items()},
-                            "ood": {k: guards["ood"][k] for k in ("threshold", "validation_pass_rate", "fitted_on")}}
-        record["shipped"] = ship(model, ckpt, ev, info, rid, args, guards)
+        entries = guard_entries(model, args.cohort, splits, preds["val"])
+        record["guards"] = {"calibration": {k: v for k, v in entries["calibration"].items()},
+                            "ood": {k: entries["ood"][k] for k in ("threshold", "validation_pass_rate", "fitted_on")}}
+        record["shipped"] = ship(model, ckpt, ev, info, rid, args, entries)
     os.makedirs(args.records, exist_ok=True)
     with open(os.path.join(args.records, f"{rid}.json"), "w") as f:
         json.dump(_json_safe(record), f, indent=1)
@@ -461,7 +458,6 @@ def rows_in_test_split(cohort_csv: str, splits: dict, sequence: str) -> list[dic
 def reanalyse(rid: str, out_dir: str, args, argv: list[str] | None) -> int:
     """Step 3 again for a finished run (e.g. after the analysis gained a figure), from its checkpoint, into its
     record; refuses a checkpoint whose training history is not the record's."""
-    from training.checkpoint import load_checkpoint, model_from_checkpoint
     path = os.path.join(args.records, f"{rid}.json")
     with open(path) as f:
         record = json.load(f)
