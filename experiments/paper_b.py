@@ -36,9 +36,10 @@ from __future__ import annotations
 
 import argparse
 import csv
-import dataclasses
+import itertools
 import json
 import os
+import pathlib
 import shutil
 import subprocess
 import sys
@@ -46,15 +47,21 @@ import tempfile
 import time
 import types
 
+import nibabel as nib
 import numpy as np
 import torch
+from PIL import Image
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-
-from experiments.paper_a import MODELS, _json_safe, git_commit  # noqa: E402
-from experiments.variants import RECORDS, load_records, set_shipped  # noqa: E402
-from training.config import tensor_shape  # noqa: E402
+from experiments.paper_a import MODELS, _json_safe, git_commit
+from experiments.variants import RECORDS, ROOT, load_records, set_shipped
+from synth import slices2d
+from training import data as D
+from training.checkpoint import load_checkpoint, model_from_checkpoint
+from training.evaluate import evaluate_checkpoint, read_predictions
+from training.export import FLOAT16_MAX_DIFF, export_bundle, half_precision, probabilities, reference_inputs
+from training.models import build_model
+from training.train import TrainConfig, optuna_search
+from training.transfer import TransferPlan, train_transfer
 
 PAPER_B_VARIANT = "paper-b-129"  # paper B's own cohort size: the 2D bundles are chosen among these runs
 NAMES = {("cnn", "classical"): "CNN", ("cnn", "quantum"): "QCNN", ("resnet50", "classical"): "ResNet50",
@@ -76,10 +83,6 @@ def run_id(plane: str, backbone: str, head: str) -> str:
 def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
     """Per plane, a training manifest of [224, 224, 1] NIfTI slices (+ spec.json beside it); resumable.
     n_subjects > 0: only the cohort's first n subjects (a generator still writing, or stopped early)."""
-    import nibabel as nib
-    from PIL import Image
-    import pathlib
-    from synth import slices2d
     manifests = {p: os.path.join(out, p, "slices.csv") for p in slices2d.BANDS}
     if all(os.path.exists(m) for m in manifests.values()):
         return manifests
@@ -129,8 +132,6 @@ def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
 
 def end_to_end(args, cfg) -> tuple[str, dict, dict, float]:
     """CNN / QCNN: training.train's Optuna search, every trial trains the whole net."""
-    from training.checkpoint import load_checkpoint
-    from training.train import optuna_search
     best = optuna_search(cfg)
     trial_times = []
     for d in sorted(os.listdir(cfg.out_dir)):
@@ -164,121 +165,12 @@ def pooled_manifest(manifests: dict[str, str], out: str) -> str:
 
 
 def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str, dict, dict, float]:
-    """ResNet50 / DenseNet121 / EfficientNet-B3: pre-train once on both planes, cache features, tune the head."""
-    from training import data as D
-    from training.checkpoint import load_checkpoint, save_checkpoint
-    from training.models import build_model
-    from training.train import train
-    from training.transfer import cache_features, head_search, recalibrate_batchnorm, standardize
-    # (1) the backbone, once per family, on both planes' train split
-    pre_dir = os.path.join(args.runs, f"ms-flair-{args.backbone}-pretrain")
-    pcfg = dataclasses.replace(cfg, manifest=pooled_manifest(manifests, slices_dir), out_dir=pre_dir, view="",
-                               head="classical", hidden="", dropout=0.0, lr=args.pretrain_lr, l2=0.0,
-                               epochs=args.pretrain_epochs, patience=args.pretrain_epochs, augment=True,
-                               data_description=cfg.data_description.replace(args.plane, "axial + sagittal"),
-                               optuna_trials=0)
-    train(pcfg)
-    pre = load_checkpoint(os.path.join(pre_dir, "ckpt.pt"))
-    rows = D.read_manifest(manifests[args.plane], "FLAIR")
-    splits = D.load_or_make_splits(os.path.join(pre_dir, "splits.json"), rows, "B", cfg.split_seed)
-    if splits != D.make_splits(rows, "B", cfg.split_seed):
-        raise SystemExit(f"{pre_dir}/splits.json is not this plane's paper B split")
-    shape = tensor_shape(cfg.grid)
-    # the last epoch: the pre-training budget is fixed, and the pooled validation loss is no guide to the
-    # features while the BatchNorm running statistics (used in eval mode) still lag the weights
-    backbone = build_model(pre["model_args"])
-    backbone.load_state_dict(pre["model"])
-    backbone = backbone.backbone
-    bb_path = os.path.join(pre_dir, "backbone.pt")  # BatchNorm statistics recalibrated
-    if not os.path.exists(bb_path):
-        t = time.time()
-        pooled = D.read_manifest(pcfg.manifest, "FLAIR")
-        recalibrate_batchnorm(backbone, D.rows_in(pooled, splits, "train"), shape)
-        torch.save({"state": backbone.state_dict(), "seconds": time.time() - t}, bb_path + ".tmp")
-        os.replace(bb_path + ".tmp", bb_path)
-    bb = torch.load(bb_path)
-    backbone.load_state_dict(bb["state"])
-    backbone.eval()
-    # (2) pooled features of every slice of this plane, cached
-    feat_path = os.path.join(pre_dir, f"features-{args.plane}.pt")
-    if not os.path.exists(feat_path):
-        t = time.time()
-        feats = cache_features(backbone, rows, shape)
-        # the train slices mirrored too: the heads then learn both orientations, as the end-to-end models do by
-        # augmentation (the training PNGs are radiological; the page's slice panel cuts axial slices neurological)
-        train_rows = D.rows_in(rows, splits, "train")
-        mirrored = cache_features(backbone, train_rows, shape, mirror=True)
-        torch.save({"paths": [r.path for r in rows], "features": feats, "mirrored_train": mirrored,
-                    "seconds": time.time() - t}, feat_path + ".tmp")
-        os.replace(feat_path + ".tmp", feat_path)
-    cached = torch.load(feat_path)
-    if cached["paths"] != [r.path for r in rows]:
-        raise SystemExit(f"{feat_path} was cached for other slices; delete it")
-    data = {}
-    for name in ("train", "val", "test"):
-        keep = set(splits[name])
-        idx = [i for i, r in enumerate(rows) if r.subject_id in keep]
-        data[name] = (cached["features"][idx], torch.tensor([rows[i].label for i in idx]))
-    data["train"] = (torch.cat([data["train"][0], cached["mirrored_train"]]), data["train"][1].repeat(2))
-    # heads train on centred features scaled by one train statistic, folded into their first layer afterwards;
-    # one scale for all features, because per-feature scaling blows up near-constant features (and with them
-    # float rounding: ONNX vs torch, float16)
-    mean = data["train"][0].mean(0)
-    std = (data["train"][0] - mean).std().expand_as(mean)
-    data = {k: ((x - mean) / std, y) for k, (x, y) in data.items()}
-    # (3) the head, Optuna on the cached features
-    os.makedirs(cfg.out_dir, exist_ok=True)
-    base = {**pre["model_args"], "head": args.head}
-    best = head_search(base, backbone.n_features, data, os.path.join(cfg.out_dir, "heads"), args.trials,
-                       epochs=args.head_epochs, patience=args.head_patience, seed=cfg.seed)
-    head_s = best["seconds"]  # over every invocation of a resumed search
-    # backbone + best head as one checkpoint (training.train's format), so evaluation and export are the usual ones
-    model = build_model(best["model_args"])
-    model.backbone.load_state_dict(backbone.state_dict())
-    model.head.load_state_dict(best["head_state"])
-    model.eval()
-    with torch.no_grad():  # the backbone gives the cached features, and the folded head the tuned head's output
-        x = torch.stack([D.load_volume(r, tuple(shape)) for r in rows[:4]])
-        f = model.backbone(x)[0]
-        feat_drift = ((f - cached["features"][:4]).abs().max() / cached["features"][:4].abs().max()).item()
-        want = torch.softmax(model.head((f - mean) / std).double(), -1)
-        standardize(model.head, mean, std)
-        fold_drift = (torch.softmax(model.head(f).double(), -1) - want).abs().max().item()
-    # a wrong fold moves probabilities by O(0.1); float32 rounding, amplified by weakly varying features, by < 1e-3
-    if feat_drift > 1e-4 or fold_drift > 1e-3:
-        raise SystemExit(f"backbone vs cached features: {feat_drift:.1e} (relative); folded vs tuned head: {fold_drift:.1e}")
-    ckpt_path = os.path.join(cfg.out_dir, "ckpt.pt")
-    with open(os.path.join(cfg.out_dir, "splits.json"), "w") as f:
-        json.dump(splits, f, indent=1)
-    hcfg = {**dataclasses.asdict(cfg), "lr": best["params"]["lr"], "l2": best["params"]["l2"], "augment": False,
-            "batch_size": best["params"]["batch"], "epochs": args.head_epochs, "patience": args.head_patience,
-            "hidden": best["model_args"]["hidden"], "dropout": best["model_args"]["dropout"],
-            "n_qubits": best["model_args"]["n_qubits"], "reps": best["model_args"]["reps"]}
-    save_checkpoint({"model": model.state_dict(), "best_model": model.state_dict(), "model_args": best["model_args"],
-                     "config": hcfg, "input_shape": [1, 1, *tensor_shape(cfg.grid)], "preprocess": SPEC_2D,
-                     "epoch": best["epochs_run"] - 1, "best_val_loss": best["value"], "history": best["history"],
-                     "done": True, "training_data": pre["training_data"]}, ckpt_path)
-    pre_s = sum(h["seconds"] for h in pre["history"])
-    protocol = {
-        "kind": "transfer",
-        "backbone": {"init": "random (no ImageNet weights offline)", "trained_on": "train split, axial + sagittal pooled",
-                     "frozen_stages": "paper B's (stem + early stages), kept at their random initialisation",
-                     "head": "linear (classical)", "lr": args.pretrain_lr, "augment": True,
-                     "batch_size": pcfg.batch_size, "epochs_run": pre["epoch"] + 1, "epoch_used": "last",
-                     "val_loss_pooled_last": pre["history"][-1]["val_loss"], "history": pre["history"],
-                     "batchnorm": "running statistics recalibrated on the train split after pre-training",
-                     "wall_time_s": round(pre_s, 1), "recalibration_s": round(bb["seconds"], 1),
-                     "features_s": round(cached["seconds"], 1)},
-        "head": {"trained_on": "cached features of this plane's train slices and their left-right mirror images "
-                               "(frozen backbone, no other augmentation), centred and scaled by one train "
-                               "statistic, folded into the first dense layer",
-                 "trials": best["n_trials"], "max_epochs": args.head_epochs, "patience": args.head_patience,
-                 "search_space": "lr 1e-4–3e-2 (log), L2 1e-6–1e-2 (log), dropout 0–0.5, dense stack "
-                                 + ("'', 64, 128, 256, 128-64" if args.head == "classical" else
-                                    "64, 128, 256, 128-64; qubits 2–6, circuit layers 1–4")
-                                 + ", batch 32/64/128", "wall_time_s": round(head_s, 1)},
-    }
-    return ckpt_path, best, protocol, pre_s + head_s
+    """ResNet50 / DenseNet121 / EfficientNet-B3: training.transfer's pipeline on this plane, the backbone
+    pre-trained once per family on both planes' slices."""
+    plan = TransferPlan(pretrain_epochs=args.pretrain_epochs, pretrain_lr=args.pretrain_lr, trials=args.trials,
+                        head_epochs=args.head_epochs, head_patience=args.head_patience)
+    return train_transfer(cfg, args.plane, manifests[args.plane], pooled_manifest(manifests, slices_dir),
+                          os.path.join(args.runs, f"ms-flair-{args.backbone}-pretrain"), plan, SPEC_2D)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -292,7 +184,6 @@ HEADROOM_BYTES = 6 * 2 ** 20  # left free in public/models for the other bundles
 def bundle_bytes(rec: dict, weights: str) -> int:
     """Estimated bundle size (measured on exports: within 2 %): backbone weights at that precision plus
     graph overhead, head.json (≈ 27 characters per float64 number) and references + manifest (≈ 0.4 MB)."""
-    from training.models import build_model
     model = build_model(rec["model_args"])
     n = sum(p.numel() for p in model.backbone.parameters())
     return int(n * (2 if weights == "float16" else 4) * 1.03) + 27 * sum(p.numel() for p in model.head.parameters()) \
@@ -303,7 +194,6 @@ def choose_bundles(recs: list[dict], budget: int, float32_only: set[str]) -> lis
     """Per (plane, head) one run and its weight precision, minimising the summed validation loss under the
     budget (ties: float32, then smaller). Float16 only for the torchvision backbones (a CNN is tiny) not in
     float32_only."""
-    import itertools
     slots: dict[tuple[str, str], list[tuple[dict, str, int]]] = {}
     for r in recs:
         for w in ("float32", "float16") if r["backbone_family"] != "cnn" and r["id"] not in float32_only else ("float32",):
@@ -324,9 +214,6 @@ def choose_bundles(recs: list[dict], budget: int, float32_only: set[str]) -> lis
 def float16_drift(rec: dict) -> float:
     """Largest |P(positive)| change float16 weights cause on the export's reference inputs and on the
     run's validation slices (the bundle may use float16 only below training.export.FLOAT16_MAX_DIFF)."""
-    from training import data as D
-    from training.checkpoint import load_checkpoint, model_from_checkpoint
-    from training.export import half_precision, probabilities, reference_inputs
     ckpt = load_checkpoint(os.path.join(ROOT, rec["checkpoint"]))
     model = model_from_checkpoint(ckpt)
     half = half_precision(model)
@@ -344,7 +231,6 @@ PARITY_MAX_DIFF = 1e-4  # experiments/tests/test_bundles.py: the page's modules 
 def page_parity(folder: str) -> float:
     """Largest |P(positive)| difference between the page's modules in node (experiments/tests/
     classify_slices.mjs) and torch (reference.json) on a 2D bundle's reference inputs."""
-    import nibabel as nib
     with open(os.path.join(folder, "reference.json")) as f:
         ref = json.load(f)["inputs"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -360,8 +246,6 @@ def page_parity(folder: str) -> float:
 
 def export_choice(r: dict, weights: str, models_dir: str) -> dict:
     """Export one chosen run as a bundle with its model card; returns the manifest."""
-    from training.checkpoint import load_checkpoint, model_from_checkpoint
-    from training.export import export_bundle
     ckpt = load_checkpoint(os.path.join(ROOT, r["checkpoint"]))
     p = r["protocol"]
     how = (f"Optuna search with {p['trials']} trials (paper B: 50), at most {p['max_epochs']} epochs per trial, "
@@ -398,7 +282,6 @@ def index_ids(models_dir: str) -> list[str]:
 
 
 def ship_best(records_dir: str, models_dir: str) -> int:
-    from training.export import FLOAT16_MAX_DIFF
     recs = [r for r in load_records(records_dir) if r["family"] == "paper_b"]
     index = index_ids(models_dir)
     paper_b = {r["id"] for r in recs} | {i for i in index if i.startswith("ms-flair-axial-") or i.startswith("ms-flair-sagittal-")}
@@ -499,8 +382,6 @@ def main(argv: list[str] | None = None) -> int:
         return ship_best(args.records, args.models)
     if not (args.plane and args.backbone and args.head):
         ap.error("--plane, --backbone and --head are required (or --ship_best)")
-    from training.evaluate import evaluate_checkpoint, read_predictions
-    from training.train import TrainConfig
 
     t0 = time.time()
     slices_dir = args.slices or os.path.join(ROOT, "data", "slices", os.path.basename(os.path.normpath(args.raw))
@@ -522,7 +403,6 @@ def main(argv: list[str] | None = None) -> int:
     else:
         ckpt_path, best, protocol, train_s = transfer(args, cfg, manifests, slices_dir)
     t1 = time.time()
-    from training.checkpoint import load_checkpoint
     ckpt = load_checkpoint(ckpt_path)
     ev = evaluate_checkpoint(ckpt_path, os.path.join(out_dir, "eval"), threads=args.threads)
     with open(os.path.join(os.path.dirname(ckpt_path), "splits.json")) as f:

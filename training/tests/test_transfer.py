@@ -1,6 +1,7 @@
 """Transfer learning on a frozen backbone (paper B's large families): standardisation folded exactly,
 BatchNorm recalibration, head search that learns and resumes."""
 import csv
+import json
 import os
 
 import nibabel as nib
@@ -10,8 +11,11 @@ import torch
 
 from training import data as D
 from training import heads
+from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.models import ModelConfig, build_head, build_model
-from training.transfer import cache_features, head_search, recalibrate_batchnorm, standardize
+from training.train import TrainConfig
+from training.transfer import (TransferPlan, cache_features, head_search, recalibrate_batchnorm, standardize,
+                               train_transfer)
 
 
 def test_standardize_folds_into_the_first_dense_layer_exactly():
@@ -66,3 +70,46 @@ def test_head_search_learns_separable_features_and_resumes(tmp_path):
     again = head_search(base, 8, data, str(tmp_path / "heads"), trials=3, epochs=300, patience=50)
     assert again["n_trials"] == 3 and again["value"] <= best["value"]
     assert len([f for f in os.listdir(tmp_path / "heads") if f.startswith("trial-")]) == 3
+
+
+def test_train_transfer_pretrains_once_tunes_the_head_and_checkpoints_the_folded_model(tmp_path):
+    """Paper B's transfer pipeline end to end on tiny slices: both planes pooled for the backbone, one plane's
+    head; the checkpoint's model (backbone + standardisation folded into the head) reproduces the tuned head's
+    validation loss on the raw slices."""
+    rng = np.random.default_rng(0)
+    manifests = {}
+    for plane in ("axial", "sagittal"):
+        d = tmp_path / plane
+        d.mkdir()
+        with open(d / "slices.csv", "w", newline="") as f:
+            w = csv.writer(f)
+            w.writerow(["path", "label", "subject_id", "sequence"])
+            for i in range(20):
+                img = rng.uniform(0, 1, (32, 32, 1)).astype(np.float32) + 0.5 * (i % 2)
+                nib.save(nib.Nifti1Image(img, np.eye(4)), d / f"s{i}.nii.gz")
+                w.writerow([f"s{i}.nii.gz", i % 2, f"s{i}", "FLAIR"])
+        manifests[plane] = str(d / "slices.csv")
+    with open(tmp_path / "pooled.csv", "w", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(["path", "label", "subject_id", "sequence", "view"])
+        for plane, m in manifests.items():
+            for r in csv.DictReader(open(m)):
+                w.writerow([f"{plane}/{r['path']}", r["label"], r["subject_id"], "FLAIR", plane])
+    cfg = TrainConfig(manifest=manifests["axial"], out_dir=str(tmp_path / "run"), sequence="FLAIR", task="ms",
+                      grid="32,32", split_scheme="B", split_seed=1, data_description="tiny axial slices",
+                      backbone="resnet50", head="classical", batch_size=4, seed=1, num_threads=1, progress=False)
+    plan = TransferPlan(pretrain_epochs=1, trials=1, head_epochs=5, head_patience=5)
+    spec = {"grid": [32, 32, 1]}
+    ckpt_path, best, protocol, seconds = train_transfer(cfg, "axial", manifests["axial"], str(tmp_path / "pooled.csv"),
+                                                        str(tmp_path / "pre"), plan, spec)
+    assert protocol["kind"] == "transfer" and protocol["backbone"]["epochs_run"] == 1 and protocol["head"]["trials"] == 1
+    assert seconds > 0 and os.path.exists(tmp_path / "pre" / "features-axial.pt")
+    ckpt = load_checkpoint(ckpt_path)
+    assert ckpt["preprocess"] == spec and ckpt["input_shape"] == [1, 1, 32, 32] and ckpt["best_val_loss"] == best["value"]
+    model = model_from_checkpoint(ckpt).eval()
+    splits = json.load(open(tmp_path / "run" / "splits.json"))
+    val = D.rows_in(D.read_manifest(manifests["axial"]), splits, "val")
+    with torch.no_grad():
+        logits = model(torch.stack([D.load_volume(r, (32, 32)) for r in val]))
+    loss = torch.nn.functional.cross_entropy(logits, torch.tensor([r.label for r in val])).item()
+    assert loss == pytest.approx(best["value"], abs=1e-4)
