@@ -248,7 +248,7 @@ def section_paper_b(recs: list[dict], img_dir: str, rel_img: str, cohort_520: bo
     if cohort_520:
         L = ["## Paper B protocol on the 520-subject MS cohort\n",
              "The same protocol and code on the 3D MS models' cohort, four times paper B's size "
-             f"(`experiments/records/{PAPER_B_520}/`): its test split has 104 subjects instead of 26. Not "
+             f"(`records/{PAPER_B_520}/`): its test split has 104 subjects instead of 26. Not "
              "shipped: the page keeps the bundles chosen above on paper B's own cohort size; the two cohorts' "
              "validation splits differ, so their validation losses cannot choose between them.\n"]
         tag, heading = "-520", " (520-subject cohort)"
@@ -505,7 +505,7 @@ def section_real_scans(folder: str) -> list[str]:
     L = ["## Real scans\n",
          "Every shipped 3D model on every real scan in reach (`../shared/data/`), run through `qumri classify` "
          "(the page's own preprocessing), with the scans under neutral file names so that the name tells neither "
-         f"sequence nor diagnosis (`experiments/real_scans.py`, record `experiments/records/{REAL_SCANS}`). Each "
+         f"sequence nor diagnosis (`experiments/real_scans.py`, record `records/{REAL_SCANS}`). Each "
          "model sees the real scans of its sequence and, as *wrong sequence*, every scan of another sequence. The "
          "class is the bundle's own (its threshold, chosen on synthetic validation).\n",
          "**There is no real TSC scan and no real healthy FLAIR.** So TSC sensitivity on real scans is not measured "
@@ -628,7 +628,7 @@ def section_lesion_probe(folder: str) -> list[str]:
          "Every MS FLAIR model gives a real MS scan and its own lesion-removed twin nearly the same probability "
          "(*Real scans*). Two measurements on the mixed cohort's validation and test subjects ask why, with nothing "
          "trained but a logistic regression (`experiments/lesion_probe.py`, `experiments/lesion_grid.py`; records "
-         f"in `experiments/records/{PROBE}/`).\n",
+         f"in `records/{PROBE}/`).\n",
          "**Linear probes** of the mixed cohort's lesion-map pre-trained backbone ("
          + ", ".join(f"`{r['ckpt']}` after {r['ckpt_epochs']} epochs" for r in probes)
          + "): per stage, channels pooled by mean or max and the stage's own lesion-map probe, fitted on the train "
@@ -778,7 +778,7 @@ def section_ablation(folder: str) -> list[str]:
          "The same backbone, cohort, splits, L2 and augmentation; the variants differ in the backbone's starting "
          "weights, the learning-rate schedule and its peak, and in the head (output layer, qubit count, feature-map "
          "input):\n",
-         *[f"- `{v}` (`experiments/records/{v}/`): {described[v]['description']}" for v in names], "",
+         *[f"- `{v}` (`records/{v}/`): {described[v]['description']}" for v in names], "",
          "The tables above use, per model, the variant with the lowest validation loss (**bold**; chosen on "
          "validation only; test shown for transparency). The lowest of several validation losses is an optimistic "
          "estimate of that run's loss; the test split, never used to choose, is what the tables report. "
@@ -836,7 +836,7 @@ def section_not_selected(folder: str) -> list[str]:
         return []
     return ["## Earlier runs on smaller cohorts (replaced)\n",
             "The first session's runs, on 120–153-subject 3D cohorts and 129-subject slice sets prepared with "
-            "an earlier preprocessing (`experiments/records/small-cohorts/README.md`). Replaced by the runs "
+            "an earlier preprocessing (`records/small-cohorts/README.md`). Replaced by the runs "
             "above; test AUCs shown for transparency.\n"] + run_table([r for r, _ in rows], [st for _, st in rows])
 
 
