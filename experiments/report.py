@@ -587,8 +587,10 @@ def section_mixed(folder: str) -> list[str]:
          "(95 % CI) | paired twins | train | " + " | ".join(REAL_RATES[k] for k in keys) + " |",
          "|---|---|---|---|---|---|---|---|" + "---|" * len(keys)]
     for d in folders:
-        with open(os.path.join(d, "real-scans", "real-scans.json")) as f:
-            real = {m["id"]: {x["key"]: x for x in m["rates"]} for m in json.load(f)["models"]}
+        real = {}  # a variant whose candidates are not measured on the real scans yet shows "—" there
+        if os.path.exists(path := os.path.join(d, "real-scans", "real-scans.json")):
+            with open(path) as f:
+                real = {m["id"]: {x["key"]: x for x in m["rates"]} for m in json.load(f)["models"]}
         for r in sorted(load_records(d), key=lambda r: r["id"]):
             c, rates, pre = r["cohort"], real.get(r["id"], {}), r["pretraining"]
             L.append(f"| `{r['id']}` | {pre['epochs_run']} epochs | {c['n_subjects']} ({c['n_scans']}) | "

@@ -65,3 +65,12 @@ def test_mixed_section_lists_each_pretraining_and_says_the_real_columns_are_not_
     assert [r.split(" | ")[1] for r in rows] == ["20 epochs", "60 epochs"]   # real-mix before real-mix60
     assert "0.750 (0.650–0.850)" in rows[1] and "| 3/9 | 5/9 (+0.080) |" in rows[1]
     assert any("not an independent test" in x for x in lines)
+
+
+def test_a_mixed_variant_without_its_real_scan_record_yet_shows_dashes(tmp_path):
+    d = tmp_path / "real-mix2"
+    d.mkdir()
+    (d / "variant.json").write_text(json.dumps({"group": "mixed-cohort", "order": 3, "description": ""}))
+    (d / "ms-flair-x.json").write_text(json.dumps(run_record("ms-flair-x", 60, 0.8)))
+    row = next(x for x in report.section_mixed(str(tmp_path)) if x.startswith("| `ms-flair-x`"))
+    assert row.endswith("| — | — | — | — | — | — |")
