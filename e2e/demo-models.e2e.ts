@@ -6,7 +6,8 @@
  * Each must also be the demo's known class (the issue's acceptance: a user's first click must work).
  * Models are chosen on validation loss alone (experiments/report.py); if a model chosen by that rule
  * misreads a demo, this fails, and the remedy is a better model, never another demo scan or threshold.
- * Runs on WASM so the result does not depend on the SwiftShader adapter.
+ * Runs on WASM so the result does not depend on the SwiftShader adapter. The slice panel, for each plane
+ * no shipped 2D model covers, says so with the withdrawn candidates' numbers (issue 20's shipping rule).
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -14,6 +15,10 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { cliRow } from './cli.ts';
 import { assert, dropFiles, run, test, waitForScan } from './harness.ts';
+import { namedPlane, parseWithdrawn } from '../src/core/bundle/withdrawn.ts';
+import type { Plane } from '../src/core/preprocess/slice2d.ts';
+
+const PLANES: Plane[] = ['axial', 'sagittal'];
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -27,6 +32,7 @@ const DEMOS = [
 
 interface Card {
   id: string;
+  name: string;
   task: string;
   sequence: string;
   dims: number;
@@ -73,6 +79,29 @@ test('every shipped 3D model has a matching demo scan', async () => {
     assert(demos.length > 0, `${m.id} (${m.task}, ${m.sequence}) has no demo scan to try it on`);
     for (const d of demos) assert(existsSync(join(root, 'public/demo', d.file)), `public/demo/${d.file} is missing`);
   }
+});
+
+test('the slice panel says, per plane without a shipped 2D model, that none passes the shipping rule, with the last candidates from models/withdrawn.json', async ({ page }) => {
+  const withdrawn = parseWithdrawn(readFileSync(join(root, 'public/models/withdrawn.json'), 'utf8'));
+  const shipped2d = shippedModels().filter((m) => m.dims === 2);
+  const uncovered = PLANES.filter((p) => !shipped2d.some((m) => (namedPlane(m.name) ?? p) === p));
+  await waitForScan(page, 0);
+  await page.waitForSelector('[data-testid="model-select"]', { timeout: 60_000 }); // the registry is read
+  for (const plane of PLANES) {
+    const said = page.locator(`[data-testid="slice-none-${plane}"]`);
+    const button = page.locator(`[data-testid="slice-${plane}"]`);
+    if (!uncovered.includes(plane)) {
+      assert((await said.count()) === 0 && (await button.count()) === 1, `${plane}: a shipped 2D model covers it, yet the panel says none passes or offers no button`);
+      continue;
+    }
+    const text = await said.innerText();
+    assert(text.startsWith(`No ${plane} 2D model passes the shipping rule (test AUC 95 % interval above ${withdrawn.aucFloor.toFixed(2)}).`), `${plane}: ${text}`);
+    const last = withdrawn.bundles.filter((b) => b.plane === plane);
+    for (const b of last) assert(text.includes(`${b.family} ${b.auc.toFixed(2)} (${b.ci95[0].toFixed(2)}–${b.ci95[1].toFixed(2)})`), `${plane}: ${text} lacks ${b.id}'s numbers`);
+    assert((await button.count()) === 0, `${plane}: a slice button is offered with no model for the plane`);
+    console.log(`     ${text}`);
+  }
+  if (uncovered.length === PLANES.length) assert((await page.locator('[data-testid="slice-model"]').count()) === 0, 'a 2D model is offered though none is shipped');
 });
 
 for (const d of DEMOS) {

@@ -23,11 +23,18 @@ import { makePhantom } from '../tools/phantom.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const dist = process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist');
 
-// The site: the build (linked, not copied) plus a worker that sends a request where it is told.
+// The site: the build (linked, not copied) plus a worker that sends a request where it is told, and
+// the 2D test fixture tiny-qcnn-f16 beside the shipped models: no shipped 2D bundle passes the shipping
+// rule (issue 20), and the slice panel's model must still run under the CSP.
+const SLICE_FIXTURE = 'tiny-qcnn-f16';
 const tmp = mkdtempSync(join(tmpdir(), 'qumri-e2e-deploy-'));
 const site = join(tmp, 'site');
-mkdirSync(site);
-for (const entry of readdirSync(dist)) symlinkSync(join(dist, entry), join(site, entry));
+mkdirSync(join(site, 'models'), { recursive: true });
+for (const entry of readdirSync(dist).filter((e) => e !== 'models')) symlinkSync(join(dist, entry), join(site, entry));
+for (const entry of readdirSync(join(dist, 'models')).filter((e) => e !== 'index.json')) symlinkSync(join(dist, 'models', entry), join(site, 'models', entry));
+symlinkSync(join(root, 'tests/fixtures/bundles', SLICE_FIXTURE), join(site, 'models', SLICE_FIXTURE));
+const shippedIndex = JSON.parse(readFileSync(join(dist, 'models', 'index.json'), 'utf8')) as { models: string[] };
+writeFileSync(join(site, 'models', 'index.json'), JSON.stringify({ models: [...shippedIndex.models, SLICE_FIXTURE] }));
 writeFileSync(join(site, 'send-worker.js'), "onmessage = (e) => fetch(e.data, { method: 'POST', body: 'scan' }).then(() => postMessage('sent'), () => postMessage('refused'));");
 
 /** Another origin: a server that records every request it gets. */

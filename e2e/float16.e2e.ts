@@ -1,12 +1,14 @@
 /**
  * e2e for issue #8's float16 point ("float16 weights are fine where the probabilities stay within
- * 1e-3 of float32"), in the browser: every shipped bundle whose manifest says `"weights": "float16"`
+ * 1e-3 of float32"), in the browser: every bundle served whose manifest says `"weights": "float16"`
  * classifies each of its reference inputs in the page (ORT Web on WASM, the TypeScript/WASM-kernel
  * head) to reference.json's torch probability ±1e-3, and to its float32 model's
  * (`probability_float32`) ±1e-3 where reference.json gives it.
  *
  * The bundles are the ones the page is served (models/index.json, manifests, reference files fetched
- * from the test server, i.e. the build's copy of public/models), read at run time.
+ * from the test server), read at run time: the build's copy of public/models plus the 2D fixture
+ * tiny-qcnn-f16 (training/fixtures.py: paper B's CNN and quantum head, float16, torch references),
+ * served only here, so the slice path is checked whether or not a 2D bundle passes the shipping rule.
  *
  * Route: the reference inputs are floats quantised to 1/256 (training/export.py reference_inputs,
  * values k/256 up to 1), which no 8-bit picture (level / 255) can carry, and the slice buttons cut
@@ -17,11 +19,27 @@
  * unchanged: float32 → number (through page.evaluate's JSON) → float32 is exact, bit for bit.
  */
 import { createHash } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
-import { assert, baseUrl, run, test } from './harness.ts';
+import { copyBundle, startServer } from './inference-server.ts';
 import { readNiftiHeader } from '../src/core/load/nifti-header.ts';
 import { decodeVoxels } from '../src/core/load/datatypes.ts';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURE = 'tiny-qcnn-f16';
+const server = await startServer(process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist'), (models) => {
+  copyBundle(join(root, 'tests/fixtures/bundles', FIXTURE), join(models, FIXTURE));
+  const index = JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] };
+  writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [...index.models, FIXTURE] }));
+});
+process.env.QUMRI_E2E_URL = server.url;
+// The harness reads QUMRI_E2E_URL when it loads, so it is imported after the server is up.
+const harness = await import('./harness.ts');
+const { baseUrl, run, test } = harness;
+const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 
 const TOLERANCE = 1e-3;
 
@@ -82,8 +100,11 @@ function readGridInput(raw: Uint8Array, name: string, [h, w]: number[]): Float32
 const ids = (await fetchJson<{ models: string[] }>('index.json')).models;
 const float16 = (await Promise.all(ids.map((id) => fetchJson<Manifest>(`${id}/manifest.json`)))).filter((m) => m.weights === 'float16');
 
-test('the page is served at least one float16 bundle', async () => {
-  assert(float16.length > 0, `no bundle in models/index.json (${ids.join(', ')}) has "weights": "float16"`);
+test(`the page is served every shipped float16 bundle and the 2D fixture ${FIXTURE}`, async () => {
+  const shipped = (JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] }).models;
+  const wanted = [...shipped.filter((id) => (JSON.parse(readFileSync(join(root, 'public/models', id, 'manifest.json'), 'utf8')) as Manifest).weights === 'float16'), FIXTURE];
+  const missing = wanted.filter((id) => !float16.some((m) => m.id === id));
+  assert(missing.length === 0, `float16 bundles not served: ${missing.join(', ')} (served: ${ids.join(', ')})`);
 });
 
 for (const m of float16) {
@@ -114,4 +135,8 @@ for (const m of float16) {
   });
 }
 
-await run();
+try {
+  await run();
+} finally {
+  server.stop();
+}

@@ -74,8 +74,8 @@ export async function loadRegistry(): Promise<void> {
   try {
     await configure();
     const [registry, withdrawn] = await Promise.all([bridge.listModels(), loadWithdrawn()]);
+    st.setWithdrawn(withdrawn); // first, so the slice panel never says "none installed" in between
     st.setRegistry(registry);
-    st.setWithdrawn(withdrawn);
     if (!useStore.getState().modelId) {
       const seq = selectSequence(useStore.getState());
       const usable = registry.filter((e) => e.manifest && e.manifest.dims === 3);
