@@ -6,6 +6,7 @@
 type CommandModule = { run(argv: string[]): Promise<number>; usage: string };
 
 const commands: Record<string, () => Promise<CommandModule>> = {
+  adapt: () => import('./commands/adapt.ts'),
   circuit: () => import('./commands/circuit.ts'),
   classify: () => import('./commands/classify.ts'),
   models: () => import('./commands/models.ts'),

@@ -8,13 +8,13 @@ import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { buildRow, CsvLog, notAScan, planResume, readPriorRows, type Columns, type ResumePlan, type RowOf, type Status } from '../batch.ts';
 import { sha256Hex } from '../../core/bundle/hash.ts';
-import { loadBundle } from '../../core/bundle/index.ts';
+import { loadBundle, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import { createNodeBackbone } from '../../core/backbone/node.ts';
 import { createClassifier, type Classifier } from '../../core/head/classifier.ts';
 import type { QuantumEngineFactory } from '../../core/head/index.ts';
 import { gradCam } from '../../core/explain/index.ts';
-import { parseNifti } from '../../core/load/nifti.ts';
+import { parseNifti, type LoadedScan } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
 import { isDemoScan, judge, type ContentDetection, type Verdict } from '../../core/guard/index.ts';
@@ -161,7 +161,7 @@ export async function expandInputs(args: string[]): Promise<Input[]> {
   return inputs;
 }
 
-interface ModelInput {
+export interface ModelInput {
   data: Float32Array;
   /** Model-grid voxel → world (mm) and the brain mask there, for mapping Grad-CAM back onto the scan. */
   affine: number[];
@@ -181,6 +181,21 @@ function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed:
   }
   const pre = preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess));
   return { data: pre.data, affine: pre.affine, mask: pre.mask, grid: pre };
+}
+
+/**
+ * A named scan on the model grid, as every scan classify answers: a mask or label map is refused, a
+ * header naming another sequence than the model's is warned about, then preprocessing (modelInput).
+ * qumri adapt reads its training scans through here too.
+ */
+export function scanModelInput(scan: LoadedScan, file: string, clf: Classifier, preprocessed: boolean): ModelInput {
+  const notScan = notAScan(scan.volume);
+  if (notScan) throw new Error(`${path.basename(file)} ${notScan}`);
+  const sequence = scan.info.sequence.sequence;
+  if (sequence !== 'unknown' && sequence !== clf.manifest.sequence) {
+    process.stderr.write(`warning: ${file} looks like ${sequence} (${scan.info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
+  }
+  return modelInput(scan.volume, file, clf, preprocessed);
 }
 
 /** DIR/<scan name>.gradcam.nii.gz; two inputs with the same name would overwrite each other, so that is refused. */
@@ -214,11 +229,15 @@ async function engines(needed: boolean): Promise<QuantumEngineFactory> {
   return kernelEngineFactory();
 }
 
-async function loadClassifier(args: ClassifyArgs): Promise<Classifier> {
-  const bundle = await loadBundle(resolveModel(args.model));
+/** A loaded 3D bundle as classify runs it (qumri adapt runs its scans through the same). */
+export async function classifierFor(bundle: LoadedBundle, threads: number): Promise<Classifier> {
   if (bundle.manifest.dims !== 3) throw new Error(`model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`);
-  const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: args.threads });
+  const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads });
   return createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
+}
+
+async function loadClassifier(args: ClassifyArgs): Promise<Classifier> {
+  return classifierFor(await loadBundle(resolveModel(args.model)), args.threads);
 }
 
 /** Classifies one input into `o`; returns early, status skipped, for a mask found in a folder. */
@@ -234,11 +253,7 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
     o.message = notScan;
     return;
   }
-  if (notScan) throw new Error(`${path.basename(input.file)} ${notScan}`);
-  if (o.sequence !== 'unknown' && o.sequence !== clf.manifest.sequence) {
-    process.stderr.write(`warning: ${input.file} looks like ${o.sequence} (${info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
-  }
-  const modelIn = modelInput(volume, input.file, clf, args.preprocessed);
+  const modelIn = scanModelInput({ volume, info }, input.file, clf, args.preprocessed);
   const pred = await clf.classify(modelIn.data, { explain: !!camFile });
   o.prediction = { probability: pred.probability, calibrated: pred.calibratedProbability, label: pred.label, oodScore: pred.oodScore };
   ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred, { demoScan: isDemoScan(o.sha256), modelCheck: !args.noModelCheck }));

@@ -1,0 +1,141 @@
+import { describe, expect, it } from 'vitest';
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { listBundles, loadBundle } from '../../core/bundle/index.ts';
+import { dirSource } from '../../core/bundle/node.ts';
+import { writeNifti } from '../../core/load/nifti-write.ts';
+import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
+import { DEFAULT_CACHE, parseArgs, parseLabels } from './adapt.ts';
+
+const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const BIN = path.join(ROOT, 'bin/qumri.mjs');
+const MODEL = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+
+describe('qumri adapt', () => {
+  // Six small phantom heads (3 mm), three per class, the TSC ones with a brighter cortex.
+  const dir = mkdtempSync(path.join(tmpdir(), 'qumri-adapt-'));
+  const scans = Array.from({ length: 6 }, (_, i) => {
+    const label = i % 2 ? 'TSC' : 'healthy';
+    const file = `head-${i}.nii.gz`;
+    const contrast = { csf: 80, gm: label === 'TSC' ? 560 : 480, wm: 400 };
+    writeFileSync(path.join(dir, file), writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }));
+    return { file, label };
+  });
+  const labels = (rows: { file: string; label: string }[], name: string): string => {
+    const csv = path.join(dir, name);
+    writeFileSync(csv, ['file,label', ...rows.map((r) => `${r.file},${r.label}`)].join('\n'));
+    return csv;
+  };
+  const csv = labels(scans, 'labels.csv');
+  const cache = path.join(dir, 'cache');
+  const models = path.join(dir, 'models');
+  // Any socket or fetch in the command fails it: the scans never leave the machine.
+  const offline = path.join(dir, 'offline.cjs');
+  writeFileSync(offline, "const fail = () => { throw new Error('network use'); };\nrequire('node:net').Socket.prototype.connect = fail;\nglobalThis.fetch = fail;\n");
+  const adapt = (...args: string[]) => spawnSync('node', ['--require', offline, BIN, 'adapt', '--model', MODEL, '--cache', cache, ...args], { encoding: 'utf8' });
+
+  it('writes a bundle that passes the registry\'s checks, with its card, and classify loads it', async () => {
+    const out = path.join(models, 'site-a');
+    const r = adapt('--train', csv, '--out', out);
+    expect(r.stderr).not.toMatch(/network use/);
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/features in [\d.]+ s/g)).toHaveLength(6);
+    expect(r.stdout).toMatch(/^adapted tiny-qresnet on 3 healthy, 3 TSC, leave-one-out \(6 folds\): kept \d+ of 150 fine-tuning steps/);
+    expect(r.stdout).toMatch(/before \(shipped head\) +\d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\)/);
+    expect(r.stdout).toMatch(/the scans never left this machine/);
+
+    writeFileSync(path.join(models, 'index.json'), JSON.stringify({ models: ['site-a'] }));
+    const [entry] = await listBundles({ label: models, read: async (p) => new Uint8Array(await readFile(path.join(models, p))) });
+    expect(entry.error).toBeUndefined();
+    const bundle = await loadBundle(dirSource(out));
+    expect(bundle.backbone).toEqual(new Uint8Array(readFileSync(path.join(MODEL, 'backbone.onnx'))));
+    const m = bundle.manifest;
+    expect(m.id).toBe('site-a');
+    expect(Object.keys(m.files).sort()).toEqual(['backbone.onnx', 'head.json']);
+    expect(m.adapted).toMatchObject({
+      from: { id: 'tiny-qresnet', manifest_sha256: createHash('sha256').update(readFileSync(path.join(MODEL, 'manifest.json'))).digest('hex') },
+      scans: { healthy: 3, TSC: 3 },
+      cross_validation: 'leave-one-out (6 folds)',
+      scans_left_machine: false,
+    });
+    expect(Date.now() - Date.parse(m.adapted!.date)).toBeLessThan(10 * 60_000);
+    for (const when of ['before', 'after'] as const) {
+      const { auc, acc } = m.adapted!.metrics[when];
+      for (const v of [auc, acc]) expect(v.ci95![0]).toBeLessThanOrEqual(v.value);
+    }
+
+    const c = spawnSync('node', [BIN, 'classify', path.join(dir, scans[0].file), path.join(dir, scans[1].file), '--model', out, '--json'], { encoding: 'utf8' });
+    expect(c.status).toBe(0);
+    const rows = JSON.parse(c.stdout) as { model: string; status: string; probability: number; probability_calibrated: number | null }[];
+    expect(rows.map((x) => [x.model, x.status])).toEqual([['site-a', 'ok'], ['site-a', 'ok']]);
+    rows.forEach((x) => expect(x.probability).toBeGreaterThan(0));
+    expect(rows[0].probability_calibrated === null).toBe(m.calibration === undefined);
+  });
+
+  it('caches features by file hash: a second run reads them all and writes the same head', () => {
+    const r = adapt('--train', csv, '--out', path.join(models, 'site-b'));
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/cached features/g)).toHaveLength(6);
+    expect(readFileSync(path.join(models, 'site-b', 'head.json'), 'utf8')).toBe(readFileSync(path.join(models, 'site-a', 'head.json'), 'utf8'));
+  });
+
+  it('refuses fewer than 3 scans of a class unless --force', () => {
+    const few = labels(scans.slice(0, 5), 'few.csv');
+    const out = path.join(dir, 'few-out');
+    const r = adapt('--train', few, '--out', out);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(/only 2 labelled "TSC": adaptation needs at least 3 scans of each class .*; --force adapts anyway/);
+    const forced = adapt('--train', few, '--out', out, '--force', '--json');
+    expect(forced.status).toBe(0);
+    expect(JSON.parse(forced.stdout)).toMatchObject({ id: 'few-out', card: { scans: { healthy: 3, TSC: 2 } } });
+  });
+
+  it.each([
+    ['a label not among the model\'s classes', [...scans.slice(0, 5), { file: scans[5].file, label: 'MS' }], /head-5\.nii\.gz: label "MS" is not one of the model's classes \(healthy, TSC\)/],
+    ['a missing scan', [...scans, { file: 'nope.nii.gz', label: 'TSC' }], /nope\.nii\.gz: ENOENT/],
+    ['the same scan twice', [...scans, { file: scans[0].file, label: 'healthy' }], /head-0\.nii\.gz and head-0\.nii\.gz are the same file .* list each scan once/],
+  ])('names %s (exit 1)', (_, rows, message) => {
+    const r = adapt('--train', labels(rows, 'bad.csv'), '--out', path.join(dir, 'bad-out'));
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+  });
+
+  it('exits 2 on bad usage', () => {
+    expect(adapt('--train', csv).status).toBe(2);
+  });
+});
+
+describe('arguments and labels.csv', () => {
+  it('reads options', () => {
+    const a = parseArgs(['--model', 'm', '--train', 'l.csv', '--out', 'o', '--seed', '3', '--epochs', '40', '--lr', '0.02', '--l2', '0', '--folds', '4', '--force', '--preprocessed']);
+    expect(a).toMatchObject({ model: 'm', train: 'l.csv', out: 'o', cache: DEFAULT_CACHE, preprocessed: true, options: { seed: 3, epochs: 40, lr: 0.02, l2: 0, folds: 4, force: true } });
+  });
+
+  it.each([
+    [['--train', 'l', '--out', 'o'], /--model is required/],
+    [['--model', 'm', '--out', 'o'], /--train is required/],
+    [['--model', 'm', '--train', 'l'], /--out is required/],
+    [['--model', 'm', '--train', 'l', '--out', 'o', '--epochs', '0'], /--epochs 0: expected a positive integer/],
+    [['--model', 'm', '--train', 'l', '--out', 'o', '--lr', 'fast'], /--lr fast: expected a positive number/],
+    [['--model', 'm', '--train', 'l', '--out', 'o', 'scan.nii'], /Unexpected argument 'scan\.nii'.*\(scans are listed in --train\)/],
+    [['--model', 'm', '--train', 'l', '--out', 'o', '--fast'], /Unknown option '--fast'/],
+    [['--model', '--train', 'l', '--out', 'o'], /Option '--model' argument is ambiguous/],
+  ])('rejects %j', (argv, message) => {
+    expect(() => parseArgs(argv)).toThrow(message);
+  });
+
+  it('resolves files against the CSV\'s folder and names a bad row', () => {
+    expect(parseLabels('file,label\na.nii.gz, TSC\n/abs/b.nii,healthy\n', '/data/site/labels.csv')).toEqual([
+      { name: 'a.nii.gz', file: '/data/site/a.nii.gz', label: 'TSC' },
+      { name: '/abs/b.nii', file: '/abs/b.nii', label: 'healthy' },
+    ]);
+    expect(() => parseLabels('scan,class\na,b\n', 'l.csv')).toThrow(/l\.csv: expected the columns file,label, got scan,class/);
+    expect(() => parseLabels('file,label\na.nii,\n', 'l.csv')).toThrow(/l\.csv row 2: needs both a file and a label/);
+    expect(() => parseLabels('file,label\n', 'l.csv')).toThrow(/no scans listed/);
+  });
+});
