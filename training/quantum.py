@@ -125,11 +125,7 @@ def layer_sizes(layer: dict[str, Any], n: int) -> tuple[int, int]:
         return n, 0
     if fam == "amplitude":
         return layer["n_features"], 0
-    if fam == "real_amplitudes":
-        return 0, n * (layer["reps"] + (0 if layer["skip_final_rotation_layer"] else 1))
-    if fam in ("rot_cnot", "rxyz_ring"):
-        return 0, 3 * n * layer["layers"]
-    return 0, n * layer["layers"]  # cnot_rz
+    return 0, ansatz_weights(layer, n)
 
 
 def n_weights(spec: Spec) -> int:
@@ -209,10 +205,11 @@ def apply_cx(state: torch.Tensor, c: int, t: int, n: int) -> torch.Tensor:
 
 
 # ---------------------------------------------------------------------------------------------
-# Families: one function each, (state, layer, x slice, weight slice, n) -> state
+# Families as data (mirroring src/core/quantum/builder.ts): encoders map x to the state; every
+# ansatz is Qiskit's n_local pattern and is described by a few fields, built by n_local() below.
 # ---------------------------------------------------------------------------------------------
 
-def zz_feature_map(state, layer, x, w, n):
+def zz_feature_map(state, layer, x, n):
     alpha = float(layer["alpha"])
     pairs = entanglement_pairs(n, layer["entanglement"])
     for _ in range(layer["reps"]):
@@ -227,14 +224,14 @@ def zz_feature_map(state, layer, x, w, n):
     return state
 
 
-def angle(state, layer, x, w, n):
+def angle(state, layer, x, n):
     gate = ROTATIONS[layer["rotation"]]
     for q in range(n):
         state = apply_1q(state, gate(x[:, q]), q, n)
     return state
 
 
-def amplitude(state, layer, x, w, n):
+def amplitude(state, layer, x, n):
     dim = 2 ** n
     if x.shape[1] > dim:
         raise ValueError(f"amplitude embedding takes at most {dim} features, got {x.shape[1]}")
@@ -251,61 +248,71 @@ def amplitude(state, layer, x, w, n):
     return _c(x / norm)
 
 
-def real_amplitudes(state, layer, x, w, n):
-    pairs = entanglement_pairs(n, layer["entanglement"])
-    k = 0
-    for _ in range(layer["reps"]):
-        for q in range(n):
-            state = apply_1q(state, ry(w[k]), q, n)
-            k += 1
-        for i, j in pairs:
-            state = apply_cx(state, i, j, n)
-    if not layer["skip_final_rotation_layer"]:
-        for q in range(n):
-            state = apply_1q(state, ry(w[k]), q, n)
-            k += 1
-    return state
+ENCODERS: dict[str, Callable[..., torch.Tensor]] = {"zz_feature_map": zz_feature_map, "angle": angle,
+                                                     "amplitude": amplitude}
 
 
-def rot_cnot(state, layer, x, w, n):
-    k = 0
-    for _ in range(layer["layers"]):
-        for q in range(n):
-            phi, theta, omega = w[k], w[k + 1], w[k + 2]
-            k += 3
-            state = apply_1q(state, rz(omega) @ ry(theta) @ rz(phi), q, n)
-        for i in range(n - 1):
-            state = apply_cx(state, i, i + 1, n)
-    return state
+def _rot(phi: torch.Tensor, theta: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
+    return rz(omega) @ ry(theta) @ rz(phi)
 
 
-def rxyz_ring(state, layer, x, w, n):
-    k = 0
-    for _ in range(layer["layers"]):
-        for q in range(n):
-            a, b, c = w[k], w[k + 1], w[k + 2]
-            k += 3
-            state = apply_1q(state, rz(c) @ ry(b) @ rx(a), q, n)
-        for j in range(n):
-            state = apply_cx(state, j, (j + 1) % n, n)
-    return state
+# Rotation gates of the ansätze: (number of weights, matrix from those weights)
+ROTATION_GATES: dict[str, tuple[int, Callable[..., torch.Tensor]]] = {
+    "rx": (1, rx), "ry": (1, ry), "rz": (1, rz), "rot": (3, _rot)}
 
 
-def cnot_rz(state, layer, x, w, n):
-    k = 0
-    for _ in range(layer["layers"]):
-        for i in range(n - 1):
-            state = apply_cx(state, i, i + 1, n)
-        for q in range(n):
-            state = apply_1q(state, rz(w[k]), q, n)
-            k += 1
-    return state
+def _ring(n: int) -> list[tuple[int, int]]:
+    """CX(j -> (j+1) mod n) for j = 0..n-1 (none for one qubit)."""
+    return [(j, (j + 1) % n) for j in range(n)] if n > 1 else []
 
 
-FAMILIES: dict[str, Callable[..., torch.Tensor]] = {
-    "zz_feature_map": zz_feature_map, "angle": angle, "amplitude": amplitude,
-    "real_amplitudes": real_amplitudes, "rot_cnot": rot_cnot, "rxyz_ring": rxyz_ring, "cnot_rz": cnot_rz,
+# Per family: rotations per qubit (weights qubit-major), CX pairs, repetitions, a final rotation
+# layer, and whether a rep entangles before it rotates.
+ANSATZE: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
+    # Qiskit RealAmplitudes (paper A)
+    "real_amplitudes": lambda l, n: dict(rotations=["ry"], pairs=entanglement_pairs(n, l["entanglement"]),
+                                         reps=l["reps"], final_rotation=not l["skip_final_rotation_layer"],
+                                         entangle_first=False),
+    # PennyLane Rot + nearest-neighbour CNOTs (paper B: QResNet50, QDenseNet121)
+    "rot_cnot": lambda l, n: dict(rotations=["rot"], pairs=entanglement_pairs(n, "linear"), reps=l["layers"],
+                                  final_rotation=False, entangle_first=False),
+    # RX, RY, RZ then a CNOT ring (paper B: QEfficientNetB3)
+    "rxyz_ring": lambda l, n: dict(rotations=["rx", "ry", "rz"], pairs=_ring(n), reps=l["layers"],
+                                   final_rotation=False, entangle_first=False),
+    # CNOT chain then trainable RZ (paper B: QCNN)
+    "cnot_rz": lambda l, n: dict(rotations=["rz"], pairs=entanglement_pairs(n, "linear"), reps=l["layers"],
+                                 final_rotation=False, entangle_first=True),
 }
+
+
+def ansatz_weights(layer: dict[str, Any], n: int) -> int:
+    shape = ANSATZE[layer["family"]](layer, n)
+    per_layer = n * sum(ROTATION_GATES[r][0] for r in shape["rotations"])
+    return per_layer * (shape["reps"] + (1 if shape["final_rotation"] else 0))
+
+
+def n_local(state: torch.Tensor, layer: dict[str, Any], w: torch.Tensor, n: int) -> torch.Tensor:
+    """The one builder of every ansatz family: rotation layers and CX lists as its data says."""
+    shape = ANSATZE[layer["family"]](layer, n)
+    k = 0
+
+    def rotate(state):
+        nonlocal k
+        for q in range(n):
+            for r in shape["rotations"]:
+                n_params, gate = ROTATION_GATES[r]
+                state = apply_1q(state, gate(*w[k:k + n_params]), q, n)
+                k += n_params
+        return state
+
+    def entangle(state):
+        for i, j in shape["pairs"]:
+            state = apply_cx(state, i, j, n)
+        return state
+
+    for _ in range(shape["reps"]):
+        state = rotate(entangle(state)) if shape["entangle_first"] else entangle(rotate(state))
+    return rotate(state) if shape["final_rotation"] else state
 
 
 # ---------------------------------------------------------------------------------------------
@@ -356,7 +363,8 @@ def final_state(spec: Spec, x: torch.Tensor, weights: torch.Tensor) -> torch.Ten
         xs, ws = x[:, xi:xi + nf], weights[wi:wi + nw]
         if xs.shape[1] != nf:
             raise ValueError(f"layer {layer['family']} needs {nf} features, only {xs.shape[1]} left in x")
-        state = FAMILIES[layer["family"]](state, layer, xs, ws, n)
+        fam = layer["family"]
+        state = ENCODERS[fam](state, layer, xs, n) if fam in ENCODERS else n_local(state, layer, ws, n)
         xi, wi = xi + nf, wi + nw
     if xi != x.shape[1]:
         raise ValueError(f"circuit consumes {xi} features, x has {x.shape[1]}")
