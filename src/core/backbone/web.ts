@@ -4,7 +4,7 @@
  * checked once per device against WASM on a small probe model, and WASM through the plain `/wasm`
  * build. The `/webgpu` build can run the WASM EP too, but its asyncify runtime made warm runs of
  * the shipped 64³ backbone about 2× slower with 1 thread and 4× slower with 2 threads in a worker
- * (median 42 / 63 ms against 19 / 14 ms, Chromium 156; docs/architecture.md, Performance). WASM on
+ * (median 42 / 63 ms against 19 / 14 ms, Chromium 156; docs/performance.md). WASM on
  * any WebGPU disagreement or error, and a mid-run WebGPU failure (device lost) re-runs on WASM.
  * The backend in use is always recorded.
  */
