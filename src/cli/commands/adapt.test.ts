@@ -10,7 +10,8 @@ import { listBundles, loadBundle } from '../../core/bundle/index.ts';
 import { dirSource } from '../../core/bundle/node.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
-import { DEFAULT_CACHE, parseArgs, parseLabels } from './adapt.ts';
+import { ADAPT_DEFAULTS, type AdaptResult } from '../../core/adapt/index.ts';
+import { DEFAULT_CACHE, parseArgs, parseLabels, summary } from './adapt.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -137,5 +138,29 @@ describe('arguments and labels.csv', () => {
     expect(() => parseLabels('scan,class\na,b\n', 'l.csv')).toThrow(/l\.csv: expected the columns file,label, got scan,class/);
     expect(() => parseLabels('file,label\na.nii,\n', 'l.csv')).toThrow(/l\.csv row 2: needs both a file and a label/);
     expect(() => parseLabels('file,label\n', 'l.csv')).toThrow(/no scans listed/);
+  });
+});
+
+describe('the summary says when adaptation did not help', () => {
+  const m = (value: number) => ({ value, ci95: [value - 0.1, value + 0.1] as [number, number] });
+  const result = (epochs: number, before: number, after: number): AdaptResult => ({
+    head: { layers: [] }, threshold: 0.4, calibration: null, calibrationProblem: 'Platt slope -1 ≤ 0', epochs, folds: 'leave-one-out (6 folds)',
+    perClass: { healthy: 3, TSC: 3 }, heldOutLoss: { before: 0.7, after: 0.6 }, before: { auc: m(before), acc: m(0.5) }, after: { auc: m(after), acc: m(0.6) },
+    predictions: { names: [], labels: [], before: [], after: [] }, options: { ...ADAPT_DEFAULTS, epochs: 100 },
+  });
+
+  it.each([
+    [result(0, 0.7, 0.7), /fine-tuning did not lower the cross-validated loss: the head is the shipped one/],
+    [result(40, 0.8, 0.7), /adaptation lowered the cross-validated AUC: consider keeping m0/],
+    [result(100, 0.6, 0.8), /the held-out loss was still falling at the last step: --epochs 200 tries more/],
+  ])('%#', (r, message) => {
+    const text = summary(r, 'm0', 'out', 0.5);
+    expect(text).toMatch(message);
+    expect(text).toMatch(/no calibration: Platt slope -1 ≤ 0/);
+    expect(text).toMatch(/after +0\.\d{3} \(0\.\d{3}–0\.\d{3}\) +0\.600 \(0\.500–0\.700\) at threshold 0\.400/);
+  });
+
+  it('says nothing of the kind when adaptation helped within the step budget', () => {
+    expect(summary(result(40, 0.6, 0.8), 'm0', 'out', 0.5)).not.toMatch(/did not|lowered the|still falling/);
   });
 });

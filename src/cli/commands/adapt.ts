@@ -173,7 +173,7 @@ const VALID_ID = /^[A-Za-z0-9._-]+$/;
 
 const fmt = (m: { value: number; ci95: [number, number] }): string => `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
 
-function summary(r: AdaptResult, from: string, out: string, shippedThreshold: number): string {
+export function summary(r: AdaptResult, from: string, out: string, shippedThreshold: number): string {
   const counts = Object.entries(r.perClass).map(([c, n]) => `${n} ${c}`).join(', ');
   const lines = [
     `adapted ${from} on ${counts}, ${r.folds}: kept ${r.epochs} of ${r.options.epochs} fine-tuning steps`,
@@ -182,7 +182,8 @@ function summary(r: AdaptResult, from: string, out: string, shippedThreshold: nu
     `  after                          ${fmt(r.after.auc).padEnd(24)}${fmt(r.after.acc)} at threshold ${r.threshold.toFixed(3)}`,
   ];
   if (r.epochs === 0) lines.push('fine-tuning did not lower the cross-validated loss: the head is the shipped one, only its threshold and calibration were refitted');
-  else if (r.after.auc.value <= r.before.auc.value) lines.push(`adaptation did not raise the cross-validated AUC: consider keeping ${from}`);
+  else if (r.after.auc.value < r.before.auc.value) lines.push(`adaptation lowered the cross-validated AUC: consider keeping ${from}`);
+  if (r.epochs === r.options.epochs) lines.push(`the held-out loss was still falling at the last step: --epochs ${2 * r.options.epochs} tries more`);
   if (r.calibrationProblem) lines.push(`no calibration: ${r.calibrationProblem}`);
   lines.push(`wrote ${out} (manifest.json, head.json, backbone.onnx); the scans never left this machine`);
   return lines.join('\n');
