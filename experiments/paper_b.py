@@ -317,6 +317,10 @@ def ship_best(records_dir: str, models_dir: str) -> int:
             failed |= parity[r["id"]] > PARITY_MAX_DIFF
         if not failed:
             break
+    listed = set(index_ids(models_dir))
+    for r, _ in chosen:  # export_bundle lists a bundle only if it meets the shipping rule (training/shipping.py)
+        if r["id"] not in listed:
+            shutil.rmtree(os.path.join(models_dir, r["id"]))
     chosen_ids = {r["id"]: w for r, w in chosen}
     for r in recs:
         r.pop("shipped", None)
@@ -329,7 +333,7 @@ def ship_best(records_dir: str, models_dir: str) -> int:
                           "budget_mib": round(budget / 2 ** 20, 1),
                           **({"float16_max_diff": drift[r["id"]]} if r["id"] in drift else {}),
                           **({"page_parity_max_diff": parity[r["id"]]} if r["id"] in parity else {})}
-        if r["id"] in chosen_ids:
+        if r["id"] in chosen_ids and r["id"] in listed:
             m = manifests[r["id"]]
             r["shipped"] = {"bundle": os.path.relpath(os.path.join(models_dir, r["id"]), ROOT),
                             "bytes": sum(f["bytes"] for f in m["files"].values()) +
@@ -343,7 +347,7 @@ def ship_best(records_dir: str, models_dir: str) -> int:
             f.write("\n")
     if os.path.dirname(os.path.abspath(records_dir)) == RECORDS:
         variant = os.path.basename(os.path.abspath(records_dir))
-        set_shipped(RECORDS, {i: variant if i in chosen_ids and i in index_ids(models_dir) else None for i in paper_b})
+        set_shipped(RECORDS, {i: variant if i in chosen_ids and i in listed else None for i in paper_b})
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(models_dir) for f in fs)
     if total > BUDGET_BYTES:
         raise SystemExit(f"public/models holds {total / 2 ** 20:.1f} MiB, over 100 MiB")
