@@ -93,7 +93,7 @@ describe('qumri adapt', () => {
     expect(r.stderr).toMatch(/only 2 labelled "TSC": adaptation needs at least 3 scans of each class .*; --force adapts anyway/);
     const forced = adapt('--train', few, '--out', out, '--force', '--json');
     expect(forced.status).toBe(0);
-    expect(JSON.parse(forced.stdout)).toMatchObject({ id: 'few-out', card: { scans: { healthy: 3, TSC: 2 } } });
+    expect(JSON.parse(forced.stdout)).toMatchObject({ id: 'few-out', card: { scans: { healthy: 3, TSC: 2 } }, caveats: [] });
   });
 
   it.each([
@@ -154,7 +154,8 @@ describe('the summary says when adaptation did not help', () => {
     [result(40, 0.8, 0.7), /adaptation lowered the cross-validated AUC: consider keeping m0/],
     [result(100, 0.6, 0.8), /the held-out loss was still falling at the last step: --epochs 200 tries more/],
   ])('%#', (r, message) => {
-    const text = summary(r, 'm0', 'out', 0.5);
+    const text = summary(r, 'm0', 'out', 0.5, ['m0 fails its checks on real scans (x)']);
+    expect(text).toMatch(/^note: m0 fails its checks on real scans \(x\)$/m);
     expect(text).toMatch(message);
     expect(text).toMatch(/no calibration: Platt slope -1 ≤ 0/);
     expect(text).toMatch(/after +0\.\d{3} \(0\.\d{3}–0\.\d{3}\) +0\.600 \(0\.500–0\.700\) at threshold 0\.400/);

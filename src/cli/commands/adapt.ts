@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { parseCsv, writeAtomically } from '../batch.ts';
-import { adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, MIN_PER_CLASS, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
+import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, MIN_PER_CLASS, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
@@ -173,7 +173,7 @@ const VALID_ID = /^[A-Za-z0-9._-]+$/;
 
 const fmt = (m: { value: number; ci95: [number, number] }): string => `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
 
-export function summary(r: AdaptResult, from: string, out: string, shippedThreshold: number): string {
+export function summary(r: AdaptResult, from: string, out: string, shippedThreshold: number, caveats: string[] = []): string {
   const counts = Object.entries(r.perClass).map(([c, n]) => `${n} ${c}`).join(', ');
   const lines = [
     `adapted ${from} on ${counts}, ${r.folds}: kept ${r.epochs} of ${r.options.epochs} fine-tuning steps`,
@@ -185,6 +185,7 @@ export function summary(r: AdaptResult, from: string, out: string, shippedThresh
   else if (r.after.auc.value < r.before.auc.value) lines.push(`adaptation lowered the cross-validated AUC: consider keeping ${from}`);
   if (r.epochs === r.options.epochs) lines.push(`the held-out loss was still falling at the last step: --epochs ${2 * r.options.epochs} tries more`);
   if (r.calibrationProblem) lines.push(`no calibration: ${r.calibrationProblem}`);
+  lines.push(...caveats.map((c) => `note: ${c}`));
   lines.push(`wrote ${out} (manifest.json, head.json, backbone.onnx); the scans never left this machine`);
   return lines.join('\n');
 }
@@ -226,6 +227,9 @@ export async function run(argv: string[]): Promise<number> {
   const adapted = await adaptedBundle({ manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone }, result, { id, date: new Date().toISOString() });
   await mkdir(args.out, { recursive: true });
   for (const [file, bytes] of adapted.files) await writeFile(path.join(args.out, file), bytes);
-  console.log(args.json ? JSON.stringify({ out: args.out, id, card: adapted.manifest.adapted, threshold: result.threshold, calibration: result.calibration, predictions: result.predictions }, null, 1) : summary(result, manifest.id, args.out, manifest.threshold));
+  const caveats = adaptationCaveats(manifest, scans);
+  console.log(args.json
+    ? JSON.stringify({ out: args.out, id, card: adapted.manifest.adapted, threshold: result.threshold, calibration: result.calibration, caveats, predictions: result.predictions }, null, 1)
+    : summary(result, manifest.id, args.out, manifest.threshold, caveats));
   return 0;
 }

@@ -17,7 +17,7 @@ import { adamInit, adamStep } from './adam.ts';
 import { forwardBatch, headNet, lossAndGrad, probabilities } from './backprop.ts';
 import { train } from './fit.ts';
 import { assignFolds, LOO_MAX } from './folds.ts';
-import { adaptedBundle, adaptHead, AdaptError, type AdaptProgress, type LabelledScan } from './index.ts';
+import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, type AdaptProgress, type LabelledScan } from './index.ts';
 import { flattenParams } from './params.ts';
 
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8')) as { cases: { shipped: unknown }[] };
@@ -193,5 +193,36 @@ describe('the adapted bundle', () => {
     expect(m.limitations.at(-1)).toMatch(/^Head fine-tuned on 8 local scans \(4 healthy, 4 TSC\)/);
     expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans_left_machine: true } })).toThrow(/adapted\.scans_left_machine: expected false/);
     expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans: { healthy: 4 } } })).toThrow(/adapted\.scans\.TSC/);
+  });
+
+  it('keeps the OOD model and the real-scan record, marked as the source model\'s', async () => {
+    const source = await loadBundle(dirSource(SOURCE));
+    const ood = { method: 'mahalanobis' as const, mean: Array(32).fill(0), whitening: [Array(32).fill(1)], threshold: 2, validation_pass_rate: 0.95, fitted_on: 'test' };
+    const real_scans = { measured_on: '19 real FLAIR', results: [{ what: 'called TSC', n: 17, of: 19 }], unmeasured: 'no real TSC', fails: ['TSC called on 17 of 19'] };
+    const manifest = { ...source.manifest, ood, real_scans };
+    const scans = site(6, 2, 0.6, 32).map((s) => ({ ...s, label: manifest.classes[CLASSES.indexOf(s.label as (typeof CLASSES)[number])] }));
+    const result = adaptHead({ head: source.head, classes: manifest.classes, threshold: 0.5 }, scans, kernel, { epochs: 3 });
+    const m = (await adaptedBundle({ manifest, manifestBytes: new Uint8Array(1), backbone: source.backbone }, result, { id: 'x', date: '2026-12-07' })).manifest;
+    expect(m.ood).toEqual(ood);
+    expect(m.real_scans).toEqual({ ...real_scans, measured_on: 'the source model tiny-qresnet: 19 real FLAIR' });
+  });
+});
+
+describe('caveats: the guard checks adaptation does not change', () => {
+  const scans = site(6, 4);
+  const ood = { method: 'mahalanobis' as const, mean: Array(6).fill(0.5), whitening: Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => (i === j ? 1 : 0))), threshold: 1, validation_pass_rate: 0.95, fitted_on: 'test' };
+
+  it('names the scans the OOD check will still withhold, and a failed real-scan record', () => {
+    const far = scans.map((s, i) => (i === 1 ? { ...s, features: new Float32Array(6).fill(3) } : s));
+    const real_scans = { measured_on: 'test', results: [], unmeasured: 'test', fails: ['real MS FLAIR called MS: 1 of 9'] };
+    const c = adaptationCaveats({ id: 'm0', ood, real_scans }, far);
+    expect(c).toHaveLength(2);
+    expect(c[0]).toMatch(/^m0 fails its checks on real scans \(real MS FLAIR called MS: 1 of 9\); the adapted model keeps that record/);
+    expect(c[1]).toMatch(/^1 of 6 scans are unlike the model's training scans \(OOD score above 1\.000: scan-1\)/);
+  });
+
+  it('says nothing for a model without those checks, or scans inside its distribution', () => {
+    expect(adaptationCaveats({ id: 'm0' }, scans)).toEqual([]);
+    expect(adaptationCaveats({ id: 'm0', ood: { ...ood, threshold: 10 } }, scans)).toEqual([]);
   });
 });

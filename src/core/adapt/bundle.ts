@@ -42,8 +42,9 @@ export async function adaptedBundle(source: AdaptSource, result: AdaptResult, me
     ...(result.calibrationProblem ? { calibration_problem: result.calibrationProblem } : {}),
     scans_left_machine: false,
   };
-  // The source's reference.json holds the shipped head's outputs and no longer applies; its OOD model
-  // and real-scan results concern the frozen backbone and the source model, and stay.
+  // The source's reference.json holds the shipped head's outputs and no longer applies. Its OOD model
+  // concerns the frozen backbone and stays; its real-scan results stay too, marked as the source's,
+  // since the adapted head has not been measured on those scans (caveats.ts).
   const { reference: _reference, calibration: _calibration, ...kept } = src;
   const manifest: Manifest = {
     ...kept,
@@ -56,6 +57,7 @@ export async function adaptedBundle(source: AdaptSource, result: AdaptResult, me
       'head.json': { sha256: await sha256Hex(head), bytes: head.byteLength },
     },
     metrics: { split: `local scans, cross-validated (${result.folds})`, n, auc: result.after.auc, acc: result.after.acc },
+    ...(src.real_scans ? { real_scans: { ...src.real_scans, measured_on: `the source model ${src.id}: ${src.real_scans.measured_on}` } } : {}),
     limitations: [
       ...src.limitations,
       `Head fine-tuned on ${n} local scans (${counts}); its metrics are cross-validated on those scans, with the stopping epoch and threshold chosen on them, not measured on other scans`,
