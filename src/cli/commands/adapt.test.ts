@@ -106,6 +106,17 @@ describe('qumri adapt', () => {
     expect(r.stderr).toMatch(message);
   });
 
+  it('--preprocessed takes scans already on the model grid (its own cache entries)', () => {
+    const refs = [0, 1, 2].map((i) => ({ file: path.join(MODEL, `reference-${i}.nii.gz`), label: i === 0 ? 'healthy' : 'TSC' }));
+    const r = adapt('--train', labels(refs, 'grid.csv'), '--out', path.join(dir, 'grid-out'), '--preprocessed', '--force', '--json');
+    expect(r.status).toBe(0);
+    expect(r.stderr.match(/features in [\d.]+ s/g)).toHaveLength(3);
+    expect(JSON.parse(r.stdout)).toMatchObject({ card: { scans: { healthy: 1, TSC: 2 }, cross_validation: 'leave-one-out (3 folds)' } });
+    const wrongGrid = adapt('--train', csv, '--out', path.join(dir, 'grid-out'), '--preprocessed');
+    expect(wrongGrid.status).toBe(1);
+    expect(wrongGrid.stderr).toMatch(/--preprocessed input is 67×77×67, the model grid is 32×32×32/);
+  });
+
   it('exits 2 on bad usage', () => {
     expect(adapt('--train', csv).status).toBe(2);
   });
