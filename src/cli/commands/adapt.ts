@@ -135,6 +135,7 @@ async function cacheDir(root: string, bundle: LoadedBundle, preprocessed: boolea
   return path.join(root, key.slice(0, 16));
 }
 
+/** A cache entry (written atomically, so never half); null when missing or unreadable, and then recomputed. */
 async function cachedFeatures(file: string): Promise<Float32Array | null> {
   try {
     const bytes = await readFile(file);
