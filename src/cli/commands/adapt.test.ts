@@ -91,6 +91,7 @@ describe('qumri adapt', () => {
     const r = adapt('--train', few, '--out', out);
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/only 2 labelled "TSC": adaptation needs at least 3 scans of each class .*; --force adapts anyway/);
+    expect(r.stderr).not.toMatch(/features/);
     const forced = adapt('--train', few, '--out', out, '--force', '--json');
     expect(forced.status).toBe(0);
     expect(JSON.parse(forced.stdout)).toMatchObject({ id: 'few-out', card: { scans: { healthy: 3, TSC: 2 } }, caveats: [] });

@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { parseCsv, writeAtomically } from '../batch.ts';
-import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, MIN_PER_CLASS, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
+import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, labelCounts, MIN_PER_CLASS, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
@@ -204,6 +204,13 @@ export async function run(argv: string[]): Promise<number> {
   const source = resolveModel(args.model);
   const bundle = await loadBundle(source);
   const { manifest } = bundle;
+  // Labels are checked before any scan is preprocessed, so a refusal does not wait for the backbone.
+  try {
+    labelCounts(rows, manifest.classes, { force: args.options.force });
+  } catch (err) {
+    if (err instanceof AdaptError && err.code === 'too-few') throw new Error(`${err.message}; --force adapts anyway`);
+    throw err;
+  }
   const clf = await classifierFor(bundle, args.threads);
   let scans: LabelledScan[];
   try {
@@ -212,17 +219,11 @@ export async function run(argv: string[]): Promise<number> {
     await clf.release();
   }
   const kernel = bundle.head.layers.some((l) => l.type === 'quantum') ? await loadKernel() : null;
-  let result: AdaptResult;
-  try {
-    result = adaptHead({ head: bundle.head, classes: manifest.classes, threshold: manifest.threshold }, scans, kernel, args.options, {
-      onProgress: (p) => {
-        if (p.epoch === p.epochs) process.stderr.write(`${p.stage === 'final' ? 'final fit on every scan' : 'cross-validation fold'} ${p.fold}/${p.folds}\n`);
-      },
-    });
-  } catch (err) {
-    if (err instanceof AdaptError && err.code === 'too-few') throw new Error(`${err.message}; --force adapts anyway`);
-    throw err;
-  }
+  const result = adaptHead({ head: bundle.head, classes: manifest.classes, threshold: manifest.threshold }, scans, kernel, args.options, {
+    onProgress: (p) => {
+      if (p.epoch === p.epochs) process.stderr.write(`${p.stage === 'final' ? 'final fit on every scan' : 'cross-validation fold'} ${p.fold}/${p.folds}\n`);
+    },
+  });
   const name = path.basename(path.resolve(args.out));
   const id = VALID_ID.test(name) ? name : `${manifest.id}-adapted`;
   const adapted = await adaptedBundle({ manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone }, result, { id, date: new Date().toISOString() });

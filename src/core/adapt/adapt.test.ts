@@ -17,7 +17,7 @@ import { adamInit, adamStep } from './adam.ts';
 import { forwardBatch, headNet, lossAndGrad, probabilities } from './backprop.ts';
 import { train } from './fit.ts';
 import { assignFolds, LOO_MAX } from './folds.ts';
-import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, type AdaptProgress, type LabelledScan } from './index.ts';
+import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, labelCounts, type AdaptProgress, type LabelledScan } from './index.ts';
 import { flattenParams } from './params.ts';
 
 const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8')) as { cases: { shipped: unknown }[] };
@@ -136,6 +136,13 @@ describe('bad input is named', () => {
       expect((err as AdaptError).code).toBe('too-few');
     }
     expect(run(few, true)().perClass).toEqual({ healthy: 4, lesion: 2 });
+  });
+
+  it('labels alone are checked before any backbone work (labelCounts)', () => {
+    const labels = scans.map(({ name, label }) => ({ name, label }));
+    expect(labelCounts(labels, CLASSES)).toEqual({ healthy: 4, lesion: 4 });
+    expect(() => labelCounts(labels.slice(0, 5), CLASSES)).toThrow(/only 2 labelled "lesion"/);
+    expect(() => labelCounts([...labels, { name: 'x', label: 'Lesion' }], CLASSES)).toThrow(/scan x: label "Lesion" is not one of the model's classes/);
   });
 });
 

@@ -5,5 +5,5 @@
 export { adaptHead, ADAPT_DEFAULTS, type AdaptModel, type AdaptOptions, type AdaptProgress, type AdaptResult } from './adapt.ts';
 export { adaptationCaveats } from './caveats.ts';
 export { adaptedBundle, type AdaptedBundle, type AdaptSource } from './bundle.ts';
-export { AdaptError, MIN_PER_CLASS, type AdaptErrorCode, type LabelledScan } from './samples.ts';
+export { AdaptError, labelCounts, MIN_PER_CLASS, type AdaptErrorCode, type LabelledScan } from './samples.ts';
 export type { Interval, ScoreSummary } from './metrics.ts';

@@ -33,20 +33,16 @@ export interface TrainingSet {
   perClass: Record<string, number>;
 }
 
-export function trainingSet(scans: readonly LabelledScan[], classes: readonly [string, string], featureWidth: number, opts: { force?: boolean } = {}): TrainingSet {
-  const x = new Float64Array(scans.length * featureWidth);
-  const y = new Uint8Array(scans.length);
-  scans.forEach((s, i) => {
-    const cls = classes.indexOf(s.label);
-    if (cls < 0) throw new AdaptError('bad-label', `scan ${s.name}: label "${s.label}" is not one of the model's classes (${classes.join(', ')})`);
-    if (s.features.length !== featureWidth) throw new AdaptError('bad-features', `scan ${s.name}: ${s.features.length} features, the model's head takes ${featureWidth}`);
-    for (let k = 0; k < featureWidth; k++) {
-      if (!Number.isFinite(s.features[k])) throw new AdaptError('bad-features', `scan ${s.name}: feature ${k} is ${s.features[k]}`);
-    }
-    x.set(Array.from(s.features), i * featureWidth);
-    y[i] = cls;
-  });
-  const perClass = Object.fromEntries(classes.map((c, k) => [c, y.filter((v) => v === k).length]));
+/**
+ * Scans per class, after checking the labels alone: each one of the model's classes, both classes
+ * present, at least MIN_PER_CLASS each unless forced. Callers run it before any backbone work.
+ */
+export function labelCounts(scans: readonly Pick<LabelledScan, 'name' | 'label'>[], classes: readonly [string, string], opts: { force?: boolean } = {}): Record<string, number> {
+  const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
+  for (const s of scans) {
+    if (!classes.includes(s.label)) throw new AdaptError('bad-label', `scan ${s.name}: label "${s.label}" is not one of the model's classes (${classes.join(', ')})`);
+    perClass[s.label]++;
+  }
   for (const c of classes) {
     if (perClass[c] === 0) throw new AdaptError('missing-class', `no scans labelled "${c}": adaptation needs scans of both classes (${classes.join(', ')})`);
   }
@@ -55,5 +51,20 @@ export function trainingSet(scans: readonly LabelledScan[], classes: readonly [s
     const counts = few.map((c) => `${perClass[c]} labelled "${c}"`).join(', ');
     throw new AdaptError('too-few', `only ${counts}: adaptation needs at least ${MIN_PER_CLASS} scans of each class for its cross-validated numbers to mean anything`);
   }
+  return perClass;
+}
+
+export function trainingSet(scans: readonly LabelledScan[], classes: readonly [string, string], featureWidth: number, opts: { force?: boolean } = {}): TrainingSet {
+  const perClass = labelCounts(scans, classes, opts);
+  const x = new Float64Array(scans.length * featureWidth);
+  const y = new Uint8Array(scans.length);
+  scans.forEach((s, i) => {
+    if (s.features.length !== featureWidth) throw new AdaptError('bad-features', `scan ${s.name}: ${s.features.length} features, the model's head takes ${featureWidth}`);
+    for (let k = 0; k < featureWidth; k++) {
+      if (!Number.isFinite(s.features[k])) throw new AdaptError('bad-features', `scan ${s.name}: feature ${k} is ${s.features[k]}`);
+    }
+    x.set(Array.from(s.features), i * featureWidth);
+    y[i] = classes.indexOf(s.label);
+  });
   return { x, y, names: scans.map((s) => s.name), perClass };
 }
