@@ -118,6 +118,19 @@ describe('qumri adapt', () => {
     expect(wrongGrid.stderr).toMatch(/--preprocessed input is 67×77×67, the model grid is 32×32×32/);
   });
 
+  it('never overwrites the source bundle or a bundle it did not write', () => {
+    const own = adapt('--train', csv, '--out', MODEL);
+    expect(own.status).toBe(1);
+    expect(own.stderr).toMatch(/--out .*tiny-qresnet is the model's own folder/);
+    const shipped = path.join(dir, 'shipped-copy');
+    mkdirSync(shipped);
+    writeFileSync(path.join(shipped, 'manifest.json'), readFileSync(path.join(MODEL, 'manifest.json')));
+    const other = adapt('--train', csv, '--out', shipped);
+    expect(other.status).toBe(1);
+    expect(other.stderr).toMatch(/holds a bundle that qumri adapt did not write: choose an empty folder/);
+    expect(readFileSync(path.join(shipped, 'manifest.json'))).toEqual(readFileSync(path.join(MODEL, 'manifest.json')));
+  });
+
   it('exits 2 on bad usage', () => {
     expect(adapt('--train', csv).status).toBe(2);
   });

@@ -129,6 +129,23 @@ export function parseLabels(text: string, csvFile: string): LabelRow[] {
   });
 }
 
+/**
+ * Refuses an --out that would overwrite the source bundle or a bundle qumri adapt did not write (a
+ * shipped model, say); an earlier adapted bundle there is replaced.
+ */
+async function checkOut(out: string, sourceDir: string): Promise<void> {
+  if (path.resolve(out) === path.resolve(sourceDir)) throw new Error(`--out ${out} is the model's own folder: write the adapted bundle to another folder`);
+  const text = await readFile(path.join(out, 'manifest.json'), 'utf8').catch(() => null);
+  if (text === null) return;
+  let adapted = false;
+  try {
+    adapted = (JSON.parse(text) as { adapted?: unknown }).adapted !== undefined;
+  } catch {
+    // Not JSON: not a bundle this command wrote either.
+  }
+  if (!adapted) throw new Error(`--out ${out} holds a bundle that qumri adapt did not write: choose an empty folder`);
+}
+
 /** The cache folder of one model: features depend on the backbone, the preprocessing and whether it ran. */
 async function cacheDir(root: string, bundle: LoadedBundle, preprocessed: boolean): Promise<string> {
   const key = await sha256Hex(new TextEncoder().encode(JSON.stringify([bundle.manifest.files['backbone.onnx'].sha256, bundle.manifest.preprocess, preprocessed])));
@@ -202,6 +219,7 @@ export async function run(argv: string[]): Promise<number> {
   }
   const rows = parseLabels(await readFile(args.train, 'utf8'), args.train);
   const source = resolveModel(args.model);
+  await checkOut(args.out, source.label);
   const bundle = await loadBundle(source);
   const { manifest } = bundle;
   // Labels are checked before any scan is preprocessed, so a refusal does not wait for the backbone.
