@@ -34,7 +34,8 @@ cross-validated predictions. Printed and written into the bundle's model card: c
 and accuracy with 95 % bootstrap intervals, before (the shipped head) and after.
 The scans never leave this machine: nothing is sent over the network.
   --out DIR        the adapted bundle: backbone.onnx (the model's, unchanged), head.json,
-                   manifest.json (its id is DIR's name when that is a valid id, else <model>-adapted)
+                   manifest.json (its id is DIR's name when that is a valid id, else <model>-adapted);
+                   never the model's own folder or a bundle adapt did not write (an earlier adapted one is replaced)
   --force          adapt even with fewer than ${MIN_PER_CLASS} scans in a class
   --seed N         folds and bootstrap intervals (default ${ADAPT_DEFAULTS.seed}); the same seed gives the same bundle
   --epochs N       most fine-tuning steps tried (default ${ADAPT_DEFAULTS.epochs})
