@@ -19,10 +19,16 @@ EfficientNet-B3 0.09 s, DenseNet121 0.16 s, ResNet50 0.18 s with paper B's early
 Steps, each resumable:
   1. slices    one axial and one sagittal slice per subject with synth/slices2d.py's selection rule
                (written from the generated volumes), 224×224, 8-bit, then stored as model-grid NIfTI
-               [224, 224, 1] with intensities /255 (paper B) under data/slices/<cohort>/
+               [224, 224, 1] with intensities /255 (paper B) under data/slices/<cohort>/, each with its
+               lesion mask; --band: several per subject (issue 20; synth/slices2d.py: the patients'
+               lesion-bearing band, their lesion-free twins outside test, position-matched controls)
+               under data/slices/<cohort>-band<gap>mm/
+  1b. lesion map  --lesionmap_epochs=N: the family's backbone pre-trained to map the train slices'
+               lesions (training.pretrain, 2D), once per family in <runs>/ms-flair-<family>-lesionmap; it
+               initialises the backbone in place of ImageNet (both protocols)
   2. search    (as above) on the validation loss; `--trials` states how many trials ran (paper B: 50)
   3. evaluate  the best trial (chosen on validation loss): threshold on val, metrics with 95 % bootstrap
-               intervals on test
+               intervals on test, per slice and per subject (mean and max of its slices' probabilities)
   4. record    records/paper-b-129/<id>.json (or --records)
   5. ship      --ship_best: per plane, the classical and the hybrid run with the lowest validation loss
                (never test) among the combinations whose bundles fit the size budget, public/models/<id>/;
@@ -36,6 +42,7 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import itertools
 import json
 import os
@@ -57,9 +64,10 @@ from experiments.variants import RECORDS, ROOT, load_records, set_shipped
 from synth import slices2d
 from training import data as D
 from training.checkpoint import load_checkpoint, model_from_checkpoint
-from training.evaluate import evaluate_checkpoint, read_predictions
+from training.evaluate import AGGREGATES, evaluate_checkpoint, subject_metrics
 from training.export import FLOAT16_MAX_DIFF, export_bundle, half_precision, probabilities, reference_inputs
 from training.models import build_model
+from training.pretrain import PretrainConfig, pretrain
 from training.train import TrainConfig, optuna_search
 from training.transfer import TransferPlan, train_transfer
 
@@ -80,9 +88,44 @@ def run_id(plane: str, backbone: str, head: str) -> str:
 # Slices
 # ---------------------------------------------------------------------------------------------
 
-def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
-    """Per plane, a training manifest of [224, 224, 1] NIfTI slices (+ spec.json beside it); resumable.
-    n_subjects > 0: only the cohort's first n subjects (a generator still writing, or stopped early)."""
+SPLIT_SCHEME, SPLIT_SEED = "B", 1  # paper B: 20 % test, then 20 % of the rest for validation, stratified
+COLUMNS = ["path", "label", "subject_id", "sequence", "slice_png", "lesion_pixels", "lesion_mask", "slice_index",
+           "twin_of"]
+
+
+def rendered(raw: str, scan_path: str, mask_path: str) -> types.SimpleNamespace:
+    """The generator's render result, rebuilt from what it wrote (scaling already applied); no mask: empty."""
+    scan = nib.load(os.path.join(raw, scan_path))
+    mask = np.asarray(nib.load(os.path.join(raw, mask_path)).dataobj).astype(np.uint8) if mask_path else \
+        np.zeros(scan.shape, np.uint8)
+    return types.SimpleNamespace(scan=np.asarray(scan.get_fdata(dtype=np.float32)),
+                                 storage=types.SimpleNamespace(slope=1.0),
+                                 grid=types.SimpleNamespace(affine=scan.affine), mask=mask)
+
+
+def write_slices(out: str, o: slices2d.Oriented, picks: dict[str, list[int]], sid: str, label: int, multi: bool,
+                 twin_of: str = "") -> list[dict]:
+    """The picked slices as PNG (synth/slices2d.py) and as model-grid NIfTI [224, 224, 1] /255, image and mask."""
+    rows = []
+    for view, ks in picks.items():
+        for k in ks:
+            row = slices2d.write_slice(pathlib.Path(out), o, view, k, f"{sid}_{k:03d}" if multi else sid, label, sid)
+            files = {}
+            for key, png, scale, dtype in (("nifti", row["path"], 255.0, np.float32),
+                                           ("mask_nifti", row["mask_path"], 255, np.uint8)):
+                px = (np.asarray(Image.open(os.path.join(out, png)), dtype=np.float32) / scale).astype(dtype)
+                files[key] = os.path.join(out, png)[:-4] + ".nii.gz"
+                # NIfTI x = image column, y = image row, so training's transpose gives back [rows, cols]
+                nib.save(nib.Nifti1Image(np.ascontiguousarray(px.T[:, :, None]), np.eye(4)), files[key])
+            rows.append({**row, **files, "twin_of": twin_of})
+    return rows
+
+
+def make_slices(raw: str, out: str, n_subjects: int = 0, band: bool = False, gap_mm: float = 0.0) -> dict[str, str]:
+    """Per plane, a training manifest of [224, 224, 1] NIfTI slices and their lesion masks (+ spec.json beside
+    it); resumable. n_subjects > 0: only the cohort's first n subjects (a generator still writing, or stopped
+    early). band: several slices per subject (synth/slices2d.py: patients' lesion-bearing band at most one per
+    gap_mm, their lesion-free twins outside the test split at the same indices, controls position-matched)."""
     manifests = {p: os.path.join(out, p, "slices.csv") for p in slices2d.BANDS}
     if all(os.path.exists(m) for m in manifests.values()):
         return manifests
@@ -94,35 +137,49 @@ def make_slices(raw: str, out: str, n_subjects: int = 0) -> dict[str, str]:
             raise SystemExit(f"{raw} has {len(subjects)} of its first {n_subjects} subjects so far")
     slices2d.prepare(pathlib.Path(out))
     rows = []
-    for s in subjects:
-        scan = nib.load(os.path.join(raw, s["path"]))
-        mask = nib.load(os.path.join(raw, s["lesion_mask"]))
-        # the generator's render result, rebuilt from what it wrote (scaling already applied)
-        r = types.SimpleNamespace(scan=np.asarray(scan.get_fdata(dtype=np.float32)),
-                                  storage=types.SimpleNamespace(slope=1.0),
-                                  grid=types.SimpleNamespace(affine=scan.affine),
-                                  mask=np.asarray(mask.dataobj).astype(np.uint8))
-        index = int(s["subject_id"].rsplit("-", 1)[1])
-        for row in slices2d.export(pathlib.Path(out), s["task"], s["subject_id"], int(s["label"]), r,
-                                   int(s["seed"]), index):
-            png = os.path.join(out, row["path"])
-            img = np.asarray(Image.open(png), dtype=np.float32) / 255.0  # [rows, cols]
-            nii = png[:-4] + ".nii.gz"
-            # NIfTI x = image column, y = image row, so training's transpose gives back [rows, cols]
-            nib.save(nib.Nifti1Image(np.ascontiguousarray(img.T[:, :, None]), np.eye(4)), nii)
-            rows.append({**row, "nifti": nii})
+    if not band:
+        for s in subjects:
+            o = slices2d.Oriented(rendered(raw, s["path"], s["lesion_mask"]))
+            picks = slices2d.single_slices(o, s["task"], int(s["label"]), int(s["seed"]),
+                                           int(s["subject_id"].rsplit("-", 1)[1]))
+            rows += write_slices(out, o, picks, s["subject_id"], int(s["label"]), multi=False)
+    else:
+        # twins of test patients stay out, so the test split keeps independent patients and controls
+        split = D.make_splits([D.Row(i, s["path"], int(s["label"]), s["subject_id"], "FLAIR")
+                               for i, s in enumerate(subjects)], SPLIT_SCHEME, SPLIT_SEED)
+        positions = []  # per patient and view, its slices as fractions of the head's extent
+        for s in (s for s in subjects if s["label"] == "1"):
+            o = slices2d.Oriented(rendered(raw, s["path"], s["lesion_mask"]))
+            picks = slices2d.patient_band(o, s["task"], int(s["seed"]), int(s["subject_id"].rsplit("-", 1)[1]), gap_mm)
+            rows += write_slices(out, o, picks, s["subject_id"], 1, multi=True)
+            positions.append({v: slices2d.fractions(o.profiles(v)[0], ks) for v, ks in picks.items()})
+            if s.get("paired_path") and s["subject_id"] not in split["test"]:
+                twin = slices2d.Oriented(rendered(raw, s["paired_path"], ""))
+                rows += write_slices(out, twin, picks, s["subject_id"] + "-twin", 0, multi=True, twin_of=s["subject_id"])
+        if not positions:
+            raise SystemExit(f"{raw}: no patients, so no slice positions for the controls")
+        # control j takes patient j's positions (round robin): both classes share one distribution of positions
+        controls = [s for s in subjects if s["label"] == "0"]
+        for j, s in enumerate(controls):
+            o = slices2d.Oriented(rendered(raw, s["path"], s["lesion_mask"]))
+            picks = {v: slices2d.matched_slices(o.profiles(v)[0], positions[j % len(positions)][v], lo, hi)
+                     for v, (_, lo, hi) in slices2d.BANDS.items()}
+            rows += write_slices(out, o, picks, s["subject_id"], 0, multi=True)
     for plane, path in manifests.items():
         os.makedirs(os.path.dirname(path), exist_ok=True)
         with open(os.path.join(os.path.dirname(path), "spec.json"), "w") as f:
             json.dump(SPEC_2D, f, indent=1)
+        here = os.path.dirname(path)  # manifest paths are relative to the manifest (training.data)
         with open(path, "w", newline="") as f:
-            w = csv.writer(f)
-            w.writerow(["path", "label", "subject_id", "sequence", "slice_png", "lesion_pixels"])
-            here = os.path.dirname(path)  # manifest paths are relative to the manifest (training.data)
+            w = csv.DictWriter(f, fieldnames=COLUMNS)
+            w.writeheader()
             for r in rows:
                 if r["view"] == plane:
-                    w.writerow([os.path.relpath(r["nifti"], here), r["label"], r["subject_id"], "FLAIR",
-                                os.path.relpath(os.path.join(out, r["path"]), here), r["lesion_pixels"]])
+                    w.writerow({"path": os.path.relpath(r["nifti"], here), "label": r["label"],
+                                "subject_id": r["subject_id"], "sequence": "FLAIR",
+                                "slice_png": os.path.relpath(os.path.join(out, r["path"]), here),
+                                "lesion_pixels": r["lesion_pixels"], "lesion_mask": os.path.relpath(r["mask_nifti"], here),
+                                "slice_index": r["slice_index"], "twin_of": r["twin_of"]})
     return manifests
 
 
@@ -137,7 +194,9 @@ def end_to_end(args, cfg) -> tuple[str, dict, dict, float]:
     for d in sorted(os.listdir(cfg.out_dir)):
         if d.startswith("trial-") and os.path.exists(os.path.join(cfg.out_dir, d, "ckpt.pt")):
             trial_times.append(sum(h["seconds"] for h in load_checkpoint(os.path.join(cfg.out_dir, d, "ckpt.pt"))["history"]))
-    protocol = {"kind": "end-to-end", "init": "random", "trials": args.trials, "max_epochs": args.epochs,
+    protocol = {"kind": "end-to-end", "trials": args.trials, "max_epochs": args.epochs,
+                "init": f"lesion-map pre-training on the train slices' masks ({cfg.init_backbone})"
+                        if cfg.init_backbone else "random",
                 "patience": args.patience, "augment": cfg.augment,
                 "search_space": "lr 1e-5–1e-2 (log), L2 1e-6–1e-2 (log), dropout 0–0.5, dense stack '', 64, 128, 128-64",
                 "per_trial_s": [round(t, 1) for t in trial_times]}
@@ -153,7 +212,8 @@ def pooled_manifest(manifests: dict[str, str], out: str) -> str:
         def moved(p: str) -> str:
             return os.path.relpath(os.path.join(os.path.dirname(m), p), out)
         with open(m) as f:
-            rows += [{**r, "path": moved(r["path"]), "slice_png": moved(r["slice_png"]), "view": plane}
+            rows += [{**r, "path": moved(r["path"]), "slice_png": moved(r["slice_png"]),
+                      **({"lesion_mask": moved(r["lesion_mask"])} if r.get("lesion_mask") else {}), "view": plane}
                      for r in csv.DictReader(f)]
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=list(rows[0]))
@@ -166,11 +226,22 @@ def pooled_manifest(manifests: dict[str, str], out: str) -> str:
 
 def transfer(args, cfg, manifests: dict[str, str], slices_dir: str) -> tuple[str, dict, dict, float]:
     """ResNet50 / DenseNet121 / EfficientNet-B3: training.transfer's pipeline on this plane, the backbone
-    pre-trained once per family on both planes' slices."""
+    pre-trained once per family on both planes' slices, from random init or the lesion-map backbone."""
     plan = TransferPlan(pretrain_epochs=args.pretrain_epochs, pretrain_lr=args.pretrain_lr, trials=args.trials,
-                        head_epochs=args.head_epochs, head_patience=args.head_patience)
-    return train_transfer(cfg, args.plane, manifests[args.plane], pooled_manifest(manifests, slices_dir),
-                          os.path.join(args.runs, f"ms-flair-{args.backbone}-pretrain"), plan, SPEC_2D)
+                        head_epochs=args.head_epochs, head_patience=args.head_patience,
+                        init_backbone=cfg.init_backbone)
+    pre_dir = f"ms-flair-{args.backbone}-pretrain" + ("-lesionmap" if cfg.init_backbone else "")
+    return train_transfer(dataclasses.replace(cfg, init_backbone=""), args.plane, manifests[args.plane],
+                          pooled_manifest(manifests, slices_dir), os.path.join(args.runs, pre_dir), plan, SPEC_2D)
+
+
+def lesion_map(args, pooled: str) -> str:
+    """2D lesion-map pre-training of the family's backbone on both planes' train slices and their masks
+    (training.pretrain, paper B's split), once per family; returns its backbone.pt."""
+    return pretrain(PretrainConfig(manifest=pooled, out_dir=os.path.join(args.runs, f"ms-flair-{args.backbone}-lesionmap"),
+                                   sequence="FLAIR", grid="224,224", split_scheme=SPLIT_SCHEME, split_seed=SPLIT_SEED,
+                                   backbone=args.backbone, epochs=args.lesionmap_epochs, patience=args.lesionmap_epochs,
+                                   batch_size=args.batch_size, lr=args.lesionmap_lr, num_threads=args.threads))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -249,10 +320,13 @@ def export_choice(r: dict, weights: str, models_dir: str) -> dict:
     ckpt = load_checkpoint(os.path.join(ROOT, r["checkpoint"]))
     p = r["protocol"]
     how = (f"Optuna search with {p['trials']} trials (paper B: 50), at most {p['max_epochs']} epochs per trial, "
-           "trained end to end from random initialisation (no pretrained weights offline)."
+           + ("trained end to end from random initialisation (no pretrained weights offline)." if p["init"] == "random"
+              else f"trained end to end from a backbone initialised by {p['init']}.")
            if p["kind"] == "end-to-end" else
-           f"Transfer protocol without ImageNet weights: backbone pre-trained from random initialisation for "
-           f"{p['backbone']['epochs_run']} epochs on both planes' train slices, then frozen; head tuned with "
+           "Transfer protocol without ImageNet weights: backbone "
+           + ("pre-trained from random initialisation" if p["backbone"]["init"].startswith("random")
+              else f"initialised by {p['backbone']['init']}, then trained")
+           + f" for {p['backbone']['epochs_run']} epochs on both planes' train slices, then frozen; head tuned with "
            f"{p['head']['trials']} Optuna trials (paper B: 50, backbone fine-tuned end to end).")
     return export_bundle(model_from_checkpoint(ckpt), os.path.join(models_dir, r["id"]), r["id"],
                          input_shape=ckpt["input_shape"],
@@ -369,6 +443,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--patience", type=int, default=5)
     ap.add_argument("--pretrain_epochs", type=int, default=4, help="transfer: backbone pre-training epochs")
     ap.add_argument("--pretrain_lr", type=float, default=1e-3)
+    ap.add_argument("--band", action="store_true",
+                    help="several slices per subject (make_slices): patients' lesion band, twins, matched controls")
+    ap.add_argument("--slice_gap_mm", type=float, default=0.0, help="--band: kept slices at least this far apart")
+    ap.add_argument("--lesionmap_epochs", type=int, default=0,
+                    help="> 0: initialise the backbone by 2D lesion-map pre-training (training.pretrain) this long")
+    ap.add_argument("--lesionmap_lr", type=float, default=1e-3)
     ap.add_argument("--head_epochs", type=int, default=200)
     ap.add_argument("--head_patience", type=int, default=20)
     ap.add_argument("--batch_size", type=int, default=16)
@@ -389,19 +469,21 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.time()
     slices_dir = args.slices or os.path.join(ROOT, "data", "slices", os.path.basename(os.path.normpath(args.raw))
-                                             + (f"-first{args.subjects}" if args.subjects else ""))
-    manifests = make_slices(args.raw, slices_dir, args.subjects)
+                                             + (f"-first{args.subjects}" if args.subjects else "")
+                                             + (f"-band{args.slice_gap_mm:g}mm" if args.band else ""))
+    manifests = make_slices(args.raw, slices_dir, args.subjects, args.band, args.slice_gap_mm)
     manifest = manifests[args.plane]
+    init = lesion_map(args, pooled_manifest(manifests, slices_dir)) if args.lesionmap_epochs else ""
     with open(os.path.join(args.raw, "cohort.json")) as f:
         gen = json.load(f)
     rid = run_id(args.plane, args.backbone, args.head)
     out_dir = os.path.join(args.runs, rid)
     cfg = TrainConfig(manifest=manifest, out_dir=out_dir, sequence="FLAIR", task="ms", grid="224,224",
-                      split_scheme="B", split_seed=1,
+                      split_scheme=SPLIT_SCHEME, split_seed=SPLIT_SEED,
                       data_description=f"{gen['generator']} ms FLAIR {args.plane} slices, seed {gen['seed']}",
                       backbone=args.backbone, head=args.head, n_qubits=4, reps=2, epochs=args.epochs,
                       batch_size=args.batch_size, patience=args.patience, seed=1, num_threads=args.threads,
-                      progress=False, optuna_trials=args.trials)
+                      progress=False, optuna_trials=args.trials, init_backbone=init)
     if args.backbone == "cnn":
         ckpt_path, best, protocol, train_s = end_to_end(args, cfg)
     else:
@@ -413,9 +495,9 @@ def main(argv: list[str] | None = None) -> int:
         splits = json.load(f)
     preds = {}
     for split in ("val", "test"):
-        paths, y, p = read_predictions(os.path.join(out_dir, "eval", f"predictions-{split}.csv"))
-        preds[split] = [{"subject_id": os.path.basename(q).split(".")[0], "label": int(a), "probability": float(b)}
-                        for q, a, b in zip(paths, y, p)]
+        with open(os.path.join(out_dir, "eval", f"predictions-{split}.csv"), newline="") as f:
+            preds[split] = [{"subject_id": r["subject_id"], "slice": os.path.basename(r["path"]).split(".")[0],
+                             "label": int(r["label"]), "probability": float(r["probability"])} for r in csv.DictReader(f)]
     n_subj = sum(len(splits[k]) for k in ("train", "val", "test"))
     record = {
         "format": "qumri-run/1", "id": rid, "family": "paper_b", "task": "ms", "plane": args.plane,
@@ -423,7 +505,11 @@ def main(argv: list[str] | None = None) -> int:
         "git_commit": git_commit(),
         "command": "python -m experiments.paper_b " + " ".join(sys.argv[1:] if argv is None else argv),
         "cohort": {"generator": gen["generator"], "seed": gen["seed"], "n_subjects": n_subj,
-                   "n_patients": None, "slices": "synth/slices2d.py rule, one slice per subject and plane",
+                   "n_patients": None,
+                   "slices": ("synth/slices2d.py, several per subject and plane: patients' lesion-bearing band"
+                              + (f" (slices ≥ {args.slice_gap_mm:g} mm apart)" if args.slice_gap_mm else "")
+                              + ", their lesion-free twins outside test, position-matched controls"
+                              if args.band else "synth/slices2d.py rule, one slice per subject and plane"),
                    **({"stopped_early": f"the first {args.subjects} of {gen['n']} planned subjects (the generator "
                                         "was still writing when the runs had to start)"} if args.subjects else {})},
         "protocol": protocol,
@@ -440,6 +526,7 @@ def main(argv: list[str] | None = None) -> int:
                         "search": round(t1 - t0, 1)},
         "threshold": ev["threshold"], "threshold_chosen_on": ev["threshold_chosen_on"],
         "test": ev["test"], "manifest_metrics": ev["manifest_metrics"], "n_val": ev["n_val"], "n_test": ev["n_test"],
+        "per_subject": {how: subject_metrics(os.path.join(out_dir, "eval"), how) for how in AGGREGATES},
         "predictions": preds,
     }
     with open(manifest) as f:

@@ -13,6 +13,13 @@ The slice is scaled to fit 224×224 keeping its physical aspect (bilinear; the m
 zero-padded, and its intensities mapped so its 99.5th percentile is 255. Axial images show the patient's
 right on the image's left (radiological), anterior up; sagittal images show anterior on the left,
 superior up. Rows go to slices2d/slices.csv.
+
+Several slices per subject (experiments/paper_b.py --band; issue 20), each prepared exactly as above:
+- patients: every slice of the candidate band with at least one lesion voxel (lesion_band), at most one
+  per `gap_mm` of the axis; if none has any, the single slice of rule 3;
+- lesion-free twins: the patient's own slice indices (same grid and anatomy);
+- controls: a patient's slice positions as fractions of the head's extent, placed on the control's head
+  (matched_slices), so neither slice position nor slice count tells the classes apart.
 """
 from __future__ import annotations
 
@@ -34,20 +41,52 @@ def prepare(out: pathlib.Path) -> None:
         (out / "slices2d" / view).mkdir(parents=True, exist_ok=True)
 
 
+def extent(head_profile: np.ndarray) -> tuple[int, int]:
+    """First and last slice with head voxels along the axis."""
+    occupied = np.nonzero(head_profile)[0]
+    return int(occupied[0]), int(occupied[-1])
+
+
+def band(head_profile: np.ndarray, lo: float, hi: float) -> np.ndarray:
+    """Slice indices of the candidate band: lo–hi of the head's extent along the axis."""
+    first, last = extent(head_profile)
+    return np.arange(int(round(first + lo * (last - first))), int(round(first + hi * (last - first))) + 1)
+
+
 def choose_slice(head_profile: np.ndarray, lesion_profile: np.ndarray, lo: float, hi: float, spacing_mm: float,
                  is_patient: bool, rng: np.random.Generator) -> int:
     """The selection rule above, on per-slice head and lesion pixel counts along one axis."""
-    occupied = np.nonzero(head_profile)[0]
-    first, last = int(occupied[0]), int(occupied[-1])
-    band = np.arange(int(round(first + lo * (last - first))), int(round(first + hi * (last - first))) + 1)
-    target = int(round(rng.uniform(band[0], band[-1])))
+    candidates = band(head_profile, lo, hi)
+    target = int(round(rng.uniform(candidates[0], candidates[-1])))
     if not is_patient:
         return target
-    near = band[np.abs(band - target) * spacing_mm <= 8]
-    for pool in (near, band):
+    near = candidates[np.abs(candidates - target) * spacing_mm <= 8]
+    for pool in (near, candidates):
         if lesion_profile[pool].max() > 0:
             return int(pool[np.argmax(lesion_profile[pool])])
     return target
+
+
+def lesion_band(lesion_profile: np.ndarray, band_indices: np.ndarray, spacing_mm: float, gap_mm: float) -> list[int]:
+    """The band's slices with lesion voxels, thinned so kept slices lie at least gap_mm apart (0: all)."""
+    kept: list[int] = []
+    for k in band_indices:
+        if lesion_profile[k] > 0 and (not kept or (k - kept[-1]) * spacing_mm >= gap_mm):
+            kept.append(int(k))
+    return kept
+
+
+def fractions(head_profile: np.ndarray, indices: list[int]) -> list[float]:
+    """Slice indices as fractions of the head's inferior→superior (left→right) extent."""
+    first, last = extent(head_profile)
+    return [(k - first) / max(last - first, 1) for k in indices]
+
+
+def matched_slices(head_profile: np.ndarray, fracs: list[float], lo: float, hi: float) -> list[int]:
+    """Another subject's slice positions (fractions of its head extent) on this head, inside this band."""
+    first, last = extent(head_profile)
+    b = band(head_profile, lo, hi)
+    return sorted({int(np.clip(round(first + f * (last - first)), b[0], b[-1])) for f in fracs})
 
 
 def _fit(img: np.ndarray, zooms: tuple[float, float], order: int) -> np.ndarray:
@@ -67,22 +106,27 @@ def _png(path: pathlib.Path, arr: np.ndarray) -> None:
     Image.fromarray(arr, mode="L").save(path, format="PNG", optimize=False)
 
 
-def export(out: pathlib.Path, task: str, sid: str, label: int, r, seed: int, index: int) -> list[dict]:
-    """Write the subject's axial and sagittal slices; return their rows for slices.csv."""
-    from .subject import rng_for  # late: subject imports this module's package
+class Oriented:
+    """A rendered subject on the closest RAS axes: volume, lesion voxels, voxel sizes, head voxels."""
 
-    scan = nib.as_closest_canonical(nib.Nifti1Image(r.scan.astype(np.float32) * r.storage.slope, r.grid.affine))
-    mask = nib.as_closest_canonical(nib.Nifti1Image(r.mask, r.grid.affine))
-    vol, les = scan.get_fdata(dtype=np.float32), np.asanyarray(mask.dataobj) > 0
-    zooms = scan.header.get_zooms()[:3]
-    head = vol > 0.15 * np.percentile(vol, 99)
-    rows = []
-    for view, (axis, lo, hi) in BANDS.items():
-        rng = rng_for(seed, task, index, "grid", "slice" + view)
-        other = tuple(a for a in range(3) if a != axis)
-        k = choose_slice(head.sum(other), les.sum(other), lo, hi, float(zooms[axis]), label == 1, rng)
-        img = np.take(vol, k, axis=axis)
-        m = np.take(les, k, axis=axis).astype(np.uint8)
+    def __init__(self, r):
+        scan = nib.as_closest_canonical(nib.Nifti1Image(r.scan.astype(np.float32) * r.storage.slope, r.grid.affine))
+        mask = nib.as_closest_canonical(nib.Nifti1Image(r.mask, r.grid.affine))
+        self.vol, self.les = scan.get_fdata(dtype=np.float32), np.asanyarray(mask.dataobj) > 0
+        self.zooms = scan.header.get_zooms()[:3]
+        self.head = self.vol > 0.15 * np.percentile(self.vol, 99)
+
+    def profiles(self, view: str) -> tuple[np.ndarray, np.ndarray]:
+        """Head and lesion voxel counts per slice along the view's axis."""
+        other = tuple(a for a in range(3) if a != BANDS[view][0])
+        return self.head.sum(other), self.les.sum(other)
+
+    def picture(self, view: str, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """Slice k of the view as the 8-bit 224×224 image and its 0/1 lesion mask."""
+        axis = BANDS[view][0]
+        zooms = self.zooms
+        img = np.take(self.vol, k, axis=axis)
+        m = np.take(self.les, k, axis=axis).astype(np.uint8)
         if view == "axial":  # (x, y) → rows = anterior→posterior, cols = right→left
             img, m, z2 = img[::-1, ::-1].T, m[::-1, ::-1].T, (zooms[1], zooms[0])
         else:                # (y, z) → rows = superior→inferior, cols = anterior→posterior
@@ -90,15 +134,44 @@ def export(out: pathlib.Path, task: str, sid: str, label: int, r, seed: int, ind
         img = _fit(img, z2, 1)
         m = _fit(m, z2, 0)
         top = np.percentile(img[img > 0], 99.5) if np.any(img > 0) else 1.0
-        img8 = np.clip(np.round(img / top * 255), 0, 255).astype(np.uint8)
-        rel = f"slices2d/{view}/{sid}.png"
-        rel_m = f"slices2d/{view}/{sid}_mask.png"
-        _png(out / rel, img8)
-        _png(out / rel_m, (m > 0).astype(np.uint8) * 255)
-        rows.append({"path": rel, "mask_path": rel_m, "label": label, "subject_id": sid, "view": view,
-                     "slice_index": k, "slice_mm": round(float(k * zooms[axis]), 2),
-                     "lesion_pixels": int((m > 0).sum())})
-    return rows
+        return np.clip(np.round(img / top * 255), 0, 255).astype(np.uint8), (m > 0).astype(np.uint8)
+
+
+def write_slice(out: pathlib.Path, o: Oriented, view: str, k: int, name: str, label: int, sid: str) -> dict:
+    """Slice k's PNG and mask PNG under slices2d/<view>/<name>…; returns its row for slices.csv."""
+    img8, m = o.picture(view, k)
+    rel, rel_m = f"slices2d/{view}/{name}.png", f"slices2d/{view}/{name}_mask.png"
+    _png(out / rel, img8)
+    _png(out / rel_m, m * 255)
+    return {"path": rel, "mask_path": rel_m, "label": label, "subject_id": sid, "view": view, "slice_index": k,
+            "slice_mm": round(float(k * o.zooms[BANDS[view][0]]), 2), "lesion_pixels": int(m.sum())}
+
+
+def single_slices(o: Oriented, task: str, label: int, seed: int, index: int) -> dict[str, list[int]]:
+    """Per view, the one slice of the selection rule above."""
+    from .subject import rng_for  # late: subject imports this module's package
+    out = {}
+    for view, (axis, lo, hi) in BANDS.items():
+        rng = rng_for(seed, task, index, "grid", "slice" + view)
+        out[view] = [choose_slice(*o.profiles(view), lo, hi, float(o.zooms[axis]), label == 1, rng)]
+    return out
+
+
+def patient_band(o: Oriented, task: str, seed: int, index: int, gap_mm: float) -> dict[str, list[int]]:
+    """Per view, the lesion-bearing slices of the band; the single rule-3 slice where the band has none."""
+    out = {}
+    for view, (axis, lo, hi) in BANDS.items():
+        head, les = o.profiles(view)
+        out[view] = lesion_band(les, band(head, lo, hi), float(o.zooms[axis]), gap_mm) or \
+            single_slices(o, task, 1, seed, index)[view]
+    return out
+
+
+def export(out: pathlib.Path, task: str, sid: str, label: int, r, seed: int, index: int) -> list[dict]:
+    """Write the subject's axial and sagittal slices; return their rows for slices.csv."""
+    o = Oriented(r)
+    return [write_slice(out, o, view, ks[0], sid, label, sid)
+            for view, ks in single_slices(o, task, label, seed, index).items()]
 
 
 def write_manifest(out: pathlib.Path, rows: list[dict]) -> None:

@@ -16,7 +16,7 @@ from typing import Any
 
 import torch
 
-from .models import Classifier, build_model
+from .models import Classifier, backbone_args, build_model
 
 
 def save_checkpoint(ckpt: dict[str, Any], path: str) -> None:
@@ -50,8 +50,8 @@ def load_backbone_init(model: Classifier, path: str, backbone: str, width: int) 
     if not os.path.isfile(path):
         raise SystemExit(f"--init_backbone: file not found: {path}")
     saved = torch.load(path, map_location="cpu")
-    if "backbone" not in saved or saved.get("backbone_args") != {"backbone": backbone, "width": width}:
-        raise SystemExit(f"--init_backbone: {path} holds {saved.get('backbone_args')}, the model is "
-                         f"{{'backbone': {backbone!r}, 'width': {width}}}")
+    want = backbone_args(backbone, width)
+    if "backbone" not in saved or saved.get("backbone_args") != want:
+        raise SystemExit(f"--init_backbone: {path} holds {saved.get('backbone_args')}, the model is {want}")
     model.backbone.load_state_dict(saved["backbone"])
     return saved

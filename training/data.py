@@ -1,6 +1,8 @@
 """Cohort data: CSV manifest, subject-level stratified splits, model-grid volumes, augmentation.
 
-Manifest columns: path, label (0|1), subject_id, sequence, and optionally age, sex, lesion_mask, view.
+Manifest columns: path, label (0|1), subject_id, sequence, and optionally age, sex, lesion_mask, view,
+twin_of (a lesion-free twin's patient: the twin goes to its patient's split, which the other subjects
+alone decide, so adding twins leaves everyone else's split as it was).
 Relative paths are resolved against the manifest's folder. Volumes are NIfTI already on the model
 grid (written by `qumri preprocess`, see prepare.py), read as `get_fdata().transpose(2, 1, 0)` so
 the tensor is [nz, ny, nx] exactly as the page feeds ONNX (docs/model-bundle.md). Paper B's 2D
@@ -23,7 +25,7 @@ import torch.nn.functional as F
 from torch.utils.data import Dataset
 
 REQUIRED = ("path", "label", "subject_id")
-OPTIONAL = ("sequence", "age", "sex", "lesion_mask", "view")
+OPTIONAL = ("sequence", "age", "sex", "lesion_mask", "view", "twin_of")
 SCHEMES = {"A": (0.20, 0.15), "B": (0.20, 0.16)}  # (test, val) as fractions of all subjects; B = 20 % of the rest
 
 
@@ -94,8 +96,12 @@ def make_splits(rows: list[Row], scheme: str, seed: int) -> dict:
         raise ManifestError(f"split scheme must be one of {sorted(SCHEMES)}, got {scheme!r}")
     test_frac, val_frac = SCHEMES[scheme]
     labels: dict[str, int] = {}
+    twins: dict[str, str] = {}
     for r in rows:
-        labels[r.subject_id] = r.label
+        if "twin_of" in r.extra:
+            twins[r.subject_id] = r.extra["twin_of"]
+        else:
+            labels[r.subject_id] = r.label
     rng = np.random.default_rng(seed)
     out = {"train": [], "val": [], "test": []}
     for c in (0, 1):
@@ -106,6 +112,11 @@ def make_splits(rows: list[Row], scheme: str, seed: int) -> dict:
         out["test"] += subs[:n_test]
         out["val"] += subs[n_test:n_test + n_val]
         out["train"] += subs[n_test + n_val:]
+    for twin, patient in twins.items():
+        home = [k for k in out if patient in out[k]]
+        if not home:
+            raise ManifestError(f"subject {twin!r} is the twin of {patient!r}, which the manifest does not have")
+        out[home[0]].append(twin)
     for k in out:
         out[k] = sorted(out[k])
     return {"format": "qumri-splits/1", "scheme": scheme, "seed": seed, **out}

@@ -120,7 +120,8 @@ class Torchvision2d(nn.Module):
         if freeze:
             for p in frozen.parameters():
                 p.requires_grad_(False)
-        self.trunk, self.n_features, self.frozen = trunk, n_feat, frozen
+        # `frozen` stays a submodule either way: its keys are part of every saved state dict
+        self.trunk, self.n_features, self.frozen, self.freeze = trunk, n_feat, frozen, freeze
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fmap = self.trunk(x.expand(-1, 3, -1, -1))
@@ -129,7 +130,7 @@ class Torchvision2d(nn.Module):
     def train(self, mode: bool = True) -> "Torchvision2d":
         # frozen stages keep their BatchNorm statistics fixed, as a frozen layer should
         super().train(mode)
-        if mode:
+        if mode and self.freeze:
             for m in self.frozen.modules():
                 if isinstance(m, nn.modules.batchnorm._BatchNorm):
                     m.eval()
@@ -173,6 +174,11 @@ def build_backbone(cfg: ModelConfig) -> nn.Module:
     if cfg.backbone in BACKBONES_2D:
         return Torchvision2d(cfg.backbone, cfg.pretrained, cfg.freeze)
     raise ValueError(f"unknown backbone {cfg.backbone!r} (3D: {sorted(RESNET3D_BLOCKS)}, 2D: {BACKBONES_2D})")
+
+
+def backbone_args(backbone: str, width: int) -> dict:
+    """What a pre-trained backbone.pt must have been made for: the family, and the width where it has one."""
+    return {"backbone": backbone, "width": width} if backbone in RESNET3D_BLOCKS else {"backbone": backbone}
 
 
 def build_head(cfg: ModelConfig, n_in: int) -> nn.Sequential:

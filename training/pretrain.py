@@ -1,4 +1,5 @@
-"""Lesion-map pre-training of the 3D ResNet backbone (our stand-in for paper A's MedicalNet weights).
+"""Lesion-map pre-training of a backbone: 3D ResNets (our stand-in for paper A's MedicalNet weights) and
+paper B's 2D families (our stand-in for its ImageNet weights).
 
     OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m training.pretrain --manifest=data/prepared/tsc-flair-520-64/cohort.csv \
         --out_dir=runs/r520/tsc-flair-lesionmap --sequence=FLAIR --grid=64,64,64 --width=8 --epochs=30
@@ -12,6 +13,16 @@ Deep supervision at every stage matters: the classifier pools the last stage, so
 learn "a lesion is in this region", not only the first stage's fine detail. Loss per stage: binary
 cross-entropy + soft Dice over the batch. Controls (no lesion_mask) have empty maps, which is what
 teaches the backbone that a bright healthy confounder is not a lesion.
+
+2D (paper B's cnn, resnet50, densenet121, efficientnet_b3; --grid=224,224 --split_scheme=B): the same on
+slices whose lesion_mask column names a 2D mask on the slice's grid (experiments/paper_b.py writes them).
+The whole backbone trains, paper B's frozen early stages included (they stand in for ImageNet's); the
+classifier freezes them afterwards. Its probes read four stages (two for the CNN), see `stages`.
+
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m training.pretrain --manifest=data/slices/ms-flair-band4mm/pooled.csv \
+        --out_dir=runs/pbband/ms-flair-resnet50-lesionmap --sequence=FLAIR --grid=224,224 --split_scheme=B \
+        --backbone=resnet50 --epochs=10 --patience=10 --batch_size=16
+    (experiments/paper_b.py --lesionmap_epochs=10 runs exactly this before its protocol)
 
 Splits are the classifier's own (training.data.make_splits, same scheme and seed, same splits.json
 format): train = gradient steps, val = early stopping; the test subjects are never read.
@@ -35,7 +46,7 @@ from torch import nn
 from . import data as D
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
-from .models import RESNET3D_BLOCKS, ResNet3d
+from .models import BACKBONES_2D, RESNET3D_BLOCKS, ModelConfig, ResNet3d, backbone_args, build_backbone
 
 
 @dataclass
@@ -59,25 +70,56 @@ class PretrainConfig:
     cache_gb: float = 4.0
 
 
+# channels of each stage `stages` returns, per 2D family
+STAGE_CHANNELS_2D = {"cnn": [32, 64], "resnet50": [256, 512, 1024, 2048], "densenet121": [256, 512, 1024, 1024],
+                     "efficientnet_b3": [32, 48, 136, 1536]}
+
+
+def stages(backbone: nn.Module, name: str) -> list:
+    """The backbone's feature map as a chain of stages (applied in turn to the input, the last one gives the
+    map the classifier pools), each at a coarser grid: the ResNets' four stages (the 3D stem runs with the
+    first), the CNN's two conv blocks, the 2D families' ends of stride 4, 8, 16 and 32."""
+    if name in RESNET3D_BLOCKS:
+        return [lambda x: backbone.stages[0](backbone.stem(x)), *backbone.stages[1:]]
+    if name == "cnn":
+        return [backbone.body[:3], backbone.body[3:]]
+    t = backbone.trunk
+    if name == "resnet50":
+        parts = [t[:5], t[5], t[6], t[7]]
+    elif name == "densenet121":
+        f = t[0]
+        parts = [f[:5], f[5:7], f[7:9], nn.Sequential(*f[9:], t[1])]
+    else:
+        parts = [t[:3], t[3], t[4:6], t[6:]]
+    first = parts[0]
+    return [lambda x: first(x.expand(-1, 3, -1, -1)), *parts[1:]]  # grey → 3 channels, as Torchvision2d does
+
+
 class LesionMapNet(nn.Module):
-    """A 3D ResNet whose every stage predicts a lesion-presence map at its own resolution (logits)."""
+    """A backbone whose every stage predicts a lesion-presence map at its own resolution (logits)."""
 
     def __init__(self, depth: str, width: int):
         super().__init__()
-        self.backbone = ResNet3d(depth, width)
-        self.probes = nn.ModuleList(nn.Conv3d(width * 2 ** i, 1, 1) for i in range(len(self.backbone.stages)))
+        if depth in RESNET3D_BLOCKS:
+            self.backbone = ResNet3d(depth, width)
+            self.probes = nn.ModuleList(nn.Conv3d(width * 2 ** i, 1, 1) for i in range(len(self.backbone.stages)))
+        else:  # freeze=False: the stages a classifier freezes are the ones pre-trained here
+            self.backbone = build_backbone(ModelConfig(backbone=depth, freeze=False))
+            self.probes = nn.ModuleList(nn.Conv2d(c, 1, 1) for c in STAGE_CHANNELS_2D[depth])
+        self.stages = stages(self.backbone, depth)
 
     def forward(self, x: torch.Tensor) -> list[torch.Tensor]:
-        h, maps = self.backbone.stem(x), []
-        for stage, probe in zip(self.backbone.stages, self.probes):
+        h, maps = x, []
+        for stage, probe in zip(self.stages, self.probes):
             h = stage(h)
             maps.append(probe(h))
         return maps
 
 
 def block_targets(mask: torch.Tensor, maps: list[torch.Tensor]) -> list[torch.Tensor]:
-    """The mask ([N, 1, *grid], 0/1) max-pooled onto each map's grid: 1 where the block holds a lesion voxel."""
-    return [F.adaptive_max_pool3d(mask, m.shape[2:]) for m in maps]
+    """The mask ([N, 1, *grid], 0/1, 2D or 3D) max-pooled onto each map's grid: 1 where the block holds a lesion voxel."""
+    pool = F.adaptive_max_pool3d if mask.dim() == 5 else F.adaptive_max_pool2d
+    return [pool(mask, m.shape[2:]) for m in maps]
 
 
 def map_loss(logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -94,7 +136,8 @@ def total_loss(maps: list[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
 
 
 class LesionMapDataset(torch.utils.data.Dataset):
-    """(volume, lesion mask) pairs on the model grid, augmented together; controls get an empty mask."""
+    """(volume, lesion mask) pairs on the model grid, augmented together; controls get an empty mask. A 3D
+    mask is the raw scan's, resampled onto the model grid; a 2D slice's mask is already on its grid."""
 
     def __init__(self, rows: list[D.Row], shape: tuple[int, ...], augment: D.Augment | None, seed: int,
                  cache_gb: float):
@@ -103,7 +146,12 @@ class LesionMapDataset(torch.utils.data.Dataset):
         self.masks = []
         for r in rows:
             path = r.extra.get("lesion_mask")
-            m = mask_on_grid(r.path, path) > 0.5 if path else np.zeros(shape, bool)
+            if not path:
+                m = np.zeros(shape, bool)
+            elif len(shape) == 2:
+                m = D.load_volume(D.Row(r.index, path, r.label, r.subject_id, r.sequence), shape)[0].numpy() > 0.5
+            else:
+                m = mask_on_grid(r.path, path) > 0.5
             if r.label == 1 and path and not m.any():
                 print(f"note: {r.subject_id}: lesions too small for the model grid", file=sys.stderr)
             self.masks.append(torch.from_numpy(m)[None])
@@ -153,8 +201,11 @@ def without_stopping(config: dict) -> dict:
 
 def pretrain(cfg: PretrainConfig) -> str:
     """Run (or resume) the pre-training; returns the path of backbone.pt."""
-    if cfg.backbone not in RESNET3D_BLOCKS:
-        raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)}, got {cfg.backbone!r}")
+    if cfg.backbone not in RESNET3D_BLOCKS and cfg.backbone not in BACKBONES_2D:
+        raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)} and the 2D "
+                         f"backbones {list(BACKBONES_2D)}, got {cfg.backbone!r}")
+    if len(tensor_shape(cfg.grid)) != (3 if cfg.backbone in RESNET3D_BLOCKS else 2):
+        raise SystemExit(f"--grid={cfg.grid} does not suit the {cfg.backbone} backbone (3D ResNets: x,y,z; 2D: x,y)")
     if cfg.schedule not in SCHEDULES:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     torch.set_num_threads(cfg.num_threads)
@@ -219,7 +270,7 @@ def pretrain(cfg: PretrainConfig) -> str:
         log(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
             f"{' *' if improved else ''}  dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])}  "
             f"{time.time() - t0:.1f} s")
-    save_checkpoint({"backbone": state["best_backbone"], "backbone_args": {"backbone": cfg.backbone, "width": cfg.width},
+    save_checkpoint({"backbone": state["best_backbone"], "backbone_args": backbone_args(cfg.backbone, cfg.width),
                      "config": dataclasses.asdict(cfg), "history": state["history"],
                      "best_val_loss": state["best_val_loss"], "splits": {k: splits[k] for k in ("train", "val")}},
                     out_path)

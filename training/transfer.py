@@ -155,12 +155,14 @@ def head_search(base: dict, n_features: int, data: dict[str, tuple[torch.Tensor,
 
 @dataclasses.dataclass
 class TransferPlan:
-    """train_transfer's budget: backbone pre-training epochs and lr; head trials, epochs and patience."""
+    """train_transfer's budget: backbone pre-training epochs and lr; head trials, epochs and patience; the
+    backbone's initialisation: random, or a 2D lesion-map backbone.pt (training.pretrain) in place of ImageNet."""
     pretrain_epochs: int = 4
     pretrain_lr: float = 1e-3
     trials: int = 3
     head_epochs: int = 200
     head_patience: int = 20
+    init_backbone: str = ""
 
 
 def train_transfer(cfg: TrainConfig, plane: str, plane_manifest: str, pooled_manifest: str, pre_dir: str,
@@ -174,13 +176,22 @@ def train_transfer(cfg: TrainConfig, plane: str, plane_manifest: str, pooled_man
                                head="classical", hidden="", dropout=0.0, lr=plan.pretrain_lr, l2=0.0,
                                epochs=plan.pretrain_epochs, patience=plan.pretrain_epochs, augment=True,
                                data_description=cfg.data_description.replace(plane, "axial + sagittal"),
-                               optuna_trials=0)
-    train(pcfg)
-    pre = load_checkpoint(os.path.join(pre_dir, "ckpt.pt"))
+                               optuna_trials=0, init_backbone=plan.init_backbone)
+    if os.path.exists(os.path.join(pre_dir, "ckpt.pt")):  # training.train would resume it whatever its start
+        started = load_checkpoint(os.path.join(pre_dir, "ckpt.pt"))["config"].get("init_backbone", "")
+        if started != plan.init_backbone:
+            raise SystemExit(f"{pre_dir} was pre-trained from {started or 'random initialisation'}, not from "
+                             f"{plan.init_backbone or 'random initialisation'}; use another folder")
     rows = D.read_manifest(plane_manifest, "FLAIR")
     splits = D.load_or_make_splits(os.path.join(pre_dir, "splits.json"), rows, "B", cfg.split_seed)
     if splits != D.make_splits(rows, "B", cfg.split_seed):
         raise SystemExit(f"{pre_dir}/splits.json is not this plane's paper B split")
+    if plan.init_backbone:  # the lesion maps must have been learnt on this train split (the test never read)
+        lesionmap = torch.load(plan.init_backbone, map_location="cpu")
+        if any(sorted(lesionmap["splits"][k]) != sorted(splits[k]) for k in ("train", "val")):
+            raise SystemExit(f"{plan.init_backbone} was pre-trained on another split than paper B's")
+    train(pcfg)
+    pre = load_checkpoint(os.path.join(pre_dir, "ckpt.pt"))
     shape = tensor_shape(cfg.grid)
     # the last epoch: the pre-training budget is fixed, and the pooled validation loss is no guide to the
     # features while the BatchNorm running statistics (used in eval mode) still lag the weights
@@ -259,8 +270,12 @@ def train_transfer(cfg: TrainConfig, plane: str, plane_manifest: str, pooled_man
     pre_s = sum(h["seconds"] for h in pre["history"])
     protocol = {
         "kind": "transfer",
-        "backbone": {"init": "random (no ImageNet weights offline)", "trained_on": "train split, axial + sagittal pooled",
-                     "frozen_stages": "paper B's (stem + early stages), kept at their random initialisation",
+        "backbone": {"init": (f"lesion-map pre-training on the train slices' masks ({plan.init_backbone}, "
+                              f"{len(lesionmap['history'])} epochs, best val loss {lesionmap['best_val_loss']:.4f})"
+                              if plan.init_backbone else "random (no ImageNet weights offline)"),
+                     "trained_on": "train split, axial + sagittal pooled",
+                     "frozen_stages": "paper B's (stem + early stages), kept at their "
+                                      + ("lesion-map weights" if plan.init_backbone else "random initialisation"),
                      "head": "linear (classical)", "lr": plan.pretrain_lr, "augment": True,
                      "batch_size": pcfg.batch_size, "epochs_run": pre["epoch"] + 1, "epoch_used": "last",
                      "val_loss_pooled_last": pre["history"][-1]["val_loss"], "history": pre["history"],

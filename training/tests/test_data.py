@@ -100,6 +100,21 @@ def test_splits_are_stratified_by_subject_and_seeded(scheme, n, want):
         assert abs(frac - np.mean(list(labels.values()))) < 0.05
 
 
+def test_twins_join_their_patients_split_and_leave_the_others_as_they_were():
+    """Several slices per subject and lesion-free twins (paper B's band slices): every subject's slices in one
+    split, each twin in its patient's, and the split of the other subjects that of the cohort without twins."""
+    rows = [D.Row(i, f"/x{i}", s % 2, f"s{s}", "F") for i, s in enumerate(sorted(list(range(40)) * 3))]
+    plain = D.make_splits(rows, "B", 1)
+    twins = [D.Row(200 + i, f"/t{i}", 0, f"s{s}-twin", "F", {"twin_of": f"s{s}"}) for i, s in enumerate(range(1, 40, 2))]
+    s = D.make_splits(rows + twins, "B", 1)
+    D.check_splits(s, rows + twins)
+    for k in ("train", "val", "test"):
+        assert [x for x in s[k] if not x.endswith("-twin")] == plain[k]
+        assert {x for x in s[k] if x.endswith("-twin")} == {f"{x}-twin" for x in plain[k] if int(x[1:]) % 2}
+    with pytest.raises(D.ManifestError, match="twin of 's99'"):
+        D.make_splits(rows + [D.Row(300, "/t", 0, "s99-twin", "F", {"twin_of": "s99"})], "B", 1)
+
+
 def test_splits_are_written_and_reused(tmp_path, cohort):
     rows = D.read_manifest(cohort)
     p = str(tmp_path / "out" / "splits.json")

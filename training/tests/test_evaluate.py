@@ -114,3 +114,23 @@ def test_table_pairs_hybrid_with_classical_of_same_sequence(tmp_path):
     assert f"{want:.3f}" in md.splitlines()[-1] and md.splitlines()[-2].endswith("| — |")
     rows = json.load(open(tmp_path / "t" / "table.json"))
     assert rows[1]["delong_vs"] == "c FLAIR"
+
+
+def test_per_subject_aggregates_slices_and_metrics_resample_subjects(tmp_path):
+    ids, y, p = E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]),
+                              np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "mean")
+    assert ids == ["a", "b", "c"] and list(y) == [0, 1, 1] and np.allclose(p, [0.3, 0.7, 0.3])
+    assert np.allclose(E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]),
+                                     np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "max")[2], [0.4, 0.9, 0.3])
+    with pytest.raises(ValueError, match="different labels"):
+        E.per_subject(["a", "a"], np.array([0, 1]), np.array([0.1, 0.2]), "mean")
+    # 3 slices per subject: per slice 30 test cases, per subject 10
+    for name, n in (("val", 8), ("test", 10)):
+        with open(tmp_path / f"predictions-{name}.csv", "w") as f:
+            f.write("path,subject_id,sequence,label,probability\n")
+            for s in range(n):
+                for k in range(3):
+                    f.write(f"s{s}_{k}.nii.gz,s{s},FLAIR,{s % 2},{0.2 + 0.5 * (s % 2) + 0.05 * k}\n")
+    m = E.subject_metrics(str(tmp_path), "mean", n_boot=50)
+    assert m["n_test"] == 10 and m["n_val"] == 8 and m["test"]["auc"]["value"] == 1.0
+    assert 0.25 < m["threshold"] < 0.75

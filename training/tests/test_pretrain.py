@@ -10,7 +10,8 @@ from training import data as D
 from training.checkpoint import load_backbone_init
 from training.config import parse_overrides
 from training.models import build_model
-from training.pretrain import LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss, pretrain
+from training.pretrain import (STAGE_CHANNELS_2D, LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss,
+                               pretrain)
 
 from .cohort import make_cohort
 
@@ -39,6 +40,32 @@ def test_block_targets_mark_the_block_of_each_lesion_voxel():
         assert t.sum() == 1
         k = 32 // m.shape[2]
         assert t[0, 0, 3 // k, 20 // k, 30 // k] == 1
+
+
+@pytest.mark.parametrize("name", list(STAGE_CHANNELS_2D))
+def test_2d_stages_chain_to_the_classifiers_feature_map_and_its_backbone_loads(name):
+    """Paper B's families: the probed stages end in exactly the map the classifier pools, each coarser than the
+    last; everything trains (paper B's frozen stages included) and the weights load into a classifier."""
+    torch.manual_seed(0)
+    net = LesionMapNet(name, 0).eval()
+    x = torch.rand(2, 1, 64, 64)
+    with torch.no_grad():
+        maps = net(x)
+        h = x
+        for stage in net.stages:
+            h = stage(h)
+        torch.testing.assert_close(h, net.backbone(x)[1])
+    assert len(maps) == len(STAGE_CHANNELS_2D[name])
+    sizes = [m.shape[-1] for m in maps]
+    assert sizes == sorted(sizes, reverse=True) and len(set(sizes)) >= 2 and all(m.shape[1] == 1 for m in maps)
+    assert all(p.requires_grad for p in net.backbone.parameters())
+    net.train()
+    assert all(m.training for m in net.backbone.modules())  # BatchNorms of paper B's frozen stages learn too
+    t = torch.zeros(2, 1, 64, 64)
+    t[0, 0, 40, 9] = 1
+    assert [int(b.sum()) for b in block_targets(t, maps)] == [1] * len(maps)
+    model = build_model({"backbone": name, "head": "classical"})
+    model.backbone.load_state_dict(net.backbone.state_dict())
 
 
 def test_map_loss_is_low_for_the_right_map_and_high_for_the_wrong_one():
