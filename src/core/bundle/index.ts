@@ -10,6 +10,7 @@ import { parseHead, type HeadSpec } from '../head/spec.ts';
 export * from './manifest.ts';
 export { sha256Hex, verifyFile } from './hash.ts';
 export { retryNetwork, type RetryOptions } from './retry.ts';
+export { indexedDbBundles, type LocalBundles } from './local.ts';
 
 /** Reads files of one bundle by name; rejects with a message naming the file when it is missing. */
 export interface BundleSource {
@@ -94,6 +95,8 @@ export interface RegistryEntry {
   manifest?: Manifest;
   /** Why the manifest could not be used (the model is then listed but not selectable). */
   error?: string;
+  /** Kept in this browser (adapted here, local.ts) rather than served with the page. */
+  local?: true;
 }
 
 /** Reads index.json and every listed manifest; a broken bundle becomes an entry with `error`. */
