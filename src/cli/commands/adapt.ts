@@ -10,7 +10,7 @@ import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { parseCsv, writeAtomically } from '../batch.ts';
-import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, labelCounts, MIN_PER_CLASS, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
+import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, labelCounts, MIN_PER_CLASS, noGain, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
@@ -200,8 +200,9 @@ export function summary(r: AdaptResult, from: string, out: string, shippedThresh
     `  before (shipped head)          ${fmt(r.before.auc).padEnd(24)}${fmt(r.before.acc)} at threshold ${shippedThreshold.toFixed(3)}`,
     `  after                          ${fmt(r.after.auc).padEnd(24)}${fmt(r.after.acc)} at threshold ${r.threshold.toFixed(3)}`,
   ];
-  if (r.epochs === 0) lines.push('fine-tuning did not lower the cross-validated loss: the head is the shipped one, only its threshold and calibration were refitted');
-  else if (r.after.auc.value < r.before.auc.value) lines.push(`adaptation lowered the cross-validated AUC: consider keeping ${from}`);
+  const gain = noGain(r);
+  if (gain === 'no-steps') lines.push('fine-tuning did not lower the cross-validated loss: the head is the shipped one, only its threshold and calibration were refitted');
+  else if (gain === 'lower-auc') lines.push(`adaptation lowered the cross-validated AUC: consider keeping ${from}`);
   if (r.epochs === r.options.epochs) lines.push(`the held-out loss was still falling at the last step: --epochs ${2 * r.options.epochs} tries more`);
   if (r.calibrationProblem) lines.push(`no calibration: ${r.calibrationProblem}`);
   lines.push(...caveats.map((c) => `note: ${c}`));

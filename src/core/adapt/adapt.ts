@@ -130,3 +130,13 @@ export function adaptHead(model: AdaptModel, scans: readonly LabelledScan[], ker
     options: opts,
   };
 }
+
+/**
+ * Why a site may be better served by the source model, or null: no fine-tuning step lowered the
+ * held-out loss (the head is the shipped one, only threshold and calibration refitted), or the
+ * cross-validated AUC fell. An AUC already at its best while accuracy rises is a gain.
+ */
+export function noGain(r: Pick<AdaptResult, 'epochs' | 'before' | 'after'>): 'no-steps' | 'lower-auc' | null {
+  if (r.epochs === 0) return 'no-steps';
+  return r.after.auc.value < r.before.auc.value ? 'lower-auc' : null;
+}
