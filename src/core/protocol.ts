@@ -3,6 +3,7 @@
  * the messages it takes and answers. Declared here, below both sides, so the page imports its
  * types from src/core and each worker checks its functions against them (`satisfies`).
  */
+import type { AdaptOptions, AdaptProgress, AdaptResult, LabelledScan } from './adapt/index.ts';
 import type { ProbeResult } from './backbone/web.ts';
 import type { Manifest, RegistryEntry } from './bundle/index.ts';
 import type { Judgement } from './guard/index.ts';
@@ -116,6 +117,29 @@ export interface SliceRun {
   result: ClassifyResult;
 }
 
+/**
+ * Site adaptation (src/core/adapt) of a loaded model, in the inference worker so that the scans go
+ * through the model's own preprocessing and backbone (InferenceApi.scanFeatures, classify's path).
+ */
+export interface AdaptRequest {
+  modelId: string;
+  /** Each scan's features (scanFeatures) and label, one of the model's classes. */
+  scans: LabelledScan[];
+  options: Partial<AdaptOptions>;
+  /** The adapted bundle's id (the page picks one no listed model has) and its card's date. */
+  id: string;
+  date: string;
+}
+
+export interface AdaptRun {
+  result: AdaptResult;
+  /** What will still withhold the adapted model's class (adaptationCaveats). */
+  caveats: string[];
+  manifest: Manifest;
+  /** The adapted bundle's files by name (adaptedBundle), for the page to keep or discard. */
+  files: Map<string, Uint8Array>;
+}
+
 export interface InferenceApi {
   init(c: InferenceConfig): Promise<void>;
   listModels(): Promise<RegistryEntry[]>;
@@ -130,6 +154,10 @@ export interface InferenceApi {
    * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.
    */
   quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex?: number): Promise<QuantumDetails & { view: CircuitView }>;
+  /** A scan's pooled backbone features after the model's preprocessing, exactly as classify computes them. */
+  scanFeatures(modelId: string, volume: Volume): Promise<Float32Array>;
+  /** Fine-tunes a loaded model's head on the scans (adaptHead) and builds the adapted bundle; nothing is stored. */
+  adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) => void): Promise<AdaptRun>;
   /** Benchmark hook: `runs` timed backbone runs of a loaded model on one fixed input. */
   benchBackbone(modelId: string, runs: number): Promise<{ backend: string; ms: number[] }>;
   /** Test hooks for the device-loss e2e tests (src/core/backbone/web.ts). */

@@ -10,7 +10,7 @@ import type { QuantumEngineFactory } from './index.ts';
 const kernels = new Map<string, Promise<QuantumKernel>>();
 
 /** One kernel instance per source (node: kernel/build/kernel.wasm; page: the bundled wasm URL). */
-function kernelFrom(source?: string): Promise<QuantumKernel> {
+export function kernelFrom(source?: string): Promise<QuantumKernel> {
   const key = source ?? '';
   let k = kernels.get(key);
   if (!k) {

@@ -2,7 +2,9 @@
  * The inference worker's bridge (life cycle from ../worker-bridge.ts): re-sends the page's
  * configuration to a fresh worker and remembers the models the running worker holds.
  */
-import type { ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../../core/protocol.ts';
+import * as Comlink from 'comlink';
+import type { AdaptProgress } from '../../core/adapt/index.ts';
+import type { AdaptRequest, ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../../core/protocol.ts';
 import type { Plane } from '../../core/preprocess/slice2d.ts';
 import type { Volume } from '../../core/volume.ts';
 import { workerBridge } from '../worker-bridge.ts';
@@ -80,3 +82,11 @@ export async function classifySlice(modelId: string, scan: Volume, plane: Plane,
 
 /** Classifies a ready 2D model input (slice2d.ts layout: a dropped picture, a test's tensor). */
 export const classifySliceInput = (modelId: string, input: Float32Array) => classifySliceSource(modelId, { input });
+
+/** A scan's backbone features for adaptation; the volume is transferred (the caller keeps no copy). */
+export const scanFeatures = (modelId: string, volume: Volume, signal?: AbortSignal) =>
+  call(signal, (w) => w.scanFeatures(modelId, Comlink.transfer(volume, [volume.data.buffer])));
+
+/** Adapts a loaded model (InferenceApi.adapt); aborting stops the worker, its models load again on the next call. */
+export const adapt = (req: AdaptRequest, onProgress: (p: AdaptProgress) => void, signal?: AbortSignal) =>
+  call(signal, (w) => w.adapt(req, Comlink.proxy(onProgress)));

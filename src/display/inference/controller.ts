@@ -87,6 +87,11 @@ export async function loadRegistry(): Promise<void> {
   }
 }
 
+/** Lists the models again (served and kept in this browser) after one was adapted or removed. */
+export async function refreshRegistry(): Promise<void> {
+  useStore.getState().setRegistry(await bridge.listModels());
+}
+
 let runToken = 0;
 
 /** Classifies the current scan with the chosen model (and the comparison model), if allowed. */

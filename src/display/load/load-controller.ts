@@ -55,6 +55,9 @@ async function head(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.slice(0, 132).arrayBuffer());
 }
 
+/** Parses NIfTI bytes in the load worker without showing them (the adaptation panel's scans). */
+export const parseInWorker = (bytes: Uint8Array, name: string): Promise<LoadResult> => api().loadNifti(bytes, name);
+
 /** Loads what the user dropped or picked; every failure ends as an error banner, never a throw. */
 export async function loadFiles(files: PickedFile[]): Promise<void> {
   performance.mark('qumri:load-start');
