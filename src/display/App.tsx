@@ -9,6 +9,7 @@ import { SeriesChooser } from './panels/SeriesChooser.tsx';
 import { OpenControls } from './panels/OpenControls.tsx';
 import { InferencePanels } from './inference/InferencePanels.tsx';
 import { PreprocessPanel } from './preprocess/PreprocessPanel.tsx';
+import { AdaptPanel } from './adapt/AdaptPanel.tsx';
 import { filesFromDrop, loadFiles, loadUrl } from './load/load-controller.ts';
 import { DEMO_SCAN } from './demo.ts';
 import { startOffline } from './offline.ts';
@@ -52,6 +53,7 @@ export function App() {
           <ViewControls />
           <PreprocessPanel />
           <InferencePanels />
+          <AdaptPanel />
         </aside>
       </main>
       <footer className="notice" data-testid="not-a-medical-device">

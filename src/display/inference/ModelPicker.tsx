@@ -1,4 +1,4 @@
-/** Model picker: shipped models by task, flagged when their sequence differs from the scan's, a comparison model, the backend. */
+/** Model picker: shipped models by task, then those adapted in this browser, flagged when their sequence differs from the scan's, a comparison model, the backend. */
 import { useStore, selectSequence } from '../store/index.ts';
 import { sequenceMismatch } from './inference-slice.ts';
 import { changeBackend, classifyCurrent } from './controller.ts';
@@ -26,7 +26,8 @@ export function ModelPicker() {
   const { setModelId, setCompareId, confirmMismatch } = useStore.getState();
   const usable = (registry ?? []).filter((e) => e.manifest && e.manifest.dims === 3);
   const broken = (registry ?? []).filter((e) => e.error);
-  const tasks = [...new Set(usable.map((e) => e.manifest!.task))];
+  const tasks = [...new Set(usable.filter((e) => !e.local).map((e) => e.manifest!.task))];
+  const adaptedHere = usable.filter((e) => e.local);
   const chosen = [modelId, compareId].map((id) => usable.find((e) => e.id === id)?.manifest).filter((m) => m !== undefined);
   const mismatch = chosen.filter((m) => sequenceMismatch(m, seq));
   const shown = (id: string | null, none: string) => {
@@ -34,12 +35,20 @@ export function ModelPicker() {
     return e ? label(e, seq) : none;
   };
 
-  const options = (exclude?: string | null) =>
-    tasks.map((t) => (
+  const options = (exclude?: string | null) => [
+    ...tasks.map((t) => (
       <optgroup key={t} label={t.toUpperCase()}>
-        {usable.filter((e) => e.manifest!.task === t && e.id !== exclude).map((e) => <option key={e.id} value={e.id}>{label(e, seq)}</option>)}
+        {usable.filter((e) => !e.local && e.manifest!.task === t && e.id !== exclude).map((e) => <option key={e.id} value={e.id}>{label(e, seq)}</option>)}
       </optgroup>
-    ));
+    )),
+    ...(adaptedHere.some((e) => e.id !== exclude)
+      ? [
+          <optgroup key="adapted-here" label="ADAPTED HERE (kept in this browser)" data-testid="adapted-here-group">
+            {adaptedHere.filter((e) => e.id !== exclude).map((e) => <option key={e.id} value={e.id} data-adapted-here="true">{label(e, seq)}</option>)}
+          </optgroup>,
+        ]
+      : []),
+  ];
 
   return (
     <section className="panel" data-testid="model-picker">

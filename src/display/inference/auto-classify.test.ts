@@ -3,6 +3,7 @@ import { create } from 'zustand';
 import { createScanSlice } from '../store/scan-slice.ts';
 import { createViewSlice } from '../store/view-slice.ts';
 import { createPreprocessSlice } from '../preprocess/preprocess-slice.ts';
+import { createAdaptSlice } from '../adapt/adapt-slice.ts';
 import { createInferenceSlice, type ModelRun } from './inference-slice.ts';
 import { hasCurrentResult, shouldClassify } from './auto-classify.ts';
 import type { AppState } from '../store/index.ts';
@@ -22,7 +23,7 @@ const run = (modelId: string, scanVersion: number) => ({ modelId, scanVersion })
 
 /** A store like the page's, and every change it goes through as [state, previous state]. */
 function store() {
-  const s = create<AppState>()((...a) => ({ ...createScanSlice(...a), ...createViewSlice(...a), ...createInferenceSlice(...a), ...createPreprocessSlice(...a) }));
+  const s = create<AppState>()((...a) => ({ ...createScanSlice(...a), ...createViewSlice(...a), ...createInferenceSlice(...a), ...createPreprocessSlice(...a), ...createAdaptSlice(...a) }));
   const changes: [AppState, AppState][] = [];
   s.subscribe((now, prev) => changes.push([now, prev]));
   const triggered = (change: () => void) => {

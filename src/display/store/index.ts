@@ -8,14 +8,16 @@ import { createScanSlice, type ScanSlice } from './scan-slice.ts';
 import { createViewSlice, type ViewSlice } from './view-slice.ts';
 import { createInferenceSlice, type InferenceSlice } from '../inference/inference-slice.ts';
 import { createPreprocessSlice, type PreprocessSlice } from '../preprocess/preprocess-slice.ts';
+import { createAdaptSlice, type AdaptSlice } from '../adapt/adapt-slice.ts';
 
-export type AppState = ScanSlice & ViewSlice & InferenceSlice & PreprocessSlice;
+export type AppState = ScanSlice & ViewSlice & InferenceSlice & PreprocessSlice & AdaptSlice;
 
 export const useStore = create<AppState>()((...a) => ({
   ...createScanSlice(...a),
   ...createViewSlice(...a),
   ...createInferenceSlice(...a),
   ...createPreprocessSlice(...a),
+  ...createAdaptSlice(...a),
 }));
 
 export { selectSequence, selectVolume } from './scan-slice.ts';

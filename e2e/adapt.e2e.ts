@@ -1,0 +1,136 @@
+/**
+ * e2e for the *Adapt to this site* panel (issue 22) on the tiny exported bundle tiny-qresnet, served
+ * beside the app's models (inference-server.ts): six phantom heads dropped on the panel and labelled,
+ * a run cancelled (the inference worker restarts and still classifies), a run to the end with
+ * progress per scan and per fold, before/after numbers with intervals; the adapted model kept in
+ * IndexedDB, listed as adapted here, classifying, surviving a reload, exported as a zip that holds a
+ * bundle the registry accepts, removed; and no request leaving the origin.
+ */
+import { readFileSync } from 'node:fs';
+import { unzipSync } from 'fflate';
+import type { Page } from 'playwright-core';
+import { startTestServer } from './inference-server.ts';
+import { loadBundle, sha256Hex } from '../src/core/bundle/index.ts';
+import { writeNifti } from '../src/core/load/nifti-write.ts';
+import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
+
+const server = await startTestServer();
+process.env.QUMRI_E2E_URL = server.url;
+// The harness reads QUMRI_E2E_URL when it loads, so it is imported after the server is up.
+const harness = await import('./harness.ts');
+const { dropFiles, run, test, waitForScan } = harness;
+const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
+
+const SOURCE = 'tiny-qresnet';
+// Six small phantom heads (3 mm), three per class, the TSC ones with a brighter cortex (as the CLI test's).
+const SCANS = Array.from({ length: 6 }, (_, i) => {
+  const label = i % 2 ? 'TSC' : 'healthy';
+  const contrast = { csf: 80, gm: label === 'TSC' ? 560 : 480, wm: 400 };
+  return { name: `site-${i}.nii.gz`, label, bytes: writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }) };
+});
+
+async function probability(page: Page, modelId: string, timeout = 120_000): Promise<number> {
+  const sel = `[data-testid="result-card"][data-model="${modelId}"] [data-testid="result-probability"]`;
+  await page.waitForSelector(sel, { timeout });
+  return Number(await page.getAttribute(sel, 'data-value'));
+}
+
+/** Records every data-stage the progress element shows, however briefly. */
+async function watchStages(page: Page): Promise<void> {
+  await page.evaluate(() => {
+    const seen = new Set<string>();
+    (window as unknown as { adaptStages: Set<string> }).adaptStages = seen;
+    new MutationObserver(() => document.querySelectorAll<HTMLElement>('[data-testid="adapt-progress"]').forEach((e) => seen.add(e.dataset.stage ?? ''))).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+const stages = (page: Page) => page.evaluate(() => [...(window as unknown as { adaptStages: Set<string> }).adaptStages]);
+
+function assertSameOrigin(requests: string[]): void {
+  const origin = new URL(server.url).origin;
+  const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
+  assert(outside.length === 0, `requests left the page's origin: ${outside.join(', ')}`);
+}
+
+test('adapt tiny-qresnet on six phantoms: cancel, run, keep, classify, reload, export, remove, all on this origin', async ({ page, requests, screenshot }) => {
+  await page.goto(new URL('?backend=wasm', server.url).toString());
+  const v0 = await waitForScan(page, 0);
+  await page.selectOption('[data-testid="model-select"]', SOURCE);
+  await probability(page, SOURCE);
+
+  // Scans dropped on the panel join its list; the viewer keeps the scan it shows.
+  await dropFiles(page, SCANS.map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="adapt-scan"]').length === n, SCANS.length);
+  assert((await harness.scanVersion(page)) === v0, 'a scan dropped on the adaptation panel is not opened in the viewer');
+  const labels = page.locator('[data-testid="adapt-label"]');
+  for (let i = 0; i < SCANS.length - 1; i++) await labels.nth(i).selectOption(SCANS[i].label);
+  assert(/Label every scan \(1 without a label\)/.test(await page.locator('[data-testid="adapt-label-check"]').innerText()), 'an unlabelled scan is named');
+  assert(await page.locator('[data-testid="adapt-run"]').isDisabled(), 'no run before every scan has a label');
+  await labels.nth(SCANS.length - 1).selectOption(SCANS[SCANS.length - 1].label);
+  assert((await page.locator('[data-testid="adapt-run"]').innerText()) === 'Adapt', 'three scans of each class need no "adapt anyway"');
+
+  // Cancelled during the scans: nothing kept, and the restarted inference worker classifies again.
+  await page.click('[data-testid="adapt-run"]');
+  await page.click('[data-testid="adapt-cancel"]');
+  await page.waitForSelector('[data-testid="adapt-cancelled"]', { timeout: 60_000 });
+  await page.click('[data-testid="classify-again"]');
+  await probability(page, SOURCE);
+
+  await watchStages(page);
+  await page.click('[data-testid="adapt-run"]');
+  await page.waitForSelector('[data-testid="adapt-outcome"]', { timeout: 300_000 });
+  const seen = await stages(page);
+  assert(seen.includes('scans') && seen.includes('cross-validation'), `progress per scan and per fold shown: ${seen.join(', ')}`);
+  assert((await page.locator('[data-testid="adapt-scan"][data-state="done"]').count()) === SCANS.length, 'every scan read');
+  const interval = /^\d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\)$/;
+  for (const row of ['adapt-before', 'adapt-after']) {
+    const cells = await page.locator(`[data-testid="${row}"] td`).allInnerTexts();
+    assert(interval.test(cells[1]) && interval.test(cells[2].replace(/ at .*$/, '')), `${row}: AUC and accuracy with intervals, got ${cells.join(' | ')}`);
+  }
+  await screenshot('adapt-outcome');
+
+  // Kept: listed as adapted here, chosen, and it classifies the scan on view.
+  await page.click('[data-testid="adapt-keep"]');
+  await page.waitForSelector('[data-testid="adapt-saved"]');
+  const id = (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
+  assert(id.startsWith(`${SOURCE}-adapted-`), `adapted model id ${id}`);
+  assert((await page.locator(`[data-testid="adapted-here-group"] option[value="${id}"]`).count()) === 1, 'the model list shows it under "adapted here"');
+  assert(/adapted here/.test(await page.locator(`[data-testid="model-select"] option[value="${id}"]`).innerText()), 'its name says "adapted here"');
+  const p1 = await probability(page, id);
+  assert(p1 >= 0 && p1 <= 1, `adapted model's probability ${p1}`);
+
+  // A reload finds it again in IndexedDB, and it classifies the same.
+  await page.reload();
+  await waitForScan(page, 0);
+  await page.waitForSelector(`[data-testid="adapted-model"][data-model="${id}"]`, { timeout: 60_000 });
+  await page.selectOption('[data-testid="model-select"]', id);
+  const p2 = await probability(page, id);
+  assert(Math.abs(p1 - p2) < 1e-6, `after a reload the adapted model answers ${p2}, before ${p1}`);
+
+  // Exported: a zip of the bundle folder, which the registry's checks accept.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`)]);
+  assert(download.suggestedFilename() === `${id}.zip`, `export file name ${download.suggestedFilename()}`);
+  const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
+  assert(Object.keys(zip).every((f) => f.startsWith(`${id}/`)), `zip holds one folder: ${Object.keys(zip).join(', ')}`);
+  const bundle = await loadBundle({ label: 'zip', read: async (f) => zip[`${id}/${f}`] ?? Promise.reject(new Error(`${f} not in the zip`)) });
+  assert(bundle.manifest.id === id && bundle.manifest.adapted?.from.id === SOURCE && bundle.manifest.adapted.scans_left_machine === false, 'the exported manifest carries the adapted card');
+  assert(bundle.manifest.adapted.scans.healthy === 3 && bundle.manifest.adapted.scans.TSC === 3, `card counts ${JSON.stringify(bundle.manifest.adapted.scans)}`);
+  const sourceBackbone = new Uint8Array(readFileSync(new URL(`../tests/fixtures/bundles/${SOURCE}/backbone.onnx`, import.meta.url)));
+  assert((await sha256Hex(bundle.backbone)) === (await sha256Hex(sourceBackbone)), 'the backbone is the source model\'s, byte for byte');
+
+  // Removed: gone from the list, the choice falls back to the source, and a reload does not bring it back.
+  await page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-remove"]`);
+  await page.waitForSelector('[data-testid="adapted-model"]', { state: 'detached' });
+  assert((await page.inputValue('[data-testid="model-select"]')) === SOURCE, 'the model choice falls back to the source model');
+  await page.reload();
+  await waitForScan(page, 0);
+  await page.waitForSelector(`[data-testid="model-select"] option[value="${SOURCE}"]`, { state: 'attached', timeout: 60_000 });
+  assert((await page.locator(`[data-testid="model-select"] option[value="${id}"]`).count()) === 0, 'removed for good');
+
+  assertSameOrigin(requests);
+});
+
+try {
+  await run();
+} finally {
+  server.stop();
+}
