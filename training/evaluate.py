@@ -72,13 +72,23 @@ def choose_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return min(max(best, 1e-6), 1 - 1e-6)
 
 
-def bootstrap(y: np.ndarray, p: np.ndarray, thr: float, n_boot: int = 2000, seed: int = 0) -> dict[str, list[float]]:
-    """95 % percentile intervals, resampling cases with replacement within each class (stratified)."""
+def bootstrap(y: np.ndarray, p: np.ndarray, thr: float, n_boot: int = 2000, seed: int = 0,
+              groups: list[str] | None = None) -> dict[str, list[float]]:
+    """95 % percentile intervals, resampling cases with replacement within each class (stratified). groups
+    (a subject per case, several slices each): resample subjects and take all their cases, since slices of
+    one subject are not independent and resampling them alone makes the intervals too narrow."""
     rng = np.random.default_rng(seed)
-    pos, neg = np.flatnonzero(y == 1), np.flatnonzero(y == 0)
+    if groups is None:
+        pos, neg = [[i] for i in np.flatnonzero(y == 1)], [[i] for i in np.flatnonzero(y == 0)]
+    else:
+        members: dict[str, list[int]] = {}
+        for i, g in enumerate(groups):
+            members.setdefault(g, []).append(i)
+        pos = [m for m in members.values() if y[m[0]] == 1]
+        neg = [m for m in members.values() if y[m[0]] == 0]
     samples = {k: [] for k in METRICS}
     for _ in range(n_boot):
-        idx = np.concatenate([rng.choice(pos, len(pos)), rng.choice(neg, len(neg))])
+        idx = np.array([i for c in (pos, neg) for k in rng.choice(len(c), len(c)) for i in c[k]], dtype=int)
         for k, v in all_metrics(y[idx], p[idx], thr).items():
             samples[k].append(v)
     out = {}
@@ -225,13 +235,16 @@ def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: in
         preds[name] = (np.array([r.label for r in rs]), p)
     thr = choose_threshold(*preds["val"])
     y, p = preds["test"]
-    point, ci = all_metrics(y, p, thr), bootstrap(y, p, thr, n_boot)
+    subjects = [r.subject_id for r in D.rows_in(rows, splits, "test")]
+    several = len(set(subjects)) < len(subjects)  # several slices per subject: resample subjects
+    point, ci = all_metrics(y, p, thr), bootstrap(y, p, thr, n_boot, groups=subjects if several else None)
     sequence = cfg["sequence"] or "+".join(ckpt.get("training_data", {}).get("sequences", [])) or "all"
     label = f"{model_name(cfg['backbone'], cfg['head'])} {sequence}"
     result = {
         "model": label, "ckpt": os.path.abspath(ckpt_path), "sequence": sequence, "head": cfg["head"],
         "backbone": cfg["backbone"], "threshold": thr, "threshold_chosen_on": "val (Youden J)",
         "n_val": int(len(preds["val"][0])), "n_test": int(len(y)),
+        **({"ci95_resampled": f"subjects ({len(set(subjects))}), each with all its slices"} if several else {}),
         "test": {k: {"value": point[k], "ci95": ci[k]} for k in METRICS},
         "manifest_metrics": {"split": "test", "n": int(len(y)),
                              **{k: {"value": point[k], "ci95": ci[k]} for k in METRICS}},

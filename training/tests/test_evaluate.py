@@ -116,6 +116,20 @@ def test_table_pairs_hybrid_with_classical_of_same_sequence(tmp_path):
     assert rows[1]["delong_vs"] == "c FLAIR"
 
 
+def test_bootstrap_over_subjects_widens_intervals_that_repeated_slices_narrow():
+    """10 slices per subject repeat the subject's score: resampling slices as independent cases gives a far
+    narrower AUC interval than resampling the 40 subjects; one slice each, groups change nothing."""
+    y1, p1 = scores(40, 0.8, 5)
+    subjects = [f"s{i}" for i in range(40) for _ in range(10)]
+    y, p = np.repeat(y1, 10), np.repeat(p1, 10)
+    naive = E.bootstrap(y, p, 0.5, 400)["auc"]
+    grouped = E.bootstrap(y, p, 0.5, 400, groups=subjects)["auc"]
+    alone = E.bootstrap(y1, p1, 0.5, 400)["auc"]
+    assert grouped[1] - grouped[0] > 2 * (naive[1] - naive[0])
+    assert abs((grouped[1] - grouped[0]) - (alone[1] - alone[0])) < 0.05
+    assert E.bootstrap(y1, p1, 0.5, 50, groups=[f"s{i}" for i in range(40)]) == E.bootstrap(y1, p1, 0.5, 50)
+
+
 def test_per_subject_aggregates_slices_and_metrics_resample_subjects(tmp_path):
     ids, y, p = E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]),
                               np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "mean")
