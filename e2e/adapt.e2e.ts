@@ -1,27 +1,47 @@
 /**
  * e2e for the *Adapt to this site* panel (issue 22) on the tiny exported bundle tiny-qresnet, served
- * beside the app's models (inference-server.ts): six phantom heads dropped on the panel and labelled,
- * a run cancelled (the inference worker restarts and still classifies), a run to the end with
- * progress per scan and per fold, before/after numbers with intervals; the adapted model kept in
- * IndexedDB, listed as adapted here, classifying, surviving a reload, exported as a zip that holds a
- * bundle the registry accepts, removed; and no request leaving the origin.
+ * beside the app's models: six phantom heads dropped on the panel and labelled, a run cancelled (the
+ * inference worker restarts and still classifies), a run to the end with progress per scan and per
+ * fold, before/after numbers with intervals; the adapted model kept in IndexedDB, listed as adapted
+ * here, classifying, surviving a reload, exported as a zip that holds a bundle the registry accepts,
+ * removed; and no request leaving the origin. A second copy of the bundle fails its (made-up)
+ * real-scan checks: the model adapted from it keeps that guard, and the page withholds its class on a
+ * scan that is not a demo phantom exactly as `qumri classify --model <exported folder>` does.
  */
-import { readFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { unzipSync } from 'fflate';
 import type { Page } from 'playwright-core';
-import { startTestServer } from './inference-server.ts';
+import { copyBundle, startServer } from './inference-server.ts';
+import { cliRow } from './cli.ts';
 import { loadBundle, sha256Hex } from '../src/core/bundle/index.ts';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
 
-const server = await startTestServer();
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const FIXTURE = join(root, 'tests/fixtures/bundles/tiny-qresnet');
+const SOURCE = 'tiny-qresnet';
+const FAILING = 'tiny-qresnet-fails-real';
+const FAILS = '0 of 2 made-up real TSC scans called TSC';
+
+const server = await startServer(process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist'), (models) => {
+  const index = JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] };
+  copyBundle(FIXTURE, join(models, SOURCE));
+  copyBundle(FIXTURE, join(models, FAILING), (m) => {
+    m.id = FAILING;
+    m.name = 'Tiny QResNet test bundle failing made-up real-scan checks';
+    m.real_scans = { measured_on: 'made up for the e2e test', results: [{ what: 'TSC called TSC', n: 0, of: 2 }], unmeasured: 'everything else', fails: [FAILS] };
+  });
+  writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [SOURCE, FAILING, ...index.models] }));
+});
 process.env.QUMRI_E2E_URL = server.url;
 // The harness reads QUMRI_E2E_URL when it loads, so it is imported after the server is up.
 const harness = await import('./harness.ts');
 const { dropFiles, run, test, waitForScan } = harness;
 const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 
-const SOURCE = 'tiny-qresnet';
 // Six small phantom heads (3 mm), three per class, the TSC ones with a brighter cortex (as the CLI test's).
 const SCANS = Array.from({ length: 6 }, (_, i) => {
   const label = i % 2 ? 'TSC' : 'healthy';
@@ -45,6 +65,23 @@ async function watchStages(page: Page): Promise<void> {
 }
 const stages = (page: Page) => page.evaluate(() => [...(window as unknown as { adaptStages: Set<string> }).adaptStages]);
 
+/** Drops the six scans on the panel and labels them (the last one only when `all`). */
+async function dropAndLabel(page: Page, all = true): Promise<void> {
+  await dropFiles(page, SCANS.map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
+  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="adapt-scan"]').length === n, SCANS.length);
+  const labels = page.locator('[data-testid="adapt-label"]');
+  for (let i = 0; i < (all ? SCANS.length : SCANS.length - 1); i++) await labels.nth(i).selectOption(SCANS[i].label);
+}
+
+/** Runs the adaptation to its outcome and keeps the model; its id. */
+async function adaptAndKeep(page: Page): Promise<string> {
+  await page.click('[data-testid="adapt-run"]');
+  await page.waitForSelector('[data-testid="adapt-outcome"]', { timeout: 300_000 });
+  await page.click('[data-testid="adapt-keep"]');
+  await page.waitForSelector('[data-testid="adapt-saved"]');
+  return (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
+}
+
 function assertSameOrigin(requests: string[]): void {
   const origin = new URL(server.url).origin;
   const outside = requests.filter((u) => !u.startsWith(origin) && !u.startsWith('blob:') && !u.startsWith('data:'));
@@ -58,11 +95,9 @@ test('adapt tiny-qresnet on six phantoms: cancel, run, keep, classify, reload, e
   await probability(page, SOURCE);
 
   // Scans dropped on the panel join its list; the viewer keeps the scan it shows.
-  await dropFiles(page, SCANS.map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
-  await page.waitForFunction((n) => document.querySelectorAll('[data-testid="adapt-scan"]').length === n, SCANS.length);
+  await dropAndLabel(page, false);
   assert((await harness.scanVersion(page)) === v0, 'a scan dropped on the adaptation panel is not opened in the viewer');
   const labels = page.locator('[data-testid="adapt-label"]');
-  for (let i = 0; i < SCANS.length - 1; i++) await labels.nth(i).selectOption(SCANS[i].label);
   assert(/Label every scan \(1 without a label\)/.test(await page.locator('[data-testid="adapt-label-check"]').innerText()), 'an unlabelled scan is named');
   assert(await page.locator('[data-testid="adapt-run"]').isDisabled(), 'no run before every scan has a label');
   await labels.nth(SCANS.length - 1).selectOption(SCANS[SCANS.length - 1].label);
@@ -114,7 +149,7 @@ test('adapt tiny-qresnet on six phantoms: cancel, run, keep, classify, reload, e
   const bundle = await loadBundle({ label: 'zip', read: async (f) => zip[`${id}/${f}`] ?? Promise.reject(new Error(`${f} not in the zip`)) });
   assert(bundle.manifest.id === id && bundle.manifest.adapted?.from.id === SOURCE && bundle.manifest.adapted.scans_left_machine === false, 'the exported manifest carries the adapted card');
   assert(bundle.manifest.adapted.scans.healthy === 3 && bundle.manifest.adapted.scans.TSC === 3, `card counts ${JSON.stringify(bundle.manifest.adapted.scans)}`);
-  const sourceBackbone = new Uint8Array(readFileSync(new URL(`../tests/fixtures/bundles/${SOURCE}/backbone.onnx`, import.meta.url)));
+  const sourceBackbone = new Uint8Array(readFileSync(join(FIXTURE, 'backbone.onnx')));
   assert((await sha256Hex(bundle.backbone)) === (await sha256Hex(sourceBackbone)), 'the backbone is the source model\'s, byte for byte');
 
   // Removed: gone from the list, the choice falls back to the source, and a reload does not bring it back.
@@ -127,6 +162,44 @@ test('adapt tiny-qresnet on six phantoms: cancel, run, keep, classify, reload, e
   assert((await page.locator(`[data-testid="model-select"] option[value="${id}"]`).count()) === 0, 'removed for good');
 
   assertSameOrigin(requests);
+});
+
+test('a model adapted from one that fails its real-scan checks keeps that guard: withheld off the demo phantoms, as the CLI does with its exported folder', async ({ page, screenshot }) => {
+  await page.goto(new URL('?backend=wasm', server.url).toString());
+  const v0 = await waitForScan(page, 0);
+  await page.selectOption('[data-testid="model-select"]', FAILING);
+  await probability(page, FAILING);
+  await dropAndLabel(page);
+  const id = await adaptAndKeep(page);
+  const caveats = await page.locator('[data-testid="adapt-caveat"]').allInnerTexts();
+  assert(caveats.some((c) => c.includes(FAILS)), `the panel says the adapted model keeps the failed checks: ${caveats.join(' | ')}`);
+
+  const card = (v: number) => `[data-testid="result-card"][data-model="${id}"][data-scan-version="${v}"]`;
+  // The demo phantom on view: the real-scan check does not apply, as for the source model.
+  await page.waitForSelector(`${card(v0)} [data-testid="result-probability"]`, { timeout: 120_000 });
+  assert((await page.getAttribute(card(v0), 'data-withheld')) === 'false', 'the adapted model answers on the demo phantom');
+
+  // Another scan in the viewer (named FLAIR, so no sequence question): withheld, with the source's failed check as the reason.
+  const scan = { name: 'sub-07_FLAIR.nii.gz', bytes: SCANS[1].bytes };
+  await dropFiles(page, [scan]);
+  const v1 = await waitForScan(page, v0, 60_000);
+  await page.waitForSelector(`${card(v1)} [data-testid="result-probability"]`, { timeout: 120_000 });
+  await screenshot('adapt-guard-withheld');
+  const reasons = (await page.locator(`${card(v1)} [data-testid="result-withheld"]`).allInnerTexts()).join(' ');
+  assert((await page.getAttribute(card(v1), 'data-withheld')) === 'true' && reasons.includes(FAILS), `withheld with the source's failed check: ${reasons}`);
+  const p = Number(await page.getAttribute(`${card(v1)} [data-testid="result-probability"]`, 'data-value'));
+
+  // The CLI on the exported folder: the same verdict and probability.
+  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`)]);
+  const dir = mkdtempSync(join(tmpdir(), 'qumri-adapt-e2e-'));
+  for (const [f, bytes] of Object.entries(unzipSync(new Uint8Array(readFileSync((await download.path())!))))) {
+    mkdirSync(dirname(join(dir, f)), { recursive: true });
+    writeFileSync(join(dir, f), bytes);
+  }
+  writeFileSync(join(dir, scan.name), scan.bytes);
+  const row = cliRow<{ class: string; probability: number; doubt: string | null }>(join(dir, scan.name), join(dir, id));
+  assert(row.class === 'withheld' && (row.doubt ?? '').includes(FAILS), `the CLI withholds it too: ${JSON.stringify(row)}`);
+  assert(Math.abs(row.probability - p) < 1e-3, `page ${p} vs CLI ${row.probability}`);
 });
 
 try {
