@@ -1,4 +1,5 @@
-"""2D export for paper B: one axial and one sagittal slice per subject, 224×224 8-bit PNG + lesion mask PNG.
+"""2D export for paper B: one axial and one sagittal slice per subject (or several, see the end), 224×224
+8-bit PNG + lesion mask PNG.
 
 Slice selection rule (the same for both classes, so slice position is no label cue):
 1. The scan is reoriented to the closest RAS axes (no resampling); the head is the set of voxels above
