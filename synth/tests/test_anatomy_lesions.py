@@ -10,7 +10,7 @@ from synth import anatomy, ms, tsc
 from synth.calibration_loop import phantom_ratios
 from synth.contrast import CALIBRATION, myelination, sample_contrast
 from synth.lesions import Canvas
-from synth.slices2d import choose_slice
+from synth.slices2d import band, choose_slice, fractions, lesion_band, matched_slices
 from synth.subject import render, tissue_on_grid
 
 
@@ -123,3 +123,21 @@ def test_slice_rule_prefers_lesions_near_the_target():
     assert abs(k - t) <= 8 or k == 70
     assert choose_slice(head, np.zeros(100), 0.45, 0.8, 1.0, True, np.random.default_rng(0)) == t
     assert choose_slice(head, les, 0.45, 0.8, 1.0, False, np.random.default_rng(0)) == t
+
+
+def test_band_rule_keeps_lesion_slices_and_places_controls_at_the_patients_positions():
+    """Patients: the band's lesion-bearing slices, thinned to gap_mm; a control of another head size gets the
+    same positions as fractions of its own head's extent, clipped to its band."""
+    head = np.zeros(120)
+    head[10:110] = 1                      # patient head: slices 10–109, band 0.45–0.8 → 55–89
+    les = np.zeros(120)
+    les[[40, 60, 61, 62, 63, 88]] = 1     # 40 lies below the band
+    b = band(head, 0.45, 0.8)
+    assert (b[0], b[-1]) == (55, 89)
+    assert lesion_band(les, b, 1.0, 0) == [60, 61, 62, 63, 88]
+    assert lesion_band(les, b, 0.5, 1.0) == [60, 62, 88]     # 0.5 mm slices, at least 1 mm apart
+    f = fractions(head, [60, 88])
+    control = np.zeros(80)
+    control[20:70] = 1                    # control head: slices 20–69, band 42–59
+    assert matched_slices(control, f, 0.45, 0.8) == [45, 59]
+    assert matched_slices(control, fractions(head, [40, 55]), 0.45, 0.8) == [42]  # 40 → 35, clipped to the band
