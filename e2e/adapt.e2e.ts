@@ -65,9 +65,11 @@ async function watchStages(page: Page): Promise<void> {
 }
 const stages = (page: Page) => page.evaluate(() => [...(window as unknown as { adaptStages: Set<string> }).adaptStages]);
 
-/** Drops the six scans on the panel and labels them (the last one only when `all`). */
+/** Drops five scans on the panel, picks the sixth with its file input, and labels them (the last one only when `all`). */
 async function dropAndLabel(page: Page, all = true): Promise<void> {
-  await dropFiles(page, SCANS.map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
+  await dropFiles(page, SCANS.slice(0, -1).map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
+  const last = SCANS[SCANS.length - 1];
+  await page.setInputFiles('[data-testid="adapt-files"]', { name: last.name, mimeType: 'application/gzip', buffer: Buffer.from(last.bytes) });
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="adapt-scan"]').length === n, SCANS.length);
   const labels = page.locator('[data-testid="adapt-label"]');
   for (let i = 0; i < (all ? SCANS.length : SCANS.length - 1); i++) await labels.nth(i).selectOption(SCANS[i].label);
@@ -88,13 +90,13 @@ function assertSameOrigin(requests: string[]): void {
   assert(outside.length === 0, `requests left the page's origin: ${outside.join(', ')}`);
 }
 
-test('adapt tiny-qresnet on six phantoms: cancel, run, keep, classify, reload, export, remove, all on this origin', async ({ page, requests, screenshot }) => {
+test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep, classify, reload, export, remove, all on this origin', async ({ page, requests, screenshot }) => {
   await page.goto(new URL('?backend=wasm', server.url).toString());
   const v0 = await waitForScan(page, 0);
   await page.selectOption('[data-testid="model-select"]', SOURCE);
   await probability(page, SOURCE);
 
-  // Scans dropped on the panel join its list; the viewer keeps the scan it shows.
+  // Scans dropped on the panel or picked join its list; the viewer keeps the scan it shows.
   await dropAndLabel(page, false);
   assert((await harness.scanVersion(page)) === v0, 'a scan dropped on the adaptation panel is not opened in the viewer');
   const labels = page.locator('[data-testid="adapt-label"]');

@@ -4,7 +4,7 @@
  * before and after are shown with their intervals, and the adapted model is kept in this browser or
  * discarded. The models adapted here are listed with export and removal.
  */
-import type { DragEvent } from 'react';
+import { useRef, type DragEvent } from 'react';
 import { noGain, type AdaptProgress, type Interval } from '../../core/adapt/index.ts';
 import type { Manifest } from '../../core/bundle/index.ts';
 import { useStore } from '../store/index.ts';
@@ -120,6 +120,7 @@ export function AdaptPanel() {
   const error = useStore((s) => s.adaptError);
   const outcome = useStore((s) => s.adaptOutcome);
   const { addAdaptScans, setAdaptLabel, removeAdaptScan } = useStore.getState();
+  const fileInput = useRef<HTMLInputElement>(null);
   const entry = registry?.find((e) => e.id === modelId && e.manifest?.dims === 3);
   const manifest = entry?.manifest;
   const busy = phase === 'running';
@@ -144,10 +145,8 @@ export function AdaptPanel() {
           </p>
           <div className="adapt-drop" data-testid="adapt-drop" onDragOver={(e) => { e.preventDefault(); e.stopPropagation(); }} onDrop={onDrop}>
             Drop NIfTI scans here, or{' '}
-            <label className="adapt-pick">
-              pick them…
-              <input type="file" multiple accept=".nii,.gz" data-testid="adapt-files" disabled={busy} onChange={(e) => { add(Array.from(e.target.files ?? [])); e.target.value = ''; }} />
-            </label>
+            <button type="button" disabled={busy} onClick={() => fileInput.current?.click()}>pick them…</button>
+            <input ref={fileInput} type="file" multiple hidden accept=".nii,.gz" data-testid="adapt-files" onChange={(e) => { add(Array.from(e.target.files ?? [])); e.target.value = ''; }} />
           </div>
           {scans.length > 0 && (
             <table className="adapt-scans" data-testid="adapt-scans">
