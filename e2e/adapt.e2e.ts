@@ -134,6 +134,8 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   assert(/adapted here/.test(await page.locator(`[data-testid="model-select"] option[value="${id}"]`).innerText()), 'its name says "adapted here"');
   const p1 = await probability(page, id);
   assert(p1 >= 0 && p1 <= 1, `adapted model's probability ${p1}`);
+  const card = await page.locator('[data-testid="model-card-adapted"]').innerText();
+  assert(/Adapted from .* \(tiny-qresnet\) on \d{4}-\d\d-\d\d: head fine-tuned on 3 healthy, 3 TSC local scans/.test(card) && /never left the machine/.test(card), `model card: ${card}`);
 
   // A reload finds it again in IndexedDB, and it classifies the same.
   await page.reload();

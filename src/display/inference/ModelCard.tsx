@@ -1,6 +1,6 @@
-/** The model card: training data (plainly saying when it is synthetic), metrics with intervals, intended use, limitations. */
+/** The model card: training data (plainly saying when it is synthetic), a site adaptation's card, metrics with intervals, intended use, limitations. */
 import { useStore } from '../store/index.ts';
-import type { Manifest, MetricValue } from '../../core/bundle/index.ts';
+import type { Adaptation, Manifest, MetricValue } from '../../core/bundle/index.ts';
 
 const METRICS: [string, string][] = [['auc', 'AUC'], ['acc', 'Accuracy'], ['sen', 'Sensitivity'], ['spe', 'Specificity']];
 
@@ -8,6 +8,21 @@ function metric(m: Manifest, key: string): string | null {
   const v = m.metrics[key] as MetricValue | undefined;
   if (!v || typeof v !== 'object' || typeof v.value !== 'number') return null;
   return `${v.value.toFixed(3)}${v.ci95 ? ` (95 % CI ${v.ci95[0].toFixed(3)}–${v.ci95[1].toFixed(3)})` : ''}`;
+}
+
+const interval = (v: MetricValue): string => `${v.value.toFixed(3)}${v.ci95 ? ` (${v.ci95[0].toFixed(3)}–${v.ci95[1].toFixed(3)})` : ''}`;
+
+/** A site adaptation's card (manifest `adapted`): from which model, on what, and its cross-validated numbers. */
+function AdaptedCard({ a }: { a: Adaptation }) {
+  const { before, after } = a.metrics;
+  return (
+    <p data-testid="model-card-adapted">
+      <strong>Adapted</strong> from {a.from.name} ({a.from.id}) on {a.date.slice(0, 10)}: head fine-tuned on{' '}
+      {Object.entries(a.scans).map(([c, n]) => `${n} ${c}`).join(', ')} local scans, {a.epochs} of {a.settings.max_epochs} steps kept by{' '}
+      {a.cross_validation}. Cross-validated on those scans, AUC {interval(before.auc)} → {interval(after.auc)}, accuracy{' '}
+      {interval(before.acc)} → {interval(after.acc)}. The scans never left the machine.
+    </p>
+  );
 }
 
 export function ModelCardView({ manifest: m }: { manifest: Manifest }) {
@@ -21,10 +36,11 @@ export function ModelCardView({ manifest: m }: { manifest: Manifest }) {
         <strong>Training data:</strong> {td.synthetic ? <span className="warn">Synthetic phantoms, not patient scans. </span> : null}
         {td.description ?? ''}
       </p>
+      {m.adapted && <AdaptedCard a={m.adapted} />}
       {rows.length > 0 ? (
         <dl className="kv">
           {rows.map(([k, v]) => <div key={k}><dt>{k}</dt><dd>{v}</dd></div>)}
-          <div><dt>Evaluated on</dt><dd>{String(m.metrics.split ?? 'test')} split, n = {String(m.metrics.n ?? '?')}</dd></div>
+          <div><dt>Evaluated on</dt><dd>{String(m.metrics.split ?? 'test')}{m.adapted ? '' : ' split'}, n = {String(m.metrics.n ?? '?')}</dd></div>
         </dl>
       ) : <p className="muted">No evaluation metrics in this bundle.</p>}
       <div data-testid="model-card-real">
