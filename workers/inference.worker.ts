@@ -189,7 +189,6 @@ function throttled(onProgress: ((p: AdaptProgress) => void) | undefined): ((p: A
  * The page keeps or discards it; the worker stores nothing.
  */
 export async function adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) => void): Promise<AdaptRun> {
-  loaded(req.modelId);
   const source = await sourceFor(req.modelId);
   const bundle = await loadBundle(source, { maxBytes: cfg().maxModelBytes });
   const { manifest } = bundle;

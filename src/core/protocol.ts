@@ -156,7 +156,7 @@ export interface InferenceApi {
   quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex?: number): Promise<QuantumDetails & { view: CircuitView }>;
   /** A scan's pooled backbone features after the model's preprocessing, exactly as classify computes them. */
   scanFeatures(modelId: string, volume: Volume): Promise<Float32Array>;
-  /** Fine-tunes a loaded model's head on the scans (adaptHead) and builds the adapted bundle; nothing is stored. */
+  /** Fine-tunes the model's head on the scans (adaptHead) and builds the adapted bundle; nothing is stored. */
   adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) => void): Promise<AdaptRun>;
   /** Benchmark hook: `runs` timed backbone runs of a loaded model on one fixed input. */
   benchBackbone(modelId: string, runs: number): Promise<{ backend: string; ms: number[] }>;

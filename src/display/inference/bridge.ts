@@ -87,6 +87,6 @@ export const classifySliceInput = (modelId: string, input: Float32Array) => clas
 export const scanFeatures = (modelId: string, volume: Volume, signal?: AbortSignal) =>
   call(signal, (w) => w.scanFeatures(modelId, Comlink.transfer(volume, [volume.data.buffer])));
 
-/** Adapts a loaded model (InferenceApi.adapt); aborting stops the worker, its models load again on the next call. */
+/** Adapts a model (InferenceApi.adapt); aborting stops the worker, its models load again on the next call. */
 export const adapt = (req: AdaptRequest, onProgress: (p: AdaptProgress) => void, signal?: AbortSignal) =>
   call(signal, (w) => w.adapt(req, Comlink.proxy(onProgress)));
