@@ -1,5 +1,6 @@
 """experiments/adapt_site.py's pure parts: the phantom split and the leave-one-patient-out folds."""
 import csv
+import json
 
 import pytest
 
@@ -67,3 +68,29 @@ def test_labels_csv_names_the_model_classes(tmp_path):
     path = tmp_path / "labels.csv"
     labels_csv(str(path), [{"path": "/a.nii.gz", "label": 1}, {"path": "/b.nii.gz", "label": 0}], ["healthy", "MS"])
     assert path.read_text().splitlines() == ["file,label", "/a.nii.gz,MS", "/b.nii.gz,healthy"]
+
+
+def fake_metrics(before: float, after: float, n: int) -> dict:
+    m = lambda v: {"value": v, "ci95": [v - 0.1, min(v + 0.1, 1.0)], "n": {"positive": n, "negative": n}}  # noqa: E731
+    return {"before": m(before), "after": m(after), "delong": {"diff": after - before, "p": 0.04}}
+
+
+def test_report_section_states_n_and_intervals(tmp_path):
+    from experiments import report
+    interval = lambda v: {"value": v, "ci95": [v - 0.2, v + 0.1]}  # noqa: E731
+    card = {"scans": {"healthy": 8, "MS": 8}, "cross_validation": "leave-one-out", "epochs": 40,
+            "settings": {"max_epochs": 150}, "metrics": {"before": {"auc": interval(0.6)}, "after": {"auc": interval(0.8)}}}
+    rec = {"model": "ms-flair-qresnet34", "classes": ["healthy", "MS"],
+           "phantoms": {"generator_seed": 2022, "site_text": "7 mm slices", "adapt": {"card": card},
+                        "held": fake_metrics(0.55, 0.75, 12)},
+           "real": {"patients": 9, "scans": 18, "epochs_kept": {"a": 0, "b": 3}, **fake_metrics(0.5, 0.45, 9)}}
+    (tmp_path / "adapt-site").mkdir()
+    (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
+    text = "\n".join(report.section_adapt_site(str(tmp_path)))
+    assert "| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 |" in text
+    assert "| 9 + 9 | 0.500 (0.400–0.600) | 0.450 (0.350–0.550) | -0.050, p = 0.04 |" in text
+    assert "8 MS + 8 healthy" in text and "18 scans of 9 patients" in text and "phantoms" in text
+    rec["real"] = {"skipped": "--no-real"}
+    (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
+    assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
+    assert report.section_adapt_site(str(tmp_path / "none")) == []
