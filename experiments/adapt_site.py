@@ -12,7 +12,8 @@ class raise the AUC on other scans of the same site?
    (`qumri classify --json --no-model-check`: the shipped models withhold their class off the demo
    phantoms because they fail the real-scan checks; the probability, which the AUC uses, is given
    either way). AUC with a 95 % stratified bootstrap interval before and after, and DeLong's test of
-   the difference on the same held-back scans.
+   the difference on the same held-back scans; accuracy at the shipped threshold before and at the
+   threshold adapt refitted after (a shift can move the scores without reordering them).
 2. Real scans, leave-one-patient-out: every real MS FLAIR and its lesion-removed twin (the healthy
    stand-in) from experiments/real_scans.py's data/real-eval/scans.csv; for each patient, the head is
    adapted on every other patient's scans and that patient's two scans are classified by the adapted
@@ -176,10 +177,22 @@ def auc_ci(y: list[int], p: list[float], groups: list[str] | None = None) -> dic
             "n": {"positive": int(ya.sum()), "negative": int(len(ya) - ya.sum())}}
 
 
-def compare(y: list[int], before: list[float], after: list[float], groups: list[str] | None = None) -> dict:
+def acc_ci(y: list[int], p: list[float], thresholds: list[float], groups: list[str] | None = None) -> dict:
+    """Accuracy of the calls p ≥ each scan's own threshold (leave-one-patient-out: its fold's bundle's)."""
+    import numpy as np
+    from training.evaluate import bootstrap
+    # p − t + ½ ≥ ½ is the call p ≥ t, so one shared threshold of ½ lets the bootstrap use every scan's own.
+    margin, ya = np.array(p) - np.array(thresholds) + 0.5, np.array(y)
+    return {"value": float(np.mean((margin >= 0.5) == (ya == 1))),
+            "ci95": bootstrap(ya, margin, 0.5, n_boot=2000, seed=0, groups=groups)["acc"]}
+
+
+def compare(y: list[int], before: list[float], after: list[float], thr_before: list[float], thr_after: list[float],
+            groups: list[str] | None = None) -> dict:
     import numpy as np
     from training.evaluate import delong
-    out = {"before": auc_ci(y, before, groups), "after": auc_ci(y, after, groups)}
+    out = {"before": {**auc_ci(y, before, groups), "acc": acc_ci(y, before, thr_before, groups)},
+           "after": {**auc_ci(y, after, groups), "acc": acc_ci(y, after, thr_after, groups)}}
     try:
         out["delong"] = delong(np.array(y), np.array(after), np.array(before))
     except ValueError as err:
@@ -195,7 +208,8 @@ def card_numbers(res: dict) -> dict:
 
 # ---- the experiment ----------------------------------------------------------------------------
 
-def run_phantoms(model: str, classes: list[str], task: str, n_adapt: int, n_held: int, work: str) -> dict:
+def run_phantoms(model: str, classes: list[str], threshold: float, task: str, n_adapt: int, n_held: int,
+                 work: str) -> dict:
     a_idx, h_idx = site_split(n_adapt, n_held)
     t0 = time.time()
     a_rows = make_phantoms(task, a_idx, os.path.join(work, "phantoms"))
@@ -207,30 +221,34 @@ def run_phantoms(model: str, classes: list[str], task: str, n_adapt: int, n_held
     after = classify(os.path.join(work, "bundles", "site"), h_rows)
     return {"site": SITE, "site_text": SITE_TEXT, "generator_seed": SEED, "generation_seconds": round(gen_s, 1),
             "adapt": {"subjects": a_idx, "card": card_numbers(res)},
-            "held": {"subjects": h_idx, **compare(y, before, after)},
+            "held": {"subjects": h_idx, **compare(y, before, after, [threshold] * len(y), [res["threshold"]] * len(y))},
+            "threshold_after": res["threshold"],
             "predictions": [{"subject": r["subject"], "label": r["label"], "before": b, "after": a}
                             for r, b, a in zip(h_rows, before, after)]}
 
 
-def run_real(model: str, classes: list[str], work: str, data: str) -> dict:
+def run_real(model: str, classes: list[str], threshold: float, work: str, data: str) -> dict:
     scans_csv = os.path.join(data, "scans.csv")
     if not os.path.exists(scans_csv):
         return {"skipped": f"{scans_csv} missing (python -m experiments.real_scans builds it)"}
     rows = real_rows(scans_csv)
     before = dict(zip([r["name"] for r in rows], classify(model, rows)))
-    after, kept = {}, {}
+    after, thr, kept = {}, {}, {}
     for patient, train, test in lopo_folds(rows):
         out = os.path.join(work, "bundles", f"lopo-{patient}")
         res = adapt(model, train, classes, out, os.path.join(work, "cache"))
         kept[patient] = res["card"].get("epochs")
         after.update(zip([r["name"] for r in test], classify(out, test)))
+        thr.update({r["name"]: res["threshold"] for r in test})
         print(f"  LOPO {patient}: kept {kept[patient]} steps", file=sys.stderr)
     y = [r["label"] for r in rows]
     groups = [r["subject"] for r in rows]
     return {"patients": len({r["subject"] for r in rows}), "scans": len(rows), "epochs_kept": kept,
-            **compare(y, [before[r["name"]] for r in rows], [after[r["name"]] for r in rows], groups),
+            **compare(y, [before[r["name"]] for r in rows], [after[r["name"]] for r in rows], [threshold] * len(rows),
+                      [thr[r["name"]] for r in rows], groups),
             "predictions": [{"scan": r["name"], "subject": r["subject"], "label": r["label"],
-                             "before": before[r["name"]], "after": after[r["name"]]} for r in rows]}
+                             "before": before[r["name"]], "after": after[r["name"]], "threshold_after": thr[r["name"]]}
+                            for r in rows]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -253,9 +271,10 @@ def main(argv: list[str] | None = None) -> int:
     rec = OrderedDict(experiment="adapt-site", issue=22, date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
                       commit=git_commit(), model=manifest["id"], classes=classes,
                       command=" ".join(["python -m experiments.adapt_site", *(argv if argv is not None else sys.argv[1:])]))
-    rec["phantoms"] = run_phantoms(mdir, classes, task, a.adapt, a.held, a.work)
+    rec["threshold"] = manifest["threshold"]
+    rec["phantoms"] = run_phantoms(mdir, classes, manifest["threshold"], task, a.adapt, a.held, a.work)
     print(f"phantoms: {json.dumps({k: rec['phantoms']['held'][k]['value'] for k in ('before', 'after')})}", file=sys.stderr)
-    rec["real"] = {"skipped": "--no-real"} if a.no_real else run_real(mdir, classes, a.work, a.data)
+    rec["real"] = {"skipped": "--no-real"} if a.no_real else run_real(mdir, classes, manifest["threshold"], a.work, a.data)
     rec["seconds"] = round(time.time() - t0)
     os.makedirs(os.path.dirname(os.path.abspath(a.record)), exist_ok=True)
     with open(a.record, "w") as f:

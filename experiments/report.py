@@ -621,7 +621,8 @@ def adapt_row(what: str, m: dict) -> str:
     n = m["before"]["n"]
     d = m["delong"]
     test = f"{d['diff']:+.3f}, p = {d['p']:.2g}" if "p" in d else d["error"]
-    return (f"| {what} | {n['positive']} + {n['negative']} | {ci(m['before'])} | {ci(m['after'])} | {test} |")
+    return (f"| {what} | {n['positive']} + {n['negative']} | {ci(m['before'])} | {ci(m['after'])} | {test} | "
+            f"{ci(m['before']['acc'])} | {ci(m['after']['acc'])} |")
 
 
 def section_adapt_site(folder: str) -> list[str]:
@@ -645,13 +646,14 @@ def section_adapt_site(folder: str) -> list[str]:
          "lesion-removed twin (a healthy stand-in, see *Real scans*), leave-one-patient-out: for each patient the head "
          "was adapted on every other patient's scans and that patient's two scans were classified by it; the AUC "
          "pools the held-out predictions of all folds. AUC with 95 % stratified bootstrap intervals (real scans: "
-         "resampling patients); the last column is after − before and DeLong's test on the same scans.\n",
+         "resampling patients), after − before with DeLong's test on the same scans, and accuracy: before at the "
+         "shipped threshold, after at the threshold `qumri adapt` refitted (each real fold's own).\n",
          "| Held-back scans | n (positive + negative) | AUC before (95 % CI) | AUC after (95 % CI) | after − before, "
-         "DeLong |",
-         "|---|---|---|---|---|",
+         "DeLong | accuracy before (95 % CI) | accuracy after (95 % CI) |",
+         "|---|---|---|---|---|---|---|",
          adapt_row("phantoms of the site, subjects not used to adapt", ph["held"])]
     if "skipped" in real:
-        L.append(f"| real MS FLAIR + twins, leave-one-patient-out | not run: {real['skipped']} | | | |")
+        L.append(f"| real MS FLAIR + twins, leave-one-patient-out | not run: {real['skipped']} | | | | | |")
     else:
         L.append(adapt_row(f"real MS FLAIR + twins ({real['patients']} patients), leave-one-patient-out", real))
     kept = ph["adapt"]["card"]["epochs"]

@@ -71,7 +71,8 @@ def test_labels_csv_names_the_model_classes(tmp_path):
 
 
 def fake_metrics(before: float, after: float, n: int) -> dict:
-    m = lambda v: {"value": v, "ci95": [v - 0.1, min(v + 0.1, 1.0)], "n": {"positive": n, "negative": n}}  # noqa: E731
+    m = lambda v: {"value": v, "ci95": [v - 0.1, min(v + 0.1, 1.0)], "n": {"positive": n, "negative": n},  # noqa: E731
+                   "acc": {"value": v - 0.05, "ci95": [v - 0.2, v]}}
     return {"before": m(before), "after": m(after), "delong": {"diff": after - before, "p": 0.04}}
 
 
@@ -87,10 +88,18 @@ def test_report_section_states_n_and_intervals(tmp_path):
     (tmp_path / "adapt-site").mkdir()
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     text = "\n".join(report.section_adapt_site(str(tmp_path)))
-    assert "| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 |" in text
+    assert ("| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 | 0.500 (0.350–0.550) | "
+            "0.700 (0.550–0.750) |") in text
     assert "| 9 + 9 | 0.500 (0.400–0.600) | 0.450 (0.350–0.550) | -0.050, p = 0.04 |" in text
     assert "8 MS + 8 healthy" in text and "18 scans of 9 patients" in text and "phantoms" in text
     rec["real"] = {"skipped": "--no-real"}
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
     assert report.section_adapt_site(str(tmp_path / "none")) == []
+
+
+def test_accuracy_uses_each_scans_own_threshold():
+    from experiments.adapt_site import acc_ci
+    # Scan-by-scan thresholds: 0.3 and 0.7 call both scans right, one shared 0.5 would call both wrong.
+    assert acc_ci([1, 0], [0.4, 0.6], [0.3, 0.7])["value"] == 1.0
+    assert acc_ci([1, 0], [0.4, 0.6], [0.5, 0.5])["value"] == 0.0
