@@ -603,15 +603,8 @@ def section_mixed(folder: str) -> list[str]:
                      f"{f3(pre['best_val_loss'])} | {f3(r['best_val_loss'])} | {ci(r['test']['auc'])} | "
                      f"{pct(r['paired']['rate'])} | {r['wall_time_s']['train'] / 60:.1f} min | "
                      + " | ".join(ratio_text(rates.get(k)) for k in keys) + " |")
-    return L + ["", "After 20 epochs of lesion-map pre-training (stage Dice ≤ 0.21) both candidates learned little: with "
-                "twins as controls only the lesions separate the classes, and the classical one called every real MS "
-                "FLAIR *and* most twins MS, with nearly the same probability for a patient and its twin. Tripling the "
-                "pre-training on the same cohort (60 epochs, stage Dice 0.49–0.61) raised the synthetic test AUC of both "
-                "(the synthetic paired-twin rate of the classical one fell), and on several real pairs the patient now scores well above its own twin "
-                "(e.g. 0.83 against 0.62, 0.87 against 0.50). It is still short of the shipping rule (synthetic test "
-                "interval above 0.80) and of issue 18's twins-called-healthy target: the threshold, chosen on mostly "
-                "synthetic validation, sits below most twins. Next: more subjects (the generator's planned 240 + 120) "
-                "and a longer pre-training, then the same checks.\n"]
+    readings = [variants(folder, MIXED)[os.path.basename(d)].get("reading") for d in folders]
+    return L + ["", " ".join(r for r in readings if r) + "\n"]
 
 
 ADAPT_SITE = os.path.join("adapt-site", "adapt-site.json")  # experiments/adapt_site.py; not a qumri-run/1 record
