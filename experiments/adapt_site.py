@@ -4,10 +4,11 @@ class raise the AUC on other scans of the same site?
     nice /usr/bin/python3 -m experiments.adapt_site [--model ms-flair-qresnet34] [--adapt 8] [--held 12]
         [--work /tmp/qumri-adapt-site] [--data data/real-eval] [--record records/adapt-site/adapt-site.json]
 
-1. Phantoms from one unusual site (SITE below): the synth generator's calibrated subjects (anatomy,
-   lesions, storage) rendered with one fixed acquisition that no training cohort had: 2D axial slices
-   7 mm thick, a strong bias field, low SNR and poor fluid suppression (CSF at 0.4 × WM, still within
-   FLAIR's order CSF < WM < GM). Subjects 0 … 2·adapt−1 adapt the head (`qumri adapt`, one process),
+1. Phantoms from an unusual site (SITES below), each site on its own: the synth generator's calibrated
+   subjects (anatomy, lesions, storage) all rendered with one fixed look that no training cohort had,
+   thick 2D axial slices, a strong bias field, low SNR and poor fluid suppression (CSF at 0.4–0.45 × WM,
+   still within FLAIR's order CSF < WM < GM); the second site also flattens the grey–white contrast and
+   strips the skull. Subjects 0 … 2·adapt−1 adapt the head (`qumri adapt`, one process),
    the next 2·held subjects are held back and classified by the source model and by the adapted one
    (`qumri classify --json --no-model-check`: the shipped models withhold their class off the demo
    phantoms because they fail the real-scan checks; the probability, which the AUC uses, is given
@@ -30,6 +31,7 @@ from __future__ import annotations
 import argparse
 import csv
 import dataclasses
+import functools
 import json
 import os
 import subprocess
@@ -41,11 +43,20 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 RECORD = os.path.join(ROOT, "records", "adapt-site", "adapt-site.json")
 REAL_EVAL = os.path.join(ROOT, "data", "real-eval")
 SEED = 2022  # a generator seed no training cohort used: new people
-SITE = {"orientation": "axial", "acquisition": "2D", "slice_mm": 7.0, "inplane_mm": 0.9, "fov_mm": 230.0,
-        "snr": 8.0, "bias": 0.7, "csf_over_wm": 0.4, "skull_stripped": False, "ghosting": False}
-SITE_TEXT = ("2D axial FLAIR, 7 mm slices, 0.9 mm in-plane, no tilt; bias field max |log| 0.7 (calibrated: "
-             "0.05–0.3); SNR 8 (calibrated: 12–60); CSF at 0.4 × WM (poor fluid suppression; calibrated ≈ 0.1–0.2), "
-             "no skull stripping, no ghosting")
+# Each site: one fixed look for every subject (2D axial, no tilt, 230 mm field of view, no ghosting); GM keeps
+# its calibrated draw unless gm_over_wm is set. Calibrated ranges: slices 3–5 mm, bias 0.05–0.3, SNR 12–60,
+# CSF ≈ 0.1–0.2 × WM, GM ≈ 1.1–1.25 × WM, 20 % skull-stripped.
+SITES = {
+    "thick-noisy": {"slice_mm": 7.0, "inplane_mm": 0.9, "snr": 8.0, "bias": 0.7, "csf_over_wm": 0.4,
+                    "gm_over_wm": None, "skull_stripped": False,
+                    "text": "7 mm slices, 0.9 mm in-plane; bias field max |log| 0.7; SNR 8; CSF at 0.4 × WM (poor "
+                            "fluid suppression); skull kept"},
+    "stripped-flat": {"slice_mm": 6.0, "inplane_mm": 1.0, "snr": 5.0, "bias": 1.0, "csf_over_wm": 0.45,
+                      "gm_over_wm": 1.03, "skull_stripped": True,
+                      "text": "6 mm slices, 1 mm in-plane; bias field max |log| 1.0; SNR 5; CSF at 0.45 × WM and GM at "
+                              "1.03 × WM (little grey–white contrast); skull-stripped"},
+}
+FOV_MM = 230.0
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
@@ -92,8 +103,9 @@ def labels_csv(path: str, rows: list[dict], classes: list[str]) -> None:
 
 # ---- phantoms ----------------------------------------------------------------------------------
 
-def site_plan(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0, randomised: float = 0.0):
-    """The subject's calibrated plan (storage and contrast draws kept) with the site's fixed acquisition."""
+def site_plan(look: dict, task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0,
+              randomised: float = 0.0):
+    """The subject's calibrated plan (storage and the other contrast draws kept) with the site's fixed look."""
     import numpy as np
     from synth import acquisition as acq, anatomy, subject as S
 
@@ -101,22 +113,25 @@ def site_plan(task: str, sequence: str, index: int, seed: int, coarsen: float = 
     p = S.sample_person(task, index, seed)
     extent = S.head_extent_mm() * p.scale
     centre = anatomy.load().centre_brain + p.pose_mm
-    n_in = int(round(SITE["fov_mm"] / SITE["inplane_mm"]))
-    n_k = int(round(extent[2] * 0.9 / SITE["slice_mm"]))
-    lin = np.diag([SITE["inplane_mm"], SITE["inplane_mm"], SITE["slice_mm"]])
+    n_in = int(round(FOV_MM / look["inplane_mm"]))
+    n_k = int(round(extent[2] * 0.9 / look["slice_mm"]))
+    lin = np.diag([look["inplane_mm"], look["inplane_mm"], look["slice_mm"]])
     affine = np.eye(4)
     affine[:3, :3] = lin
     affine[:3, 3] = centre - lin @ ((np.array([n_in, n_in, n_k]) - 1) / 2)
-    grid = acq.Grid((n_in, n_in, n_k), affine, "axial", SITE["slice_mm"], SITE["inplane_mm"], False)
-    contrast = dataclasses.replace(plan.contrast, csf=SITE["csf_over_wm"] * plan.contrast.wm)
-    return dataclasses.replace(plan, grid=grid, snr=SITE["snr"], bias=SITE["bias"], contrast=contrast,
-                               skull_stripped=False, stripping="none", ghosting=False)
+    grid = acq.Grid((n_in, n_in, n_k), affine, "axial", look["slice_mm"], look["inplane_mm"], False)
+    wm = plan.contrast.wm
+    contrast = dataclasses.replace(plan.contrast, csf=look["csf_over_wm"] * wm,
+                                   gm=plan.contrast.gm if look["gm_over_wm"] is None else look["gm_over_wm"] * wm)
+    stripped = look["skull_stripped"]
+    return dataclasses.replace(plan, grid=grid, snr=look["snr"], bias=look["bias"], contrast=contrast,
+                               skull_stripped=stripped, stripping="hard" if stripped else "none", ghosting=False)
 
 
 _CALIBRATED_PLAN = None
 
 
-def make_phantoms(task: str, indices: list[int], out: str) -> list[dict]:
+def make_phantoms(site: str, task: str, indices: list[int], out: str) -> list[dict]:
     """Render the site's subjects into out/ (resumable: a written scan is kept)."""
     global _CALIBRATED_PLAN
     from synth import acquisition as acq, subject as S
@@ -126,15 +141,15 @@ def make_phantoms(task: str, indices: list[int], out: str) -> list[dict]:
     # is given the site's plan through the module attribute it looks up.
     if _CALIBRATED_PLAN is None:
         _CALIBRATED_PLAN = S.plan_acquisition
-        S.plan_acquisition = site_plan
+    S.plan_acquisition = functools.partial(site_plan, SITES[site])
     rows = []
     for i in indices:
-        path = os.path.join(out, f"{task}-site-{i:04d}.nii.gz")
+        path = os.path.join(out, f"{task}-{i:04d}.nii.gz")
         if not os.path.exists(path):
             p, r = S.render(task, "FLAIR", i, SEED)
             tmp = f"{path}.tmp"
             with open(tmp, "wb") as f:
-                f.write(acq.nifti_bytes(r.scan, r.grid.affine, r.storage.slope, f"adapt_site {task} #{i}"))
+                f.write(acq.nifti_bytes(r.scan, r.grid.affine, r.storage.slope, f"adapt_site {site} {task} #{i}"))
             os.replace(tmp, path)
         rows.append({"name": os.path.basename(path), "path": path, "label": S.label_of(i), "subject": str(i)})
     return rows
@@ -208,18 +223,19 @@ def card_numbers(res: dict) -> dict:
 
 # ---- the experiment ----------------------------------------------------------------------------
 
-def run_phantoms(model: str, classes: list[str], threshold: float, task: str, n_adapt: int, n_held: int,
+def run_phantoms(site: str, model: str, classes: list[str], threshold: float, task: str, n_adapt: int, n_held: int,
                  work: str) -> dict:
     a_idx, h_idx = site_split(n_adapt, n_held)
     t0 = time.time()
-    a_rows = make_phantoms(task, a_idx, os.path.join(work, "phantoms"))
-    h_rows = make_phantoms(task, h_idx, os.path.join(work, "phantoms"))
+    a_rows = make_phantoms(site, task, a_idx, os.path.join(work, "phantoms", site))
+    h_rows = make_phantoms(site, task, h_idx, os.path.join(work, "phantoms", site))
     gen_s = time.time() - t0
-    res = adapt(model, a_rows, classes, os.path.join(work, "bundles", "site"), os.path.join(work, "cache"))
+    bundle = os.path.join(work, "bundles", f"site-{site}")
+    res = adapt(model, a_rows, classes, bundle, os.path.join(work, "cache"))
     y = [r["label"] for r in h_rows]
     before = classify(model, h_rows)
-    after = classify(os.path.join(work, "bundles", "site"), h_rows)
-    return {"site": SITE, "site_text": SITE_TEXT, "generator_seed": SEED, "generation_seconds": round(gen_s, 1),
+    after = classify(bundle, h_rows)
+    return {"site": SITES[site], "generator_seed": SEED, "generation_seconds": round(gen_s, 1),
             "adapt": {"subjects": a_idx, "card": card_numbers(res)},
             "held": {"subjects": h_idx, **compare(y, before, after, [threshold] * len(y), [res["threshold"]] * len(y))},
             "threshold_after": res["threshold"],
@@ -259,6 +275,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", default="/tmp/qumri-adapt-site")
     ap.add_argument("--data", default=REAL_EVAL)
     ap.add_argument("--record", default=RECORD)
+    ap.add_argument("--sites", nargs="+", choices=list(SITES), default=list(SITES))
     ap.add_argument("--no-real", action="store_true")
     a = ap.parse_args(argv)
     from experiments.paper_a import git_commit
@@ -272,8 +289,11 @@ def main(argv: list[str] | None = None) -> int:
                       commit=git_commit(), model=manifest["id"], classes=classes,
                       command=" ".join(["python -m experiments.adapt_site", *(argv if argv is not None else sys.argv[1:])]))
     rec["threshold"] = manifest["threshold"]
-    rec["phantoms"] = run_phantoms(mdir, classes, manifest["threshold"], task, a.adapt, a.held, a.work)
-    print(f"phantoms: {json.dumps({k: rec['phantoms']['held'][k]['value'] for k in ('before', 'after')})}", file=sys.stderr)
+    rec["phantoms"] = {}
+    for site in a.sites:
+        rec["phantoms"][site] = ph = run_phantoms(site, mdir, classes, manifest["threshold"], task, a.adapt, a.held,
+                                                  a.work)
+        print(f"{site}: AUC {ph['held']['before']['value']:.3f} → {ph['held']['after']['value']:.3f}", file=sys.stderr)
     rec["real"] = {"skipped": "--no-real"} if a.no_real else run_real(mdir, classes, manifest["threshold"], a.work, a.data)
     rec["seconds"] = round(time.time() - t0)
     os.makedirs(os.path.dirname(os.path.abspath(a.record)), exist_ok=True)

@@ -82,8 +82,8 @@ def test_report_section_states_n_and_intervals(tmp_path):
     card = {"scans": {"healthy": 8, "MS": 8}, "cross_validation": "leave-one-out", "epochs": 40,
             "settings": {"max_epochs": 150}, "metrics": {"before": {"auc": interval(0.6)}, "after": {"auc": interval(0.8)}}}
     rec = {"model": "ms-flair-qresnet34", "classes": ["healthy", "MS"],
-           "phantoms": {"generator_seed": 2022, "site_text": "7 mm slices", "adapt": {"card": card},
-                        "held": fake_metrics(0.55, 0.75, 12)},
+           "phantoms": {"thick": {"generator_seed": 2022, "site": {"text": "7 mm slices"}, "adapt": {"card": card},
+                                  "held": fake_metrics(0.55, 0.75, 12)}},
            "real": {"patients": 9, "scans": 18, "epochs_kept": {"a": 0, "b": 3}, **fake_metrics(0.5, 0.45, 9)}}
     (tmp_path / "adapt-site").mkdir()
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
@@ -91,7 +91,8 @@ def test_report_section_states_n_and_intervals(tmp_path):
     assert ("| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 | 0.500 (0.350–0.550) | "
             "0.700 (0.550–0.750) |") in text
     assert "| 9 + 9 | 0.500 (0.400–0.600) | 0.450 (0.350–0.550) | -0.050, p = 0.04 |" in text
-    assert "8 MS + 8 healthy" in text and "18 scans of 9 patients" in text and "phantoms" in text
+    assert "site *thick*" in text and "*thick*: 7 mm slices. On its 8 MS + 8 healthy" in text
+    assert "kept 40 of 150" in text and "18 scans of 9 patients" in text and "kept 0, 3 steps" in text
     rec["real"] = {"skipped": "--no-real"}
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
