@@ -93,6 +93,7 @@ def test_report_section_states_n_and_intervals(tmp_path):
     assert "| 9 + 9 | 0.500 (0.400–0.600) | 0.450 (0.350–0.550) | -0.050, p = 0.04 |" in text
     assert "site *thick*" in text and "*thick*: 7 mm slices. On its 8 MS + 8 healthy" in text
     assert "kept 40 of 150" in text and "18 scans of 9 patients" in text and "kept 0, 3 steps" in text
+    assert "raised the held-back AUC beyond chance variation (DeLong p < 0.05) in: site thick." in text
     rec["real"] = {"skipped": "--no-real"}
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
