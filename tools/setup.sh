@@ -5,7 +5,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 debs=(chromium python3-torch python3-torchvision python3-onnx python3-nibabel python3-scipy
-      python3-sklearn python3-optuna python3-matplotlib python3-pytest mricron-data)
+      python3-sklearn python3-optuna python3-matplotlib python3-pytest mricron-data black)
 missing=()
 for p in "${debs[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
-# Every QuMRI test, in the order a failure is cheapest to find: types, kernel build, unit tests
-# (vitest), the Python pipeline (pytest), then real-browser e2e (Chromium). Each of the three suites
-# runs even when an earlier one failed, so one red stage never hides another; the last line sums up.
+# Every QuMRI test, in the order a failure is cheapest to find: formatting (Prettier, Black), types,
+# kernel build, unit tests (vitest), the Python pipeline (pytest), then real-browser e2e (Chromium).
+# Each stage runs even when an earlier one failed, so one red stage never hides another; the last
+# line sums up.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 export OMP_WAIT_POLICY=PASSIVE
@@ -13,6 +14,7 @@ stage() {  # stage <name> <command…>: runs it, records "name ok|FAILED"
 }
 results=(); failed=0
 
+stage format npm run format:check
 if npm run typecheck && npm run build:kernel; then
   stage unit npm run test:unit
 else
