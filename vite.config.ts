@@ -24,16 +24,26 @@ function devInlineStylesPlugin(): Plugin {
   return {
     name: 'qumri-dev-inline-styles',
     apply: 'serve',
-    transformIndexHtml: (html) => html.replace(CSP_META, (tag) => tag.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")),
+    transformIndexHtml: (html) =>
+      html.replace(CSP_META, (tag) => tag.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")),
   };
 }
 
 export default defineConfig({
-  plugins: [react(), devInlineStylesPlugin(), niivuePatchPlugin(), precachePlugin(), serveOrtPlugin(fileURLToPath(new URL('./public/ort', import.meta.url)))],
+  plugins: [
+    react(),
+    devInlineStylesPlugin(),
+    niivuePatchPlugin(),
+    precachePlugin(),
+    serveOrtPlugin(fileURLToPath(new URL('./public/ort', import.meta.url))),
+  ],
   server: { headers: isolation },
   preview: { headers: { ...isolation, 'Content-Security-Policy': csp } },
   // NiiVue is pre-bundled in dev: the gradient patch must run there too (see tools/vite-niivue-patch.ts).
-  optimizeDeps: { exclude: ['onnxruntime-web', '@niivue/dcm2niix'], rolldownOptions: { plugins: [niivuePatchForDeps] } },
+  optimizeDeps: {
+    exclude: ['onnxruntime-web', '@niivue/dcm2niix'],
+    rolldownOptions: { plugins: [niivuePatchForDeps] },
+  },
   worker: { format: 'es' },
   // NiiVue alone is ~1 MB minified; a warning about it on every build would only hide real ones.
   build: { target: 'es2022', chunkSizeWarningLimit: 2048 },

@@ -30,7 +30,8 @@ function bundleDir(): string {
   for (const id of (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] }).models) {
     const m = JSON.parse(readFileSync(join(models, id, 'manifest.json'), 'utf8')) as Manifest;
     const head = JSON.parse(readFileSync(join(models, id, 'head.json'), 'utf8')) as { layers: { type: string }[] };
-    if (m.dims === 3 && m.sequence === 'FLAIR' && head.layers.some((l) => l.type === 'quantum')) return join(models, id);
+    if (m.dims === 3 && m.sequence === 'FLAIR' && head.layers.some((l) => l.type === 'quantum'))
+      return join(models, id);
   }
   throw new Error('no shipped 3D FLAIR model with a quantum head: pass --model DIR');
 }
@@ -38,28 +39,75 @@ function bundleDir(): string {
 const dir = bundleDir();
 const manifest = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Manifest;
 const task = manifest.classes[1].toLowerCase();
-if (!['ms', 'tsc'].includes(task)) throw new Error(`${manifest.id}: the generator makes MS or TSC phantoms, not ${manifest.classes[1]}`);
+if (!['ms', 'tsc'].includes(task))
+  throw new Error(`${manifest.id}: the generator makes MS or TSC phantoms, not ${manifest.classes[1]}`);
 const tmp = mkdtempSync(join(tmpdir(), 'qumri-bench-adapt-'));
 try {
   // Odd subject indices are patients, even ones controls: n = 8 gives 4 of each.
   const cohort = join(tmp, 'cohort');
   console.log(`generating ${2 * PER_CLASS} ${task} ${manifest.sequence} phantoms (not timed)…`);
-  execFileSync('/usr/bin/python3', ['-m', 'synth', '--task', task, '--sequence', manifest.sequence.toLowerCase(), '--n', String(2 * PER_CLASS), '--out', cohort, '--seed', '22', '--workers', '1', '--quiet'], { cwd: root, stdio: 'inherit', env: { ...process.env, OMP_NUM_THREADS: '1' } });
+  execFileSync(
+    '/usr/bin/python3',
+    [
+      '-m',
+      'synth',
+      '--task',
+      task,
+      '--sequence',
+      manifest.sequence.toLowerCase(),
+      '--n',
+      String(2 * PER_CLASS),
+      '--out',
+      cohort,
+      '--seed',
+      '22',
+      '--workers',
+      '1',
+      '--quiet',
+    ],
+    { cwd: root, stdio: 'inherit', env: { ...process.env, OMP_NUM_THREADS: '1' } },
+  );
   const rows = readFileSync(join(cohort, 'manifest.csv'), 'utf8').trim().split('\n');
   const cols = rows[0].split(',');
-  const labels = ['file,label', ...rows.slice(1).map((r) => r.split(',')).map((c) => `${c[cols.indexOf('path')]},${manifest.classes[Number(c[cols.indexOf('label')])]}`)];
+  const labels = [
+    'file,label',
+    ...rows
+      .slice(1)
+      .map((r) => r.split(','))
+      .map((c) => `${c[cols.indexOf('path')]},${manifest.classes[Number(c[cols.indexOf('label')])]}`),
+  ];
   writeFileSync(join(cohort, 'labels.csv'), labels.join('\n') + '\n');
 
   const load = loadavg()[0];
   const t0 = performance.now();
-  const run = spawnSync(process.execPath, [join(root, 'bin/qumri.mjs'), 'adapt', '--model', dir, '--train', join(cohort, 'labels.csv'), '--out', join(tmp, 'adapted'), '--cache', join(tmp, 'cache'), '--json'], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 });
+  const run = spawnSync(
+    process.execPath,
+    [
+      join(root, 'bin/qumri.mjs'),
+      'adapt',
+      '--model',
+      dir,
+      '--train',
+      join(cohort, 'labels.csv'),
+      '--out',
+      join(tmp, 'adapted'),
+      '--cache',
+      join(tmp, 'cache'),
+      '--json',
+    ],
+    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 26 },
+  );
   const wallS = (performance.now() - t0) / 1000;
   if (run.status !== 0) throw new Error(`qumri adapt exited ${run.status}:\n${run.stderr}`);
   const featureS = [...run.stderr.matchAll(/features in ([\d.]+) s/g)].reduce((s, m) => s + Number(m[1]), 0);
   const card = (JSON.parse(run.stdout) as { card: Record<string, unknown> }).card;
   const ratio = wallS / BUDGET_S;
-  console.log(`bench:adapt — ${manifest.id} on ${2 * PER_CLASS} phantoms (${PER_CLASS} per class), cold feature cache, ${cpus().length} CPUs, load average ${load.toFixed(2)} at start`);
-  console.log(`  qumri adapt wall time ${wallS.toFixed(1)} s (of which reading, preprocessing and backbone ${featureS.toFixed(1)} s); budget ${BUDGET_S} s: ratio ${ratio.toFixed(2)}, ${ratio <= 1 ? 'met' : 'missed'}`);
+  console.log(
+    `bench:adapt — ${manifest.id} on ${2 * PER_CLASS} phantoms (${PER_CLASS} per class), cold feature cache, ${cpus().length} CPUs, load average ${load.toFixed(2)} at start`,
+  );
+  console.log(
+    `  qumri adapt wall time ${wallS.toFixed(1)} s (of which reading, preprocessing and backbone ${featureS.toFixed(1)} s); budget ${BUDGET_S} s: ratio ${ratio.toFixed(2)}, ${ratio <= 1 ? 'met' : 'missed'}`,
+  );
   mkdirSync(join(root, 'bench/results'), { recursive: true });
   const out = {
     date: new Date().toISOString(),
@@ -67,7 +115,10 @@ try {
     cpus: cpus().length,
     loadavgAtStart: load,
     model: manifest.id,
-    scans: { perClass: PER_CLASS, generator: `python -m synth --task ${task} --sequence ${manifest.sequence.toLowerCase()} --n ${2 * PER_CLASS} --seed 22 (calibrated look)` },
+    scans: {
+      perClass: PER_CLASS,
+      generator: `python -m synth --task ${task} --sequence ${manifest.sequence.toLowerCase()} --n ${2 * PER_CLASS} --seed 22 (calibrated look)`,
+    },
     wallS,
     featureS,
     budgetS: BUDGET_S,

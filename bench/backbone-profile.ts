@@ -13,7 +13,13 @@ import { fileURLToPath } from 'node:url';
 
 const RUNS = 11;
 
-interface Event { cat: string; name: string; dur: number; ts: number; args?: { op_name?: string } }
+interface Event {
+  cat: string;
+  name: string;
+  dur: number;
+  ts: number;
+  args?: { op_name?: string };
+}
 
 export interface BackboneProfile {
   runtime: string;
@@ -50,7 +56,15 @@ export function summariseProfile(output: string, runtime: string, threads: numbe
     kernel += e.dur / 1000 / warm.length;
   }
   const runMs = warm.reduce((s, e) => s + e.dur / 1000, 0) / warm.length;
-  return { runtime, threads, runMs, kernelMs: kernel, outsideKernelsMs: runMs - kernel, firstRunMs: runs[0].dur / 1000, byOp };
+  return {
+    runtime,
+    threads,
+    runMs,
+    kernelMs: kernel,
+    outsideKernelsMs: runMs - kernel,
+    firstRunMs: runs[0].dur / 1000,
+    byOp,
+  };
 }
 
 interface SessionLike {
@@ -64,14 +78,14 @@ type TensorCtor = new (type: 'float32', data: Float32Array, dims: number[]) => u
 function classifyRun(s: SessionLike, Tensor: TensorCtor, x: Float32Array): Promise<unknown> {
   const feeds: Record<string, unknown> = {};
   s.inputNames.forEach((name, i) => {
-    const dims = [1, ...((s.inputMetadata[i] as { shape: number[] }).shape.slice(1))];
+    const dims = [1, ...(s.inputMetadata[i] as { shape: number[] }).shape.slice(1)];
     feeds[name] = new Tensor('float32', i === 0 ? x : new Float32Array(dims.reduce((a, b) => a * b, 1)), dims);
   });
   return s.run(feeds, ['features', 'feature_map']);
 }
 
 function benchVolume(s: SessionLike): Float32Array {
-  const shape = [1, ...((s.inputMetadata[0] as { shape: number[] }).shape.slice(1))];
+  const shape = [1, ...(s.inputMetadata[0] as { shape: number[] }).shape.slice(1)];
   return new Float32Array(shape.reduce((a, b) => a * b, 1)).map((_, i) => (i % 997) / 997);
 }
 
@@ -80,21 +94,33 @@ async function main(file: string, which: string, threads: number): Promise<void>
   if (which === 'node') {
     const ort = await import('onnxruntime-node');
     const prefix = `qumri-ortprof-${process.pid}`;
-    const s = await ort.InferenceSession.create(model, { executionProviders: ['cpu'], intraOpNumThreads: threads, interOpNumThreads: 1, graphOptimizationLevel: 'all', enableProfiling: true, profileFilePrefix: join(tmpdir(), prefix) });
+    const s = await ort.InferenceSession.create(model, {
+      executionProviders: ['cpu'],
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      graphOptimizationLevel: 'all',
+      enableProfiling: true,
+      profileFilePrefix: join(tmpdir(), prefix),
+    });
     const session = s as unknown as SessionLike;
     const x = benchVolume(session);
     for (let r = 0; r < RUNS; r++) await classifyRun(session, ort.Tensor as unknown as TensorCtor, x);
     s.endProfiling(); // writes <prefix>_<date>.json
     await s.release();
     for (const f of readdirSync(tmpdir()).filter((n) => n.startsWith(prefix))) {
-      for (const e of JSON.parse(readFileSync(join(tmpdir(), f), 'utf8')) as Event[]) process.stdout.write(`${JSON.stringify(e)}\n`);
+      for (const e of JSON.parse(readFileSync(join(tmpdir(), f), 'utf8')) as Event[])
+        process.stdout.write(`${JSON.stringify(e)}\n`);
       rmSync(join(tmpdir(), f));
     }
   } else {
     const ort = await import('onnxruntime-web/wasm');
     ort.env.wasm.numThreads = threads;
     ort.env.logLevel = 'error';
-    const s = await ort.InferenceSession.create(model, { executionProviders: ['wasm'], graphOptimizationLevel: 'all', enableProfiling: true });
+    const s = await ort.InferenceSession.create(model, {
+      executionProviders: ['wasm'],
+      graphOptimizationLevel: 'all',
+      enableProfiling: true,
+    });
     const session = s as unknown as SessionLike;
     const x = benchVolume(session);
     for (let r = 0; r < RUNS; r++) await classifyRun(session, ort.Tensor as unknown as TensorCtor, x);

@@ -81,7 +81,11 @@ m = build_model(dict(backbone="resnet34", width=16, head="quantum"))
 export_bundle(m, ${JSON.stringify(dir)}, "bench-resnet34-q128", input_shape=[1, 1, 128, 128, 128], n_reference=1, index=False,
               name="QResNet-34 (width 16), random weights, bench only", training_data={"synthetic": True, "description": "random weights (timing only)"})
 `;
-  execFileSync('/usr/bin/python3', ['-c', code], { cwd: root, stdio: 'inherit', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+  execFileSync('/usr/bin/python3', ['-c', code], {
+    cwd: root,
+    stdio: 'inherit',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
   return dir;
 }
 
@@ -92,14 +96,40 @@ console.log(`bundle: ${manifest.id} (${bundleDir}), grid ${manifest.preprocess.g
 // ---- the scan: 320×320×48 FLAIR, 0.72 × 0.72 × 3 mm, uint16, tilted like a clinical axial stack ----
 const t = (8 * Math.PI) / 180;
 const [sx, sy, sz] = [0.72, 0.72, 3];
-const affine = [sx, 0, 0, -115, 0, sy * Math.cos(t), -sz * Math.sin(t), -100, 0, sy * Math.sin(t), sz * Math.cos(t), -60, 0, 0, 0, 1];
-const scans = [1, 2].map((seed) => writeNifti(makePhantom({ dims: [320, 320, 48], affine, contrast: 'FLAIR', noise: 3, seed }), { datatype: 'uint16', gzip: true }));
+const affine = [
+  sx,
+  0,
+  0,
+  -115,
+  0,
+  sy * Math.cos(t),
+  -sz * Math.sin(t),
+  -100,
+  0,
+  sy * Math.sin(t),
+  sz * Math.cos(t),
+  -60,
+  0,
+  0,
+  0,
+  1,
+];
+const scans = [1, 2].map((seed) =>
+  writeNifti(makePhantom({ dims: [320, 320, 48], affine, contrast: 'FLAIR', noise: 3, seed }), {
+    datatype: 'uint16',
+    gzip: true,
+  }),
+);
 
 // ---- node (onnxruntime-node + same preprocessing + same kernel) ----
 async function nodeRun(threads: number) {
   const t0 = performance.now();
   const bundle = await loadBundle(dirSource(bundleDir));
-  const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads }), kernelEngineFactory());
+  const clf = await createClassifier(
+    bundle,
+    await createNodeBackbone(bundle.backbone, bundle.manifest, { threads }),
+    kernelEngineFactory(),
+  );
   const modelLoadMs = performance.now() - t0;
   const runs: { loadMs: number; preprocessMs: number; backboneMs: number; headMs: number; totalMs: number }[] = [];
   for (let r = 0; r < REPS + 1; r++) {
@@ -109,13 +139,28 @@ async function nodeRun(threads: number) {
     const input = preprocess(volume, parsePreprocessSpec(bundle.manifest.preprocess)).data;
     const c = performance.now();
     const p = await clf.classify(input);
-    runs.push({ loadMs: b - a, preprocessMs: c - b, backboneMs: p.timings.backboneMs, headMs: p.timings.headMs, totalMs: performance.now() - a });
+    runs.push({
+      loadMs: b - a,
+      preprocessMs: c - b,
+      backboneMs: p.timings.backboneMs,
+      headMs: p.timings.headMs,
+      totalMs: performance.now() - a,
+    });
   }
   const isolated = await isolatedBackbone((x) => clf.backbone.run(x));
   await clf.release();
   const warm = runs.slice(1);
   const pick = (k: keyof (typeof runs)[0]) => median(warm.map((x) => x[k]));
-  return { threads, modelLoadMs, loadMs: pick('loadMs'), preprocessMs: pick('preprocessMs'), backboneMs: pick('backboneMs'), headMs: pick('headMs'), totalMs: pick('totalMs'), isolatedBackbone: isolated };
+  return {
+    threads,
+    modelLoadMs,
+    loadMs: pick('loadMs'),
+    preprocessMs: pick('preprocessMs'),
+    backboneMs: pick('backboneMs'),
+    headMs: pick('headMs'),
+    totalMs: pick('totalMs'),
+    isolatedBackbone: isolated,
+  };
 }
 
 /** The page's benchBackbone loop, in node: Backbone.run on one fixed input, BACKBONE_RUNS times. */
@@ -136,9 +181,22 @@ function summariseRuns(ms: number[]) {
 }
 
 /** ONNX Runtime's profile of the backbone (per operator type), in a child process per runtime. */
-function profileBackbone(runtime: 'node' | 'wasm', threads: number): BackboneProfile | { runtime: string; threads: number; error: string } {
-  const r = spawnSync(join(root, 'node_modules/.bin/tsx'), [join(root, 'bench/backbone-profile.ts'), join(bundleDir, 'backbone.onnx'), runtime, String(threads)], { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, timeout: 180_000 });
-  return summariseProfile(r.stdout ?? '', runtime, threads) ?? { runtime, threads, error: `no profile (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}` };
+function profileBackbone(
+  runtime: 'node' | 'wasm',
+  threads: number,
+): BackboneProfile | { runtime: string; threads: number; error: string } {
+  const r = spawnSync(
+    join(root, 'node_modules/.bin/tsx'),
+    [join(root, 'bench/backbone-profile.ts'), join(bundleDir, 'backbone.onnx'), runtime, String(threads)],
+    { cwd: root, encoding: 'utf8', maxBuffer: 1 << 28, timeout: 180_000 },
+  );
+  return (
+    summariseProfile(r.stdout ?? '', runtime, threads) ?? {
+      runtime,
+      threads,
+      error: `no profile (exit ${r.status}): ${(r.stderr ?? '').trim().split('\n').slice(-2).join(' ')}`,
+    }
+  );
 }
 
 // ---- torch (same architecture from the manifest's config; weights do not change the time) ----
@@ -158,7 +216,11 @@ with torch.no_grad():
         t = time.perf_counter(); m(x); ts.append(time.perf_counter() - t)
 print(json.dumps(statistics.median(ts) * 1000))
 `;
-  const r = spawnSync('/usr/bin/python3', ['-c', code], { cwd: root, encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' } });
+  const r = spawnSync('/usr/bin/python3', ['-c', code], {
+    cwd: root,
+    encoding: 'utf8',
+    env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE' },
+  });
   if (r.status !== 0) return { threads, error: r.stderr.trim().split('\n').slice(-2).join(' ') };
   return { threads, forwardMs: Number(r.stdout.trim().split('\n').pop()) };
 }
@@ -166,7 +228,10 @@ print(json.dumps(statistics.median(ts) * 1000))
 // ---- the page ----
 function buildApp(cwd: string, out: string): string {
   const vite = join(root, 'node_modules/.bin/vite');
-  const r = spawnSync(vite, ['build', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], { cwd, stdio: 'inherit' });
+  const r = spawnSync(vite, ['build', '--outDir', out, '--emptyOutDir', '--logLevel', 'error'], {
+    cwd,
+    stdio: 'inherit',
+  });
   if (r.status !== 0) throw new Error(`vite build failed in ${cwd}`);
   return out;
 }
@@ -204,7 +269,9 @@ async function recordPaints(page: Page): Promise<void> {
     const list: { identifier: string; renderTime: number }[] = [];
     Object.assign(globalThis, { qumriPaints: list });
     try {
-      new PerformanceObserver((l) => list.push(...(l.getEntries() as unknown as { identifier: string; renderTime: number }[]))).observe({ type: 'element', buffered: true });
+      new PerformanceObserver((l) =>
+        list.push(...(l.getEntries() as unknown as { identifier: string; renderTime: number }[])),
+      ).observe({ type: 'element', buffered: true });
     } catch {
       // no Element Timing: painted times stay null
     }
@@ -224,16 +291,26 @@ async function dropAndWait(page: Page, bytes: Uint8Array, name: string) {
   const totalMs = Date.now() - t0;
   // Builds that say which overlays are on screen: wait for the Grad-CAM one (the next drop must not
   // start under it); others get the same settling time after the result.
-  const instrumented = await page.evaluate(() => document.querySelector('[data-testid="viewer-canvas"]')?.hasAttribute('data-overlays') ?? false);
+  const instrumented = await page.evaluate(
+    () => document.querySelector('[data-testid="viewer-canvas"]')?.hasAttribute('data-overlays') ?? false,
+  );
   let overlayMs: number | null = null;
   if (instrumented) {
-    await page.waitForFunction(() => /\bgradcam\b/.test(document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-overlays') ?? ''), undefined, { timeout: 60_000 });
+    await page.waitForFunction(
+      () =>
+        /\bgradcam\b/.test(
+          document.querySelector('[data-testid="viewer-canvas"]')?.getAttribute('data-overlays') ?? '',
+        ),
+      undefined,
+      { timeout: 60_000 },
+    );
     overlayMs = Date.now() - t0;
   }
   await page.waitForTimeout(500);
   const inPage = await page.evaluate((v) => {
     const drop = performance.getEntriesByName('qumri:bench-drop').at(-1)!.startTime;
-    const paints = (globalThis as unknown as { qumriPaints?: { identifier: string; renderTime: number }[] }).qumriPaints ?? [];
+    const paints =
+      (globalThis as unknown as { qumriPaints?: { identifier: string; renderTime: number }[] }).qumriPaints ?? [];
     const painted = paints.find((p) => p.identifier === `qumri-result-${v}`);
     // No helper functions in here: the bundler's name helpers do not exist in the page.
     const at: Record<string, number | null> = {};
@@ -241,7 +318,12 @@ async function dropAndWait(page: Page, bytes: Uint8Array, name: string) {
       const e = performance.getEntriesByName(n).filter((x) => x.startTime >= drop)[0];
       at[n] = e ? e.startTime - drop : null;
     }
-    return { paintedResultMs: painted ? painted.renderTime - drop : null, shownMs: at['qumri:shown'], resultMs: at['qumri:result'], overlayShownMs: at['qumri:overlay-shown'] };
+    return {
+      paintedResultMs: painted ? painted.renderTime - drop : null,
+      shownMs: at['qumri:shown'],
+      resultMs: at['qumri:result'],
+      overlayShownMs: at['qumri:overlay-shown'],
+    };
   }, version);
   const num = async (id: string) => Number(await page.getAttribute(`${card} [data-testid="${id}"]`, 'data-ms'));
   return {
@@ -262,7 +344,9 @@ type Cdp = { send(method: string, params?: object): Promise<unknown> };
 
 /** Resident memory of the browser's renderer processes (the tab: page + its workers), from /proc. */
 async function rendererRssBytes(browserCdp: Cdp): Promise<number> {
-  const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
+  const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as {
+    processInfo: { type: string; id: number }[];
+  };
   let total = 0;
   for (const p of processInfo.filter((x) => x.type === 'renderer')) {
     const status = readFileSync(`/proc/${p.id}/status`, 'utf8');
@@ -275,7 +359,10 @@ async function rendererRssBytes(browserCdp: Cdp): Promise<number> {
 async function memoryNow(pageCdp: Cdp, browserCdp: Cdp) {
   await pageCdp.send('HeapProfiler.collectGarbage');
   const { metrics } = (await pageCdp.send('Performance.getMetrics')) as { metrics: { name: string; value: number }[] };
-  return { pageHeapBytes: metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN, rendererRssBytes: await rendererRssBytes(browserCdp) };
+  return {
+    pageHeapBytes: metrics.find((m) => m.name === 'JSHeapUsedSize')?.value ?? NaN,
+    rendererRssBytes: await rendererRssBytes(browserCdp),
+  };
 }
 
 type Drop = Awaited<ReturnType<typeof dropAndWait>>;
@@ -313,15 +400,26 @@ async function pageRuns(dist: string, label: string, opts: { memory: boolean }) 
       await firstResult(page); // the demo scan: loads and warms the model
       await page.waitForTimeout(1000);
       // The backbone alone in the page's worker, nothing else running (builds without the hook: null).
-      const bench = await page.evaluate(({ id, runs }) => {
-        const h = (window as unknown as { qumriInference?: { benchBackbone?: (id: string, runs: number) => Promise<{ backend: string; ms: number[] }> } }).qumriInference;
-        return h?.benchBackbone ? h.benchBackbone(id, runs) : null;
-      }, { id: manifest.id, runs: BACKBONE_RUNS });
+      const bench = await page.evaluate(
+        ({ id, runs }) => {
+          const h = (
+            window as unknown as {
+              qumriInference?: {
+                benchBackbone?: (id: string, runs: number) => Promise<{ backend: string; ms: number[] }>;
+              };
+            }
+          ).qumriInference;
+          return h?.benchBackbone ? h.benchBackbone(id, runs) : null;
+        },
+        { id: manifest.id, runs: BACKBONE_RUNS },
+      );
       const runs: Drop[] = [];
       for (let r = 0; r < REPS; r++) {
         runs.push(await dropAndWait(page, scans[r % 2], `bench${r}_FLAIR.nii.gz`));
         const d = runs[r];
-        console.log(`${label} WASM ${threads} thread(s), drop ${r + 1}/${REPS}: result observed ${d.dropToResultMs} ms, painted ${d.inPage.paintedResultMs?.toFixed(0) ?? '–'} ms, scan shown ${d.loadAndShowMs} ms, overlay ${d.dropToOverlayMs ?? '–'} ms`);
+        console.log(
+          `${label} WASM ${threads} thread(s), drop ${r + 1}/${REPS}: result observed ${d.dropToResultMs} ms, painted ${d.inPage.paintedResultMs?.toFixed(0) ?? '–'} ms, scan shown ${d.loadAndShowMs} ms, overlay ${d.dropToOverlayMs ?? '–'} ms`,
+        );
       }
       wasm.push({
         threads,
@@ -348,7 +446,9 @@ async function pageRuns(dist: string, label: string, opts: { memory: boolean }) 
     for (let i = 0; i < 20; i++) {
       await dropAndWait(page, scans[i % 2], `row${i}_FLAIR.nii.gz`);
       memory.push(await memoryNow(cdp, browserCdp));
-      console.log(`scan ${i + 1}/20: page heap ${(memory[i].pageHeapBytes / 2 ** 20).toFixed(1)} MiB, renderer RSS ${(memory[i].rendererRssBytes / 2 ** 20).toFixed(1)} MiB`);
+      console.log(
+        `scan ${i + 1}/20: page heap ${(memory[i].pageHeapBytes / 2 ** 20).toFixed(1)} MiB, renderer RSS ${(memory[i].rendererRssBytes / 2 ** 20).toFixed(1)} MiB`,
+      );
     }
     await page.context().close();
     return { wasm, memory };
@@ -367,22 +467,39 @@ const torch = [torchRun(1), torchRun(2)];
 const dist = buildApp(root, join(results, 'dist'));
 const baselineBuild = baselineRef ? buildBaseline(baselineRef) : null;
 const current = await pageRuns(dist, 'page', { memory: withMemory });
-const baseline = baselineBuild ? { ref: baselineRef, commit: baselineBuild.commit, ...(await pageRuns(baselineBuild.dist, `baseline ${baselineRef}`, { memory: false })) } : null;
+const baseline = baselineBuild
+  ? {
+      ref: baselineRef,
+      commit: baselineBuild.commit,
+      ...(await pageRuns(baselineBuild.dist, `baseline ${baselineRef}`, { memory: false })),
+    }
+  : null;
 const { wasm, memory } = current;
 
-type WasmRow = ReturnType<typeof summariseDrops> & { threads: number; isolatedBackbone: ReturnType<typeof summariseRuns> | null };
+type WasmRow = ReturnType<typeof summariseDrops> & {
+  threads: number;
+  isolatedBackbone: ReturnType<typeof summariseRuns> | null;
+};
 const w = wasm as unknown as WasmRow[];
-const growth = (k: 'pageHeapBytes' | 'rendererRssBytes') => (memory.length ? Math.max(...memory.slice(1).map((m) => m[k])) / memory[0][k] : null);
+const growth = (k: 'pageHeapBytes' | 'rendererRssBytes') =>
+  memory.length ? Math.max(...memory.slice(1).map((m) => m[k])) / memory[0][k] : null;
 const ratio = (a: number | null | undefined, b: number | null | undefined) => (a != null && b != null ? a / b : null);
-const profileOf = (rt: string, th: number) => profiles.find((p) => p.runtime === rt && p.threads === th && 'runMs' in p) as BackboneProfile | undefined;
+const profileOf = (rt: string, th: number) =>
+  profiles.find((p) => p.runtime === rt && p.threads === th && 'runMs' in p) as BackboneProfile | undefined;
 const conv = (p?: BackboneProfile) => (p ? (p.byOp.FusedConv ?? 0) + (p.byOp.Conv ?? 0) : null);
 const report = {
   date: new Date().toISOString(),
   machine: `${process.platform} ${process.arch}, ${(await import('node:os')).cpus().length} cores`,
   benchSeconds: 0,
-  bundle: { id: manifest.id, grid: manifest.preprocess.grid, bytes: Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0) },
+  bundle: {
+    id: manifest.id,
+    grid: manifest.preprocess.grid,
+    bytes: Object.values(manifest.files).reduce((s, f) => s + f.bytes, 0),
+  },
   scan: { dims: [320, 320, 48], spacing_mm: [sx, sy, sz], datatype: 'uint16' },
-  node, torch, wasm,
+  node,
+  torch,
+  wasm,
   backboneProfile: profiles,
   baseline,
   ratios: {
@@ -402,7 +519,8 @@ const report = {
   goals: {
     dropToResult_le_3s_2threads_observed: (w[1].dropToResultMs ?? Infinity) <= 3000,
     dropToResult_le_3s_2threads_painted: (w[1].dropToResultPaintedMs ?? Infinity) <= 3000,
-    wasmBackbone_within_1_5x_node_isolated_2threads: (ratio(w[1].isolatedBackbone?.medianMs, node[1].isolatedBackbone.medianMs) ?? Infinity) <= 1.5,
+    wasmBackbone_within_1_5x_node_isolated_2threads:
+      (ratio(w[1].isolatedBackbone?.medianMs, node[1].isolatedBackbone.medianMs) ?? Infinity) <= 1.5,
     memory_growth_le_10pct: memory.length ? (growth('rendererRssBytes') ?? Infinity) <= 1.1 : null,
   },
   memory,
@@ -410,20 +528,41 @@ const report = {
 report.benchSeconds = Math.round((Date.now() - started) / 1000);
 writeFileSync(join(results, 'e2e.json'), JSON.stringify(report, null, 1));
 
-const f = (v: unknown) => (typeof v === 'number' ? v.toFixed(v < 10 ? 2 : 0) : v === null || v === undefined ? '–' : String(v));
+const f = (v: unknown) =>
+  typeof v === 'number' ? v.toFixed(v < 10 ? 2 : 0) : v === null || v === undefined ? '–' : String(v);
 const pad = (v: unknown, n: number) => f(v).padStart(n);
 console.log('\nstage times (ms, median of warm runs; observed = seen by the test driver, painted = Element Timing)');
-console.log('runner                 threads  result observed  painted  scan shown  overlay  preprocess  backbone  head');
-const row = (name: string, x: WasmRow & { dropToOverlayMs?: number | null }) => console.log(`${name.padEnd(22)} ${pad(x.threads, 7)}  ${pad(x.dropToResultMs, 15)}  ${pad(x.dropToResultPaintedMs, 7)}  ${pad(x.loadAndShowMs, 10)}  ${pad(x.dropToOverlayMs, 7)}  ${pad(x.preprocessMs, 10)}  ${pad(x.backboneMs, 8)}  ${pad(x.headMs, 4)}`);
+console.log(
+  'runner                 threads  result observed  painted  scan shown  overlay  preprocess  backbone  head',
+);
+const row = (name: string, x: WasmRow & { dropToOverlayMs?: number | null }) =>
+  console.log(
+    `${name.padEnd(22)} ${pad(x.threads, 7)}  ${pad(x.dropToResultMs, 15)}  ${pad(x.dropToResultPaintedMs, 7)}  ${pad(x.loadAndShowMs, 10)}  ${pad(x.dropToOverlayMs, 7)}  ${pad(x.preprocessMs, 10)}  ${pad(x.backboneMs, 8)}  ${pad(x.headMs, 4)}`,
+  );
 for (const x of w) row('page WASM', x);
 if (baseline) for (const x of baseline.wasm as unknown as WasmRow[]) row(`baseline ${baseline.ref}`.slice(0, 22), x);
-for (const n of node) console.log(`${'onnxruntime-node'.padEnd(22)} ${pad(n.threads, 7)}  ${pad(n.totalMs, 15)}  ${pad(null, 7)}  ${pad(n.loadMs, 10)}  ${pad(null, 7)}  ${pad(n.preprocessMs, 10)}  ${pad(n.backboneMs, 8)}  ${pad(n.headMs, 4)}`);
-for (const t of torch) console.log(`torch                  ${pad(t.threads, 7)}  ${'forwardMs' in t ? `forward ${f(t.forwardMs)}` : t.error}`);
+for (const n of node)
+  console.log(
+    `${'onnxruntime-node'.padEnd(22)} ${pad(n.threads, 7)}  ${pad(n.totalMs, 15)}  ${pad(null, 7)}  ${pad(n.loadMs, 10)}  ${pad(null, 7)}  ${pad(n.preprocessMs, 10)}  ${pad(n.backboneMs, 8)}  ${pad(n.headMs, 4)}`,
+  );
+for (const t of torch)
+  console.log(
+    `torch                  ${pad(t.threads, 7)}  ${'forwardMs' in t ? `forward ${f(t.forwardMs)}` : t.error}`,
+  );
 console.log('\nbackbone alone (Backbone.run on one fixed input, median of warm runs; first run)');
-for (const x of w) console.log(`  page WASM ${x.threads} thread(s): ${f(x.isolatedBackbone?.medianMs)} ms (first ${f(x.isolatedBackbone?.firstMs)})`);
-for (const n of node) console.log(`  onnxruntime-node ${n.threads} thread(s): ${f(n.isolatedBackbone.medianMs)} ms (first ${f(n.isolatedBackbone.firstMs)})`);
+for (const x of w)
+  console.log(
+    `  page WASM ${x.threads} thread(s): ${f(x.isolatedBackbone?.medianMs)} ms (first ${f(x.isolatedBackbone?.firstMs)})`,
+  );
+for (const n of node)
+  console.log(
+    `  onnxruntime-node ${n.threads} thread(s): ${f(n.isolatedBackbone.medianMs)} ms (first ${f(n.isolatedBackbone.firstMs)})`,
+  );
 console.log('ONNX Runtime profile per run (ms): run / kernels / outside kernels / convolutions');
-for (const p of profiles) console.log(`  ${p.runtime} ${p.threads} thread(s): ${'runMs' in p ? `${f(p.runMs)} / ${f(p.kernelMs)} / ${f(p.outsideKernelsMs)} / ${f(conv(p))}` : p.error}`);
+for (const p of profiles)
+  console.log(
+    `  ${p.runtime} ${p.threads} thread(s): ${'runMs' in p ? `${f(p.runMs)} / ${f(p.kernelMs)} / ${f(p.outsideKernelsMs)} / ${f(conv(p))}` : p.error}`,
+  );
 console.log('\nratios', JSON.stringify(report.ratios, null, 1));
 console.log('goals', JSON.stringify(report.goals));
 console.log(`wrote ${join(results, 'e2e.json')} (${report.benchSeconds} s)`);

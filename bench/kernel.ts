@@ -37,9 +37,11 @@ const opsFor = (n: number): number => Math.max(n, Math.ceil(TARGET_UPDATES / 2 *
 
 function program(kind: GateKind, n: number) {
   const nOps = opsFor(n);
-  const ops = Array.from({ length: nOps }, (_, i) => kind === 'ry'
-    ? { gate: Gate.RY, qubits: [i % n, 0] as const, slot: i }
-    : { gate: Gate.CX, qubits: [i % n, (i % n + 1) % n] as const, slot: -1 });
+  const ops = Array.from({ length: nOps }, (_, i) =>
+    kind === 'ry'
+      ? { gate: Gate.RY, qubits: [i % n, 0] as const, slot: i }
+      : { gate: Gate.CX, qubits: [i % n, ((i % n) + 1) % n] as const, slot: -1 },
+  );
   const angles = Float64Array.from({ length: kind === 'ry' ? nOps : 0 }, (_, i) => 0.1 + 0.01 * i);
   return { packed: packOps(n, ops, angles.length), angles, nOps };
 }
@@ -55,7 +57,9 @@ function runEngine(e: Engine, kind: GateKind, n: number): { seconds: number; par
 function buildNative(): string | null {
   const exe = join(tmpdir(), `qumri-kernel-native-${process.pid}`);
   try {
-    execFileSync('g++', ['-O3', '-march=native', '-std=c++17', '-o', exe, join(root, 'bench', 'kernel-native.cpp')], { stdio: 'pipe' });
+    execFileSync('g++', ['-O3', '-march=native', '-std=c++17', '-o', exe, join(root, 'bench', 'kernel-native.cpp')], {
+      stdio: 'pipe',
+    });
     return exe;
   } catch (err) {
     console.error(`bench:kernel: g++ failed, skipping the native column: ${(err as Error).message}`);
@@ -64,7 +68,9 @@ function buildNative(): string | null {
 }
 
 function runNative(exe: string, kind: GateKind, n: number): { seconds: number; parity: number } {
-  const out = execFileSync(exe, [kind, String(n), String(opsFor(n)), '1'], { encoding: 'utf8' }).trim().split('\n');
+  const out = execFileSync(exe, [kind, String(n), String(opsFor(n)), '1'], { encoding: 'utf8' })
+    .trim()
+    .split('\n');
   return { seconds: Number(out[0]), parity: Number(out[1]) };
 }
 
@@ -88,8 +94,18 @@ function timeHead(e: Engine, json: unknown, batch: number, grad: boolean): numbe
 }
 
 const HEADS = {
-  'paper head (2 qubits)': { format: 'qumri-circuit/1', n_qubits: 2, layers: [{ family: 'zz_feature_map' }, { family: 'real_amplitudes' }], readout: 'parity' },
-  '8-qubit head': { format: 'qumri-circuit/1', n_qubits: 8, layers: [{ family: 'zz_feature_map', entanglement: 'linear' }, { family: 'real_amplitudes' }], readout: 'z' },
+  'paper head (2 qubits)': {
+    format: 'qumri-circuit/1',
+    n_qubits: 2,
+    layers: [{ family: 'zz_feature_map' }, { family: 'real_amplitudes' }],
+    readout: 'parity',
+  },
+  '8-qubit head': {
+    format: 'qumri-circuit/1',
+    n_qubits: 8,
+    layers: [{ family: 'zz_feature_map', entanglement: 'linear' }, { family: 'real_amplitudes' }],
+    readout: 'z',
+  },
 };
 
 async function main(): Promise<void> {
@@ -97,14 +113,22 @@ async function main(): Promise<void> {
   const wasm = await loadWasmEngine();
   const exe = buildNative();
   const gates: Record<string, unknown>[] = [];
-  console.log(`bench:kernel — million amplitude updates/s (best of ${REPEATS} interleaved runs; ~${TARGET_UPDATES / 2 ** 20}M updates per run; load average ${loadAtStart.map((v) => v.toFixed(1)).join(' ')})`);
+  console.log(
+    `bench:kernel — million amplitude updates/s (best of ${REPEATS} interleaved runs; ~${TARGET_UPDATES / 2 ** 20}M updates per run; load average ${loadAtStart.map((v) => v.toFixed(1)).join(' ')})`,
+  );
   console.log('gate  n   wasm      ts        native    wasm/ts  wasm/native');
   for (const kind of ['ry', 'cx'] as GateKind[]) {
     for (const n of SIZES) {
       const updates = opsFor(n) * 2 ** n;
       // interleave the three so each sees the same machine load; keep each one's best run
-      const best = { wasm: { seconds: Infinity, parity: NaN }, ts: { seconds: Infinity, parity: NaN }, native: { seconds: Infinity, parity: NaN } };
-      const keep = (k: keyof typeof best, r: { seconds: number; parity: number }): void => { if (r.seconds < best[k].seconds) best[k] = r; };
+      const best = {
+        wasm: { seconds: Infinity, parity: NaN },
+        ts: { seconds: Infinity, parity: NaN },
+        native: { seconds: Infinity, parity: NaN },
+      };
+      const keep = (k: keyof typeof best, r: { seconds: number; parity: number }): void => {
+        if (r.seconds < best[k].seconds) best[k] = r;
+      };
       for (let r = 0; r < REPEATS; r++) {
         keep('wasm', runEngine(wasm, kind, n));
         keep('ts', runEngine(referenceEngine, kind, n));
@@ -114,11 +138,26 @@ async function main(): Promise<void> {
       const t = best.ts;
       const c = exe ? best.native : null;
       const agree = Math.abs(w.parity - t.parity) < 1e-9 && (!c || Math.abs(w.parity - c.parity) < 1e-9);
-      if (!agree) throw new Error(`engines disagree at ${kind} n=${n}: wasm ${w.parity}, ts ${t.parity}, native ${c?.parity}`);
+      if (!agree)
+        throw new Error(`engines disagree at ${kind} n=${n}: wasm ${w.parity}, ts ${t.parity}, native ${c?.parity}`);
       const mups = (s: number): number => updates / s / 1e6;
-      const row = { gate: kind, n, ops: opsFor(n), updates, wasm_mups: mups(w.seconds), ts_mups: mups(t.seconds), native_mups: c ? mups(c.seconds) : null };
-      gates.push({ ...row, wasm_over_ts: row.wasm_mups / row.ts_mups, wasm_over_native: row.native_mups ? row.wasm_mups / row.native_mups : null });
-      console.log(`${kind.padEnd(5)} ${String(n).padEnd(3)} ${row.wasm_mups.toFixed(0).padEnd(9)} ${row.ts_mups.toFixed(0).padEnd(9)} ${(row.native_mups?.toFixed(0) ?? '—').padEnd(9)} ${(row.wasm_mups / row.ts_mups).toFixed(2).padEnd(8)} ${row.native_mups ? (row.wasm_mups / row.native_mups).toFixed(2) : '—'}`);
+      const row = {
+        gate: kind,
+        n,
+        ops: opsFor(n),
+        updates,
+        wasm_mups: mups(w.seconds),
+        ts_mups: mups(t.seconds),
+        native_mups: c ? mups(c.seconds) : null,
+      };
+      gates.push({
+        ...row,
+        wasm_over_ts: row.wasm_mups / row.ts_mups,
+        wasm_over_native: row.native_mups ? row.wasm_mups / row.native_mups : null,
+      });
+      console.log(
+        `${kind.padEnd(5)} ${String(n).padEnd(3)} ${row.wasm_mups.toFixed(0).padEnd(9)} ${row.ts_mups.toFixed(0).padEnd(9)} ${(row.native_mups?.toFixed(0) ?? '—').padEnd(9)} ${(row.wasm_mups / row.ts_mups).toFixed(2).padEnd(8)} ${row.native_mups ? (row.wasm_mups / row.native_mups).toFixed(2) : '—'}`,
+      );
     }
   }
   const heads: Record<string, unknown>[] = [];
@@ -134,9 +173,14 @@ async function main(): Promise<void> {
   }
   if (exe) execFileSync('rm', ['-f', exe]);
   const result = {
-    date: new Date().toISOString(), node: process.version, quick, repeats: REPEATS, loadavg_at_start: loadAtStart,
+    date: new Date().toISOString(),
+    node: process.version,
+    quick,
+    repeats: REPEATS,
+    loadavg_at_start: loadAtStart,
     note: 'million amplitude updates per second = gate applications × 2^n / seconds / 1e6; one thread each',
-    gates, heads,
+    gates,
+    heads,
   };
   mkdirSync(join(root, 'bench', 'results'), { recursive: true });
   writeFileSync(join(root, 'bench', 'results', 'kernel.json'), `${JSON.stringify(result, null, 2)}\n`);

@@ -16,7 +16,11 @@ async function runBench(runs: number): Promise<PageRun[]> {
   for (let r = 0; r < runs; r++) {
     const copy = { ...volume, data: volume.data.slice() };
     const t0 = performance.now();
-    const result = await api.preprocessVolume(Comlink.transfer(copy, [copy.data.buffer]), {}, Comlink.proxy(() => undefined));
+    const result = await api.preprocessVolume(
+      Comlink.transfer(copy, [copy.data.buffer]),
+      {},
+      Comlink.proxy(() => undefined),
+    );
     out.push({ wallMs: performance.now() - t0, steps: result.steps });
   }
   worker.terminate();

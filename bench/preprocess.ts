@@ -28,7 +28,9 @@ interface Run {
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
 function summarise(runs: Run[]) {
-  const steps = Object.fromEntries(STEPS.map((s) => [s, median(runs.map((r) => r.steps.find((x) => x.name === s)?.ms ?? NaN))]));
+  const steps = Object.fromEntries(
+    STEPS.map((s) => [s, median(runs.map((r) => r.steps.find((x) => x.name === s)?.ms ?? NaN))]),
+  );
   const cpu = runs.map((r) => r.cpuMs).filter((x): x is number => x !== undefined);
   return { wallMs: median(runs.map((r) => r.wallMs)), cpuMs: cpu.length ? median(cpu) : null, steps };
 }
@@ -61,7 +63,14 @@ async function workerRuns(): Promise<Run[]> {
   const browser = await chromium.launchPersistentContext(profile, {
     executablePath: '/usr/bin/chromium',
     headless: true,
-    args: ['--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: [
+      '--no-sandbox',
+      '--disable-quic',
+      '--no-first-run',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--disable-sync',
+    ],
   });
   try {
     const page = await browser.newPage();
@@ -88,7 +97,9 @@ function print(label: string, s: ReturnType<typeof summarise>): void {
 
 async function main(): Promise<void> {
   const volume = benchVolume();
-  console.log(`bench:preprocess — ${volume.dims.join('×')} ${volume.datatype}, ${volume.spacing.join('×')} mm → 128³; median of ${RUNS}; load average ${loadavg()[0].toFixed(2)}`);
+  console.log(
+    `bench:preprocess — ${volume.dims.join('×')} ${volume.datatype}, ${volume.spacing.join('×')} mm → 128³; median of ${RUNS}; load average ${loadavg()[0].toFixed(2)}`,
+  );
   preprocess(volume, parsePreprocessSpec({})); // JIT warm-up
   const node = summarise(nodeRuns(volume));
   print('node', node);
@@ -100,9 +111,20 @@ async function main(): Promise<void> {
     print('node, real FLAIR 320×320×36', real);
   }
   const ratio = worker.wallMs / node.wallMs;
-  console.log(`worker / node wall-time ratio ${ratio.toFixed(2)}; goal ≤ 1500 ms: node ${node.wallMs <= 1500 ? 'met' : 'missed'}, worker ${worker.wallMs <= 1500 ? 'met' : 'missed'}`);
+  console.log(
+    `worker / node wall-time ratio ${ratio.toFixed(2)}; goal ≤ 1500 ms: node ${node.wallMs <= 1500 ? 'met' : 'missed'}, worker ${worker.wallMs <= 1500 ? 'met' : 'missed'}`,
+  );
   mkdirSync(join(root, 'bench/results'), { recursive: true });
-  const out = { date: new Date().toISOString(), loadavg: loadavg(), input: { dims: volume.dims, spacing: volume.spacing }, grid: [128, 128, 128], node, worker, ratio, real };
+  const out = {
+    date: new Date().toISOString(),
+    loadavg: loadavg(),
+    input: { dims: volume.dims, spacing: volume.spacing },
+    grid: [128, 128, 128],
+    node,
+    worker,
+    ratio,
+    real,
+  };
   writeFileSync(join(root, 'bench/results/preprocess.json'), JSON.stringify(out, null, 1));
 }
 

@@ -30,25 +30,64 @@ const trace = !process.argv.includes('--no-trace');
 const reps = Number(arg('--reps', '1'));
 
 const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] };
-const bundleDir = index.models.map((id) => join(root, 'public/models', id)).find((d) => {
-  const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as Manifest;
-  return m.dims === 3 && m.sequence === 'FLAIR';
-})!;
+const bundleDir = index.models
+  .map((id) => join(root, 'public/models', id))
+  .find((d) => {
+    const m = JSON.parse(readFileSync(join(d, 'manifest.json'), 'utf8')) as Manifest;
+    return m.dims === 3 && m.sequence === 'FLAIR';
+  })!;
 const manifest = JSON.parse(readFileSync(join(bundleDir, 'manifest.json'), 'utf8')) as Manifest;
 
 const t = (8 * Math.PI) / 180;
-const affine = [0.72, 0, 0, -115, 0, 0.72 * Math.cos(t), -3 * Math.sin(t), -100, 0, 0.72 * Math.sin(t), 3 * Math.cos(t), -60, 0, 0, 0, 1];
-const scans = [1, 2].map((seed) => writeNifti(makePhantom({ dims: [320, 320, 48], affine, contrast: 'FLAIR', noise: 3, seed }), { datatype: 'uint16', gzip: true }));
-const CATEGORIES = ['devtools.timeline', 'disabled-by-default-devtools.timeline', 'blink.user_timing', 'v8.execute', 'disabled-by-default-v8.cpu_profiler', 'toplevel', 'v8', 'gpu'];
+const affine = [
+  0.72,
+  0,
+  0,
+  -115,
+  0,
+  0.72 * Math.cos(t),
+  -3 * Math.sin(t),
+  -100,
+  0,
+  0.72 * Math.sin(t),
+  3 * Math.cos(t),
+  -60,
+  0,
+  0,
+  0,
+  1,
+];
+const scans = [1, 2].map((seed) =>
+  writeNifti(makePhantom({ dims: [320, 320, 48], affine, contrast: 'FLAIR', noise: 3, seed }), {
+    datatype: 'uint16',
+    gzip: true,
+  }),
+);
+const CATEGORIES = [
+  'devtools.timeline',
+  'disabled-by-default-devtools.timeline',
+  'blink.user_timing',
+  'v8.execute',
+  'disabled-by-default-v8.cpu_profiler',
+  'toplevel',
+  'v8',
+  'gpu',
+];
 
 /** CPU time (ms) of every thread of Chromium's processes, by "process-kind/thread-name", from /proc. */
 async function threadCpu(browserCdp: { send(m: string): Promise<unknown> }): Promise<Map<string, number>> {
-  const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as { processInfo: { type: string; id: number }[] };
+  const { processInfo } = (await browserCdp.send('SystemInfo.getProcessInfo')) as {
+    processInfo: { type: string; id: number }[];
+  };
   const out = new Map<string, number>();
   const tick = 10; // ms per clock tick (CLK_TCK 100)
   for (const p of processInfo) {
     let tasks: string[] = [];
-    try { tasks = readdirSync(`/proc/${p.id}/task`); } catch { continue; }
+    try {
+      tasks = readdirSync(`/proc/${p.id}/task`);
+    } catch {
+      continue;
+    }
     for (const t of tasks) {
       try {
         const stat = readFileSync(`/proc/${p.id}/task/${t}/stat`, 'utf8');
@@ -57,7 +96,9 @@ async function threadCpu(browserCdp: { send(m: string): Promise<unknown> }): Pro
         const ms = (Number(f[11]) + Number(f[12])) * tick;
         const key = `${p.type}/${name}`;
         out.set(key, (out.get(key) ?? 0) + ms);
-      } catch { /* thread ended */ }
+      } catch {
+        /* thread ended */
+      }
     }
   }
   return out;
@@ -85,14 +126,17 @@ try {
   for (let rep = 0; rep < reps; rep++) {
     const traced = trace && rep === reps - 1;
     // The DataTransfer is built before the clock starts: only the page's own work is measured.
-    const dt = await page.evaluateHandle((b64) => {
-      const bin = atob(b64);
-      const bytes = new Uint8Array(bin.length);
-      for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
-      const transfer = new DataTransfer();
-      transfer.items.add(new File([bytes], 'trace_FLAIR.nii.gz'));
-      return transfer;
-    }, Buffer.from(scans[rep % 2]).toString('base64'));
+    const dt = await page.evaluateHandle(
+      (b64) => {
+        const bin = atob(b64);
+        const bytes = new Uint8Array(bin.length);
+        for (let i = 0; i < bin.length; i++) bytes[i] = bin.charCodeAt(i);
+        const transfer = new DataTransfer();
+        transfer.items.add(new File([bytes], 'trace_FLAIR.nii.gz'));
+        return transfer;
+      },
+      Buffer.from(scans[rep % 2]).toString('base64'),
+    );
     await page.waitForTimeout(500);
     const finished = new Promise<void>((r) => cdp.once('Tracing.tracingComplete', () => r()));
     if (traced) {
@@ -107,7 +151,8 @@ try {
     await page.evaluate((d) => {
       performance.mark('qumri:drop');
       const app = document.querySelector('[data-testid="app"]')!;
-      for (const type of ['dragenter', 'dragover', 'drop']) app.dispatchEvent(new DragEvent(type, { dataTransfer: d, bubbles: true, cancelable: true }));
+      for (const type of ['dragenter', 'dragover', 'drop'])
+        app.dispatchEvent(new DragEvent(type, { dataTransfer: d, bubbles: true, cancelable: true }));
     }, dt);
     const version = await waitForScan(page, before, 120_000);
     const shown = Date.now() - t0;
@@ -122,12 +167,23 @@ try {
     console.log(`\nrep ${rep + 1}${traced ? ' (traced)' : ''}: shown ${shown} ms, result ${total} ms`);
     const marks = await page.evaluate(() => {
       const drop = performance.getEntriesByName('qumri:drop').at(-1)!.startTime;
-      const el = (globalThis as unknown as { qumriElements?: { identifier: string; renderTime: number }[] }).qumriElements ?? [];
-      return [...performance.getEntries().filter((e) => e.name.startsWith('qumri:') && e.startTime >= drop).map((e) => `${e.name} @${(e.startTime - drop).toFixed(0)}`),
-        ...el.filter((e) => e.renderTime >= drop).map((e) => `painted ${e.identifier} @${(e.renderTime - drop).toFixed(0)}`)];
+      const el =
+        (globalThis as unknown as { qumriElements?: { identifier: string; renderTime: number }[] }).qumriElements ?? [];
+      return [
+        ...performance
+          .getEntries()
+          .filter((e) => e.name.startsWith('qumri:') && e.startTime >= drop)
+          .map((e) => `${e.name} @${(e.startTime - drop).toFixed(0)}`),
+        ...el
+          .filter((e) => e.renderTime >= drop)
+          .map((e) => `painted ${e.identifier} @${(e.renderTime - drop).toFixed(0)}`),
+      ];
     });
     console.log(marks.join(' · '));
-    const used = [...cpu1].map(([k, v]) => [k, v - (cpu0.get(k) ?? 0)] as const).filter(([, v]) => v >= 30).sort((a, b) => b[1] - a[1]);
+    const used = [...cpu1]
+      .map(([k, v]) => [k, v - (cpu0.get(k) ?? 0)] as const)
+      .filter(([, v]) => v >= 30)
+      .sort((a, b) => b[1] - a[1]);
     console.log('CPU ms by thread: ' + used.map(([k, v]) => `${k} ${v}`).join(', '));
   }
   if (!trace) process.exit(0);
@@ -135,7 +191,8 @@ try {
 
   // Thread names, then per thread: top-level task time and self time by function (CPU profile samples).
   const names = new Map<string, string>();
-  for (const e of events) if (e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, (e.args as { name: string }).name);
+  for (const e of events)
+    if (e.name === 'thread_name') names.set(`${e.pid}:${e.tid}`, (e.args as { name: string }).name);
   const busy = new Map<string, number>();
   for (const e of events) {
     if (e.ph === 'X' && e.name === 'RunTask' && typeof e.dur === 'number') {
@@ -144,12 +201,14 @@ try {
     }
   }
   console.log('\nbusy ms per thread (top-level tasks):');
-  for (const [k, v] of [...busy].sort((a, b) => b[1] - a[1]).slice(0, 8)) console.log(`  ${(names.get(k) ?? k).padEnd(30)} ${v.toFixed(0)}`);
+  for (const [k, v] of [...busy].sort((a, b) => b[1] - a[1]).slice(0, 8))
+    console.log(`  ${(names.get(k) ?? k).padEnd(30)} ${v.toFixed(0)}`);
   // CPU profiles: ProfileChunk events carry nodes and samples per profile id.
   type Node = { id: number; callFrame: { functionName: string; url: string; lineNumber: number }; parent?: number };
   const profiles = new Map<string, { thread: string; nodes: Map<number, Node>; samples: number[]; deltas: number[] }>();
   for (const e of events) {
-    if (e.name === 'Profile') profiles.set(`${e.pid}:${e.id}`, { thread: `${e.pid}:${e.tid}`, nodes: new Map(), samples: [], deltas: [] });
+    if (e.name === 'Profile')
+      profiles.set(`${e.pid}:${e.id}`, { thread: `${e.pid}:${e.tid}`, nodes: new Map(), samples: [], deltas: [] });
     if (e.name !== 'ProfileChunk') continue;
     const p = profiles.get(`${e.pid}:${e.id}`);
     if (!p) continue;
@@ -173,7 +232,8 @@ try {
     }
     if (total < 20) continue;
     console.log(`\n${names.get(p.thread) ?? p.thread}: ${total.toFixed(0)} ms sampled`);
-    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15)) console.log(`  ${v.toFixed(0).padStart(6)}  ${k}`);
+    for (const [k, v] of [...self].sort((a, b) => b[1] - a[1]).slice(0, 15))
+      console.log(`  ${v.toFixed(0).padStart(6)}  ${k}`);
   }
 } finally {
   await browser.close();

@@ -32,7 +32,12 @@ const server = await startServer(process.env.QUMRI_E2E_DIST ?? join(root, 'e2e',
   copyBundle(FIXTURE, join(models, FAILING), (m) => {
     m.id = FAILING;
     m.name = 'Tiny QResNet test bundle failing made-up real-scan checks';
-    m.real_scans = { measured_on: 'made up for the e2e test', results: [{ what: 'TSC called TSC', n: 0, of: 2 }], unmeasured: 'everything else', fails: [FAILS] };
+    m.real_scans = {
+      measured_on: 'made up for the e2e test',
+      results: [{ what: 'TSC called TSC', n: 0, of: 2 }],
+      unmeasured: 'everything else',
+      fails: [FAILS],
+    };
   });
   writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [SOURCE, FAILING, ...index.models] }));
 });
@@ -46,7 +51,11 @@ const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 const SCANS = Array.from({ length: 6 }, (_, i) => {
   const label = i % 2 ? 'TSC' : 'healthy';
   const contrast = { csf: 80, gm: label === 'TSC' ? 560 : 480, wm: 400 };
-  return { name: `site-${i}.nii.gz`, label, bytes: writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }) };
+  return {
+    name: `site-${i}.nii.gz`,
+    label,
+    bytes: writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }),
+  };
 });
 
 async function probability(page: Page, modelId: string, timeout = 120_000): Promise<number> {
@@ -60,16 +69,29 @@ async function watchStages(page: Page): Promise<void> {
   await page.evaluate(() => {
     const seen = new Set<string>();
     (window as unknown as { adaptStages: Set<string> }).adaptStages = seen;
-    new MutationObserver(() => document.querySelectorAll<HTMLElement>('[data-testid="adapt-progress"]').forEach((e) => seen.add(e.dataset.stage ?? ''))).observe(document.body, { subtree: true, childList: true, attributes: true });
+    new MutationObserver(() =>
+      document
+        .querySelectorAll<HTMLElement>('[data-testid="adapt-progress"]')
+        .forEach((e) => seen.add(e.dataset.stage ?? '')),
+    ).observe(document.body, { subtree: true, childList: true, attributes: true });
   });
 }
-const stages = (page: Page) => page.evaluate(() => [...(window as unknown as { adaptStages: Set<string> }).adaptStages]);
+const stages = (page: Page) =>
+  page.evaluate(() => [...(window as unknown as { adaptStages: Set<string> }).adaptStages]);
 
 /** Drops five scans on the panel, picks the sixth with its file input, and labels them (the last one only when `all`). */
 async function dropAndLabel(page: Page, all = true): Promise<void> {
-  await dropFiles(page, SCANS.slice(0, -1).map(({ name, bytes }) => ({ name, bytes })), '[data-testid="adapt-drop"]');
+  await dropFiles(
+    page,
+    SCANS.slice(0, -1).map(({ name, bytes }) => ({ name, bytes })),
+    '[data-testid="adapt-drop"]',
+  );
   const last = SCANS[SCANS.length - 1];
-  await page.setInputFiles('[data-testid="adapt-files"]', { name: last.name, mimeType: 'application/gzip', buffer: Buffer.from(last.bytes) });
+  await page.setInputFiles('[data-testid="adapt-files"]', {
+    name: last.name,
+    mimeType: 'application/gzip',
+    buffer: Buffer.from(last.bytes),
+  });
   await page.waitForFunction((n) => document.querySelectorAll('[data-testid="adapt-scan"]').length === n, SCANS.length);
   const labels = page.locator('[data-testid="adapt-label"]');
   for (let i = 0; i < (all ? SCANS.length : SCANS.length - 1); i++) await labels.nth(i).selectOption(SCANS[i].label);
@@ -90,7 +112,11 @@ function assertSameOrigin(requests: string[]): void {
   assert(outside.length === 0, `requests left the page's origin: ${outside.join(', ')}`);
 }
 
-test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep, classify, reload, export, remove, all on this origin', async ({ page, requests, screenshot }) => {
+test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep, classify, reload, export, remove, all on this origin', async ({
+  page,
+  requests,
+  screenshot,
+}) => {
   await page.goto(new URL('?backend=wasm', server.url).toString());
   const v0 = await waitForScan(page, 0);
   await page.selectOption('[data-testid="model-select"]', SOURCE);
@@ -98,12 +124,21 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
 
   // Scans dropped on the panel or picked join its list; the viewer keeps the scan it shows.
   await dropAndLabel(page, false);
-  assert((await harness.scanVersion(page)) === v0, 'a scan dropped on the adaptation panel is not opened in the viewer');
+  assert(
+    (await harness.scanVersion(page)) === v0,
+    'a scan dropped on the adaptation panel is not opened in the viewer',
+  );
   const labels = page.locator('[data-testid="adapt-label"]');
-  assert(/Label every scan \(1 without a label\)/.test(await page.locator('[data-testid="adapt-label-check"]').innerText()), 'an unlabelled scan is named');
+  assert(
+    /Label every scan \(1 without a label\)/.test(await page.locator('[data-testid="adapt-label-check"]').innerText()),
+    'an unlabelled scan is named',
+  );
   assert(await page.locator('[data-testid="adapt-run"]').isDisabled(), 'no run before every scan has a label');
   await labels.nth(SCANS.length - 1).selectOption(SCANS[SCANS.length - 1].label);
-  assert((await page.locator('[data-testid="adapt-run"]').innerText()) === 'Adapt', 'three scans of each class need no "adapt anyway"');
+  assert(
+    (await page.locator('[data-testid="adapt-run"]').innerText()) === 'Adapt',
+    'three scans of each class need no "adapt anyway"',
+  );
 
   // Cancelled during the scans: nothing kept, and the restarted inference worker classifies again.
   await page.click('[data-testid="adapt-run"]');
@@ -116,12 +151,21 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   await page.click('[data-testid="adapt-run"]');
   await page.waitForSelector('[data-testid="adapt-outcome"]', { timeout: 300_000 });
   const seen = await stages(page);
-  assert(seen.includes('scans') && seen.includes('cross-validation'), `progress per scan and per fold shown: ${seen.join(', ')}`);
-  assert((await page.locator('[data-testid="adapt-scan"][data-state="done"]').count()) === SCANS.length, 'every scan read');
+  assert(
+    seen.includes('scans') && seen.includes('cross-validation'),
+    `progress per scan and per fold shown: ${seen.join(', ')}`,
+  );
+  assert(
+    (await page.locator('[data-testid="adapt-scan"][data-state="done"]').count()) === SCANS.length,
+    'every scan read',
+  );
   const interval = /^\d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\)$/;
   for (const row of ['adapt-before', 'adapt-after']) {
     const cells = await page.locator(`[data-testid="${row}"] td`).allInnerTexts();
-    assert(interval.test(cells[1]) && interval.test(cells[2].replace(/ at .*$/, '')), `${row}: AUC and accuracy with intervals, got ${cells.join(' | ')}`);
+    assert(
+      interval.test(cells[1]) && interval.test(cells[2].replace(/ at .*$/, '')),
+      `${row}: AUC and accuracy with intervals, got ${cells.join(' | ')}`,
+    );
   }
   await screenshot('adapt-outcome');
 
@@ -130,12 +174,22 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   await page.waitForSelector('[data-testid="adapt-saved"]');
   const id = (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
   assert(id.startsWith(`${SOURCE}-adapted-`), `adapted model id ${id}`);
-  assert((await page.locator(`[data-testid="adapted-here-group"] option[value="${id}"]`).count()) === 1, 'the model list shows it under "adapted here"');
-  assert(/adapted here/.test(await page.locator(`[data-testid="model-select"] option[value="${id}"]`).innerText()), 'its name says "adapted here"');
+  assert(
+    (await page.locator(`[data-testid="adapted-here-group"] option[value="${id}"]`).count()) === 1,
+    'the model list shows it under "adapted here"',
+  );
+  assert(
+    /adapted here/.test(await page.locator(`[data-testid="model-select"] option[value="${id}"]`).innerText()),
+    'its name says "adapted here"',
+  );
   const p1 = await probability(page, id);
   assert(p1 >= 0 && p1 <= 1, `adapted model's probability ${p1}`);
   const card = await page.locator('[data-testid="model-card-adapted"]').innerText();
-  assert(/Adapted from .* \(tiny-qresnet\) on \d{4}-\d\d-\d\d: head fine-tuned on 3 healthy, 3 TSC local scans/.test(card) && /never left the machine/.test(card), `model card: ${card}`);
+  assert(
+    /Adapted from .* \(tiny-qresnet\) on \d{4}-\d\d-\d\d: head fine-tuned on 3 healthy, 3 TSC local scans/.test(card) &&
+      /never left the machine/.test(card),
+    `model card: ${card}`,
+  );
 
   // A reload finds it again in IndexedDB, and it classifies the same.
   await page.reload();
@@ -146,29 +200,58 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   assert(Math.abs(p1 - p2) < 1e-6, `after a reload the adapted model answers ${p2}, before ${p1}`);
 
   // Exported: a zip of the bundle folder, which the registry's checks accept.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`)]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`),
+  ]);
   assert(download.suggestedFilename() === `${id}.zip`, `export file name ${download.suggestedFilename()}`);
   const zip = unzipSync(new Uint8Array(readFileSync((await download.path())!)));
-  assert(Object.keys(zip).every((f) => f.startsWith(`${id}/`)), `zip holds one folder: ${Object.keys(zip).join(', ')}`);
-  const bundle = await loadBundle({ label: 'zip', read: async (f) => zip[`${id}/${f}`] ?? Promise.reject(new Error(`${f} not in the zip`)) });
-  assert(bundle.manifest.id === id && bundle.manifest.adapted?.from.id === SOURCE && bundle.manifest.adapted.scans_left_machine === false, 'the exported manifest carries the adapted card');
-  assert(bundle.manifest.adapted.scans.healthy === 3 && bundle.manifest.adapted.scans.TSC === 3, `card counts ${JSON.stringify(bundle.manifest.adapted.scans)}`);
+  assert(
+    Object.keys(zip).every((f) => f.startsWith(`${id}/`)),
+    `zip holds one folder: ${Object.keys(zip).join(', ')}`,
+  );
+  const bundle = await loadBundle({
+    label: 'zip',
+    read: async (f) => zip[`${id}/${f}`] ?? Promise.reject(new Error(`${f} not in the zip`)),
+  });
+  assert(
+    bundle.manifest.id === id &&
+      bundle.manifest.adapted?.from.id === SOURCE &&
+      bundle.manifest.adapted.scans_left_machine === false,
+    'the exported manifest carries the adapted card',
+  );
+  assert(
+    bundle.manifest.adapted.scans.healthy === 3 && bundle.manifest.adapted.scans.TSC === 3,
+    `card counts ${JSON.stringify(bundle.manifest.adapted.scans)}`,
+  );
   const sourceBackbone = new Uint8Array(readFileSync(join(FIXTURE, 'backbone.onnx')));
-  assert((await sha256Hex(bundle.backbone)) === (await sha256Hex(sourceBackbone)), 'the backbone is the source model\'s, byte for byte');
+  assert(
+    (await sha256Hex(bundle.backbone)) === (await sha256Hex(sourceBackbone)),
+    "the backbone is the source model's, byte for byte",
+  );
 
   // Removed: gone from the list, the choice falls back to the source, and a reload does not bring it back.
   await page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-remove"]`);
   await page.waitForSelector('[data-testid="adapted-model"]', { state: 'detached' });
-  assert((await page.inputValue('[data-testid="model-select"]')) === SOURCE, 'the model choice falls back to the source model');
+  assert(
+    (await page.inputValue('[data-testid="model-select"]')) === SOURCE,
+    'the model choice falls back to the source model',
+  );
   await page.reload();
   await waitForScan(page, 0);
-  await page.waitForSelector(`[data-testid="model-select"] option[value="${SOURCE}"]`, { state: 'attached', timeout: 60_000 });
+  await page.waitForSelector(`[data-testid="model-select"] option[value="${SOURCE}"]`, {
+    state: 'attached',
+    timeout: 60_000,
+  });
   assert((await page.locator(`[data-testid="model-select"] option[value="${id}"]`).count()) === 0, 'removed for good');
 
   assertSameOrigin(requests);
 });
 
-test('a model adapted from one that fails its real-scan checks keeps that guard: withheld off the demo phantoms, as the CLI does with its exported folder', async ({ page, screenshot }) => {
+test('a model adapted from one that fails its real-scan checks keeps that guard: withheld off the demo phantoms, as the CLI does with its exported folder', async ({
+  page,
+  screenshot,
+}) => {
   await page.goto(new URL('?backend=wasm', server.url).toString());
   const v0 = await waitForScan(page, 0);
   await page.selectOption('[data-testid="model-select"]', FAILING);
@@ -176,12 +259,18 @@ test('a model adapted from one that fails its real-scan checks keeps that guard:
   await dropAndLabel(page);
   const id = await adaptAndKeep(page);
   const caveats = await page.locator('[data-testid="adapt-caveat"]').allInnerTexts();
-  assert(caveats.some((c) => c.includes(FAILS)), `the panel says the adapted model keeps the failed checks: ${caveats.join(' | ')}`);
+  assert(
+    caveats.some((c) => c.includes(FAILS)),
+    `the panel says the adapted model keeps the failed checks: ${caveats.join(' | ')}`,
+  );
 
   const card = (v: number) => `[data-testid="result-card"][data-model="${id}"][data-scan-version="${v}"]`;
   // The demo phantom on view: the real-scan check does not apply, as for the source model.
   await page.waitForSelector(`${card(v0)} [data-testid="result-probability"]`, { timeout: 120_000 });
-  assert((await page.getAttribute(card(v0), 'data-withheld')) === 'false', 'the adapted model answers on the demo phantom');
+  assert(
+    (await page.getAttribute(card(v0), 'data-withheld')) === 'false',
+    'the adapted model answers on the demo phantom',
+  );
 
   // Another scan in the viewer (named FLAIR, so no sequence question): withheld, with the source's failed check as the reason.
   const scan = { name: 'sub-07_FLAIR.nii.gz', bytes: SCANS[1].bytes };
@@ -190,11 +279,17 @@ test('a model adapted from one that fails its real-scan checks keeps that guard:
   await page.waitForSelector(`${card(v1)} [data-testid="result-probability"]`, { timeout: 120_000 });
   await screenshot('adapt-guard-withheld');
   const reasons = (await page.locator(`${card(v1)} [data-testid="result-withheld"]`).allInnerTexts()).join(' ');
-  assert((await page.getAttribute(card(v1), 'data-withheld')) === 'true' && reasons.includes(FAILS), `withheld with the source's failed check: ${reasons}`);
+  assert(
+    (await page.getAttribute(card(v1), 'data-withheld')) === 'true' && reasons.includes(FAILS),
+    `withheld with the source's failed check: ${reasons}`,
+  );
   const p = Number(await page.getAttribute(`${card(v1)} [data-testid="result-probability"]`, 'data-value'));
 
   // The CLI on the exported folder: the same verdict and probability.
-  const [download] = await Promise.all([page.waitForEvent('download'), page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`)]);
+  const [download] = await Promise.all([
+    page.waitForEvent('download'),
+    page.click(`[data-testid="adapted-model"][data-model="${id}"] [data-testid="adapt-export"]`),
+  ]);
   const dir = mkdtempSync(join(tmpdir(), 'qumri-adapt-e2e-'));
   for (const [f, bytes] of Object.entries(unzipSync(new Uint8Array(readFileSync((await download.path())!))))) {
     mkdirSync(dirname(join(dir, f)), { recursive: true });
@@ -202,7 +297,10 @@ test('a model adapted from one that fails its real-scan checks keeps that guard:
   }
   writeFileSync(join(dir, scan.name), scan.bytes);
   const row = cliRow<{ class: string; probability: number; doubt: string | null }>(join(dir, scan.name), join(dir, id));
-  assert(row.class === 'withheld' && (row.doubt ?? '').includes(FAILS), `the CLI withholds it too: ${JSON.stringify(row)}`);
+  assert(
+    row.class === 'withheld' && (row.doubt ?? '').includes(FAILS),
+    `the CLI withholds it too: ${JSON.stringify(row)}`,
+  );
   assert(Math.abs(row.probability - p) < 1e-3, `page ${p} vs CLI ${row.probability}`);
 });
 

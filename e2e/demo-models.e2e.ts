@@ -48,7 +48,10 @@ function cliClassify(file: string, modelId: string): { label: string; p: number 
 
 function shippedModels(): Card[] {
   const ids = (JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] }).models;
-  return ids.map((id) => ({ id, ...(JSON.parse(readFileSync(join(root, 'public/models', id, 'manifest.json'), 'utf8')) as Omit<Card, 'id'>) }));
+  return ids.map((id) => ({
+    id,
+    ...(JSON.parse(readFileSync(join(root, 'public/models', id, 'manifest.json'), 'utf8')) as Omit<Card, 'id'>),
+  }));
 }
 
 async function classifyIn(page: Page, modelId: string): Promise<{ label: string; p: number }> {
@@ -81,7 +84,9 @@ test('every shipped 3D model has a matching demo scan', async () => {
   }
 });
 
-test('the slice panel says, per plane without a shipped 2D model, that none passes the shipping rule, with the last candidates from models/withdrawn.json', async ({ page }) => {
+test('the slice panel says, per plane without a shipped 2D model, that none passes the shipping rule, with the last candidates from models/withdrawn.json', async ({
+  page,
+}) => {
   const withdrawn = parseWithdrawn(readFileSync(join(root, 'public/models/withdrawn.json'), 'utf8'));
   const shipped2d = shippedModels().filter((m) => m.dims === 2);
   const uncovered = PLANES.filter((p) => !shipped2d.some((m) => (namedPlane(m.name) ?? p) === p));
@@ -91,23 +96,42 @@ test('the slice panel says, per plane without a shipped 2D model, that none pass
     const said = page.locator(`[data-testid="slice-none-${plane}"]`);
     const button = page.locator(`[data-testid="slice-${plane}"]`);
     if (!uncovered.includes(plane)) {
-      assert((await said.count()) === 0 && (await button.count()) === 1, `${plane}: a shipped 2D model covers it, yet the panel says none passes or offers no button`);
+      assert(
+        (await said.count()) === 0 && (await button.count()) === 1,
+        `${plane}: a shipped 2D model covers it, yet the panel says none passes or offers no button`,
+      );
       continue;
     }
     const text = await said.innerText();
-    assert(text.startsWith(`No ${plane} 2D model passes the shipping rule (test AUC 95 % interval above ${withdrawn.aucFloor.toFixed(2)}).`), `${plane}: ${text}`);
+    assert(
+      text.startsWith(
+        `No ${plane} 2D model passes the shipping rule (test AUC 95 % interval above ${withdrawn.aucFloor.toFixed(2)}).`,
+      ),
+      `${plane}: ${text}`,
+    );
     const last = withdrawn.bundles.filter((b) => b.plane === plane);
-    for (const b of last) assert(text.includes(`${b.family} ${b.auc.toFixed(2)} (${b.ci95[0].toFixed(2)}–${b.ci95[1].toFixed(2)})`), `${plane}: ${text} lacks ${b.id}'s numbers`);
+    for (const b of last)
+      assert(
+        text.includes(`${b.family} ${b.auc.toFixed(2)} (${b.ci95[0].toFixed(2)}–${b.ci95[1].toFixed(2)})`),
+        `${plane}: ${text} lacks ${b.id}'s numbers`,
+      );
     assert((await button.count()) === 0, `${plane}: a slice button is offered with no model for the plane`);
     console.log(`     ${text}`);
   }
-  if (uncovered.length === PLANES.length) assert((await page.locator('[data-testid="slice-model"]').count()) === 0, 'a 2D model is offered though none is shipped');
+  if (uncovered.length === PLANES.length)
+    assert(
+      (await page.locator('[data-testid="slice-model"]').count()) === 0,
+      'a 2D model is offered though none is shipped',
+    );
 });
 
 for (const d of DEMOS) {
   const matching = models.filter((m) => m.task === d.task && m.sequence === d.sequence);
   if (matching.length === 0) continue;
-  test(`demo ${d.file} is classified by ${matching.map((m) => m.id).join(', ')} (same answer as qumri classify)`, async ({ page, screenshot }) => {
+  test(`demo ${d.file} is classified by ${matching.map((m) => m.id).join(', ')} (same answer as qumri classify)`, async ({
+    page,
+    screenshot,
+  }) => {
     await page.goto(new URL('?backend=wasm', page.url()).toString());
     const v0 = await waitForScan(page, 0);
     await dropFiles(page, [{ name: d.file, bytes: readFileSync(join(root, 'public/demo', d.file)) }]);
@@ -115,11 +139,17 @@ for (const d of DEMOS) {
     for (const m of matching) {
       const { label, p } = await classifyIn(page, m.id);
       const cli = cliClassify(join(root, 'public/demo', d.file), m.id);
-      assert(Math.abs(p - cli.p) <= 1e-3, `${m.id} on ${d.file}: page P=${p.toFixed(5)}, qumri classify P=${cli.p.toFixed(5)}`);
+      assert(
+        Math.abs(p - cli.p) <= 1e-3,
+        `${m.id} on ${d.file}: page P=${p.toFixed(5)}, qumri classify P=${cli.p.toFixed(5)}`,
+      );
       assert(label === cli.label, `${m.id} on ${d.file}: page says ${label}, qumri classify says ${cli.label}`);
       console.log(`     ${m.id} on ${d.file}: ${label} (P=${p.toFixed(4)}), known class ${d.expected}`);
-      assert(label === d.expected, `${m.id} misreads demo ${d.file} as ${label} (P=${p.toFixed(4)}); known class ` +
-        `${d.expected}, test AUC 95 % CI ${JSON.stringify(m.metrics.auc?.ci95)}`);
+      assert(
+        label === d.expected,
+        `${m.id} misreads demo ${d.file} as ${label} (P=${p.toFixed(4)}); known class ` +
+          `${d.expected}, test AUC 95 % CI ${JSON.stringify(m.metrics.auc?.ci95)}`,
+      );
     }
     await screenshot(`demo-${d.file.replace('.nii.gz', '')}`);
   });

@@ -31,11 +31,15 @@ const tmp = mkdtempSync(join(tmpdir(), 'qumri-e2e-deploy-'));
 const site = join(tmp, 'site');
 mkdirSync(join(site, 'models'), { recursive: true });
 for (const entry of readdirSync(dist).filter((e) => e !== 'models')) symlinkSync(join(dist, entry), join(site, entry));
-for (const entry of readdirSync(join(dist, 'models')).filter((e) => e !== 'index.json')) symlinkSync(join(dist, 'models', entry), join(site, 'models', entry));
+for (const entry of readdirSync(join(dist, 'models')).filter((e) => e !== 'index.json'))
+  symlinkSync(join(dist, 'models', entry), join(site, 'models', entry));
 symlinkSync(join(root, 'tests/fixtures/bundles', SLICE_FIXTURE), join(site, 'models', SLICE_FIXTURE));
 const shippedIndex = JSON.parse(readFileSync(join(dist, 'models', 'index.json'), 'utf8')) as { models: string[] };
 writeFileSync(join(site, 'models', 'index.json'), JSON.stringify({ models: [...shippedIndex.models, SLICE_FIXTURE] }));
-writeFileSync(join(site, 'send-worker.js'), "onmessage = (e) => fetch(e.data, { method: 'POST', body: 'scan' }).then(() => postMessage('sent'), () => postMessage('refused'));");
+writeFileSync(
+  join(site, 'send-worker.js'),
+  "onmessage = (e) => fetch(e.data, { method: 'POST', body: 'scan' }).then(() => postMessage('sent'), () => postMessage('refused'));",
+);
 
 /** Another origin: a server that records every request it gets. */
 const received: string[] = [];
@@ -66,7 +70,11 @@ const serveMjs = /```js\n(\/\/ serve\.mjs[\s\S]*?)```/.exec(readFileSync(join(ro
 if (!serveMjs) throw new Error('docs/deploy.md has no ```js block starting "// serve.mjs"');
 writeFileSync(join(tmp, 'serve.mjs'), serveMjs);
 const pythonPort = await freePort();
-const python = await serve('python3', ['-m', 'http.server', String(pythonPort), '--bind', '127.0.0.1', '--directory', site], pythonPort);
+const python = await serve(
+  'python3',
+  ['-m', 'http.server', String(pythonPort), '--bind', '127.0.0.1', '--directory', site],
+  pythonPort,
+);
 const nodePort = await freePort();
 const node = await serve(process.execPath, [join(tmp, 'serve.mjs'), site, String(nodePort)], nodePort);
 
@@ -81,11 +89,16 @@ interface Visit {
 /** Opens `url` in a fresh context that records CSP violations (window.cspViolations) from the start. */
 async function visit(from: Page, url: string, args: string[] = []): Promise<Visit> {
   await from.goto('about:blank'); // the harness's page would otherwise classify alongside
-  const context = await from.context().browser()!.newContext({ viewport: { width: 1280, height: 800 } });
+  const context = await from
+    .context()
+    .browser()!
+    .newContext({ viewport: { width: 1280, height: 800 } });
   await context.addInitScript(() => {
     const w = window as unknown as { cspViolations: string[] };
     w.cspViolations = [];
-    document.addEventListener('securitypolicyviolation', (e) => w.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`));
+    document.addEventListener('securitypolicyviolation', (e) =>
+      w.cspViolations.push(`${e.effectiveDirective} ${e.blockedURI}`),
+    );
   });
   const page = await context.newPage();
   const workers: string[] = [];
@@ -96,16 +109,19 @@ async function visit(from: Page, url: string, args: string[] = []): Promise<Visi
   return { page, workers, errors, close: () => context.close() };
 }
 
-const violations = (page: Page) => page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
+const violations = (page: Page) =>
+  page.evaluate(() => (window as unknown as { cspViolations: string[] }).cspViolations);
 
 async function demoProbability(page: Page): Promise<number> {
   await waitForScan(page, 0, 60_000);
   const sel = '[data-testid="result-card"] [data-testid="result-probability"]';
   await Promise.race([
     page.waitForSelector(sel, { timeout: 180_000 }),
-    page.waitForSelector('[data-testid="inference-error"], [data-testid="registry-error"]', { timeout: 180_000 }).then(async (e) => {
-      throw new Error(`no result: ${await e.innerText()}`);
-    }),
+    page
+      .waitForSelector('[data-testid="inference-error"], [data-testid="registry-error"]', { timeout: 180_000 })
+      .then(async (e) => {
+        throw new Error(`no result: ${await e.innerText()}`);
+      }),
   ]);
   return Number(await page.getAttribute(sel, 'data-value'));
 }
@@ -118,12 +134,20 @@ async function recorderCheck(): Promise<void> {
   received.length = 0;
 }
 
-test('python3 -m http.server (no COOP/COEP): the demo scan is classified on one WASM thread, as on serve.mjs (isolated, 2 threads)', async ({ page }) => {
+test('python3 -m http.server (no COOP/COEP): the demo scan is classified on one WASM thread, as on serve.mjs (isolated, 2 threads)', async ({
+  page,
+}) => {
   const plain = await visit(page, python);
   const pPlain = await demoProbability(plain.page);
-  assert(!(await plain.page.evaluate(() => crossOriginIsolated)), 'the page on a plain server is not cross-origin isolated');
+  assert(
+    !(await plain.page.evaluate(() => crossOriginIsolated)),
+    'the page on a plain server is not cross-origin isolated',
+  );
   const plainThreads = plain.workers.filter((u) => new URL(u).pathname.startsWith('/ort/'));
-  assert(plainThreads.length === 0, `ONNX Runtime started thread workers without isolation: ${plainThreads.join(', ')}`);
+  assert(
+    plainThreads.length === 0,
+    `ONNX Runtime started thread workers without isolation: ${plainThreads.join(', ')}`,
+  );
   assert((await violations(plain.page)).length === 0, `CSP violations: ${(await violations(plain.page)).join(' | ')}`);
   assert(plain.errors.length === 0, `page errors: ${plain.errors.join(' | ')}`);
   await plain.close();
@@ -131,20 +155,31 @@ test('python3 -m http.server (no COOP/COEP): the demo scan is classified on one 
   const isolated = await visit(page, node);
   const pIsolated = await demoProbability(isolated.page);
   assert(await isolated.page.evaluate(() => crossOriginIsolated), 'the page on serve.mjs is cross-origin isolated');
-  assert(isolated.workers.some((u) => new URL(u).pathname.startsWith('/ort/')), `no ONNX Runtime thread worker with isolation: ${isolated.workers.join(', ')}`);
+  assert(
+    isolated.workers.some((u) => new URL(u).pathname.startsWith('/ort/')),
+    `no ONNX Runtime thread worker with isolation: ${isolated.workers.join(', ')}`,
+  );
   await isolated.close();
   assert(Math.abs(pPlain - pIsolated) < 1e-4, `one thread P=${pPlain}, two threads P=${pIsolated}`);
 });
 
-test('serve.mjs from docs/deploy.md (the CSP also as a header): viewer, ONNX Runtime threads, kernel, 2D model, dcm2niix, downloads and offline cache work with no CSP violation; a worker cannot send elsewhere', async ({ page }) => {
+test('serve.mjs from docs/deploy.md (the CSP also as a header): viewer, ONNX Runtime threads, kernel, 2D model, dcm2niix, downloads and offline cache work with no CSP violation; a worker cannot send elsewhere', async ({
+  page,
+}) => {
   const res = await fetch(node);
   const meta = /http-equiv="Content-Security-Policy" content="([^"]+)"/.exec(await res.text())?.[1];
-  assert(meta && res.headers.get('content-security-policy') === meta, `serve.mjs sends the page's policy as a header: ${res.headers.get('content-security-policy')}`);
+  assert(
+    meta && res.headers.get('content-security-policy') === meta,
+    `serve.mjs sends the page's policy as a header: ${res.headers.get('content-security-policy')}`,
+  );
   const v = await visit(page, node);
   try {
     const p = v.page;
     await demoProbability(p);
-    assert(v.workers.some((u) => new URL(u).pathname.startsWith('/ort/')), 'ONNX Runtime runs with WASM threads');
+    assert(
+      v.workers.some((u) => new URL(u).pathname.startsWith('/ort/')),
+      'ONNX Runtime runs with WASM threads',
+    );
     await p.waitForSelector('[data-testid="circuit-svg"]', { timeout: 60_000 }); // the statevector kernel's details
     await p.waitForSelector('[data-testid="gradcam-ready"]', { state: 'attached' });
     await p.click('[data-testid="slice-axial"]');
@@ -155,26 +190,46 @@ test('serve.mjs from docs/deploy.md (the CSP also as a header): viewer, ONNX Run
     }
     const before = Number(await p.getAttribute('[data-testid="viewer-canvas"]', 'data-scan-version'));
     const dims: [number, number, number] = [64, 72, 24];
-    await dropFiles(p, volumeToDicom(makePhantom({ dims, spacing: [3, 3, 6], contrast: 'FLAIR', noise: 2, seed: 5 }), { seriesNumber: 4, seriesDescription: 'AX FLAIR' }));
+    await dropFiles(
+      p,
+      volumeToDicom(makePhantom({ dims, spacing: [3, 3, 6], contrast: 'FLAIR', noise: 2, seed: 5 }), {
+        seriesNumber: 4,
+        seriesDescription: 'AX FLAIR',
+      }),
+    );
     await waitForScan(p, before, 60_000);
-    assert((await p.innerText('[data-testid="header-dims"]')) === dims.join(' × '), 'the DICOM series converted by dcm2niix is shown');
-    await p.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, { timeout: 180_000 });
+    assert(
+      (await p.innerText('[data-testid="header-dims"]')) === dims.join(' × '),
+      'the DICOM series converted by dcm2niix is shown',
+    );
+    await p.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, {
+      timeout: 180_000,
+    });
     assert((await violations(p)).length === 0, `CSP violations: ${(await violations(p)).join(' | ')}`);
     assert(v.errors.length === 0, `page errors: ${v.errors.join(' | ')}`);
     // A worker of the site bound by the header: its request to another origin never leaves.
     await recorderCheck();
-    const answer = await p.evaluate((to) => new Promise<string>((resolve) => {
-      const w = new Worker('/send-worker.js');
-      w.onmessage = (e) => resolve(String(e.data));
-      w.postMessage(`${to}/from-worker`);
-    }), elsewhere);
-    assert(answer === 'refused' && received.length === 0, `a worker's POST to another origin: ${answer}; that server saw ${received.join(', ') || 'nothing'}`);
+    const answer = await p.evaluate(
+      (to) =>
+        new Promise<string>((resolve) => {
+          const w = new Worker('/send-worker.js');
+          w.onmessage = (e) => resolve(String(e.data));
+          w.postMessage(`${to}/from-worker`);
+        }),
+      elsewhere,
+    );
+    assert(
+      answer === 'refused' && received.length === 0,
+      `a worker's POST to another origin: ${answer}; that server saw ${received.join(', ') || 'nothing'}`,
+    );
   } finally {
     await v.close();
   }
 });
 
-test('the <meta> CSP alone (python3 -m http.server) refuses fetch, sendBeacon and an image aimed at another origin, which receives nothing', async ({ page }) => {
+test('the <meta> CSP alone (python3 -m http.server) refuses fetch, sendBeacon and an image aimed at another origin, which receives nothing', async ({
+  page,
+}) => {
   const v = await visit(page, python);
   try {
     await waitForScan(v.page, 0, 60_000);
@@ -182,13 +237,27 @@ test('the <meta> CSP alone (python3 -m http.server) refuses fetch, sendBeacon an
     const fetched = await v.page.evaluate((to) => {
       navigator.sendBeacon(`${to}/beacon`, 'scan');
       new Image().src = `${to}/image.png`;
-      return fetch(`${to}/fetch`, { method: 'POST', body: 'scan' }).then(() => 'sent', (e: Error) => `refused (${e.name})`);
+      return fetch(`${to}/fetch`, { method: 'POST', body: 'scan' }).then(
+        () => 'sent',
+        (e: Error) => `refused (${e.name})`,
+      );
     }, elsewhere);
-    await v.page.waitForFunction(() => (window as unknown as { cspViolations: string[] }).cspViolations.length >= 3, undefined, { timeout: 10_000 });
+    await v.page.waitForFunction(
+      () => (window as unknown as { cspViolations: string[] }).cspViolations.length >= 3,
+      undefined,
+      { timeout: 10_000 },
+    );
     const seen = await violations(v.page);
     assert(fetched === 'refused (TypeError)', `fetch: ${fetched}`);
-    for (const [directive, path] of [['connect-src', 'fetch'], ['connect-src', 'beacon'], ['img-src', 'image.png']]) {
-      assert(seen.includes(`${directive} ${elsewhere}/${path}`), `no ${directive} violation for /${path}: ${seen.join(' | ')}`);
+    for (const [directive, path] of [
+      ['connect-src', 'fetch'],
+      ['connect-src', 'beacon'],
+      ['img-src', 'image.png'],
+    ]) {
+      assert(
+        seen.includes(`${directive} ${elsewhere}/${path}`),
+        `no ${directive} violation for /${path}: ${seen.join(' | ')}`,
+      );
     }
     assert(received.length === 0, `the other origin received ${received.join(', ')}`);
   } finally {
@@ -198,7 +267,15 @@ test('the <meta> CSP alone (python3 -m http.server) refuses fetch, sendBeacon an
 
 test('plain HTTP from another host name: the Model panel says why no model can run', async ({ page }) => {
   // A host name other than localhost, resolved to this machine: not a secure context.
-  const browser = await page.context().browser()!.browserType().launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP qumri.test 127.0.0.1'] });
+  const browser = await page
+    .context()
+    .browser()!
+    .browserType()
+    .launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      headless: true,
+      args: [...CHROMIUM_ARGS, '--host-resolver-rules=MAP qumri.test 127.0.0.1'],
+    });
   try {
     const remote = await browser.newPage();
     await remote.goto(`http://qumri.test:${pythonPort}/?backend=wasm`);

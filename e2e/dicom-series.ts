@@ -38,24 +38,58 @@ export function volumeToDicom(vol: Volume, opts: SeriesOptions): FileSpec[] {
     for (let i = 0; i < nx * ny; i++) px[i] = Math.max(0, Math.min(65535, Math.round(vol.data[k * nx * ny + i])));
     const sop = `${series}.${k + 1}`;
     const ds = {
-      SOPClassUID: '1.2.840.10008.5.1.4.1.1.4', SOPInstanceUID: sop, StudyInstanceUID: study, SeriesInstanceUID: series,
-      FrameOfReferenceUID: `${study}.99`, Modality: 'MR', PatientName: 'Phantom^QuMRI', PatientID: 'PHANTOM',
-      StudyDate: '20260101', SeriesDate: '20260101', StudyTime: '120000', SeriesTime: '120000', AcquisitionTime: '120000',
-      Manufacturer: 'QuMRI', MagneticFieldStrength: 3, EchoTime: 90, RepetitionTime: 9000,
-      SeriesNumber: opts.seriesNumber, SeriesDescription: opts.seriesDescription, ProtocolName: opts.protocolName ?? opts.seriesDescription,
-      InstanceNumber: k + 1, AcquisitionNumber: 1,
-      Rows: ny, Columns: nx, BitsAllocated: 16, BitsStored: 16, HighBit: 15, PixelRepresentation: 0, SamplesPerPixel: 1,
-      PhotometricInterpretation: 'MONOCHROME2', PixelSpacing: [vol.spacing[1], vol.spacing[0]], SliceThickness: vol.spacing[2],
-      SpacingBetweenSlices: vol.spacing[2], ImagePositionPatient: pos, ImageOrientationPatient: [...colDir, ...rowDir],
-      SliceLocation: pos[2], PixelData: px.buffer, _vrMap: { PixelData: 'OW' },
+      SOPClassUID: '1.2.840.10008.5.1.4.1.1.4',
+      SOPInstanceUID: sop,
+      StudyInstanceUID: study,
+      SeriesInstanceUID: series,
+      FrameOfReferenceUID: `${study}.99`,
+      Modality: 'MR',
+      PatientName: 'Phantom^QuMRI',
+      PatientID: 'PHANTOM',
+      StudyDate: '20260101',
+      SeriesDate: '20260101',
+      StudyTime: '120000',
+      SeriesTime: '120000',
+      AcquisitionTime: '120000',
+      Manufacturer: 'QuMRI',
+      MagneticFieldStrength: 3,
+      EchoTime: 90,
+      RepetitionTime: 9000,
+      SeriesNumber: opts.seriesNumber,
+      SeriesDescription: opts.seriesDescription,
+      ProtocolName: opts.protocolName ?? opts.seriesDescription,
+      InstanceNumber: k + 1,
+      AcquisitionNumber: 1,
+      Rows: ny,
+      Columns: nx,
+      BitsAllocated: 16,
+      BitsStored: 16,
+      HighBit: 15,
+      PixelRepresentation: 0,
+      SamplesPerPixel: 1,
+      PhotometricInterpretation: 'MONOCHROME2',
+      PixelSpacing: [vol.spacing[1], vol.spacing[0]],
+      SliceThickness: vol.spacing[2],
+      SpacingBetweenSlices: vol.spacing[2],
+      ImagePositionPatient: pos,
+      ImageOrientationPatient: [...colDir, ...rowDir],
+      SliceLocation: pos[2],
+      PixelData: px.buffer,
+      _vrMap: { PixelData: 'OW' },
     };
     const meta = {
-      FileMetaInformationVersion: new Uint8Array([0, 1]).buffer, MediaStorageSOPClassUID: ds.SOPClassUID,
-      MediaStorageSOPInstanceUID: sop, TransferSyntaxUID: '1.2.840.10008.1.2.1', ImplementationClassUID: `${ROOT_UID}.0`,
+      FileMetaInformationVersion: new Uint8Array([0, 1]).buffer,
+      MediaStorageSOPClassUID: ds.SOPClassUID,
+      MediaStorageSOPInstanceUID: sop,
+      TransferSyntaxUID: '1.2.840.10008.1.2.1',
+      ImplementationClassUID: `${ROOT_UID}.0`,
     };
     const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
     dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
-    files.push({ name: `S${opts.seriesNumber}_IM${String(k + 1).padStart(4, '0')}`, bytes: new Uint8Array(dict.write()) });
+    files.push({
+      name: `S${opts.seriesNumber}_IM${String(k + 1).padStart(4, '0')}`,
+      bytes: new Uint8Array(dict.write()),
+    });
   }
   return files;
 }

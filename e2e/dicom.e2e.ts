@@ -14,17 +14,25 @@ test('a DICOM series loads with the dimensions of its source volume', async ({ p
   await waitForScan(page, v0, 60_000);
   const shown = await page.locator('[data-testid="header-dims"]').innerText();
   assert(shown === dims.join(' × '), `dims ${shown}, expected ${dims.join(' × ')}`);
-  assert((await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR', 'FLAIR from SeriesDescription');
+  assert(
+    (await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR',
+    'FLAIR from SeriesDescription',
+  );
   await screenshot('dicom-series');
 });
 
 /** Waits for a scan newer than `after` or the error banner, so a refused drop fails at once with its message. */
 async function waitForDicom(page: Page, after: number): Promise<number> {
-  await page.waitForFunction((v) => {
-    const c = document.querySelector('[data-testid="viewer-canvas"]');
-    const rendered = c?.getAttribute('data-rendered') === 'true' && Number(c.getAttribute('data-scan-version') ?? 0) > v;
-    return rendered || document.querySelector('[data-testid="error-banner"]') !== null;
-  }, after, { timeout: 60_000 });
+  await page.waitForFunction(
+    (v) => {
+      const c = document.querySelector('[data-testid="viewer-canvas"]');
+      const rendered =
+        c?.getAttribute('data-rendered') === 'true' && Number(c.getAttribute('data-scan-version') ?? 0) > v;
+      return rendered || document.querySelector('[data-testid="error-banner"]') !== null;
+    },
+    after,
+    { timeout: 60_000 },
+  );
   const banner = page.locator('[data-testid="error-banner"]');
   const refused = (await banner.count()) > 0 ? await banner.innerText() : null;
   assert(refused === null, `refused: ${refused}`);
@@ -35,10 +43,16 @@ test('a second DICOM drop loads too', async ({ page }) => {
   const v0 = await waitForScan(page, 0);
   await dropFiles(page, volumeToDicom(flair, { seriesNumber: 2, seriesDescription: 'AX FLAIR' }));
   const v1 = await waitForDicom(page, v0);
-  assert((await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR', 'first drop: FLAIR from SeriesDescription');
+  assert(
+    (await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR',
+    'first drop: FLAIR from SeriesDescription',
+  );
   await dropFiles(page, volumeToDicom(t2, { seriesNumber: 3, seriesDescription: 'AX T2 TSE' }));
   await waitForDicom(page, v1);
-  assert((await page.locator('[data-testid="sequence-select"]').inputValue()) === 'T2w', 'second drop: T2w from SeriesDescription');
+  assert(
+    (await page.locator('[data-testid="sequence-select"]').inputValue()) === 'T2w',
+    'second drop: T2w from SeriesDescription',
+  );
   assert((await page.locator('[data-testid="header-dims"]').innerText()) === dims.join(' × '), 'dims');
 });
 

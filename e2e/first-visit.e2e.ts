@@ -20,11 +20,17 @@ interface Manifest {
 }
 
 const json = async <T>(path: string): Promise<T> => (await fetch(new URL(path, baseUrl))).json() as Promise<T>;
-const manifests = await Promise.all((await json<{ models: string[] }>('models/index.json')).models.map((id) => json<Manifest>(`models/${id}/manifest.json`)));
+const manifests = await Promise.all(
+  (await json<{ models: string[] }>('models/index.json')).models.map((id) =>
+    json<Manifest>(`models/${id}/manifest.json`),
+  ),
+);
 
 // The default model classifies the demo scan on arrival. The shipped bundles are 3D ones of ~5 MiB
 // since the 2D ones (up to 21 MiB) were withdrawn (issue 20's shipping rule).
-test(`${VISITS} first visits in fresh contexts classify at once while the service worker precaches, and every model is cached for offline`, async ({ page }) => {
+test(`${VISITS} first visits in fresh contexts classify at once while the service worker precaches, and every model is cached for offline`, async ({
+  page,
+}) => {
   assert(manifests.length > 0, 'models/index.json lists no model');
   await page.goto('about:blank'); // the harness's own page would precache alongside
   const failures: string[] = [];
@@ -37,18 +43,32 @@ test(`${VISITS} first visits in fresh contexts classify at once while the servic
       await visit.goto(baseUrl);
       await visit.goto(new URL('?backend=wasm', baseUrl).toString());
       const result = '[data-testid="result-card"] [data-testid="result-probability"]';
-      const shown = await visit.waitForSelector(`${result}, [data-testid="inference-error"], [data-testid="registry-error"]`, { timeout: 180_000 }).catch((e: Error) => e);
+      const shown = await visit
+        .waitForSelector(`${result}, [data-testid="inference-error"], [data-testid="registry-error"]`, {
+          timeout: 180_000,
+        })
+        .catch((e: Error) => e);
       if (shown instanceof Error) failures.push(`visit ${i + 1}: no result (${shown.message.split('\n')[0]})`);
-      else if ((await shown.getAttribute('data-testid')) !== 'result-probability') failures.push(`visit ${i + 1}: ${await shown.innerText()}`);
+      else if ((await shown.getAttribute('data-testid')) !== 'result-probability')
+        failures.push(`visit ${i + 1}: ${await shown.innerText()}`);
       else {
         const p = Number(await shown.getAttribute('data-value'));
         if (!(p >= 0 && p <= 1)) failures.push(`visit ${i + 1}: probability ${p}`);
       }
-      await visit.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, { timeout: 180_000 });
-      const uncached = await visit.evaluate(async (ids) => {
-        const keys = new Set((await (await caches.open('qumri-offline-v1')).keys()).map((r) => new URL(r.url).pathname));
-        return ids.flatMap((id) => ['manifest.json', 'backbone.onnx', 'head.json'].map((f) => `/models/${id}/${f}`)).filter((p) => !keys.has(p));
-      }, manifests.map((b) => b.id));
+      await visit.waitForFunction(() => document.documentElement.hasAttribute('data-offline-ready'), undefined, {
+        timeout: 180_000,
+      });
+      const uncached = await visit.evaluate(
+        async (ids) => {
+          const keys = new Set(
+            (await (await caches.open('qumri-offline-v1')).keys()).map((r) => new URL(r.url).pathname),
+          );
+          return ids
+            .flatMap((id) => ['manifest.json', 'backbone.onnx', 'head.json'].map((f) => `/models/${id}/${f}`))
+            .filter((p) => !keys.has(p));
+        },
+        manifests.map((b) => b.id),
+      );
       if (uncached.length) failures.push(`visit ${i + 1}: the service worker did not cache ${uncached.join(', ')}`);
       const errors = await visit.locator('[data-testid="inference-error"]').allInnerTexts();
       if (errors.length) failures.push(`visit ${i + 1}: inference error ${errors.join(' | ')}`);

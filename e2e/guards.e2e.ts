@@ -34,7 +34,10 @@ async function resultOf(page: Page, v: number) {
   };
 }
 
-test('a T1w scan named FLAIR is read as T1w and its answer shown greyed with the reason', async ({ page, screenshot }) => {
+test('a T1w scan named FLAIR is read as T1w and its answer shown greyed with the reason', async ({
+  page,
+  screenshot,
+}) => {
   await page.goto(new URL('?backend=wasm', baseUrl).toString());
   const v0 = await waitForScan(page, 0);
   const demo = await resultOf(page, v0);
@@ -72,10 +75,16 @@ test('a scan unlike the training data is shown as unreliable, with its OOD score
   for (const id of candidates) {
     const node = cliOod(file, id);
     console.log(`     ${id}: node OOD score ${node.score.toFixed(3)}, in distribution ${node.inDistribution}`);
-    if (!node.inDistribution) { chosen = id; break; }
+    if (!node.inDistribution) {
+      chosen = id;
+      break;
+    }
   }
   rmSync(dir, { recursive: true, force: true });
-  assert(chosen !== undefined, `no shipped FLAIR model finds the analytic phantom out of distribution (${candidates.join(', ')})`);
+  assert(
+    chosen !== undefined,
+    `no shipped FLAIR model finds the analytic phantom out of distribution (${candidates.join(', ')})`,
+  );
   await page.goto(new URL('?backend=wasm', baseUrl).toString());
   const v0 = await waitForScan(page, 0);
   await page.selectOption('[data-testid="model-select"]', chosen!);
@@ -88,14 +97,20 @@ test('a scan unlike the training data is shown as unreliable, with its OOD score
   assert(r.withheld && /unlike the training data \(OOD score/.test(r.reasons), `reasons: ${r.reasons}`);
 });
 
-test('a model that fails its real-scan checks answers on its demo phantom, and is greyed on any other scan', async ({ page, screenshot }) => {
+test('a model that fails its real-scan checks answers on its demo phantom, and is greyed on any other scan', async ({
+  page,
+  screenshot,
+}) => {
   const index = JSON.parse(readFileSync(join(root, 'public/models/index.json'), 'utf8')) as { models: string[] };
   const manifest = JSON.parse(readFileSync(join(root, 'public/models', index.models[0], 'manifest.json'), 'utf8'));
   const fails: string[] = manifest.real_scans?.fails ?? [];
   await page.goto(new URL('?backend=wasm', baseUrl).toString());
   const v0 = await waitForScan(page, 0);
   const demo = await resultOf(page, v0);
-  assert(!/fails its checks on real scans/.test(demo.reasons), `the demo phantom (first start) got the model-level reason: ${demo.reasons}`);
+  assert(
+    !/fails its checks on real scans/.test(demo.reasons),
+    `the demo phantom (first start) got the model-level reason: ${demo.reasons}`,
+  );
   // The same demo scan with one header character changed (its description): same voxels, but no longer the bundled file.
   const nii = gunzipSync(readFileSync(join(root, 'public/demo/tsc-flair.nii.gz')));
   nii[148] = nii[148] === 0x58 ? 0x59 : 0x58;
@@ -104,10 +119,19 @@ test('a model that fails its real-scan checks answers on its demo phantom, and i
   const user = await resultOf(page, v1);
   await screenshot('guards-model-fails-real-scans');
   if (fails.length > 0) {
-    assert(user.withheld, `${index.models[0]} fails ${fails.join('; ')}, yet the answer on a user scan is not withheld`);
-    assert(user.reasons.includes(`this model fails its checks on real scans (${fails.join('; ')})`), `reasons: ${user.reasons}`);
+    assert(
+      user.withheld,
+      `${index.models[0]} fails ${fails.join('; ')}, yet the answer on a user scan is not withheld`,
+    );
+    assert(
+      user.reasons.includes(`this model fails its checks on real scans (${fails.join('; ')})`),
+      `reasons: ${user.reasons}`,
+    );
   } else {
-    assert(!/fails its checks on real scans/.test(user.reasons), `${index.models[0]} passes its checks, yet: ${user.reasons}`);
+    assert(
+      !/fails its checks on real scans/.test(user.reasons),
+      `${index.models[0]} passes its checks, yet: ${user.reasons}`,
+    );
   }
   assert(user.label.length > 0, 'the greyed answer still shows its class');
 });

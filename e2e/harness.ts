@@ -32,8 +32,13 @@ export const baseUrl = process.env.QUMRI_E2E_URL ?? 'http://127.0.0.1:4173';
 export const artifacts = process.env.QUMRI_E2E_ARTIFACTS ?? join(process.cwd(), 'e2e', 'artifacts');
 
 export const CHROMIUM_ARGS = [
-  '--no-sandbox', '--disable-quic', '--no-first-run', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--enable-unsafe-webgpu',
+  '--no-sandbox',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+  '--enable-unsafe-webgpu',
 ];
 
 export function test(name: string, fn: TestFn): void {
@@ -41,7 +46,11 @@ export function test(name: string, fn: TestFn): void {
 }
 
 export async function launch(): Promise<Browser> {
-  return chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS });
+  return chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+  });
 }
 
 /** Opens the app in a fresh context and records requests, page errors and console errors. */
@@ -49,7 +58,11 @@ export async function openPage(browser: Browser, path = '/'): Promise<TestContex
   const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
   const page = await context.newPage();
   const ctx: TestContext = {
-    page, baseUrl, requests: [], pageErrors: [], consoleErrors: [],
+    page,
+    baseUrl,
+    requests: [],
+    pageErrors: [],
+    consoleErrors: [],
     screenshot: async (name) => {
       mkdirSync(artifacts, { recursive: true });
       const file = join(artifacts, `${name.replace(/[^\w.-]+/g, '_')}.png`);
@@ -60,10 +73,16 @@ export async function openPage(browser: Browser, path = '/'): Promise<TestContex
   page.on('request', (r) => ctx.requests.push(r.url()));
   page.on('pageerror', (e) => {
     // The first stack frames say where it happened; the message alone rarely does.
-    const frames = (e.stack ?? '').split('\n').filter((l) => l.trim().startsWith('at ')).slice(0, 3).map((l) => l.trim());
+    const frames = (e.stack ?? '')
+      .split('\n')
+      .filter((l) => l.trim().startsWith('at '))
+      .slice(0, 3)
+      .map((l) => l.trim());
     ctx.pageErrors.push(`${e.name}: ${e.message}${frames.length ? ` [${frames.join(' ← ')}]` : ''}`);
   });
-  page.on('console', (m) => { if (m.type() === 'error') ctx.consoleErrors.push(m.text()); });
+  page.on('console', (m) => {
+    if (m.type() === 'error') ctx.consoleErrors.push(m.text());
+  });
   await page.goto(new URL(path, baseUrl).toString());
   return ctx;
 }
@@ -92,7 +111,11 @@ export function prepareDrop(page: Page, files: FileSpec[]): Promise<JSHandle<Dat
 }
 
 /** Fires dragenter, dragover and drop with a prepared DataTransfer. */
-export async function dispatchDrop(page: Page, dt: JSHandle<DataTransfer>, selector = '[data-testid="app"]'): Promise<void> {
+export async function dispatchDrop(
+  page: Page,
+  dt: JSHandle<DataTransfer>,
+  selector = '[data-testid="app"]',
+): Promise<void> {
   await page.dispatchEvent(selector, 'dragenter', { dataTransfer: dt });
   await page.dispatchEvent(selector, 'dragover', { dataTransfer: dt });
   await page.dispatchEvent(selector, 'drop', { dataTransfer: dt });
@@ -100,7 +123,10 @@ export async function dispatchDrop(page: Page, dt: JSHandle<DataTransfer>, selec
 
 /** Picks files through the page's hidden file input, as the "Open scan…" button does. */
 export async function pickFiles(page: Page, files: FileSpec[]): Promise<void> {
-  await page.setInputFiles('[data-testid="file-input"]', files.map((f) => ({ name: f.name, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) })));
+  await page.setInputFiles(
+    '[data-testid="file-input"]',
+    files.map((f) => ({ name: f.name, mimeType: 'application/octet-stream', buffer: Buffer.from(f.bytes) })),
+  );
 }
 
 /** Current scan version shown by the viewer (increments per displayed scan; 0 before the first). */
@@ -150,7 +176,8 @@ export async function canvasStats(page: Page, selector = '[data-testid="viewer-c
     const d = g.getImageData(0, 0, c.width, c.height).data;
     const counts = new Map<number, number>();
     const hist = new Uint32Array(256);
-    let sum = 0, sum2 = 0;
+    let sum = 0,
+      sum2 = 0;
     const n = d.length / 4;
     for (let p = 0; p < d.length; p += 4) {
       const key = (d[p] << 16) | (d[p + 1] << 8) | d[p + 2];
@@ -165,7 +192,8 @@ export async function canvasStats(page: Page, selector = '[data-testid="viewer-c
     for (const c of counts.values()) if (c > bg) bg = c;
     const mean = sum / n;
     return {
-      width: c.width, height: c.height,
+      width: c.width,
+      height: c.height,
       nonBackground: 1 - bg / n,
       lumaStd: Math.sqrt(Math.max(0, sum2 / n - mean * mean)),
       levels: hist.filter((h) => h > 0).length,
@@ -196,8 +224,13 @@ export async function run(): Promise<void> {
         if (ctx?.pageErrors.length) error += ` (page errors: ${ctx.pageErrors.join(' | ')})`;
       }
       if (error && ctx) await ctx.screenshot(`FAILED-${t.name}`).catch(() => undefined);
-      await ctx?.page.context().close().catch(() => undefined);
-      console.log(`E2E-RESULT ${JSON.stringify({ name: t.name, ok: error === null, error, ms: Date.now() - started })}`);
+      await ctx?.page
+        .context()
+        .close()
+        .catch(() => undefined);
+      console.log(
+        `E2E-RESULT ${JSON.stringify({ name: t.name, ok: error === null, error, ms: Date.now() - started })}`,
+      );
     }
   } finally {
     await browser.close();

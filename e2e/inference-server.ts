@@ -15,7 +15,11 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const TESTDATA = join(root, 'src/core/bundle/testdata');
 const EXPORTED = join(root, 'tests/fixtures/bundles');
 
-export function copyBundle(from: string, to: string, patch: (m: Record<string, unknown>) => void = () => undefined): void {
+export function copyBundle(
+  from: string,
+  to: string,
+  patch: (m: Record<string, unknown>) => void = () => undefined,
+): void {
   mkdirSync(to, { recursive: true });
   const m = JSON.parse(readFileSync(join(from, 'manifest.json'), 'utf8')) as Record<string, unknown>;
   for (const f of Object.keys(m.files as Record<string, unknown>)) cpSync(join(from, f), join(to, f));
@@ -28,7 +32,16 @@ export function copyBundle(from: string, to: string, patch: (m: Record<string, u
  * two quantum layers, training/export.py's 3D ResNet with Grad-CAM at an inner stage), a tampered one,
  * a broken manifest, one missing a file.
  */
-export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-qq', 'tiny-qresnet', 'tiny-q-tampered', 'broken-json', 'missing-file'];
+export const TEST_MODELS = [
+  'tiny-q',
+  'tiny-c',
+  'tiny-2d',
+  'tiny-qq',
+  'tiny-qresnet',
+  'tiny-q-tampered',
+  'broken-json',
+  'missing-file',
+];
 
 /**
  * tiny-q with a second quantum layer: dense → quantum (the same circuit read out as ⟨Z⟩ per qubit,
@@ -38,14 +51,18 @@ export const TEST_MODELS = ['tiny-q', 'tiny-c', 'tiny-2d', 'tiny-qq', 'tiny-qres
 function addTwoQuantumLayers(models: string): void {
   const dir = join(models, 'tiny-qq');
   copyBundle(join(TESTDATA, 'tiny-q'), dir);
-  const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as { layers: { type: string; circuit?: { readout: string } }[] };
+  const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as {
+    layers: { type: string; circuit?: { readout: string } }[];
+  };
   const q = head.layers.findIndex((l) => l.type === 'quantum');
   const first = structuredClone(head.layers[q]);
   first.circuit!.readout = 'z';
   head.layers.splice(q, 0, first);
   const text = JSON.stringify(head);
   writeFileSync(join(dir, 'head.json'), text);
-  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown> & { files: Record<string, { sha256: string; bytes: number }> };
+  const m = JSON.parse(readFileSync(join(dir, 'manifest.json'), 'utf8')) as Record<string, unknown> & {
+    files: Record<string, { sha256: string; bytes: number }>;
+  };
   m.id = 'tiny-qq';
   m.name = 'Tiny test bundle with two quantum layers (random weights)';
   m.files['head.json'] = { sha256: createHash('sha256').update(text).digest('hex'), bytes: Buffer.byteLength(text) };
@@ -53,7 +70,9 @@ function addTwoQuantumLayers(models: string): void {
 }
 
 function addTestModels(models: string): void {
-  const index = existsSync(join(models, 'index.json')) ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] }) : { models: [] };
+  const index = existsSync(join(models, 'index.json'))
+    ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] })
+    : { models: [] };
   copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q'));
   copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
   copyBundle(join(TESTDATA, 'tiny-2d'), join(models, 'tiny-2d'));
@@ -73,7 +92,10 @@ function addTestModels(models: string): void {
     m.name = 'Tiny classical test bundle (head.json missing)';
   });
   rmSync(join(models, 'missing-file', 'head.json'));
-  writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [...TEST_MODELS, ...index.models.filter((id) => !TEST_MODELS.includes(id))] }));
+  writeFileSync(
+    join(models, 'index.json'),
+    JSON.stringify({ models: [...TEST_MODELS, ...index.models.filter((id) => !TEST_MODELS.includes(id))] }),
+  );
 }
 
 export interface TestServer {
@@ -89,14 +111,19 @@ export function startTestServer(): Promise<TestServer> {
 
 /** Serves a copy of the build in `built` after `prepareModels` changed its models/ folder. */
 export async function startServer(built: string, prepareModels: (modelsDir: string) => void): Promise<TestServer> {
-  if (!existsSync(join(built, 'index.html'))) throw new Error(`${built} has no build: run node e2e/run.mjs (it builds first)`);
+  if (!existsSync(join(built, 'index.html')))
+    throw new Error(`${built} has no build: run node e2e/run.mjs (it builds first)`);
   const dist = join(mkdtempSync(join(tmpdir(), 'qumri-e2e-inference-')), 'dist');
   cpSync(built, dist, { recursive: true });
   mkdirSync(join(dist, 'models'), { recursive: true });
   prepareModels(join(dist, 'models'));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}/`;
-  const child: ChildProcess = spawn(join(root, 'node_modules', '.bin', 'vite'), ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });
+  const child: ChildProcess = spawn(
+    join(root, 'node_modules', '.bin', 'vite'),
+    ['preview', '--outDir', dist, '--host', '127.0.0.1', '--port', String(port), '--strictPort'],
+    { cwd: root, stdio: 'ignore', detached: true },
+  );
   const end = Date.now() + 30_000;
   for (;;) {
     try {

@@ -9,7 +9,17 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync, gzipSync } from 'node:zlib';
 import { chromium, type Page } from 'playwright-core';
-import { artifacts, assert, baseUrl, CHROMIUM_ARGS, dropFiles, run, test, waitForScan, type FileSpec } from './harness.ts';
+import {
+  artifacts,
+  assert,
+  baseUrl,
+  CHROMIUM_ARGS,
+  dropFiles,
+  run,
+  test,
+  waitForScan,
+  type FileSpec,
+} from './harness.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const demo = (name: string) => readFileSync(join(root, 'public/demo', name));
@@ -35,12 +45,18 @@ async function dropUnknown(page: Page, after: number): Promise<number> {
   const v = await waitForScan(page, after, 60_000);
   await page.waitForSelector('[data-testid="sequence-required"]');
   await page.waitForSelector('[data-testid="sequence-mismatch"]');
-  assert((await page.locator('[data-testid="classify-again"]').count()) === 0, 'no Classify button while the sequence is unknown');
+  assert(
+    (await page.locator('[data-testid="classify-again"]').count()) === 0,
+    'no Classify button while the sequence is unknown',
+  );
   assert((await page.locator(card(v)).count()) === 0, 'no result before the sequence is known');
   return v;
 }
 
-test('a scan of unknown sequence is classified once FLAIR is chosen, or a mismatch confirmed, with no button pressed', async ({ page, screenshot }) => {
+test('a scan of unknown sequence is classified once FLAIR is chosen, or a mismatch confirmed, with no button pressed', async ({
+  page,
+  screenshot,
+}) => {
   await page.goto(new URL('?backend=wasm', baseUrl).toString());
   const v0 = await waitForScan(page, 0);
   const demoP = await probabilityOf(page, v0);
@@ -50,12 +66,17 @@ test('a scan of unknown sequence is classified once FLAIR is chosen, or a mismat
   await page.selectOption('[data-testid="sequence-select"]', 'FLAIR');
   const p1 = await probabilityOf(page, v1);
   assert(Math.abs(p1 - demoP) < 1e-5, `after choosing FLAIR P=${p1}, the demo scan's P=${demoP}`);
-  assert((await page.innerText('[data-testid="classify-again"]')) === 'Classify again', 'the button reads "Classify again" once a result exists');
+  assert(
+    (await page.innerText('[data-testid="classify-again"]')) === 'Classify again',
+    'the button reads "Classify again" once a result exists',
+  );
   await screenshot('page-flow-flair-chosen');
   // T2w for a FLAIR model: the page asks, and "Classify anyway" is the only click.
   const v2 = await dropUnknown(page, v1);
   await page.selectOption('[data-testid="sequence-select"]', 'T2w');
-  await page.waitForFunction(() => /T2w scan but/.test(document.querySelector('[data-testid="sequence-mismatch"]')?.textContent ?? ''));
+  await page.waitForFunction(() =>
+    /T2w scan but/.test(document.querySelector('[data-testid="sequence-mismatch"]')?.textContent ?? ''),
+  );
   await page.click('[data-testid="confirm-mismatch"]');
   const p2 = await probabilityOf(page, v2);
   assert(Math.abs(p2 - demoP) < 1e-5, `after confirming the mismatch P=${p2}, the demo scan's P=${demoP}`);
@@ -66,7 +87,10 @@ test('the button reads "Classify" while the scan has no result from the model', 
   await page.goto(new URL('?backend=wasm&maxModelMiB=0.001', baseUrl).toString());
   await waitForScan(page, 0);
   await page.waitForSelector('[data-testid="inference-error"]', { timeout: 60_000 });
-  assert((await page.innerText('[data-testid="classify-again"]')) === 'Classify', `button: ${await page.innerText('[data-testid="classify-again"]')}`);
+  assert(
+    (await page.innerText('[data-testid="classify-again"]')) === 'Classify',
+    `button: ${await page.innerText('[data-testid="classify-again"]')}`,
+  );
 });
 
 /**
@@ -84,9 +108,11 @@ function layoutProblems(): string[] {
   };
   const scrolls = (el: Element) => /auto|scroll/.test(getComputedStyle(el).overflowX);
   const page = document.scrollingElement!;
-  if (page.scrollWidth > page.clientWidth + 1) out.push(`the page scrolls sideways (${page.scrollWidth} > ${page.clientWidth} px)`);
+  if (page.scrollWidth > page.clientWidth + 1)
+    out.push(`the page scrolls sideways (${page.scrollWidth} > ${page.clientWidth} px)`);
   const side = document.querySelector<HTMLElement>('[data-testid="side-panels"]')!;
-  if (side.scrollWidth > side.clientWidth + 1) out.push(`the side panels scroll sideways (${side.scrollWidth} > ${side.clientWidth} px)`);
+  if (side.scrollWidth > side.clientWidth + 1)
+    out.push(`the side panels scroll sideways (${side.scrollWidth} > ${side.clientWidth} px)`);
   for (const panel of Array.from(side.children)) {
     const edge = panel.getBoundingClientRect();
     for (const el of Array.from(panel.querySelectorAll('*'))) {
@@ -94,7 +120,10 @@ function layoutProblems(): string[] {
       for (let a = el.parentElement; a && a !== panel; a = a.parentElement) inScroller ||= scrolls(a);
       const r = el.getBoundingClientRect();
       if (inScroller || (r.width === 0 && r.height === 0)) continue; // scrolled into view by the user, or not rendered
-      if (r.left < edge.left - 1 || r.right > edge.right + 1) out.push(`${name(el)} crosses its panel's edge (${r.left.toFixed(0)}–${r.right.toFixed(0)} vs ${edge.left.toFixed(0)}–${edge.right.toFixed(0)})`);
+      if (r.left < edge.left - 1 || r.right > edge.right + 1)
+        out.push(
+          `${name(el)} crosses its panel's edge (${r.left.toFixed(0)}–${r.right.toFixed(0)} vs ${edge.left.toFixed(0)}–${edge.right.toFixed(0)})`,
+        );
       if (el instanceof HTMLElement && el.clientWidth > 0 && !scrolls(el) && el.scrollWidth > el.clientWidth + 1) {
         out.push(`${name(el)} is ${el.scrollWidth} px wide in a ${el.clientWidth} px box`);
       }
@@ -108,18 +137,30 @@ function layoutProblems(): string[] {
         el.parentElement!.append(copy);
         const need = copy.getBoundingClientRect().width;
         copy.remove();
-        if (need > r.width + 1) out.push(`${name(el)} shows "${el.selectedOptions[0]?.text}" in ${r.width.toFixed(0)} px, needs ${need.toFixed(0)} px`);
+        if (need > r.width + 1)
+          out.push(
+            `${name(el)} shows "${el.selectedOptions[0]?.text}" in ${r.width.toFixed(0)} px, needs ${need.toFixed(0)} px`,
+          );
       }
     }
   }
   return out;
 }
 
-const SIZES: [number, number][] = [[1280, 800], [1440, 900], [1920, 1080]];
+const SIZES: [number, number][] = [
+  [1280, 800],
+  [1440, 900],
+  [1920, 1080],
+];
 
 test('the side panels lay out without clipping at 1280×800, 1440×900 and 1920×1080', async () => {
   // Playwright hides scrollbars in headless Chromium; users' scrollbars take width, so show them.
-  const browser = await chromium.launch({ executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', headless: true, args: CHROMIUM_ARGS, ignoreDefaultArgs: ['--hide-scrollbars'] });
+  const browser = await chromium.launch({
+    executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+    headless: true,
+    args: CHROMIUM_ARGS,
+    ignoreDefaultArgs: ['--hide-scrollbars'],
+  });
   try {
     const page = await browser.newPage({ viewport: { width: SIZES[0][0], height: SIZES[0][1] } });
     // tsx compiles layoutProblems' inner functions with esbuild's __name(fn, name) wrapper, which the page lacks.
@@ -139,7 +180,14 @@ test('the side panels lay out without clipping at 1280×800, 1440×900 and 1920�
       const [w, h] = SIZES[0];
       await page.setViewportSize({ width: w, height: h });
       const side = page.locator('[data-testid="side-panels"]');
-      for (let i = 1; await side.evaluate((el, i) => { el.scrollTo(0, i * el.clientHeight); return el.scrollTop > 0 && el.scrollTop >= (i - 1) * el.clientHeight + 1; }, i); i++) {
+      for (
+        let i = 1;
+        await side.evaluate((el, i) => {
+          el.scrollTo(0, i * el.clientHeight);
+          return el.scrollTop > 0 && el.scrollTop >= (i - 1) * el.clientHeight + 1;
+        }, i);
+        i++
+      ) {
         await page.screenshot({ path: join(artifacts, `layout-${state}-${w}x${h}-scrolled-${i}.png`) });
       }
       await side.evaluate((el) => el.scrollTo(0, 0));
@@ -150,7 +198,9 @@ test('the side panels lay out without clipping at 1280×800, 1440×900 and 1920�
     await page.selectOption('[data-testid="compare-select"]', 'tsc-flair-resnet34');
     await page.waitForFunction((sel) => document.querySelectorAll(sel).length === 2, card(v), { timeout: 180_000 });
     await page.waitForSelector('[data-testid="circuit-svg"]', { timeout: 60_000 });
-    const gutter = await page.locator('[data-testid="side-panels"]').evaluate((el: HTMLElement) => el.offsetWidth - el.clientWidth);
+    const gutter = await page
+      .locator('[data-testid="side-panels"]')
+      .evaluate((el: HTMLElement) => el.offsetWidth - el.clientWidth);
     assert(gutter > 1, `the side panels' scrollbar takes width in this browser (${gutter} px)`);
     await check('results');
     // A T2w scan with FLAIR models: the longest model labels (flagged) and the mismatch message.

@@ -1,7 +1,10 @@
 /** The preprocessing panel: per-step progress bars fill, the brain mask overlay appears and toggles. */
 import { assert, canvasStats, run, test, waitForScan } from './harness.ts';
 
-test('preprocessing runs in the worker with per-step progress and a brain-mask overlay', async ({ page, screenshot }) => {
+test('preprocessing runs in the worker with per-step progress and a brain-mask overlay', async ({
+  page,
+  screenshot,
+}) => {
   await waitForScan(page, 0);
   const before = await canvasStats(page);
   await page.getByTestId('preprocess-run').click();

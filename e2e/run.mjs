@@ -60,7 +60,9 @@ function runFile(file, env) {
         if (line.startsWith('E2E-RESULT ')) {
           const r = JSON.parse(line.slice('E2E-RESULT '.length));
           results.push(r);
-          console.log(`${r.ok ? 'ok  ' : 'FAIL'} ${file.split('/').pop()} › ${r.name} (${(r.ms / 1000).toFixed(1)} s)${r.ok ? '' : `\n     ${r.error}`}`);
+          console.log(
+            `${r.ok ? 'ok  ' : 'FAIL'} ${file.split('/').pop()} › ${r.name} (${(r.ms / 1000).toFixed(1)} s)${r.ok ? '' : `\n     ${r.error}`}`,
+          );
         } else if (line.trim()) {
           console.log(`     ${line}`);
         }
@@ -70,8 +72,14 @@ function runFile(file, env) {
     child.on('close', (code) => {
       // A file that crashed before reporting counts as one failure, with its stderr shown.
       if (code !== 0 && results.every((r) => r.ok)) {
-        results.push({ name: '(file crashed)', ok: false, error: `exit ${code}: ${err.trim().split('\n').slice(-8).join('\n')}` });
-        console.log(`FAIL ${file.split('/').pop()} › crashed (exit ${code})\n${err.trim().split('\n').slice(-8).join('\n')}`);
+        results.push({
+          name: '(file crashed)',
+          ok: false,
+          error: `exit ${code}: ${err.trim().split('\n').slice(-8).join('\n')}`,
+        });
+        console.log(
+          `FAIL ${file.split('/').pop()} › crashed (exit ${code})\n${err.trim().split('\n').slice(-8).join('\n')}`,
+        );
       }
       resolve(results);
     });
@@ -80,7 +88,10 @@ function runFile(file, env) {
 
 mkdirSync(artifacts, { recursive: true });
 if (build) {
-  for (const [cmd, cmdArgs] of [[process.execPath, [join(root, 'tools', 'copy-ort-assets.mjs')]], [bin('vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']]]) {
+  for (const [cmd, cmdArgs] of [
+    [process.execPath, [join(root, 'tools', 'copy-ort-assets.mjs')]],
+    [bin('vite'), ['build', '--outDir', outDir, '--emptyOutDir', '--logLevel', 'warn']],
+  ]) {
     const r = spawnSync(cmd, cmdArgs, { cwd: root, stdio: 'inherit' });
     if (r.status !== 0) {
       console.log('0 passed, 1 failed');
@@ -98,8 +109,16 @@ const files = readdirSync(join(root, 'e2e'))
 const port = await freePort();
 const url = `http://127.0.0.1:${port}/`;
 const server = plain
-  ? spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', outDir], { cwd: root, stdio: 'ignore', detached: true })
-  : spawn(bin('vite'), ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], { cwd: root, stdio: 'ignore', detached: true });
+  ? spawn('python3', ['-m', 'http.server', String(port), '--bind', '127.0.0.1', '--directory', outDir], {
+      cwd: root,
+      stdio: 'ignore',
+      detached: true,
+    })
+  : spawn(bin('vite'), ['preview', '--outDir', outDir, '--host', '127.0.0.1', '--port', String(port), '--strictPort'], {
+      cwd: root,
+      stdio: 'ignore',
+      detached: true,
+    });
 let passed = 0;
 let failed = 0;
 try {

@@ -9,7 +9,9 @@ test('scans switched mid-classification: no crash, the last scan gets its result
     await menu.selectOption(name);
     v = await waitForScan(page, v, 60_000);
   }
-  await page.waitForSelector(`[data-testid="result-card"][data-scan-version="${v}"], [data-testid="inference-error"]`, { timeout: 180_000 });
+  await page.waitForSelector(`[data-testid="result-card"][data-scan-version="${v}"], [data-testid="inference-error"]`, {
+    timeout: 180_000,
+  });
   const error = page.locator('[data-testid="inference-error"]');
   assert((await error.count()) === 0, `inference error: ${(await error.count()) ? await error.innerText() : ''}`);
 });

@@ -47,20 +47,35 @@ SEED = 2022  # a generator seed no training cohort used: new people
 # its calibrated draw unless gm_over_wm is set. Calibrated ranges: slices 3–5 mm, bias 0.05–0.3, SNR 12–60,
 # CSF ≈ 0.1–0.2 × WM, GM ≈ 1.1–1.25 × WM, 20 % skull-stripped.
 SITES = {
-    "thick-noisy": {"slice_mm": 7.0, "inplane_mm": 0.9, "snr": 8.0, "bias": 0.7, "csf_over_wm": 0.4,
-                    "gm_over_wm": None, "skull_stripped": False,
-                    "text": "7 mm slices, 0.9 mm in-plane; bias field max |log| 0.7; SNR 8; CSF at 0.4 × WM (poor "
-                            "fluid suppression); skull kept"},
-    "stripped-flat": {"slice_mm": 6.0, "inplane_mm": 1.0, "snr": 5.0, "bias": 1.0, "csf_over_wm": 0.45,
-                      "gm_over_wm": 1.03, "skull_stripped": True,
-                      "text": "6 mm slices, 1 mm in-plane; bias field max |log| 1.0; SNR 5; CSF at 0.45 × WM and GM at "
-                              "1.03 × WM (little grey–white contrast); skull-stripped"},
+    "thick-noisy": {
+        "slice_mm": 7.0,
+        "inplane_mm": 0.9,
+        "snr": 8.0,
+        "bias": 0.7,
+        "csf_over_wm": 0.4,
+        "gm_over_wm": None,
+        "skull_stripped": False,
+        "text": "7 mm slices, 0.9 mm in-plane; bias field max |log| 0.7; SNR 8; CSF at 0.4 × WM (poor "
+        "fluid suppression); skull kept",
+    },
+    "stripped-flat": {
+        "slice_mm": 6.0,
+        "inplane_mm": 1.0,
+        "snr": 5.0,
+        "bias": 1.0,
+        "csf_over_wm": 0.45,
+        "gm_over_wm": 1.03,
+        "skull_stripped": True,
+        "text": "6 mm slices, 1 mm in-plane; bias field max |log| 1.0; SNR 5; CSF at 0.45 × WM and GM at "
+        "1.03 × WM (little grey–white contrast); skull-stripped",
+    },
 }
 FOV_MM = 230.0
 ENV = {**os.environ, "OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"}
 
 
 # ---- pure parts (experiments/tests/test_adapt_site.py) -------------------------------------------
+
 
 def site_split(n_adapt: int, n_held: int) -> tuple[list[int], list[int]]:
     """Subject indices per class count: the first 2·n_adapt adapt, the next 2·n_held are held back. The
@@ -88,8 +103,9 @@ def real_rows(scans_csv: str) -> list[dict]:
         twin = r["stands_for"].startswith("lesion-removed twin")
         if r["stands_for"] != "MS" and not twin:
             continue
-        out.append({"name": r["name"], "path": r["path"], "label": 0 if twin else 1,
-                    "subject": r["id"].removesuffix("_twin")})
+        out.append(
+            {"name": r["name"], "path": r["path"], "label": 0 if twin else 1, "subject": r["id"].removesuffix("_twin")}
+        )
     return sorted(out, key=lambda r: (r["subject"], r["label"]))
 
 
@@ -103,8 +119,10 @@ def labels_csv(path: str, rows: list[dict], classes: list[str]) -> None:
 
 # ---- phantoms ----------------------------------------------------------------------------------
 
-def site_plan(look: dict, task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0,
-              randomised: float = 0.0):
+
+def site_plan(
+    look: dict, task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0, randomised: float = 0.0
+):
     """The subject's calibrated plan (storage and the other contrast draws kept) with the site's fixed look."""
     import numpy as np
     from synth import acquisition as acq, anatomy, subject as S
@@ -121,11 +139,22 @@ def site_plan(look: dict, task: str, sequence: str, index: int, seed: int, coars
     affine[:3, 3] = centre - lin @ ((np.array([n_in, n_in, n_k]) - 1) / 2)
     grid = acq.Grid((n_in, n_in, n_k), affine, "axial", look["slice_mm"], look["inplane_mm"], False)
     wm = plan.contrast.wm
-    contrast = dataclasses.replace(plan.contrast, csf=look["csf_over_wm"] * wm,
-                                   gm=plan.contrast.gm if look["gm_over_wm"] is None else look["gm_over_wm"] * wm)
+    contrast = dataclasses.replace(
+        plan.contrast,
+        csf=look["csf_over_wm"] * wm,
+        gm=plan.contrast.gm if look["gm_over_wm"] is None else look["gm_over_wm"] * wm,
+    )
     stripped = look["skull_stripped"]
-    return dataclasses.replace(plan, grid=grid, snr=look["snr"], bias=look["bias"], contrast=contrast,
-                               skull_stripped=stripped, stripping="hard" if stripped else "none", ghosting=False)
+    return dataclasses.replace(
+        plan,
+        grid=grid,
+        snr=look["snr"],
+        bias=look["bias"],
+        contrast=contrast,
+        skull_stripped=stripped,
+        stripping="hard" if stripped else "none",
+        ghosting=False,
+    )
 
 
 _CALIBRATED_PLAN = None
@@ -157,6 +186,7 @@ def make_phantoms(site: str, task: str, indices: list[int], out: str) -> list[di
 
 # ---- the CLI -----------------------------------------------------------------------------------
 
+
 def qumri(*args: str) -> str:
     cmd = ["nice", "-n", "10", "node", os.path.join(ROOT, "bin", "qumri.mjs"), *args, "--threads", "1"]
     r = subprocess.run(cmd, cwd=ROOT, env=ENV, capture_output=True, text=True)
@@ -187,27 +217,43 @@ def auc_ci(y: list[int], p: list[float], groups: list[str] | None = None) -> dic
     # training.evaluate imports torch: only here, so the pure parts and their test do without it.
     import numpy as np
     from training.evaluate import auc_score, bootstrap
+
     ya, pa = np.array(y), np.array(p)
-    return {"value": auc_score(ya, pa), "ci95": bootstrap(ya, pa, 0.5, n_boot=2000, seed=0, groups=groups)["auc"],
-            "n": {"positive": int(ya.sum()), "negative": int(len(ya) - ya.sum())}}
+    return {
+        "value": auc_score(ya, pa),
+        "ci95": bootstrap(ya, pa, 0.5, n_boot=2000, seed=0, groups=groups)["auc"],
+        "n": {"positive": int(ya.sum()), "negative": int(len(ya) - ya.sum())},
+    }
 
 
 def acc_ci(y: list[int], p: list[float], thresholds: list[float], groups: list[str] | None = None) -> dict:
     """Accuracy of the calls p ≥ each scan's own threshold (leave-one-patient-out: its fold's bundle's)."""
     import numpy as np
     from training.evaluate import bootstrap
+
     # p − t + ½ ≥ ½ is the call p ≥ t, so one shared threshold of ½ lets the bootstrap use every scan's own.
     margin, ya = np.array(p) - np.array(thresholds) + 0.5, np.array(y)
-    return {"value": float(np.mean((margin >= 0.5) == (ya == 1))),
-            "ci95": bootstrap(ya, margin, 0.5, n_boot=2000, seed=0, groups=groups)["acc"]}
+    return {
+        "value": float(np.mean((margin >= 0.5) == (ya == 1))),
+        "ci95": bootstrap(ya, margin, 0.5, n_boot=2000, seed=0, groups=groups)["acc"],
+    }
 
 
-def compare(y: list[int], before: list[float], after: list[float], thr_before: list[float], thr_after: list[float],
-            groups: list[str] | None = None) -> dict:
+def compare(
+    y: list[int],
+    before: list[float],
+    after: list[float],
+    thr_before: list[float],
+    thr_after: list[float],
+    groups: list[str] | None = None,
+) -> dict:
     import numpy as np
     from training.evaluate import delong
-    out = {"before": {**auc_ci(y, before, groups), "acc": acc_ci(y, before, thr_before, groups)},
-           "after": {**auc_ci(y, after, groups), "acc": acc_ci(y, after, thr_after, groups)}}
+
+    out = {
+        "before": {**auc_ci(y, before, groups), "acc": acc_ci(y, before, thr_before, groups)},
+        "after": {**auc_ci(y, after, groups), "acc": acc_ci(y, after, thr_after, groups)},
+    }
     try:
         out["delong"] = delong(np.array(y), np.array(after), np.array(before))
     except ValueError as err:
@@ -223,8 +269,10 @@ def card_numbers(res: dict) -> dict:
 
 # ---- the experiment ----------------------------------------------------------------------------
 
-def run_phantoms(site: str, model: str, classes: list[str], threshold: float, task: str, n_adapt: int, n_held: int,
-                 work: str) -> dict:
+
+def run_phantoms(
+    site: str, model: str, classes: list[str], threshold: float, task: str, n_adapt: int, n_held: int, work: str
+) -> dict:
     a_idx, h_idx = site_split(n_adapt, n_held)
     t0 = time.time()
     a_rows = make_phantoms(site, task, a_idx, os.path.join(work, "phantoms", site))
@@ -235,12 +283,18 @@ def run_phantoms(site: str, model: str, classes: list[str], threshold: float, ta
     y = [r["label"] for r in h_rows]
     before = classify(model, h_rows)
     after = classify(bundle, h_rows)
-    return {"site": SITES[site], "generator_seed": SEED, "generation_seconds": round(gen_s, 1),
-            "adapt": {"subjects": a_idx, "card": card_numbers(res)},
-            "held": {"subjects": h_idx, **compare(y, before, after, [threshold] * len(y), [res["threshold"]] * len(y))},
-            "threshold_after": res["threshold"],
-            "predictions": [{"subject": r["subject"], "label": r["label"], "before": b, "after": a}
-                            for r, b, a in zip(h_rows, before, after)]}
+    return {
+        "site": SITES[site],
+        "generator_seed": SEED,
+        "generation_seconds": round(gen_s, 1),
+        "adapt": {"subjects": a_idx, "card": card_numbers(res)},
+        "held": {"subjects": h_idx, **compare(y, before, after, [threshold] * len(y), [res["threshold"]] * len(y))},
+        "threshold_after": res["threshold"],
+        "predictions": [
+            {"subject": r["subject"], "label": r["label"], "before": b, "after": a}
+            for r, b, a in zip(h_rows, before, after)
+        ],
+    }
 
 
 def run_real(model: str, classes: list[str], threshold: float, work: str, data: str) -> dict:
@@ -259,12 +313,30 @@ def run_real(model: str, classes: list[str], threshold: float, work: str, data: 
         print(f"  LOPO {patient}: kept {kept[patient]} steps", file=sys.stderr)
     y = [r["label"] for r in rows]
     groups = [r["subject"] for r in rows]
-    return {"patients": len({r["subject"] for r in rows}), "scans": len(rows), "epochs_kept": kept,
-            **compare(y, [before[r["name"]] for r in rows], [after[r["name"]] for r in rows], [threshold] * len(rows),
-                      [thr[r["name"]] for r in rows], groups),
-            "predictions": [{"scan": r["name"], "subject": r["subject"], "label": r["label"],
-                             "before": before[r["name"]], "after": after[r["name"]], "threshold_after": thr[r["name"]]}
-                            for r in rows]}
+    return {
+        "patients": len({r["subject"] for r in rows}),
+        "scans": len(rows),
+        "epochs_kept": kept,
+        **compare(
+            y,
+            [before[r["name"]] for r in rows],
+            [after[r["name"]] for r in rows],
+            [threshold] * len(rows),
+            [thr[r["name"]] for r in rows],
+            groups,
+        ),
+        "predictions": [
+            {
+                "scan": r["name"],
+                "subject": r["subject"],
+                "label": r["label"],
+                "before": before[r["name"]],
+                "after": after[r["name"]],
+                "threshold_after": thr[r["name"]],
+            }
+            for r in rows
+        ],
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -279,22 +351,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--no-real", action="store_true")
     a = ap.parse_args(argv)
     from experiments.paper_a import git_commit
+
     mdir = a.model if os.path.isdir(a.model) else os.path.join(ROOT, "public", "models", a.model)
     with open(os.path.join(mdir, "manifest.json")) as f:
         manifest = json.load(f)
     classes = manifest["classes"]
     task = classes[1].lower()
     t0 = time.time()
-    rec = OrderedDict(experiment="adapt-site", issue=22, date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                      commit=git_commit(), model=manifest["id"], classes=classes,
-                      command=" ".join(["python -m experiments.adapt_site", *(argv if argv is not None else sys.argv[1:])]))
+    rec = OrderedDict(
+        experiment="adapt-site",
+        issue=22,
+        date=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        commit=git_commit(),
+        model=manifest["id"],
+        classes=classes,
+        command=" ".join(["python -m experiments.adapt_site", *(argv if argv is not None else sys.argv[1:])]),
+    )
     rec["threshold"] = manifest["threshold"]
     rec["phantoms"] = {}
     for site in a.sites:
-        rec["phantoms"][site] = ph = run_phantoms(site, mdir, classes, manifest["threshold"], task, a.adapt, a.held,
-                                                  a.work)
+        rec["phantoms"][site] = ph = run_phantoms(
+            site, mdir, classes, manifest["threshold"], task, a.adapt, a.held, a.work
+        )
         print(f"{site}: AUC {ph['held']['before']['value']:.3f} → {ph['held']['after']['value']:.3f}", file=sys.stderr)
-    rec["real"] = {"skipped": "--no-real"} if a.no_real else run_real(mdir, classes, manifest["threshold"], a.work, a.data)
+    rec["real"] = (
+        {"skipped": "--no-real"} if a.no_real else run_real(mdir, classes, manifest["threshold"], a.work, a.data)
+    )
     rec["seconds"] = round(time.time() - t0)
     os.makedirs(os.path.dirname(os.path.abspath(a.record)), exist_ok=True)
     with open(a.record, "w") as f:

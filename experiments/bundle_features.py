@@ -33,10 +33,19 @@ def main(argv: list[str] | None = None) -> int:
             raw.append(os.path.join(tmp, f"{len(raw)}.f32"))
             np.ascontiguousarray(v, dtype=np.float32).tofile(raw[-1])
         for k in range(0, len(raw), CHUNK):
-            r = subprocess.run(["node", os.path.join(ROOT, "training", "tests", "ort_backbone.mjs"),
-                                os.path.join(bundle, "backbone.onnx"), json.dumps(shape), *raw[k:k + CHUNK]],
-                               capture_output=True, text=True, check=True)
-            for path, entry in zip(files[k:k + CHUNK], json.loads(r.stdout)):
+            r = subprocess.run(
+                [
+                    "node",
+                    os.path.join(ROOT, "training", "tests", "ort_backbone.mjs"),
+                    os.path.join(bundle, "backbone.onnx"),
+                    json.dumps(shape),
+                    *raw[k : k + CHUNK],
+                ],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            for path, entry in zip(files[k : k + CHUNK], json.loads(r.stdout)):
                 feats[os.path.basename(path).replace(".nii.gz", "")] = entry["features"]
     with open(out, "w") as f:
         json.dump(feats, f)

@@ -58,8 +58,9 @@ def raw_scans(raw: str) -> list[str]:
         with open(manifest) as f:
             rows = list(csv.DictReader(f))
         test = test_subjects(raw)
-        out = [r["path"] for r in rows] + [r["paired_path"] for r in rows
-                                           if r.get("paired_path") and r["subject_id"] in test]
+        out = [r["path"] for r in rows] + [
+            r["paired_path"] for r in rows if r.get("paired_path") and r["subject_id"] in test
+        ]
         return sorted(os.path.abspath(os.path.join(raw, p)) for p in out)
     out = []
     for sub in ("scans", "paired"):
@@ -129,13 +130,28 @@ def close_partial(raw: str, task: str, sequence: str, seed: int, planned: int) -
     while True:
         sid = subject_id(task, k)
         p = sample_person(task, k, seed)
-        files = {"path": f"scans/{sid}.nii.gz", "lesion_mask": f"masks/{sid}_lesion.nii.gz",
-                 "paired_path": f"paired/{sid}_nolesion.nii.gz" if p.label == 1 else ""}
+        files = {
+            "path": f"scans/{sid}.nii.gz",
+            "lesion_mask": f"masks/{sid}_lesion.nii.gz",
+            "paired_path": f"paired/{sid}_nolesion.nii.gz" if p.label == 1 else "",
+        }
         full = [os.path.join(raw, f) for f in files.values() if f]
         if not all(os.path.exists(f) and time.time() - os.path.getmtime(f) > 5 for f in full):
             break
-        rows.append({**files, "label": p.label, "subject_id": sid, "sequence": sequence, "age": p.age, "sex": p.sex,
-                     "seed": seed, "generator_version": __version__, "task": task, "difficulty": p.difficulty})
+        rows.append(
+            {
+                **files,
+                "label": p.label,
+                "subject_id": sid,
+                "sequence": sequence,
+                "age": p.age,
+                "sex": p.sex,
+                "seed": seed,
+                "generator_version": __version__,
+                "task": task,
+                "difficulty": p.difficulty,
+            }
+        )
         k += 1
     if k == 0:
         raise FileNotFoundError(f"{raw}: no complete subject on disk")
@@ -143,9 +159,18 @@ def close_partial(raw: str, task: str, sequence: str, seed: int, planned: int) -
         w = csv.DictWriter(f, fieldnames=MANIFEST_COLUMNS, lineterminator="\n")
         w.writeheader()
         w.writerows(rows)
-    meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": k, "start": 0, "seed": seed,
-            "paired": True, "slices2d": False, "coarsen": 1.0,
-            "stopped_early": f"planned {planned} subjects; stopped after {k} to fit the CPU budget"}
+    meta = {
+        "generator": GENERATOR,
+        "task": task,
+        "sequence": sequence,
+        "n": k,
+        "start": 0,
+        "seed": seed,
+        "paired": True,
+        "slices2d": False,
+        "coarsen": 1.0,
+        "stopped_early": f"planned {planned} subjects; stopped after {k} to fit the CPU budget",
+    }
     with open(os.path.join(raw, "cohort.json"), "w") as f:
         json.dump(meta, f, indent=1)
     return k
@@ -158,8 +183,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--grid", type=int, default=64)
     ap.add_argument("--follow", action="store_true", help="keep polling while the generator writes")
     ap.add_argument("--shard", default="0/1", help="i/n: this process takes every n-th pending scan")
-    ap.add_argument("--close", default="", metavar="TASK,SEQUENCE,SEED,PLANNED",
-                    help="the generator was stopped early: write its manifest for the complete prefix, then exit")
+    ap.add_argument(
+        "--close",
+        default="",
+        metavar="TASK,SEQUENCE,SEED,PLANNED",
+        help="the generator was stopped early: write its manifest for the complete prefix, then exit",
+    )
     a = ap.parse_args(argv)
     if a.close:
         task, sequence, seed, planned = a.close.split(",")
@@ -175,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
         if a.follow and not generation_complete(a.raw):
             todo = [p for p in todo if time.time() - os.path.getmtime(p) > 5]
         for k in range(0, len(todo), CHUNK):
-            preprocess_chunk(todo[k:k + CHUNK], a.out, a.grid)
+            preprocess_chunk(todo[k : k + CHUNK], a.out, a.grid)
             print(f"prepared {min(k + CHUNK, len(todo))}/{len(todo)} pending", file=sys.stderr, flush=True)
         done_generating = generation_complete(a.raw)
         if done_generating and not pending(a.raw, a.out, (0, 1)):

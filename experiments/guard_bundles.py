@@ -37,23 +37,37 @@ def ood_from_features(record: dict, features: dict[str, list[float]]) -> dict:
     pick = lambda split: np.array([features[s] for s in record["splits"][split] if s in features])
     train, val = pick("train"), pick("val")
     if len(train) < 10 or len(val) < 10:
-        raise ValueError(f"OOD model needs ≥ 10 train and validation subjects with features, got {len(train)} / {len(val)}")
-    return guards.ood_entry(train, val, f"pooled backbone features of {len(train)} training scans; threshold on "
-                                        f"{len(val)} validation scans")
+        raise ValueError(
+            f"OOD model needs ≥ 10 train and validation subjects with features, got {len(train)} / {len(val)}"
+        )
+    return guards.ood_entry(
+        train,
+        val,
+        f"pooled backbone features of {len(train)} training scans; threshold on " f"{len(val)} validation scans",
+    )
 
 
-UNMEASURED = ("There is no real TSC scan and no real healthy FLAIR in reach: TSC sensitivity on real scans and "
-              "specificity on real healthy FLAIR are not measured (lesion-removed twins of MS scans stand in).")
+UNMEASURED = (
+    "There is no real TSC scan and no real healthy FLAIR in reach: TSC sensitivity on real scans and "
+    "specificity on real healthy FLAIR are not measured (lesion-removed twins of MS scans stand in)."
+)
 
 
 # Issue 18's real-scan checks, (rate key, bound): a rate outside its bound fails the model. A model that fails
 # any is not fit for real scans: the page and the CLI withhold its class on every input but the bundled demo
 # phantoms. TSC has no real positive, so its bound is on real scans without TSC called TSC.
 REAL_CHECKS = {
-    "ms": [("ms_called_ms", "min", 0.80), ("twins_called_healthy", "min", 0.75),
-           ("withheld_same_sequence", "max", 0.20), ("wrong_sequence_caught", "min", 1.0)],
-    "tsc": [("real_called_positive", "max", 0.20), ("t2w_healthy_called_tsc", "max", 0.0),
-            ("wrong_sequence_caught", "min", 1.0)],
+    "ms": [
+        ("ms_called_ms", "min", 0.80),
+        ("twins_called_healthy", "min", 0.75),
+        ("withheld_same_sequence", "max", 0.20),
+        ("wrong_sequence_caught", "min", 1.0),
+    ],
+    "tsc": [
+        ("real_called_positive", "max", 0.20),
+        ("t2w_healthy_called_tsc", "max", 0.0),
+        ("wrong_sequence_caught", "min", 1.0),
+    ],
 }
 
 
@@ -67,8 +81,10 @@ def failed_checks(task: str, rates: list[dict]) -> list[str]:
             continue
         rate = r["n"] / r["N"]
         if (rate < bound) if kind == "min" else (rate > bound):
-            out.append(f"{r['label']}: {r['n']} of {r['N']} ({'need' if kind == 'min' else 'allowed'} "
-                       f"{'≥' if kind == 'min' else '≤'} {bound:.0%})")
+            out.append(
+                f"{r['label']}: {r['n']} of {r['N']} ({'need' if kind == 'min' else 'allowed'} "
+                f"{'≥' if kind == 'min' else '≤'} {bound:.0%})"
+            )
     return out
 
 
@@ -77,20 +93,25 @@ def real_scan_results(record: dict, bundle_id: str) -> dict | None:
     model = next((m for m in record["models"] if m["id"] == bundle_id), None)
     if model is None:
         return None
-    return {"measured_on": f"{len(record['scans'])} real scans of ../shared/data (MS FLAIR, lesion-removed twins, "
-                           f"a healthy T2w volunteer, a stroke, T1w/T2w as wrong sequences; docs/results.md, "
-                           f"'Real scans') through qumri classify at commit {record['git_commit'][:7]}",
-            "results": [{"what": r["label"], "n": r["n"], "of": r["N"]} for r in model["rates"]
-                        if r["N"] and r["n"] is not None],
-            "fails": failed_checks(model["task"], model["rates"]),
-            "unmeasured": UNMEASURED}
+    return {
+        "measured_on": f"{len(record['scans'])} real scans of ../shared/data (MS FLAIR, lesion-removed twins, "
+        f"a healthy T2w volunteer, a stroke, T1w/T2w as wrong sequences; docs/results.md, "
+        f"'Real scans') through qumri classify at commit {record['git_commit'][:7]}",
+        "results": [
+            {"what": r["label"], "n": r["n"], "of": r["N"]} for r in model["rates"] if r["N"] and r["n"] is not None
+        ],
+        "fails": failed_checks(model["task"], model["rates"]),
+        "unmeasured": UNMEASURED,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("ids", nargs="+", help="shipped bundle ids (public/models/<id>, its run: records/shipped.json)")
     ap.add_argument("--features", default="", help="JSON subject_id → features (one bundle only)")
-    ap.add_argument("--real", default="", help="experiments.real_scans record: write each model card's real-scan results")
+    ap.add_argument(
+        "--real", default="", help="experiments.real_scans record: write each model card's real-scan results"
+    )
     ap.add_argument("--no-calibration", action="store_true", help="leave the calibration as it is")
     a = ap.parse_args(argv)
     if a.features and len(a.ids) != 1:
@@ -112,8 +133,10 @@ def main(argv: list[str] | None = None) -> int:
                 manifest["ood"] = ood_from_features(record, json.load(f))
         _write_json(path, manifest)
         c = manifest["calibration"]
-        print(f"{bundle_id}: Platt a={c['a']:.3f} b={c['b']:.3f}, validation ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}"
-              + (f"; OOD threshold {manifest['ood']['threshold']:.2f}" if "ood" in manifest else ""))
+        print(
+            f"{bundle_id}: Platt a={c['a']:.3f} b={c['b']:.3f}, validation ECE {c['ece_before']:.3f} -> {c['ece_after']:.3f}"
+            + (f"; OOD threshold {manifest['ood']['threshold']:.2f}" if "ood" in manifest else "")
+        )
     return 0
 
 

@@ -43,8 +43,23 @@ def prepare(rows: list[dict], spec: str, grid: int, out: str) -> dict[str, str]:
             w = csv.writer(f)
             w.writerow(["path"])
             w.writerows([r["raw_path"]] for r in rows if os.path.dirname(r["raw_path"]) == folder)
-        subprocess.run(["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", listing, "--spec", spec,
-                        "--grid", str(grid), "--resume", "--out", dest], check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(
+            [
+                "node",
+                os.path.join(ROOT, "bin", "qumri.mjs"),
+                "preprocess",
+                listing,
+                "--spec",
+                spec,
+                "--grid",
+                str(grid),
+                "--resume",
+                "--out",
+                dest,
+            ],
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
         for r in rows:
             if os.path.dirname(r["raw_path"]) == folder:
                 prepared[r["raw_path"]] = os.path.join(dest, os.path.basename(r["raw_path"]))
@@ -68,24 +83,41 @@ def main() -> None:
     for grid in a.grids:
         t0 = time.time()
         prepared = prepare(rows, a.spec, grid, a.out)
-        tails = np.stack([bright_tail(np.asarray(nib.load(prepared[r["raw_path"]]).get_fdata(dtype=np.float32)))
-                          for r in rows])
+        tails = np.stack(
+            [bright_tail(np.asarray(nib.load(prepared[r["raw_path"]]).get_fdata(dtype=np.float32))) for r in rows]
+        )
         y = np.array([int(r["label"]) for r in rows])
         real = np.array([r["subject_id"].startswith("real/") for r in rows])
         test = np.array([split_of[r["subject_id"]] == "test" for r in rows])
         real_ids = [r["subject_id"] for r, keep in zip(rows, real) if keep]
         for j, k in enumerate(TAIL_KS):
             wins, n = pair_wins(real_ids, y[real], tails[real, j])
-            results.append({"grid": grid, "k": k, "synthetic_test_auc": round(auc_score(y[test], tails[test, j]), 3),
-                            "real_val_auc": round(auc_score(y[real], tails[real, j]), 3),
-                            "real_pairs_patient_above_twin": f"{wins}/{n}",
-                            "prepare_s": round(time.time() - t0, 1)})
+            results.append(
+                {
+                    "grid": grid,
+                    "k": k,
+                    "synthetic_test_auc": round(auc_score(y[test], tails[test, j]), 3),
+                    "real_val_auc": round(auc_score(y[real], tails[real, j]), 3),
+                    "real_pairs_patient_above_twin": f"{wins}/{n}",
+                    "prepare_s": round(time.time() - t0, 1),
+                }
+            )
             print(json.dumps(results[-1]), flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(a.record)), exist_ok=True)
     with open(a.record, "w") as f:
-        json.dump({"format": 1, "script": "experiments/lesion_grid.py", "cohort": a.cohort, "spec": a.spec,
-                   "n": {"synthetic_test": int(test.sum()), "real_val": int(real.sum())}, "results": results,
-                   "wall_time_s": round(time.time() - started, 1)}, f, indent=1)
+        json.dump(
+            {
+                "format": 1,
+                "script": "experiments/lesion_grid.py",
+                "cohort": a.cohort,
+                "spec": a.spec,
+                "n": {"synthetic_test": int(test.sum()), "real_val": int(real.sum())},
+                "results": results,
+                "wall_time_s": round(time.time() - started, 1),
+            },
+            f,
+            indent=1,
+        )
         f.write("\n")
 
 

@@ -116,18 +116,35 @@ def main() -> None:
         ids = [sid for sid, _ in meta["val"]]
         real_ids = [i for i, keep in zip(ids, real_val) if keep]
         wins, n = pair_wins(real_ids, ys["val"][real_val], p["val"][real_val])
-        results.append({"features": name, "dim": int(x["train"].shape[1]), "C": c,
-                        "synthetic_val_auc": round(auc_score(ys["val"][syn], p["val"][syn]), 3),
-                        "synthetic_test_auc": round(auc_score(ys["test"], p["test"]), 3),
-                        "real_val_auc": round(auc_score(ys["val"][real_val], p["val"][real_val]), 3),
-                        "real_pairs_patient_above_twin": f"{wins}/{n}"})
+        results.append(
+            {
+                "features": name,
+                "dim": int(x["train"].shape[1]),
+                "C": c,
+                "synthetic_val_auc": round(auc_score(ys["val"][syn], p["val"][syn]), 3),
+                "synthetic_test_auc": round(auc_score(ys["test"], p["test"]), 3),
+                "real_val_auc": round(auc_score(ys["val"][real_val], p["val"][real_val]), 3),
+                "real_pairs_patient_above_twin": f"{wins}/{n}",
+            }
+        )
         print(json.dumps(results[-1]), flush=True)
     os.makedirs(os.path.dirname(os.path.abspath(a.record)), exist_ok=True)
     with open(a.record, "w") as f:
-        json.dump({"format": 1, "script": "experiments/lesion_probe.py", "cohort": a.cohort, "ckpt": a.ckpt,
-                   "ckpt_epochs": saved["epoch"] + 1, "n": {s: len(v) for s, v in meta.items()},
-                   "real_val_scans": int(real_val.sum()), "results": results,
-                   "wall_time_s": round(time.time() - started, 1)}, f, indent=1)
+        json.dump(
+            {
+                "format": 1,
+                "script": "experiments/lesion_probe.py",
+                "cohort": a.cohort,
+                "ckpt": a.ckpt,
+                "ckpt_epochs": saved["epoch"] + 1,
+                "n": {s: len(v) for s, v in meta.items()},
+                "real_val_scans": int(real_val.sum()),
+                "results": results,
+                "wall_time_s": round(time.time() - started, 1),
+            },
+            f,
+            indent=1,
+        )
         f.write("\n")
 
 

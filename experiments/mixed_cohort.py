@@ -57,14 +57,38 @@ def synth_rows(raw: str, split_seed: int) -> tuple[list[dict], dict]:
     for r in rows:
         sid = r["subject_id"]
         look = r.get("mode") or "calibrated"
-        out.append({"path": absolute(raw, r["path"]), "label": r["label"], "subject_id": sid, "sequence": r["sequence"],
-                    "lesion_mask": absolute(raw, r["lesion_mask"]), "source": f"{source}, {look}"})
+        out.append(
+            {
+                "path": absolute(raw, r["path"]),
+                "label": r["label"],
+                "subject_id": sid,
+                "sequence": r["sequence"],
+                "lesion_mask": absolute(raw, r["lesion_mask"]),
+                "source": f"{source}, {look}",
+            }
+        )
         if r.get("paired_path") and sid in test:
-            out.append({"path": absolute(raw, r["paired_path"]), "label": "0", "subject_id": sid, "sequence": r["sequence"],
-                        "lesion_mask": "", "source": TEST_TWIN})
+            out.append(
+                {
+                    "path": absolute(raw, r["paired_path"]),
+                    "label": "0",
+                    "subject_id": sid,
+                    "sequence": r["sequence"],
+                    "lesion_mask": "",
+                    "source": TEST_TWIN,
+                }
+            )
         elif r.get("paired_path"):
-            out.append({"path": absolute(raw, r["paired_path"]), "label": "0", "subject_id": f"{sid}-twin",
-                        "sequence": r["sequence"], "lesion_mask": "", "source": f"{source}, {look}, lesion-free twin"})
+            out.append(
+                {
+                    "path": absolute(raw, r["paired_path"]),
+                    "label": "0",
+                    "subject_id": f"{sid}-twin",
+                    "sequence": r["sequence"],
+                    "lesion_mask": "",
+                    "source": f"{source}, {look}, lesion-free twin",
+                }
+            )
             for name in ("train", "val"):
                 if sid in split[name]:
                     split[name].append(f"{sid}-twin")
@@ -75,9 +99,17 @@ def real_rows(manifest: str, source: str) -> list[dict]:
     """A real patient's scans come in both classes (lesions removed or inserted); one subject id per class
     (a manifest subject has one label), both kept in the same split by the caller."""
     base = os.path.dirname(os.path.abspath(manifest))
-    return [{"path": absolute(base, r["path"]), "label": r["label"], "subject_id": f"real/{r['subject_id']}/{r['label']}",
-             "sequence": r.get("sequence", ""), "lesion_mask": absolute(base, r.get("lesion_mask", "")),
-             "source": r.get("source") or source} for r in read_csv(manifest)]
+    return [
+        {
+            "path": absolute(base, r["path"]),
+            "label": r["label"],
+            "subject_id": f"real/{r['subject_id']}/{r['label']}",
+            "sequence": r.get("sequence", ""),
+            "lesion_mask": absolute(base, r.get("lesion_mask", "")),
+            "source": r.get("source") or source,
+        }
+        for r in read_csv(manifest)
+    ]
 
 
 def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
@@ -96,15 +128,30 @@ def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
             w = csv.DictWriter(f, fieldnames=FIELDS)
             w.writeheader()
             w.writerows(group)
-        cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "preprocess", raw_list, "--spec", spec, "--out", sub, "--resume"]
+        cmd = [
+            "node",
+            os.path.join(ROOT, "bin", "qumri.mjs"),
+            "preprocess",
+            raw_list,
+            "--spec",
+            spec,
+            "--out",
+            sub,
+            "--resume",
+        ]
         r = subprocess.run(cmd, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
         done = read_csv(os.path.join(sub, os.path.basename(raw_list)))
         if r.returncode != 0 or len(done) != len(group):
-            raise RuntimeError(f"qumri preprocess prepared {len(done)} of {len(group)} scans of {raw_dir}: {r.stderr.strip()[-1500:]}")
+            raise RuntimeError(
+                f"qumri preprocess prepared {len(done)} of {len(group)} scans of {raw_dir}: {r.stderr.strip()[-1500:]}"
+            )
         prepared += done
     twins = {p["subject_id"]: p["path"] for p in prepared if p["source"] == TEST_TWIN}
-    return [{**{k: p.get(k, "") for k in FIELDS}, "paired_prepared": twins.get(p["subject_id"], "")}
-            for p in prepared if p["source"] != TEST_TWIN]
+    return [
+        {**{k: p.get(k, "") for k in FIELDS}, "paired_prepared": twins.get(p["subject_id"], "")}
+        for p in prepared
+        if p["source"] != TEST_TWIN
+    ]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -135,9 +182,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = prepare(rows, a.spec, a.out)
     real_val = {s for m in a.real_val for s in {x["subject_id"] for x in real_rows(m, "")}}
     pretrain_splits = {**splits, "val": [s for s in splits["val"] if s not in real_val]}
-    for name, keep, split in (("cohort", rows, splits),
-                              ("cohort-pretrain", [x for x in rows if x["subject_id"] not in real_val], pretrain_splits)):
-        check_splits(split, [Row(i, x["path"], int(x["label"]), x["subject_id"], x["sequence"]) for i, x in enumerate(keep, 1)])
+    for name, keep, split in (
+        ("cohort", rows, splits),
+        ("cohort-pretrain", [x for x in rows if x["subject_id"] not in real_val], pretrain_splits),
+    ):
+        check_splits(
+            split, [Row(i, x["path"], int(x["label"]), x["subject_id"], x["sequence"]) for i, x in enumerate(keep, 1)]
+        )
         with open(os.path.join(a.out, f"{name}.csv"), "w", newline="") as f:
             w = csv.DictWriter(f, fieldnames=FIELDS)
             w.writeheader()
@@ -151,8 +202,18 @@ def main(argv: list[str] | None = None) -> int:
                 sources.setdefault(x["source"], {}).setdefault(f"{k} label {x['label']}", 0)
                 sources[x["source"]][f"{k} label {x['label']}"] += 1
     with open(os.path.join(a.out, "cohort.json"), "w") as f:
-        json.dump({"generator": "experiments.mixed_cohort", "synth": a.synth, "real_train": a.real_train,
-                   "real_val": a.real_val, "split_seed": a.split_seed, "sources": sources}, f, indent=1)
+        json.dump(
+            {
+                "generator": "experiments.mixed_cohort",
+                "synth": a.synth,
+                "real_train": a.real_train,
+                "real_val": a.real_val,
+                "split_seed": a.split_seed,
+                "sources": sources,
+            },
+            f,
+            indent=1,
+        )
     counts = {k: len(v) for k, v in splits.items() if isinstance(v, list)}
     print(f"{len(rows)} scans of {len(set(subjects))} subjects -> {a.out}/cohort.csv; splits {counts}")
     return 0

@@ -59,14 +59,30 @@ SOURCES = [
     ("real", "ms_patient01_FLAIR", "FLAIR", "MS", "MS patient (F, 20 y)", "ljubljana", USE_TRAIN),
     ("real", "ms_patient01_T2W", "T2w", "MS", "MS patient (F, 20 y)", "ljubljana", USE_TRAIN),
     ("real", "healthy_adult_T2", "T2w", "healthy", "healthy adult volunteer", "torchio", USE_TRAIN),
-    ("real", "other_stroke_FLAIR", "FLAIR", "other (stroke)", "adult, chronic left-hemisphere stroke", "rorden",
-     USE_TRAIN),
+    (
+        "real",
+        "other_stroke_FLAIR",
+        "FLAIR",
+        "other (stroke)",
+        "adult, chronic left-hemisphere stroke",
+        "rorden",
+        USE_TRAIN,
+    ),
     ("real", "other_stroke_T2", "T2w", "other (stroke)", "adult, chronic left-hemisphere stroke", "rorden", USE_TRAIN),
     ("real", "other_stroke_T1", "T1w", "other (stroke)", "adult, chronic left-hemisphere stroke", "rorden", USE_TRAIN),
-    ("real", "child_6y_T1w", "T1w", "child (status not stated)", "6-year-old child, typically developing cohort",
-     "dbcl", USE_TRAIN),
-    *[("real-validation-only", f"ms_jhu_{s}_FLAIR", "FLAIR", "MS", "MS patient", "jhu", USE_VAL)
-      for s in ("training01", "training02", "training03", "training04", "training05", "test01", "test02", "test03")],
+    (
+        "real",
+        "child_6y_T1w",
+        "T1w",
+        "child (status not stated)",
+        "6-year-old child, typically developing cohort",
+        "dbcl",
+        USE_TRAIN,
+    ),
+    *[
+        ("real-validation-only", f"ms_jhu_{s}_FLAIR", "FLAIR", "MS", "MS patient", "jhu", USE_VAL)
+        for s in ("training01", "training02", "training03", "training04", "training05", "test01", "test02", "test03")
+    ],
     ("real-validation-only", "ms_jhu_test02_T2", "T2w", "MS", "MS patient", "jhu", USE_VAL),
 ]
 TWIN = "lesion-removed twin (healthy stand-in)"
@@ -88,9 +104,11 @@ def write_json(path: str, obj) -> None:
 # 1. The evaluation set
 # ---------------------------------------------------------------------------------------------
 
+
 def make_twin(src: str, stem: str, out: str, flair_src: str | None) -> dict | None:
     """data/real-eval/twins/<stem>_twin.nii.gz and its summary (resumed from the summary file when present)."""
     from training import real_lesions as rl
+
     summary_path = os.path.join(out, "twins", f"{stem}_twin.json")
     if os.path.exists(summary_path):
         with open(summary_path) as f:
@@ -98,8 +116,9 @@ def make_twin(src: str, stem: str, out: str, flair_src: str | None) -> dict | No
     brain_dir = os.path.join(out, "brain", os.path.basename(os.path.dirname(src)))
     seed = rl.stable_seed("real-eval", stem)
     if flair_src:
-        res = rl.coregistered_twin(src, flair_src, os.path.join(out, "brain", os.path.basename(os.path.dirname(flair_src))),
-                                   "T2w", seed)
+        res = rl.coregistered_twin(
+            src, flair_src, os.path.join(out, "brain", os.path.basename(os.path.dirname(flair_src))), "T2w", seed
+        )
         if res is None:
             summary = {"skipped": f"{stem} and {os.path.basename(flair_src)} do not share the scanner space"}
             write_json(summary_path, summary)
@@ -124,6 +143,7 @@ def neutral_names(ids: list[str]) -> dict[str, str]:
 def build(data: str, out: str) -> list[dict]:
     """Every scan with its provenance; writes out/scans.csv and out/scans/real-NN.nii.gz (symlinks)."""
     import nibabel as nib
+
     os.makedirs(os.path.join(out, "scans"), exist_ok=True)
     os.makedirs(os.path.join(out, "twins"), exist_ok=True)
     scans = []
@@ -132,8 +152,14 @@ def build(data: str, out: str) -> list[dict]:
         if not os.path.exists(src):
             print(f"missing {src}: left out", file=sys.stderr)
             continue
-        base = {"id": stem, "source": f"{folder}/{stem}.nii.gz", "sequence": seq, "who": who,
-                "licence": LICENCES[lic], "use": use}
+        base = {
+            "id": stem,
+            "source": f"{folder}/{stem}.nii.gz",
+            "sequence": seq,
+            "who": who,
+            "licence": LICENCES[lic],
+            "use": use,
+        }
         scans.append({**base, "path": src, "stands_for": stands, "derived": ""})
         flair = COREGISTERED.get(stem)
         if stands == "MS" and (seq == "FLAIR" or flair):
@@ -142,13 +168,24 @@ def build(data: str, out: str) -> list[dict]:
             if "skipped" in s:
                 print(s["skipped"], file=sys.stderr)
                 continue
-            how = (f"candidates carried over from {s['candidates_from']} (brain Dice {s['alignment']['dice']:.3f} "
-                   "through the affines)" if "candidates_from" in s else
-                   f"{s['candidate_components']} candidate components")
-            scans.append({**base, "id": f"{stem}_twin", "path": os.path.join(out, s["file"]), "stands_for": TWIN,
-                          "derived": f"lesions removed by training/real_lesions.py: {s['candidate_ml']:.2f} ml of "
-                                     f"candidates ({how}), {s['inpainted_ml']:.2f} ml inpainted",
-                          "candidate_ml": s["candidate_ml"], "inpainted_ml": s["inpainted_ml"]})
+            how = (
+                f"candidates carried over from {s['candidates_from']} (brain Dice {s['alignment']['dice']:.3f} "
+                "through the affines)"
+                if "candidates_from" in s
+                else f"{s['candidate_components']} candidate components"
+            )
+            scans.append(
+                {
+                    **base,
+                    "id": f"{stem}_twin",
+                    "path": os.path.join(out, s["file"]),
+                    "stands_for": TWIN,
+                    "derived": f"lesions removed by training/real_lesions.py: {s['candidate_ml']:.2f} ml of "
+                    f"candidates ({how}), {s['inpainted_ml']:.2f} ml inpainted",
+                    "candidate_ml": s["candidate_ml"],
+                    "inpainted_ml": s["inpainted_ml"],
+                }
+            )
             print(f"{stem}: twin ({s['candidate_ml']:.2f} ml candidates) {time.time() - t0:.0f} s", file=sys.stderr)
     names = neutral_names([s["id"] for s in scans])
     for s in scans:
@@ -164,8 +201,22 @@ def build(data: str, out: str) -> list[dict]:
         s["dtype"] = str(img.get_data_dtype())
         s["sha256"] = sha256(s["path"])
     scans.sort(key=lambda s: s["name"])
-    cols = ["name", "id", "source", "sequence", "stands_for", "who", "derived", "licence", "use", "grid", "voxel_mm",
-            "dtype", "sha256", "path"]
+    cols = [
+        "name",
+        "id",
+        "source",
+        "sequence",
+        "stands_for",
+        "who",
+        "derived",
+        "licence",
+        "use",
+        "grid",
+        "voxel_mm",
+        "dtype",
+        "sha256",
+        "path",
+    ]
     with open(os.path.join(out, "scans.csv"), "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=cols, extrasaction="ignore")
         w.writeheader()
@@ -181,9 +232,16 @@ def write_validation_manifest(scans: list[dict], out: str) -> str:
         if s["use"] != USE_VAL or s["sequence"] != "FLAIR":
             continue
         twin = s["stands_for"] == TWIN
-        rows.append({"path": os.path.abspath(s["path"]), "label": "0" if twin else "1",
-                     "subject_id": s["source"].split("/")[-1].replace("_FLAIR.nii.gz", ""), "sequence": "FLAIR",
-                     "lesion_mask": "", "source": f"real validation: {'lesion-removed twin' if twin else 'original'}"})
+        rows.append(
+            {
+                "path": os.path.abspath(s["path"]),
+                "label": "0" if twin else "1",
+                "subject_id": s["source"].split("/")[-1].replace("_FLAIR.nii.gz", ""),
+                "sequence": "FLAIR",
+                "lesion_mask": "",
+                "source": f"real validation: {'lesion-removed twin' if twin else 'original'}",
+            }
+        )
     path = os.path.join(out, "ms-flair-val.csv")
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, fieldnames=["path", "label", "subject_id", "sequence", "lesion_mask", "source"])
@@ -195,6 +253,7 @@ def write_validation_manifest(scans: list[dict], out: str) -> str:
 # ---------------------------------------------------------------------------------------------
 # 2. Classification through the CLI
 # ---------------------------------------------------------------------------------------------
+
 
 def bundles(models: list[str]) -> list[tuple[str, dict]]:
     """(bundle folder, manifest) of every 3D bundle named: public/models (index.json), a folder of bundle folders,
@@ -208,7 +267,9 @@ def bundles(models: list[str]) -> list[tuple[str, dict]]:
             with open(os.path.join(m, "index.json")) as f:
                 folders = [os.path.join(m, i) for i in json.load(f)["models"]]
         elif os.path.isdir(m):
-            folders = sorted(os.path.join(m, d) for d in os.listdir(m) if os.path.exists(os.path.join(m, d, "manifest.json")))
+            folders = sorted(
+                os.path.join(m, d) for d in os.listdir(m) if os.path.exists(os.path.join(m, d, "manifest.json"))
+            )
         else:
             raise SystemExit(f"--models {m}: not a bundle, a folder of bundles or a folder with index.json")
         for b in folders:
@@ -239,8 +300,18 @@ def run_cli(files: list[str], bundle: str) -> list[dict]:
     """`qumri classify --json` over the files; where the call gives no row per file (an older CLI stopped at the
     first bad file), each file is retried alone and, if it still fails, recorded with status error."""
     # --no-model-check: this measures the model itself; its card's failed checks are derived from these rows
-    cmd = ["node", os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", bundle, "--json",
-           "--threads", "1", "--no-model-check"]
+    cmd = [
+        "node",
+        os.path.join(ROOT, "bin", "qumri.mjs"),
+        "classify",
+        *files,
+        "--model",
+        bundle,
+        "--json",
+        "--threads",
+        "1",
+        "--no-model-check",
+    ]
     r = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
     try:  # the CLI gives one row per input, status error included, and exits 1 when any failed
         rows = json.loads(r.stdout)
@@ -263,8 +334,9 @@ def classify(scans: list[dict], bundle: str, manifest_sha: str, out: str, fresh:
     t0 = time.time()
     rows = run_cli([s["file"] for s in scans], bundle)
     by_file = {os.path.abspath(r["file"]): r for r in rows}
-    ordered = [by_file.get(os.path.abspath(s["file"]), {"status": "error", "error": "no row in the CLI output"})
-               for s in scans]
+    ordered = [
+        by_file.get(os.path.abspath(s["file"]), {"status": "error", "error": "no row in the CLI output"}) for s in scans
+    ]
     write_json(cache, ordered)
     print(f"{os.path.basename(bundle)}: {len(scans)} scans in {time.time() - t0:.0f} s", file=sys.stderr)
     return ordered
@@ -306,9 +378,14 @@ def twin_pairs(scans: list[dict], preds: list[dict]) -> dict:
             by.setdefault(s["source"], {})[p["role"]] = p["probability"]
     gaps = [v["MS"] - v[TWIN] for v in by.values() if "MS" in v and TWIN in v]
     n, N = sum(g > 0 for g in gaps), len(gaps)
-    return {"key": "patient_above_twin", "label": "real MS above its own lesion-removed twin", "n": n, "N": N,
-            "ci95": [round(v, 3) for v in wilson(n, N)] if N else None,
-            "median_gap": round(statistics.median(gaps), 4) if N else None}
+    return {
+        "key": "patient_above_twin",
+        "label": "real MS above its own lesion-removed twin",
+        "n": n,
+        "N": N,
+        "ci95": [round(v, 3) for v in wilson(n, N)] if N else None,
+        "median_gap": round(statistics.median(gaps), 4) if N else None,
+    }
 
 
 def rates(manifest: dict, preds: list[dict], scans: list[dict]) -> list[dict]:
@@ -321,21 +398,65 @@ def rates(manifest: dict, preds: list[dict], scans: list[dict]) -> list[dict]:
         out.append(rate("ms_called_ms", f"real MS {seq} called MS", of["MS"], lambda p: p.get("class") == positive))
         out.append(twin_pairs(scans, preds))
     else:
-        out.append(rate("real_called_positive", f"real {seq} (none with {positive}) called {positive}", same,
-                        lambda p: p.get("class") == positive))
-    out.append(rate("twins_called_healthy", f"lesion-removed twins called {healthy}", of[TWIN],
-                    lambda p: p.get("class") == healthy))
-    out.append(rate("healthy_called_healthy", f"healthy {seq} called {healthy}", of["healthy"],
-                    lambda p: p.get("class") == healthy))
+        out.append(
+            rate(
+                "real_called_positive",
+                f"real {seq} (none with {positive}) called {positive}",
+                same,
+                lambda p: p.get("class") == positive,
+            )
+        )
+    out.append(
+        rate(
+            "twins_called_healthy",
+            f"lesion-removed twins called {healthy}",
+            of[TWIN],
+            lambda p: p.get("class") == healthy,
+        )
+    )
+    out.append(
+        rate(
+            "healthy_called_healthy",
+            f"healthy {seq} called {healthy}",
+            of["healthy"],
+            lambda p: p.get("class") == healthy,
+        )
+    )
     if task == "tsc" and seq == "T2w":
-        out.append(rate("t2w_healthy_called_tsc", f"healthy T2w called {positive}", of["healthy"],
-                        lambda p: p.get("class") == positive))
-    out.append(rate("other_called_healthy", f"stroke {seq} called {healthy}", of["other (stroke)"],
-                    lambda p: p.get("class") == healthy))
-    out.append(rate("wrong_sequence_caught", f"wrong sequence caught (detected ≠ {seq})", of[WRONG],
-                    lambda p: p.get("detected_sequence") not in (None, seq), "detected_sequence"))
-    out.append(rate("out_of_distribution", f"real {seq} out of distribution", same,
-                    lambda p: p.get("in_distribution") is False, "in_distribution"))
+        out.append(
+            rate(
+                "t2w_healthy_called_tsc",
+                f"healthy T2w called {positive}",
+                of["healthy"],
+                lambda p: p.get("class") == positive,
+            )
+        )
+    out.append(
+        rate(
+            "other_called_healthy",
+            f"stroke {seq} called {healthy}",
+            of["other (stroke)"],
+            lambda p: p.get("class") == healthy,
+        )
+    )
+    out.append(
+        rate(
+            "wrong_sequence_caught",
+            f"wrong sequence caught (detected ≠ {seq})",
+            of[WRONG],
+            lambda p: p.get("detected_sequence") not in (None, seq),
+            "detected_sequence",
+        )
+    )
+    out.append(
+        rate(
+            "out_of_distribution",
+            f"real {seq} out of distribution",
+            same,
+            lambda p: p.get("in_distribution") is False,
+            "in_distribution",
+        )
+    )
     out.append(rate("withheld_same_sequence", f"real {seq} withheld", same, is_withheld))
     out.append(rate("withheld_wrong_sequence", "wrong-sequence inputs withheld", of[WRONG], is_withheld))
     out.append(rate("errors", "scans the CLI failed on", preds, lambda p: p.get("status") == "error"))
@@ -363,39 +484,75 @@ def main(argv: list[str] | None = None) -> int:
     t0 = time.time()
     scans = build(a.data, a.out)
     val = write_validation_manifest(scans, a.out)
-    print(f"{len(scans)} scans in {a.out}/scans.csv, validation manifest {val} ({time.time() - t0:.0f} s)",
-          file=sys.stderr)
+    print(
+        f"{len(scans)} scans in {a.out}/scans.csv, validation manifest {val} ({time.time() - t0:.0f} s)",
+        file=sys.stderr,
+    )
     models, columns = [], set()
     for bundle, man in bundles(a.models):
         manifest_sha = sha256(os.path.join(bundle, "manifest.json"))
         rows = classify(scans, bundle, manifest_sha, a.out, a.fresh)
         columns |= {k for r in rows for k in r}
         preds = [prediction(s, man, r) for s, r in zip(scans, rows)]
-        models.append({"id": man["id"], "task": man["task"], "sequence": man["sequence"],
-                       "head": man["architecture"]["head"], "classes": man["classes"],
-                       "threshold": man.get("threshold"), "bundle": os.path.relpath(bundle, ROOT),
-                       "manifest_sha256": manifest_sha, "predictions": preds, "rates": rates(man, preds, scans)})
+        models.append(
+            {
+                "id": man["id"],
+                "task": man["task"],
+                "sequence": man["sequence"],
+                "head": man["architecture"]["head"],
+                "classes": man["classes"],
+                "threshold": man.get("threshold"),
+                "bundle": os.path.relpath(bundle, ROOT),
+                "manifest_sha256": manifest_sha,
+                "predictions": preds,
+                "rates": rates(man, preds, scans),
+            }
+        )
     record = {
-        "format": "qumri-real-scans/1", "id": "real-scans", "script": "experiments/real_scans.py",
+        "format": "qumri-real-scans/1",
+        "id": "real-scans",
+        "script": "experiments/real_scans.py",
         "command": " ".join(["python -m experiments.real_scans", *(argv if argv is not None else sys.argv[1:])]),
-        "git_commit": git_commit(), "cli_sources": src_hash(), "shipped_models": shipped,
+        "git_commit": git_commit(),
+        "cli_sources": src_hash(),
+        "shipped_models": shipped,
         "cli_columns": sorted(columns),
         "cli_columns_absent": [c for c in GUARD_COLUMNS if c not in columns],
-        "cli_columns_empty": [c for c in GUARD_COLUMNS if c in columns and all(
-            p.get(c) is None for m in models for p in m["predictions"])],
+        "cli_columns_empty": [
+            c for c in GUARD_COLUMNS if c in columns and all(p.get(c) is None for m in models for p in m["predictions"])
+        ],
         "file_names": "neutral (real-NN.nii.gz): the name tells neither sequence nor diagnosis",
-        "scans": [{k: s[k] for k in ("name", "source", "sequence", "stands_for", "who", "derived", "licence", "use",
-                                     "grid", "voxel_mm", "dtype") if k in s}
-                  | ({"candidate_ml": s["candidate_ml"], "inpainted_ml": s["inpainted_ml"]} if "candidate_ml" in s
-                     else {}) for s in scans],
+        "scans": [
+            {
+                k: s[k]
+                for k in (
+                    "name",
+                    "source",
+                    "sequence",
+                    "stands_for",
+                    "who",
+                    "derived",
+                    "licence",
+                    "use",
+                    "grid",
+                    "voxel_mm",
+                    "dtype",
+                )
+                if k in s
+            }
+            | ({"candidate_ml": s["candidate_ml"], "inpainted_ml": s["inpainted_ml"]} if "candidate_ml" in s else {})
+            for s in scans
+        ],
         "models": models,
         "wall_time_s": round(time.time() - t0, 1),
     }
     write_json(record_path, record)
     print(f"wrote {os.path.relpath(record_path, ROOT)}", file=sys.stderr)
     for m in models:
-        print(f"{m['id']}: " + "; ".join(f"{r['label']} {r['n'] if r['n'] is not None else '—'}/{r['N']}"
-                                       for r in m["rates"] if r["N"]))
+        print(
+            f"{m['id']}: "
+            + "; ".join(f"{r['label']} {r['n'] if r['n'] is not None else '—'}/{r['N']}" for r in m["rates"] if r["N"])
+        )
     return 0
 
 

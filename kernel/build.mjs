@@ -7,9 +7,16 @@ import { dirname, join } from 'node:path';
 const here = dirname(fileURLToPath(import.meta.url));
 const args = [
   join(here, 'assembly', 'index.ts'),
-  '--outFile', join(here, 'build', 'kernel.wasm'),
-  '--textFile', join(here, 'build', 'kernel.wat'),
-  '-O3', '--noAssert', '--runtime', 'stub', '--enable', 'simd',
+  '--outFile',
+  join(here, 'build', 'kernel.wasm'),
+  '--textFile',
+  join(here, 'build', 'kernel.wat'),
+  '-O3',
+  '--noAssert',
+  '--runtime',
+  'stub',
+  '--enable',
+  'simd',
 ];
 const { error } = await main(args, { stdout: process.stdout, stderr: process.stderr });
 if (error) {

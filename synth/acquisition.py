@@ -24,9 +24,9 @@ ORIENTATIONS = {
 @dataclasses.dataclass(frozen=True)
 class Grid:
     shape: tuple[int, int, int]
-    affine: np.ndarray       # array index → world mm
+    affine: np.ndarray  # array index → world mm
     orientation: str
-    thickness_mm: float      # slice profile width along k
+    thickness_mm: float  # slice profile width along k
     inplane_mm: float
     is_3d: bool
 
@@ -39,8 +39,9 @@ def rotation_xyz(angles_deg: np.ndarray) -> np.ndarray:
     return rz @ ry @ rx
 
 
-def sample_grid(rng: np.random.Generator, head_extent_mm: np.ndarray, centre_world: np.ndarray,
-                coarsen: float = 1.0) -> Grid:
+def sample_grid(
+    rng: np.random.Generator, head_extent_mm: np.ndarray, centre_world: np.ndarray, coarsen: float = 1.0
+) -> Grid:
     """A clinical grid covering the head: extent (x, y, z) in mm of the subject's head.
 
     `coarsen` > 1 multiplies the voxel size after all draws (same field of view, fewer voxels): for
@@ -104,7 +105,7 @@ def rician(clean: np.ndarray, sigma: float, rng: np.random.Generator) -> tuple[n
 
 
 def magnitude(clean: np.ndarray, n1: np.ndarray, n2: np.ndarray) -> np.ndarray:
-    return np.sqrt((clean + n1) ** 2 + n2 ** 2)
+    return np.sqrt((clean + n1) ** 2 + n2**2)
 
 
 def ghost(img: np.ndarray, amplitude: float, axis: int) -> np.ndarray:
@@ -114,9 +115,9 @@ def ghost(img: np.ndarray, amplitude: float, axis: int) -> np.ndarray:
 
 @dataclasses.dataclass(frozen=True)
 class Storage:
-    dtype: str       # int16 | uint16 (randomised mode also uint8 | float32)
-    slope: float     # scl_slope (1.0: unscaled)
-    white: float     # physical value of adult white matter
+    dtype: str  # int16 | uint16 (randomised mode also uint8 | float32)
+    slope: float  # scl_slope (1.0: unscaled)
+    white: float  # physical value of adult white matter
 
 
 def sample_storage(rng: np.random.Generator) -> Storage:

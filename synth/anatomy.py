@@ -19,8 +19,17 @@ NECK_MM = 40
 
 # Tissue classes written by synth/templates/build_templates.py.
 TISSUE = {
-    "background": 0, "extracranial": 1, "csf": 2, "lateral_ventricle": 3, "other_ventricle": 4,
-    "gm": 5, "wm": 6, "deep_gm": 7, "cerebellum_gm": 8, "cerebellum_wm": 9, "brainstem": 10,
+    "background": 0,
+    "extracranial": 1,
+    "csf": 2,
+    "lateral_ventricle": 3,
+    "other_ventricle": 4,
+    "gm": 5,
+    "wm": 6,
+    "deep_gm": 7,
+    "cerebellum_gm": 8,
+    "cerebellum_wm": 9,
+    "brainstem": 10,
 }
 # T1 (ch2bet) class centres, from the histogram of the brain: CSF, cortical GM, WM peaks.
 T1_CENTRES = {"csf": 34.0, "gm": 86.0, "wm": 113.0}
@@ -28,15 +37,15 @@ T1_CENTRES = {"csf": 34.0, "gm": 86.0, "wm": 113.0}
 
 @dataclasses.dataclass(frozen=True)
 class Anatomy:
-    t1: np.ndarray            # uint8 T1 intensities (head and neck)
-    tissue: np.ndarray        # uint8 classes (TISSUE)
-    jhu: np.ndarray           # uint8 JHU tract labels
-    affine: np.ndarray        # voxel → Colin27 world mm
-    brain: np.ndarray         # bool: brain parenchyma and intracranial CSF
+    t1: np.ndarray  # uint8 T1 intensities (head and neck)
+    tissue: np.ndarray  # uint8 classes (TISSUE)
+    jhu: np.ndarray  # uint8 JHU tract labels
+    affine: np.ndarray  # voxel → Colin27 world mm
+    brain: np.ndarray  # bool: brain parenchyma and intracranial CSF
     dist_vent_mm: np.ndarray  # float32 distance to the lateral ventricles
-    dist_gm_mm: np.ndarray    # float32 distance to cortical GM
+    dist_gm_mm: np.ndarray  # float32 distance to cortical GM
     nearest_vent: np.ndarray  # int16 (3, ...) index of the nearest lateral-ventricle voxel
-    centre_vent: np.ndarray   # world mm: centroid of the lateral ventricles
+    centre_vent: np.ndarray  # world mm: centroid of the lateral ventricles
     centre_brain: np.ndarray  # world mm: centroid of the brain
 
     @property
@@ -66,9 +75,16 @@ def load() -> Anatomy:
     dist_gm = ndi.distance_transform_edt(~cortex)
     world_of = lambda m: aff[:3, :3] @ np.array(ndi.center_of_mass(m)) + aff[:3, 3]
     return Anatomy(
-        t1=t1, tissue=tissue, jhu=jhu, affine=aff, brain=brain,
-        dist_vent_mm=dist_vent.astype(np.float32), dist_gm_mm=dist_gm.astype(np.float32),
-        nearest_vent=idx.astype(np.int16), centre_vent=world_of(vent), centre_brain=world_of(brain),
+        t1=t1,
+        tissue=tissue,
+        jhu=jhu,
+        affine=aff,
+        brain=brain,
+        dist_vent_mm=dist_vent.astype(np.float32),
+        dist_gm_mm=dist_gm.astype(np.float32),
+        nearest_vent=idx.astype(np.int16),
+        centre_vent=world_of(vent),
+        centre_brain=world_of(brain),
     )
 
 

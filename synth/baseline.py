@@ -42,15 +42,23 @@ def evaluate(cohort: pathlib.Path, bins: int = 64, folds: int = 5, seed: int = 0
     tail = np.array([f[1] for f in feats])
     y = np.array([int(r["label"]) for r in rows])
     model = make_pipeline(StandardScaler(), LogisticRegression(C=1.0, max_iter=2000))
-    prob = cross_val_predict(model, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed),
-                             method="predict_proba")[:, 1]
+    prob = cross_val_predict(
+        model, x, y, cv=StratifiedKFold(folds, shuffle=True, random_state=seed), method="predict_proba"
+    )[:, 1]
     by_difficulty = {}
     for d in sorted({r["difficulty"] for r in rows} - {"healthy"}):
         keep = np.array([r["difficulty"] in (d, "healthy") for r in rows])
         by_difficulty[d] = round(float(roc_auc_score(y[keep], prob[keep])), 4)
-    return {"cohort": str(cohort), "n": len(rows), "patients": int(y.sum()), "bins": bins, "folds": folds,
-            "auc": round(float(roc_auc_score(y, prob)), 4), "auc_patients_by_difficulty_vs_controls": by_difficulty,
-            "auc_bright_tail_rule": round(float(roc_auc_score(y, tail)), 4)}
+    return {
+        "cohort": str(cohort),
+        "n": len(rows),
+        "patients": int(y.sum()),
+        "bins": bins,
+        "folds": folds,
+        "auc": round(float(roc_auc_score(y, prob)), 4),
+        "auc_patients_by_difficulty_vs_controls": by_difficulty,
+        "auc_bright_tail_rule": round(float(roc_auc_score(y, tail)), 4),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -44,7 +44,7 @@ def measure(path: pathlib.Path | nib.Nifti1Image, sequence: str) -> dict:
     core = np.stack([ndi.binary_erosion(head[:, :, k], iterations=erode_vox) for k in range(head.shape[2])], 2)
     nz = head.shape[2]
     slab = np.zeros_like(core)
-    slab[:, :, int(nz * 0.4): int(nz * 0.75)] = True  # ventricles to centrum semiovale
+    slab[:, :, int(nz * 0.4) : int(nz * 0.75)] = True  # ventricles to centrum semiovale
     core &= slab
     values = data[core & (data > 0)]
     if values.size < 1000:
@@ -81,14 +81,23 @@ def measure(path: pathlib.Path | nib.Nifti1Image, sequence: str) -> dict:
     # Bright tail inside the brain core: lesions (FLAIR) or CSF (T2w), as a multiple of WM.
     p999 = float(np.percentile(values, 99.9))
     # Scalp: the head rim (outer 6 mm of the head mask).
-    rim = head & ~np.stack([ndi.binary_erosion(head[:, :, k], iterations=int(round(6 / zooms[0])))
-                            for k in range(nz)], 2) & slab
+    rim = (
+        head
+        & ~np.stack([ndi.binary_erosion(head[:, :, k], iterations=int(round(6 / zooms[0]))) for k in range(nz)], 2)
+        & slab
+    )
     return {
-        "file": name, "sequence": sequence, "voxel_mm": [round(float(z), 3) for z in zooms],
-        "shape": list(data.shape), "tissue": tissue,
+        "file": name,
+        "sequence": sequence,
+        "voxel_mm": [round(float(z), 3) for z in zooms],
+        "shape": list(data.shape),
+        "tissue": tissue,
         "ratios_to_wm": {n: round(t["mean"] / wm, 3) for n, t in tissue.items()},
-        "noise_sigma_over_wm": round(sigma / wm, 4), "snr_wm": round(wm / sigma, 1) if sigma == sigma else None,
-        "background_nonzero_fraction": round(float(air.size) / max(int((corner & ~ndi.binary_dilation(head, iterations=3)).sum()), 1), 3),
+        "noise_sigma_over_wm": round(sigma / wm, 4),
+        "snr_wm": round(wm / sigma, 1) if sigma == sigma else None,
+        "background_nonzero_fraction": round(
+            float(air.size) / max(int((corner & ~ndi.binary_dilation(head, iterations=3)).sum()), 1), 3
+        ),
         "core_p99_9_over_wm": round(p999 / wm, 3),
         "scalp_p90_over_wm": round(float(np.percentile(data[rim], 90)) / wm, 3),
     }
@@ -104,7 +113,9 @@ def main(argv: list[str] | None = None) -> None:
         r = measure(args.real / name, seq)
         r["description"] = desc
         results.append(r)
-        print(json.dumps({k: r[k] for k in ("file", "ratios_to_wm", "snr_wm", "core_p99_9_over_wm", "scalp_p90_over_wm")}))
+        print(
+            json.dumps({k: r[k] for k in ("file", "ratios_to_wm", "snr_wm", "core_p99_9_over_wm", "scalp_p90_over_wm")})
+        )
     args.out.write_text(json.dumps({"scans": results}, indent=1) + "\n")
 
 

@@ -47,8 +47,10 @@ def main(argv: list[str] | None = None) -> None:
         got = phantom_ratios(task, seq, args.seed, args.n)
         for k in ("GM", "CSF"):
             vals = [g[k] for g in got]
-            print(f"{task} {seq} {k}/WM real {np.mean([r[k] for r in real]):.3f} "
-                  f"phantoms median {np.median(vals):.3f} range {min(vals):.3f}–{max(vals):.3f}")
+            print(
+                f"{task} {seq} {k}/WM real {np.mean([r[k] for r in real]):.3f} "
+                f"phantoms median {np.median(vals):.3f} range {min(vals):.3f}–{max(vals):.3f}"
+            )
 
 
 if __name__ == "__main__":

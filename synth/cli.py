@@ -20,11 +20,20 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     ap.add_argument("--paired", action="store_true", help="also write each patient's scan without lesions")
     ap.add_argument("--slices2d", action="store_true", help="also export axial+sagittal 224×224 PNG slices")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--coarsen", type=float, default=1.0,
-                    help="multiply every voxel size (same field of view, fewer voxels): previews and tests only")
-    ap.add_argument("--randomised", type=float, default=0.0, metavar="FRACTION",
-                    help="probability that a subject is drawn with a randomised appearance (0: calibrated "
-                         "look only, 1: all randomised); recorded per subject in the manifest's mode column")
+    ap.add_argument(
+        "--coarsen",
+        type=float,
+        default=1.0,
+        help="multiply every voxel size (same field of view, fewer voxels): previews and tests only",
+    )
+    ap.add_argument(
+        "--randomised",
+        type=float,
+        default=0.0,
+        metavar="FRACTION",
+        help="probability that a subject is drawn with a randomised appearance (0: calibrated "
+        "look only, 1: all randomised); recorded per subject in the manifest's mode column",
+    )
     ap.add_argument("--quiet", action="store_true", help="no progress bar")
     args = ap.parse_args(argv)
     if args.n < 1:
@@ -44,9 +53,20 @@ def main(argv: list[str] | None = None) -> int:
     from .cohort import generate, progress  # imported late so --help is fast
 
     try:
-        rows = generate(args.task, SEQUENCES[args.sequence], args.n, args.out, seed=args.seed, paired=args.paired,
-                        want_slices=args.slices2d, workers=args.workers, start=args.start, coarsen=args.coarsen,
-                        randomised=args.randomised, on_progress=None if args.quiet else progress)
+        rows = generate(
+            args.task,
+            SEQUENCES[args.sequence],
+            args.n,
+            args.out,
+            seed=args.seed,
+            paired=args.paired,
+            want_slices=args.slices2d,
+            workers=args.workers,
+            start=args.start,
+            coarsen=args.coarsen,
+            randomised=args.randomised,
+            on_progress=None if args.quiet else progress,
+        )
     except (OSError, ValueError) as e:
         print(f"synth: error: {e}", file=sys.stderr)
         return 1

@@ -28,13 +28,38 @@ from . import slices2d
 from .subject import render
 
 MANIFEST_COLUMNS = [
-    "path", "label", "subject_id", "sequence", "age", "sex", "lesion_mask", "lesion_count", "lesion_volume_ml",
-    "seed", "generator_version",
+    "path",
+    "label",
+    "subject_id",
+    "sequence",
+    "age",
+    "sex",
+    "lesion_mask",
+    "lesion_count",
+    "lesion_volume_ml",
+    "seed",
+    "generator_version",
     # beyond what training reads: for analysis and tests
-    "task", "difficulty", "mask_components", "lesion_kinds", "paired_path", "skull_stripped", "acquisition",
-    "orientation", "voxel_mm", "snr", "ghosting", "storage",
+    "task",
+    "difficulty",
+    "mask_components",
+    "lesion_kinds",
+    "paired_path",
+    "skull_stripped",
+    "acquisition",
+    "orientation",
+    "voxel_mm",
+    "snr",
+    "ghosting",
+    "storage",
     # the subject's mode and the randomised mode's extra draws (fixed values for calibrated subjects)
-    "mode", "placement", "stripping", "coverage", "slice_profile", "gamma", "bias",
+    "mode",
+    "placement",
+    "stripping",
+    "coverage",
+    "slice_profile",
+    "gamma",
+    "bias",
 ]
 
 
@@ -54,20 +79,40 @@ def write_subject(job: tuple) -> dict:
     paired_path = ""
     if r.scan_paired is not None:
         paired_path = f"paired/{sid}_nolesion.nii.gz"
-        (out / paired_path).write_bytes(acq.nifti_bytes(r.scan_paired, r.grid.affine, r.storage.slope, desc + " paired"))
+        (out / paired_path).write_bytes(
+            acq.nifti_bytes(r.scan_paired, r.grid.affine, r.storage.slope, desc + " paired")
+        )
     zooms = np.sqrt((r.grid.affine[:3, :3] ** 2).sum(0))
     kinds = sorted({l.kind for l in r.lesions})
     row = {
-        **files, "label": p.label, "subject_id": sid, "sequence": sequence, "age": p.age, "sex": p.sex,
-        "lesion_count": len(r.lesions), "lesion_volume_ml": round(float(r.mask.sum() * np.prod(zooms)) / 1000, 4),
-        "seed": seed, "generator_version": __version__, "task": task, "difficulty": p.difficulty,
+        **files,
+        "label": p.label,
+        "subject_id": sid,
+        "sequence": sequence,
+        "age": p.age,
+        "sex": p.sex,
+        "lesion_count": len(r.lesions),
+        "lesion_volume_ml": round(float(r.mask.sum() * np.prod(zooms)) / 1000, 4),
+        "seed": seed,
+        "generator_version": __version__,
+        "task": task,
+        "difficulty": p.difficulty,
         "mask_components": int(ndi.label(r.mask, np.ones((3, 3, 3)))[1]) if r.mask.any() else 0,
-        "lesion_kinds": ";".join(kinds), "paired_path": paired_path, "skull_stripped": int(r.skull_stripped),
-        "acquisition": "3D" if r.grid.is_3d else "2D", "orientation": r.grid.orientation,
-        "voxel_mm": "x".join(f"{z:.2f}" for z in zooms), "snr": round(r.snr, 1), "ghosting": int(r.ghosting),
+        "lesion_kinds": ";".join(kinds),
+        "paired_path": paired_path,
+        "skull_stripped": int(r.skull_stripped),
+        "acquisition": "3D" if r.grid.is_3d else "2D",
+        "orientation": r.grid.orientation,
+        "voxel_mm": "x".join(f"{z:.2f}" for z in zooms),
+        "snr": round(r.snr, 1),
+        "ghosting": int(r.ghosting),
         "storage": f"{r.storage.dtype}*{r.storage.slope:g}",
-        "mode": r.plan.mode, "placement": r.plan.placement, "stripping": r.plan.stripping,
-        "coverage": r.plan.coverage, "slice_profile": r.plan.profile, "gamma": round(r.plan.gamma, 3),
+        "mode": r.plan.mode,
+        "placement": r.plan.placement,
+        "stripping": r.plan.stripping,
+        "coverage": r.plan.coverage,
+        "slice_profile": r.plan.profile,
+        "gamma": round(r.plan.gamma, 3),
         "bias": round(r.plan.bias, 3),
     }
     row["_slices"] = slices2d.export(out, task, sid, p.label, r, seed, index) if want_slices else []
@@ -93,9 +138,20 @@ def progress(done: int, total: int, started: float, stream=sys.stderr) -> None:
     stream.flush()
 
 
-def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1, paired: bool = False,
-             want_slices: bool = False, workers: int = 2, start: int = 0, coarsen: float = 1.0,
-             randomised: float = 0.0, on_progress: Callable[[int, int, float], None] | None = progress) -> list[dict]:
+def generate(
+    task: str,
+    sequence: str,
+    n: int,
+    out: pathlib.Path,
+    seed: int = 1,
+    paired: bool = False,
+    want_slices: bool = False,
+    workers: int = 2,
+    start: int = 0,
+    coarsen: float = 1.0,
+    randomised: float = 0.0,
+    on_progress: Callable[[int, int, float], None] | None = progress,
+) -> list[dict]:
     """Render subjects start..start+n−1 into `out`; returns the manifest rows (also written to disk).
     `randomised`: probability that a subject is drawn in the randomised mode (0: all calibrated)."""
     if task not in ("tsc", "ms"):
@@ -111,10 +167,22 @@ def generate(task: str, sequence: str, n: int, out: pathlib.Path, seed: int = 1,
         (out / sub).mkdir(parents=True, exist_ok=True)
     if want_slices:
         slices2d.prepare(out)
-    jobs = [(task, sequence, i, seed, str(out), paired, want_slices, coarsen, randomised)
-            for i in range(start, start + n)]
-    meta = {"generator": GENERATOR, "task": task, "sequence": sequence, "n": n, "start": start, "seed": seed,
-            "paired": paired, "slices2d": want_slices, "coarsen": coarsen, "randomised": randomised, "complete": False}
+    jobs = [
+        (task, sequence, i, seed, str(out), paired, want_slices, coarsen, randomised) for i in range(start, start + n)
+    ]
+    meta = {
+        "generator": GENERATOR,
+        "task": task,
+        "sequence": sequence,
+        "n": n,
+        "start": start,
+        "seed": seed,
+        "paired": paired,
+        "slices2d": want_slices,
+        "coarsen": coarsen,
+        "randomised": randomised,
+        "complete": False,
+    }
     (out / "cohort.json").write_text(json.dumps(meta, indent=1) + "\n")
     rows: list[dict] = []
     slice_rows: list[dict] = []

@@ -29,5 +29,13 @@ def draw(canvas: Canvas, c: Contrast, age: float, rng: np.random.Generator) -> N
         for _ in range(int(rng.integers(1, 5))):
             d = rng.uniform(2.0, 4.5)
             sig = rng.uniform(1.25, 1.7) if c.sequence == "FLAIR" else rng.uniform(1.4, 2.0)
-            ellipsoid(canvas, pick("wmh", rng), np.full(3, d / 2) * rng.uniform(0.7, 1, 3), random_rotation(rng),
-                      float(sig), rng, restrict, "wmh")
+            ellipsoid(
+                canvas,
+                pick("wmh", rng),
+                np.full(3, d / 2) * rng.uniform(0.7, 1, 3),
+                random_rotation(rng),
+                float(sig),
+                rng,
+                restrict,
+                "wmh",
+            )

@@ -39,8 +39,14 @@ def axial_tile(data: np.ndarray, affine: np.ndarray, height: float = 0.6) -> tup
 def sheet(task: str, seq: str, seed: int, n: int, out: pathlib.Path) -> pathlib.Path:
     rng = np.random.default_rng([seed, 99, len(task), len(seq)])
     picks = sorted(rng.choice(n, 16, replace=False).tolist())
-    return draw(f"QuMRI synthetic {task.upper()} cohort, {seq} (seed {seed}): 16 random subjects; right: real scans",
-                [(task, seq, i) for i in picks], seed, 0.0, (seq,), out / f"synth-{task}-{seq.lower()}.png")
+    return draw(
+        f"QuMRI synthetic {task.upper()} cohort, {seq} (seed {seed}): 16 random subjects; right: real scans",
+        [(task, seq, i) for i in picks],
+        seed,
+        0.0,
+        (seq,),
+        out / f"synth-{task}-{seq.lower()}.png",
+    )
 
 
 def randomised_sheet(seed: int, n: int, out: pathlib.Path) -> pathlib.Path:
@@ -49,15 +55,29 @@ def randomised_sheet(seed: int, n: int, out: pathlib.Path) -> pathlib.Path:
     combos = [("ms", "FLAIR"), ("ms", "T2w"), ("tsc", "FLAIR"), ("tsc", "T2w")]
     picks = rng.choice(n, 16, replace=False).tolist()
     subjects = [(*combos[k % 4], i) for k, i in enumerate(picks)]
-    return draw(f"QuMRI synthetic cohorts, randomised mode (seed {seed}): columns MS FLAIR, MS T2w, TSC FLAIR, "
-                "TSC T2w; right: real scans", subjects, seed, 1.0, ("FLAIR", "T2w"), out / "synth-randomised.png")
+    return draw(
+        f"QuMRI synthetic cohorts, randomised mode (seed {seed}): columns MS FLAIR, MS T2w, TSC FLAIR, "
+        "TSC T2w; right: real scans",
+        subjects,
+        seed,
+        1.0,
+        ("FLAIR", "T2w"),
+        out / "synth-randomised.png",
+    )
 
 
-def draw(title: str, subjects: list[tuple[str, str, int]], seed: int, randomised: float, real_seqs: tuple[str, ...],
-         path: pathlib.Path) -> pathlib.Path:
+def draw(
+    title: str,
+    subjects: list[tuple[str, str, int]],
+    seed: int,
+    randomised: float,
+    real_seqs: tuple[str, ...],
+    path: pathlib.Path,
+) -> pathlib.Path:
     real = [(f, desc) for f, (s, desc) in SCANS.items() if s in real_seqs and (REAL / f).exists()]
-    fig, axes = plt.subplots(4, 5, figsize=(15, 12.4), facecolor="black",
-                             gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.05]})
+    fig, axes = plt.subplots(
+        4, 5, figsize=(15, 12.4), facecolor="black", gridspec_kw={"width_ratios": [1, 1, 1, 1, 1.05]}
+    )
     for ax, (task, seq, i) in zip(axes[:, :4].ravel(), subjects):
         p, r = render(task, seq, i, seed, randomised=randomised)
         tile, aspect = axial_tile(r.scan * r.storage.slope, r.grid.affine)
@@ -65,13 +85,18 @@ def draw(title: str, subjects: list[tuple[str, str, int]], seed: int, randomised
         what = "control" if p.label == 0 else f"{task.upper()} {p.difficulty}"
         g = r.plan.acquired
         if randomised:
-            look = (f"{seq} {'3D' if g.is_3d else '2D'} {g.inplane_mm:.2f}/{g.thickness_mm:.1f} mm, "
-                    f"{r.storage.dtype}\n{r.plan.placement}, strip {r.plan.stripping}, {r.plan.coverage}, "
-                    f"SNR {r.plan.snr:.0f}, γ {r.plan.gamma:.2f}")
+            look = (
+                f"{seq} {'3D' if g.is_3d else '2D'} {g.inplane_mm:.2f}/{g.thickness_mm:.1f} mm, "
+                f"{r.storage.dtype}\n{r.plan.placement}, strip {r.plan.stripping}, {r.plan.coverage}, "
+                f"SNR {r.plan.snr:.0f}, γ {r.plan.gamma:.2f}"
+            )
             ax.set_title(f"#{i} {what}, {p.age:g} y, {look}", color="white", fontsize=7)
         else:
-            ax.set_title(f"#{i} {what}, {p.age:g} y, {r.grid.orientation} {'3D' if r.grid.is_3d else '2D'}",
-                         color="white", fontsize=8)
+            ax.set_title(
+                f"#{i} {what}, {p.age:g} y, {r.grid.orientation} {'3D' if r.grid.is_3d else '2D'}",
+                color="white",
+                fontsize=8,
+            )
     for ax, (f, desc) in zip(axes[:, 4], real + [(None, "")] * 4):
         if f is None:
             ax.set_visible(False)

@@ -48,6 +48,7 @@ GM_PV_CORRECTION = {"FLAIR": 1.18, "T2w": 1.0}
 @dataclasses.dataclass(frozen=True)
 class Contrast:
     """Signals of one subject, relative to adult WM."""
+
     sequence: str
     csf: float
     gm: float
@@ -91,5 +92,6 @@ def sample_contrast(sequence: str, age_years: float, rng: np.random.Generator) -
     # with the cortex's own immaturity below, the two cross at 0.6–0.8 years.
     wm = 1.0 + (1.4 * gm - 1.0) * (1 - m)
     gm_age = gm * (1 + 0.12 * (1 - m))  # immature cortex also has longer T2
-    return Contrast(sequence, csf=float(csf), gm=float(gm_age), wm=float(wm),
-                    fat=float(fat), muscle=float(muscle), bone=float(bone))
+    return Contrast(
+        sequence, csf=float(csf), gm=float(gm_age), wm=float(wm), fat=float(fat), muscle=float(muscle), bone=float(bone)
+    )

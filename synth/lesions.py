@@ -41,8 +41,15 @@ class Canvas:
         self.signal = np.zeros(shape, np.float32)
         self.lesions: list[Lesion] = []
 
-    def paint(self, box: tuple[slice, ...], frac: np.ndarray, signal: float | np.ndarray,
-              kind: str, centre: np.ndarray, size_mm: float) -> bool:
+    def paint(
+        self,
+        box: tuple[slice, ...],
+        frac: np.ndarray,
+        signal: float | np.ndarray,
+        kind: str,
+        centre: np.ndarray,
+        size_mm: float,
+    ) -> bool:
         """Merge a shape's fraction into the canvas (its signal wins where it dominates) and record it
         as a lesion with its voxels (fraction > 0.5). False, and nothing drawn, if it has no such voxel."""
         core = frac > 0.5
@@ -82,9 +89,13 @@ def random_rotation(rng: np.random.Generator) -> np.ndarray:
     q = rng.standard_normal(4)
     q /= np.linalg.norm(q)
     w, x, y, z = q
-    return np.array([[1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
-                     [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
-                     [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)]])
+    return np.array(
+        [
+            [1 - 2 * (y * y + z * z), 2 * (x * y - z * w), 2 * (x * z + y * w)],
+            [2 * (x * y + z * w), 1 - 2 * (x * x + z * z), 2 * (y * z - x * w)],
+            [2 * (x * z - y * w), 2 * (y * z + x * w), 1 - 2 * (x * x + y * y)],
+        ]
+    )
 
 
 def frame_along(axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -96,24 +107,42 @@ def frame_along(axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([a, b, np.cross(a, b)], axis=1)
 
 
-def ellipsoid(canvas: Canvas, centre: np.ndarray, semi_axes: np.ndarray, rot: np.ndarray, signal: float,
-              rng: np.random.Generator, restrict: np.ndarray | None, kind: str, rough: float = 0.12) -> bool:
+def ellipsoid(
+    canvas: Canvas,
+    centre: np.ndarray,
+    semi_axes: np.ndarray,
+    rot: np.ndarray,
+    signal: float,
+    rng: np.random.Generator,
+    restrict: np.ndarray | None,
+    kind: str,
+    rough: float = 0.12,
+) -> bool:
     box, rel = _box(centre, float(max(semi_axes)) * (1 + 2 * rough), canvas.frac.shape)
     local = rel @ rot / semi_axes
-    rho = np.sqrt((local ** 2).sum(-1)) / _roughness(rel.shape[:3], rough, rng)
+    rho = np.sqrt((local**2).sum(-1)) / _roughness(rel.shape[:3], rough, rng)
     frac = _soft((1 - rho) * float(min(semi_axes)), 1.0)
     if restrict is not None:
         frac *= restrict[box]
     return canvas.paint(box, frac, signal, kind, centre, 2 * float(max(semi_axes)))
 
 
-def wedge(canvas: Canvas, centre: np.ndarray, normal: np.ndarray, base_radius: float, depth: float,
-          signal: float, cortex_signal: float, rng: np.random.Generator, restrict: np.ndarray) -> bool:
+def wedge(
+    canvas: Canvas,
+    centre: np.ndarray,
+    normal: np.ndarray,
+    base_radius: float,
+    depth: float,
+    signal: float,
+    cortex_signal: float,
+    rng: np.random.Generator,
+    restrict: np.ndarray,
+) -> bool:
     """A tuber: a cone from the grey–white junction (t = 0) into WM (t = depth), with its cortical part."""
     box, rel = _box(centre + normal * depth / 2, max(base_radius, depth), canvas.frac.shape)
     rel = rel + normal * depth / 2
     t = rel @ normal
-    r = np.sqrt(np.maximum((rel ** 2).sum(-1) - t ** 2, 0)) / _roughness(rel.shape[:3], 0.15, rng)
+    r = np.sqrt(np.maximum((rel**2).sum(-1) - t**2, 0)) / _roughness(rel.shape[:3], 0.15, rng)
     radius = base_radius * (1 - 0.8 * np.clip(t, 0, depth) / depth)
     inside = np.minimum(np.minimum(radius - r, t + 3.0), depth - t)
     frac = _soft(inside, 1.5) * restrict[box]
@@ -121,8 +150,9 @@ def wedge(canvas: Canvas, centre: np.ndarray, normal: np.ndarray, base_radius: f
     return canvas.paint(box, frac, sig, "tuber", centre, 2 * base_radius)
 
 
-def tube(canvas: Canvas, p0: np.ndarray, p1: np.ndarray, radius: float, signal: float,
-         restrict: np.ndarray, kind: str) -> bool:
+def tube(
+    canvas: Canvas, p0: np.ndarray, p1: np.ndarray, radius: float, signal: float, restrict: np.ndarray, kind: str
+) -> bool:
     """A straight band of given radius from p0 to p1 (radial migration line, perivascular space)."""
     mid = (p0 + p1) / 2
     half = float(np.linalg.norm(p1 - p0)) / 2
@@ -138,11 +168,14 @@ def gradient_at(field: np.ndarray, v: np.ndarray) -> np.ndarray:
     """Central-difference gradient of a distance map at voxel v (unit vector)."""
     i, j, k = (int(x) for x in v)
     s = field.shape
-    g = np.array([
-        field[min(i + 1, s[0] - 1), j, k] - field[max(i - 1, 0), j, k],
-        field[i, min(j + 1, s[1] - 1), k] - field[i, max(j - 1, 0), k],
-        field[i, j, min(k + 1, s[2] - 1)] - field[i, j, max(k - 1, 0)],
-    ], float)
+    g = np.array(
+        [
+            field[min(i + 1, s[0] - 1), j, k] - field[max(i - 1, 0), j, k],
+            field[i, min(j + 1, s[1] - 1), k] - field[i, max(j - 1, 0), k],
+            field[i, j, min(k + 1, s[2] - 1)] - field[i, j, max(k - 1, 0)],
+        ],
+        float,
+    )
     n = np.linalg.norm(g)
     return g / n if n > 0 else np.array([0.0, 0.0, 1.0])
 

@@ -51,8 +51,9 @@ def draw(canvas: Canvas, sequence: str, difficulty: str, rng: np.random.Generato
                 short = max(1.5, long / rng.uniform(1.5, 2.5))
                 normal = gradient_at(a.dist_vent_mm, c)
                 c = c + normal * (0.45 * long - a.dist_vent_mm[tuple(c.astype(int))] + rng.uniform(0.5, 1.5))
-                ok = ellipsoid(canvas, c, np.array([long, short, short]), frame_along(normal, rng), sig, rng,
-                               restrict, site)
+                ok = ellipsoid(
+                    canvas, c, np.array([long, short, short]), frame_along(normal, rng), sig, rng, restrict, site
+                )
             else:
                 axes = d / 2 * rng.uniform(0.7, 1.0, 3)
                 axes[0] = d / 2

@@ -29,9 +29,9 @@ CONTRAST = {
 }
 INPLANE_MM = (0.4, 1.3)
 THICK_2D_MM, THICK_3D_MM = (1.5, 7.0), (1.0, 2.0)
-MAX_VOXELS = 16e6      # before --coarsen; a thinner stack gets coarser pixels (keeps memory ~1 GB)
-SNR = (6.0, 150.0)     # WM signal / noise sd, log-uniform
-GAMMA = (0.6, 1.6)     # log-uniform exponent on the WM-relative magnitude
+MAX_VOXELS = 16e6  # before --coarsen; a thinner stack gets coarser pixels (keeps memory ~1 GB)
+SNR = (6.0, 150.0)  # WM signal / noise sd, log-uniform
+GAMMA = (0.6, 1.6)  # log-uniform exponent on the WM-relative magnitude
 DTYPES = {"uint8": 0.25, "int16": 0.35, "uint16": 0.2, "float32": 0.2}
 # Stored value of the brightest tissue (log-uniform; uint8 saturates above 255 like a windowed export).
 LEVEL = {"uint8": (120.0, 250.0), "int16": (200.0, 30000.0), "uint16": (200.0, 60000.0), "float32": (0.5, 5000.0)}
@@ -53,12 +53,24 @@ def sample_contrast(sequence: str, age_years: float, rng: np.random.Generator) -
     fat, muscle, bone = rng.uniform(*r["fat"]), rng.uniform(*r["muscle"]), rng.uniform(*r["bone"])
     m = myelination(age_years)  # biology, not appearance: infants keep their inverted GM/WM contrast
     wm = 1.0 + (1.4 * gm - 1.0) * (1 - m)
-    return Contrast(sequence, csf=float(csf), gm=float(gm * (1 + 0.12 * (1 - m))), wm=float(wm),
-                    fat=float(fat), muscle=float(muscle), bone=float(bone))
+    return Contrast(
+        sequence,
+        csf=float(csf),
+        gm=float(gm * (1 + 0.12 * (1 - m))),
+        wm=float(wm),
+        fat=float(fat),
+        muscle=float(muscle),
+        bone=float(bone),
+    )
 
 
-def sample_grid(rng: np.random.Generator, head_extent_mm: np.ndarray, centre_world: np.ndarray,
-                head_z_mm: tuple[float, float], coarsen: float = 1.0) -> tuple[acq.Grid, str]:
+def sample_grid(
+    rng: np.random.Generator,
+    head_extent_mm: np.ndarray,
+    centre_world: np.ndarray,
+    head_z_mm: tuple[float, float],
+    coarsen: float = 1.0,
+) -> tuple[acq.Grid, str]:
     """A scanner grid with wide ranges; `head_z_mm` = world z of the head's bottom and top. Returns the
     grid and its coverage: "full", "no_vertex" or "no_cerebellum" (a slab cut through the head)."""
     orientation = str(rng.choice(list(acq.ORIENTATIONS), p=[0.6, 0.2, 0.2]))
@@ -128,7 +140,7 @@ def sample_storage(rng: np.random.Generator, top: float, gamma: float) -> acq.St
     dtype = str(rng.choice(list(DTYPES), p=list(DTYPES.values())))
     level = log_uniform(rng, *LEVEL[dtype])
     slope = 1.0 if rng.random() < 0.5 else float(np.round(log_uniform(rng, 0.01, 100.0), 6))
-    return acq.Storage(dtype, slope, level * slope / top ** gamma)
+    return acq.Storage(dtype, slope, level * slope / top**gamma)
 
 
 def bias_field(grid: acq.Grid, rng: np.random.Generator, quadratic: float, lumpy: float) -> np.ndarray:
@@ -167,7 +179,7 @@ def bad_strip_mask(coords: np.ndarray, strip: dict) -> np.ndarray:
         for centre in EYES_MM:
             v = np.linalg.solve(a.affine[:3, :3], centre - a.affine[:3, 3]).astype(np.float32)
             d2 = sum((coords[d] - v[d]) ** 2 for d in range(3))
-            keep |= d2 <= EYE_RADIUS_MM ** 2
+            keep |= d2 <= EYE_RADIUS_MM**2
     return keep
 
 
@@ -179,7 +191,8 @@ def sample_stripping(rng: np.random.Generator, registered: bool) -> tuple[str, d
         return kind, None
     holes = rng.random() < 0.5
     return kind, {
-        "margin_mm": float(rng.uniform(-4, 6)), "wobble_mm": float(rng.uniform(1, 5)),
+        "margin_mm": float(rng.uniform(-4, 6)),
+        "wobble_mm": float(rng.uniform(1, 5)),
         "wobble": rng.uniform(-1, 1, (5, 5, 5)),
         "holes": rng.standard_normal((12, 12, 12)) if holes else None,
         "hole_level": float(rng.uniform(1.0, 1.6)),
@@ -193,8 +206,12 @@ def coverage_mask(grid: acq.Grid, native: acq.Grid, grid_to_native_world: np.nda
     idx = [np.arange(n, dtype=np.float32) for n in grid.shape]
     inside = np.ones(grid.shape, bool)
     for d in range(3):
-        v = (m[d, 0] * idx[0][:, None, None] + m[d, 1] * idx[1][None, :, None]
-             + m[d, 2] * idx[2][None, None, :] + m[d, 3])
+        v = (
+            m[d, 0] * idx[0][:, None, None]
+            + m[d, 1] * idx[1][None, :, None]
+            + m[d, 2] * idx[2][None, None, :]
+            + m[d, 3]
+        )
         inside &= (v >= -0.5) & (v <= native.shape[d] - 0.5)
     return inside
 

@@ -54,8 +54,15 @@ def band(head_profile: np.ndarray, lo: float, hi: float) -> np.ndarray:
     return np.arange(int(round(first + lo * (last - first))), int(round(first + hi * (last - first))) + 1)
 
 
-def choose_slice(head_profile: np.ndarray, lesion_profile: np.ndarray, lo: float, hi: float, spacing_mm: float,
-                 is_patient: bool, rng: np.random.Generator) -> int:
+def choose_slice(
+    head_profile: np.ndarray,
+    lesion_profile: np.ndarray,
+    lo: float,
+    hi: float,
+    spacing_mm: float,
+    is_patient: bool,
+    rng: np.random.Generator,
+) -> int:
     """The selection rule above, on per-slice head and lesion pixel counts along one axis."""
     candidates = band(head_profile, lo, hi)
     target = int(round(rng.uniform(candidates[0], candidates[-1])))
@@ -99,7 +106,7 @@ def _fit(img: np.ndarray, zooms: tuple[float, float], order: int) -> np.ndarray:
     out = out[:SIZE, :SIZE]
     canvas = np.zeros((SIZE, SIZE), out.dtype)
     r0, c0 = (SIZE - out.shape[0]) // 2, (SIZE - out.shape[1]) // 2
-    canvas[r0:r0 + out.shape[0], c0:c0 + out.shape[1]] = out
+    canvas[r0 : r0 + out.shape[0], c0 : c0 + out.shape[1]] = out
     return canvas
 
 
@@ -130,7 +137,7 @@ class Oriented:
         m = np.take(self.les, k, axis=axis).astype(np.uint8)
         if view == "axial":  # (x, y) → rows = anterior→posterior, cols = right→left
             img, m, z2 = img[::-1, ::-1].T, m[::-1, ::-1].T, (zooms[1], zooms[0])
-        else:                # (y, z) → rows = superior→inferior, cols = anterior→posterior
+        else:  # (y, z) → rows = superior→inferior, cols = anterior→posterior
             img, m, z2 = img[::-1, ::-1].T, m[::-1, ::-1].T, (zooms[2], zooms[1])
         img = _fit(img, z2, 1)
         m = _fit(m, z2, 0)
@@ -144,13 +151,22 @@ def write_slice(out: pathlib.Path, o: Oriented, view: str, k: int, name: str, la
     rel, rel_m = f"slices2d/{view}/{name}.png", f"slices2d/{view}/{name}_mask.png"
     _png(out / rel, img8)
     _png(out / rel_m, m * 255)
-    return {"path": rel, "mask_path": rel_m, "label": label, "subject_id": sid, "view": view, "slice_index": k,
-            "slice_mm": round(float(k * o.zooms[BANDS[view][0]]), 2), "lesion_pixels": int(m.sum())}
+    return {
+        "path": rel,
+        "mask_path": rel_m,
+        "label": label,
+        "subject_id": sid,
+        "view": view,
+        "slice_index": k,
+        "slice_mm": round(float(k * o.zooms[BANDS[view][0]]), 2),
+        "lesion_pixels": int(m.sum()),
+    }
 
 
 def single_slices(o: Oriented, task: str, label: int, seed: int, index: int) -> dict[str, list[int]]:
     """Per view, the one slice of the selection rule above."""
     from .subject import rng_for  # late: subject imports this module's package
+
     out = {}
     for view, (axis, lo, hi) in BANDS.items():
         rng = rng_for(seed, task, index, "grid", "slice" + view)
@@ -163,16 +179,20 @@ def patient_band(o: Oriented, task: str, seed: int, index: int, gap_mm: float) -
     out = {}
     for view, (axis, lo, hi) in BANDS.items():
         head, les = o.profiles(view)
-        out[view] = lesion_band(les, band(head, lo, hi), float(o.zooms[axis]), gap_mm) or \
-            single_slices(o, task, 1, seed, index)[view]
+        out[view] = (
+            lesion_band(les, band(head, lo, hi), float(o.zooms[axis]), gap_mm)
+            or single_slices(o, task, 1, seed, index)[view]
+        )
     return out
 
 
 def export(out: pathlib.Path, task: str, sid: str, label: int, r, seed: int, index: int) -> list[dict]:
     """Write the subject's axial and sagittal slices; return their rows for slices.csv."""
     o = Oriented(r)
-    return [write_slice(out, o, view, ks[0], sid, label, sid)
-            for view, ks in single_slices(o, task, label, seed, index).items()]
+    return [
+        write_slice(out, o, view, ks[0], sid, label, sid)
+        for view, ks in single_slices(o, task, label, seed, index).items()
+    ]
 
 
 def write_manifest(out: pathlib.Path, rows: list[dict]) -> None:

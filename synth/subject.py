@@ -31,19 +31,19 @@ class Person:
     label: int
     age: float
     sex: str
-    difficulty: str         # healthy | subtle | typical | high
-    scale: np.ndarray       # per-axis head scale (x, y, z)
+    difficulty: str  # healthy | subtle | typical | high
+    scale: np.ndarray  # per-axis head scale (x, y, z)
     pose_deg: np.ndarray
     pose_mm: np.ndarray
-    ventricle_k: float      # > 0 enlarges the ventricles
-    control: np.ndarray     # (3, 6, 7, 7) smooth displacement control points, mm
+    ventricle_k: float  # > 0 enlarges the ventricles
+    control: np.ndarray  # (3, 6, 7, 7) smooth displacement control points, mm
 
 
 @dataclasses.dataclass
 class Rendered:
-    scan: np.ndarray         # stored integers
+    scan: np.ndarray  # stored integers
     scan_paired: np.ndarray | None
-    mask: np.ndarray         # uint8 lesion mask on the scan grid
+    mask: np.ndarray  # uint8 lesion mask on the scan grid
     grid: acq.Grid
     storage: acq.Storage
     lesions: list[Lesion]
@@ -65,7 +65,7 @@ def label_of(index: int) -> int:
 
 
 def subject_mode(task: str, sequence: str, index: int, seed: int, randomised: float) -> str:
-    """"randomised" with probability `randomised` (0–1), from a stream keyed without the label."""
+    """ "randomised" with probability `randomised` (0–1), from a stream keyed without the label."""
     if not 0.0 <= randomised <= 1.0:
         raise ValueError(f"randomised must be a fraction in [0, 1], got {randomised}")
     return MODES[1] if rng_for(seed, task, index, "mode", sequence).random() < randomised else MODES[0]
@@ -87,7 +87,9 @@ def sample_person(task: str, index: int, seed: int) -> Person:
         age = float(np.round(np.clip(rng.normal(38, 10), 18, 65), 1))
         sex = "F" if rng.random() < 0.72 else "M"  # MS is ~3:1 female; controls matched
     u = rng.random()
-    difficulty = "healthy" if label == 0 else ("subtle" if u < 0.28 else "high" if task == "ms" and u > 0.85 else "typical")
+    difficulty = (
+        "healthy" if label == 0 else ("subtle" if u < 0.28 else "high" if task == "ms" and u > 0.85 else "typical")
+    )
     s = brain_scale(age) if task == "tsc" else 1.0
     s *= rng.normal(1.0, 0.035) * (0.975 if sex == "F" else 1.0)
     scale = s * rng.normal(1.0, 0.025, 3)
@@ -141,8 +143,12 @@ def template_coords(p: Person, grid: acq.Grid, w2t: np.ndarray | None = None) ->
     idx = [np.arange(n, dtype=np.float32) for n in grid.shape]
     for d in range(3):
         full = _upsample(du[..., d].astype(np.float32), coarse_axes, grid.shape)
-        lin = (tv[d, 0] * idx[0][:, None, None] + tv[d, 1] * idx[1][None, :, None]
-               + tv[d, 2] * idx[2][None, None, :] + tv[d, 3]).astype(np.float32)
+        lin = (
+            tv[d, 0] * idx[0][:, None, None]
+            + tv[d, 1] * idx[1][None, :, None]
+            + tv[d, 2] * idx[2][None, None, :]
+            + tv[d, 3]
+        ).astype(np.float32)
         out[d] = lin + full
     return out
 
@@ -183,7 +189,7 @@ def _slice_blur(vol: np.ndarray, grid: acq.Grid, p: Person, profile: str = "gaus
 def _head_box_mm() -> tuple[np.ndarray, np.ndarray]:
     """Template world corners (low, high) of the head above the padded neck (z sampled every 2 mm)."""
     a = anatomy.load()
-    head = np.argwhere(a.tissue[:, :, anatomy.NECK_MM::2] > 0)
+    head = np.argwhere(a.tissue[:, :, anatomy.NECK_MM :: 2] > 0)
     lo, hi = head.min(0), head.max(0)
     to_vox = lambda v: np.array([v[0], v[1], anatomy.NECK_MM + 2 * v[2]], float)
     return a.affine[:3, :3] @ to_vox(lo) + a.affine[:3, 3], a.affine[:3, :3] @ to_vox(hi) + a.affine[:3, 3]
@@ -199,7 +205,8 @@ def head_extent_mm() -> np.ndarray:
 class Plan:
     """The look drawn for a subject and sequence (contrast, acquisition, storage); cheap, so cohorts can
     be searched by it. `rng` continues the grid stream (bias field)."""
-    grid: acq.Grid           # the stored grid
+
+    grid: acq.Grid  # the stored grid
     storage: acq.Storage
     skull_stripped: bool
     snr: float
@@ -207,18 +214,18 @@ class Plan:
     ghost_amp: float
     rng: np.random.Generator
     contrast: Contrast
-    bias: float              # max |log| of the bias field's quadratic part
+    bias: float  # max |log| of the bias field's quadratic part
     mode: str = MODES[0]
     # Randomised mode only (the defaults are the calibrated mode's fixed choices):
-    native: acq.Grid | None = None          # set for template placement: the acquisition grid
-    to_template: np.ndarray | None = None   # template placement: stored world → template mm
-    coverage: str = "full"                  # full | no_vertex | no_cerebellum
-    stripping: str = "none"                 # none | hard | bad
-    strip: dict | None = None               # bad stripping's parameters (randomised.sample_stripping)
-    profile: str = "gaussian"               # slice profile: gaussian | box
+    native: acq.Grid | None = None  # set for template placement: the acquisition grid
+    to_template: np.ndarray | None = None  # template placement: stored world → template mm
+    coverage: str = "full"  # full | no_vertex | no_cerebellum
+    stripping: str = "none"  # none | hard | bad
+    strip: dict | None = None  # bad stripping's parameters (randomised.sample_stripping)
+    profile: str = "gaussian"  # slice profile: gaussian | box
     gamma: float = 1.0
-    lumpy: float = 0.0                      # bias field: amplitude of its smooth random part
-    ghost_shift: float = 0.5                # ghost offset, fraction of the field of view
+    lumpy: float = 0.0  # bias field: amplitude of its smooth random part
+    ghost_shift: float = 0.5  # ghost offset, fraction of the field of view
 
     @property
     def placement(self) -> str:
@@ -230,8 +237,9 @@ class Plan:
         return self.grid if self.native is None else self.native
 
 
-def plan_acquisition(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0,
-                     randomised: float = 0.0) -> Plan:
+def plan_acquisition(
+    task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0, randomised: float = 0.0
+) -> Plan:
     """The subject's look; `randomised` is the probability of the randomised mode (drawn per subject)."""
     mode = subject_mode(task, sequence, index, seed, randomised)
     p = sample_person(task, index, seed)
@@ -251,8 +259,9 @@ def plan_acquisition(task: str, sequence: str, index: int, seed: int, coarsen: f
     return Plan(grid, storage, stripped, snr, ghosting, ghost_amp, g, c, bias, stripping="hard" if stripped else "none")
 
 
-def _plan_randomised(p: Person, sequence: str, g: np.random.Generator, crng: np.random.Generator,
-                     centre: np.ndarray, coarsen: float) -> Plan:
+def _plan_randomised(
+    p: Person, sequence: str, g: np.random.Generator, crng: np.random.Generator, centre: np.ndarray, coarsen: float
+) -> Plan:
     a = anatomy.load()
     c = rnd.sample_contrast(sequence, p.age, crng)
     lo, hi = _head_box_mm()
@@ -271,9 +280,27 @@ def _plan_randomised(p: Person, sequence: str, g: np.random.Generator, crng: np.
     ghost_amp, ghost_shift = float(g.uniform(0.02, 0.15)), float(g.choice([1 / 2, 1 / 3, 1 / 4]))
     bias, lumpy = float(g.uniform(0.1, 0.6)), float(g.uniform(0.0, 0.3))
     storage = rnd.sample_storage(g, max(c.csf, c.gm, c.wm, c.fat), gamma)
-    return Plan(grid, storage, stripping != "none", snr, ghosting, ghost_amp, g, c, bias, MODES[1],
-                native if registered else None, to_template, coverage, stripping, strip, profile, gamma, lumpy,
-                ghost_shift)
+    return Plan(
+        grid,
+        storage,
+        stripping != "none",
+        snr,
+        ghosting,
+        ghost_amp,
+        g,
+        c,
+        bias,
+        MODES[1],
+        native if registered else None,
+        to_template,
+        coverage,
+        stripping,
+        strip,
+        profile,
+        gamma,
+        lumpy,
+        ghost_shift,
+    )
 
 
 def scan_coords(p: Person, plan: Plan) -> np.ndarray:
@@ -304,8 +331,9 @@ def _noise_sigma_vox(plan: Plan) -> list[float]:
     return sig
 
 
-def render(task: str, sequence: str, index: int, seed: int, paired: bool = False,
-           coarsen: float = 1.0, randomised: float = 0.0) -> tuple[Person, Rendered]:
+def render(
+    task: str, sequence: str, index: int, seed: int, paired: bool = False, coarsen: float = 1.0, randomised: float = 0.0
+) -> tuple[Person, Rendered]:
     a = anatomy.load()
     p = sample_person(task, index, seed)
     prng = rng_for(seed, task, index, "person")
@@ -328,8 +356,14 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
         else:
             ms.draw(les, sequence, p.difficulty, prng)
 
-    grid, storage, stripped, snr, ghosting, ghost_amp = (plan.grid, plan.storage, plan.skull_stripped, plan.snr,
-                                                         plan.ghosting, plan.ghost_amp)
+    grid, storage, stripped, snr, ghosting, ghost_amp = (
+        plan.grid,
+        plan.storage,
+        plan.skull_stripped,
+        plan.snr,
+        plan.ghosting,
+        plan.ghost_amp,
+    )
     calibrated = plan.mode == MODES[0]
     if calibrated:
         bias = acq.bias_field(grid, plan.rng, plan.bias)
@@ -382,12 +416,14 @@ def render(task: str, sequence: str, index: int, seed: int, paired: bool = False
 
     scan = finish(with_lesions)
     scan_paired = finish(clean) if paired and p.label == 1 else None
-    return p, Rendered(scan, scan_paired, mask.astype(np.uint8), grid, storage, les.lesions, stripped, snr, ghosting,
-                       c, plan)
+    return p, Rendered(
+        scan, scan_paired, mask.astype(np.uint8), grid, storage, les.lesions, stripped, snr, ghosting, c, plan
+    )
 
 
-def tissue_on_grid(task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0,
-                   randomised: float = 0.0) -> np.ndarray:
+def tissue_on_grid(
+    task: str, sequence: str, index: int, seed: int, coarsen: float = 1.0, randomised: float = 0.0
+) -> np.ndarray:
     """The template tissue classes carried onto the subject's scan grid (nearest neighbour), for checks."""
     plan = plan_acquisition(task, sequence, index, seed, coarsen, randomised)
     coords = scan_coords(sample_person(task, index, seed), plan)

@@ -17,8 +17,11 @@ def tuber_count(difficulty: str, rng: np.random.Generator) -> int:
 
 def tuber_signal(c: Contrast, age: float, difficulty: str, rng: np.random.Generator) -> float:
     """Hyperintense to myelinated WM; in infants darker than the (bright) unmyelinated WM around it."""
-    lo, hi = ((1.25, 1.45) if difficulty == "subtle" else (1.4, 1.9)) if c.sequence == "FLAIR" else \
-        ((1.35, 1.6) if difficulty == "subtle" else (1.5, 2.3))
+    lo, hi = (
+        ((1.25, 1.45) if difficulty == "subtle" else (1.4, 1.9))
+        if c.sequence == "FLAIR"
+        else ((1.35, 1.6) if difficulty == "subtle" else (1.5, 2.3))
+    )
     adult = rng.uniform(lo, hi)
     m = myelination(age)
     return float(m * adult + (1 - m) * 0.8 * c.wm)
@@ -57,5 +60,14 @@ def draw(canvas: Canvas, c: Contrast, age: float, difficulty: str, rng: np.rando
                 sig = rng.uniform(0.35, 0.7) if calcified else rng.uniform(1.1, 1.5)
             else:
                 sig = rng.uniform(0.2, 0.5) if calcified else rng.uniform(1.0, 1.4)
-            ellipsoid(canvas, centre, np.full(3, r) * rng.uniform(0.8, 1.0, 3), random_rotation(rng), float(sig),
-                      rng, None, "sen_calcified" if calcified else "sen", rough=0.08)
+            ellipsoid(
+                canvas,
+                centre,
+                np.full(3, r) * rng.uniform(0.8, 1.0, 3),
+                random_rotation(rng),
+                float(sig),
+                rng,
+                None,
+                "sen_calcified" if calcified else "sen",
+                rough=0.08,
+            )

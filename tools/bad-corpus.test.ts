@@ -7,7 +7,19 @@ describe('bad-input corpus', () => {
   const files = badCorpus();
   it('covers every bad-input case the issue lists', () => {
     const codes = new Set(files.map((f) => f.code));
-    for (const c of ['not-nifti', 'gzip-truncated', 'gzip-corrupt', 'wrong-magic', 'dims-2d', 'dims-multivolume', 'dims-invalid', 'non-finite', 'size-mismatch', 'voxel-size', 'too-large'] as const) {
+    for (const c of [
+      'not-nifti',
+      'gzip-truncated',
+      'gzip-corrupt',
+      'wrong-magic',
+      'dims-2d',
+      'dims-multivolume',
+      'dims-invalid',
+      'non-finite',
+      'size-mismatch',
+      'voxel-size',
+      'too-large',
+    ] as const) {
       expect(codes.has(c), c).toBe(true);
     }
     expect(new Set(files.map((f) => f.name)).size).toBe(files.length);

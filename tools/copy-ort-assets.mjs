@@ -17,7 +17,8 @@ const files = readdirSync(src).filter((f) => /^ort-wasm.*\.(mjs|wasm)$/.test(f))
 for (const f of files) {
   const from = join(src, f);
   const to = join(dst, f);
-  const same = existsSync(to) && statSync(to).size === statSync(from).size && statSync(to).mtimeMs >= statSync(from).mtimeMs;
+  const same =
+    existsSync(to) && statSync(to).size === statSync(from).size && statSync(to).mtimeMs >= statSync(from).mtimeMs;
   if (!same) {
     copyFileSync(from, to);
     copied++;

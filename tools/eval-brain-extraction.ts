@@ -14,7 +14,9 @@ function arg(name: string, fallback: number): number {
 }
 
 if (!templateAvailable()) {
-  console.error('eval-brain-extraction: /usr/share/mricron/templates/ch2*.nii.gz missing (apt-get install mricron-data)');
+  console.error(
+    'eval-brain-extraction: /usr/share/mricron/templates/ch2*.nii.gz missing (apt-get install mricron-data)',
+  );
   process.exit(1);
 }
 const n = arg('--n', 12);
@@ -30,7 +32,9 @@ for (let s = 0; s < n; s++) {
   const ms = performance.now() - t0;
   const dice = diceAgainstTemplate(r.mask, r.grid, r.affine, brain);
   rows.push({ seed: seed0 + s, contrast, sliceMm: head.spacing[2], dice, ms });
-  console.log(`seed ${seed0 + s}\t${contrast}\tslice ${head.spacing[2].toFixed(2)} mm\tDice ${dice.toFixed(4)}\t${ms.toFixed(0)} ms`);
+  console.log(
+    `seed ${seed0 + s}\t${contrast}\tslice ${head.spacing[2].toFixed(2)} mm\tDice ${dice.toFixed(4)}\t${ms.toFixed(0)} ms`,
+  );
 }
 const dices = rows.map((r) => r.dice);
 const mean = dices.reduce((a, b) => a + b, 0) / dices.length;

@@ -11,5 +11,12 @@ if (!out) {
 mkdirSync(out, { recursive: true });
 const files = badCorpus();
 for (const f of files) writeFileSync(join(out, f.name), f.bytes);
-writeFileSync(join(out, 'index.json'), JSON.stringify(files.map(({ name, code, expect }) => ({ name, code, expect })), null, 2));
+writeFileSync(
+  join(out, 'index.json'),
+  JSON.stringify(
+    files.map(({ name, code, expect }) => ({ name, code, expect })),
+    null,
+    2,
+  ),
+);
 console.log(`wrote ${files.length} bad-input files to ${out}`);

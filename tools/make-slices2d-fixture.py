@@ -43,11 +43,11 @@ def phantom(shape: tuple[int, int, int], aff: np.ndarray) -> np.ndarray:
     c = [(v.max() + v.min()) / 2 for v in (x, y, z)]
     r = [(v.max() - v.min()) / 2 * 0.85 for v in (x, y, z)]
     u, v, w = ((x - c[0]) / r[0], (y - c[1]) / r[1], (z - c[2]) / r[2])
-    head = u ** 2 + v ** 2 + w ** 2 <= 1
+    head = u**2 + v**2 + w**2 <= 1
     vol = np.where(head, 80 + 40 * v + 20 * w - 10 * u, 12 + 4 * u)
-    bar = head & (v > 0.4) & (w > 0.4)                            # anterior superior
+    bar = head & (v > 0.4) & (w > 0.4)  # anterior superior
     vol[bar] = 170 + 40 * w[bar]
-    bar = head & (u > 0.3) & (u < 0.6) & (v > 0.3) & (v < 0.6)    # right anterior
+    bar = head & (u > 0.3) & (u < 0.6) & (v > 0.3) & (v < 0.6)  # right anterior
     vol[bar] = 200 + 50 * u[bar] - 20 * w[bar]
     return np.clip(np.round(vol), 0, 255).astype(np.uint8)
 
@@ -59,8 +59,12 @@ def main() -> None:
     vol_path = OUT / "volume.nii.gz"
     nib.save(nib.Nifti1Image(phantom(shape, aff), aff), vol_path)
     img = nib.load(vol_path)  # the stored (float32) affine, as the page reads it
-    r = types.SimpleNamespace(scan=np.asanyarray(img.dataobj), storage=types.SimpleNamespace(slope=1.0),
-                              grid=types.SimpleNamespace(affine=img.affine), mask=np.zeros(shape, np.uint8))
+    r = types.SimpleNamespace(
+        scan=np.asanyarray(img.dataobj),
+        storage=types.SimpleNamespace(slope=1.0),
+        grid=types.SimpleNamespace(affine=img.affine),
+        mask=np.zeros(shape, np.uint8),
+    )
     with tempfile.TemporaryDirectory() as tmp:
         out = pathlib.Path(tmp)
         slices2d.prepare(out)

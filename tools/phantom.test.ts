@@ -19,7 +19,10 @@ describe('phantom', () => {
   });
   it('survives a uint8 NIfTI round trip', () => {
     const v = makePhantom({ dims: [20, 24, 20], spacing: [8, 8, 8] });
-    const back = parseNifti(writeNifti(v, { datatype: 'uint8', gzip: true, description: 'phantom FLAIR' }), 'phantom.nii.gz');
+    const back = parseNifti(
+      writeNifti(v, { datatype: 'uint8', gzip: true, description: 'phantom FLAIR' }),
+      'phantom.nii.gz',
+    );
     expect(Array.from(back.volume.data)).toEqual(Array.from(v.data));
     expect(back.info.sequence.sequence).toBe('FLAIR');
   });

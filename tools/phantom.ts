@@ -28,7 +28,9 @@ const INTENSITY: Record<Contrast, Record<Tissue, number>> = {
 
 /** Squared normalised distance to an ellipsoid's centre (< 1 inside). */
 function ell(x: number, y: number, z: number, c: [number, number, number], r: [number, number, number]): number {
-  const dx = (x - c[0]) / r[0], dy = (y - c[1]) / r[1], dz = (z - c[2]) / r[2];
+  const dx = (x - c[0]) / r[0],
+    dy = (y - c[1]) / r[1],
+    dz = (z - c[2]) / r[2];
   return dx * dx + dy * dy + dz * dz;
 }
 
@@ -53,7 +55,6 @@ export function tissueAt(x: number, y: number, z: number): Tissue {
   return 'gm';
 }
 
-
 export function centredAffine(dims: [number, number, number], spacing: [number, number, number]): number[] {
   const t = dims.map((d, i) => (-(d - 1) / 2) * spacing[i]);
   return [spacing[0], 0, 0, t[0], 0, spacing[1], 0, t[1], 0, 0, spacing[2], t[2], 0, 0, 0, 1];
@@ -68,14 +69,16 @@ export function makePhantom(p: PhantomParams): Volume {
   const noise = p.noise ?? 0;
   const [nx, ny, nz] = p.dims;
   const data = new Float32Array(nx * ny * nz);
-  for (let k = 0; k < nz; k++) for (let j = 0; j < ny; j++) for (let i = 0; i < nx; i++) {
-    const x = affine[0] * i + affine[1] * j + affine[2] * k + affine[3];
-    const y = affine[4] * i + affine[5] * j + affine[6] * k + affine[7];
-    const z = affine[8] * i + affine[9] * j + affine[10] * k + affine[11];
-    const v = table[tissueAt(x, y, z)];
-    // Box–Muller: approximately Gaussian noise, kept non-negative like magnitude MRI.
-    const n = noise > 0 ? noise * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) : 0;
-    data[i + nx * (j + ny * k)] = Math.max(0, Math.round(v + (v > 0 ? n : 0)));
-  }
+  for (let k = 0; k < nz; k++)
+    for (let j = 0; j < ny; j++)
+      for (let i = 0; i < nx; i++) {
+        const x = affine[0] * i + affine[1] * j + affine[2] * k + affine[3];
+        const y = affine[4] * i + affine[5] * j + affine[6] * k + affine[7];
+        const z = affine[8] * i + affine[9] * j + affine[10] * k + affine[11];
+        const v = table[tissueAt(x, y, z)];
+        // Box–Muller: approximately Gaussian noise, kept non-negative like magnitude MRI.
+        const n = noise > 0 ? noise * Math.sqrt(-2 * Math.log(1 - rand())) * Math.cos(2 * Math.PI * rand()) : 0;
+        data[i + nx * (j + ny * k)] = Math.max(0, Math.round(v + (v > 0 ? n : 0)));
+      }
   return { dims: p.dims, spacing: [colNorm(0), colNorm(1), colNorm(2)], affine, datatype: 'float32', data };
 }

@@ -32,7 +32,9 @@ const PATCHED = `    if (layer === 0) {
 export function patchNiivue(code: string): string {
   const at = code.indexOf(UNPATCHED);
   if (at < 0 || code.indexOf(UNPATCHED, at + 1) >= 0) {
-    throw new Error('qumri-niivue-gradient: NiiVue changed (refreshLayers no longer calls gradientGL as 0.69 did); review tools/vite-niivue-patch.ts');
+    throw new Error(
+      'qumri-niivue-gradient: NiiVue changed (refreshLayers no longer calls gradientGL as 0.69 did); review tools/vite-niivue-patch.ts',
+    );
   }
   return code.slice(0, at) + PATCHED + code.slice(at + UNPATCHED.length);
 }

@@ -40,7 +40,11 @@ export function precachePlugin(): Plugin {
       // The bundler's own copy of ORT's wasm goes unused: the runtime loads it from /ort/.
       const emitted = Object.keys(bundle).filter((f) => !/^assets\/ort-wasm/.test(f));
       const pub = publicDir ? walk(publicDir).filter(precachePublic) : [];
-      this.emitFile({ type: 'asset', fileName: 'precache.json', source: JSON.stringify({ files: ['', 'index.html', ...emitted, ...pub] }) });
+      this.emitFile({
+        type: 'asset',
+        fileName: 'precache.json',
+        source: JSON.stringify({ files: ['', 'index.html', ...emitted, ...pub] }),
+      });
     },
   };
 }

@@ -74,11 +74,15 @@ def bench_config(cfg: dict, shape: list[int], batch: int, reps: int, device: tor
             model.head(feats)
         sync()
 
-    return {"config": cfg, "input": shape, "batch": batch,
-            "train_s_per_sample": timed(train_step, reps) / batch,
-            "infer_s_per_sample": timed(infer, reps),
-            "head_s_per_sample": timed(head_only, reps) / batch,
-            "params": sum(p.numel() for p in model.parameters())}
+    return {
+        "config": cfg,
+        "input": shape,
+        "batch": batch,
+        "train_s_per_sample": timed(train_step, reps) / batch,
+        "infer_s_per_sample": timed(infer, reps),
+        "head_s_per_sample": timed(head_only, reps) / batch,
+        "params": sum(p.numel() for p in model.parameters()),
+    }
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -101,10 +105,19 @@ def main(argv: list[str] | None = None) -> None:
         cfg, shape, batch = CONFIGS[i]
         r = bench_config(cfg, shape, batch, a.reps, device)
         results[i] = r
-        print(f"{i:22s} {r['train_s_per_sample']:15.4f} {r['infer_s_per_sample']:15.4f} {r['head_s_per_sample']:14.6f}",
-              flush=True)
-    doc = {"device": str(device), "torch": torch.__version__, "threads": a.threads, "machine": platform.machine(),
-           "cpu_count": os.cpu_count(), "reps": a.reps, "results": results}
+        print(
+            f"{i:22s} {r['train_s_per_sample']:15.4f} {r['infer_s_per_sample']:15.4f} {r['head_s_per_sample']:14.6f}",
+            flush=True,
+        )
+    doc = {
+        "device": str(device),
+        "torch": torch.__version__,
+        "threads": a.threads,
+        "machine": platform.machine(),
+        "cpu_count": os.cpu_count(),
+        "reps": a.reps,
+        "results": results,
+    }
     if device.type == "cuda":
         doc["gpu"] = torch.cuda.get_device_name(device)
     os.makedirs(os.path.dirname(a.out), exist_ok=True)

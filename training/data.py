@@ -35,7 +35,7 @@ class ManifestError(ValueError):
 
 @dataclass
 class Row:
-    index: int                 # 1-based data row in the manifest
+    index: int  # 1-based data row in the manifest
     path: str
     label: int
     subject_id: str
@@ -71,8 +71,9 @@ def read_manifest(path: str, sequence: str = "", check_files: bool = True, view:
                 if check_files and not os.path.isfile(extra["lesion_mask"]):
                     raise ManifestError(f"{where}: lesion_mask not found: {rec['lesion_mask']!r}")
             row = Row(i, p, int(label_text), subject, (rec.get("sequence") or "").strip(), extra)
-            if (not sequence or row.sequence.lower() == sequence.lower()) and \
-                    (not view or str(extra.get("view", "")).lower() == view.lower()):
+            if (not sequence or row.sequence.lower() == sequence.lower()) and (
+                not view or str(extra.get("view", "")).lower() == view.lower()
+            ):
                 rows.append(row)
     if not rows:
         wanted = [f"{k} {v!r}" for k, v in (("sequence", sequence), ("view", view)) if v]
@@ -81,14 +82,17 @@ def read_manifest(path: str, sequence: str = "", check_files: bool = True, view:
     for r in rows:
         first = subject_labels.setdefault(r.subject_id, (r.label, r.index))
         if first[0] != r.label:
-            raise ManifestError(f"{path} row {r.index}: subject {r.subject_id!r} has label {r.label} "
-                                f"but label {first[0]} in row {first[1]}")
+            raise ManifestError(
+                f"{path} row {r.index}: subject {r.subject_id!r} has label {r.label} "
+                f"but label {first[0]} in row {first[1]}"
+            )
     return rows
 
 
 # ---------------------------------------------------------------------------------------------
 # Splits
 # ---------------------------------------------------------------------------------------------
+
 
 def make_splits(rows: list[Row], scheme: str, seed: int) -> dict:
     """Subject-level, label-stratified, seeded split. A: 65/15/20; B: 20 % test, then 20 % of the rest val."""
@@ -110,8 +114,8 @@ def make_splits(rows: list[Row], scheme: str, seed: int) -> dict:
         n_test = int(round(len(subs) * test_frac))
         n_val = int(round(len(subs) * val_frac))
         out["test"] += subs[:n_test]
-        out["val"] += subs[n_test:n_test + n_val]
-        out["train"] += subs[n_test + n_val:]
+        out["val"] += subs[n_test : n_test + n_val]
+        out["train"] += subs[n_test + n_val :]
     for twin, patient in twins.items():
         home = [k for k in out if patient in out[k]]
         if not home:
@@ -165,12 +169,14 @@ def rows_in(rows: list[Row], splits: dict, name: str) -> list[Row]:
 # Volumes
 # ---------------------------------------------------------------------------------------------
 
+
 def check_grid(row: Row, shape: tuple[int, ...]) -> None:
     """The wrong-grid error of load_volume from the file header alone (NIfTI; PNG files are small)."""
     if row.path.lower().endswith(".png"):
         load_volume(row, shape)
         return
     import nibabel as nib
+
     try:
         dims = list(nib.load(row.path).shape)
     except Exception as e:  # nibabel raises several types for unreadable files
@@ -178,13 +184,16 @@ def check_grid(row: Row, shape: tuple[int, ...]) -> None:
     if len(shape) == 2 and len(dims) == 3 and dims[2] == 1:
         dims = dims[:2]
     if dims != list(reversed(shape)):
-        raise ManifestError(f"manifest row {row.index}: {row.path} has grid {dims}, the model "
-                            f"needs {list(reversed(shape))} (x, y, z): run `training.prepare` or fix the spec")
+        raise ManifestError(
+            f"manifest row {row.index}: {row.path} has grid {dims}, the model "
+            f"needs {list(reversed(shape))} (x, y, z): run `training.prepare` or fix the spec"
+        )
 
 
 def _read_png(path: str) -> np.ndarray:
     """An 8-bit PNG slice as float32 / 255 in NIfTI axis order [x, y] (see the module header)."""
     from PIL import Image
+
     with Image.open(path) as im:
         px = np.asarray(im.convert("L"), dtype=np.float32) / 255.0  # [rows, cols]
     return np.ascontiguousarray(px[::-1, ::-1].T)
@@ -194,6 +203,7 @@ def load_volume(row: Row, shape: tuple[int, ...]) -> torch.Tensor:
     """[1, *shape] float32 from a model-grid NIfTI (or PNG slice); shape is the tensor shape ([nz, ny, nx]
     or [ny, nx])."""
     import nibabel as nib
+
     try:
         if row.path.lower().endswith(".png"):
             data = _read_png(row.path)
@@ -206,8 +216,10 @@ def load_volume(row: Row, shape: tuple[int, ...]) -> torch.Tensor:
     t = np.ascontiguousarray(data.transpose(*reversed(range(data.ndim))))
     if tuple(t.shape) != tuple(shape):
         grid = list(reversed(shape))
-        raise ManifestError(f"manifest row {row.index}: {row.path} has grid {list(data.shape)}, the model "
-                            f"needs {grid} (x, y, z): run `training.prepare` or fix the spec")
+        raise ManifestError(
+            f"manifest row {row.index}: {row.path} has grid {list(data.shape)}, the model "
+            f"needs {grid} (x, y, z): run `training.prepare` or fix the spec"
+        )
     if not np.isfinite(t).all():
         raise ManifestError(f"manifest row {row.index}: {row.path} contains NaN or infinite values")
     return torch.from_numpy(t)[None]
@@ -216,6 +228,7 @@ def load_volume(row: Row, shape: tuple[int, ...]) -> torch.Tensor:
 @dataclass
 class Augment:
     """Random flips, small affine, intensity scale/shift/gamma and Gaussian noise (all on by default)."""
+
     flip: bool = True
     rotate_deg: float = 8.0
     scale: float = 0.05
@@ -259,10 +272,16 @@ class VolumeDataset(Dataset):
     `cache_gb` (paper A's 520 subjects at 128^3 are 4.4 GB), otherwise read per access; either way every
     file is read (cached) or its header checked (uncached) up front, so a bad row fails before training."""
 
-    def __init__(self, rows: list[Row], shape: tuple[int, ...], augment: Augment | None = None, seed: int = 0,
-                 cache_gb: float = 4.0):
+    def __init__(
+        self,
+        rows: list[Row],
+        shape: tuple[int, ...],
+        augment: Augment | None = None,
+        seed: int = 0,
+        cache_gb: float = 4.0,
+    ):
         self.rows, self.shape, self.augment, self.seed = rows, tuple(shape), augment, seed
-        self.cached = len(rows) * math.prod(self.shape) * 4 <= cache_gb * 2 ** 30
+        self.cached = len(rows) * math.prod(self.shape) * 4 <= cache_gb * 2**30
         if self.cached:
             self.volumes = [load_volume(r, self.shape) for r in rows]
         else:

@@ -32,6 +32,7 @@ METRICS = ("auc", "acc", "sen", "spe", "precision", "f1")
 # Metrics
 # ---------------------------------------------------------------------------------------------
 
+
 def auc_score(y: np.ndarray, p: np.ndarray) -> float:
     """Mann-Whitney AUC (ties count 1/2); NaN when a class is missing."""
     pos, neg = p[y == 1], p[y == 0]
@@ -50,8 +51,13 @@ def threshold_metrics(y: np.ndarray, p: np.ndarray, thr: float) -> dict[str, flo
     fp, fn = int(np.sum(pred & (y == 0))), int(np.sum(~pred & (y == 1)))
     div = lambda a, b: a / b if b else math.nan  # noqa: E731
     sen, prec = div(tp, tp + fn), div(tp, tp + fp)
-    return {"acc": div(tp + tn, len(y)), "sen": sen, "spe": div(tn, tn + fp), "precision": prec,
-            "f1": div(2 * prec * sen, prec + sen) if not (math.isnan(prec) or math.isnan(sen)) else math.nan}
+    return {
+        "acc": div(tp + tn, len(y)),
+        "sen": sen,
+        "spe": div(tn, tn + fp),
+        "precision": prec,
+        "f1": div(2 * prec * sen, prec + sen) if not (math.isnan(prec) or math.isnan(sen)) else math.nan,
+    }
 
 
 def all_metrics(y: np.ndarray, p: np.ndarray, thr: float) -> dict[str, float]:
@@ -72,8 +78,9 @@ def choose_threshold(y: np.ndarray, p: np.ndarray) -> float:
     return min(max(best, 1e-6), 1 - 1e-6)
 
 
-def bootstrap(y: np.ndarray, p: np.ndarray, thr: float, n_boot: int = 2000, seed: int = 0,
-              groups: list[str] | None = None) -> dict[str, list[float]]:
+def bootstrap(
+    y: np.ndarray, p: np.ndarray, thr: float, n_boot: int = 2000, seed: int = 0, groups: list[str] | None = None
+) -> dict[str, list[float]]:
     """95 % percentile intervals, resampling cases with replacement within each class (stratified). groups
     (a subject per case, several slices each): resample subjects and take all their cases, since slices of
     one subject are not independent and resampling them alone makes the intervals too narrow."""
@@ -119,13 +126,20 @@ def delong(y: np.ndarray, p_a: np.ndarray, p_b: np.ndarray) -> dict[str, float]:
     else:
         z = diff / math.sqrt(var)
         pval = float(2 * stats.norm.sf(abs(z)))
-    return {"auc_a": float(aucs[0]), "auc_b": float(aucs[1]), "diff": float(diff), "z": float(z), "p": pval,
-            "var": float(var)}
+    return {
+        "auc_a": float(aucs[0]),
+        "auc_b": float(aucs[1]),
+        "diff": float(diff),
+        "z": float(z),
+        "p": pval,
+        "var": float(var),
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Predictions
 # ---------------------------------------------------------------------------------------------
+
 
 def predict(model, ds: D.VolumeDataset, batch: int = 4) -> np.ndarray:
     probs = []
@@ -147,14 +161,19 @@ def write_predictions(path: str, rows: list[D.Row], p: np.ndarray) -> None:
 def read_predictions(path: str) -> tuple[list[str], np.ndarray, np.ndarray]:
     with open(path, newline="") as f:
         recs = list(csv.DictReader(f))
-    return [r["path"] for r in recs], np.array([int(r["label"]) for r in recs]), \
-        np.array([float(r["probability"]) for r in recs])
+    return (
+        [r["path"] for r in recs],
+        np.array([int(r["label"]) for r in recs]),
+        np.array([float(r["probability"]) for r in recs]),
+    )
 
 
 AGGREGATES = {"mean": np.mean, "max": np.max}
 
 
-def per_subject(subjects: list[str], y: np.ndarray, p: np.ndarray, how: str) -> tuple[list[str], np.ndarray, np.ndarray]:
+def per_subject(
+    subjects: list[str], y: np.ndarray, p: np.ndarray, how: str
+) -> tuple[list[str], np.ndarray, np.ndarray]:
     """Slice predictions → one per subject: its label and the mean or max of its slices' probabilities."""
     if how not in AGGREGATES:
         raise ValueError(f"aggregate must be one of {sorted(AGGREGATES)}, got {how!r}")
@@ -176,21 +195,32 @@ def subject_metrics(eval_dir: str, how: str, n_boot: int = 2000) -> dict:
     for name in ("val", "test"):
         with open(os.path.join(eval_dir, f"predictions-{name}.csv"), newline="") as f:
             recs = list(csv.DictReader(f))
-        agg[name] = per_subject([r["subject_id"] for r in recs], np.array([int(r["label"]) for r in recs]),
-                                np.array([float(r["probability"]) for r in recs]), how)
+        agg[name] = per_subject(
+            [r["subject_id"] for r in recs],
+            np.array([int(r["label"]) for r in recs]),
+            np.array([float(r["probability"]) for r in recs]),
+            how,
+        )
     thr = choose_threshold(*agg["val"][1:])
     _, y, p = agg["test"]
     point, ci = all_metrics(y, p, thr), bootstrap(y, p, thr, n_boot)
-    return {"aggregate": how, "threshold": thr, "threshold_chosen_on": "val subjects (Youden J)",
-            "n_val": len(agg["val"][0]), "n_test": len(y),
-            "test": {k: {"value": point[k], "ci95": ci[k]} for k in METRICS}}
+    return {
+        "aggregate": how,
+        "threshold": thr,
+        "threshold_chosen_on": "val subjects (Youden J)",
+        "n_val": len(agg["val"][0]),
+        "n_test": len(y),
+        "test": {k: {"value": point[k], "ci95": ci[k]} for k in METRICS},
+    }
 
 
 def roc_png(y: np.ndarray, p: np.ndarray, path: str, title: str) -> None:
     import matplotlib
+
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
     from sklearn.metrics import roc_curve
+
     fpr, tpr, _ = roc_curve(y, p)
     fig, ax = plt.subplots(figsize=(4, 4), dpi=100)
     ax.plot(fpr, tpr, lw=2, label=f"AUC {auc_score(y, p):.3f}")
@@ -202,8 +232,15 @@ def roc_png(y: np.ndarray, p: np.ndarray, path: str, title: str) -> None:
     plt.close(fig)
 
 
-NAMES = {"resnet10": "ResNet3D-10", "resnet18": "ResNet3D-18", "resnet34": "ResNet3D-34", "cnn": "CNN",
-         "resnet50": "ResNet50", "densenet121": "DenseNet121", "efficientnet_b3": "EfficientNetB3"}
+NAMES = {
+    "resnet10": "ResNet3D-10",
+    "resnet18": "ResNet3D-18",
+    "resnet34": "ResNet3D-34",
+    "cnn": "CNN",
+    "resnet50": "ResNet50",
+    "densenet121": "DenseNet121",
+    "efficientnet_b3": "EfficientNetB3",
+}
 
 
 def model_name(backbone: str, head: str) -> str:
@@ -241,21 +278,32 @@ def evaluate_checkpoint(ckpt_path: str, out: str, manifest: str = "", n_boot: in
     sequence = cfg["sequence"] or "+".join(ckpt.get("training_data", {}).get("sequences", [])) or "all"
     label = f"{model_name(cfg['backbone'], cfg['head'])} {sequence}"
     result = {
-        "model": label, "ckpt": os.path.abspath(ckpt_path), "sequence": sequence, "head": cfg["head"],
-        "backbone": cfg["backbone"], "threshold": thr, "threshold_chosen_on": "val (Youden J)",
-        "n_val": int(len(preds["val"][0])), "n_test": int(len(y)),
+        "model": label,
+        "ckpt": os.path.abspath(ckpt_path),
+        "sequence": sequence,
+        "head": cfg["head"],
+        "backbone": cfg["backbone"],
+        "threshold": thr,
+        "threshold_chosen_on": "val (Youden J)",
+        "n_val": int(len(preds["val"][0])),
+        "n_test": int(len(y)),
         **({"ci95_resampled": f"subjects ({len(set(subjects))}), each with all its slices"} if several else {}),
         "test": {k: {"value": point[k], "ci95": ci[k]} for k in METRICS},
-        "manifest_metrics": {"split": "test", "n": int(len(y)),
-                             **{k: {"value": point[k], "ci95": ci[k]} for k in METRICS}},
+        "manifest_metrics": {
+            "split": "test",
+            "n": int(len(y)),
+            **{k: {"value": point[k], "ci95": ci[k]} for k in METRICS},
+        },
     }
     roc_png(y, p, os.path.join(out, "roc.png"), label)
     with open(os.path.join(out, "metrics.json"), "w") as f:
         json.dump(_json_safe(result), f, indent=1)
     with open(os.path.join(out, "metrics.md"), "w") as f:
-        f.write(f"# {label}\n\nTest set, n = {len(y)}; threshold {thr:.4f} chosen on validation "
-                f"(n = {result['n_val']}); 95 % stratified bootstrap intervals ({n_boot} resamples).\n\n"
-                "| metric | value | 95 % CI |\n|---|---|---|\n")
+        f.write(
+            f"# {label}\n\nTest set, n = {len(y)}; threshold {thr:.4f} chosen on validation "
+            f"(n = {result['n_val']}); 95 % stratified bootstrap intervals ({n_boot} resamples).\n\n"
+            "| metric | value | 95 % CI |\n|---|---|---|\n"
+        )
         for k in METRICS:
             f.write(f"| {k.upper()} | {fmt(point[k])} | {fmt(ci[k][0])}–{fmt(ci[k][1])} |\n")
     return result
@@ -281,8 +329,13 @@ def table(eval_dirs: list[str], out: str) -> dict:
         runs.append(m)
     rows = []
     for r in runs:
-        row = {"model": r["model"], "sequence": r["sequence"], "head": r["head"], "n": r["n_test"],
-               **{k: r["test"][k] for k in ("auc", "acc", "sen", "spe")}}
+        row = {
+            "model": r["model"],
+            "sequence": r["sequence"],
+            "head": r["head"],
+            "n": r["n_test"],
+            **{k: r["test"][k] for k in ("auc", "acc", "sen", "spe")},
+        }
         if r["head"] == "quantum":
             ref = [c for c in runs if c["head"] == "classical" and c["sequence"] == r["sequence"]]
             if ref:
@@ -297,13 +350,17 @@ def table(eval_dirs: list[str], out: str) -> dict:
     with open(os.path.join(out, "table.json"), "w") as f:
         json.dump(_json_safe(rows), f, indent=1)
     with open(os.path.join(out, "table.md"), "w") as f:
-        f.write("| Model | Sequence | AUC (95 % CI) | ACC | SEN | SPE | DeLong p vs classical |\n"
-                "|---|---|---|---|---|---|---|\n")
+        f.write(
+            "| Model | Sequence | AUC (95 % CI) | ACC | SEN | SPE | DeLong p vs classical |\n"
+            "|---|---|---|---|---|---|---|\n"
+        )
         for r in rows:
             auc = r["auc"]
-            f.write(f"| {r['model']} | {r['sequence']} | {fmt(auc['value'])} ({fmt(auc['ci95'][0])}–"
-                    f"{fmt(auc['ci95'][1])}) | {fmt(r['acc']['value'])} | {fmt(r['sen']['value'])} | "
-                    f"{fmt(r['spe']['value'])} | {fmt(r['delong']['p']) if 'delong' in r else '—'} |\n")
+            f.write(
+                f"| {r['model']} | {r['sequence']} | {fmt(auc['value'])} ({fmt(auc['ci95'][0])}–"
+                f"{fmt(auc['ci95'][1])}) | {fmt(r['acc']['value'])} | {fmt(r['sen']['value'])} | "
+                f"{fmt(r['spe']['value'])} | {fmt(r['delong']['p']) if 'delong' in r else '—'} |\n"
+            )
     return {"rows": rows}
 
 

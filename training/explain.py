@@ -65,8 +65,9 @@ class FoldedConv(nn.Module):
         # input i receives output o through tap k = i + p − s·o, so with zeros interleaved (g′ at s·o) the VJP
         # correlates g′ with the flipped kernel padded by k − 1 − p, then keeps the first n inputs
         self.vjp_padding = [kk - 1 - p for kk, p in zip(k, self.padding)]
-        self.vjp_crop = [s * o + kk - 1 - 2 * p != n
-                         for s, o, kk, p, n in zip(self.stride, self.out_size, k, self.padding, in_size)]
+        self.vjp_crop = [
+            s * o + kk - 1 - 2 * p != n for s, o, kk, p, n in zip(self.stride, self.out_size, k, self.padding, in_size)
+        ]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return F.conv3d(x, self.weight, self.bias, self.stride, self.padding)

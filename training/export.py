@@ -40,9 +40,13 @@ OPSET = 17
 CLASSES = {"tsc": ["healthy", "TSC"], "ms": ["healthy", "MS"]}
 WEIGHTS = ("float32", "float16")
 FLOAT16_MAX_DIFF = 1e-3
-DEFAULT_PREPROCESS = {"orientation": "RAS", "resample": "resize", "spacing_mm": None,
-                      "brain_extraction": "auto",
-                      "normalize": {"method": "percentile", "low": 0.5, "high": 99.5}}
+DEFAULT_PREPROCESS = {
+    "orientation": "RAS",
+    "resample": "resize",
+    "spacing_mm": None,
+    "brain_extraction": "auto",
+    "normalize": {"method": "percentile", "low": 0.5, "high": 99.5},
+}
 
 
 class _BackboneOutputs(nn.Module):
@@ -60,6 +64,7 @@ def export_backbone(model: Classifier, input_shape: list[int], path: str) -> dic
     run that only classifies feeds as zeros (ORT still runs the Grad-CAM nodes: see training/explain.py).
     Fails if a Conv's BatchNorm survived folding."""
     import onnx
+
     dummy = torch.zeros(*input_shape)
     spatial = {i: f"s{i}" for i in range(2, len(input_shape))}
     axes = {"input": {0: "N"}, "features": {0: "N"}, "feature_map": {0: "N", **{k: f"f{k}" for k in spatial}}}
@@ -74,16 +79,25 @@ def export_backbone(model: Classifier, input_shape: list[int], path: str) -> dic
     else:
         wrapper, args, names = _BackboneOutputs(model.backbone).eval(), dummy, (["input"], ["features", "feature_map"])
     # torch would fold the Grad-CAM path's transposed weights into second copies; onnxruntime folds them at load
-    torch.onnx.export(wrapper, args, path, opset_version=OPSET, input_names=names[0], output_names=names[1],
-                      do_constant_folding="cam" not in outputs, training=torch.onnx.TrainingMode.EVAL,
-                      dynamic_axes=axes)
+    torch.onnx.export(
+        wrapper,
+        args,
+        path,
+        opset_version=OPSET,
+        input_names=names[0],
+        output_names=names[1],
+        do_constant_folding="cam" not in outputs,
+        training=torch.onnx.TrainingMode.EVAL,
+        dynamic_axes=axes,
+    )
     graph = onnx.load(path)
     onnx.checker.check_model(graph)
     # a BatchNorm right after a Conv must have been folded into it; DenseNet's pre-activation BatchNorms
     # (after a concatenation) have no Conv to fold into and stay
     producer = {o: n.op_type for n in graph.graph.node for o in n.output}
-    left = [n.name for n in graph.graph.node
-            if n.op_type == "BatchNormalization" and producer.get(n.input[0]) == "Conv"]
+    left = [
+        n.name for n in graph.graph.node if n.op_type == "BatchNormalization" and producer.get(n.input[0]) == "Conv"
+    ]
     if left:
         raise RuntimeError(f"BatchNorm not folded in {path}: {left[:3]}")
     return outputs
@@ -95,6 +109,7 @@ def half_precision(model: Classifier) -> Classifier:
     with float16-stored weights. Biases and BatchNorm vectors (a fraction of a percent of the bytes) stay
     float32: a folded bias is the difference of large terms and loses most in float16."""
     from torch.fx.experimental.optimization import fuse
+
     half = copy.deepcopy(model).eval()
     half.backbone = fuse(half.backbone)
     with torch.no_grad():
@@ -109,6 +124,7 @@ def store_float16(path: str) -> int:
     (half the file; onnxruntime folds the casts when it loads the model). Returns how many were converted."""
     import onnx
     from onnx import TensorProto, helper, numpy_helper
+
     graph = onnx.load(path)
     inits, casts = [], []
     for init in graph.graph.initializer:
@@ -117,8 +133,9 @@ def store_float16(path: str) -> int:
             inits.append(init)
             continue
         inits.append(numpy_helper.from_array(a.astype(np.float16), f"{init.name}_f16"))
-        casts.append(helper.make_node("Cast", [f"{init.name}_f16"], [init.name], name=f"{init.name}_cast",
-                                      to=TensorProto.FLOAT))
+        casts.append(
+            helper.make_node("Cast", [f"{init.name}_f16"], [init.name], name=f"{init.name}_cast", to=TensorProto.FLOAT)
+        )
     del graph.graph.initializer[:]
     graph.graph.initializer.extend(inits)
     nodes = casts + list(graph.graph.node)
@@ -149,6 +166,7 @@ def save_model_grid_nifti(vol: np.ndarray, path: str) -> None:
     """Write a tensor-layout volume [nz, ny, nx] as NIfTI (x fastest, RAS, 1 mm): the inverse of
     get_fdata().transpose(2, 1, 0)."""
     import nibabel as nib
+
     data = vol.transpose(2, 1, 0) if vol.ndim == 3 else vol.T[:, :, None]
     img = nib.Nifti1Image(np.ascontiguousarray(data, dtype=np.float32), np.eye(4))
     img.header.set_xyzt_units("mm")
@@ -163,8 +181,14 @@ def probabilities(model: Classifier, x: torch.Tensor) -> tuple[torch.Tensor, tor
         return feats, logits, torch.softmax(logits.double(), -1)[:, 1]
 
 
-def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: int = 3, seed: int = 0,
-                    float32_model: Classifier | None = None) -> dict:
+def write_reference(
+    model: Classifier,
+    input_shape: list[int],
+    out_dir: str,
+    n: int = 3,
+    seed: int = 0,
+    float32_model: Classifier | None = None,
+) -> dict:
     """reference.json for `model`; with float32_model (a float16-weight export) also its probabilities."""
     entries = []
     for i, vol in enumerate(reference_inputs(input_shape[2:], n, seed)):
@@ -172,23 +196,33 @@ def write_reference(model: Classifier, input_shape: list[int], out_dir: str, n: 
         save_model_grid_nifti(vol, os.path.join(out_dir, name))
         x = torch.from_numpy(vol)[None, None]
         feats, logits, prob = probabilities(model, x)
-        entries.append({"file": name, "probability": float(prob[0]), "logits": logits[0].double().tolist(),
-                        "features": feats[0].double().tolist()})
+        entries.append(
+            {
+                "file": name,
+                "probability": float(prob[0]),
+                "logits": logits[0].double().tolist(),
+                "features": feats[0].double().tolist(),
+            }
+        )
         if isinstance(model.backbone, ResNet3d):
             a, w = cam_weights_autograd(model, x)
             entries[-1].update(cam_feature_map_dims=list(a.shape[1:]), cam_weights=w[0].double().tolist())
         if float32_model is not None:
             p32 = float(probabilities(float32_model, x)[2][0])
             if abs(p32 - entries[-1]["probability"]) > FLOAT16_MAX_DIFF:
-                raise ValueError(f"float16 weights move P(positive) of {name} by {abs(p32 - entries[-1]['probability']):.2e} "
-                                 f"(> {FLOAT16_MAX_DIFF}): export float32")
+                raise ValueError(
+                    f"float16 weights move P(positive) of {name} by {abs(p32 - entries[-1]['probability']):.2e} "
+                    f"(> {FLOAT16_MAX_DIFF}): export float32"
+                )
             entries[-1]["probability_float32"] = p32
-    doc = {"format": "qumri-reference/1",
-           "description": "Deterministic inputs on the model grid (NIfTI, already preprocessed) and the torch "
-                          "outputs for them: features (backbone), logits (head) and P(positive class); for a 3D "
-                          "ResNet also, by autograd, the Grad-CAM stage's dims and Σ over its cells of "
-                          "∂(logit₁ − logit₀)/∂map per channel (cam_weights).",
-           "inputs": entries}
+    doc = {
+        "format": "qumri-reference/1",
+        "description": "Deterministic inputs on the model grid (NIfTI, already preprocessed) and the torch "
+        "outputs for them: features (backbone), logits (head) and P(positive class); for a 3D "
+        "ResNet also, by autograd, the Grad-CAM stage's dims and Σ over its cells of "
+        "∂(logit₁ − logit₀)/∂map per channel (cam_weights).",
+        "inputs": entries,
+    }
     _write_json(os.path.join(out_dir, "reference.json"), doc)
     return doc
 
@@ -236,12 +270,27 @@ def update_index(models_dir: str, bundle_id: str) -> bool:
     return True
 
 
-def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shape: list[int],
-                  name: str = "", task: str = "tsc", sequence: str = "FLAIR", paper: str = "A",
-                  threshold: float = 0.5, metrics: dict | None = None, training_data: dict | None = None,
-                  limitations: list[str] | None = None, n_reference: int = 3, index: bool = True,
-                  preprocess: dict | None = None, weights: str = "float32", calibration: dict | None = None,
-                  ood: dict | None = None) -> dict:
+def export_bundle(
+    model: Classifier,
+    out_dir: str,
+    bundle_id: str,
+    *,
+    input_shape: list[int],
+    name: str = "",
+    task: str = "tsc",
+    sequence: str = "FLAIR",
+    paper: str = "A",
+    threshold: float = 0.5,
+    metrics: dict | None = None,
+    training_data: dict | None = None,
+    limitations: list[str] | None = None,
+    n_reference: int = 3,
+    index: bool = True,
+    preprocess: dict | None = None,
+    weights: str = "float32",
+    calibration: dict | None = None,
+    ood: dict | None = None,
+) -> dict:
     """Write every bundle file into out_dir and return the manifest; `preprocess` is the spec the
     training volumes were prepared with (default: docs/preprocess-spec.md's on the input grid);
     `weights` the backbone's storage precision (see the module docstring); `calibration` and `ood` the
@@ -259,8 +308,9 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
     os.makedirs(out_dir, exist_ok=True)
     files = ["backbone.onnx", "head.json"]
     if n_reference:  # first, so a float16 export that moves the probabilities fails before writing the rest
-        ref = write_reference(model, input_shape, out_dir, n_reference,
-                              float32_model=float32_model if weights == "float16" else None)
+        ref = write_reference(
+            model, input_shape, out_dir, n_reference, float32_model=float32_model if weights == "float16" else None
+        )
         files += ["reference.json"] + [e["file"] for e in ref["inputs"]]
     outputs = export_backbone(model, input_shape, os.path.join(out_dir, "backbone.onnx"))
     if weights == "float16":
@@ -273,18 +323,29 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
         raise ValueError(f"preprocess grid {preprocess.get('grid')} does not match the model input grid {grid}")
     is_q = cfg.head == "quantum"
     manifest = {
-        "format": "qumri-bundle/1", "id": bundle_id,
+        "format": "qumri-bundle/1",
+        "id": bundle_id,
         "name": name or f"{'Q' if is_q else ''}{cfg.backbone} ({task}, {sequence})",
-        "task": task, "classes": CLASSES[task], "sequence": sequence, "dims": model.dims,
-        "architecture": {"backbone": cfg.backbone, "width": cfg.width, "head": cfg.head, "paper": paper,
-                         "config": {**vars(cfg), "pretrained": os.path.basename(cfg.pretrained)}},
+        "task": task,
+        "classes": CLASSES[task],
+        "sequence": sequence,
+        "dims": model.dims,
+        "architecture": {
+            "backbone": cfg.backbone,
+            "width": cfg.width,
+            "head": cfg.head,
+            "paper": paper,
+            "config": {**vars(cfg), "pretrained": os.path.basename(cfg.pretrained)},
+        },
         "weights": weights,
         "input": {"name": "input", "shape": [1, *input_shape[1:]]},
         "outputs": outputs,
         "preprocess": preprocess,
         "threshold": threshold,
-        "files": {f: {"sha256": sha256(os.path.join(out_dir, f)), "bytes": os.path.getsize(os.path.join(out_dir, f))}
-                  for f in files},
+        "files": {
+            f: {"sha256": sha256(os.path.join(out_dir, f)), "bytes": os.path.getsize(os.path.join(out_dir, f))}
+            for f in files
+        },
         "metrics": _nan_to_none(metrics or {}),
         "training_data": training_data or {"synthetic": True, "description": "untrained test fixture"},
         "intended_use": "Teaching and research demonstration. Not a medical device.",
@@ -301,6 +362,7 @@ def export_bundle(model: Classifier, out_dir: str, bundle_id: str, *, input_shap
 
 def main(argv: list[str] | None = None) -> None:
     from .checkpoint import load_checkpoint, model_from_checkpoint
+
     p = argparse.ArgumentParser(description="Export a checkpoint as a qumri-bundle/1 folder.")
     p.add_argument("--ckpt", required=True)
     p.add_argument("--out", required=True, help="bundle folder, e.g. public/models/<id>")
@@ -314,17 +376,29 @@ def main(argv: list[str] | None = None) -> None:
     ckpt = load_checkpoint(a.ckpt)
     model = model_from_checkpoint(ckpt)
     cfg = ckpt.get("config", {})
-    sequence = a.sequence or cfg.get("sequence") or "+".join(ckpt.get("training_data", {}).get("sequences", [])) \
-        or "unknown"
+    sequence = (
+        a.sequence or cfg.get("sequence") or "+".join(ckpt.get("training_data", {}).get("sequences", [])) or "unknown"
+    )
     metrics, threshold = {}, ckpt.get("threshold", 0.5)
     if a.metrics:
         with open(a.metrics) as f:
             ev = json.load(f)
         metrics, threshold = ev["manifest_metrics"], ev["threshold"]
-    export_bundle(model, a.out, a.id, input_shape=ckpt["input_shape"], name=a.name,
-                  task=a.task or cfg.get("task", "tsc"), sequence=sequence,
-                  paper="A" if model.dims == 3 else "B", threshold=threshold, metrics=metrics,
-                  training_data=ckpt.get("training_data"), index=not a.no_index, preprocess=ckpt.get("preprocess"))
+    export_bundle(
+        model,
+        a.out,
+        a.id,
+        input_shape=ckpt["input_shape"],
+        name=a.name,
+        task=a.task or cfg.get("task", "tsc"),
+        sequence=sequence,
+        paper="A" if model.dims == 3 else "B",
+        threshold=threshold,
+        metrics=metrics,
+        training_data=ckpt.get("training_data"),
+        index=not a.no_index,
+        preprocess=ckpt.get("preprocess"),
+    )
     print(f"exported {a.id} -> {a.out}")
 
 

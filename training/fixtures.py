@@ -62,10 +62,18 @@ def standardize_first_layer(model, shape: list[int] = TINY_SHAPE[2:]):
 def write_bundles(out: str = BUNDLES) -> None:
     data = {"synthetic": True, "description": "Seeded random weights (no training): a parity fixture only."}
     for bundle_id, head in (("tiny-qresnet", "quantum"), ("tiny-resnet", "classical")):
-        export_bundle(tiny_model(head), os.path.join(out, bundle_id), bundle_id, input_shape=TINY_SHAPE,
-                      name=f"Tiny {'Q' if head == 'quantum' else ''}ResNet-10 (width 4, 32^3) test fixture",
-                      task="tsc", sequence="FLAIR", training_data=data,
-                      limitations=["Untrained: its outputs mean nothing", "Test fixture only"], index=False)
+        export_bundle(
+            tiny_model(head),
+            os.path.join(out, bundle_id),
+            bundle_id,
+            input_shape=TINY_SHAPE,
+            name=f"Tiny {'Q' if head == 'quantum' else ''}ResNet-10 (width 4, 32^3) test fixture",
+            task="tsc",
+            sequence="FLAIR",
+            training_data=data,
+            limitations=["Untrained: its outputs mean nothing", "Test fixture only"],
+            index=False,
+        )
     write_slice_bundle(out)
 
 
@@ -75,10 +83,20 @@ def write_slice_bundle(out: str = BUNDLES) -> None:
     torch.manual_seed(11)
     model = build_model(ModelConfig(backbone="cnn", head="quantum", n_qubits=4, reps=2, hidden="16")).eval()
     data = {"synthetic": True, "description": "Seeded random weights (no training): a parity fixture only."}
-    export_bundle(standardize_first_layer(model, TINY_2D_SHAPE[2:]), os.path.join(out, "tiny-qcnn-f16"), "tiny-qcnn-f16",
-                  input_shape=TINY_2D_SHAPE, name="Tiny QCNN (float16 weights, 224x224) test fixture", task="ms",
-                  sequence="FLAIR", paper="B", weights="float16", training_data=data,
-                  limitations=["Untrained: its outputs mean nothing", "Test fixture only"], index=False)
+    export_bundle(
+        standardize_first_layer(model, TINY_2D_SHAPE[2:]),
+        os.path.join(out, "tiny-qcnn-f16"),
+        "tiny-qcnn-f16",
+        input_shape=TINY_2D_SHAPE,
+        name="Tiny QCNN (float16 weights, 224x224) test fixture",
+        task="ms",
+        sequence="FLAIR",
+        paper="B",
+        weights="float16",
+        training_data=data,
+        limitations=["Untrained: its outputs mean nothing", "Test fixture only"],
+        index=False,
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -88,19 +106,40 @@ def write_slice_bundle(out: str = BUNDLES) -> None:
 FIXTURE_CIRCUITS = {
     "zz-real-amplitudes": [
         (2, [{"family": "zz_feature_map"}, {"family": "real_amplitudes"}], "parity"),
-        (3, [{"family": "zz_feature_map", "reps": 1, "entanglement": "linear"},
-             {"family": "real_amplitudes", "reps": 2, "entanglement": "full"}], "xz"),
-        (3, [{"family": "zz_feature_map", "entanglement": "circular", "alpha": 1.5},
-             {"family": "real_amplitudes", "reps": 1, "entanglement": "reverse_linear",
-              "skip_final_rotation_layer": True}], "probs"),
+        (
+            3,
+            [
+                {"family": "zz_feature_map", "reps": 1, "entanglement": "linear"},
+                {"family": "real_amplitudes", "reps": 2, "entanglement": "full"},
+            ],
+            "xz",
+        ),
+        (
+            3,
+            [
+                {"family": "zz_feature_map", "entanglement": "circular", "alpha": 1.5},
+                {
+                    "family": "real_amplitudes",
+                    "reps": 1,
+                    "entanglement": "reverse_linear",
+                    "skip_final_rotation_layer": True,
+                },
+            ],
+            "probs",
+        ),
     ],
-    "angle-cnot-rz": [(4, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": 2}], "z"),
-                      (2, [{"family": "angle", "rotation": "Y"}, {"family": "cnot_rz"}], "x")],
-    "amplitude-rot-cnot": [(2, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
-                           (3, [{"family": "amplitude", "pad_with": 0.25, "n_features": 7}, {"family": "rot_cnot"}],
-                            "parity")],
-    "angle-rxyz-ring": [(4, [{"family": "angle", "rotation": "Z"}, {"family": "rxyz_ring", "layers": 2}], "z"),
-                        (2, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "xz")],
+    "angle-cnot-rz": [
+        (4, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": 2}], "z"),
+        (2, [{"family": "angle", "rotation": "Y"}, {"family": "cnot_rz"}], "x"),
+    ],
+    "amplitude-rot-cnot": [
+        (2, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
+        (3, [{"family": "amplitude", "pad_with": 0.25, "n_features": 7}, {"family": "rot_cnot"}], "parity"),
+    ],
+    "angle-rxyz-ring": [
+        (4, [{"family": "angle", "rotation": "Z"}, {"family": "rxyz_ring", "layers": 2}], "z"),
+        (2, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "xz"),
+    ],
 }
 
 
@@ -110,17 +149,27 @@ def fixture_case(name: str, n: int, layers: list, readout: str, gen: torch.Gener
     w = (torch.rand(quantum.n_weights(spec), generator=gen, dtype=torch.float64) * 2 - 1) * 3
     jx, jw = torch.autograd.functional.jacobian(lambda a, b: quantum.run_circuit(spec, a[None], b)[0], (x, w))
     out = quantum.run_circuit(spec, x[None], w)[0]
-    return {"name": name, "circuit": spec, "x": x.tolist(), "weights": w.tolist(), "outputs": out.tolist(),
-            "jacobian_x": jx.tolist(), "jacobian_weights": jw.tolist()}
+    return {
+        "name": name,
+        "circuit": spec,
+        "x": x.tolist(),
+        "weights": w.tolist(),
+        "outputs": out.tolist(),
+        "jacobian_x": jx.tolist(),
+        "jacobian_weights": jw.tolist(),
+    }
 
 
 def write_circuits(out: str = CIRCUITS) -> None:
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator().manual_seed(2024)
     for family, cases in FIXTURE_CIRCUITS.items():
-        doc = {"format": "qumri-circuit-fixture/1", "source": "training/quantum.py (torch, complex128)",
-               "note": "jacobian_x[o][i] = d outputs[o] / d x[i]; jacobian_weights likewise",
-               "cases": [fixture_case(f"{family}-{i}", *c, gen) for i, c in enumerate(cases)]}
+        doc = {
+            "format": "qumri-circuit-fixture/1",
+            "source": "training/quantum.py (torch, complex128)",
+            "note": "jacobian_x[o][i] = d outputs[o] / d x[i]; jacobian_weights likewise",
+            "cases": [fixture_case(f"{family}-{i}", *c, gen) for i, c in enumerate(cases)],
+        }
         with open(os.path.join(out, f"torch-{family}.json"), "w") as f:
             json.dump(doc, f, indent=1)
             f.write("\n")
@@ -131,6 +180,7 @@ def write_circuits(out: str = CIRCUITS) -> None:
 # calibration and metrics it refits, from the training pipeline's own code
 # ---------------------------------------------------------------------------------------------
 
+
 def _dense(n_in: int, n_out: int, activation: str) -> dict:
     return {"type": "dense", "in": n_in, "out": n_out, "activation": activation}
 
@@ -139,13 +189,19 @@ ADAPT_HEADS = {
     # paper A as shipped (ms-flair-qresnet34): sigmoid_pi angles into ZZFeatureMap + RealAmplitudes, parity
     "paper-a": [_dense(6, 2, "sigmoid_pi"), quantum.paper_circuit(), {"type": "pair_logits"}],
     # dense stack, angle + rxyz_ring with ⟨Z⟩, dense back to one value, pair_logits
-    "angle-ring": [_dense(6, 4, "tanh"), _dense(4, 3, "sigmoid"),
-                   quantum.make_circuit(3, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "z"),
-                   _dense(3, 1, "sigmoid"), {"type": "pair_logits"}],
+    "angle-ring": [
+        _dense(6, 4, "tanh"),
+        _dense(4, 3, "sigmoid"),
+        quantum.make_circuit(3, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring"}], "z"),
+        _dense(3, 1, "sigmoid"),
+        {"type": "pair_logits"},
+    ],
     # amplitude embedding (the kernel's input-state adjoint) into rot_cnot, ⟨X⟩ and ⟨Z⟩, dense to 2 logits
-    "amplitude": [_dense(6, 4, "sigmoid_l2"),
-                  quantum.make_circuit(2, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
-                  _dense(4, 2, "none")],
+    "amplitude": [
+        _dense(6, 4, "sigmoid_l2"),
+        quantum.make_circuit(2, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": 2}], "xz"),
+        _dense(4, 2, "none"),
+    ],
     "classical": [_dense(6, 4, "relu"), _dense(4, 2, "none")],
 }
 
@@ -180,24 +236,41 @@ def adapt_case(name: str, layers: list[dict], gen: torch.Generator, batch: int =
     ce = torch.nn.functional.cross_entropy(logits, y)
     loss = ce + l2 * sum(((p - p0) ** 2).sum() for p, p0 in zip(head.parameters(), theta0))
     loss.backward()
-    return {"name": name, "shipped": shipped, "head": head_to_json(head), "features": x.tolist(), "labels": y.tolist(),
-            "l2": l2, "loss": loss.item(), "ce": ce.item(), "probabilities": torch.softmax(logits, -1)[:, 1].tolist(),
-            "grad": torch.cat([p.grad.reshape(-1) for p in head.parameters()]).tolist()}
+    return {
+        "name": name,
+        "shipped": shipped,
+        "head": head_to_json(head),
+        "features": x.tolist(),
+        "labels": y.tolist(),
+        "l2": l2,
+        "loss": loss.item(),
+        "ce": ce.item(),
+        "probabilities": torch.softmax(logits, -1)[:, 1].tolist(),
+        "grad": torch.cat([p.grad.reshape(-1) for p in head.parameters()]).tolist(),
+    }
 
 
 def write_adapt(out: str = ADAPT) -> None:
     os.makedirs(out, exist_ok=True)
     gen = torch.Generator().manual_seed(22)
-    doc = {"format": "qumri-adapt-fixture/1", "source": "training/heads.py + torch autograd (float64)",
-           "note": "grad = d loss / d theta, theta = head.parameters() flattened in order",
-           "cases": [adapt_case(name, layers, gen) for name, layers in ADAPT_HEADS.items()]}
+    doc = {
+        "format": "qumri-adapt-fixture/1",
+        "source": "training/heads.py + torch autograd (float64)",
+        "note": "grad = d loss / d theta, theta = head.parameters() flattened in order",
+        "cases": [adapt_case(name, layers, gen) for name, layers in ADAPT_HEADS.items()],
+    }
     rng = np.random.default_rng(22)
     y = np.array([0] * 9 + [1] * 7)
     p = np.clip(0.35 + 0.3 * y + rng.normal(0, 0.18, len(y)), 0.01, 0.99)
     p[3] = p[5]  # a tie, which AUC counts ½
-    doc["calibration"] = {"source": "training/guards.py, training/evaluate.py", "p": p.tolist(), "y": y.tolist(),
-                          "entry": calibration_entry(p, y, "fixture"), "auc": auc_score(y, p),
-                          "threshold": choose_threshold(y, p)}
+    doc["calibration"] = {
+        "source": "training/guards.py, training/evaluate.py",
+        "p": p.tolist(),
+        "y": y.tolist(),
+        "entry": calibration_entry(p, y, "fixture"),
+        "auc": auc_score(y, p),
+        "threshold": choose_threshold(y, p),
+    }
     with open(os.path.join(out, "torch-head-grad.json"), "w") as f:
         json.dump(doc, f, indent=1)
         f.write("\n")

@@ -52,9 +52,16 @@ def reliability(p: np.ndarray, y: np.ndarray, bins: int = 10) -> list[dict]:
     """Equal-width bins of predicted P: count, mean prediction, observed positive rate."""
     p, y = np.asarray(p, float), np.asarray(y, float)
     idx = np.minimum((p * bins).astype(int), bins - 1)
-    return [{"lo": k / bins, "hi": (k + 1) / bins, "n": int((idx == k).sum()),
-             "mean_p": float(p[idx == k].mean()) if (idx == k).any() else None,
-             "rate": float(y[idx == k].mean()) if (idx == k).any() else None} for k in range(bins)]
+    return [
+        {
+            "lo": k / bins,
+            "hi": (k + 1) / bins,
+            "n": int((idx == k).sum()),
+            "mean_p": float(p[idx == k].mean()) if (idx == k).any() else None,
+            "rate": float(y[idx == k].mean()) if (idx == k).any() else None,
+        }
+        for k in range(bins)
+    ]
 
 
 def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
@@ -66,8 +73,14 @@ def ece(p: np.ndarray, y: np.ndarray, bins: int = 10) -> float:
 def calibration_entry(p: np.ndarray, y: np.ndarray, fitted_on: str) -> dict:
     """manifest.json's `calibration`."""
     a, b = fit_platt(p, y)
-    return {"method": "platt", "a": a, "b": b, "fitted_on": fitted_on,
-            "ece_before": ece(p, y), "ece_after": ece(platt(p, a, b), y)}
+    return {
+        "method": "platt",
+        "a": a,
+        "b": b,
+        "fitted_on": fitted_on,
+        "ece_before": ece(p, y),
+        "ece_after": ece(platt(p, a, b), y),
+    }
 
 
 def fit_whitening(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -81,7 +94,7 @@ def fit_whitening(train: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def ood_scores(feats: np.ndarray, mean: np.ndarray, w: np.ndarray) -> np.ndarray:
     """The same score as src/core/guard/ood.ts: ‖W (x − μ)‖ / √F."""
     z = (np.asarray(feats, float) - mean) @ w.T
-    return np.sqrt((z ** 2).sum(1) / len(mean))
+    return np.sqrt((z**2).sum(1) / len(mean))
 
 
 def ood_entry(train: np.ndarray, val: np.ndarray, fitted_on: str, pass_rate: float = 0.95) -> dict:
@@ -89,5 +102,11 @@ def ood_entry(train: np.ndarray, val: np.ndarray, fitted_on: str, pass_rate: flo
     mean, w = fit_whitening(train)
     s = np.sort(ood_scores(val, mean, w))
     threshold = float(s[int(np.ceil(pass_rate * len(s))) - 1])
-    return {"method": "mahalanobis", "mean": mean.tolist(), "whitening": w.tolist(), "threshold": threshold,
-            "validation_pass_rate": float((s <= threshold).mean()), "fitted_on": fitted_on}
+    return {
+        "method": "mahalanobis",
+        "mean": mean.tolist(),
+        "whitening": w.tolist(),
+        "threshold": threshold,
+        "validation_pass_rate": float((s <= threshold).mean()),
+        "fitted_on": fitted_on,
+    }

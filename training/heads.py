@@ -52,8 +52,14 @@ class Dense(nn.Module):
 
     def to_json(self) -> dict[str, Any]:
         w, b = self.linear.weight.detach().double(), self.linear.bias.detach().double()
-        return {"type": "dense", "in": self.linear.in_features, "out": self.linear.out_features,
-                "activation": self.activation, "weight": w.tolist(), "bias": b.tolist()}
+        return {
+            "type": "dense",
+            "in": self.linear.in_features,
+            "out": self.linear.out_features,
+            "activation": self.activation,
+            "weight": w.tolist(),
+            "bias": b.tolist(),
+        }
 
 
 class Quantum(nn.Module):
@@ -126,15 +132,23 @@ def dense_stack(n_in: int, hidden: list[int], dropout: float) -> tuple[list[nn.M
 # Head builders
 # ---------------------------------------------------------------------------------------------
 
+
 def classical_head(n_in: int, hidden: list[int] = (), dropout: float = 0.0) -> nn.Sequential:
     """Dense stack -> 2 logits."""
     mods, width = dense_stack(n_in, list(hidden), dropout)
     return nn.Sequential(*mods, Dense(width, 2, "none", dropout))
 
 
-def paper_a_head(n_in: int, n_qubits: int = 2, fm_reps: int = 2, fm_entanglement: str = "full",
-                 reps: int = 3, entanglement: str = "reverse_linear", readout: str = "parity",
-                 fm_input: str = "none") -> nn.Sequential:
+def paper_a_head(
+    n_in: int,
+    n_qubits: int = 2,
+    fm_reps: int = 2,
+    fm_entanglement: str = "full",
+    reps: int = 3,
+    entanglement: str = "reverse_linear",
+    readout: str = "parity",
+    fm_input: str = "none",
+) -> nn.Sequential:
     """fc -> n features -> ZZFeatureMap + RealAmplitudes -> readout -> logits.
 
     fm_input "none" feeds the fc output to the feature map as it is (Qiskit's TorchConnector pattern);
@@ -149,30 +163,39 @@ def paper_a_head(n_in: int, n_qubits: int = 2, fm_reps: int = 2, fm_entanglement
     return nn.Sequential(Dense(n_in, n_qubits, fm_input), Quantum(circ), *tail)
 
 
-def qcnn_head(n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (16,),
-              dropout: float = 0.0) -> nn.Sequential:
+def qcnn_head(
+    n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (16,), dropout: float = 0.0
+) -> nn.Sequential:
     """Paper B QCNN: Linear -> sigmoid*pi angles -> RX encoding -> (CNOTs, RZ) layers -> <Z> -> dense -> 2."""
-    circ = quantum.make_circuit(n_qubits, [{"family": "angle", "rotation": "X"},
-                                           {"family": "cnot_rz", "layers": layers}], "z")
+    circ = quantum.make_circuit(
+        n_qubits, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": layers}], "z"
+    )
     mods, width = dense_stack(n_qubits, list(hidden), dropout)
     return nn.Sequential(Dense(n_in, n_qubits, "sigmoid_pi"), Quantum(circ), *mods, Dense(width, 2))
 
 
-def amplitude_head(n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (64,),
-                   post: int = 16, dropout: float = 0.0) -> nn.Sequential:
+def amplitude_head(
+    n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (64,), post: int = 16, dropout: float = 0.0
+) -> nn.Sequential:
     """Paper B QResNet50 / QDenseNet121: dense -> 2**n sigmoid, L2-normalised -> amplitude embedding
     -> Rot + CNOT layers -> <X>, <Z> of every qubit -> two dense layers -> 2 logits."""
-    circ = quantum.make_circuit(n_qubits, [{"family": "amplitude"},
-                                           {"family": "rot_cnot", "layers": layers}], "xz")
+    circ = quantum.make_circuit(n_qubits, [{"family": "amplitude"}, {"family": "rot_cnot", "layers": layers}], "xz")
     mods, width = dense_stack(n_in, list(hidden), dropout)
-    return nn.Sequential(*mods, Dense(width, 2 ** n_qubits, "sigmoid_l2"), Quantum(circ),
-                         Dense(2 * n_qubits, post, "relu"), Dense(post, 2))
+    return nn.Sequential(
+        *mods,
+        Dense(width, 2**n_qubits, "sigmoid_l2"),
+        Quantum(circ),
+        Dense(2 * n_qubits, post, "relu"),
+        Dense(post, 2),
+    )
 
 
-def angle_ring_head(n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (64,),
-                    dropout: float = 0.0) -> nn.Sequential:
+def angle_ring_head(
+    n_in: int, n_qubits: int = 4, layers: int = 2, hidden: list[int] = (64,), dropout: float = 0.0
+) -> nn.Sequential:
     """Paper B QEfficientNetB3: dense -> n sigmoid*pi -> angle embedding -> RX.RY.RZ + CNOT ring -> <Z> -> 2."""
-    circ = quantum.make_circuit(n_qubits, [{"family": "angle", "rotation": "X"},
-                                           {"family": "rxyz_ring", "layers": layers}], "z")
+    circ = quantum.make_circuit(
+        n_qubits, [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring", "layers": layers}], "z"
+    )
     mods, width = dense_stack(n_in, list(hidden), dropout)
     return nn.Sequential(*mods, Dense(width, n_qubits, "sigmoid_pi"), Quantum(circ), Dense(n_qubits, 2))

@@ -23,6 +23,7 @@ HEADS = ("classical", "quantum")
 # 3D ResNet (paper A)
 # ---------------------------------------------------------------------------------------------
 
+
 class BasicBlock3d(nn.Module):
     def __init__(self, c_in: int, c_out: int, stride: int):
         super().__init__()
@@ -47,11 +48,15 @@ class ResNet3d(nn.Module):
         super().__init__()
         if depth not in RESNET3D_BLOCKS:
             raise ValueError(f"3D backbone must be one of {sorted(RESNET3D_BLOCKS)}, got {depth!r}")
-        self.stem = nn.Sequential(nn.Conv3d(1, width, 7, 2, 3, bias=False), nn.BatchNorm3d(width),
-                                  nn.ReLU(inplace=True), nn.MaxPool3d(3, 2, 1))
+        self.stem = nn.Sequential(
+            nn.Conv3d(1, width, 7, 2, 3, bias=False),
+            nn.BatchNorm3d(width),
+            nn.ReLU(inplace=True),
+            nn.MaxPool3d(3, 2, 1),
+        )
         stages, c = [], width
         for i, n in enumerate(RESNET3D_BLOCKS[depth]):
-            c_out = width * 2 ** i
+            c_out = width * 2**i
             blocks = [BasicBlock3d(c, c_out, 1 if i == 0 else 2)]
             blocks += [BasicBlock3d(c_out, c_out, 1) for _ in range(n - 1)]
             stages.append(nn.Sequential(*blocks))
@@ -71,13 +76,20 @@ class ResNet3d(nn.Module):
 # 2D backbones (paper B)
 # ---------------------------------------------------------------------------------------------
 
+
 class SmallCnn(nn.Module):
     """Paper B's CNN: Conv3x3(32)-ReLU-MaxPool2, Conv3x3(64)-ReLU-MaxPool2 (one input channel)."""
 
     def __init__(self):
         super().__init__()
-        self.body = nn.Sequential(nn.Conv2d(1, 32, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2),
-                                  nn.Conv2d(32, 64, 3, padding=1), nn.ReLU(inplace=True), nn.MaxPool2d(2))
+        self.body = nn.Sequential(
+            nn.Conv2d(1, 32, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+            nn.Conv2d(32, 64, 3, padding=1),
+            nn.ReLU(inplace=True),
+            nn.MaxPool2d(2),
+        )
         self.n_features = 64
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -92,10 +104,12 @@ class Torchvision2d(nn.Module):
     def __init__(self, name: str, weights_path: str = "", freeze: bool = True):
         super().__init__()
         import torchvision.models as tvm
+
         if name == "resnet50":
             net = tvm.resnet50()
-            trunk = nn.Sequential(net.conv1, net.bn1, net.relu, net.maxpool,
-                                  net.layer1, net.layer2, net.layer3, net.layer4)
+            trunk = nn.Sequential(
+                net.conv1, net.bn1, net.relu, net.maxpool, net.layer1, net.layer2, net.layer3, net.layer4
+            )
             frozen, n_feat = trunk[:5], 2048
         elif name == "densenet121":
             net = tvm.densenet121()
@@ -141,21 +155,22 @@ class Torchvision2d(nn.Module):
 # Classifier = backbone + head
 # ---------------------------------------------------------------------------------------------
 
+
 @dataclass
 class ModelConfig:
-    backbone: str = "resnet34"        # resnet10|resnet18|resnet34 (3D) or cnn|resnet50|densenet121|efficientnet_b3
-    width: int = 16                   # 3D ResNet stage-1 channels
-    head: str = "quantum"             # classical|quantum
-    n_qubits: int = 2                 # paper A default: 2; paper B heads: 4
-    fm_reps: int = 2                  # ZZFeatureMap reps (paper A head)
+    backbone: str = "resnet34"  # resnet10|resnet18|resnet34 (3D) or cnn|resnet50|densenet121|efficientnet_b3
+    width: int = 16  # 3D ResNet stage-1 channels
+    head: str = "quantum"  # classical|quantum
+    n_qubits: int = 2  # paper A default: 2; paper B heads: 4
+    fm_reps: int = 2  # ZZFeatureMap reps (paper A head)
     fm_entanglement: str = "full"
-    reps: int = 3                     # RealAmplitudes reps (A) / circuit layers (B)
+    reps: int = 3  # RealAmplitudes reps (A) / circuit layers (B)
     entanglement: str = "reverse_linear"
     readout: str = "parity"
-    fm_input: str = "none"            # paper A head: activation of the fc output that feeds the feature map
-    hidden: str = ""                  # comma-separated dense widths before the head, e.g. "64,32"
+    fm_input: str = "none"  # paper A head: activation of the fc output that feeds the feature map
+    hidden: str = ""  # comma-separated dense widths before the head, e.g. "64,32"
     dropout: float = 0.0
-    pretrained: str = ""              # local torchvision weights file (paper B)
+    pretrained: str = ""  # local torchvision weights file (paper B)
     freeze: bool = True
 
 
@@ -189,8 +204,9 @@ def build_head(cfg: ModelConfig, n_in: int) -> nn.Sequential:
     if cfg.head == "classical":
         return heads.classical_head(n_in, hidden, cfg.dropout)
     if cfg.backbone in RESNET3D_BLOCKS:
-        return heads.paper_a_head(n_in, cfg.n_qubits, cfg.fm_reps, cfg.fm_entanglement, cfg.reps,
-                                  cfg.entanglement, cfg.readout, cfg.fm_input)
+        return heads.paper_a_head(
+            n_in, cfg.n_qubits, cfg.fm_reps, cfg.fm_entanglement, cfg.reps, cfg.entanglement, cfg.readout, cfg.fm_input
+        )
     if cfg.backbone == "cnn":
         return heads.qcnn_head(n_in, cfg.n_qubits, cfg.reps, hidden or [16], cfg.dropout)
     if cfg.backbone in ("resnet50", "densenet121"):

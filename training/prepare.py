@@ -43,6 +43,7 @@ def prepare(manifest: str, out: str, spec: str = "", grid: str = "", no_brain_ex
 def _absolute_lesion_masks(prepared: str, rows: list[D.Row]) -> None:
     """The CLI rewrites only the scan column; point lesion_mask at the original (absolute) files."""
     import csv
+
     with open(prepared, newline="") as f:
         recs = list(csv.DictReader(f))
         fields = list(recs[0].keys()) if recs else []

@@ -62,7 +62,7 @@ class PretrainConfig:
     epochs: int = 30
     batch_size: int = 4
     lr: float = 1e-3
-    schedule: str = "cosine"          # cosine: lr decays to 0 over `epochs`; constant: lr throughout
+    schedule: str = "cosine"  # cosine: lr decays to 0 over `epochs`; constant: lr throughout
     patience: int = 6
     augment: bool = True
     seed: int = 1
@@ -71,8 +71,12 @@ class PretrainConfig:
 
 
 # channels of each stage `stages` returns, per 2D family
-STAGE_CHANNELS_2D = {"cnn": [32, 64], "resnet50": [256, 512, 1024, 2048], "densenet121": [256, 512, 1024, 1024],
-                     "efficientnet_b3": [32, 48, 136, 1536]}
+STAGE_CHANNELS_2D = {
+    "cnn": [32, 64],
+    "resnet50": [256, 512, 1024, 2048],
+    "densenet121": [256, 512, 1024, 1024],
+    "efficientnet_b3": [32, 48, 136, 1536],
+}
 
 
 def stages(backbone: nn.Module, name: str) -> list:
@@ -102,7 +106,7 @@ class LesionMapNet(nn.Module):
         super().__init__()
         if depth in RESNET3D_BLOCKS:
             self.backbone = ResNet3d(depth, width)
-            self.probes = nn.ModuleList(nn.Conv3d(width * 2 ** i, 1, 1) for i in range(len(self.backbone.stages)))
+            self.probes = nn.ModuleList(nn.Conv3d(width * 2**i, 1, 1) for i in range(len(self.backbone.stages)))
         else:  # freeze=False: the stages a classifier freezes are the ones pre-trained here
             self.backbone = build_backbone(ModelConfig(backbone=depth, freeze=False))
             self.probes = nn.ModuleList(nn.Conv2d(c, 1, 1) for c in STAGE_CHANNELS_2D[depth])
@@ -139,9 +143,11 @@ class LesionMapDataset(torch.utils.data.Dataset):
     """(volume, lesion mask) pairs on the model grid, augmented together; controls get an empty mask. A 3D
     mask is the raw scan's, resampled onto the model grid; a 2D slice's mask is already on its grid."""
 
-    def __init__(self, rows: list[D.Row], shape: tuple[int, ...], augment: D.Augment | None, seed: int,
-                 cache_gb: float):
+    def __init__(
+        self, rows: list[D.Row], shape: tuple[int, ...], augment: D.Augment | None, seed: int, cache_gb: float
+    ):
         from .lesions import mask_on_grid
+
         self.volumes = D.VolumeDataset(rows, shape, None, seed, cache_gb=cache_gb)
         self.masks = []
         for r in rows:
@@ -202,8 +208,10 @@ def without_stopping(config: dict) -> dict:
 def pretrain(cfg: PretrainConfig) -> str:
     """Run (or resume) the pre-training; returns the path of backbone.pt."""
     if cfg.backbone not in RESNET3D_BLOCKS and cfg.backbone not in BACKBONES_2D:
-        raise SystemExit(f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)} and the 2D "
-                         f"backbones {list(BACKBONES_2D)}, got {cfg.backbone!r}")
+        raise SystemExit(
+            f"lesion-map pre-training is for the 3D ResNets {sorted(RESNET3D_BLOCKS)} and the 2D "
+            f"backbones {list(BACKBONES_2D)}, got {cfg.backbone!r}"
+        )
     if len(tensor_shape(cfg.grid)) != (3 if cfg.backbone in RESNET3D_BLOCKS else 2):
         raise SystemExit(f"--grid={cfg.grid} does not suit the {cfg.backbone} backbone (3D ResNets: x,y,z; 2D: x,y)")
     if cfg.schedule not in SCHEDULES:
@@ -216,14 +224,17 @@ def pretrain(cfg: PretrainConfig) -> str:
     shape = tuple(tensor_shape(cfg.grid))
     rows = D.read_manifest(cfg.manifest, cfg.sequence)
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
-    train_ds = LesionMapDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None,
-                                cfg.seed, cfg.cache_gb)
+    train_ds = LesionMapDataset(
+        D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed, cfg.cache_gb
+    )
     val_ds = LesionMapDataset(D.rows_in(rows, splits, "val"), shape, None, cfg.seed, cfg.cache_gb)
     gen = torch.Generator().manual_seed(cfg.seed)
     train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=True, generator=gen, drop_last=True)
     val_loader = torch.utils.data.DataLoader(val_ds, cfg.batch_size)
-    log(f"lesion-map pre-training: {len(train_ds)} train / {len(val_ds)} val volumes "
-        f"({len(splits['test'])} test subjects never read), grid {cfg.grid}")
+    log(
+        f"lesion-map pre-training: {len(train_ds)} train / {len(val_ds)} val volumes "
+        f"({len(splits['test'])} test subjects never read), grid {cfg.grid}"
+    )
 
     net = LesionMapNet(cfg.backbone, cfg.width)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
@@ -263,17 +274,43 @@ def pretrain(cfg: PretrainConfig) -> str:
         else:
             state["bad_epochs"] += 1
         state["epoch"] = epoch
-        state["history"].append({"epoch": epoch, "lr": lr, "train_loss": total / max(n, 1), "val_loss": val["loss"],
-                                 "val_dice_per_stage": val["dice"], "seconds": time.time() - t0})
-        save_checkpoint({"net": net.state_dict(), "optimizer": optimizer.state_dict(), "config": dataclasses.asdict(cfg),
-                         "loader_rng": gen.get_state(), "torch_rng": torch.get_rng_state(), **state}, ckpt_path)
-        log(f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
+        state["history"].append(
+            {
+                "epoch": epoch,
+                "lr": lr,
+                "train_loss": total / max(n, 1),
+                "val_loss": val["loss"],
+                "val_dice_per_stage": val["dice"],
+                "seconds": time.time() - t0,
+            }
+        )
+        save_checkpoint(
+            {
+                "net": net.state_dict(),
+                "optimizer": optimizer.state_dict(),
+                "config": dataclasses.asdict(cfg),
+                "loader_rng": gen.get_state(),
+                "torch_rng": torch.get_rng_state(),
+                **state,
+            },
+            ckpt_path,
+        )
+        log(
+            f"epoch {epoch + 1}/{cfg.epochs}  lr {lr:.2e}  train {total / max(n, 1):.4f}  val {val['loss']:.4f}"
             f"{' *' if improved else ''}  dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])}  "
-            f"{time.time() - t0:.1f} s")
-    save_checkpoint({"backbone": state["best_backbone"], "backbone_args": backbone_args(cfg.backbone, cfg.width),
-                     "config": dataclasses.asdict(cfg), "history": state["history"],
-                     "best_val_loss": state["best_val_loss"], "splits": {k: splits[k] for k in ("train", "val")}},
-                    out_path)
+            f"{time.time() - t0:.1f} s"
+        )
+    save_checkpoint(
+        {
+            "backbone": state["best_backbone"],
+            "backbone_args": backbone_args(cfg.backbone, cfg.width),
+            "config": dataclasses.asdict(cfg),
+            "history": state["history"],
+            "best_val_loss": state["best_val_loss"],
+            "splits": {k: splits[k] for k in ("train", "val")},
+        },
+        out_path,
+    )
     log(f"done: best val loss {state['best_val_loss']:.4f} -> {out_path}")
     return out_path
 

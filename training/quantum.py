@@ -47,20 +47,35 @@ FAMILY_DEFAULTS: dict[str, dict[str, Any]] = {
 # Spec helpers
 # ---------------------------------------------------------------------------------------------
 
+
 def make_circuit(n_qubits: int, layers: list[dict[str, Any]], readout: str) -> Spec:
     """A validated spec with every family option filled in from its defaults."""
     spec = {"format": FORMAT, "n_qubits": n_qubits, "layers": layers, "readout": readout}
     return normalize_spec(spec)
 
 
-def paper_circuit(n_qubits: int = 2, fm_reps: int = 2, fm_entanglement: str = "full",
-                  reps: int = 3, entanglement: str = "reverse_linear", readout: str = "parity") -> Spec:
+def paper_circuit(
+    n_qubits: int = 2,
+    fm_reps: int = 2,
+    fm_entanglement: str = "full",
+    reps: int = 3,
+    entanglement: str = "reverse_linear",
+    readout: str = "parity",
+) -> Spec:
     """Paper A's head circuit: Qiskit's ZZFeatureMap(n) + RealAmplitudes(n, reps), EstimatorQNN parity."""
-    return make_circuit(n_qubits, [
-        {"family": "zz_feature_map", "reps": fm_reps, "entanglement": fm_entanglement, "alpha": 2.0},
-        {"family": "real_amplitudes", "reps": reps, "entanglement": entanglement,
-         "skip_final_rotation_layer": False},
-    ], readout)
+    return make_circuit(
+        n_qubits,
+        [
+            {"family": "zz_feature_map", "reps": fm_reps, "entanglement": fm_entanglement, "alpha": 2.0},
+            {
+                "family": "real_amplitudes",
+                "reps": reps,
+                "entanglement": entanglement,
+                "skip_final_rotation_layer": False,
+            },
+        ],
+        readout,
+    )
 
 
 def normalize_spec(spec: Spec) -> Spec:
@@ -85,8 +100,9 @@ def normalize_spec(spec: Spec) -> Spec:
             raise ValueError(f"layer {i} ({fam}): unknown options {sorted(unknown)}")
         full = {"family": fam, **FAMILY_DEFAULTS[fam], **{k: v for k, v in layer.items() if k != "family"}}
         if "entanglement" in full and full["entanglement"] not in ENTANGLEMENTS:
-            raise ValueError(f"layer {i} ({fam}): entanglement must be one of {ENTANGLEMENTS}, "
-                             f"got {full['entanglement']!r}")
+            raise ValueError(
+                f"layer {i} ({fam}): entanglement must be one of {ENTANGLEMENTS}, " f"got {full['entanglement']!r}"
+            )
         if fam == "angle" and full["rotation"] not in ("X", "Y", "Z"):
             raise ValueError(f"layer {i} (angle): rotation must be X, Y or Z, got {full['rotation']!r}")
         for key in ("reps", "layers"):
@@ -96,9 +112,9 @@ def normalize_spec(spec: Spec) -> Spec:
             if i != 0:
                 raise ValueError(f"layer {i}: amplitude embedding prepares the state and must be the first layer")
             if full["n_features"] is None:
-                full["n_features"] = 2 ** n
+                full["n_features"] = 2**n
             nf = full["n_features"]
-            if not isinstance(nf, int) or isinstance(nf, bool) or not 1 <= nf <= 2 ** n:
+            if not isinstance(nf, int) or isinstance(nf, bool) or not 1 <= nf <= 2**n:
                 raise ValueError(f"layer {i} (amplitude): n_features must be an integer in 1..{2 ** n}, got {nf!r}")
         out.append(full)
     return {"format": FORMAT, "n_qubits": n, "layers": out, "readout": spec["readout"]}
@@ -143,12 +159,13 @@ def n_features(spec: Spec) -> int:
 def n_outputs(spec: Spec) -> int:
     """Number of readout values."""
     n, r = spec["n_qubits"], spec["readout"]
-    return {"z": n, "x": n, "xz": 2 * n, "parity": 1, "probs": 2 ** n}[r]
+    return {"z": n, "x": n, "xz": 2 * n, "parity": 1, "probs": 2**n}[r]
 
 
 # ---------------------------------------------------------------------------------------------
 # Gates: each builds its 2x2 matrix (batched when the angle is) and hands it to apply_1q
 # ---------------------------------------------------------------------------------------------
+
 
 def _c(t: torch.Tensor) -> torch.Tensor:
     return t.to(CDTYPE)
@@ -183,13 +200,13 @@ ROTATIONS: dict[str, Callable[[torch.Tensor], torch.Tensor]] = {"X": rx, "Y": ry
 def apply_1q(state: torch.Tensor, gate: torch.Tensor, q: int, n: int) -> torch.Tensor:
     """Apply a 2x2 gate ([2,2] shared or [B,2,2] per sample) to qubit q of state [B, 2**n]."""
     b = state.shape[0]
-    psi = state.reshape(b, 2 ** (n - 1 - q), 2, 2 ** q)
+    psi = state.reshape(b, 2 ** (n - 1 - q), 2, 2**q)
     gate = gate.to(state.device)
     if gate.dim() == 2:
         out = torch.einsum("ij,bhjl->bhil", gate, psi)
     else:
         out = torch.einsum("bij,bhjl->bhil", gate, psi)
-    return out.reshape(b, 2 ** n)
+    return out.reshape(b, 2**n)
 
 
 _PERM_CACHE: dict[tuple[int, int, int, str], torch.Tensor] = {}
@@ -199,7 +216,7 @@ def apply_cx(state: torch.Tensor, c: int, t: int, n: int) -> torch.Tensor:
     """CX(c -> t): swap the amplitudes whose control bit is 1 across the target bit."""
     key = (c, t, n, str(state.device))
     if key not in _PERM_CACHE:
-        k = torch.arange(2 ** n, device=state.device)
+        k = torch.arange(2**n, device=state.device)
         _PERM_CACHE[key] = torch.where((k >> c) & 1 == 1, k ^ (1 << t), k)
     return state[:, _PERM_CACHE[key]]
 
@@ -208,6 +225,7 @@ def apply_cx(state: torch.Tensor, c: int, t: int, n: int) -> torch.Tensor:
 # Families as data (mirroring src/core/quantum/builder.ts): encoders map x to the state; every
 # ansatz is Qiskit's n_local pattern and is described by a few fields, built by n_local() below.
 # ---------------------------------------------------------------------------------------------
+
 
 def zz_feature_map(state, layer, x, n):
     alpha = float(layer["alpha"])
@@ -232,7 +250,7 @@ def angle(state, layer, x, n):
 
 
 def amplitude(state, layer, x, n):
-    dim = 2 ** n
+    dim = 2**n
     if x.shape[1] > dim:
         raise ValueError(f"amplitude embedding takes at most {dim} features, got {x.shape[1]}")
     if x.shape[1] < dim:
@@ -248,8 +266,11 @@ def amplitude(state, layer, x, n):
     return _c(x / norm)
 
 
-ENCODERS: dict[str, Callable[..., torch.Tensor]] = {"zz_feature_map": zz_feature_map, "angle": angle,
-                                                     "amplitude": amplitude}
+ENCODERS: dict[str, Callable[..., torch.Tensor]] = {
+    "zz_feature_map": zz_feature_map,
+    "angle": angle,
+    "amplitude": amplitude,
+}
 
 
 def _rot(phi: torch.Tensor, theta: torch.Tensor, omega: torch.Tensor) -> torch.Tensor:
@@ -258,7 +279,11 @@ def _rot(phi: torch.Tensor, theta: torch.Tensor, omega: torch.Tensor) -> torch.T
 
 # Rotation gates of the ansätze: (number of weights, matrix from those weights)
 ROTATION_GATES: dict[str, tuple[int, Callable[..., torch.Tensor]]] = {
-    "rx": (1, rx), "ry": (1, ry), "rz": (1, rz), "rot": (3, _rot)}
+    "rx": (1, rx),
+    "ry": (1, ry),
+    "rz": (1, rz),
+    "rot": (3, _rot),
+}
 
 
 def _ring(n: int) -> list[tuple[int, int]]:
@@ -270,18 +295,33 @@ def _ring(n: int) -> list[tuple[int, int]]:
 # layer, and whether a rep entangles before it rotates.
 ANSATZE: dict[str, Callable[[dict[str, Any], int], dict[str, Any]]] = {
     # Qiskit RealAmplitudes (paper A)
-    "real_amplitudes": lambda l, n: dict(rotations=["ry"], pairs=entanglement_pairs(n, l["entanglement"]),
-                                         reps=l["reps"], final_rotation=not l["skip_final_rotation_layer"],
-                                         entangle_first=False),
+    "real_amplitudes": lambda l, n: dict(
+        rotations=["ry"],
+        pairs=entanglement_pairs(n, l["entanglement"]),
+        reps=l["reps"],
+        final_rotation=not l["skip_final_rotation_layer"],
+        entangle_first=False,
+    ),
     # PennyLane Rot + nearest-neighbour CNOTs (paper B: QResNet50, QDenseNet121)
-    "rot_cnot": lambda l, n: dict(rotations=["rot"], pairs=entanglement_pairs(n, "linear"), reps=l["layers"],
-                                  final_rotation=False, entangle_first=False),
+    "rot_cnot": lambda l, n: dict(
+        rotations=["rot"],
+        pairs=entanglement_pairs(n, "linear"),
+        reps=l["layers"],
+        final_rotation=False,
+        entangle_first=False,
+    ),
     # RX, RY, RZ then a CNOT ring (paper B: QEfficientNetB3)
-    "rxyz_ring": lambda l, n: dict(rotations=["rx", "ry", "rz"], pairs=_ring(n), reps=l["layers"],
-                                   final_rotation=False, entangle_first=False),
+    "rxyz_ring": lambda l, n: dict(
+        rotations=["rx", "ry", "rz"], pairs=_ring(n), reps=l["layers"], final_rotation=False, entangle_first=False
+    ),
     # CNOT chain then trainable RZ (paper B: QCNN)
-    "cnot_rz": lambda l, n: dict(rotations=["rz"], pairs=entanglement_pairs(n, "linear"), reps=l["layers"],
-                                 final_rotation=False, entangle_first=True),
+    "cnot_rz": lambda l, n: dict(
+        rotations=["rz"],
+        pairs=entanglement_pairs(n, "linear"),
+        reps=l["layers"],
+        final_rotation=False,
+        entangle_first=True,
+    ),
 }
 
 
@@ -301,7 +341,7 @@ def n_local(state: torch.Tensor, layer: dict[str, Any], w: torch.Tensor, n: int)
         for q in range(n):
             for r in shape["rotations"]:
                 n_params, gate = ROTATION_GATES[r]
-                state = apply_1q(state, gate(*w[k:k + n_params]), q, n)
+                state = apply_1q(state, gate(*w[k : k + n_params]), q, n)
                 k += n_params
         return state
 
@@ -319,14 +359,15 @@ def n_local(state: torch.Tensor, layer: dict[str, Any], w: torch.Tensor, n: int)
 # Readouts
 # ---------------------------------------------------------------------------------------------
 
+
 def _bits(n: int, device: torch.device) -> torch.Tensor:
-    k = torch.arange(2 ** n, device=device)
+    k = torch.arange(2**n, device=device)
     return torch.stack([(k >> q) & 1 for q in range(n)], 1)  # [2**n, n]
 
 
 def readout(state: torch.Tensor, kind: str, n: int) -> torch.Tensor:
     """Expectation values [B, n_outputs] (float64) of a final state [B, 2**n]."""
-    probs = state.real ** 2 + state.imag ** 2
+    probs = state.real**2 + state.imag**2
     if kind == "probs":
         return probs
     bits = _bits(n, state.device).to(RDTYPE)
@@ -335,7 +376,7 @@ def readout(state: torch.Tensor, kind: str, n: int) -> torch.Tensor:
         return z
     if kind == "parity":
         return probs @ (1 - 2 * (bits.sum(1, keepdim=True) % 2))
-    k = torch.arange(2 ** n, device=state.device)
+    k = torch.arange(2**n, device=state.device)
     xs = [(state.conj() * state[:, k ^ (1 << q)]).real.sum(1) for q in range(n)]
     xv = torch.stack(xs, 1)
     return xv if kind == "x" else torch.cat([xv, z], 1)
@@ -344,6 +385,7 @@ def readout(state: torch.Tensor, kind: str, n: int) -> torch.Tensor:
 # ---------------------------------------------------------------------------------------------
 # The simulator
 # ---------------------------------------------------------------------------------------------
+
 
 def final_state(spec: Spec, x: torch.Tensor, weights: torch.Tensor) -> torch.Tensor:
     """The state [B, 2**n] after every layer, for inputs x [B, F] and weights [W] (float64)."""
@@ -355,12 +397,12 @@ def final_state(spec: Spec, x: torch.Tensor, weights: torch.Tensor) -> torch.Ten
     need_w = n_weights(spec)
     if weights.numel() != need_w:
         raise ValueError(f"circuit consumes {need_w} weights, got {weights.numel()}")
-    state = torch.zeros(x.shape[0], 2 ** n, dtype=CDTYPE, device=x.device)
+    state = torch.zeros(x.shape[0], 2**n, dtype=CDTYPE, device=x.device)
     state[:, 0] = 1
     xi = wi = 0
     for layer in spec["layers"]:
         nf, nw = layer_sizes(layer, n)
-        xs, ws = x[:, xi:xi + nf], weights[wi:wi + nw]
+        xs, ws = x[:, xi : xi + nf], weights[wi : wi + nw]
         if xs.shape[1] != nf:
             raise ValueError(f"layer {layer['family']} needs {nf} features, only {xs.shape[1]} left in x")
         fam = layer["family"]

@@ -48,6 +48,7 @@ MS_SITES = {"periventricular": 0.42, "juxtacortical": 0.2, "deep_wm": 0.28, "inf
 # Small helpers
 # ---------------------------------------------------------------------------------------------
 
+
 def ellipsoid_element(radius_mm: float, zooms) -> np.ndarray:
     """A ball of radius_mm as a voxel structuring element: an axis whose voxels exceed the radius gets width 1."""
     r = [int(radius_mm // z) for z in zooms]
@@ -117,6 +118,7 @@ def peak_and_sd(values: np.ndarray) -> tuple[float, float]:
 # Brain and tissue
 # ---------------------------------------------------------------------------------------------
 
+
 def head_mask(vol: np.ndarray, zooms) -> np.ndarray:
     """Everything above half Otsu's background/foreground threshold, closed, holes filled, largest component."""
     fg = vol > 0.5 * otsu(np.minimum(vol, np.percentile(vol, 99.5)).ravel())
@@ -148,28 +150,36 @@ def brain_mask(vol: np.ndarray, zooms, erode_mm: float = 5.0) -> np.ndarray:
 @dataclasses.dataclass
 class Tissue:
     """Per-voxel tissue estimates of one scan (all on the scan's own grid)."""
+
     sequence: str
     zooms: tuple
-    brain: np.ndarray        # bool
-    depth_mm: np.ndarray     # distance from the brain's outer surface, mm (0 outside)
-    wm_local: np.ndarray     # local white-matter mean (follows the bias field)
-    sd_rel: float            # white-matter SD / mean
-    gm_ratio: float          # grey-matter mean / local white matter
-    z: np.ndarray            # (I / wm_local - 1) / sd_rel
-    wm: np.ndarray           # normal-appearing white matter, bool
+    brain: np.ndarray  # bool
+    depth_mm: np.ndarray  # distance from the brain's outer surface, mm (0 outside)
+    wm_local: np.ndarray  # local white-matter mean (follows the bias field)
+    sd_rel: float  # white-matter SD / mean
+    gm_ratio: float  # grey-matter mean / local white matter
+    z: np.ndarray  # (I / wm_local - 1) / sd_rel
+    wm: np.ndarray  # normal-appearing white matter, bool
     gm: np.ndarray
     csf: np.ndarray
     ventricles: np.ndarray
-    height: np.ndarray       # relative height in the brain, 0 at its lowest voxel and 1 at its highest (a view)
-    inferior: np.ndarray     # the brain's lowest quarter (posterior fossa at usual coverage)
+    height: np.ndarray  # relative height in the brain, 0 at its lowest voxel and 1 at its highest (a view)
+    inferior: np.ndarray  # the brain's lowest quarter (posterior fossa at usual coverage)
 
     @property
     def ratio(self) -> np.ndarray:
         return 1.0 + self.z * self.sd_rel
 
 
-def tissue_model(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FLAIR", brain: np.ndarray | None = None,
-                 bias_sigma_mm: float = 20.0, inferior_frac: float = 0.25) -> Tissue:
+def tissue_model(
+    vol: np.ndarray,
+    zooms,
+    affine: np.ndarray,
+    sequence: str = "FLAIR",
+    brain: np.ndarray | None = None,
+    bias_sigma_mm: float = 20.0,
+    inferior_frac: float = 0.25,
+) -> Tissue:
     if sequence not in SEQUENCES:
         raise ValueError(f"sequence must be one of {SEQUENCES}, got {sequence!r}")
     vol = np.asarray(vol, np.float32)
@@ -195,13 +205,16 @@ def tissue_model(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FL
     if sequence == "FLAIR":  # CSF dark, GM brighter than WM (synth/calibration.json: GM 1.2, CSF 0.2 of WM)
         csf = brain & (ratio < 0.6)
         gm = brain & (z > 1.0) & (ratio < 1.35)
-    else:                    # T2w: CSF bright (2.5–4 × WM), GM brighter than WM
+    else:  # T2w: CSF bright (2.5–4 × WM), GM brighter than WM
         csf = brain & (ratio > 1.9)
         gm = brain & (z > 1.5) & (ratio <= 1.9)
     wm = brain & (z >= -2.5) & (z <= 1.0) & (depth > 2.0)
     # a white-matter voxel keeps its label only amid white matter (noise splits GM and WM voxel by voxel)
-    wm = ndi.binary_opening(ndi.binary_closing(wm, ellipsoid_element(1.0, zooms)), ellipsoid_element(1.0, zooms)) \
-        & brain & ~csf
+    wm = (
+        ndi.binary_opening(ndi.binary_closing(wm, ellipsoid_element(1.0, zooms)), ellipsoid_element(1.0, zooms))
+        & brain
+        & ~csf
+    )
     vent = csf & (depth > 15.0)
     lab, n = ndi.label(vent)
     if n:
@@ -215,14 +228,14 @@ def tissue_model(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FL
     shape[ax] = -1
     height = np.broadcast_to((rel if sign > 0 else 1 - rel).reshape(shape), vol.shape)
     inferior = brain & (height < inferior_frac)
-    return Tissue(sequence, zooms, brain, depth, local, float(sd_rel), gm_ratio, z, wm, gm, csf, vent, height,
-                  inferior)
+    return Tissue(sequence, zooms, brain, depth, local, float(sd_rel), gm_ratio, z, wm, gm, csf, vent, height, inferior)
 
 
 def grey_matter_ratio(ratios: np.ndarray, sd_rel: float, upper: float) -> float:
     """GM / WM from a two-Gaussian fit of the parenchyma's ratios between WM − 3 SD and `upper` (below CSF on
     T2w, below most lesions on FLAIR); 1 + 2 SD when the fit finds no brighter class."""
     from sklearn.mixture import GaussianMixture
+
     r = ratios[(ratios > 1 - 3 * sd_rel) & (ratios < upper)]
     fallback = 1 + 2 * sd_rel
     if len(r) < 1000:
@@ -237,10 +250,24 @@ def grey_matter_ratio(ratios: np.ndarray, sd_rel: float, upper: float) -> float:
 # Candidates and inpainting
 # ---------------------------------------------------------------------------------------------
 
-def candidate_map(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "FLAIR", tissue: Tissue | None = None,
-                  z_seed: float = 4.0, z_grow: float = 2.5, gm_seed: float = 3.0, gm_grow: float = 1.5,
-                  rim_mm: float = 4.0, scalp_mm: float = 20.0, min_mm3: float = 14.0, cortex_mm: float = 3.0,
-                  max_cortex_share: float = 0.5, exclude_below: float = 0.35) -> tuple[np.ndarray, Tissue]:
+
+def candidate_map(
+    vol: np.ndarray,
+    zooms,
+    affine: np.ndarray,
+    sequence: str = "FLAIR",
+    tissue: Tissue | None = None,
+    z_seed: float = 4.0,
+    z_grow: float = 2.5,
+    gm_seed: float = 3.0,
+    gm_grow: float = 1.5,
+    rim_mm: float = 4.0,
+    scalp_mm: float = 20.0,
+    min_mm3: float = 14.0,
+    cortex_mm: float = 3.0,
+    max_cortex_share: float = 0.5,
+    exclude_below: float = 0.35,
+) -> tuple[np.ndarray, Tissue]:
     """FLAIR-hyperintense lesion candidates: components above a growing threshold that hold a voxel above a seed
     threshold. Each threshold is the higher of z_* SDs above the local white matter and gm_* SDs above the grey
     matter (GM sits 2–3 WM SDs above WM on FLAIR, so a white-matter-only threshold would take the cortex). Kept:
@@ -251,8 +278,10 @@ def candidate_map(vol: np.ndarray, zooms, affine: np.ndarray, sequence: str = "F
     within cortex_mm of sulcal CSF. (A white-matter share of the component's shell does not work on real scans: MS lesions sit in
     "dirty-appearing" white matter as bright as the cortex.)"""
     if sequence != "FLAIR":
-        raise ValueError("candidate maps are FLAIR-based: on T2w, CSF is as bright as lesions; map the FLAIR and "
-                         "carry the mask over (map_mask_to_grid) where the scans are co-registered")
+        raise ValueError(
+            "candidate maps are FLAIR-based: on T2w, CSF is as bright as lesions; map the FLAIR and "
+            "carry the mask over (map_mask_to_grid) where the scans are co-registered"
+        )
     t = tissue if tissue is not None else tissue_model(vol, zooms, affine, sequence)
     allowed = t.brain & (t.depth_mm > rim_mm)
     head = head_mask(vol, zooms)
@@ -291,8 +320,14 @@ def inpaint_region(candidates: np.ndarray, tissue: Tissue) -> np.ndarray:
     return region & ~(tissue.ratio > 2.4) if tissue.sequence == "T2w" else region
 
 
-def inpaint(vol: np.ndarray, region: np.ndarray, tissue: Tissue, rng: np.random.Generator,
-            scales_mm=(1.5, 3.0, 6.0, 12.0, 24.0), min_cover: float = 0.15) -> np.ndarray:
+def inpaint(
+    vol: np.ndarray,
+    region: np.ndarray,
+    tissue: Tissue,
+    rng: np.random.Generator,
+    scales_mm=(1.5, 3.0, 6.0, 12.0, 24.0),
+    min_cover: float = 0.15,
+) -> np.ndarray:
     """Fill region from the normal-appearing white matter around it; add white-matter texture (the residual
     after a 2 mm smoothing) copied from random in-plane offsets of the same scan, or Gaussian noise of the local
     white-matter SD where no copy lands in white matter."""
@@ -301,8 +336,12 @@ def inpaint(vol: np.ndarray, region: np.ndarray, tissue: Tissue, rng: np.random.
     region = region.astype(bool)
     if not region.any():
         return vol.copy()
-    source = tissue.brain & ~ndi.binary_dilation(region, ndi.generate_binary_structure(3, 1)) & \
-        (tissue.z >= -2.5) & (tissue.z <= 2.0)
+    source = (
+        tissue.brain
+        & ~ndi.binary_dilation(region, ndi.generate_binary_structure(3, 1))
+        & (tissue.z >= -2.5)
+        & (tissue.z <= 2.0)
+    )
     fill = np.zeros(vol.shape, np.float32)
     todo = region.copy()
     for s in scales_mm:  # the smallest scale with enough white matter around the voxel
@@ -314,7 +353,7 @@ def inpaint(vol: np.ndarray, region: np.ndarray, tissue: Tissue, rng: np.random.
         fill[todo] = np.median(vol[source])
     smooth, _ = norm_conv(vol, source, 2.0, zooms)
     resid = vol - smooth
-    var, _ = norm_conv(resid ** 2, source, 6.0, zooms)
+    var, _ = norm_conv(resid**2, source, 6.0, zooms)
     pts = np.argwhere(region)
     tex = np.full(len(pts), np.nan, np.float32)
     ax = slice_axis(zooms)
@@ -341,8 +380,9 @@ def inpaint(vol: np.ndarray, region: np.ndarray, tissue: Tissue, rng: np.random.
     return out
 
 
-def lesion_removed_twin(vol: np.ndarray, zooms, affine: np.ndarray, rng: np.random.Generator,
-                        **candidate_kw) -> tuple[np.ndarray, np.ndarray, Tissue]:
+def lesion_removed_twin(
+    vol: np.ndarray, zooms, affine: np.ndarray, rng: np.random.Generator, **candidate_kw
+) -> tuple[np.ndarray, np.ndarray, Tissue]:
     """(twin, inpainted region, tissue) of a FLAIR."""
     cand, t = candidate_map(vol, zooms, affine, "FLAIR", **candidate_kw)
     region = inpaint_region(cand, t)
@@ -356,13 +396,27 @@ def page_brain_mask(scan: str, work_dir: str, grid: int = 128) -> np.ndarray:
     import subprocess
 
     import nibabel as nib
+
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     name = os.path.basename(scan)
     name = name[:-7] if name.endswith(".nii.gz") else os.path.splitext(name)[0]
     mask_path = os.path.join(work_dir, f"{name}_mask.nii.gz")
     if not os.path.exists(mask_path):
-        subprocess.run(["node", os.path.join(root, "bin", "qumri.mjs"), "preprocess", os.path.abspath(scan),
-                        "--grid", str(grid), "--out", work_dir], check=True, capture_output=True, text=True)
+        subprocess.run(
+            [
+                "node",
+                os.path.join(root, "bin", "qumri.mjs"),
+                "preprocess",
+                os.path.abspath(scan),
+                "--grid",
+                str(grid),
+                "--out",
+                work_dir,
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
     img = nib.load(scan)
     m = nib.load(mask_path)
     brain = map_mask_to_grid(np.asarray(m.dataobj) > 0, m.affine, img.shape[:3], img.affine)
@@ -373,21 +427,25 @@ def map_mask_to_grid(mask: np.ndarray, src_affine: np.ndarray, dst_shape, dst_af
     """A mask on another grid of the same scanner space (same session, no motion): the share of each target
     voxel's centre neighbourhood covered, by trilinear sampling of the mask, thresholded at 0.5."""
     m = np.linalg.inv(src_affine) @ dst_affine
-    out = ndi.affine_transform(mask.astype(np.float32), m[:3, :3], m[:3, 3], output_shape=tuple(dst_shape), order=1,
-                               mode="constant", cval=0.0)
+    out = ndi.affine_transform(
+        mask.astype(np.float32), m[:3, :3], m[:3, 3], output_shape=tuple(dst_shape), order=1, mode="constant", cval=0.0
+    )
     return out >= 0.5
 
 
-def grid_alignment(mask_a: np.ndarray, affine_a: np.ndarray, mask_b: np.ndarray, affine_b: np.ndarray,
-                   step_mm: float = 2.0) -> dict:
+def grid_alignment(
+    mask_a: np.ndarray, affine_a: np.ndarray, mask_b: np.ndarray, affine_b: np.ndarray, step_mm: float = 2.0
+) -> dict:
     """How well two scans' brain masks agree through their affines: Dice at no shift and the in-plane world shift
     (0 or ±step_mm along x and y) with the best Dice. Two series of one session share the scanner space when the
     best shift is none and the Dice is high."""
+
     def dice_at(dx: float, dy: float) -> float:
         a = np.array(affine_a, float)
         a[:2, 3] += (dx, dy)
         m = map_mask_to_grid(mask_a, a, mask_b.shape, affine_b)
         return float(2 * (m & mask_b).sum() / max(m.sum() + mask_b.sum(), 1))
+
     scores = {(dx, dy): dice_at(dx, dy) for dx in (-step_mm, 0.0, step_mm) for dy in (-step_mm, 0.0, step_mm)}
     best = max(scores, key=scores.get)
     return {"dice": round(scores[(0.0, 0.0)], 4), "best_shift_mm": list(best), "best_dice": round(scores[best], 4)}
@@ -396,6 +454,7 @@ def grid_alignment(mask_a: np.ndarray, affine_a: np.ndarray, mask_b: np.ndarray,
 def stable_seed(*parts) -> int:
     """A seed from names, the same on every machine and run (Python's hash() is salted per process)."""
     import hashlib
+
     return int(hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()[:8], 16)
 
 
@@ -408,16 +467,26 @@ def flair_twin(path: str, brain_dir: str, seed: int) -> dict:
     region = inpaint_region(cand, t)
     twin = inpaint(vol, region, t, np.random.default_rng(seed))
     ml = float(np.prod(zooms)) / 1000
-    return {"volume": twin, "candidates": cand, "region": region, "tissue": t, "img": img,
-            "summary": {"candidate_ml": round(float(cand.sum() * ml), 2),
-                        "candidate_components": int(ndi.label(cand)[1]),
-                        "inpainted_ml": round(float(region.sum() * ml), 2),
-                        "brain_ml": round(float(t.brain.sum() * ml), 1), "wm_sd_rel": round(t.sd_rel, 4),
-                        "gm_ratio": round(t.gm_ratio, 3)}}
+    return {
+        "volume": twin,
+        "candidates": cand,
+        "region": region,
+        "tissue": t,
+        "img": img,
+        "summary": {
+            "candidate_ml": round(float(cand.sum() * ml), 2),
+            "candidate_components": int(ndi.label(cand)[1]),
+            "inpainted_ml": round(float(region.sum() * ml), 2),
+            "brain_ml": round(float(t.brain.sum() * ml), 1),
+            "wm_sd_rel": round(t.sd_rel, 4),
+            "gm_ratio": round(t.gm_ratio, 3),
+        },
+    }
 
 
-def coregistered_twin(path: str, flair_path: str, brain_dir: str, sequence: str, seed: int,
-                      min_dice: float = 0.9) -> dict | None:
+def coregistered_twin(
+    path: str, flair_path: str, brain_dir: str, sequence: str, seed: int, min_dice: float = 0.9
+) -> dict | None:
     """The lesion-removed twin of a scan (e.g. a T2w) of the same session as a FLAIR, the FLAIR's candidates
     carried over through the two affines; None when the brain masks say the two do not share the scanner space
     (Dice < min_dice at no shift, or a 2 mm shift fits better)."""
@@ -432,15 +501,27 @@ def coregistered_twin(path: str, flair_path: str, brain_dir: str, sequence: str,
     region = inpaint_region(cand, t)
     twin = inpaint(vol, region, t, np.random.default_rng(seed))
     ml = float(np.prod(zooms)) / 1000
-    return {"volume": twin, "candidates": cand, "region": region, "tissue": t, "img": img,
-            "summary": {"candidates_from": os.path.basename(flair_path), "alignment": align,
-                        "candidate_ml": round(float(cand.sum() * ml), 2), "inpainted_ml": round(float(region.sum() * ml), 2),
-                        "brain_ml": round(float(t.brain.sum() * ml), 1), "wm_sd_rel": round(t.sd_rel, 4)}}
+    return {
+        "volume": twin,
+        "candidates": cand,
+        "region": region,
+        "tissue": t,
+        "img": img,
+        "summary": {
+            "candidates_from": os.path.basename(flair_path),
+            "alignment": align,
+            "candidate_ml": round(float(cand.sum() * ml), 2),
+            "inpainted_ml": round(float(region.sum() * ml), 2),
+            "brain_ml": round(float(t.brain.sum() * ml), 1),
+            "wm_sd_rel": round(t.sd_rel, 4),
+        },
+    }
 
 
 # ---------------------------------------------------------------------------------------------
 # Insertion
 # ---------------------------------------------------------------------------------------------
+
 
 def random_rotation(rng: np.random.Generator) -> np.ndarray:
     q, r = np.linalg.qr(rng.normal(size=(3, 3)))
@@ -455,8 +536,9 @@ def frame_along(axis: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.stack([a, b, np.cross(a, b)], axis=1)
 
 
-def ellipsoid_fraction(shape, zooms, centre_mm: np.ndarray, semi_mm: np.ndarray, rot: np.ndarray,
-                       max_sub_mm: float = 0.5) -> tuple[tuple[slice, ...], np.ndarray]:
+def ellipsoid_fraction(
+    shape, zooms, centre_mm: np.ndarray, semi_mm: np.ndarray, rot: np.ndarray, max_sub_mm: float = 0.5
+) -> tuple[tuple[slice, ...], np.ndarray]:
     """Partial volume of an ellipsoid (centre and semi-axes in mm on the voxel grid, axes the columns of rot) over
     its bounding box: each voxel averaged over sub-samples at most max_sub_mm apart, so a 4 mm slice sees the
     lesion's profile through its thickness."""
@@ -476,7 +558,7 @@ def ellipsoid_fraction(shape, zooms, centre_mm: np.ndarray, semi_mm: np.ndarray,
         for oy in offs[1]:
             for oz in offs[2]:
                 p = (base + np.array([ox, oy, oz])) * zooms - centre_mm
-                frac += (np.sum((p @ inv) ** 2, axis=-1) <= 1.0)
+                frac += np.sum((p @ inv) ** 2, axis=-1) <= 1.0
     return box, frac / (len(offs[0]) * len(offs[1]) * len(offs[2]))
 
 
@@ -491,22 +573,33 @@ def _pick(mask: np.ndarray, rng: np.random.Generator, fallback: np.ndarray) -> n
 
 def _gradient_at(dist: np.ndarray, p: np.ndarray, zooms) -> np.ndarray:
     i = tuple(np.clip(p.astype(int), 1, np.array(dist.shape) - 2))
-    g = np.array([(dist[tuple(np.add(i, np.eye(3, dtype=int)[a]))] - dist[tuple(np.subtract(i, np.eye(3, dtype=int)[a]))])
-                  / (2 * zooms[a]) for a in range(3)])
+    g = np.array(
+        [
+            (dist[tuple(np.add(i, np.eye(3, dtype=int)[a]))] - dist[tuple(np.subtract(i, np.eye(3, dtype=int)[a]))])
+            / (2 * zooms[a])
+            for a in range(3)
+        ]
+    )
     n = np.linalg.norm(g)
     return g / n if n > 0 else np.array([1.0, 0.0, 0.0])
 
 
 @dataclasses.dataclass
 class Inserted:
-    volume: np.ndarray       # float32, same grid
-    mask: np.ndarray         # uint8, lesion partial volume ≥ 0.5
-    fraction: np.ndarray     # float32 partial volume in [0, 1]
-    lesions: list            # one dict per lesion: kind, centre_vox, diameter_mm, signal (× local WM)
+    volume: np.ndarray  # float32, same grid
+    mask: np.ndarray  # uint8, lesion partial volume ≥ 0.5
+    fraction: np.ndarray  # float32 partial volume in [0, 1]
+    lesions: list  # one dict per lesion: kind, centre_vox, diameter_mm, signal (× local WM)
 
 
-def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, kind: str = "ms",
-                   n: int | None = None, n_sen: int | None = None) -> Inserted:
+def insert_lesions(
+    vol: np.ndarray,
+    tissue: Tissue,
+    rng: np.random.Generator,
+    kind: str = "ms",
+    n: int | None = None,
+    n_sen: int | None = None,
+) -> Inserted:
     """Insert kind = "ms" (into white matter only) or "tsc" (tubers into parenchyma at the grey–white junction,
     subependymal nodules into the ventricles at their wall) lesions. A lesion voxel becomes
     I + f·(s·WM_local − smooth(I)): the scan's own texture stays, its mean moves to s × the local white matter."""
@@ -516,11 +609,14 @@ def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, ki
     zooms = np.asarray(t.zooms, float)
     vol = np.asarray(vol, np.float32)
     core = ndi.binary_erosion(t.wm, ellipsoid_element(1.0, t.zooms))
-    d_vent = ndi.distance_transform_edt(~t.ventricles, sampling=t.zooms) if t.ventricles.any() else \
-        np.full(vol.shape, 1e3, np.float32)
+    d_vent = (
+        ndi.distance_transform_edt(~t.ventricles, sampling=t.zooms)
+        if t.ventricles.any()
+        else np.full(vol.shape, 1e3, np.float32)
+    )
     d_gm = ndi.distance_transform_edt(~t.gm, sampling=t.zooms)
     frac = np.zeros(vol.shape, np.float32)
-    target = np.zeros(vol.shape, np.float32)   # lesion signal, × local WM, of the lesion with the largest share
+    target = np.zeros(vol.shape, np.float32)  # lesion signal, × local WM, of the lesion with the largest share
     lesions = []
     seq = t.sequence
 
@@ -534,16 +630,24 @@ def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, ki
         better = f > frac[box]
         frac[box] = np.where(better, f, frac[box])
         target[box] = np.where(better, signal, target[box])
-        lesions.append({"kind": kind_name, "centre_vox": [int(round(c)) for c in centre_vox],
-                        "diameter_mm": round(float(2 * max(semi)), 2), "signal": round(float(signal), 3)})
+        lesions.append(
+            {
+                "kind": kind_name,
+                "centre_vox": [int(round(c)) for c in centre_vox],
+                "diameter_mm": round(float(2 * max(semi)), 2),
+                "signal": round(float(signal), 3),
+            }
+        )
         return True
 
     if kind == "ms":
         n = int(np.clip(round(rng.lognormal(np.log(12), 0.6)), 2, 40)) if n is None else n
-        sites = {"periventricular": core & (d_vent >= 1.0) & (d_vent <= 6.0),
-                 "juxtacortical": core & (d_gm <= 3.0) & ~t.inferior,
-                 "deep_wm": core & (d_vent > 6.0) & (d_gm > 3.0) & ~t.inferior,
-                 "infratentorial": core & t.inferior}
+        sites = {
+            "periventricular": core & (d_vent >= 1.0) & (d_vent <= 6.0),
+            "juxtacortical": core & (d_gm <= 3.0) & ~t.inferior,
+            "deep_wm": core & (d_vent > 6.0) & (d_gm > 3.0) & ~t.inferior,
+            "infratentorial": core & t.inferior,
+        }
         for site in rng.choice(list(MS_SITES), size=n, p=list(MS_SITES.values())):
             d = float(np.clip(rng.lognormal(np.log(6.0), 0.45), 3.0, 10.0 if site == "infratentorial" else 15.0))
             sig = rng.uniform(*MS_SIGNAL[seq])
@@ -572,8 +676,14 @@ def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, ki
                 normal = _gradient_at(d_gm, c, zooms)  # from cortex into white matter
                 depth, radius = rng.uniform(6, 20), rng.uniform(3.5, 10)
                 c_mm = c * zooms + normal * (depth / 2 - 3.0)  # spans cortex to subcortical white matter
-                if paint(c_mm / zooms, [depth / 2, radius / 2 + 1.5, radius / 2 + 1.5], frame_along(normal, rng),
-                         sig, parenchyma, "tuber"):
+                if paint(
+                    c_mm / zooms,
+                    [depth / 2, radius / 2 + 1.5, radius / 2 + 1.5],
+                    frame_along(normal, rng),
+                    sig,
+                    parenchyma,
+                    "tuber",
+                ):
                     break
         n_sen = int(rng.integers(1, 9)) if n_sen is None else n_sen
         if t.ventricles.any():
@@ -585,8 +695,14 @@ def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, ki
                 sig = rng.uniform(*SEN_SIGNAL[seq][int(calcified)])
                 r = rng.uniform(1.5, 5.0)
                 c = _pick(wall, rng, wall)
-                paint(c, r * rng.uniform(0.8, 1.0, 3), random_rotation(rng), sig, allowed,
-                      "sen_calcified" if calcified else "sen")
+                paint(
+                    c,
+                    r * rng.uniform(0.8, 1.0, 3),
+                    random_rotation(rng),
+                    sig,
+                    allowed,
+                    "sen_calcified" if calcified else "sen",
+                )
     smooth = gauss(vol, 1.0, t.zooms)
     field = gauss(rng.normal(size=vol.shape).astype(np.float32), 1.5, t.zooms)
     hetero = 1 + 0.05 * field / max(float(field.std()), 1e-6)  # ±5 % smooth heterogeneity inside lesions
@@ -600,9 +716,11 @@ def insert_lesions(vol: np.ndarray, tissue: Tissue, rng: np.random.Generator, ki
 # Files
 # ---------------------------------------------------------------------------------------------
 
+
 def load(path: str):
     """(float32 volume on the stored grid, voxel sizes, affine, image)."""
     import nibabel as nib
+
     img = nib.load(path)
     vol = np.asarray(img.get_fdata(dtype=np.float32))
     if vol.ndim == 4 and vol.shape[3] == 1:
@@ -616,6 +734,7 @@ def save_like(img, vol: np.ndarray, path: str) -> None:
     """vol stored as img is (same dtype, slope and header): integers are rounded and clipped, so voxels left
     unchanged keep their stored values exactly."""
     import nibabel as nib
+
     dt = img.header.get_data_dtype()
     slope = float(getattr(img.dataobj, "slope", 1.0))  # an image made in memory holds a plain array
     inter = float(getattr(img.dataobj, "inter", 0.0))
@@ -632,6 +751,7 @@ def save_like(img, vol: np.ndarray, path: str) -> None:
 
 def save_mask(img, mask: np.ndarray, path: str) -> None:
     import nibabel as nib
+
     out = nib.Nifti1Image(mask.astype(np.uint8), img.affine)
     out.header.set_qform(img.affine, int(img.header["qform_code"]) or 1)
     out.header.set_sform(img.affine, int(img.header["sform_code"]) or 1)

@@ -44,10 +44,16 @@ FIELDS = ["path", "label", "subject_id", "sequence", "lesion_mask", "source", "v
 TASKS = ("ms-flair", "tsc-t2w", "tsc-flair")
 
 
-def augment(vol: np.ndarray, zooms, brain: np.ndarray, wm_level: float, rng: np.random.Generator) -> tuple[np.ndarray, dict]:
+def augment(
+    vol: np.ndarray, zooms, brain: np.ndarray, wm_level: float, rng: np.random.Generator
+) -> tuple[np.ndarray, dict]:
     """Bias field, gamma, gain and Rician noise; returns the volume and what was drawn."""
-    p = {"bias": float(rng.uniform(0.05, 0.2)), "gamma": float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))),
-         "gain": float(rng.uniform(0.75, 1.35)), "noise": float(rng.uniform(0.0, 0.03))}
+    p = {
+        "bias": float(rng.uniform(0.05, 0.2)),
+        "gamma": float(np.exp(rng.uniform(np.log(0.8), np.log(1.25)))),
+        "gain": float(rng.uniform(0.75, 1.35)),
+        "noise": float(rng.uniform(0.0, 0.03)),
+    }
     coarse = rl.gauss(rng.normal(size=vol.shape).astype(np.float32), 40.0, zooms)
     field = np.exp(p["bias"] * coarse / max(float(np.abs(coarse[brain]).max()), 1e-6))
     top = float(np.percentile(vol[brain], 99.5))
@@ -73,8 +79,18 @@ class Writer:
                 return json.load(f)
         return None
 
-    def add(self, name: str, img, vol: np.ndarray | None, label: int, subject: str, sequence: str, source: str,
-            variant: dict, mask: np.ndarray | None = None) -> None:
+    def add(
+        self,
+        name: str,
+        img,
+        vol: np.ndarray | None,
+        label: int,
+        subject: str,
+        sequence: str,
+        source: str,
+        variant: dict,
+        mask: np.ndarray | None = None,
+    ) -> None:
         """Writes the scan (and its lesion mask) unless an earlier run did; vol may be None only then."""
         row = self.has(name)
         if row is None:
@@ -83,8 +99,15 @@ class Writer:
             if mask is not None:
                 lesion = f"masks/{name}_lesion.nii.gz"
                 rl.save_mask(img, mask, os.path.join(self.dir, lesion))
-            row = {"path": f"scans/{name}.nii.gz", "label": str(label), "subject_id": subject, "sequence": sequence,
-                   "lesion_mask": lesion, "source": source, "variant": json.dumps(variant, sort_keys=True)}
+            row = {
+                "path": f"scans/{name}.nii.gz",
+                "label": str(label),
+                "subject_id": subject,
+                "sequence": sequence,
+                "lesion_mask": lesion,
+                "source": source,
+                "variant": json.dumps(variant, sort_keys=True),
+            }
             with open(os.path.join(self.dir, "scans", f"{name}.json"), "w") as f:  # written last: the scan is done
                 json.dump(row, f)
         self.rows.append(row)
@@ -96,21 +119,36 @@ class Writer:
             w.writeheader()
             w.writerows(self.rows)
         labels = [int(r["label"]) for r in self.rows]
-        print(f"{path}: {len(self.rows)} scans, {sum(labels)} positive, {len(labels) - sum(labels)} healthy",
-              file=sys.stderr)
+        print(
+            f"{path}: {len(self.rows)} scans, {sum(labels)} positive, {len(labels) - sum(labels)} healthy",
+            file=sys.stderr,
+        )
         return path
 
 
 def ms_load(i: int, rng: np.random.Generator) -> tuple[str, int]:
     """Lesion loads cycle subtle / typical / high (synth/ms.py's ranges)."""
     kind = ("subtle", "typical", "high")[i % 3]
-    n = {"subtle": int(rng.integers(1, 4)), "typical": int(np.clip(round(rng.lognormal(np.log(12), 0.6)), 2, 40)),
-         "high": int(rng.integers(20, 41))}[kind]
+    n = {
+        "subtle": int(rng.integers(1, 4)),
+        "typical": int(np.clip(round(rng.lognormal(np.log(12), 0.6)), 2, 40)),
+        "high": int(rng.integers(20, 41)),
+    }[kind]
     return kind, n
 
 
-def derived(w: Writer, img, base: np.ndarray, tissue: rl.Tissue, subject: str, stem: str, kind: str, k: int,
-            healthy_source: str, positive_source: str) -> None:
+def derived(
+    w: Writer,
+    img,
+    base: np.ndarray,
+    tissue: rl.Tissue,
+    subject: str,
+    stem: str,
+    kind: str,
+    k: int,
+    healthy_source: str,
+    positive_source: str,
+) -> None:
     """k augmentations of base as healthy and, under the same draws, base with `kind` lesions as positive (the
     first pair unaugmented)."""
     wm_level = float(np.median(tissue.wm_local[tissue.brain]))
@@ -126,11 +164,15 @@ def derived(w: Writer, img, base: np.ndarray, tissue: rl.Tissue, subject: str, s
         if i == 0:
             vh, vp, drawn = base, ins.volume, {}
         else:
-            s = int(rng.integers(2 ** 31))
+            s = int(rng.integers(2**31))
             vh, drawn = augment(base, tissue.zooms, tissue.brain, wm_level, np.random.default_rng(s))
             vp, _ = augment(ins.volume, tissue.zooms, tissue.brain, wm_level, np.random.default_rng(s))
-        meta = {"augmentation": drawn, "lesions": len(ins.lesions), "load": load,
-                "lesion_ml": round(float(ins.mask.sum() * np.prod(tissue.zooms) / 1000), 2)}
+        meta = {
+            "augmentation": drawn,
+            "lesions": len(ins.lesions),
+            "load": load,
+            "lesion_ml": round(float(ins.mask.sum() * np.prod(tissue.zooms) / 1000), 2),
+        }
         w.add(name_h, img, vh, 0, subject, tissue.sequence, healthy_source, {"augmentation": drawn})
         w.add(name_p, img, vp, 1, subject, tissue.sequence, positive_source, meta, ins.mask)
 
@@ -151,17 +193,39 @@ def main(argv: list[str] | None = None) -> int:
     seed = rl.stable_seed("real-train", "ms_patient01")
     twin = rl.flair_twin(flair, brain_dir, seed) if {"ms-flair", "tsc-flair"} & set(a.tasks) else None
     if twin:
-        print(f"ms_patient01_FLAIR: {twin['summary']['candidate_ml']} ml of candidates, "
-              f"{twin['summary']['inpainted_ml']} ml inpainted", file=sys.stderr)
+        print(
+            f"ms_patient01_FLAIR: {twin['summary']['candidate_ml']} ml of candidates, "
+            f"{twin['summary']['inpainted_ml']} ml inpainted",
+            file=sys.stderr,
+        )
     twin_src = "real (ms_patient01): lesion-removed twin"
     if "ms-flair" in a.tasks:
         w = Writer(a.out, "ms-flair")
         vol, _, _, img = rl.load(flair)
-        w.add("ms_patient01_FLAIR", img, vol, 1, "ms_patient01", "FLAIR", "real (ms_patient01): original",
-              {"candidate_ml": twin["summary"]["candidate_ml"]}, twin["candidates"])
+        w.add(
+            "ms_patient01_FLAIR",
+            img,
+            vol,
+            1,
+            "ms_patient01",
+            "FLAIR",
+            "real (ms_patient01): original",
+            {"candidate_ml": twin["summary"]["candidate_ml"]},
+            twin["candidates"],
+        )
         # one more healthy twin than inserted ones balances the unmodified patient scan
-        derived(w, img, twin["volume"], twin["tissue"], "ms_patient01", "ms_patient01_FLAIR", "ms", a.k,
-                twin_src, twin_src + " + inserted MS lesions")
+        derived(
+            w,
+            img,
+            twin["volume"],
+            twin["tissue"],
+            "ms_patient01",
+            "ms_patient01_FLAIR",
+            "ms",
+            a.k,
+            twin_src,
+            twin_src + " + inserted MS lesions",
+        )
         rng = np.random.default_rng(rl.stable_seed("real-train", "ms_patient01_FLAIR", "extra healthy"))
         t = twin["tissue"]
         vx, px = augment(twin["volume"], t.zooms, t.brain, float(np.median(t.wm_local[t.brain])), rng)
@@ -170,22 +234,52 @@ def main(argv: list[str] | None = None) -> int:
     if "tsc-flair" in a.tasks:
         w = Writer(a.out, "tsc-flair")
         _, _, _, img = rl.load(flair)
-        derived(w, img, twin["volume"], twin["tissue"], "ms_patient01", "ms_patient01_FLAIR", "tsc", a.k,
-                twin_src, twin_src + " + inserted TSC lesions")
+        derived(
+            w,
+            img,
+            twin["volume"],
+            twin["tissue"],
+            "ms_patient01",
+            "ms_patient01_FLAIR",
+            "tsc",
+            a.k,
+            twin_src,
+            twin_src + " + inserted TSC lesions",
+        )
         w.finish()
     if "tsc-t2w" in a.tasks:
         w = Writer(a.out, "tsc-t2w")
         vol, zooms, affine, img = rl.load(healthy_t2)
         t = rl.tissue_model(vol, zooms, affine, "T2w", brain=rl.page_brain_mask(healthy_t2, brain_dir))
-        derived(w, img, vol, t, "healthy_adult", "healthy_adult_T2", "tsc", a.k, "real (healthy_adult): original",
-                "real (healthy_adult): original + inserted TSC lesions")
+        derived(
+            w,
+            img,
+            vol,
+            t,
+            "healthy_adult",
+            "healthy_adult_T2",
+            "tsc",
+            a.k,
+            "real (healthy_adult): original",
+            "real (healthy_adult): original + inserted TSC lesions",
+        )
         co = rl.coregistered_twin(t2w, flair, brain_dir, "T2w", seed)
         if co is None:
             print("ms_patient01_T2W and its FLAIR do not share the scanner space: no T2w twin", file=sys.stderr)
         else:
             print(f"ms_patient01_T2W: FLAIR candidates carried over ({co['summary']['alignment']})", file=sys.stderr)
-            derived(w, co["img"], co["volume"], co["tissue"], "ms_patient01", "ms_patient01_T2W", "tsc", a.k, twin_src,
-                    twin_src + " + inserted TSC lesions")
+            derived(
+                w,
+                co["img"],
+                co["volume"],
+                co["tissue"],
+                "ms_patient01",
+                "ms_patient01_T2W",
+                "tsc",
+                a.k,
+                twin_src,
+                twin_src + " + inserted TSC lesions",
+            )
         w.finish()
     return 0
 

@@ -43,10 +43,20 @@ def withdrawn_entry(manifest: dict, commit: str) -> dict:
     if ships(manifest["metrics"]):
         raise ValueError(f"{manifest['id']} passes the shipping rule ({RULE}): nothing to withdraw")
     auc = manifest["metrics"]["auc"]
-    return {"id": manifest["id"], "name": manifest["name"], "task": manifest["task"], "sequence": manifest["sequence"],
-            "dims": manifest["dims"], "plane": plane(manifest), "family": manifest["name"].split(",")[0],
-            "head": manifest["architecture"]["head"], "n": manifest["metrics"]["n"],
-            "auc": auc["value"], "ci95": auc["ci95"], "commit": commit}
+    return {
+        "id": manifest["id"],
+        "name": manifest["name"],
+        "task": manifest["task"],
+        "sequence": manifest["sequence"],
+        "dims": manifest["dims"],
+        "plane": plane(manifest),
+        "family": manifest["name"].split(",")[0],
+        "head": manifest["architecture"]["head"],
+        "n": manifest["metrics"]["n"],
+        "auc": auc["value"],
+        "ci95": auc["ci95"],
+        "commit": commit,
+    }
 
 
 def read_withdrawn(models_dir: str) -> dict:

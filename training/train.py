@@ -41,18 +41,18 @@ from .prepare import load_spec_beside
 @dataclass
 class TrainConfig:
     # I/O
-    manifest: str = ""                # CSV: path,label,subject_id,sequence[,age,sex,lesion_mask]
+    manifest: str = ""  # CSV: path,label,subject_id,sequence[,age,sex,lesion_mask]
     out_dir: str = "out/run"
-    sequence: str = ""                # keep only rows of this sequence ("" = all)
-    view: str = ""                    # 2D: keep only rows of this view (axial|sagittal; "" = all)
-    task: str = "tsc"                 # tsc|ms (class names in the bundle)
-    grid: str = "128,128,128"         # model grid nx,ny,nz (2D: nx,ny)
-    split_scheme: str = "A"           # A: 65/15/20; B: 20 % test then 20 % of the rest
+    sequence: str = ""  # keep only rows of this sequence ("" = all)
+    view: str = ""  # 2D: keep only rows of this view (axial|sagittal; "" = all)
+    task: str = "tsc"  # tsc|ms (class names in the bundle)
+    grid: str = "128,128,128"  # model grid nx,ny,nz (2D: nx,ny)
+    split_scheme: str = "A"  # A: 65/15/20; B: 20 % test then 20 % of the rest
     split_seed: int = 1
     resume: bool = True
-    crash_after_epoch: int = -1       # fault injection for the resume test: SIGKILL self after this epoch's checkpoint
-    synthetic: bool = True            # described in the bundle: was the cohort synthetic?
-    data_description: str = ""        # one line for the bundle's training_data.description
+    crash_after_epoch: int = -1  # fault injection for the resume test: SIGKILL self after this epoch's checkpoint
+    synthetic: bool = True  # described in the bundle: was the cohort synthetic?
+    data_description: str = ""  # one line for the bundle's training_data.description
     # model (see models.ModelConfig)
     backbone: str = "resnet34"
     width: int = 16
@@ -68,22 +68,22 @@ class TrainConfig:
     dropout: float = 0.0
     pretrained: str = ""
     freeze: bool = True
-    init_backbone: str = ""           # 3D: backbone.pt from training.pretrain (lesion-map pre-training)
+    init_backbone: str = ""  # 3D: backbone.pt from training.pretrain (lesion-map pre-training)
     # optimisation
     epochs: int = 50
     batch_size: int = 4
     lr: float = 1e-4
-    schedule: str = "constant"        # constant | cosine (lr decays to 0 over `epochs` - `head_warmup`)
-    head_warmup: int = 0              # first epochs train the head alone on the fixed backbone (LP-FT), at `lr`
-    backbone_lr_scale: float = 1.0    # the backbone's rate as a fraction of the head's (after any warm-up)
-    l2: float = 1e-4                  # coefficient of the L2 penalty added to the cross-entropy
-    patience: int = 10                # early stopping on validation loss
+    schedule: str = "constant"  # constant | cosine (lr decays to 0 over `epochs` - `head_warmup`)
+    head_warmup: int = 0  # first epochs train the head alone on the fixed backbone (LP-FT), at `lr`
+    backbone_lr_scale: float = 1.0  # the backbone's rate as a fraction of the head's (after any warm-up)
+    l2: float = 1e-4  # coefficient of the L2 penalty added to the cross-entropy
+    patience: int = 10  # early stopping on validation loss
     augment: bool = True
     seed: int = 1
     num_threads: int = 2
-    cache_gb: float = 4.0             # keep the training volumes in memory up to this size, else read per step
-    device: str = ""                  # "" = cuda when available, else cpu
-    progress: bool = True             # per-batch bar (terminals only); the per-epoch line with ETA is always printed
+    cache_gb: float = 4.0  # keep the training volumes in memory up to this size, else read per step
+    device: str = ""  # "" = cuda when available, else cpu
+    progress: bool = True  # per-batch bar (terminals only); the per-epoch line with ETA is always printed
     # search
     optuna_trials: int = 0
 
@@ -108,8 +108,10 @@ def param_groups(model: Classifier, backbone_params: list, backbone_lr_scale: fl
     if backbone_lr_scale == 1.0 or not backbone_params:
         return [{"params": trainable}]
     ids = {id(p) for p in backbone_params}
-    return [{"params": backbone_params, "lr_scale": backbone_lr_scale},
-            {"params": [p for p in trainable if id(p) not in ids]}]
+    return [
+        {"params": backbone_params, "lr_scale": backbone_lr_scale},
+        {"params": [p for p in trainable if id(p) not in ids]},
+    ]
 
 
 def l2_penalty(model: torch.nn.Module) -> torch.Tensor:
@@ -140,6 +142,7 @@ def check_config(cfg: TrainConfig) -> None:
 @dataclass
 class Process:
     """This process's place in the run: its rank among `world` DDP processes (0 of 1 without DDP), its device."""
+
     ddp: bool
     rank: int
     world: int
@@ -173,12 +176,13 @@ def start_process(cfg: TrainConfig) -> Process:
 @dataclass
 class Data:
     """The splits and the loaders over them."""
+
     rows: list[D.Row]
     splits: dict
     shape: list[int]
     train_ds: D.VolumeDataset
     sampler: torch.utils.data.DistributedSampler | None
-    gen: torch.Generator                  # the training loader's shuffle; checkpointed so a resume reshuffles alike
+    gen: torch.Generator  # the training loader's shuffle; checkpointed so a resume reshuffles alike
     train_loader: torch.utils.data.DataLoader
     val_loader: torch.utils.data.DataLoader
 
@@ -192,16 +196,25 @@ def build_data(cfg: TrainConfig, proc: Process) -> Data:
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
     if proc.ddp and proc.master:
         dist.barrier()
-    train_ds = D.VolumeDataset(D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed,
-                               cache_gb=cfg.cache_gb)
+    train_ds = D.VolumeDataset(
+        D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed, cache_gb=cfg.cache_gb
+    )
     val_ds = D.VolumeDataset(D.rows_in(rows, splits, "val"), shape, cache_gb=cfg.cache_gb)
     sampler = torch.utils.data.DistributedSampler(train_ds, proc.world, proc.rank, seed=cfg.seed) if proc.ddp else None
     gen = torch.Generator().manual_seed(cfg.seed)
-    train_loader = torch.utils.data.DataLoader(train_ds, cfg.batch_size, shuffle=sampler is None, sampler=sampler,
-                                               generator=gen, drop_last=len(train_ds) > cfg.batch_size * proc.world)
+    train_loader = torch.utils.data.DataLoader(
+        train_ds,
+        cfg.batch_size,
+        shuffle=sampler is None,
+        sampler=sampler,
+        generator=gen,
+        drop_last=len(train_ds) > cfg.batch_size * proc.world,
+    )
     val_loader = torch.utils.data.DataLoader(val_ds, cfg.batch_size)
-    proc.log(f"data: {len(train_ds)} train / {len(val_ds)} val volumes ({len(splits['test'])} test subjects held out), "
-             f"grid {cfg.grid}, world {proc.world}")
+    proc.log(
+        f"data: {len(train_ds)} train / {len(val_ds)} val volumes ({len(splits['test'])} test subjects held out), "
+        f"grid {cfg.grid}, world {proc.world}"
+    )
     return Data(rows, splits, shape, train_ds, sampler, gen, train_loader, val_loader)
 
 
@@ -213,25 +226,34 @@ def new_state() -> dict:
 @dataclass
 class Run:
     """One training's parts, built once by `build` and handed to the epoch and checkpoint steps."""
+
     cfg: TrainConfig
     proc: Process
     data: Data
-    margs: dict                           # ModelConfig as a dict: a resume must find the same model
+    margs: dict  # ModelConfig as a dict: a resume must find the same model
     model: Classifier
-    net: torch.nn.Module                  # the model, or its DDP wrapper: the forward pass of a training step
+    net: torch.nn.Module  # the model, or its DDP wrapper: the forward pass of a training step
     backbone_params: list
     optimizer: torch.optim.Optimizer
-    state: dict                           # new_state()'s keys
+    state: dict  # new_state()'s keys
     ckpt_path: str
 
 
-def resume(path: str, margs: dict, model: Classifier, optimizer: torch.optim.Optimizer, gen: torch.Generator,
-           device: torch.device) -> dict:
+def resume(
+    path: str,
+    margs: dict,
+    model: Classifier,
+    optimizer: torch.optim.Optimizer,
+    gen: torch.Generator,
+    device: torch.device,
+) -> dict:
     """The state saved in `path`, with the model, optimizer and RNGs put back where that epoch left them."""
     ckpt = load_checkpoint(path)
     if ckpt["model_args"] != margs:
-        raise SystemExit(f"{path} was trained with a different model {ckpt['model_args']}; "
-                         f"use another --out_dir or --resume=false")
+        raise SystemExit(
+            f"{path} was trained with a different model {ckpt['model_args']}; "
+            f"use another --out_dir or --resume=false"
+        )
     model.load_state_dict(ckpt["model"])
     optimizer.load_state_dict(ckpt["optimizer"])
     gen.set_state(ckpt["loader_rng"])
@@ -285,9 +307,14 @@ def train_epoch(run: Run, epoch: int) -> tuple[float, bool, float]:
     for group in run.optimizer.param_groups:
         group["lr"] = lr * group.get("lr_scale", 1.0)
     total, n = 0.0, 0
-    bar = tqdm(data.train_loader, desc=f"epoch {epoch + 1}/{cfg.epochs}",
-               disable=not (run.proc.master and cfg.progress and sys.stderr.isatty()),
-               leave=False, file=sys.stderr, mininterval=2)
+    bar = tqdm(
+        data.train_loader,
+        desc=f"epoch {epoch + 1}/{cfg.epochs}",
+        disable=not (run.proc.master and cfg.progress and sys.stderr.isatty()),
+        leave=False,
+        file=sys.stderr,
+        mininterval=2,
+    )
     for x, y in bar:
         x, y = x.to(run.proc.device), y.to(run.proc.device)
         ce = F.cross_entropy(run.net(x).float(), y)
@@ -300,8 +327,9 @@ def train_epoch(run: Run, epoch: int) -> tuple[float, bool, float]:
     return lr, warmup, total / max(n, 1)
 
 
-def record_epoch(run: Run, epoch: int, lr: float, head_only: bool, train_loss: float, val_loss: float,
-                 t0: float) -> bool:
+def record_epoch(
+    run: Run, epoch: int, lr: float, head_only: bool, train_loss: float, val_loss: float, t0: float
+) -> bool:
     """Counts the epoch towards early stopping, keeps the best-validation weights, appends to the history;
     True when validation improved."""
     state = run.state
@@ -312,8 +340,16 @@ def record_epoch(run: Run, epoch: int, lr: float, head_only: bool, train_loss: f
     else:
         state["bad_epochs"] += 1
     state["epoch"] = epoch
-    state["history"].append({"epoch": epoch, "lr": lr, "head_only": head_only, "train_loss": train_loss,
-                             "val_loss": val_loss, "seconds": time.time() - t0})
+    state["history"].append(
+        {
+            "epoch": epoch,
+            "lr": lr,
+            "head_only": head_only,
+            "train_loss": train_loss,
+            "val_loss": val_loss,
+            "seconds": time.time() - t0,
+        }
+    )
     return improved
 
 
@@ -322,18 +358,29 @@ def write_checkpoint(run: Run, done: bool) -> None:
     if not run.proc.master:
         return
     cfg, data, device = run.cfg, run.data, run.proc.device
-    save_checkpoint({"model": run.model.state_dict(), "optimizer": run.optimizer.state_dict(), "model_args": run.margs,
-                     "config": dataclasses.asdict(cfg), "input_shape": [1, 1, *data.shape],
-                     "preprocess": load_spec_beside(cfg.manifest),
-                     "loader_rng": data.gen.get_state(), "torch_rng": torch.get_rng_state(), "done": done,
-                     "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
-                     "training_data": {"synthetic": cfg.synthetic,
-                                       "description": cfg.data_description or
-                                       f"cohort manifest {os.path.basename(cfg.manifest)}",
-                                       "n_subjects": sum(len(data.splits[k]) for k in ("train", "val", "test")),
-                                       "sequences": sorted({r.sequence for r in data.rows}),
-                                       "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}"},
-                     **run.state}, run.ckpt_path)
+    save_checkpoint(
+        {
+            "model": run.model.state_dict(),
+            "optimizer": run.optimizer.state_dict(),
+            "model_args": run.margs,
+            "config": dataclasses.asdict(cfg),
+            "input_shape": [1, 1, *data.shape],
+            "preprocess": load_spec_beside(cfg.manifest),
+            "loader_rng": data.gen.get_state(),
+            "torch_rng": torch.get_rng_state(),
+            "done": done,
+            "cuda_rng": torch.cuda.get_rng_state(device) if device.type == "cuda" else None,
+            "training_data": {
+                "synthetic": cfg.synthetic,
+                "description": cfg.data_description or f"cohort manifest {os.path.basename(cfg.manifest)}",
+                "n_subjects": sum(len(data.splits[k]) for k in ("train", "val", "test")),
+                "sequences": sorted({r.sequence for r in data.rows}),
+                "splits": f"scheme {cfg.split_scheme} by subject, seed {cfg.split_seed}",
+            },
+            **run.state,
+        },
+        run.ckpt_path,
+    )
 
 
 def train(cfg: TrainConfig) -> dict:
@@ -352,8 +399,10 @@ def train(cfg: TrainConfig) -> dict:
         write_checkpoint(run, done=False)
         epoch_times.append(time.time() - t0)
         eta = sum(epoch_times) / len(epoch_times) * (cfg.epochs - epoch - 1)
-        proc.log(f"epoch {epoch + 1}/{cfg.epochs}  train {train_loss:.4f}  val {val_loss:.4f}"
-                 f"{' *' if improved else ''}  {epoch_times[-1]:.1f} s  ETA {eta / 60:.1f} min")
+        proc.log(
+            f"epoch {epoch + 1}/{cfg.epochs}  train {train_loss:.4f}  val {val_loss:.4f}"
+            f"{' *' if improved else ''}  {epoch_times[-1]:.1f} s  ETA {eta / 60:.1f} min"
+        )
         if epoch == cfg.crash_after_epoch:
             os.kill(os.getpid(), signal.SIGKILL)
     if state["bad_epochs"] >= cfg.patience:
@@ -369,26 +418,41 @@ def train(cfg: TrainConfig) -> dict:
 def optuna_search(cfg: TrainConfig) -> dict:
     """Paper B's hyper-parameter search: each trial trains in <out_dir>/trial-<n>; objective = best val loss."""
     import optuna
+
     os.makedirs(cfg.out_dir, exist_ok=True)
-    study = optuna.create_study(study_name="qumri", direction="minimize", load_if_exists=True,
-                                storage=f"sqlite:///{os.path.abspath(cfg.out_dir)}/optuna.db",
-                                sampler=optuna.samplers.TPESampler(seed=cfg.seed))
+    study = optuna.create_study(
+        study_name="qumri",
+        direction="minimize",
+        load_if_exists=True,
+        storage=f"sqlite:///{os.path.abspath(cfg.out_dir)}/optuna.db",
+        sampler=optuna.samplers.TPESampler(seed=cfg.seed),
+    )
 
     def objective(trial: "optuna.Trial") -> float:
-        t = dataclasses.replace(cfg, optuna_trials=0, out_dir=os.path.join(cfg.out_dir, f"trial-{trial.number}"),
-                                lr=trial.suggest_float("lr", 1e-5, 1e-2, log=True),
-                                l2=trial.suggest_float("l2", 1e-6, 1e-2, log=True),
-                                dropout=trial.suggest_float("dropout", 0.0, 0.5),
-                                hidden=trial.suggest_categorical("hidden", ["", "64", "128", "128,64"]))
+        t = dataclasses.replace(
+            cfg,
+            optuna_trials=0,
+            out_dir=os.path.join(cfg.out_dir, f"trial-{trial.number}"),
+            lr=trial.suggest_float("lr", 1e-5, 1e-2, log=True),
+            l2=trial.suggest_float("l2", 1e-6, 1e-2, log=True),
+            dropout=trial.suggest_float("dropout", 0.0, 0.5),
+            hidden=trial.suggest_categorical("hidden", ["", "64", "128", "128,64"]),
+        )
         return train(t)["best_val_loss"]
 
     done = len([t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE])
     study.optimize(objective, n_trials=max(cfg.optuna_trials - done, 0))
-    best = {"trial": study.best_trial.number, "value": study.best_value, "params": study.best_params,
-            "ckpt": os.path.join(cfg.out_dir, f"trial-{study.best_trial.number}", "ckpt.pt")}
+    best = {
+        "trial": study.best_trial.number,
+        "value": study.best_value,
+        "params": study.best_params,
+        "ckpt": os.path.join(cfg.out_dir, f"trial-{study.best_trial.number}", "ckpt.pt"),
+    }
     with open(os.path.join(cfg.out_dir, "optuna-best.json"), "w") as f:
         json.dump(best, f, indent=1)
-    print(f"best trial {best['trial']}: val loss {best['value']:.4f} {best['params']} -> {best['ckpt']}", file=sys.stderr)
+    print(
+        f"best trial {best['trial']}: val loss {best['value']:.4f} {best['params']} -> {best['ckpt']}", file=sys.stderr
+    )
     return best
 
 

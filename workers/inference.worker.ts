@@ -7,12 +7,35 @@
  * a site's scans (src/core/adapt). Plain async functions exposed once as InferenceApi (src/core/protocol.ts).
  */
 import * as Comlink from 'comlink';
-import { indexedDbBundles, listBundles, loadBundle, urlSource, type BundleSource, type Manifest, type RegistryEntry } from '../src/core/bundle/index.ts';
+import {
+  indexedDbBundles,
+  listBundles,
+  loadBundle,
+  urlSource,
+  type BundleSource,
+  type Manifest,
+  type RegistryEntry,
+} from '../src/core/bundle/index.ts';
 import { adaptationCaveats, adaptedBundle, adaptHead, type AdaptProgress } from '../src/core/adapt/index.ts';
-import { armWebGpuDeviceLoss, configureOrt, createWebBackbone, loseWebGpuDevice, probeInput, webGpuDeviceLossReport, probeWebGpu, webGpuAdapterKey, type WebBackbone } from '../src/core/backbone/web.ts';
+import {
+  armWebGpuDeviceLoss,
+  configureOrt,
+  createWebBackbone,
+  loseWebGpuDevice,
+  probeInput,
+  webGpuDeviceLossReport,
+  probeWebGpu,
+  webGpuAdapterKey,
+  type WebBackbone,
+} from '../src/core/backbone/web.ts';
 import { PROBE_SHAPE, PROBE_URL } from '../src/core/backbone/probe.ts';
 import { createClassifier, type Classifier } from '../src/core/head/classifier.ts';
-import { kernelEngineFactory, kernelFrom, quantumDetails as layerDetails, type QuantumDetails } from '../src/core/head/kernel-engine.ts';
+import {
+  kernelEngineFactory,
+  kernelFrom,
+  quantumDetails as layerDetails,
+  type QuantumDetails,
+} from '../src/core/head/kernel-engine.ts';
 import { circuitView, type CircuitView } from '../src/core/head/circuit-view.ts';
 import kernelUrl from '../kernel/build/kernel.wasm?url';
 import { gradCam } from '../src/core/explain/index.ts';
@@ -20,7 +43,17 @@ import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts
 import { asGridVolume, sliceInput } from '../src/core/preprocess/slice2d.ts';
 import { judge } from '../src/core/guard/index.ts';
 import type { GridInput } from '../src/core/guard/sequence-content.ts';
-import type { AdaptRequest, AdaptRun, ClassifyRequest, ClassifyResult, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../src/core/protocol.ts';
+import type {
+  AdaptRequest,
+  AdaptRun,
+  ClassifyRequest,
+  ClassifyResult,
+  InferenceApi,
+  InferenceConfig,
+  LoadedModel,
+  SliceRun,
+  SliceSource,
+} from '../src/core/protocol.ts';
 import type { Volume } from '../src/core/volume.ts';
 
 let config: InferenceConfig | undefined;
@@ -53,7 +86,14 @@ export async function listModels(): Promise<RegistryEntry[]> {
     kept.list().catch((): RegistryEntry[] => []),
   ]);
   const ids = new Set(served.map((e) => e.id));
-  return [...served, ...local.map((e): RegistryEntry => (ids.has(e.id) ? { id: e.id, local: true, error: `kept in this browser under the id of a served model, ${e.id}` } : e))];
+  return [
+    ...served,
+    ...local.map((e): RegistryEntry =>
+      ids.has(e.id)
+        ? { id: e.id, local: true, error: `kept in this browser under the id of a served model, ${e.id}` }
+        : e,
+    ),
+  ];
 }
 
 /** A kept (adapted here) bundle by that id, else the served one. */
@@ -67,7 +107,8 @@ async function chooseBackend(): Promise<{ backend: 'webgpu' | 'wasm'; reason?: s
   const c = cfg();
   if (c.backend === 'wasm') return { backend: 'wasm' };
   const adapter = await webGpuAdapterKey();
-  if (!adapter) return { backend: 'wasm', reason: c.backend === 'webgpu' ? 'WebGPU is not available in this browser' : undefined };
+  if (!adapter)
+    return { backend: 'wasm', reason: c.backend === 'webgpu' ? 'WebGPU is not available in this browser' : undefined };
   let result = c.knownProbes[adapter];
   let probe: LoadedModel['probe'];
   if (!result) {
@@ -84,12 +125,19 @@ export async function loadModel(id: string): Promise<LoadedModel> {
   const existing = models.get(id);
   const c = cfg();
   if (existing) {
-    return { manifest: existing.clf.manifest, backend: existing.backbone.backend as 'webgpu' | 'wasm', fallbackReason: existing.backbone.fallbackReason, loadMs: 0 };
+    return {
+      manifest: existing.clf.manifest,
+      backend: existing.backbone.backend as 'webgpu' | 'wasm',
+      fallbackReason: existing.backbone.fallbackReason,
+      loadMs: 0,
+    };
   }
   const bundle = await loadBundle(await sourceFor(id), { maxBytes: c.maxModelBytes });
   const choice = await chooseBackend();
   const backbone = await createWebBackbone(bundle.backbone, bundle.manifest, choice.backend);
-  const engines = bundle.head.layers.some((l) => l.type === 'quantum') ? kernelEngineFactory(kernelUrl) : () => Promise.reject(new Error('no quantum layer'));
+  const engines = bundle.head.layers.some((l) => l.type === 'quantum')
+    ? kernelEngineFactory(kernelUrl)
+    : () => Promise.reject(new Error('no quantum layer'));
   const clf = await createClassifier(bundle, backbone, engines);
   models.set(id, { clf, backbone });
   return {
@@ -108,10 +156,15 @@ export async function unloadModel(id: string): Promise<void> {
 }
 
 /** The model's input for a scan: its preprocessing, or the volume as is when already on the model grid (classify's path, shared by scanFeatures). */
-function modelInput(manifest: Manifest, volume: Volume, preprocessed: boolean | undefined): { input: Float32Array; gridAffine: number[]; gridMask?: Uint8Array; guardInput: GridInput | null } {
+function modelInput(
+  manifest: Manifest,
+  volume: Volume,
+  preprocessed: boolean | undefined,
+): { input: Float32Array; gridAffine: number[]; gridMask?: Uint8Array; guardInput: GridInput | null } {
   const grid = manifest.preprocess.grid;
   if (preprocessed) {
-    if (volume.dims.some((d, i) => d !== grid[i])) throw new Error(`the scan is ${volume.dims.join('×')}, not on the model grid ${grid.join('×')}`);
+    if (volume.dims.some((d, i) => d !== grid[i]))
+      throw new Error(`the scan is ${volume.dims.join('×')}, not on the model grid ${grid.join('×')}`);
     return { input: volume.data, gridAffine: volume.affine, guardInput: null };
   }
   const pre = preprocess(volume, parsePreprocessSpec(manifest.preprocess));
@@ -134,7 +187,14 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
   const pred = await m.clf.classify(input, { explain: req.explain });
   let cam: Float32Array | undefined;
   if (pred.explain) {
-    cam = gradCam({ ...pred.explain, grid, gridAffine, scanDims: req.volume.dims, scanAffine: req.volume.affine, gridMask });
+    cam = gradCam({
+      ...pred.explain,
+      grid,
+      gridAffine,
+      scanDims: req.volume.dims,
+      scanAffine: req.volume.affine,
+      gridMask,
+    });
   }
   const { explain: _explain, features: _features, ...rest } = pred;
   const result: ClassifyResult = {
@@ -160,7 +220,13 @@ export async function classifySlice(modelId: string, source: SliceSource): Promi
   else if (sliceScan) input = sliceInput(sliceScan.data, sliceScan.dims, sliceScan.affine, source.plane, source.index);
   else throw new Error('inference worker: no scan to cut a slice from (holdScan was not called)');
   // A slice is no file: it is never one of the demo phantoms, so a 2D model failing real-scan checks is withheld on every slice.
-  const result = await classify({ modelId, volume: asGridVolume(input), preprocessed: true, explain: true, demoScan: false });
+  const result = await classify({
+    modelId,
+    volume: asGridVolume(input),
+    preprocessed: true,
+    explain: true,
+    demoScan: false,
+  });
   return Comlink.transfer({ input, result }, result.gradCam ? [result.gradCam.buffer] : []);
 }
 
@@ -193,18 +259,41 @@ export async function adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) =
   const bundle = await loadBundle(source, { maxBytes: cfg().maxModelBytes });
   const { manifest } = bundle;
   const kernel = bundle.head.layers.some((l) => l.type === 'quantum') ? await kernelFrom(kernelUrl) : null;
-  const result = adaptHead({ head: bundle.head, classes: manifest.classes, threshold: manifest.threshold }, req.scans, kernel, req.options, { onProgress: throttled(onProgress) });
-  const out = await adaptedBundle({ manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone }, result, { id: req.id, date: req.date });
-  const run: AdaptRun = { result, caveats: adaptationCaveats(manifest, req.scans), manifest: out.manifest, files: out.files };
+  const result = adaptHead(
+    { head: bundle.head, classes: manifest.classes, threshold: manifest.threshold },
+    req.scans,
+    kernel,
+    req.options,
+    { onProgress: throttled(onProgress) },
+  );
+  const out = await adaptedBundle(
+    { manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone },
+    result,
+    { id: req.id, date: req.date },
+  );
+  const run: AdaptRun = {
+    result,
+    caveats: adaptationCaveats(manifest, req.scans),
+    manifest: out.manifest,
+    files: out.files,
+  };
   return Comlink.transfer(run, [...new Set([...out.files.values()].map((b) => b.buffer as ArrayBuffer))]);
 }
 
 /** InferenceApi.quantumDetails: the quantum panel's data for one quantum layer of a model. */
-export async function quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex = 0): Promise<QuantumDetails & { view: CircuitView }> {
+export async function quantumDetails(
+  modelId: string,
+  input: Float64Array,
+  shots: { count: number; seed: number } | null,
+  layerIndex = 0,
+): Promise<QuantumDetails & { view: CircuitView }> {
   const m = loaded(modelId);
   const quantumLayers = m.clf.head.spec.layers.filter((l) => l.type === 'quantum');
   const layer = quantumLayers[layerIndex];
-  if (!layer || layer.type !== 'quantum') throw new Error(`model ${modelId} has ${quantumLayers.length} quantum layer(s); there is no quantum layer ${layerIndex + 1}`);
+  if (!layer || layer.type !== 'quantum')
+    throw new Error(
+      `model ${modelId} has ${quantumLayers.length} quantum layer(s); there is no quantum layer ${layerIndex + 1}`,
+    );
   const details = await layerDetails(layer, input, shots, kernelUrl);
   return { ...details, view: circuitView(layer.circuit, input, layer.weights) };
 }
@@ -235,4 +324,19 @@ export function loseDevice(): Promise<boolean> {
 export const armDeviceLoss = (): Promise<boolean> => armWebGpuDeviceLoss();
 export const deviceLossReport = () => webGpuDeviceLossReport();
 
-Comlink.expose({ init, listModels, loadModel, unloadModel, classify, holdScan, classifySlice, scanFeatures, adapt, quantumDetails, loseDevice, armDeviceLoss, deviceLossReport, benchBackbone } satisfies InferenceApi);
+Comlink.expose({
+  init,
+  listModels,
+  loadModel,
+  unloadModel,
+  classify,
+  holdScan,
+  classifySlice,
+  scanFeatures,
+  adapt,
+  quantumDetails,
+  loseDevice,
+  armDeviceLoss,
+  deviceLossReport,
+  benchBackbone,
+} satisfies InferenceApi);

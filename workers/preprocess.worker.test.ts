@@ -23,13 +23,25 @@ describe('worker path vs CLI path', () => {
     const fromWorker = preprocessBytes(bytes, 'head.nii.gz', { grid: [40, 48, 36] });
 
     const out = join(dir, 'out');
-    const cli = await run(process.execPath, ['bin/qumri.mjs', 'preprocess', join(dir, 'list.csv'), '--grid', '40x48x36', '--out', out]);
+    const cli = await run(process.execPath, [
+      'bin/qumri.mjs',
+      'preprocess',
+      join(dir, 'list.csv'),
+      '--grid',
+      '40x48x36',
+      '--out',
+      out,
+    ]);
     expect(cli.stderr).toMatch(/\[1\/1\] head\.nii\.gz/);
     const data = parseNifti(new Uint8Array(readFileSync(join(out, 'head.nii.gz'))), 'head.nii.gz').volume;
     const mask = parseNifti(new Uint8Array(readFileSync(join(out, 'head_mask.nii.gz'))), 'head_mask.nii.gz').volume;
 
     expect(data.dims).toEqual([40, 48, 36]);
-    expect(Buffer.from(data.data.buffer, data.data.byteOffset, data.data.byteLength).equals(Buffer.from(fromWorker.data.buffer))).toBe(true);
+    expect(
+      Buffer.from(data.data.buffer, data.data.byteOffset, data.data.byteLength).equals(
+        Buffer.from(fromWorker.data.buffer),
+      ),
+    ).toBe(true);
     expect(Array.from(mask.data, (v) => (v ? 1 : 0))).toEqual(Array.from(fromWorker.mask));
     // The file's sform is float32.
     data.affine.forEach((v, i) => expect(v).toBeCloseTo(fromWorker.affine[i], 3));
@@ -41,9 +53,17 @@ describe('worker path vs CLI path', () => {
   });
 
   it('the CLI exits 2 on bad usage and 1 naming a bad input', async () => {
-    const usage = await run(process.execPath, ['bin/qumri.mjs', 'preprocess', '--grid', '12x']).catch((e: { code: number; stderr: string }) => e);
+    const usage = await run(process.execPath, ['bin/qumri.mjs', 'preprocess', '--grid', '12x']).catch(
+      (e: { code: number; stderr: string }) => e,
+    );
     expect(usage).toMatchObject({ code: 2 });
-    const missing = await run(process.execPath, ['bin/qumri.mjs', 'preprocess', join(dir, 'nope.nii.gz'), '--out', join(dir, 'o')]).catch((e: { code: number; stderr: string }) => e);
+    const missing = await run(process.execPath, [
+      'bin/qumri.mjs',
+      'preprocess',
+      join(dir, 'nope.nii.gz'),
+      '--out',
+      join(dir, 'o'),
+    ]).catch((e: { code: number; stderr: string }) => e);
     expect(missing).toMatchObject({ code: 1 });
     expect((missing as { stderr: string }).stderr).toMatch(/nope\.nii\.gz/);
   });

@@ -6,7 +6,12 @@
  */
 import * as Comlink from 'comlink';
 import { parseNifti } from '../src/core/load/nifti.ts';
-import { parsePreprocessSpec, preprocess, type PreprocessResult, type ProgressEvent } from '../src/core/preprocess/index.ts';
+import {
+  parsePreprocessSpec,
+  preprocess,
+  type PreprocessResult,
+  type ProgressEvent,
+} from '../src/core/preprocess/index.ts';
 import type { PreprocessWorkerApi } from '../src/core/protocol.ts';
 import type { Volume } from '../src/core/volume.ts';
 
@@ -17,7 +22,12 @@ export function preprocessVolume(volume: Volume, spec: unknown, onProgress?: Pro
   return Comlink.transfer(result, [result.data.buffer, result.mask.buffer]);
 }
 
-export function preprocessBytes(bytes: Uint8Array, fileName: string, spec: unknown, onProgress?: Progress): PreprocessResult {
+export function preprocessBytes(
+  bytes: Uint8Array,
+  fileName: string,
+  spec: unknown,
+  onProgress?: Progress,
+): PreprocessResult {
   return preprocessVolume(parseNifti(bytes, fileName).volume, spec, onProgress);
 }
 

@@ -27,7 +27,8 @@ try {
   for (const file of files) {
     const buf = await readFile(file);
     const data = new Float32Array(buf.buffer, buf.byteOffset, buf.byteLength / 4);
-    if (data.length !== grid[0] * grid[1] * grid[2]) throw new Error(`${file} holds ${data.length} values, the model grid is ${grid.join('×')}`);
+    if (data.length !== grid[0] * grid[1] * grid[2])
+      throw new Error(`${file} holds ${data.length} values, the model grid is ${grid.join('×')}`);
     out.push({ file: path.basename(file), probability: (await clf.classify(data)).probability });
   }
 } finally {

@@ -45,7 +45,13 @@ def scans_csv(tmp_path):
 def test_real_rows_keep_ms_flair_and_twins(scans_csv):
     rows = real_rows(scans_csv)
     assert [(r["subject"], r["label"]) for r in rows] == [
-        ("p1_FLAIR", 0), ("p1_FLAIR", 1), ("p2_FLAIR", 0), ("p2_FLAIR", 1), ("p3_FLAIR", 0), ("p3_FLAIR", 1)]
+        ("p1_FLAIR", 0),
+        ("p1_FLAIR", 1),
+        ("p2_FLAIR", 0),
+        ("p2_FLAIR", 1),
+        ("p3_FLAIR", 0),
+        ("p3_FLAIR", 1),
+    ]
 
 
 def test_lopo_holds_out_each_patient_whole(scans_csv):
@@ -71,25 +77,46 @@ def test_labels_csv_names_the_model_classes(tmp_path):
 
 
 def fake_metrics(before: float, after: float, n: int) -> dict:
-    m = lambda v: {"value": v, "ci95": [v - 0.1, min(v + 0.1, 1.0)], "n": {"positive": n, "negative": n},  # noqa: E731
-                   "acc": {"value": v - 0.05, "ci95": [v - 0.2, v]}}
+    m = lambda v: {
+        "value": v,
+        "ci95": [v - 0.1, min(v + 0.1, 1.0)],
+        "n": {"positive": n, "negative": n},  # noqa: E731
+        "acc": {"value": v - 0.05, "ci95": [v - 0.2, v]},
+    }
     return {"before": m(before), "after": m(after), "delong": {"diff": after - before, "p": 0.04}}
 
 
 def test_report_section_states_n_and_intervals(tmp_path):
     from experiments import report
+
     interval = lambda v: {"value": v, "ci95": [v - 0.2, v + 0.1]}  # noqa: E731
-    card = {"scans": {"healthy": 8, "MS": 8}, "cross_validation": "leave-one-out", "epochs": 40,
-            "settings": {"max_epochs": 150}, "metrics": {"before": {"auc": interval(0.6)}, "after": {"auc": interval(0.8)}}}
-    rec = {"model": "ms-flair-qresnet34", "classes": ["healthy", "MS"],
-           "phantoms": {"thick": {"generator_seed": 2022, "site": {"text": "7 mm slices"}, "adapt": {"card": card},
-                                  "held": fake_metrics(0.55, 0.75, 12)}},
-           "real": {"patients": 9, "scans": 18, "epochs_kept": {"a": 0, "b": 3}, **fake_metrics(0.5, 0.45, 9)}}
+    card = {
+        "scans": {"healthy": 8, "MS": 8},
+        "cross_validation": "leave-one-out",
+        "epochs": 40,
+        "settings": {"max_epochs": 150},
+        "metrics": {"before": {"auc": interval(0.6)}, "after": {"auc": interval(0.8)}},
+    }
+    rec = {
+        "model": "ms-flair-qresnet34",
+        "classes": ["healthy", "MS"],
+        "phantoms": {
+            "thick": {
+                "generator_seed": 2022,
+                "site": {"text": "7 mm slices"},
+                "adapt": {"card": card},
+                "held": fake_metrics(0.55, 0.75, 12),
+            }
+        },
+        "real": {"patients": 9, "scans": 18, "epochs_kept": {"a": 0, "b": 3}, **fake_metrics(0.5, 0.45, 9)},
+    }
     (tmp_path / "adapt-site").mkdir()
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     text = "\n".join(report.section_adapt_site(str(tmp_path)))
-    assert ("| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 | 0.500 (0.350–0.550) | "
-            "0.700 (0.550–0.750) |") in text
+    assert (
+        "| 12 + 12 | 0.550 (0.450–0.650) | 0.750 (0.650–0.850) | +0.200, p = 0.04 | 0.500 (0.350–0.550) | "
+        "0.700 (0.550–0.750) |"
+    ) in text
     assert "| 9 + 9 | 0.500 (0.400–0.600) | 0.450 (0.350–0.550) | -0.050, p = 0.04 |" in text
     assert "site *thick*" in text and "*thick*: 7 mm slices. On its 8 MS + 8 healthy" in text
     assert "kept 40 of 150" in text and "18 scans of 9 patients" in text and "kept 0, 3 steps" in text
@@ -102,6 +129,7 @@ def test_report_section_states_n_and_intervals(tmp_path):
 
 def test_accuracy_uses_each_scans_own_threshold():
     from experiments.adapt_site import acc_ci
+
     # Scan-by-scan thresholds: 0.3 and 0.7 call both scans right, one shared 0.5 would call both wrong.
     assert acc_ci([1, 0], [0.4, 0.6], [0.3, 0.7])["value"] == 1.0
     assert acc_ci([1, 0], [0.4, 0.6], [0.5, 0.5])["value"] == 0.0

@@ -15,7 +15,7 @@ import pytest
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 MODELS = os.path.join(ROOT, "public", "models")
-MAX_TOTAL_BYTES = 100 * 2 ** 20
+MAX_TOTAL_BYTES = 100 * 2**20
 
 
 def shipped_ids() -> list[str]:
@@ -74,7 +74,9 @@ def test_model_card_is_complete_and_honest(bundle_id):
     if m["architecture"]["paper"] == "A" and c["head"] == "quantum":
         plain = c["n_qubits"] == 2 and c["readout"] == "parity" and c.get("fm_input", "none") == "none"
         says = any("differs from paper A's Qiskit pattern" in s for s in m["limitations"])
-        assert says != plain, f"{bundle_id}: the card must say how its quantum head departs from paper A's, and only then"
+        assert (
+            says != plain
+        ), f"{bundle_id}: the card must say how its quantum head departs from paper A's, and only then"
 
 
 @pytest.mark.parametrize("bundle_id", shipped_ids())
@@ -86,11 +88,21 @@ def test_node_cli_matches_torch_on_reference_inputs(bundle_id, tmp_path):
     assert len(ref) >= 5, f"{bundle_id}: parity needs 5 reference inputs, has {len(ref)}"
     if m["dims"] == 3:
         files = [os.path.join(folder, e["file"]) for e in ref]
-        cmd = [os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", folder, "--json",
-               "--preprocessed", "--threads", "1"]
+        cmd = [
+            os.path.join(ROOT, "bin", "qumri.mjs"),
+            "classify",
+            *files,
+            "--model",
+            folder,
+            "--json",
+            "--preprocessed",
+            "--threads",
+            "1",
+        ]
     else:  # 2D slices: the page's modules in node (qumri classify takes volumes only), raw row-major float32
         import nibabel as nib
         import numpy as np
+
         files = []
         for e in ref:
             files.append(str(tmp_path / e["file"]))

@@ -10,20 +10,32 @@ def test_twins_are_controls_beside_their_patient_and_test_keeps_its_design(tmp_p
     raw = tmp_path / "cohort-a"
     raw.mkdir()
     with open(raw / "manifest.csv", "w", newline="") as f:
-        w = csv.DictWriter(f, fieldnames=["path", "label", "subject_id", "sequence", "lesion_mask", "paired_path", "mode"])
+        w = csv.DictWriter(
+            f, fieldnames=["path", "label", "subject_id", "sequence", "lesion_mask", "paired_path", "mode"]
+        )
         w.writeheader()
         for i in range(40):
-            w.writerow({"path": f"scans/s{i}.nii.gz", "label": i % 2, "subject_id": f"s{i}", "sequence": "FLAIR",
-                        "lesion_mask": f"masks/s{i}.nii.gz", "paired_path": f"paired/s{i}.nii.gz" if i % 2 else "",
-                        "mode": "randomised"})
+            w.writerow(
+                {
+                    "path": f"scans/s{i}.nii.gz",
+                    "label": i % 2,
+                    "subject_id": f"s{i}",
+                    "sequence": "FLAIR",
+                    "lesion_mask": f"masks/s{i}.nii.gz",
+                    "paired_path": f"paired/s{i}.nii.gz" if i % 2 else "",
+                    "mode": "randomised",
+                }
+            )
     rows, split = synth_rows(str(raw), split_seed=1)
     by_subject = {r["subject_id"]: r for r in rows if r["source"] != TEST_TWIN}
     assert all(s.startswith("cohort-a/") for s in by_subject)
     where = {s: k for k in ("train", "val", "test") for s in split[k]}
     twins = [r for r in rows if r["subject_id"].endswith("-twin")]
-    assert twins and all(r["label"] == "0" and r["lesion_mask"] == "" and "lesion-free twin" in r["source"] for r in twins)
+    assert twins and all(
+        r["label"] == "0" and r["lesion_mask"] == "" and "lesion-free twin" in r["source"] for r in twins
+    )
     for t in twins:
-        patient = t["subject_id"][:-len("-twin")]
+        patient = t["subject_id"][: -len("-twin")]
         assert by_subject[patient]["label"] == "1" and where[t["subject_id"]] == where[patient] != "test"
     test_twins = [r for r in rows if r["source"] == TEST_TWIN]
     assert {r["subject_id"] for r in test_twins} == {s for s in split["test"] if by_subject[s]["label"] == "1"}

@@ -13,14 +13,17 @@ from experiments.variants import RECORDS, load_group
 BASE = ["--cohort=does-not-exist.csv", "--task=tsc", "--sequence=FLAIR", "--threads=1"]
 
 
-@pytest.mark.parametrize("head, option, message", [
-    ("quantum", "--hidden=2", "--hidden is for the classical head"),
-    ("classical", "--readout=z", "--readout, --qubits and --fm_input are for the quantum head"),
-    ("classical", "--qubits=4", "--readout, --qubits and --fm_input are for the quantum head"),
-    ("classical", "--fm_input=sigmoid_pi", "--readout, --qubits and --fm_input are for the quantum head"),
-    ("quantum", "--qubits=1", "--qubits must be 2 to 12"),
-    ("quantum", "--qubits=13", "--qubits must be 2 to 12"),
-])
+@pytest.mark.parametrize(
+    "head, option, message",
+    [
+        ("quantum", "--hidden=2", "--hidden is for the classical head"),
+        ("classical", "--readout=z", "--readout, --qubits and --fm_input are for the quantum head"),
+        ("classical", "--qubits=4", "--readout, --qubits and --fm_input are for the quantum head"),
+        ("classical", "--fm_input=sigmoid_pi", "--readout, --qubits and --fm_input are for the quantum head"),
+        ("quantum", "--qubits=1", "--qubits must be 2 to 12"),
+        ("quantum", "--qubits=13", "--qubits must be 2 to 12"),
+    ],
+)
 def test_head_options_of_the_other_head_are_refused(head, option, message, capsys):
     with pytest.raises(SystemExit) as e:
         paper_a.main([*BASE, f"--head={head}", option])
@@ -37,6 +40,7 @@ def test_unknown_readout_is_refused(capsys):
 def test_model_card_names_each_head_deviation_from_paper_a():
     def args(**kw):
         return argparse.Namespace(**{"head": "quantum", "qubits": 2, "fm_input": "none", "readout": "parity", **kw})
+
     assert paper_a.head_deviations(args()) == []
     assert paper_a.head_deviations(args(head="classical", readout="parity")) == []
     said = paper_a.head_deviations(args(qubits=4, fm_input="sigmoid_pi", readout="z"))
@@ -48,9 +52,11 @@ def test_model_card_names_each_head_deviation_from_paper_a():
 
 
 def test_the_record_needs_a_variant_or_a_folder_and_a_variant_its_variant_json(capsys):
-    for extra, message in (([], "name where the record goes"),
-                           (["--variant=v", "--records=runs/x"], "name where the record goes"),
-                           (["--variant=no-such-variant"], "records/no-such-variant/variant.json is missing")):
+    for extra, message in (
+        ([], "name where the record goes"),
+        (["--variant=v", "--records=runs/x"], "name where the record goes"),
+        (["--variant=no-such-variant"], "records/no-such-variant/variant.json is missing"),
+    ):
         with pytest.raises(SystemExit) as e:
             paper_a.main([*BASE, "--head=classical", *extra])
         assert e.value.code == 2
@@ -59,8 +65,11 @@ def test_the_record_needs_a_variant_or_a_folder_and_a_variant_its_variant_json(c
 
 def test_a_run_ships_only_below_every_other_variant_of_its_group():
     record = json.load(open(os.path.join(RECORDS, "from-scratch", "tsc-flair-resnet34.json")))
-    best = min(r["tsc-flair-resnet34"]["best_val_loss"] for r in load_group(RECORDS, "paper-a").values()
-               if "tsc-flair-resnet34" in r)
+    best = min(
+        r["tsc-flair-resnet34"]["best_val_loss"]
+        for r in load_group(RECORDS, "paper-a").values()
+        if "tsc-flair-resnet34" in r
+    )
     assert not paper_a.beats_its_group(record, "from-scratch")
     record["best_val_loss"] = best - 1e-6
     assert paper_a.beats_its_group(record, "from-scratch")

@@ -21,19 +21,43 @@ def fake_record(head: str, seed: int) -> dict:
     p = np.clip(y * 0.4 + rng.uniform(0, 0.6, len(y)), 0, 1)
     m = {"value": 0.9, "ci95": [0.8, 0.95]}
     return {
-        "format": "qumri-run/1", "id": f"tsc-flair-{head}", "family": "paper_a", "task": "tsc", "sequence": "FLAIR",
-        "head": head, "model": head, "n_test": len(y), "input_shape": [1, 1, 8, 8, 8], "epochs_run": 3,
-        "best_val_loss": 0.3, "wall_time_s": {"train": 60.0},
-        "splits": {"train": [f"t{i}" for i in range(65)], "val": [f"v{i}" for i in range(15)],
-                   "test": [f"s{i}" for i in range(20)]},
+        "format": "qumri-run/1",
+        "id": f"tsc-flair-{head}",
+        "family": "paper_a",
+        "task": "tsc",
+        "sequence": "FLAIR",
+        "head": head,
+        "model": head,
+        "n_test": len(y),
+        "input_shape": [1, 1, 8, 8, 8],
+        "epochs_run": 3,
+        "best_val_loss": 0.3,
+        "wall_time_s": {"train": 60.0},
+        "splits": {
+            "train": [f"t{i}" for i in range(65)],
+            "val": [f"v{i}" for i in range(15)],
+            "test": [f"s{i}" for i in range(20)],
+        },
         "model_args": {"width": 8},
         "config": {"lr": 1e-3, "l2": 0.0, "augment": False, "batch_size": 8, "epochs": 25, "patience": 6},
         "cohort": {"generator": "qumri-synth 1.0.0", "seed": 1, "n_subjects": 100, "n_patients": 50},
         "test": {k: m for k in ("auc", "acc", "sen", "spe", "precision", "f1")},
-        "predictions": {"test": [{"subject_id": f"s{i}", "label": int(a), "probability": float(b)}
-                                 for i, (a, b) in enumerate(zip(y, p))]},
-        "pointing": {"n": 10, "hits": 4, "acc": 0.4, "ci95": wilson(4, 10), "hits_dilated": 6, "acc_dilated": 0.6,
-                     "ci95_dilated": wilson(6, 10), "chance": 0.01, "chance_dilated": 0.03},
+        "predictions": {
+            "test": [
+                {"subject_id": f"s{i}", "label": int(a), "probability": float(b)} for i, (a, b) in enumerate(zip(y, p))
+            ]
+        },
+        "pointing": {
+            "n": 10,
+            "hits": 4,
+            "acc": 0.4,
+            "ci95": wilson(4, 10),
+            "hits_dilated": 6,
+            "acc_dilated": 0.6,
+            "ci95_dilated": wilson(6, 10),
+            "chance": 0.01,
+            "chance_dilated": 0.03,
+        },
         "paired": {"n": 10, "patient_higher": 9, "rate": 0.9, "ci95": wilson(9, 10)},
     }
 
@@ -53,8 +77,10 @@ def test_render_has_both_models_paper_numbers_and_delong(tmp_path):
 
 def test_pointing_per_stage_table_lists_every_stage_only_for_records_that_have_it(tmp_path):
     recs = [fake_record("classical", 1), fake_record("quantum", 2)]
-    recs[1]["pointing_by_stage"] = [{"stage": k + 1, "map": [4 // 2 ** k] * 3, "acc": 0.1 * k, "ci95": [0.0, 0.5],
-                                     "acc_dilated": 0.2 * k} for k in range(3)]
+    recs[1]["pointing_by_stage"] = [
+        {"stage": k + 1, "map": [4 // 2**k] * 3, "acc": 0.1 * k, "ci95": [0.0, 0.5], "acc_dilated": 0.2 * k}
+        for k in range(3)
+    ]
     for r in recs:
         r["model_label"] = report.label(r)
     text = report.render(recs, str(tmp_path), "img")
@@ -145,8 +171,10 @@ def test_each_shipped_3d_model_is_its_lowest_validation_loss_variant():
         candidates = {w: by_id[rid] for w, by_id in runs.items() if rid in by_id}
         assert all(r["splits"] == candidates[v]["splits"] for r in candidates.values()), rid
         best = variants.lowest_val_loss(RECORDS, "paper-a", rid)
-        assert v == best, (f"{rid} ships {v} (val loss {candidates[v]['best_val_loss']:.4f}), but {best} reached "
-                           f"{candidates[best]['best_val_loss']:.4f}")
+        assert v == best, (
+            f"{rid} ships {v} (val loss {candidates[v]['best_val_loss']:.4f}), but {best} reached "
+            f"{candidates[best]['best_val_loss']:.4f}"
+        )
 
 
 def test_shipped_2d_bundles_are_paper_b_choice_not_each_slot_lowest_loss():
@@ -157,7 +185,7 @@ def test_shipped_2d_bundles_are_paper_b_choice_not_each_slot_lowest_loss():
     too large in float32 or failing parity)."""
     recs = [r for by_id in variants.load_group(RECORDS, "paper-b").values() for r in by_id.values()]
     sel = {r["id"]: r["selection"] for r in recs}
-    budget = next(iter(sel.values()))["budget_mib"] * 2 ** 20
+    budget = next(iter(sel.values()))["budget_mib"] * 2**20
     eligible = [r for r in recs if sel[r["id"]].get("page_parity_max_diff", 0) <= paper_b.PARITY_MAX_DIFF]
     float32_only = {i for i, s in sel.items() if s.get("float16_max_diff", 0) > FLOAT16_MAX_DIFF}
     chosen = {r["id"]: w for r, w in paper_b.choose_bundles(eligible, budget, float32_only)}

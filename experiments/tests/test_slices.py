@@ -47,8 +47,9 @@ def test_slice_manifests_resolve_from_a_relative_slices_folder(tmp_path, monkeyp
         rows = read_manifest(m)
         assert [r.subject_id for r in rows] == ["ms-0000", "ms-0001"] and [r.label for r in rows] == [0, 1]
     pooled = read_manifest(pooled_manifest(manifests, "slices"))
-    assert sorted(os.path.normpath(r.path) for r in pooled) == \
-        sorted(os.path.normpath(r.path) for m in manifests.values() for r in read_manifest(m))
+    assert sorted(os.path.normpath(r.path) for r in pooled) == sorted(
+        os.path.normpath(r.path) for m in manifests.values() for r in read_manifest(m)
+    )
     with open(tmp_path / "slices" / "pooled.csv") as f:
         assert all((tmp_path / "slices" / r["slice_png"]).is_file() for r in csv.DictReader(f))
 
@@ -63,9 +64,18 @@ def test_ship_best_leaves_out_a_chosen_bundle_that_fails_the_shipping_rule(tmp_p
     records.mkdir()
     aucs = {"ms-flair-axial-good": [0.74, 0.9], "ms-flair-axial-bad": [0.12, 0.56]}
     for i, rid in enumerate(aucs):
-        (records / f"{rid}.json").write_text(json.dumps({"format": "qumri-run/1", "id": rid, "family": "paper_b",
-                                                         "plane": "axial", "head": ["classical", "quantum"][i],
-                                                         "best_val_loss": 0.6}))
+        (records / f"{rid}.json").write_text(
+            json.dumps(
+                {
+                    "format": "qumri-run/1",
+                    "id": rid,
+                    "family": "paper_b",
+                    "plane": "axial",
+                    "head": ["classical", "quantum"][i],
+                    "best_val_loss": 0.6,
+                }
+            )
+        )
 
     def export_choice(r, weights, models_dir):
         manifest = {"metrics": {"split": "test", "auc": {"value": 0.5, "ci95": aucs[r["id"]]}}, "files": {}}
@@ -103,8 +113,17 @@ def band_raw_cohort(root, n_per_class: int = 7) -> None:
             nib.save(nib.Nifti1Image(mask, np.eye(4)), root / "scans" / f"{sid}_mask.nii.gz")
             if label:
                 nib.save(nib.Nifti1Image(head * 100, np.eye(4)), root / "scans" / f"{sid}_nolesion.nii.gz")
-            w.writerow([f"scans/{sid}.nii.gz", f"scans/{sid}_mask.nii.gz", sid, label, "ms", 2,
-                        f"scans/{sid}_nolesion.nii.gz" if label else ""])
+            w.writerow(
+                [
+                    f"scans/{sid}.nii.gz",
+                    f"scans/{sid}_mask.nii.gz",
+                    sid,
+                    label,
+                    "ms",
+                    2,
+                    f"scans/{sid}_nolesion.nii.gz" if label else "",
+                ]
+            )
 
 
 def test_band_slices_cover_the_lesions_match_controls_and_keep_the_subject_split(tmp_path):
@@ -154,28 +173,71 @@ def test_lesion_map_pretraining_on_band_slices_initialises_the_transfer_backbone
     band_raw_cohort(tmp_path / "raw")
     manifests = make_slices(str(tmp_path / "raw"), str(tmp_path / "slices"), band=True, gap_mm=2)
     pooled = pooled_manifest(manifests, str(tmp_path / "slices"))
-    init = pretrain(PretrainConfig(manifest=pooled, out_dir=str(tmp_path / "lesionmap"), sequence="FLAIR",
-                                   grid="224,224", split_scheme="B", backbone="cnn", epochs=1, batch_size=8,
-                                   num_threads=1))
+    init = pretrain(
+        PretrainConfig(
+            manifest=pooled,
+            out_dir=str(tmp_path / "lesionmap"),
+            sequence="FLAIR",
+            grid="224,224",
+            split_scheme="B",
+            backbone="cnn",
+            epochs=1,
+            batch_size=8,
+            num_threads=1,
+        )
+    )
     saved = torch.load(init)
     assert saved["backbone_args"] == {"backbone": "cnn"} and len(saved["history"]) == 1
     assert np.isfinite(saved["best_val_loss"]) and len(saved["history"][0]["val_dice_per_stage"]) == 2
     assert saved["splits"]["train"] == D.make_splits(read_manifest(pooled), "B", 1)["train"]
     with pytest.raises(SystemExit, match="another configuration"):
-        pretrain(PretrainConfig(manifest=pooled, out_dir=str(tmp_path / "lesionmap"), sequence="FLAIR",
-                                grid="224,224", split_scheme="B", backbone="cnn", epochs=1, batch_size=8, lr=0.01))
-    cfg = TrainConfig(manifest=manifests["axial"], out_dir=str(tmp_path / "run"), sequence="FLAIR", task="ms",
-                      grid="224,224", split_scheme="B", split_seed=1, data_description="tiny axial band slices",
-                      backbone="cnn", head="classical", batch_size=8, seed=1, num_threads=1, progress=False)
-    plan = TransferPlan(pretrain_epochs=1, pretrain_lr=1e-9, trials=1, head_epochs=2, head_patience=2,
-                        init_backbone=init)
-    _, _, protocol, _ = train_transfer(cfg, "axial", manifests["axial"], pooled, str(tmp_path / "pre"), plan,
-                                       paper_b.SPEC_2D)
+        pretrain(
+            PretrainConfig(
+                manifest=pooled,
+                out_dir=str(tmp_path / "lesionmap"),
+                sequence="FLAIR",
+                grid="224,224",
+                split_scheme="B",
+                backbone="cnn",
+                epochs=1,
+                batch_size=8,
+                lr=0.01,
+            )
+        )
+    cfg = TrainConfig(
+        manifest=manifests["axial"],
+        out_dir=str(tmp_path / "run"),
+        sequence="FLAIR",
+        task="ms",
+        grid="224,224",
+        split_scheme="B",
+        split_seed=1,
+        data_description="tiny axial band slices",
+        backbone="cnn",
+        head="classical",
+        batch_size=8,
+        seed=1,
+        num_threads=1,
+        progress=False,
+    )
+    plan = TransferPlan(
+        pretrain_epochs=1, pretrain_lr=1e-9, trials=1, head_epochs=2, head_patience=2, init_backbone=init
+    )
+    _, _, protocol, _ = train_transfer(
+        cfg, "axial", manifests["axial"], pooled, str(tmp_path / "pre"), plan, paper_b.SPEC_2D
+    )
     assert protocol["backbone"]["init"].startswith("lesion-map pre-training")
     pre = load_checkpoint(str(tmp_path / "pre" / "ckpt.pt"))
     assert pre["config"]["init_backbone"] == init
     for k, v in saved["backbone"].items():
         torch.testing.assert_close(pre["model"]["backbone." + k], v, atol=1e-6, rtol=0)
     with pytest.raises(SystemExit, match="pre-trained from"):
-        train_transfer(cfg, "axial", manifests["axial"], pooled, str(tmp_path / "pre"),
-                       dataclasses.replace(plan, init_backbone=""), paper_b.SPEC_2D)
+        train_transfer(
+            cfg,
+            "axial",
+            manifests["axial"],
+            pooled,
+            str(tmp_path / "pre"),
+            dataclasses.replace(plan, init_backbone=""),
+            paper_b.SPEC_2D,
+        )

@@ -2,7 +2,17 @@ import { describe, expect, it } from 'vitest';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { buildRow, CsvLog, formatCsv, notAScan, parseCsv, planResume, readPriorRows, type Columns, type CsvRecord } from './batch.ts';
+import {
+  buildRow,
+  CsvLog,
+  formatCsv,
+  notAScan,
+  parseCsv,
+  planResume,
+  readPriorRows,
+  type Columns,
+  type CsvRecord,
+} from './batch.ts';
 import { sha256Hex } from '../core/bundle/hash.ts';
 import type { Volume } from '../core/volume.ts';
 
@@ -19,7 +29,11 @@ describe('buildRow', () => {
 
 describe('CSV', () => {
   it('round-trips commas, quotes and newlines', () => {
-    const rows = [['file', 'error'], ['a,b.nii', 'said "no"\non two lines'], ['c.nii', '']];
+    const rows = [
+      ['file', 'error'],
+      ['a,b.nii', 'said "no"\non two lines'],
+      ['c.nii', ''],
+    ];
     expect(formatCsv(rows)).toBe('file,error\n"a,b.nii","said ""no""\non two lines"\nc.nii,\n');
     expect(parseCsv(formatCsv(rows))).toEqual(rows);
   });
@@ -29,7 +43,11 @@ describe('CsvLog', () => {
   it('has each row on disk as soon as append returns, after the header and the kept rows', async () => {
     const file = path.join(tmp(), 'out.csv');
     writeFileSync(file, 'old content\n');
-    const log = await CsvLog.create(file, ['file', 'p', 'error'], [{ file: 'kept.nii', p: '0.5', error: '', extra: 'dropped' }]);
+    const log = await CsvLog.create(
+      file,
+      ['file', 'p', 'error'],
+      [{ file: 'kept.nii', p: '0.5', error: '', extra: 'dropped' }],
+    );
     await log.append({ file: 'new.nii', p: 0.25, error: null });
     // Read before close: nothing may sit in a buffer.
     expect(readFileSync(file, 'utf8')).toBe('file,p,error\nkept.nii,0.5,\nnew.nii,0.25,\n');
@@ -51,17 +69,24 @@ describe('readPriorRows', () => {
   it('refuses a CSV without the columns resuming needs, naming them', async () => {
     const file = path.join(tmp(), 'old.csv');
     writeFileSync(file, 'file,model,probability\na.nii,m,0.5\n');
-    await expect(readPriorRows(file, ['file', 'model', 'sha256', 'status'])).rejects.toThrow(/old\.csv has no sha256, status column/);
+    await expect(readPriorRows(file, ['file', 'model', 'sha256', 'status'])).rejects.toThrow(
+      /old\.csv has no sha256, status column/,
+    );
   });
 });
 
 describe('planResume', () => {
-  it('skips finished inputs with the same bytes, retries errors and changed files, keeps other models\' rows', async () => {
+  it("skips finished inputs with the same bytes, retries errors and changed files, keeps other models' rows", async () => {
     const dir = tmp();
     const [a, b, c, d] = ['a', 'b', 'c', 'd'].map((n) => path.join(dir, `${n}.nii`));
     for (const f of [a, b, c, d]) writeFileSync(f, `bytes of ${f}`);
     const sha = async (f: string) => sha256Hex(new Uint8Array(readFileSync(f)));
-    const row = async (file: string, model: string, status: string, sha256?: string): Promise<CsvRecord> => ({ file, model, status, sha256: sha256 ?? (await sha(file)) });
+    const row = async (file: string, model: string, status: string, sha256?: string): Promise<CsvRecord> => ({
+      file,
+      model,
+      status,
+      sha256: sha256 ?? (await sha(file)),
+    });
     const prior = [
       await row(a, 'm', 'error'), // an earlier failure of a...
       await row(a, 'm', 'ok'), // ...then its success: a is done
@@ -71,7 +96,10 @@ describe('planResume', () => {
       await row(d, 'm', 'skipped'), // done
       await row(path.join(dir, 'gone.nii'), 'm', 'ok', '1'.repeat(64)), // not in this run: kept
     ];
-    const plan = await planResume(prior, [a, b, c, d], { same: (r) => r.model === 'm', finished: (r) => r.model === 'm' && (r.status === 'ok' || r.status === 'skipped') });
+    const plan = await planResume(prior, [a, b, c, d], {
+      same: (r) => r.model === 'm',
+      finished: (r) => r.model === 'm' && (r.status === 'ok' || r.status === 'skipped'),
+    });
     expect([...plan.done.keys()]).toEqual([0, 3]);
     expect(plan.done.get(0)).toBe(prior[1]);
     expect(plan.kept).toEqual([prior[1], prior[4], prior[5], prior[6]]);
@@ -80,12 +108,18 @@ describe('planResume', () => {
 
 describe('notAScan', () => {
   const volume = (datatype: Volume['datatype'], values: number[]): Volume => ({
-    dims: [values.length, 1, 1], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype, data: Float32Array.from(values),
+    dims: [values.length, 1, 1],
+    spacing: [1, 1, 1],
+    affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    datatype,
+    data: Float32Array.from(values),
   });
   const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
   it('names a mask or label map: integer voxels, at most 10 distinct values', () => {
-    expect(notAScan(volume('uint8', [0, 1, 1, 0]))).toBe('looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)');
+    expect(notAScan(volume('uint8', [0, 1, 1, 0]))).toBe(
+      'looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)',
+    );
     expect(notAScan(volume('int16', range(10)))).toMatch(/int16 voxels with 10 distinct values/);
   });
   it('lets scans through: more than 10 values, or floating-point voxels', () => {

@@ -104,7 +104,10 @@ export async function readPriorRows(file: string, required: string[]): Promise<C
   }
   const [header = [], ...rows] = parseCsv(text);
   const missing = required.filter((c) => !header.includes(c));
-  if (missing.length > 0) throw new Error(`--resume: ${file} has no ${missing.join(', ')} column; it was not written by this command (or by an older version), so nothing can be resumed from it`);
+  if (missing.length > 0)
+    throw new Error(
+      `--resume: ${file} has no ${missing.join(', ')} column; it was not written by this command (or by an older version), so nothing can be resumed from it`,
+    );
   return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i] ?? ''])));
 }
 

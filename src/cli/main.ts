@@ -14,7 +14,9 @@ const commands: Record<string, () => Promise<CommandModule>> = {
 };
 
 function help(): string {
-  return ['usage: qumri <command> [options]', '', 'commands:', ...Object.keys(commands).map((c) => `  ${c}`)].join('\n');
+  return ['usage: qumri <command> [options]', '', 'commands:', ...Object.keys(commands).map((c) => `  ${c}`)].join(
+    '\n',
+  );
 }
 
 export async function main(argv: string[]): Promise<number> {

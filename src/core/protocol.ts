@@ -54,7 +54,12 @@ export interface PreprocessWorkerApi {
   /** Preprocess a volume the page already holds (it sends a copy). */
   preprocessVolume(volume: Volume, spec: unknown, onProgress?: (e: ProgressEvent) => void): PreprocessResult;
   /** Parse NIfTI bytes and preprocess them (the same entry the CLI uses per file). */
-  preprocessBytes(bytes: Uint8Array, fileName: string, spec: unknown, onProgress?: (e: ProgressEvent) => void): PreprocessResult;
+  preprocessBytes(
+    bytes: Uint8Array,
+    fileName: string,
+    spec: unknown,
+    onProgress?: (e: ProgressEvent) => void,
+  ): PreprocessResult;
 }
 
 // Inference worker (bundle, backbone, head, explain, guard).
@@ -153,7 +158,12 @@ export interface InferenceApi {
    * The quantum panel's data for one quantum layer of a model (`layerIndex` counts quantum layers
    * only, in head order, like ClassifyResult.quantum) at the input it received for the last scan.
    */
-  quantumDetails(modelId: string, input: Float64Array, shots: { count: number; seed: number } | null, layerIndex?: number): Promise<QuantumDetails & { view: CircuitView }>;
+  quantumDetails(
+    modelId: string,
+    input: Float64Array,
+    shots: { count: number; seed: number } | null,
+    layerIndex?: number,
+  ): Promise<QuantumDetails & { view: CircuitView }>;
   /** A scan's pooled backbone features after the model's preprocessing, exactly as classify computes them. */
   scanFeatures(modelId: string, volume: Volume): Promise<Float32Array>;
   /** Fine-tunes the model's head on the scans (adaptHead) and builds the adapted bundle; nothing is stored. */

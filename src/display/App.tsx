@@ -34,15 +34,22 @@ export function App() {
     <div
       className={`app${dragging ? ' dragging' : ''}`}
       data-testid="app"
-      onDragOver={(e) => { e.preventDefault(); setDragging(true); }}
-      onDragLeave={(e) => { if (e.currentTarget === e.target) setDragging(false); }}
+      onDragOver={(e) => {
+        e.preventDefault();
+        setDragging(true);
+      }}
+      onDragLeave={(e) => {
+        if (e.currentTarget === e.target) setDragging(false);
+      }}
       onDrop={(e) => void onDrop(e)}
     >
       <header className="topbar">
         <h1>QuMRI</h1>
         <span className="tagline">hybrid classical–quantum brain-MRI classification, in your browser</span>
         <OpenControls />
-        <span className="status" data-testid="status" data-busy={loading ? 'true' : 'false'}>{loading ?? ''}</span>
+        <span className="status" data-testid="status" data-busy={loading ? 'true' : 'false'}>
+          {loading ?? ''}
+        </span>
       </header>
       <ErrorBanner />
       <main className="workspace">

@@ -5,7 +5,12 @@ import { describe, expect, it } from 'vitest';
 const read = (path: string) => readFileSync(new URL(`../../${path}`, import.meta.url), 'utf8');
 const html = read('index.html');
 const policy = /<meta http-equiv="Content-Security-Policy" content="([^"]+)" \/>/.exec(html)?.[1] ?? '';
-const directives = new Map(policy.split(';').map((d) => d.trim().split(/\s+/)).map(([name, ...sources]) => [name, sources]));
+const directives = new Map(
+  policy
+    .split(';')
+    .map((d) => d.trim().split(/\s+/))
+    .map(([name, ...sources]) => [name, sources]),
+);
 
 describe('Content-Security-Policy', () => {
   it('is the first thing in <head> after the charset, so it covers every script and style', () => {
@@ -26,7 +31,8 @@ describe('Content-Security-Policy', () => {
 
   it('is the policy the nginx, Apache and IIS examples of docs/deploy.md send', () => {
     const doc = read('docs/deploy.md');
-    const quoted = (lang: string) => [...doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).join('\n');
+    const quoted = (lang: string) =>
+      [...doc.matchAll(new RegExp('```' + lang + '\\n([\\s\\S]*?)```', 'g'))].map((m) => m[1]).join('\n');
     expect(quoted('nginx')).toContain(`add_header Content-Security-Policy "${policy}" always;`);
     expect(quoted('apache')).toContain(`Header always set Content-Security-Policy "${policy}"`);
     expect(quoted('xml')).toContain(`<add name="Content-Security-Policy" value="${policy}" />`);

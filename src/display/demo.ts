@@ -10,7 +10,11 @@ export interface DemoScan {
 }
 
 // Under the build's base path, so that the app can be served from a sub-folder (docs/deploy.md).
-const demo = (name: string, description: string): DemoScan => ({ name, url: `${import.meta.env.BASE_URL}demo/${name}`, description });
+const demo = (name: string, description: string): DemoScan => ({
+  name,
+  url: `${import.meta.env.BASE_URL}demo/${name}`,
+  description,
+});
 
 export const DEMO_SCANS: readonly DemoScan[] = [
   demo('tsc-flair.nii.gz', 'Synthetic phantom · TSC task, label TSC (tubers, nodules) · FLAIR'),

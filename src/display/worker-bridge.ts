@@ -14,7 +14,10 @@ export interface WorkerBridge<T> {
   call<R>(signal: AbortSignal | undefined, f: (api: Comlink.Remote<T>) => Promise<R>): Promise<R>;
 }
 
-export function workerBridge<T>(create: () => Worker, hooks: { onStart?(api: Comlink.Remote<T>): void; onStop?(): void } = {}): WorkerBridge<T> {
+export function workerBridge<T>(
+  create: () => Worker,
+  hooks: { onStart?(api: Comlink.Remote<T>): void; onStop?(): void } = {},
+): WorkerBridge<T> {
   let worker: Worker | null = null;
   let api: Comlink.Remote<T> | null = null;
 
@@ -45,7 +48,9 @@ export function workerBridge<T>(create: () => Worker, hooks: { onStart?(api: Com
         reject(signal.reason ?? new DOMException('Aborted', 'AbortError'));
       };
       signal.addEventListener('abort', onAbort, { once: true });
-      f(w).then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+      f(w)
+        .then(resolve, reject)
+        .finally(() => signal.removeEventListener('abort', onAbort));
     });
   }
 

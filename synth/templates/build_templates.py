@@ -55,9 +55,10 @@ def _ventricles(brain: np.ndarray, bet: np.ndarray, affine: np.ndarray) -> tuple
     sizes = np.bincount(lab.ravel())
     centres = ndi.center_of_mass(dark, lab, range(1, n + 1))
     inv_world = lambda c: affine[:3, :3] @ np.asarray(c) + affine[:3, 3]
-    lateral_id = max((i for i in range(1, n + 1)
-                      if abs(inv_world(centres[i - 1])[0]) < 10 and inv_world(centres[i - 1])[2] > 8),
-                     key=lambda i: sizes[i])
+    lateral_id = max(
+        (i for i in range(1, n + 1) if abs(inv_world(centres[i - 1])[0]) < 10 and inv_world(centres[i - 1])[2] > 8),
+        key=lambda i: sizes[i],
+    )
     lateral = lab == lateral_id
     # Recover the partial-volume rim at the ventricle wall.
     lateral = ndi.binary_dilation(lateral, iterations=1) & (bet < T1_CSF_GM) & brain
@@ -112,8 +113,11 @@ def build() -> None:
     sl = tuple(slice(a, b) for a, b in zip(lo, hi))
     crop_aff = aff.copy()
     crop_aff[:3, 3] = aff[:3, :3] @ lo + aff[:3, 3]
-    for name, data in [("colin27_t1", np.where(head, t1, 0).astype(np.uint8)),
-                       ("colin27_tissue", tissue), ("colin27_jhu", jhu.astype(np.uint8))]:
+    for name, data in [
+        ("colin27_t1", np.where(head, t1, 0).astype(np.uint8)),
+        ("colin27_tissue", tissue),
+        ("colin27_jhu", jhu.astype(np.uint8)),
+    ]:
         img = nib.Nifti1Image(np.ascontiguousarray(data[sl]), crop_aff)
         img.header.set_xyzt_units("mm")
         img.set_qform(crop_aff, 1)

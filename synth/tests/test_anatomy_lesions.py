@@ -79,8 +79,12 @@ def test_myelination_inverts_grey_white_contrast_in_infants():
         for s in range(5):
             infant, adult = (sample_contrast(seq, age, np.random.default_rng(s)) for age in (0.25, 30.0))
             assert infant.wm > infant.gm and adult.wm < adult.gm
-        crossing = [age for age in np.arange(0.1, 3, 0.05)
-                    if sample_contrast(seq, age, np.random.default_rng(0)).wm < sample_contrast(seq, age, np.random.default_rng(0)).gm]
+        crossing = [
+            age
+            for age in np.arange(0.1, 3, 0.05)
+            if sample_contrast(seq, age, np.random.default_rng(0)).wm
+            < sample_contrast(seq, age, np.random.default_rng(0)).gm
+        ]
         assert 0.4 <= crossing[0] <= 1.2, crossing[0]
     assert myelination(0.0) == 0 and myelination(40) > 0.99
 
@@ -129,15 +133,15 @@ def test_band_rule_keeps_lesion_slices_and_places_controls_at_the_patients_posit
     """Patients: the band's lesion-bearing slices, thinned to gap_mm; a control of another head size gets the
     same positions as fractions of its own head's extent, clipped to its band."""
     head = np.zeros(120)
-    head[10:110] = 1                      # patient head: slices 10–109, band 0.45–0.8 → 55–89
+    head[10:110] = 1  # patient head: slices 10–109, band 0.45–0.8 → 55–89
     les = np.zeros(120)
-    les[[40, 60, 61, 62, 63, 88]] = 1     # 40 lies below the band
+    les[[40, 60, 61, 62, 63, 88]] = 1  # 40 lies below the band
     b = band(head, 0.45, 0.8)
     assert (b[0], b[-1]) == (55, 89)
     assert lesion_band(les, b, 1.0, 0) == [60, 61, 62, 63, 88]
-    assert lesion_band(les, b, 0.5, 1.0) == [60, 62, 88]     # 0.5 mm slices, at least 1 mm apart
+    assert lesion_band(les, b, 0.5, 1.0) == [60, 62, 88]  # 0.5 mm slices, at least 1 mm apart
     f = fractions(head, [60, 88])
     control = np.zeros(80)
-    control[20:70] = 1                    # control head: slices 20–69, band 42–59
+    control[20:70] = 1  # control head: slices 20–69, band 42–59
     assert matched_slices(control, f, 0.45, 0.8) == [45, 59]
     assert matched_slices(control, fractions(head, [40, 55]), 0.45, 0.8) == [42]  # 40 → 35, clipped to the band

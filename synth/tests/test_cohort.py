@@ -16,8 +16,19 @@ from scipy import ndimage as ndi
 from synth.cohort import MANIFEST_COLUMNS, generate
 
 ROOT = pathlib.Path(__file__).resolve().parents[2]
-TRAINING_COLUMNS = ["path", "label", "subject_id", "sequence", "age", "sex", "lesion_mask", "lesion_count",
-                    "lesion_volume_ml", "seed", "generator_version"]
+TRAINING_COLUMNS = [
+    "path",
+    "label",
+    "subject_id",
+    "sequence",
+    "age",
+    "sex",
+    "lesion_mask",
+    "lesion_count",
+    "lesion_volume_ml",
+    "seed",
+    "generator_version",
+]
 
 
 def rows(d: pathlib.Path) -> list[dict]:
@@ -40,11 +51,13 @@ def test_same_seed_gives_byte_identical_output(small_cohorts, tmp_path):
 def test_other_seed_gives_other_scans(small_cohorts, tmp_path):
     other = tmp_path / "other"
     generate("ms", "FLAIR", 1, other, seed=12, workers=1, coarsen=3.0, on_progress=None)
-    assert (other / "scans/ms-0000.nii.gz").read_bytes() != (small_cohorts["ms-FLAIR"] / "scans/ms-0000.nii.gz").read_bytes()
+    assert (other / "scans/ms-0000.nii.gz").read_bytes() != (
+        small_cohorts["ms-FLAIR"] / "scans/ms-0000.nii.gz"
+    ).read_bytes()
 
 
 def test_manifest_has_training_columns_and_balanced_labels(small_cohorts):
-    assert MANIFEST_COLUMNS[:len(TRAINING_COLUMNS)] == TRAINING_COLUMNS
+    assert MANIFEST_COLUMNS[: len(TRAINING_COLUMNS)] == TRAINING_COLUMNS
     for d in small_cohorts.values():
         rs = rows(d)
         assert [r["label"] for r in rs] == ["0", "1", "0", "1"]
@@ -118,20 +131,38 @@ def test_slices2d_are_224_pngs_with_masks(small_cohorts):
 
 def test_cli_rejects_bad_arguments(tmp_path):
     base = [sys.executable, "-m", "synth", "--out", str(tmp_path / "x")]
-    for bad in (["--task", "adhd", "--sequence", "flair", "--n", "2"],
-                ["--task", "ms", "--sequence", "dwi", "--n", "2"],
-                ["--task", "ms", "--sequence", "flair", "--n", "0"]):
+    for bad in (
+        ["--task", "adhd", "--sequence", "flair", "--n", "2"],
+        ["--task", "ms", "--sequence", "dwi", "--n", "2"],
+        ["--task", "ms", "--sequence", "flair", "--n", "0"],
+    ):
         p = subprocess.run(base + bad, cwd=ROOT, capture_output=True, text=True)
         assert p.returncode == 2, p.stderr
         assert bad[1] in p.stderr or bad[3] in p.stderr or bad[5] in p.stderr
 
 
-@pytest.mark.skipif(shutil.which("node") is None or not (ROOT / "src/cli/commands/preprocess.ts").exists(),
-                    reason="the qumri preprocess CLI is not available")
+@pytest.mark.skipif(
+    shutil.which("node") is None or not (ROOT / "src/cli/commands/preprocess.ts").exists(),
+    reason="the qumri preprocess CLI is not available",
+)
 def test_output_goes_through_qumri_preprocess(small_cohorts, tmp_path):
     d = small_cohorts["tsc-T2w"]
-    p = subprocess.run(["node", str(ROOT / "bin/qumri.mjs"), "preprocess", str(d / "manifest.csv"), "--grid", "64",
-                        "--out", str(tmp_path / "pp")], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    p = subprocess.run(
+        [
+            "node",
+            str(ROOT / "bin/qumri.mjs"),
+            "preprocess",
+            str(d / "manifest.csv"),
+            "--grid",
+            "64",
+            "--out",
+            str(tmp_path / "pp"),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert p.returncode == 0, p.stdout + p.stderr
     for r in rows(d):
         out = tmp_path / "pp" / pathlib.Path(r["path"]).name

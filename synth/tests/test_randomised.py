@@ -56,8 +56,10 @@ def central_medians(seq: str, index: int) -> dict[str, float]:
     scan = r.scan.astype(np.float64)
     lesion = r.mask > 0
     inside = central & (scan > 0)
-    classes = {"csf": tissue == anatomy.TISSUE["lateral_ventricle"],
-               "wm": (tissue == anatomy.TISSUE["wm"]) & ~ndi.binary_dilation(lesion, iterations=2)}
+    classes = {
+        "csf": tissue == anatomy.TISSUE["lateral_ventricle"],
+        "wm": (tissue == anatomy.TISSUE["wm"]) & ~ndi.binary_dilation(lesion, iterations=2),
+    }
     in_plane = ndi.generate_binary_structure(2, 1)[:, :, None]
     out = {k: float(np.median(scan[ndi.binary_erosion(v, in_plane) & inside])) for k, v in classes.items()}
     out["lesion"] = float(np.median(scan[lesion & inside]))
@@ -67,8 +69,12 @@ def central_medians(seq: str, index: int) -> dict[str, float]:
 @pytest.mark.parametrize("seq", ["FLAIR", "T2w"])
 def test_rendered_patients_keep_the_contrast_order(seq):
     # Typical or high-load patients on thin-ish slices (partial volume of a few mm lesions otherwise wins).
-    picks = [i for i in range(1, 80, 2) if subject.sample_person("ms", i, SEED).difficulty != "subtle"
-             and subject.plan_acquisition("ms", seq, i, SEED, 1.0, 1.0).acquired.thickness_mm <= 3.5][:2]
+    picks = [
+        i
+        for i in range(1, 80, 2)
+        if subject.sample_person("ms", i, SEED).difficulty != "subtle"
+        and subject.plan_acquisition("ms", seq, i, SEED, 1.0, 1.0).acquired.thickness_mm <= 3.5
+    ][:2]
     assert len(picks) == 2
     for i in picks:
         m = central_medians(seq, i)
@@ -79,8 +85,12 @@ def test_rendered_patients_keep_the_contrast_order(seq):
 
 
 def test_drawn_looks_cover_the_stated_ranges():
-    plans = [subject.plan_acquisition(task, seq, i, 3, 1.0, 1.0)
-             for task in ("ms", "tsc") for seq in ("FLAIR", "T2w") for i in range(25)]
+    plans = [
+        subject.plan_acquisition(task, seq, i, 3, 1.0, 1.0)
+        for task in ("ms", "tsc")
+        for seq in ("FLAIR", "T2w")
+        for i in range(25)
+    ]
     inplane = [pl.acquired.inplane_mm for pl in plans]
     thick = [pl.acquired.thickness_mm for pl in plans]
     assert 0.4 <= min(inplane) < 0.55 and 1.15 < max(inplane) <= 1.3
@@ -141,8 +151,13 @@ def test_appearance_does_not_depend_on_the_label(monkeypatch):
     # Same indices, labels swapped: every appearance draw must stay the same (it would not if the label
     # entered a stream key or any draw), while the person's label and difficulty do change.
     def draws():
-        return [(look(subject.plan_acquisition(task, seq, i, 5, 1.0, 0.5)), subject.subject_mode(task, seq, i, 5, 0.5))
-                for task in ("ms", "tsc") for seq in ("FLAIR", "T2w") for i in range(8)]
+        return [
+            (look(subject.plan_acquisition(task, seq, i, 5, 1.0, 0.5)), subject.subject_mode(task, seq, i, 5, 0.5))
+            for task in ("ms", "tsc")
+            for seq in ("FLAIR", "T2w")
+            for i in range(8)
+        ]
+
     before = draws()
     labels = [subject.sample_person("ms", i, 5).label for i in range(8)]
     monkeypatch.setattr(subject, "label_of", lambda index: 1 - index % 2)
@@ -179,15 +194,28 @@ def test_paired_twins_differ_only_around_lesions(cohorts):
                 continue
             assert np.any(a[m] != b[m])
             if r["ghosting"] == "0":
-                assert np.mean(a[~ndi.binary_dilation(m, iterations=3)] == b[~ndi.binary_dilation(m, iterations=3)]) > 0.99
+                assert (
+                    np.mean(a[~ndi.binary_dilation(m, iterations=3)] == b[~ndi.binary_dilation(m, iterations=3)]) > 0.99
+                )
             checked += 1
     assert checked >= 4
 
 
 def test_mixed_cohort_keeps_calibrated_subjects_bit_for_bit(small_cohorts, tmp_path):
     # Seed 11: subjects 0, 2, 3 are randomised at 0.5, subject 1 calibrated (subject_mode).
-    generate("ms", "FLAIR", 4, tmp_path, seed=11, paired=True, want_slices=True, workers=1, coarsen=3.0,
-             randomised=0.5, on_progress=None)
+    generate(
+        "ms",
+        "FLAIR",
+        4,
+        tmp_path,
+        seed=11,
+        paired=True,
+        want_slices=True,
+        workers=1,
+        coarsen=3.0,
+        randomised=0.5,
+        on_progress=None,
+    )
     ref = small_cohorts["ms-FLAIR"]
     modes = {r["subject_id"]: r["mode"] for r in rows(tmp_path)}
     assert sorted(modes.values()) == ["calibrated", "randomised", "randomised", "randomised"]
@@ -198,6 +226,24 @@ def test_mixed_cohort_keeps_calibrated_subjects_bit_for_bit(small_cohorts, tmp_p
 
 
 def test_cli_rejects_a_bad_fraction(tmp_path):
-    p = subprocess.run([sys.executable, "-m", "synth", "--task", "ms", "--sequence", "flair", "--n", "2",
-                        "--out", str(tmp_path / "x"), "--randomised", "1.5"], cwd=ROOT, capture_output=True, text=True)
+    p = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "synth",
+            "--task",
+            "ms",
+            "--sequence",
+            "flair",
+            "--n",
+            "2",
+            "--out",
+            str(tmp_path / "x"),
+            "--randomised",
+            "1.5",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
     assert p.returncode == 2 and "--randomised" in p.stderr and "1.5" in p.stderr

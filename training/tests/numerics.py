@@ -15,7 +15,7 @@ import math
 
 import torch
 
-U = 2.0 ** -24
+U = 2.0**-24
 SIGMAS = 6.0  # a float32 evaluation lies within 6 sigma of the exact value
 
 

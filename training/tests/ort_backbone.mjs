@@ -13,7 +13,11 @@ for (const file of inputs) {
   // a 3D ResNet's graph also takes the Grad-CAM gradient; zeros when only classifying
   const feeds = { input: new ort.Tensor('float32', data, shape) };
   session.inputNames.forEach((name, i) => {
-    if (i > 0) feeds[name] = new ort.Tensor('float32', new Float32Array(session.inputMetadata[i].shape[1]), [1, session.inputMetadata[i].shape[1]]);
+    if (i > 0)
+      feeds[name] = new ort.Tensor('float32', new Float32Array(session.inputMetadata[i].shape[1]), [
+        1,
+        session.inputMetadata[i].shape[1],
+      ]);
   });
   const res = await session.run(feeds, ['features', 'feature_map']);
   out.push({ features: Array.from(res.features.data), feature_map_shape: res.feature_map.dims });

@@ -36,8 +36,13 @@ def test_reads_a_good_manifest(cohort):
 
 
 def test_missing_file_names_the_row(tmp_path, cohort):
-    m = write_manifest(tmp_path / "m.csv", [[os.path.join(os.path.dirname(cohort), "vols/sub-000.nii.gz"), 0, "a", "FLAIR"],
-                                            ["nowhere.nii.gz", 1, "b", "FLAIR"]])
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [
+            [os.path.join(os.path.dirname(cohort), "vols/sub-000.nii.gz"), 0, "a", "FLAIR"],
+            ["nowhere.nii.gz", 1, "b", "FLAIR"],
+        ],
+    )
     with pytest.raises(D.ManifestError, match=r"row 2 \(line 3\): file not found: 'nowhere.nii.gz'"):
         D.read_manifest(m)
 
@@ -64,7 +69,9 @@ def test_subject_in_two_splits_is_named(cohort):
     rows = D.read_manifest(cohort)
     s = D.make_splits(rows, "A", 1)
     s["test"].append(s["train"][0])
-    with pytest.raises(D.ManifestError, match=rf"subject '{s['train'][0]}' \(manifest rows \[\d+\]\) is in two splits: train and test"):
+    with pytest.raises(
+        D.ManifestError, match=rf"subject '{s['train'][0]}' \(manifest rows \[\d+\]\) is in two splits: train and test"
+    ):
         D.check_splits(s, rows)
 
 
@@ -79,6 +86,7 @@ def test_volume_layout_is_nifti_transposed(tmp_path):
     p = str(tmp_path / "v.nii.gz")
     save_model_grid_nifti(v, p)
     import nibabel as nib
+
     assert nib.load(p).shape == (4, 3, 2)  # NIfTI x, y, z
     row = D.Row(1, p, 0, "s", "FLAIR")
     np.testing.assert_array_equal(D.load_volume(row, (2, 3, 4))[0].numpy(), v)
@@ -89,7 +97,9 @@ def test_splits_are_stratified_by_subject_and_seeded(scheme, n, want):
     # paper A: 260 + 260 subjects with two sequences each; paper B: 72 MS + 59 controls
     subject = (lambda i: i // 2) if scheme == "A" else (lambda i: i)
     label = (lambda s: s % 2) if scheme == "A" else (lambda s: int(s < 72))
-    rows = [D.Row(i, f"/x{i}", label(subject(i)), f"s{subject(i)}", "F") for i in range(n * (2 if scheme == "A" else 1))]
+    rows = [
+        D.Row(i, f"/x{i}", label(subject(i)), f"s{subject(i)}", "F") for i in range(n * (2 if scheme == "A" else 1))
+    ]
     s = D.make_splits(rows, scheme, 7)
     assert (len(s["train"]), len(s["val"]), len(s["test"])) == want
     D.check_splits(s, rows)
@@ -105,7 +115,9 @@ def test_twins_join_their_patients_split_and_leave_the_others_as_they_were():
     split, each twin in its patient's, and the split of the other subjects that of the cohort without twins."""
     rows = [D.Row(i, f"/x{i}", s % 2, f"s{s}", "F") for i, s in enumerate(sorted(list(range(40)) * 3))]
     plain = D.make_splits(rows, "B", 1)
-    twins = [D.Row(200 + i, f"/t{i}", 0, f"s{s}-twin", "F", {"twin_of": f"s{s}"}) for i, s in enumerate(range(1, 40, 2))]
+    twins = [
+        D.Row(200 + i, f"/t{i}", 0, f"s{s}-twin", "F", {"twin_of": f"s{s}"}) for i, s in enumerate(range(1, 40, 2))
+    ]
     s = D.make_splits(rows + twins, "B", 1)
     D.check_splits(s, rows + twins)
     for k in ("train", "val", "test"):
@@ -145,12 +157,16 @@ def test_png_slices_load_in_ras_index_order(tmp_path):
     """synth's axial PNG: patient's right on the image's left, anterior up -> tensor [y, x] with the
     top-left pixel at the highest (anterior, right) indices; intensities / 255."""
     from PIL import Image
+
     px = np.zeros((6, 4), np.uint8)  # 6 rows (y), 4 columns (x)
     px[0, 0] = 255
     px[5, 3] = 51
     Image.fromarray(px).save(tmp_path / "s.png")
-    m = write_manifest(tmp_path / "m.csv", [["s.png", 1, "a", "FLAIR", "axial"], ["s.png", 0, "b", "FLAIR", "sagittal"]],
-                       header=("path", "label", "subject_id", "sequence", "view"))
+    m = write_manifest(
+        tmp_path / "m.csv",
+        [["s.png", 1, "a", "FLAIR", "axial"], ["s.png", 0, "b", "FLAIR", "sagittal"]],
+        header=("path", "label", "subject_id", "sequence", "view"),
+    )
     rows = D.read_manifest(m, view="axial")
     assert [r.subject_id for r in rows] == ["a"]
     t = D.load_volume(rows[0], (6, 4))[0]

@@ -100,8 +100,10 @@ def test_table_pairs_hybrid_with_classical_of_same_sequence(tmp_path):
     for name, head, p in (("c", "classical", pc), ("q", "quantum", pq)):
         d = tmp_path / name
         d.mkdir()
-        rows = [type("R", (), {"path": f"/v{i}", "subject_id": f"s{i}", "sequence": "FLAIR", "label": int(y[i])})()
-                for i in range(40)]
+        rows = [
+            type("R", (), {"path": f"/v{i}", "subject_id": f"s{i}", "sequence": "FLAIR", "label": int(y[i])})()
+            for i in range(40)
+        ]
         E.write_predictions(str(d / "predictions-test.csv"), rows, p)
         t = {k: {"value": 0.5, "ci95": [0.4, 0.6]} for k in E.METRICS}
         t["auc"]["value"] = E.auc_score(y, p)
@@ -131,11 +133,16 @@ def test_bootstrap_over_subjects_widens_intervals_that_repeated_slices_narrow():
 
 
 def test_per_subject_aggregates_slices_and_metrics_resample_subjects(tmp_path):
-    ids, y, p = E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]),
-                              np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "mean")
+    ids, y, p = E.per_subject(
+        ["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]), np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "mean"
+    )
     assert ids == ["a", "b", "c"] and list(y) == [0, 1, 1] and np.allclose(p, [0.3, 0.7, 0.3])
-    assert np.allclose(E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]),
-                                     np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "max")[2], [0.4, 0.9, 0.3])
+    assert np.allclose(
+        E.per_subject(["b", "a", "b", "a", "c"], np.array([1, 0, 1, 0, 1]), np.array([0.9, 0.2, 0.5, 0.4, 0.3]), "max")[
+            2
+        ],
+        [0.4, 0.9, 0.3],
+    )
     with pytest.raises(ValueError, match="different labels"):
         E.per_subject(["a", "a"], np.array([0, 1]), np.array([0.1, 0.2]), "mean")
     # 3 slices per subject: per slice 30 test cases, per subject 10

@@ -54,6 +54,7 @@ def test_stage_out_of_range_is_refused():
 def test_exported_graph_stores_each_weight_once(tmp_path):
     import onnx
     from onnx import numpy_helper
+
     model = tiny_model("classical")
     outputs = export_backbone(model, TINY_SHAPE, str(tmp_path / "backbone.onnx"))
     assert outputs["cam"]["n_features"] == model.backbone.n_features

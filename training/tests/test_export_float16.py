@@ -25,8 +25,9 @@ def model(backbone: str):
 def test_float16_bundle_is_half_size_and_matches_onnxruntime(backbone, tmp_path):
     m = model(backbone)
     out = str(tmp_path / "b")
-    man = export.export_bundle(m, out, "f16", input_shape=[1, 1, 64, 64], task="ms", paper="B", n_reference=3,
-                               index=False, weights="float16")
+    man = export.export_bundle(
+        m, out, "f16", input_shape=[1, 1, 64, 64], task="ms", paper="B", n_reference=3, index=False, weights="float16"
+    )
     assert man["weights"] == "float16"
     n_params = sum(p.numel() for p in m.backbone.parameters())
     assert man["files"]["backbone.onnx"]["bytes"] < 0.6 * 4 * n_params
@@ -46,14 +47,31 @@ def test_float16_bundle_is_half_size_and_matches_onnxruntime(backbone, tmp_path)
 def test_float16_export_refuses_rounding_that_moves_probabilities(tmp_path, monkeypatch):
     monkeypatch.setattr(export, "FLOAT16_MAX_DIFF", 0.0)
     with pytest.raises(ValueError, match="float16 weights move"):
-        export.export_bundle(model("densenet121"), str(tmp_path / "b"), "f16", input_shape=[1, 1, 64, 64], task="ms",
-                             paper="B", n_reference=2, index=False, weights="float16")
+        export.export_bundle(
+            model("densenet121"),
+            str(tmp_path / "b"),
+            "f16",
+            input_shape=[1, 1, 64, 64],
+            task="ms",
+            paper="B",
+            n_reference=2,
+            index=False,
+            weights="float16",
+        )
     assert not os.path.exists(tmp_path / "b" / "backbone.onnx")
 
 
 def test_float32_bundles_say_so(tmp_path):
-    man = export.export_bundle(build_model(ModelConfig(backbone="cnn", head="classical")), str(tmp_path / "b"), "f32",
-                               input_shape=[1, 1, 64, 64], task="ms", paper="B", n_reference=1, index=False)
+    man = export.export_bundle(
+        build_model(ModelConfig(backbone="cnn", head="classical")),
+        str(tmp_path / "b"),
+        "f32",
+        input_shape=[1, 1, 64, 64],
+        task="ms",
+        paper="B",
+        n_reference=1,
+        index=False,
+    )
     assert man["weights"] == "float32"
     with open(tmp_path / "b" / "reference.json") as f:
         assert "probability_float32" not in json.load(f)["inputs"][0]

@@ -17,8 +17,18 @@ FAMILIES = [
     # (config, input shape) -- 2D torchvision nets at 64x64 to keep the suite fast (they are fully convolutional)
     (dict(backbone="resnet10", width=4, head="classical"), [2, 1, 32, 32, 32]),
     (dict(backbone="resnet18", width=4, head="quantum"), [2, 1, 32, 32, 32]),
-    (dict(backbone="resnet34", width=2, head="quantum", n_qubits=3, readout="z", entanglement="full",
-          fm_input="sigmoid_pi"), [2, 1, 32, 32, 32]),
+    (
+        dict(
+            backbone="resnet34",
+            width=2,
+            head="quantum",
+            n_qubits=3,
+            readout="z",
+            entanglement="full",
+            fm_input="sigmoid_pi",
+        ),
+        [2, 1, 32, 32, 32],
+    ),
     (dict(backbone="cnn", head="classical", hidden="16"), [2, 1, 64, 64]),
     (dict(backbone="cnn", head="quantum", n_qubits=4, reps=2), [2, 1, 64, 64]),
     (dict(backbone="resnet50", head="quantum", n_qubits=3, reps=1), [2, 1, 64, 64]),
@@ -47,15 +57,25 @@ def test_family_forward_backward_export(cfg, shape, tmp_path):
 
     model.eval()
     out = str(tmp_path / "b")
-    export.export_bundle(model, out, "t", input_shape=[1, *shape[1:]], task="ms" if len(shape) == 4 else "tsc",
-                         paper="B" if len(shape) == 4 else "A", n_reference=1, index=False)
+    export.export_bundle(
+        model,
+        out,
+        "t",
+        input_shape=[1, *shape[1:]],
+        task="ms" if len(shape) == 4 else "tsc",
+        paper="B" if len(shape) == 4 else "A",
+        n_reference=1,
+        index=False,
+    )
     with open(os.path.join(out, "reference.json")) as f:
         ref = json.load(f)["inputs"][0]
     import nibabel as nib
+
     vol = nib.load(os.path.join(out, ref["file"])).get_fdata()
     vol = vol.transpose(2, 1, 0) if len(shape) == 5 else vol[:, :, 0].T
     if len(shape) == 5:  # every 3D ResNet BatchNorm follows a Conv: none may survive the folding
         import onnx
+
         ops = {n.op_type for n in onnx.load(os.path.join(out, "backbone.onnx")).graph.node}
         assert "BatchNormalization" not in ops
     feats = ort_features(os.path.join(out, "backbone.onnx"), [vol.astype(np.float32)])[0]
@@ -74,7 +94,9 @@ def test_paper_a_head_is_qiskit_hybrid_pattern():
     c = h[1].circuit
     assert c["n_qubits"] == 2 and c["readout"] == "parity"
     assert [(l["family"], l.get("reps"), l.get("entanglement")) for l in c["layers"]] == [
-        ("zz_feature_map", 2, "full"), ("real_amplitudes", 3, "reverse_linear")]
+        ("zz_feature_map", 2, "full"),
+        ("real_amplitudes", 3, "reverse_linear"),
+    ]
     assert quantum.n_weights(c) == 8
     x = torch.randn(3, 8)
     logits = h(x)
@@ -117,6 +139,7 @@ def test_unknown_backbone_is_named():
 
 def test_local_weights_file_loads(tmp_path):
     import torchvision
+
     torch.manual_seed(3)
     state = torchvision.models.resnet50().state_dict()
     path = str(tmp_path / "r50.pth")
@@ -144,6 +167,15 @@ def test_undefined_metrics_are_written_as_null(tmp_path):
     torch.manual_seed(0)
     model = build_model(ModelConfig(backbone="cnn", head="classical")).eval()
     metrics = {"split": "test", "n": 4, "precision": {"value": float("nan"), "ci95": [float("nan"), 1.0]}}
-    m = export.export_bundle(model, str(tmp_path / "b"), "b", input_shape=[1, 1, 32, 32], task="ms", paper="B",
-                             metrics=metrics, n_reference=0, index=False)
+    m = export.export_bundle(
+        model,
+        str(tmp_path / "b"),
+        "b",
+        input_shape=[1, 1, 32, 32],
+        task="ms",
+        paper="B",
+        metrics=metrics,
+        n_reference=0,
+        index=False,
+    )
     assert m["metrics"]["precision"] == {"value": None, "ci95": [None, 1.0]}

@@ -23,13 +23,27 @@ from .cohort import make_cohort
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 ENV = {**os.environ, "OMP_WAIT_POLICY": "PASSIVE", "PYTHONPATH": ROOT}
-ARGS = ["--grid=32,32,32", "--backbone=resnet10", "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3",
-        "--progress=false", "--schedule=cosine"]
+ARGS = [
+    "--grid=32,32,32",
+    "--backbone=resnet10",
+    "--width=4",
+    "--epochs=3",
+    "--batch_size=4",
+    "--lr=3e-3",
+    "--progress=false",
+    "--schedule=cosine",
+]
 
 
 def run_train(manifest, out_dir, *extra):
-    return subprocess.run([sys.executable, "-m", "training.train", f"--manifest={manifest}", f"--out_dir={out_dir}",
-                           *ARGS, *extra], cwd=ROOT, env=ENV, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "training.train", f"--manifest={manifest}", f"--out_dir={out_dir}", *ARGS, *extra],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -54,8 +68,9 @@ def test_killed_run_resumes_where_it_stopped(run):
 
 
 def test_resumed_run_equals_uninterrupted_run(run):
-    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'straight'}", *ARGS],
-                          TrainConfig())
+    cfg = parse_overrides(
+        [f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'straight'}", *ARGS], TrainConfig()
+    )
     train(cfg)
     a = load_checkpoint(os.path.join(run["out"], "ckpt.pt"))
     b = load_checkpoint(str(run["root"] / "straight" / "ckpt.pt"))
@@ -74,6 +89,7 @@ def test_splits_written_by_subject(run):
 @pytest.fixture(scope="module")
 def evaluated(run):
     from training.evaluate import evaluate_checkpoint
+
     out = os.path.join(run["out"], "eval")
     return evaluate_checkpoint(os.path.join(run["out"], "ckpt.pt"), out, n_boot=200), out
 
@@ -91,9 +107,22 @@ def test_evaluate_writes_metrics_with_intervals(evaluated):
 @pytest.fixture(scope="module")
 def bundle(run, evaluated):
     out = str(run["root"] / "models" / "e2e-qresnet")
-    r = subprocess.run([sys.executable, "-m", "training.export", f"--ckpt={run['out']}/ckpt.pt", f"--out={out}",
-                        "--id=e2e-qresnet", f"--metrics={evaluated[1]}/metrics.json"], cwd=ROOT, env=ENV,
-                       capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "training.export",
+            f"--ckpt={run['out']}/ckpt.pt",
+            f"--out={out}",
+            "--id=e2e-qresnet",
+            f"--metrics={evaluated[1]}/metrics.json",
+        ],
+        cwd=ROOT,
+        env=ENV,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr
     return out
 
@@ -120,8 +149,14 @@ def ort_features(onnx_path, vols):
         np.ascontiguousarray(v, dtype=np.float32).tofile(p)
         files.append(p)
     shape = json.dumps([1, 1, *vols[0].shape])
-    out = subprocess.run(["node", os.path.join(ROOT, "training", "tests", "ort_backbone.mjs"), onnx_path, shape, *files],
-                         cwd=ROOT, capture_output=True, text=True, timeout=120, check=True).stdout
+    out = subprocess.run(
+        ["node", os.path.join(ROOT, "training", "tests", "ort_backbone.mjs"), onnx_path, shape, *files],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     return [np.array(o["features"]) for o in json.loads(out)]
 
 
@@ -148,9 +183,22 @@ def test_onnx_backbone_and_json_head_match_torch(run, bundle):
 
 
 def classify(bundle_dir, files, preprocessed=True):
-    r = subprocess.run(["node", os.path.join(ROOT, "bin", "qumri.mjs"), "classify", *files, "--model", bundle_dir,
-                        *(["--preprocessed"] if preprocessed else []), "--json"],
-                       cwd=ROOT, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            "node",
+            os.path.join(ROOT, "bin", "qumri.mjs"),
+            "classify",
+            *files,
+            "--model",
+            bundle_dir,
+            *(["--preprocessed"] if preprocessed else []),
+            "--json",
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-2000:]
     return json.loads(r.stdout)
 
@@ -158,7 +206,11 @@ def classify(bundle_dir, files, preprocessed=True):
 @pytest.mark.parametrize("which", ["e2e", "tiny-qresnet", "tiny-resnet"])
 def test_node_classify_matches_torch(which, request):
     """`qumri classify --preprocessed` (onnxruntime-node + TypeScript head + WASM kernel) within 1e-4."""
-    d = request.getfixturevalue("bundle") if which == "e2e" else os.path.join(ROOT, "tests", "fixtures", "bundles", which)
+    d = (
+        request.getfixturevalue("bundle")
+        if which == "e2e"
+        else os.path.join(ROOT, "tests", "fixtures", "bundles", which)
+    )
     ref, _ = reference_volumes(d)
     rows = classify(d, [os.path.join(d, e["file"]) for e in ref["inputs"]])
     assert len(rows) == len(ref["inputs"])
@@ -170,6 +222,7 @@ def test_committed_tiny_bundles_are_current():
     """The committed fixtures are what training/fixtures.py writes: the committed probabilities (float32,
     from whichever CPU wrote them) and this CPU's both lie within float32 rounding of the float64 value."""
     from training.fixtures import tiny_model
+
     for bundle_id, head in (("tiny-qresnet", "quantum"), ("tiny-resnet", "classical")):
         d = os.path.join(ROOT, "tests", "fixtures", "bundles", bundle_id)
         ref, vols = reference_volumes(d)
@@ -185,11 +238,34 @@ def test_committed_tiny_bundles_are_current():
 def test_ddp_two_cpu_processes_train_one_epoch(tmp_path):
     manifest = make_cohort(str(tmp_path / "cohort"), n_per_class=6)
     out = str(tmp_path / "ddp")
-    r = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
-                        "-r", "1", "-t", "2",  # Debian torch 1.13 on Python 3.11 crashes on the default "-r 0"
-                        "-m", "training.train", f"--manifest={manifest}", f"--out_dir={out}", *ARGS[:3],
-                        "--epochs=1", "--batch_size=2", "--progress=false", "--device=cpu", "--num_threads=1"],
-                       cwd=ROOT, env={**ENV, "OMP_NUM_THREADS": "1"}, capture_output=True, text=True, timeout=300)
+    r = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "torch.distributed.run",
+            "--standalone",
+            "--nproc_per_node=2",
+            "-r",
+            "1",
+            "-t",
+            "2",  # Debian torch 1.13 on Python 3.11 crashes on the default "-r 0"
+            "-m",
+            "training.train",
+            f"--manifest={manifest}",
+            f"--out_dir={out}",
+            *ARGS[:3],
+            "--epochs=1",
+            "--batch_size=2",
+            "--progress=false",
+            "--device=cpu",
+            "--num_threads=1",
+        ],
+        cwd=ROOT,
+        env={**ENV, "OMP_NUM_THREADS": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert r.returncode == 0, r.stderr[-3000:]
     assert "world 2" in r.stderr
     ckpt = load_checkpoint(os.path.join(out, "ckpt.pt"))
@@ -218,22 +294,43 @@ def test_head_warmup_trains_the_head_alone_then_everything(run):
 
 
 def test_backbone_learns_at_a_fraction_of_the_heads_rate(run):
-    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'scaled'}", *ARGS,
-                           "--epochs=1", "--backbone_lr_scale=0.1"], TrainConfig())
+    cfg = parse_overrides(
+        [
+            f"--manifest={run['manifest']}",
+            f"--out_dir={run['root'] / 'scaled'}",
+            *ARGS,
+            "--epochs=1",
+            "--backbone_lr_scale=0.1",
+        ],
+        TrainConfig(),
+    )
     train(cfg)
     ckpt = load_checkpoint(str(run["root"] / "scaled" / "ckpt.pt"))
     backbone, head = ckpt["optimizer"]["param_groups"]
     assert backbone["lr"] == pytest.approx(0.1 * head["lr"]) and head["lr"] == pytest.approx(3e-3)
-    n_backbone = sum(1 for k, v in ckpt["model"].items() if k.startswith("backbone.") and v.is_floating_point()
-                     and not k.endswith(("running_mean", "running_var")))
+    n_backbone = sum(
+        1
+        for k, v in ckpt["model"].items()
+        if k.startswith("backbone.") and v.is_floating_point() and not k.endswith(("running_mean", "running_var"))
+    )
     assert len(backbone["params"]) == n_backbone
     with pytest.raises(SystemExit, match="backbone_lr_scale must be positive"):
         train(parse_overrides([f"--manifest={run['manifest']}", "--backbone_lr_scale=0"], TrainConfig()))
 
 
 def test_early_stopping_on_validation_loss(run, capsys):
-    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'early'}", *ARGS,
-                           "--epochs=8", "--patience=1", "--lr=0", "--augment=false"], TrainConfig())
+    cfg = parse_overrides(
+        [
+            f"--manifest={run['manifest']}",
+            f"--out_dir={run['root'] / 'early'}",
+            *ARGS,
+            "--epochs=8",
+            "--patience=1",
+            "--lr=0",
+            "--augment=false",
+        ],
+        TrainConfig(),
+    )
     train(cfg)  # lr 0: only BatchNorm statistics move, val loss soon stops improving
     ckpt = load_checkpoint(str(run["root"] / "early" / "ckpt.pt"))
     losses = [h["val_loss"] for h in ckpt["history"]]
@@ -246,8 +343,18 @@ def test_early_stopping_on_validation_loss(run, capsys):
 
 def test_optuna_search_runs_trials_and_names_the_best(run):
     from training.train import optuna_search
-    cfg = parse_overrides([f"--manifest={run['manifest']}", f"--out_dir={run['root'] / 'optuna'}", *ARGS,
-                           "--epochs=1", "--optuna_trials=2", "--head=classical"], TrainConfig())
+
+    cfg = parse_overrides(
+        [
+            f"--manifest={run['manifest']}",
+            f"--out_dir={run['root'] / 'optuna'}",
+            *ARGS,
+            "--epochs=1",
+            "--optuna_trials=2",
+            "--head=classical",
+        ],
+        TrainConfig(),
+    )
     best = optuna_search(cfg)
     assert os.path.isfile(best["ckpt"]) and set(best["params"]) == {"lr", "l2", "dropout", "hidden"}
     with open(run["root"] / "optuna" / "optuna-best.json") as f:
@@ -256,29 +363,39 @@ def test_optuna_search_runs_trials_and_names_the_best(run):
 
 
 def test_overrides_are_type_checked_and_unknown_keys_rejected():
-    cfg = parse_overrides(["--epochs=7", "--lr=0.01", "--augment=false", "--hidden=64,32", "--backbone=resnet18"],
-                          TrainConfig())
+    cfg = parse_overrides(
+        ["--epochs=7", "--lr=0.01", "--augment=false", "--hidden=64,32", "--backbone=resnet18"], TrainConfig()
+    )
     assert (cfg.epochs, cfg.lr, cfg.augment, cfg.hidden, cfg.backbone) == (7, 0.01, False, "64,32", "resnet18")
-    for bad, msg in (["--epochs=1.5"], "expected int"), (["--augment=maybe"], "expected bool"), \
-            (["--nope=1"], "unknown config key 'nope'"), (["epochs=3"], "use --key=value"):
+    for bad, msg in (
+        (["--epochs=1.5"], "expected int"),
+        (["--augment=maybe"], "expected bool"),
+        (["--nope=1"], "unknown config key 'nope'"),
+        (["epochs=3"], "use --key=value"),
+    ):
         with pytest.raises(SystemExit, match=msg):
             parse_overrides(bad, TrainConfig())
     with pytest.raises(SystemExit, match="schedule must be one of"):
         train(parse_overrides(["--manifest=unread.csv", "--schedule=step"], TrainConfig()))
 
 
-@pytest.mark.parametrize("make_head", [
-    lambda f: heads.qcnn_head(f, n_qubits=3, layers=2, hidden=[8]),
-    lambda f: heads.amplitude_head(f, n_qubits=3, layers=2, hidden=[16], post=8),
-    lambda f: heads.angle_ring_head(f, n_qubits=3, layers=2, hidden=[16]),
-    lambda f: heads.paper_a_head(f, n_qubits=3, readout="xz", entanglement="circular"),
-    lambda f: heads.classical_head(f, hidden=[16, 8]),
-], ids=["qcnn", "amplitude-rot-cnot-xz", "angle-rxyz-ring", "zz-ra-xz", "classical-relu"])
+@pytest.mark.parametrize(
+    "make_head",
+    [
+        lambda f: heads.qcnn_head(f, n_qubits=3, layers=2, hidden=[8]),
+        lambda f: heads.amplitude_head(f, n_qubits=3, layers=2, hidden=[16], post=8),
+        lambda f: heads.angle_ring_head(f, n_qubits=3, layers=2, hidden=[16]),
+        lambda f: heads.paper_a_head(f, n_qubits=3, readout="xz", entanglement="circular"),
+        lambda f: heads.classical_head(f, hidden=[16, 8]),
+    ],
+    ids=["qcnn", "amplitude-rot-cnot-xz", "angle-rxyz-ring", "zz-ra-xz", "classical-relu"],
+)
 def test_every_head_type_matches_in_node(make_head, tmp_path):
     """Paper B's heads (every activation, encoder, ansatz and readout they use) on a tiny 3D backbone:
     `qumri classify` (TypeScript head + WASM kernel) reproduces torch within 1e-4."""
     from training.fixtures import TINY_SHAPE, standardize_first_layer
     from training.models import ModelConfig, build_model
+
     torch.manual_seed(11)
     model = build_model(ModelConfig(backbone="resnet10", width=4, head="classical"))
     model.head = make_head(model.backbone.n_features)

@@ -45,8 +45,15 @@ def test_raw_scans_in_node_equal_torch_on_prepared_volumes(prepared, tmp_path):
     torch.manual_seed(0)
     model = build_model(ModelConfig(backbone="resnet10", width=4, head="quantum")).eval()
     bundle = str(tmp_path / "b")
-    export.export_bundle(model, bundle, "b", input_shape=[1, 1, 24, 32, 32], n_reference=0, index=False,
-                         preprocess=prepare.load_spec_beside(prepared))
+    export.export_bundle(
+        model,
+        bundle,
+        "b",
+        input_shape=[1, 1, 24, 32, 32],
+        n_reference=0,
+        index=False,
+        preprocess=prepare.load_spec_beside(prepared),
+    )
     rows = D.read_manifest(prepared)
     with torch.no_grad():
         want = [torch.softmax(model(D.load_volume(r, (24, 32, 32))[None]).double(), -1)[0, 1].item() for r in rows]

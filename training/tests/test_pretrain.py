@@ -10,8 +10,7 @@ from training import data as D
 from training.checkpoint import load_backbone_init
 from training.config import parse_overrides
 from training.models import build_model
-from training.pretrain import (STAGE_CHANNELS_2D, LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss,
-                               pretrain)
+from training.pretrain import STAGE_CHANNELS_2D, LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss, pretrain
 
 from .cohort import make_cohort
 
@@ -83,8 +82,18 @@ def cohort(tmp_path_factory):
 
 def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
     root, manifest = cohort
-    args = [f"--manifest={manifest}", f"--out_dir={root / 'pre'}", "--grid=32,32,32", "--backbone=resnet10",
-            "--width=4", "--epochs=3", "--batch_size=4", "--lr=3e-3", "--num_threads=1", "--schedule=constant"]
+    args = [
+        f"--manifest={manifest}",
+        f"--out_dir={root / 'pre'}",
+        "--grid=32,32,32",
+        "--backbone=resnet10",
+        "--width=4",
+        "--epochs=3",
+        "--batch_size=4",
+        "--lr=3e-3",
+        "--num_threads=1",
+        "--schedule=constant",
+    ]
     cfg = parse_overrides(args, PretrainConfig())
     out = pretrain(cfg)
     saved = torch.load(out)
@@ -114,12 +123,25 @@ def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
 
 def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
     cfg = PretrainConfig(lr=1e-3, epochs=4)
-    assert [round(lr_at(cfg, e), 12) for e in range(4)] == [1e-3, round(1e-3 * (2 + 2 ** 0.5) / 4, 12), 5e-4,
-                                                            round(1e-3 * (2 - 2 ** 0.5) / 4, 12)]
+    assert [round(lr_at(cfg, e), 12) for e in range(4)] == [
+        1e-3,
+        round(1e-3 * (2 + 2**0.5) / 4, 12),
+        5e-4,
+        round(1e-3 * (2 - 2**0.5) / 4, 12),
+    ]
     assert lr_at(PretrainConfig(lr=1e-3, epochs=4, schedule="constant"), 3) == 1e-3
     root, manifest = cohort
-    args = [f"--manifest={manifest}", f"--out_dir={root / 'cos'}", "--grid=32,32,32", "--backbone=resnet10",
-            "--width=4", "--epochs=2", "--batch_size=4", "--lr=3e-3", "--num_threads=1"]
+    args = [
+        f"--manifest={manifest}",
+        f"--out_dir={root / 'cos'}",
+        "--grid=32,32,32",
+        "--backbone=resnet10",
+        "--width=4",
+        "--epochs=2",
+        "--batch_size=4",
+        "--lr=3e-3",
+        "--num_threads=1",
+    ]
     saved = torch.load(pretrain(parse_overrides(args, PretrainConfig())))
     assert [h["lr"] for h in saved["history"]] == [3e-3, lr_at(PretrainConfig(lr=3e-3, epochs=2), 1)]
     with pytest.raises(SystemExit, match="another configuration"):  # 3 epochs is another cosine, not a continuation
@@ -131,13 +153,37 @@ def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(coh
 def test_train_starts_from_the_pretrained_backbone(cohort):
     from training.checkpoint import load_checkpoint
     from training.train import TrainConfig, train
+
     root, manifest = cohort
-    pre = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'pre2'}", "--grid=32,32,32",
-                           "--backbone=resnet10", "--width=4", "--epochs=1", "--num_threads=1"], PretrainConfig())
+    pre = parse_overrides(
+        [
+            f"--manifest={manifest}",
+            f"--out_dir={root / 'pre2'}",
+            "--grid=32,32,32",
+            "--backbone=resnet10",
+            "--width=4",
+            "--epochs=1",
+            "--num_threads=1",
+        ],
+        PretrainConfig(),
+    )
     init = pretrain(pre)
-    cfg = parse_overrides([f"--manifest={manifest}", f"--out_dir={root / 'cls'}", "--grid=32,32,32",
-                           "--backbone=resnet10", "--width=4", "--head=classical", "--epochs=1", "--lr=0",
-                           "--l2=0", "--progress=false", f"--init_backbone={init}"], TrainConfig())
+    cfg = parse_overrides(
+        [
+            f"--manifest={manifest}",
+            f"--out_dir={root / 'cls'}",
+            "--grid=32,32,32",
+            "--backbone=resnet10",
+            "--width=4",
+            "--head=classical",
+            "--epochs=1",
+            "--lr=0",
+            "--l2=0",
+            "--progress=false",
+            f"--init_backbone={init}",
+        ],
+        TrainConfig(),
+    )
     train(cfg)
     ckpt = load_checkpoint(str(root / "cls" / "ckpt.pt"))
     saved = torch.load(init)["backbone"]

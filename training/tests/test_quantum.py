@@ -22,10 +22,20 @@ I2 = np.eye(2)
 H = np.array([[1, 1], [1, -1]]) / math.sqrt(2)
 
 
-def RX(t): return np.array([[math.cos(t / 2), -1j * math.sin(t / 2)], [-1j * math.sin(t / 2), math.cos(t / 2)]])
-def RY(t): return np.array([[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]])
-def RZ(t): return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
-def P(t): return np.diag([1, np.exp(1j * t)])
+def RX(t):
+    return np.array([[math.cos(t / 2), -1j * math.sin(t / 2)], [-1j * math.sin(t / 2), math.cos(t / 2)]])
+
+
+def RY(t):
+    return np.array([[math.cos(t / 2), -math.sin(t / 2)], [math.sin(t / 2), math.cos(t / 2)]])
+
+
+def RZ(t):
+    return np.diag([np.exp(-0.5j * t), np.exp(0.5j * t)])
+
+
+def P(t):
+    return np.diag([1, np.exp(1j * t)])
 
 
 def op1(u, q, n):
@@ -36,61 +46,74 @@ def op1(u, q, n):
 
 
 def cx(c, t, n):
-    m = np.zeros((2 ** n, 2 ** n))
-    for k in range(2 ** n):
+    m = np.zeros((2**n, 2**n))
+    for k in range(2**n):
         m[k ^ (1 << t) if (k >> c) & 1 else k, k] = 1
     return m
 
 
 def pairs(n, kind):
-    return {"full": list(itertools.combinations(range(n), 2)),
-            "linear": [(i, i + 1) for i in range(n - 1)],
-            "reverse_linear": [(i, i + 1) for i in reversed(range(n - 1))],
-            "circular": ([(n - 1, 0)] if n > 2 else []) + [(i, i + 1) for i in range(n - 1)]}[kind]
+    return {
+        "full": list(itertools.combinations(range(n), 2)),
+        "linear": [(i, i + 1) for i in range(n - 1)],
+        "reverse_linear": [(i, i + 1) for i in reversed(range(n - 1))],
+        "circular": ([(n - 1, 0)] if n > 2 else []) + [(i, i + 1) for i in range(n - 1)],
+    }[kind]
 
 
 def dense_run(spec, x, w):
     n = spec["n_qubits"]
-    psi = np.zeros(2 ** n, complex)
+    psi = np.zeros(2**n, complex)
     psi[0] = 1
     xi = wi = 0
     for L in spec["layers"]:
         f = L["family"]
         if f == "zz_feature_map":
-            xs = x[xi:xi + n]; xi += n
+            xs = x[xi : xi + n]
+            xi += n
             for _ in range(L["reps"]):
                 for q in range(n):
                     psi = op1(H, q, n) @ psi
                 for q in range(n):
                     psi = op1(P(L["alpha"] * xs[q]), q, n) @ psi
                 for i, j in pairs(n, L["entanglement"]):
-                    psi = cx(i, j, n) @ op1(P(L["alpha"] * (math.pi - xs[i]) * (math.pi - xs[j])), j, n) @ cx(i, j, n) @ psi
+                    psi = (
+                        cx(i, j, n)
+                        @ op1(P(L["alpha"] * (math.pi - xs[i]) * (math.pi - xs[j])), j, n)
+                        @ cx(i, j, n)
+                        @ psi
+                    )
         elif f == "angle":
-            xs = x[xi:xi + n]; xi += n
+            xs = x[xi : xi + n]
+            xi += n
             for q in range(n):
                 psi = op1({"X": RX, "Y": RY, "Z": RZ}[L["rotation"]](xs[q]), q, n) @ psi
         elif f == "amplitude":
             k = L["n_features"]
-            v = np.concatenate([x[xi:xi + k], np.full(2 ** n - k, L["pad_with"])]); xi += k
+            v = np.concatenate([x[xi : xi + k], np.full(2**n - k, L["pad_with"])])
+            xi += k
             psi = (v / np.linalg.norm(v)).astype(complex)
         elif f == "real_amplitudes":
             for r in range(L["reps"] + (0 if L["skip_final_rotation_layer"] else 1)):
                 for q in range(n):
-                    psi = op1(RY(w[wi]), q, n) @ psi; wi += 1
+                    psi = op1(RY(w[wi]), q, n) @ psi
+                    wi += 1
                 if r < L["reps"]:
                     for i, j in pairs(n, L["entanglement"]):
                         psi = cx(i, j, n) @ psi
         elif f == "rot_cnot":
             for _ in range(L["layers"]):
                 for q in range(n):
-                    phi, th, om = w[wi:wi + 3]; wi += 3
+                    phi, th, om = w[wi : wi + 3]
+                    wi += 3
                     psi = op1(RZ(om) @ RY(th) @ RZ(phi), q, n) @ psi
                 for i in range(n - 1):
                     psi = cx(i, i + 1, n) @ psi
         elif f == "rxyz_ring":
             for _ in range(L["layers"]):
                 for q in range(n):
-                    a, b, c = w[wi:wi + 3]; wi += 3
+                    a, b, c = w[wi : wi + 3]
+                    wi += 3
                     psi = op1(RZ(c), q, n) @ op1(RY(b), q, n) @ op1(RX(a), q, n) @ psi
                 for j in range(n):
                     psi = cx(j, (j + 1) % n, n) @ psi
@@ -99,26 +122,45 @@ def dense_run(spec, x, w):
                 for i in range(n - 1):
                     psi = cx(i, i + 1, n) @ psi
                 for q in range(n):
-                    psi = op1(RZ(w[wi]), q, n) @ psi; wi += 1
+                    psi = op1(RZ(w[wi]), q, n) @ psi
+                    wi += 1
     Z, X = np.diag([1, -1]), np.array([[0, 1], [1, 0]])
     ez = [np.vdot(psi, op1(Z, q, n) @ psi).real for q in range(n)]
     ex = [np.vdot(psi, op1(X, q, n) @ psi).real for q in range(n)]
     zz = np.array([[1.0]])
     for _ in range(n):
         zz = np.kron(zz, Z)
-    return {"z": ez, "x": ex, "xz": ex + ez, "parity": [np.vdot(psi, zz @ psi).real],
-            "probs": list(np.abs(psi) ** 2)}[spec["readout"]]
+    return {"z": ez, "x": ex, "xz": ex + ez, "parity": [np.vdot(psi, zz @ psi).real], "probs": list(np.abs(psi) ** 2)}[
+        spec["readout"]
+    ]
 
 
 CASES = [
     (2, [{"family": "zz_feature_map"}, {"family": "real_amplitudes"}], "parity"),
-    (3, [{"family": "zz_feature_map", "entanglement": "linear", "reps": 1},
-         {"family": "real_amplitudes", "entanglement": "full"}], "z"),
-    (3, [{"family": "zz_feature_map", "entanglement": "circular", "alpha": 0.7},
-         {"family": "real_amplitudes", "entanglement": "circular", "reps": 2}], "xz"),
-    (4, [{"family": "zz_feature_map", "entanglement": "reverse_linear"},
-         {"family": "real_amplitudes", "reps": 1, "skip_final_rotation_layer": True,
-          "entanglement": "linear"}], "probs"),
+    (
+        3,
+        [
+            {"family": "zz_feature_map", "entanglement": "linear", "reps": 1},
+            {"family": "real_amplitudes", "entanglement": "full"},
+        ],
+        "z",
+    ),
+    (
+        3,
+        [
+            {"family": "zz_feature_map", "entanglement": "circular", "alpha": 0.7},
+            {"family": "real_amplitudes", "entanglement": "circular", "reps": 2},
+        ],
+        "xz",
+    ),
+    (
+        4,
+        [
+            {"family": "zz_feature_map", "entanglement": "reverse_linear"},
+            {"family": "real_amplitudes", "reps": 1, "skip_final_rotation_layer": True, "entanglement": "linear"},
+        ],
+        "probs",
+    ),
     (2, [{"family": "angle", "rotation": "Y"}, {"family": "real_amplitudes", "reps": 1}], "x"),
     (3, [{"family": "angle", "rotation": "Y"}, {"family": "real_amplitudes", "reps": 2}], "probs"),
     (4, [{"family": "angle", "rotation": "X"}, {"family": "cnot_rz", "layers": 2}], "z"),
@@ -204,7 +246,8 @@ def test_reproduces_every_circuit_fixture():
             got = quantum.run_circuit(case["circuit"], x, w)[0].numpy()
             np.testing.assert_allclose(got, case["outputs"], atol=1e-10, rtol=0, err_msg=f"{path} {case.get('name')}")
             jx, jw = torch.autograd.functional.jacobian(
-                lambda a, b: quantum.run_circuit(case["circuit"], a[None], b)[0], (x[0], w))
+                lambda a, b: quantum.run_circuit(case["circuit"], a[None], b)[0], (x[0], w)
+            )
             jx, jw = jx.reshape(len(case["outputs"]), -1).numpy(), jw.reshape(len(case["outputs"]), -1).numpy()
             if "jacobian_weights" in case:
                 want_x, want_w = case["jacobian_x"], case["jacobian_weights"]
@@ -212,23 +255,43 @@ def test_reproduces_every_circuit_fixture():
             else:
                 ow = np.array(case["out_weights"])
                 want_x, want_w, got_x, got_w = case["grad_x"], case["grad_weights"], ow @ jx, ow @ jw
-            np.testing.assert_allclose(got_x, np.array(want_x).reshape(got_x.shape), atol=1e-10, rtol=0,
-                                       err_msg=f"{path} {case.get('name')} d/dx")
-            np.testing.assert_allclose(got_w, np.array(want_w).reshape(got_w.shape), atol=1e-10, rtol=0,
-                                       err_msg=f"{path} {case.get('name')} d/dw")
+            np.testing.assert_allclose(
+                got_x,
+                np.array(want_x).reshape(got_x.shape),
+                atol=1e-10,
+                rtol=0,
+                err_msg=f"{path} {case.get('name')} d/dx",
+            )
+            np.testing.assert_allclose(
+                got_w,
+                np.array(want_w).reshape(got_w.shape),
+                atol=1e-10,
+                rtol=0,
+                err_msg=f"{path} {case.get('name')} d/dw",
+            )
             checked += 1
     assert checked >= 9 + 12  # ours and the kernel's
 
 
-@pytest.mark.parametrize("bad,msg", [
-    ({"format": "nope", "n_qubits": 2, "layers": [{"family": "angle"}], "readout": "z"}, "format"),
-    ({"format": quantum.FORMAT, "n_qubits": 0, "layers": [{"family": "angle"}], "readout": "z"}, "n_qubits"),
-    ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "magic"}], "readout": "z"}, "magic"),
-    ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "angle"}], "readout": "y"}, "readout"),
-    ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "real_amplitudes", "entanglement": "ring"}],
-      "readout": "z"}, "ring"),
-    ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "angle", "reps": 2}], "readout": "z"}, "reps"),
-])
+@pytest.mark.parametrize(
+    "bad,msg",
+    [
+        ({"format": "nope", "n_qubits": 2, "layers": [{"family": "angle"}], "readout": "z"}, "format"),
+        ({"format": quantum.FORMAT, "n_qubits": 0, "layers": [{"family": "angle"}], "readout": "z"}, "n_qubits"),
+        ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "magic"}], "readout": "z"}, "magic"),
+        ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "angle"}], "readout": "y"}, "readout"),
+        (
+            {
+                "format": quantum.FORMAT,
+                "n_qubits": 2,
+                "layers": [{"family": "real_amplitudes", "entanglement": "ring"}],
+                "readout": "z",
+            },
+            "ring",
+        ),
+        ({"format": quantum.FORMAT, "n_qubits": 2, "layers": [{"family": "angle", "reps": 2}], "readout": "z"}, "reps"),
+    ],
+)
 def test_bad_specs_are_named(bad, msg):
     with pytest.raises(ValueError, match=msg):
         quantum.normalize_spec(bad)

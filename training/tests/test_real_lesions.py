@@ -17,10 +17,11 @@ def phantom(sequence: str = "FLAIR", blobs: bool = True, seed: int = 0, labels: 
     """(volume, blob truth[, labels 0 outside, 1 CSF, 2 GM, 3 WM, 4 blob]) — intensities relative to WM as
     synth/calibration.json measured on real scans."""
     rng = np.random.default_rng(seed)
-    x, y, z = (np.moveaxis(np.indices(SHAPE), 0, -1) - (np.array(SHAPE) - 1) / 2).transpose(3, 0, 1, 2) * \
-        np.array(ZOOMS)[:, None, None, None]
+    x, y, z = (np.moveaxis(np.indices(SHAPE), 0, -1) - (np.array(SHAPE) - 1) / 2).transpose(3, 0, 1, 2) * np.array(
+        ZOOMS
+    )[:, None, None, None]
     r = np.sqrt((x / 62) ** 2 + (y / 74) ** 2 + (z / 55) ** 2)  # 1 at the brain's surface
-    depth = (1 - r) * 62                                        # ≈ mm below the surface
+    depth = (1 - r) * 62  # ≈ mm below the surface
     csf, gm, wm = (0.2, 1.2, 1.0) if sequence == "FLAIR" else (3.0, 1.3, 1.0)
     vol = np.zeros(SHAPE, np.float32)
     vol[r <= 1] = wm
@@ -31,7 +32,7 @@ def phantom(sequence: str = "FLAIR", blobs: bool = True, seed: int = 0, labels: 
     truth = np.zeros(SHAPE, bool)
     if blobs:
         for (cx, cy, cz), rad in BLOBS:
-            b = (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= rad ** 2
+            b = (x - cx) ** 2 + (y - cy) ** 2 + (z - cz) ** 2 <= rad**2
             vol[b] = 1.7
             truth |= b
     bias = 1 + 0.1 * (x / 62) - 0.05 * (z / 55)
@@ -92,7 +93,7 @@ def test_posterior_fossa_and_rim_are_excluded():
     t = rl.tissue_model(vol, ZOOMS, AFFINE)
     low = vol.copy()
     k = int(np.nonzero(t.inferior.any(axis=(0, 1)))[0].mean())
-    low[40:46, 50:56, k] *= 1.8   # a bright spot in the lowest quarter (flow artefact territory)
+    low[40:46, 50:56, k] *= 1.8  # a bright spot in the lowest quarter (flow artefact territory)
     cand, _ = rl.candidate_map(low, ZOOMS, AFFINE, tissue=t)
     assert not cand[40:46, 50:56, k].any()
     cand, _ = rl.candidate_map(low, ZOOMS, AFFINE, tissue=rl.tissue_model(low, ZOOMS, AFFINE), exclude_below=0.0)
@@ -115,7 +116,7 @@ def test_inpainting_brings_the_blobs_back_to_white_matter(flair):
     wm_ratio = (vol / t.wm_local)[(labels == 3) & ~rl.ndi.binary_dilation(region, iterations=3)]
     inside = ratio[truth]
     assert abs(np.mean(inside) - np.mean(wm_ratio)) < 0.5 * np.std(wm_ratio)
-    assert 0.6 < np.std(inside) / np.std(wm_ratio) < 1.5       # textured: no smooth patch
+    assert 0.6 < np.std(inside) / np.std(wm_ratio) < 1.5  # textured: no smooth patch
     assert np.percentile(inside, 99) < np.percentile(wm_ratio, 99.9)
     # the twin has no candidates left
     again, _ = rl.candidate_map(twin, ZOOMS, AFFINE)
@@ -140,7 +141,7 @@ def test_ms_insertion_only_in_white_matter_and_returns_its_mask():
     assert not (ins.mask.astype(bool) & ~t.wm).any()
     assert changed[ins.mask.astype(bool)].all()
     ratio = (ins.volume / t.wm_local)[ins.fraction > 0.9]
-    assert np.median(ratio) > 1.3                         # FLAIR-bright against the local white matter
+    assert np.median(ratio) > 1.3  # FLAIR-bright against the local white matter
     kinds = {les["kind"] for les in ins.lesions}
     assert "periventricular" in kinds
     assert all(3.0 <= les["diameter_mm"] <= 15.0 for les in ins.lesions)
@@ -176,13 +177,14 @@ def test_partial_volume_of_a_small_lesion_in_a_thick_slice():
     centre = np.array([10.0, 10.0, 3 * 6.0])  # the middle of slice 3
     box, f = rl.ellipsoid_fraction((40, 40, 7), zooms, centre, np.full(3, 1.5), np.eye(3))
     volume = f.sum() * np.prod(zooms)
-    assert abs(volume - 4 / 3 * np.pi * 1.5 ** 3) < 0.1 * 4 / 3 * np.pi * 1.5 ** 3
-    assert f.max() < 0.6   # a 3 mm lesion fills at most half of a 6 mm slice (9 sub-samples: 5/9)
+    assert abs(volume - 4 / 3 * np.pi * 1.5**3) < 0.1 * 4 / 3 * np.pi * 1.5**3
+    assert f.max() < 0.6  # a 3 mm lesion fills at most half of a 6 mm slice (9 sub-samples: 5/9)
     assert box[2].start <= 3 < box[2].stop
 
 
 def test_save_like_keeps_untouched_stored_values(tmp_path):
     import nibabel as nib
+
     raw = np.random.default_rng(0).integers(0, 4000, (12, 10, 6)).astype(np.uint16)
     img = nib.Nifti1Image(raw, np.diag([0.7, 0.7, 4.0, 1.0]))
     src = tmp_path / "src.nii.gz"

@@ -40,8 +40,9 @@ def test_pairs_differ_only_in_the_lesions_and_the_manifest_is_balanced(tmp_path,
     rows = list(csv.DictReader(open(path)))
     assert [r["label"] for r in rows] == ["0", "1"] * 3
     assert {r["subject_id"] for r in rows} == {"healthy_adult"} and {r["sequence"] for r in rows} == {"T2w"}
-    assert all(r["lesion_mask"] for r in rows if r["label"] == "1") and not any(r["lesion_mask"] for r in rows
-                                                                              if r["label"] == "0")
+    assert all(r["lesion_mask"] for r in rows if r["label"] == "1") and not any(
+        r["lesion_mask"] for r in rows if r["label"] == "0"
+    )
     for h, p in zip(rows[::2], rows[1::2]):
         vh = nib.load(tmp_path / "tsc-t2w" / h["path"])
         vp = nib.load(tmp_path / "tsc-t2w" / p["path"])
@@ -50,8 +51,8 @@ def test_pairs_differ_only_in_the_lesions_and_the_manifest_is_balanced(tmp_path,
         mask = np.asarray(nib.load(tmp_path / "tsc-t2w" / p["lesion_mask"]).dataobj) > 0
         near = rl.ndi.binary_dilation(mask, iterations=3)
         assert diff.any() and mask.any()
-        assert diff[~near].sum() == 0   # same augmentation draw: only the lesions (and their partial volume) differ
-    assert rows[0]["variant"] == '{"augmentation": {}}'    # the first pair is unaugmented
+        assert diff[~near].sum() == 0  # same augmentation draw: only the lesions (and their partial volume) differ
+    assert rows[0]["variant"] == '{"augmentation": {}}'  # the first pair is unaugmented
     assert '"gain"' in rows[2]["variant"]
 
 

@@ -50,16 +50,27 @@ def test_withdrawn_bundles_are_gone_and_recorded_from_their_manifests():
     with open(os.path.join(MODELS, "index.json")) as f:
         shipped = set(json.load(f)["models"])
     for e in doc["withdrawn"]:
-        assert e["id"] not in shipped and not os.path.exists(os.path.join(MODELS, e["id"])), f"{e['id']} is withdrawn but still shipped"
+        assert e["id"] not in shipped and not os.path.exists(
+            os.path.join(MODELS, e["id"])
+        ), f"{e['id']} is withdrawn but still shipped"
         manifest = json.loads(git("show", f"{e['commit']}:public/models/{e['id']}/manifest.json"))
         assert e == shipping.withdrawn_entry(manifest, e["commit"])
-    assert {(e["plane"], e["head"]) for e in doc["withdrawn"]} == {(p, h) for p in ("axial", "sagittal") for h in ("classical", "quantum")}
+    assert {(e["plane"], e["head"]) for e in doc["withdrawn"]} == {
+        (p, h) for p in ("axial", "sagittal") for h in ("classical", "quantum")
+    }
 
 
 def bundle(models, bundle_id, low, name="QCNN, MS vs healthy, FLAIR axial slice (224×224)"):
     (models / bundle_id).mkdir(parents=True)
-    m = {"id": bundle_id, "name": name, "task": "ms", "sequence": "FLAIR", "dims": 2,
-         "architecture": {"head": "quantum"}, "metrics": {**metrics(low), "n": 26}}
+    m = {
+        "id": bundle_id,
+        "name": name,
+        "task": "ms",
+        "sequence": "FLAIR",
+        "dims": 2,
+        "architecture": {"head": "quantum"},
+        "metrics": {**metrics(low), "n": 26},
+    }
     (models / bundle_id / "manifest.json").write_text(json.dumps(m))
 
 
@@ -77,7 +88,13 @@ def test_withdraw_moves_a_failing_bundle_out_and_refuses_a_passing_one(tmp_path)
     assert not (models / "bad").exists()
     assert json.loads((models / "index.json").read_text()) == {"models": ["good", "edited"]}
     (entry,) = shipping.read_withdrawn(str(models))["withdrawn"]
-    assert (entry["id"], entry["plane"], entry["family"], entry["ci95"], entry["commit"]) == ("bad", "axial", "QCNN", [0.32, 0.9], head)
+    assert (entry["id"], entry["plane"], entry["family"], entry["ci95"], entry["commit"]) == (
+        "bad",
+        "axial",
+        "QCNN",
+        [0.32, 0.9],
+        head,
+    )
     with pytest.raises(ValueError, match="passes the shipping rule"):
         shipping.withdraw(str(models), ["good"])
     (models / "edited" / "manifest.json").write_text((models / "edited" / "manifest.json").read_text() + " ")

@@ -14,8 +14,14 @@ from training import heads
 from training.checkpoint import load_checkpoint, model_from_checkpoint
 from training.models import ModelConfig, build_head, build_model
 from training.train import TrainConfig
-from training.transfer import (TransferPlan, cache_features, head_search, recalibrate_batchnorm, standardize,
-                               train_transfer)
+from training.transfer import (
+    TransferPlan,
+    cache_features,
+    head_search,
+    recalibrate_batchnorm,
+    standardize,
+    train_transfer,
+)
 
 
 def test_standardize_folds_into_the_first_dense_layer_exactly():
@@ -34,7 +40,9 @@ def slice_rows(tmp_path, n=6):
         w = csv.writer(f)
         w.writerow(["path", "label", "subject_id", "sequence"])
         for i in range(n):
-            nib.save(nib.Nifti1Image(rng.uniform(0, 1, (32, 32, 1)).astype(np.float32), np.eye(4)), tmp_path / f"s{i}.nii.gz")
+            nib.save(
+                nib.Nifti1Image(rng.uniform(0, 1, (32, 32, 1)).astype(np.float32), np.eye(4)), tmp_path / f"s{i}.nii.gz"
+            )
             w.writerow([f"s{i}.nii.gz", i % 2, f"s{i}", "FLAIR"])
     return D.read_manifest(str(tmp_path / "slices.csv"))
 
@@ -66,7 +74,9 @@ def test_head_search_learns_separable_features_and_resumes(tmp_path):
     assert best["value"] < 0.45 and best["n_trials"] == 2
     head = build_head(ModelConfig(**best["model_args"]), 8)
     head.load_state_dict(best["head_state"])
-    assert torch.nn.functional.cross_entropy(head.eval()(x[40:]), y[40:]).item() == pytest.approx(best["value"], abs=1e-5)
+    assert torch.nn.functional.cross_entropy(head.eval()(x[40:]), y[40:]).item() == pytest.approx(
+        best["value"], abs=1e-5
+    )
     again = head_search(base, 8, data, str(tmp_path / "heads"), trials=3, epochs=300, patience=50)
     assert again["n_trials"] == 3 and again["value"] <= best["value"]
     assert len([f for f in os.listdir(tmp_path / "heads") if f.startswith("trial-")]) == 3
@@ -95,17 +105,35 @@ def test_train_transfer_pretrains_once_tunes_the_head_and_checkpoints_the_folded
         for plane, m in manifests.items():
             for r in csv.DictReader(open(m)):
                 w.writerow([f"{plane}/{r['path']}", r["label"], r["subject_id"], "FLAIR", plane])
-    cfg = TrainConfig(manifest=manifests["axial"], out_dir=str(tmp_path / "run"), sequence="FLAIR", task="ms",
-                      grid="32,32", split_scheme="B", split_seed=1, data_description="tiny axial slices",
-                      backbone="resnet50", head="classical", batch_size=4, seed=1, num_threads=1, progress=False)
+    cfg = TrainConfig(
+        manifest=manifests["axial"],
+        out_dir=str(tmp_path / "run"),
+        sequence="FLAIR",
+        task="ms",
+        grid="32,32",
+        split_scheme="B",
+        split_seed=1,
+        data_description="tiny axial slices",
+        backbone="resnet50",
+        head="classical",
+        batch_size=4,
+        seed=1,
+        num_threads=1,
+        progress=False,
+    )
     plan = TransferPlan(pretrain_epochs=1, trials=1, head_epochs=5, head_patience=5)
     spec = {"grid": [32, 32, 1]}
-    ckpt_path, best, protocol, seconds = train_transfer(cfg, "axial", manifests["axial"], str(tmp_path / "pooled.csv"),
-                                                        str(tmp_path / "pre"), plan, spec)
-    assert protocol["kind"] == "transfer" and protocol["backbone"]["epochs_run"] == 1 and protocol["head"]["trials"] == 1
+    ckpt_path, best, protocol, seconds = train_transfer(
+        cfg, "axial", manifests["axial"], str(tmp_path / "pooled.csv"), str(tmp_path / "pre"), plan, spec
+    )
+    assert (
+        protocol["kind"] == "transfer" and protocol["backbone"]["epochs_run"] == 1 and protocol["head"]["trials"] == 1
+    )
     assert seconds > 0 and os.path.exists(tmp_path / "pre" / "features-axial.pt")
     ckpt = load_checkpoint(ckpt_path)
-    assert ckpt["preprocess"] == spec and ckpt["input_shape"] == [1, 1, 32, 32] and ckpt["best_val_loss"] == best["value"]
+    assert (
+        ckpt["preprocess"] == spec and ckpt["input_shape"] == [1, 1, 32, 32] and ckpt["best_val_loss"] == best["value"]
+    )
     model = model_from_checkpoint(ckpt).eval()
     splits = json.load(open(tmp_path / "run" / "splits.json"))
     val = D.rows_in(D.read_manifest(manifests["axial"]), splits, "val")

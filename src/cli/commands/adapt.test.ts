@@ -24,7 +24,10 @@ describe('qumri adapt', () => {
     const label = i % 2 ? 'TSC' : 'healthy';
     const file = `head-${i}.nii.gz`;
     const contrast = { csf: 80, gm: label === 'TSC' ? 560 : 480, wm: 400 };
-    writeFileSync(path.join(dir, file), writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }));
+    writeFileSync(
+      path.join(dir, file),
+      writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }),
+    );
     return { file, label };
   });
   const labels = (rows: { file: string; label: string }[], name: string): string => {
@@ -37,21 +40,32 @@ describe('qumri adapt', () => {
   const models = path.join(dir, 'models');
   // Any socket or fetch in the command fails it: the scans never leave the machine.
   const offline = path.join(dir, 'offline.cjs');
-  writeFileSync(offline, "const fail = () => { throw new Error('network use'); };\nrequire('node:net').Socket.prototype.connect = fail;\nglobalThis.fetch = fail;\n");
-  const adapt = (...args: string[]) => spawnSync('node', ['--require', offline, BIN, 'adapt', '--model', MODEL, '--cache', cache, ...args], { encoding: 'utf8' });
+  writeFileSync(
+    offline,
+    "const fail = () => { throw new Error('network use'); };\nrequire('node:net').Socket.prototype.connect = fail;\nglobalThis.fetch = fail;\n",
+  );
+  const adapt = (...args: string[]) =>
+    spawnSync('node', ['--require', offline, BIN, 'adapt', '--model', MODEL, '--cache', cache, ...args], {
+      encoding: 'utf8',
+    });
 
-  it('writes a bundle that passes the registry\'s checks, with its card, and classify loads it', async () => {
+  it("writes a bundle that passes the registry's checks, with its card, and classify loads it", async () => {
     const out = path.join(models, 'site-a');
     const r = adapt('--train', csv, '--out', out);
     expect(r.stderr).not.toMatch(/network use/);
     expect(r.status).toBe(0);
     expect(r.stderr.match(/features in [\d.]+ s/g)).toHaveLength(6);
-    expect(r.stdout).toMatch(/^adapted tiny-qresnet on 3 healthy, 3 TSC, leave-one-out \(6 folds\): kept \d+ of 150 fine-tuning steps/);
+    expect(r.stdout).toMatch(
+      /^adapted tiny-qresnet on 3 healthy, 3 TSC, leave-one-out \(6 folds\): kept \d+ of 150 fine-tuning steps/,
+    );
     expect(r.stdout).toMatch(/before \(shipped head\) +\d\.\d{3} \(\d\.\d{3}–\d\.\d{3}\)/);
     expect(r.stdout).toMatch(/the scans never left this machine/);
 
     writeFileSync(path.join(models, 'index.json'), JSON.stringify({ models: ['site-a'] }));
-    const [entry] = await listBundles({ label: models, read: async (p) => new Uint8Array(await readFile(path.join(models, p))) });
+    const [entry] = await listBundles({
+      label: models,
+      read: async (p) => new Uint8Array(await readFile(path.join(models, p))),
+    });
     expect(entry.error).toBeUndefined();
     const bundle = await loadBundle(dirSource(out));
     expect(bundle.backbone).toEqual(new Uint8Array(readFileSync(path.join(MODEL, 'backbone.onnx'))));
@@ -59,7 +73,12 @@ describe('qumri adapt', () => {
     expect(m.id).toBe('site-a');
     expect(Object.keys(m.files).sort()).toEqual(['backbone.onnx', 'head.json']);
     expect(m.adapted).toMatchObject({
-      from: { id: 'tiny-qresnet', manifest_sha256: createHash('sha256').update(readFileSync(path.join(MODEL, 'manifest.json'))).digest('hex') },
+      from: {
+        id: 'tiny-qresnet',
+        manifest_sha256: createHash('sha256')
+          .update(readFileSync(path.join(MODEL, 'manifest.json')))
+          .digest('hex'),
+      },
       scans: { healthy: 3, TSC: 3 },
       cross_validation: 'leave-one-out (6 folds)',
       scans_left_machine: false,
@@ -70,10 +89,22 @@ describe('qumri adapt', () => {
       for (const v of [auc, acc]) expect(v.ci95![0]).toBeLessThanOrEqual(v.value);
     }
 
-    const c = spawnSync('node', [BIN, 'classify', path.join(dir, scans[0].file), path.join(dir, scans[1].file), '--model', out, '--json'], { encoding: 'utf8' });
+    const c = spawnSync(
+      'node',
+      [BIN, 'classify', path.join(dir, scans[0].file), path.join(dir, scans[1].file), '--model', out, '--json'],
+      { encoding: 'utf8' },
+    );
     expect(c.status).toBe(0);
-    const rows = JSON.parse(c.stdout) as { model: string; status: string; probability: number; probability_calibrated: number | null }[];
-    expect(rows.map((x) => [x.model, x.status])).toEqual([['site-a', 'ok'], ['site-a', 'ok']]);
+    const rows = JSON.parse(c.stdout) as {
+      model: string;
+      status: string;
+      probability: number;
+      probability_calibrated: number | null;
+    }[];
+    expect(rows.map((x) => [x.model, x.status])).toEqual([
+      ['site-a', 'ok'],
+      ['site-a', 'ok'],
+    ]);
     rows.forEach((x) => expect(x.probability).toBeGreaterThan(0));
     expect(rows[0].probability_calibrated === null).toBe(m.calibration === undefined);
   });
@@ -82,7 +113,9 @@ describe('qumri adapt', () => {
     const r = adapt('--train', csv, '--out', path.join(models, 'site-b'));
     expect(r.status).toBe(0);
     expect(r.stderr.match(/cached features/g)).toHaveLength(6);
-    expect(readFileSync(path.join(models, 'site-b', 'head.json'), 'utf8')).toBe(readFileSync(path.join(models, 'site-a', 'head.json'), 'utf8'));
+    expect(readFileSync(path.join(models, 'site-b', 'head.json'), 'utf8')).toBe(
+      readFileSync(path.join(models, 'site-a', 'head.json'), 'utf8'),
+    );
   });
 
   it('refuses fewer than 3 scans of a class unless --force', () => {
@@ -90,17 +123,31 @@ describe('qumri adapt', () => {
     const out = path.join(dir, 'few-out');
     const r = adapt('--train', few, '--out', out);
     expect(r.status).toBe(1);
-    expect(r.stderr).toMatch(/only 2 labelled "TSC": adaptation needs at least 3 scans of each class .*; --force adapts anyway/);
+    expect(r.stderr).toMatch(
+      /only 2 labelled "TSC": adaptation needs at least 3 scans of each class .*; --force adapts anyway/,
+    );
     expect(r.stderr).not.toMatch(/features/);
     const forced = adapt('--train', few, '--out', out, '--force', '--json');
     expect(forced.status).toBe(0);
-    expect(JSON.parse(forced.stdout)).toMatchObject({ id: 'few-out', card: { scans: { healthy: 3, TSC: 2 } }, caveats: [] });
+    expect(JSON.parse(forced.stdout)).toMatchObject({
+      id: 'few-out',
+      card: { scans: { healthy: 3, TSC: 2 } },
+      caveats: [],
+    });
   });
 
   it.each([
-    ['a label not among the model\'s classes', [...scans.slice(0, 5), { file: scans[5].file, label: 'MS' }], /head-5\.nii\.gz: label "MS" is not one of the model's classes \(healthy, TSC\)/],
+    [
+      "a label not among the model's classes",
+      [...scans.slice(0, 5), { file: scans[5].file, label: 'MS' }],
+      /head-5\.nii\.gz: label "MS" is not one of the model's classes \(healthy, TSC\)/,
+    ],
     ['a missing scan', [...scans, { file: 'nope.nii.gz', label: 'TSC' }], /nope\.nii\.gz: ENOENT/],
-    ['the same scan twice', [...scans, { file: scans[0].file, label: 'healthy' }], /head-0\.nii\.gz and head-0\.nii\.gz are the same file .* list each scan once/],
+    [
+      'the same scan twice',
+      [...scans, { file: scans[0].file, label: 'healthy' }],
+      /head-0\.nii\.gz and head-0\.nii\.gz are the same file .* list each scan once/,
+    ],
   ])('names %s (exit 1)', (_, rows, message) => {
     const r = adapt('--train', labels(rows, 'bad.csv'), '--out', path.join(dir, 'bad-out'));
     expect(r.status).toBe(1);
@@ -108,11 +155,24 @@ describe('qumri adapt', () => {
   });
 
   it('--preprocessed takes scans already on the model grid (its own cache entries)', () => {
-    const refs = [0, 1, 2].map((i) => ({ file: path.join(MODEL, `reference-${i}.nii.gz`), label: i === 0 ? 'healthy' : 'TSC' }));
-    const r = adapt('--train', labels(refs, 'grid.csv'), '--out', path.join(dir, 'grid-out'), '--preprocessed', '--force', '--json');
+    const refs = [0, 1, 2].map((i) => ({
+      file: path.join(MODEL, `reference-${i}.nii.gz`),
+      label: i === 0 ? 'healthy' : 'TSC',
+    }));
+    const r = adapt(
+      '--train',
+      labels(refs, 'grid.csv'),
+      '--out',
+      path.join(dir, 'grid-out'),
+      '--preprocessed',
+      '--force',
+      '--json',
+    );
     expect(r.status).toBe(0);
     expect(r.stderr.match(/features in [\d.]+ s/g)).toHaveLength(3);
-    expect(JSON.parse(r.stdout)).toMatchObject({ card: { scans: { healthy: 1, TSC: 2 }, cross_validation: 'leave-one-out (3 folds)' } });
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      card: { scans: { healthy: 1, TSC: 2 }, cross_validation: 'leave-one-out (3 folds)' },
+    });
     const wrongGrid = adapt('--train', csv, '--out', path.join(dir, 'grid-out'), '--preprocessed');
     expect(wrongGrid.status).toBe(1);
     expect(wrongGrid.stderr).toMatch(/--preprocessed input is 67×77×67, the model grid is 32×32×32/);
@@ -138,8 +198,34 @@ describe('qumri adapt', () => {
 
 describe('arguments and labels.csv', () => {
   it('reads options', () => {
-    const a = parseArgs(['--model', 'm', '--train', 'l.csv', '--out', 'o', '--seed', '3', '--epochs', '40', '--lr', '0.02', '--l2', '0', '--folds', '4', '--force', '--preprocessed']);
-    expect(a).toMatchObject({ model: 'm', train: 'l.csv', out: 'o', cache: DEFAULT_CACHE, preprocessed: true, options: { seed: 3, epochs: 40, lr: 0.02, l2: 0, folds: 4, force: true } });
+    const a = parseArgs([
+      '--model',
+      'm',
+      '--train',
+      'l.csv',
+      '--out',
+      'o',
+      '--seed',
+      '3',
+      '--epochs',
+      '40',
+      '--lr',
+      '0.02',
+      '--l2',
+      '0',
+      '--folds',
+      '4',
+      '--force',
+      '--preprocessed',
+    ]);
+    expect(a).toMatchObject({
+      model: 'm',
+      train: 'l.csv',
+      out: 'o',
+      cache: DEFAULT_CACHE,
+      preprocessed: true,
+      options: { seed: 3, epochs: 40, lr: 0.02, l2: 0, folds: 4, force: true },
+    });
   });
 
   it.each([
@@ -148,19 +234,24 @@ describe('arguments and labels.csv', () => {
     [['--model', 'm', '--train', 'l'], /--out is required/],
     [['--model', 'm', '--train', 'l', '--out', 'o', '--epochs', '0'], /--epochs 0: expected a positive integer/],
     [['--model', 'm', '--train', 'l', '--out', 'o', '--lr', 'fast'], /--lr fast: expected a positive number/],
-    [['--model', 'm', '--train', 'l', '--out', 'o', 'scan.nii'], /Unexpected argument 'scan\.nii'.*\(scans are listed in --train\)/],
+    [
+      ['--model', 'm', '--train', 'l', '--out', 'o', 'scan.nii'],
+      /Unexpected argument 'scan\.nii'.*\(scans are listed in --train\)/,
+    ],
     [['--model', 'm', '--train', 'l', '--out', 'o', '--fast'], /Unknown option '--fast'/],
     [['--model', '--train', 'l', '--out', 'o'], /Option '--model' argument is ambiguous/],
   ])('rejects %j', (argv, message) => {
     expect(() => parseArgs(argv)).toThrow(message);
   });
 
-  it('resolves files against the CSV\'s folder and names a bad row', () => {
+  it("resolves files against the CSV's folder and names a bad row", () => {
     expect(parseLabels('file,label\na.nii.gz, TSC\n/abs/b.nii,healthy\n', '/data/site/labels.csv')).toEqual([
       { name: 'a.nii.gz', file: '/data/site/a.nii.gz', label: 'TSC' },
       { name: '/abs/b.nii', file: '/abs/b.nii', label: 'healthy' },
     ]);
-    expect(() => parseLabels('scan,class\na,b\n', 'l.csv')).toThrow(/l\.csv: expected the columns file,label, got scan,class/);
+    expect(() => parseLabels('scan,class\na,b\n', 'l.csv')).toThrow(
+      /l\.csv: expected the columns file,label, got scan,class/,
+    );
     expect(() => parseLabels('file,label\na.nii,\n', 'l.csv')).toThrow(/l\.csv row 2: needs both a file and a label/);
     expect(() => parseLabels('file,label\n', 'l.csv')).toThrow(/no scans listed/);
   });
@@ -169,9 +260,18 @@ describe('arguments and labels.csv', () => {
 describe('the summary says when adaptation did not help', () => {
   const m = (value: number) => ({ value, ci95: [value - 0.1, value + 0.1] as [number, number] });
   const result = (epochs: number, before: number, after: number): AdaptResult => ({
-    head: { layers: [] }, threshold: 0.4, calibration: null, calibrationProblem: 'Platt slope -1 ≤ 0', epochs, folds: 'leave-one-out (6 folds)',
-    perClass: { healthy: 3, TSC: 3 }, heldOutLoss: { before: 0.7, after: 0.6 }, before: { auc: m(before), acc: m(0.5) }, after: { auc: m(after), acc: m(0.6) },
-    predictions: { names: [], labels: [], before: [], after: [] }, options: { ...ADAPT_DEFAULTS, epochs: 100 },
+    head: { layers: [] },
+    threshold: 0.4,
+    calibration: null,
+    calibrationProblem: 'Platt slope -1 ≤ 0',
+    epochs,
+    folds: 'leave-one-out (6 folds)',
+    perClass: { healthy: 3, TSC: 3 },
+    heldOutLoss: { before: 0.7, after: 0.6 },
+    before: { auc: m(before), acc: m(0.5) },
+    after: { auc: m(after), acc: m(0.6) },
+    predictions: { names: [], labels: [], before: [], after: [] },
+    options: { ...ADAPT_DEFAULTS, epochs: 100 },
   });
 
   it.each([

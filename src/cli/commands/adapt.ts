@@ -10,7 +10,19 @@ import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
 import { parseCsv, writeAtomically } from '../batch.ts';
-import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, ADAPT_DEFAULTS, labelCounts, MIN_PER_CLASS, noGain, type AdaptOptions, type AdaptResult, type LabelledScan } from '../../core/adapt/index.ts';
+import {
+  adaptationCaveats,
+  adaptedBundle,
+  adaptHead,
+  AdaptError,
+  ADAPT_DEFAULTS,
+  labelCounts,
+  MIN_PER_CLASS,
+  noGain,
+  type AdaptOptions,
+  type AdaptResult,
+  type LabelledScan,
+} from '../../core/adapt/index.ts';
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
@@ -19,7 +31,11 @@ import { loadKernel } from '../../core/quantum/index.ts';
 import { classifierFor, scanModelInput, UsageError } from './classify.ts';
 
 /** Where features are cached unless --cache says otherwise: outside the bundle, so copying the bundle never copies them. */
-export const DEFAULT_CACHE = path.join(process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'), 'qumri', 'features');
+export const DEFAULT_CACHE = path.join(
+  process.env.XDG_CACHE_HOME || path.join(homedir(), '.cache'),
+  'qumri',
+  'features',
+);
 
 export const usage = `usage: qumri adapt --model <id|path> --train <labels.csv> --out <dir> [--force] [--seed N] [--epochs N] [--lr X] [--l2 X] [--folds K] [--cache DIR] [--preprocessed] [--threads N] [--json]
 
@@ -60,7 +76,12 @@ export interface AdaptArgs {
 }
 
 /** A number option checked by `ok`, or undefined when absent. */
-function numberOption(flag: string, v: string | undefined, ok: (n: number) => boolean, what: string): number | undefined {
+function numberOption(
+  flag: string,
+  v: string | undefined,
+  ok: (n: number) => boolean,
+  what: string,
+): number | undefined {
   if (v === undefined) return undefined;
   const n = Number(v);
   if (v.trim() === '' || !ok(n)) throw new UsageError(`--${flag} ${v}: expected ${what}`);
@@ -76,7 +97,10 @@ export function parseArgs(argv: string[]): AdaptArgs {
   try {
     ({ values } = nodeParseArgs({
       args: argv,
-      options: Object.fromEntries([...STRINGS.map((k) => [k, { type: 'string' }]), ...BOOLEANS.map((k) => [k, { type: 'boolean' }])]) as ParseArgsConfig['options'],
+      options: Object.fromEntries([
+        ...STRINGS.map((k) => [k, { type: 'string' }]),
+        ...BOOLEANS.map((k) => [k, { type: 'boolean' }]),
+      ]) as ParseArgsConfig['options'],
       strict: true,
       allowPositionals: false,
     }) as { values: typeof values });
@@ -119,7 +143,8 @@ export function parseLabels(text: string, csvFile: string): LabelRow[] {
   const cols = header.map((h) => h.trim());
   const fi = cols.indexOf('file');
   const li = cols.indexOf('label');
-  if (fi < 0 || li < 0) throw new Error(`${csvFile}: expected the columns file,label, got ${cols.join(',') || 'nothing'}`);
+  if (fi < 0 || li < 0)
+    throw new Error(`${csvFile}: expected the columns file,label, got ${cols.join(',') || 'nothing'}`);
   if (rows.length === 0) throw new Error(`${csvFile}: no scans listed`);
   const dir = path.dirname(csvFile);
   return rows.map((r, i) => {
@@ -135,7 +160,8 @@ export function parseLabels(text: string, csvFile: string): LabelRow[] {
  * shipped model, say); an earlier adapted bundle there is replaced.
  */
 async function checkOut(out: string, sourceDir: string): Promise<void> {
-  if (path.resolve(out) === path.resolve(sourceDir)) throw new Error(`--out ${out} is the model's own folder: write the adapted bundle to another folder`);
+  if (path.resolve(out) === path.resolve(sourceDir))
+    throw new Error(`--out ${out} is the model's own folder: write the adapted bundle to another folder`);
   const text = await readFile(path.join(out, 'manifest.json'), 'utf8').catch(() => null);
   if (text === null) return;
   let adapted = false;
@@ -149,7 +175,11 @@ async function checkOut(out: string, sourceDir: string): Promise<void> {
 
 /** The cache folder of one model: features depend on the backbone, the preprocessing and whether it ran. */
 async function cacheDir(root: string, bundle: LoadedBundle, preprocessed: boolean): Promise<string> {
-  const key = await sha256Hex(new TextEncoder().encode(JSON.stringify([bundle.manifest.files['backbone.onnx'].sha256, bundle.manifest.preprocess, preprocessed])));
+  const key = await sha256Hex(
+    new TextEncoder().encode(
+      JSON.stringify([bundle.manifest.files['backbone.onnx'].sha256, bundle.manifest.preprocess, preprocessed]),
+    ),
+  );
   return path.join(root, key.slice(0, 16));
 }
 
@@ -164,15 +194,25 @@ async function cachedFeatures(file: string): Promise<Float32Array | null> {
 }
 
 /** Each scan's backbone features, from the cache or by preprocessing and one backbone run. */
-async function scanFeatures(rows: LabelRow[], clf: Classifier, dir: string, preprocessed: boolean): Promise<LabelledScan[]> {
+async function scanFeatures(
+  rows: LabelRow[],
+  clf: Classifier,
+  dir: string,
+  preprocessed: boolean,
+): Promise<LabelledScan[]> {
   await mkdir(dir, { recursive: true });
   const seen = new Map<string, string>();
   const scans: LabelledScan[] = [];
   for (const [i, row] of rows.entries()) {
     const t0 = performance.now();
-    const bytes = new Uint8Array(await readFile(row.file).catch((err: Error) => Promise.reject(new Error(`${row.name}: ${err.message}`))));
+    const bytes = new Uint8Array(
+      await readFile(row.file).catch((err: Error) => Promise.reject(new Error(`${row.name}: ${err.message}`))),
+    );
     const sha = await sha256Hex(bytes);
-    if (seen.has(sha)) throw new Error(`${row.name} and ${seen.get(sha)} are the same file (sha256 ${sha.slice(0, 12)}…): list each scan once, or cross-validation would test on a training scan`);
+    if (seen.has(sha))
+      throw new Error(
+        `${row.name} and ${seen.get(sha)} are the same file (sha256 ${sha.slice(0, 12)}…): list each scan once, or cross-validation would test on a training scan`,
+      );
     seen.set(sha, row.name);
     const cacheFile = path.join(dir, `${sha}.f32`);
     let features = await cachedFeatures(cacheFile);
@@ -183,17 +223,28 @@ async function scanFeatures(rows: LabelRow[], clf: Classifier, dir: string, prep
       await writeAtomically(cacheFile, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
     }
     scans.push({ name: row.name, label: row.label, features });
-    process.stderr.write(`[${i + 1}/${rows.length}] ${row.name} (${row.label}): ${cached ? 'cached features' : `features in ${((performance.now() - t0) / 1000).toFixed(1)} s`}\n`);
+    process.stderr.write(
+      `[${i + 1}/${rows.length}] ${row.name} (${row.label}): ${cached ? 'cached features' : `features in ${((performance.now() - t0) / 1000).toFixed(1)} s`}\n`,
+    );
   }
   return scans;
 }
 
 const VALID_ID = /^[A-Za-z0-9._-]+$/;
 
-const fmt = (m: { value: number; ci95: [number, number] }): string => `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
+const fmt = (m: { value: number; ci95: [number, number] }): string =>
+  `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
 
-export function summary(r: AdaptResult, from: string, out: string, shippedThreshold: number, caveats: string[] = []): string {
-  const counts = Object.entries(r.perClass).map(([c, n]) => `${n} ${c}`).join(', ');
+export function summary(
+  r: AdaptResult,
+  from: string,
+  out: string,
+  shippedThreshold: number,
+  caveats: string[] = [],
+): string {
+  const counts = Object.entries(r.perClass)
+    .map(([c, n]) => `${n} ${c}`)
+    .join(', ');
   const lines = [
     `adapted ${from} on ${counts}, ${r.folds}: kept ${r.epochs} of ${r.options.epochs} fine-tuning steps`,
     `cross-validated on these scans   AUC (95 % CI)           accuracy (95 % CI)`,
@@ -201,9 +252,13 @@ export function summary(r: AdaptResult, from: string, out: string, shippedThresh
     `  after                          ${fmt(r.after.auc).padEnd(24)}${fmt(r.after.acc)} at threshold ${r.threshold.toFixed(3)}`,
   ];
   const gain = noGain(r);
-  if (gain === 'no-steps') lines.push('fine-tuning did not lower the cross-validated loss: the head is the shipped one, only its threshold and calibration were refitted');
+  if (gain === 'no-steps')
+    lines.push(
+      'fine-tuning did not lower the cross-validated loss: the head is the shipped one, only its threshold and calibration were refitted',
+    );
   else if (gain === 'lower-auc') lines.push(`adaptation lowered the cross-validated AUC: consider keeping ${from}`);
-  if (r.epochs === r.options.epochs) lines.push(`the held-out loss was still falling at the last step: --epochs ${2 * r.options.epochs} tries more`);
+  if (r.epochs === r.options.epochs)
+    lines.push(`the held-out loss was still falling at the last step: --epochs ${2 * r.options.epochs} tries more`);
   if (r.calibrationProblem) lines.push(`no calibration: ${r.calibrationProblem}`);
   lines.push(...caveats.map((c) => `note: ${c}`));
   lines.push(`wrote ${out} (manifest.json, head.json, backbone.onnx); the scans never left this machine`);
@@ -239,19 +294,46 @@ export async function run(argv: string[]): Promise<number> {
     await clf.release();
   }
   const kernel = bundle.head.layers.some((l) => l.type === 'quantum') ? await loadKernel() : null;
-  const result = adaptHead({ head: bundle.head, classes: manifest.classes, threshold: manifest.threshold }, scans, kernel, args.options, {
-    onProgress: (p) => {
-      if (p.epoch === p.epochs) process.stderr.write(`${p.stage === 'final' ? 'final fit on every scan' : 'cross-validation fold'} ${p.fold}/${p.folds}\n`);
+  const result = adaptHead(
+    { head: bundle.head, classes: manifest.classes, threshold: manifest.threshold },
+    scans,
+    kernel,
+    args.options,
+    {
+      onProgress: (p) => {
+        if (p.epoch === p.epochs)
+          process.stderr.write(
+            `${p.stage === 'final' ? 'final fit on every scan' : 'cross-validation fold'} ${p.fold}/${p.folds}\n`,
+          );
+      },
     },
-  });
+  );
   const name = path.basename(path.resolve(args.out));
   const id = VALID_ID.test(name) ? name : `${manifest.id}-adapted`;
-  const adapted = await adaptedBundle({ manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone }, result, { id, date: new Date().toISOString() });
+  const adapted = await adaptedBundle(
+    { manifest, manifestBytes: await source.read('manifest.json'), backbone: bundle.backbone },
+    result,
+    { id, date: new Date().toISOString() },
+  );
   await mkdir(args.out, { recursive: true });
   for (const [file, bytes] of adapted.files) await writeFile(path.join(args.out, file), bytes);
   const caveats = adaptationCaveats(manifest, scans);
-  console.log(args.json
-    ? JSON.stringify({ out: args.out, id, card: adapted.manifest.adapted, threshold: result.threshold, calibration: result.calibration, caveats, predictions: result.predictions }, null, 1)
-    : summary(result, manifest.id, args.out, manifest.threshold, caveats));
+  console.log(
+    args.json
+      ? JSON.stringify(
+          {
+            out: args.out,
+            id,
+            card: adapted.manifest.adapted,
+            threshold: result.threshold,
+            calibration: result.calibration,
+            caveats,
+            predictions: result.predictions,
+          },
+          null,
+          1,
+        )
+      : summary(result, manifest.id, args.out, manifest.threshold, caveats),
+  );
   return 0;
 }

@@ -7,9 +7,16 @@ import { run } from './circuit.ts';
 async function capture(argv: string[]): Promise<{ rc: number; out: string; err: string }> {
   let out = '';
   let err = '';
-  vi.spyOn(console, 'log').mockImplementation((m: unknown) => { out += `${String(m)}\n`; });
-  vi.spyOn(console, 'error').mockImplementation((m: unknown) => { err += `${String(m)}\n`; });
-  vi.spyOn(process.stdout, 'write').mockImplementation((m: string | Uint8Array) => { out += String(m); return true; });
+  vi.spyOn(console, 'log').mockImplementation((m: unknown) => {
+    out += `${String(m)}\n`;
+  });
+  vi.spyOn(console, 'error').mockImplementation((m: unknown) => {
+    err += `${String(m)}\n`;
+  });
+  vi.spyOn(process.stdout, 'write').mockImplementation((m: string | Uint8Array) => {
+    out += String(m);
+    return true;
+  });
   let rc: number;
   try {
     rc = await run(argv);
@@ -24,7 +31,20 @@ afterEach(() => vi.restoreAllMocks());
 
 describe('qumri circuit', () => {
   const w = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
-  const args = ['--qubits', '2', '--feature-map', 'zz', '--ansatz', 'real_amplitudes', '--readout', 'parity', '--x', '[0.3,-0.7]', '--weights', JSON.stringify(w)];
+  const args = [
+    '--qubits',
+    '2',
+    '--feature-map',
+    'zz',
+    '--ansatz',
+    'real_amplitudes',
+    '--readout',
+    'parity',
+    '--x',
+    '[0.3,-0.7]',
+    '--weights',
+    JSON.stringify(w),
+  ];
 
   it('prints outputs and adjoint gradients as JSON', async () => {
     await testEngine();
@@ -45,14 +65,38 @@ describe('qumri circuit', () => {
     expect(JSON.parse(shots.out).outputs).toHaveLength(1);
     const qasm = await capture([...args, '--qasm']);
     expect(qasm.out.startsWith('OPENQASM 3.0;\ninclude "stdgates.inc";')).toBe(true);
-    const other = await capture(['--qubits', '3', '--feature-map', 'angle:y', '--ansatz', 'rxyz_ring:2', '--readout', 'xz', '--x', '[1,2,3]', '--weights', JSON.stringify(new Array(18).fill(0.1))]);
+    const other = await capture([
+      '--qubits',
+      '3',
+      '--feature-map',
+      'angle:y',
+      '--ansatz',
+      'rxyz_ring:2',
+      '--readout',
+      'xz',
+      '--x',
+      '[1,2,3]',
+      '--weights',
+      JSON.stringify(new Array(18).fill(0.1)),
+    ]);
     expect(JSON.parse(other.out).outputs).toHaveLength(6);
   });
 
   it('exits 2 on bad usage and 1 on bad values, naming them', async () => {
-    expect(await capture([...args, '--bogus'])).toMatchObject({ rc: 2, err: expect.stringMatching(/unknown argument '--bogus'/) });
-    expect(await capture(['--qubits', '2', '--feature-map', 'zz:2:star', '--readout', 'z', '--x', '[1,2]'])).toMatchObject({ rc: 1, err: expect.stringMatching(/entanglement: .*got 'star'/) });
-    expect(await capture([...args.slice(0, -2), '--weights', '[1,2]'])).toMatchObject({ rc: 1, err: expect.stringMatching(/weights: expected 8 values, got 2/) });
-    expect(await capture([...args, '--shots', '10'])).toMatchObject({ rc: 2, err: expect.stringMatching(/--shots and --seed go together/) });
+    expect(await capture([...args, '--bogus'])).toMatchObject({
+      rc: 2,
+      err: expect.stringMatching(/unknown argument '--bogus'/),
+    });
+    expect(
+      await capture(['--qubits', '2', '--feature-map', 'zz:2:star', '--readout', 'z', '--x', '[1,2]']),
+    ).toMatchObject({ rc: 1, err: expect.stringMatching(/entanglement: .*got 'star'/) });
+    expect(await capture([...args.slice(0, -2), '--weights', '[1,2]'])).toMatchObject({
+      rc: 1,
+      err: expect.stringMatching(/weights: expected 8 values, got 2/),
+    });
+    expect(await capture([...args, '--shots', '10'])).toMatchObject({
+      rc: 2,
+      err: expect.stringMatching(/--shots and --seed go together/),
+    });
   });
 });

@@ -1,7 +1,12 @@
 /** `qumri circuit`: evaluate one quantum circuit with the WASM kernel; prints JSON (outputs, gradients) or OpenQASM 3. */
 import { readFile } from 'node:fs/promises';
 import {
-  type CircuitSpec, circuitShape, loadKernel, parseCircuitSpec, referenceKernel, toQasm3,
+  type CircuitSpec,
+  circuitShape,
+  loadKernel,
+  parseCircuitSpec,
+  referenceKernel,
+  toQasm3,
 } from '../../core/quantum/index.ts';
 
 export const usage = `usage: qumri circuit --qubits N
@@ -24,7 +29,19 @@ Exit 0 on success, 1 on bad values (message names them), 2 on bad usage.`;
 
 class UsageError extends Error {}
 
-const FLAGS = ['--qubits', '--feature-map', '--ansatz', '--readout', '--x', '--weights', '--out-weights', '--shots', '--seed', '--spec', '--engine'];
+const FLAGS = [
+  '--qubits',
+  '--feature-map',
+  '--ansatz',
+  '--readout',
+  '--x',
+  '--weights',
+  '--out-weights',
+  '--shots',
+  '--seed',
+  '--spec',
+  '--engine',
+];
 const SWITCHES = ['--grad', '--qasm'];
 
 function parseArgs(argv: string[]): { values: Map<string, string>; switches: Set<string> } {
@@ -43,7 +60,8 @@ function parseArgs(argv: string[]): { values: Map<string, string>; switches: Set
 
 function count(text: string, what: string): number {
   const v = Number(text);
-  if (!/^\d+$/.test(text) || !Number.isInteger(v)) throw new UsageError(`${what} must be a non-negative integer, got '${text}'`);
+  if (!/^\d+$/.test(text) || !Number.isInteger(v))
+    throw new UsageError(`${what} must be a non-negative integer, got '${text}'`);
   return v;
 }
 
@@ -53,12 +71,19 @@ function featureMap(text: string): Record<string, unknown> {
   if (name === 'zz') {
     const [reps, entanglement, alpha] = opts;
     const alphaValue = alpha === undefined ? undefined : Number(alpha);
-    if (alpha !== undefined && !Number.isFinite(alphaValue)) throw new UsageError(`zz alpha must be a number, got '${alpha}'`);
-    return { family: 'zz_feature_map', ...(reps ? { reps: count(reps, 'zz reps') } : {}), ...(entanglement ? { entanglement } : {}), ...(alpha !== undefined ? { alpha: alphaValue } : {}) };
+    if (alpha !== undefined && !Number.isFinite(alphaValue))
+      throw new UsageError(`zz alpha must be a number, got '${alpha}'`);
+    return {
+      family: 'zz_feature_map',
+      ...(reps ? { reps: count(reps, 'zz reps') } : {}),
+      ...(entanglement ? { entanglement } : {}),
+      ...(alpha !== undefined ? { alpha: alphaValue } : {}),
+    };
   }
   if (name === 'angle') {
     const rot = (opts[0] ?? 'x').toUpperCase();
-    if (!['X', 'Y', 'Z'].includes(rot) || opts.length > 1) throw new UsageError(`--feature-map angle takes :x, :y or :z, got '${text}'`);
+    if (!['X', 'Y', 'Z'].includes(rot) || opts.length > 1)
+      throw new UsageError(`--feature-map angle takes :x, :y or :z, got '${text}'`);
     return { family: 'angle', rotation: rot };
   }
   if (name === 'amplitude' && opts.length === 0) return { family: 'amplitude' };
@@ -70,13 +95,19 @@ function ansatz(text: string): Record<string, unknown> {
   const [name, ...opts] = text.split(':');
   if (name === 'real_amplitudes') {
     const [reps, entanglement] = opts;
-    return { family: name, ...(reps ? { reps: count(reps, 'real_amplitudes reps') } : {}), ...(entanglement ? { entanglement } : {}) };
+    return {
+      family: name,
+      ...(reps ? { reps: count(reps, 'real_amplitudes reps') } : {}),
+      ...(entanglement ? { entanglement } : {}),
+    };
   }
   if (name === 'rot_cnot' || name === 'rxyz_ring' || name === 'cnot_rz') {
     if (opts.length > 1) throw new UsageError(`--ansatz ${name} takes at most :layers, got '${text}'`);
     return { family: name, ...(opts[0] ? { layers: count(opts[0], `${name} layers`) } : {}) };
   }
-  throw new UsageError(`unknown --ansatz '${text}' (real_amplitudes[:reps[:entanglement]], rot_cnot[:layers], rxyz_ring[:layers], cnot_rz[:layers])`);
+  throw new UsageError(
+    `unknown --ansatz '${text}' (real_amplitudes[:reps[:entanglement]], rot_cnot[:layers], rxyz_ring[:layers], cnot_rz[:layers])`,
+  );
 }
 
 /** A JSON array of finite numbers. */
@@ -104,11 +135,15 @@ async function buildSpec(values: Map<string, string>): Promise<CircuitSpec> {
     const text = await readFile(file, 'utf8');
     return parseCircuitSpec(JSON.parse(text));
   }
-  for (const f of ['--qubits', '--feature-map', '--readout']) if (!values.has(f)) throw new UsageError(`${f} is required`);
+  for (const f of ['--qubits', '--feature-map', '--readout'])
+    if (!values.has(f)) throw new UsageError(`${f} is required`);
   const layers = [featureMap(values.get('--feature-map')!)];
   if (values.has('--ansatz')) layers.push(ansatz(values.get('--ansatz')!));
   return parseCircuitSpec({
-    format: 'qumri-circuit/1', n_qubits: count(values.get('--qubits')!, '--qubits'), layers, readout: values.get('--readout'),
+    format: 'qumri-circuit/1',
+    n_qubits: count(values.get('--qubits')!, '--qubits'),
+    layers,
+    readout: values.get('--readout'),
   });
 }
 
@@ -133,7 +168,8 @@ async function evaluate(argv: string[]): Promise<number> {
     return 0;
   }
   const engine = values.get('--engine') ?? 'wasm';
-  if (engine !== 'wasm' && engine !== 'typescript') throw new UsageError(`--engine must be wasm or typescript, got '${engine}'`);
+  if (engine !== 'wasm' && engine !== 'typescript')
+    throw new UsageError(`--engine must be wasm or typescript, got '${engine}'`);
   if (values.has('--shots') !== values.has('--seed')) throw new UsageError('--shots and --seed go together');
   const kernel = engine === 'wasm' ? await loadKernel() : referenceKernel();
   const outputs = values.has('--shots')

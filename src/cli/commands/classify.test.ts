@@ -21,25 +21,34 @@ const BUNDLES = [
   'tests/fixtures/bundles/tiny-resnet',
 ].filter((b) => existsSync(path.join(ROOT, b, 'reference.json')));
 
-interface Reference { inputs: { file: string; probability: number }[] }
+interface Reference {
+  inputs: { file: string; probability: number }[];
+}
 
 describe('qumri classify --preprocessed --json', () => {
   it.each(BUNDLES)('matches the torch probabilities in %s/reference.json within 1e-4', (bundle) => {
     const dir = path.join(ROOT, bundle);
     const ref = JSON.parse(readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
     const files = ref.inputs.map((r) => path.join(dir, r.file));
-    const out = execFileSync('node', [BIN, 'classify', ...files, '--model', dir, '--preprocessed', '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const out = execFileSync('node', [BIN, 'classify', ...files, '--model', dir, '--preprocessed', '--json'], {
+      encoding: 'utf8',
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     const rows = JSON.parse(out) as { file: string; probability: number; class: string; model: string }[];
     expect(rows.map((r) => r.file)).toEqual(files);
     rows.forEach((r, i) => expect(Math.abs(r.probability - ref.inputs[i].probability)).toBeLessThan(1e-4));
   });
 
-  it('--explain writes each scan\'s Grad-CAM on its own voxels, in [0, 1], and names it in the row', () => {
+  it("--explain writes each scan's Grad-CAM on its own voxels, in [0, 1], and names it in the row", () => {
     const dir = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
     const ref = JSON.parse(readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
     const files = ref.inputs.map((r) => path.join(dir, r.file));
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'qumri-cam-')), 'maps');
-    const json = execFileSync('node', [BIN, 'classify', ...files, '--model', dir, '--preprocessed', '--json', '--explain', out], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+    const json = execFileSync(
+      'node',
+      [BIN, 'classify', ...files, '--model', dir, '--preprocessed', '--json', '--explain', out],
+      { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] },
+    );
     const rows = JSON.parse(json) as { file: string; probability: number; gradcam: string }[];
     rows.forEach((r, i) => {
       expect(Math.abs(r.probability - ref.inputs[i].probability)).toBeLessThan(1e-4);
@@ -55,7 +64,9 @@ describe('qumri classify --preprocessed --json', () => {
   });
 
   it('--explain refuses two inputs that would write the same map', () => {
-    expect(() => gradCamPaths(['a/x.nii.gz', 'b/x.nii'], 'out')).toThrow(/a\/x\.nii\.gz and b\/x\.nii would both write out\/x\.gradcam\.nii\.gz/);
+    expect(() => gradCamPaths(['a/x.nii.gz', 'b/x.nii'], 'out')).toThrow(
+      /a\/x\.nii\.gz and b\/x\.nii would both write out\/x\.gradcam\.nii\.gz/,
+    );
     expect(gradCamPaths(['a/x.nii.gz', 'a/y.nii'], 'out')).toEqual(['out/x.gradcam.nii.gz', 'out/y.gradcam.nii.gz']);
   });
 
@@ -65,7 +76,9 @@ describe('qumri classify --preprocessed --json', () => {
     execFileSync('node', [BIN, 'classify', dir, '--model', dir, '--preprocessed', '--csv', csv], { stdio: 'ignore' });
     const lines = readFileSync(csv, 'utf8').trim().split('\n');
     // docs/cli.md names these columns.
-    expect(lines[0]).toBe('file,model,status,sequence,detected_sequence,in_distribution,ood_score,probability,probability_calibrated,class,doubt,seconds,gradcam,sha256,error');
+    expect(lines[0]).toBe(
+      'file,model,status,sequence,detected_sequence,in_distribution,ood_score,probability,probability_calibrated,class,doubt,seconds,gradcam,sha256,error',
+    );
     expect(lines).toHaveLength(1 + readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).length);
     expect(usage).toContain(Object.keys(COLUMNS).join(','));
   });
@@ -76,8 +89,13 @@ describe('qumri classify --preprocessed --json', () => {
     manifest.files['head.json'].sha256 = '0'.repeat(64);
     const tmp = mkdtempSync(path.join(tmpdir(), 'qumri-bad-'));
     for (const f of readdirSync(dir)) execFileSync('cp', [path.join(dir, f), tmp]);
-    execFileSync('node', ['-e', `require('fs').writeFileSync(${JSON.stringify(path.join(tmp, 'manifest.json'))}, ${JSON.stringify(JSON.stringify(manifest))})`]);
-    const r = spawnSync('node', [BIN, 'classify', path.join(tmp, 'input0.nii.gz'), '--model', tmp, '--preprocessed'], { encoding: 'utf8' });
+    execFileSync('node', [
+      '-e',
+      `require('fs').writeFileSync(${JSON.stringify(path.join(tmp, 'manifest.json'))}, ${JSON.stringify(JSON.stringify(manifest))})`,
+    ]);
+    const r = spawnSync('node', [BIN, 'classify', path.join(tmp, 'input0.nii.gz'), '--model', tmp, '--preprocessed'], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/head\.json has sha256 .* refusing the model/);
   });
@@ -87,7 +105,11 @@ describe('qumri classify --preprocessed --json', () => {
     const other = BUNDLES.find((b) => b.startsWith('tests/'));
     if (!other) return;
     const ref = JSON.parse(readFileSync(path.join(ROOT, other, 'reference.json'), 'utf8')) as Reference;
-    const r = spawnSync('node', [BIN, 'classify', path.join(ROOT, other, ref.inputs[0].file), '--model', dir, '--preprocessed'], { encoding: 'utf8' });
+    const r = spawnSync(
+      'node',
+      [BIN, 'classify', path.join(ROOT, other, ref.inputs[0].file), '--model', dir, '--preprocessed'],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(1);
     expect(r.stderr).toMatch(/--preprocessed input is 32×32×32, the model grid is 16×12×10/);
   });
@@ -95,9 +117,18 @@ describe('qumri classify --preprocessed --json', () => {
 
 describe('parseArgs', () => {
   it('reads options and inputs', () => {
-    expect(parseArgs(['a.nii', '--model', 'm', '--json', '--threads', '1', 'b.nii.gz'])).toMatchObject({ inputs: ['a.nii', 'b.nii.gz'], model: 'm', json: true, threads: 1, preprocessed: false });
+    expect(parseArgs(['a.nii', '--model', 'm', '--json', '--threads', '1', 'b.nii.gz'])).toMatchObject({
+      inputs: ['a.nii', 'b.nii.gz'],
+      model: 'm',
+      json: true,
+      threads: 1,
+      preprocessed: false,
+    });
     expect(parseArgs(['a.nii', '--model', 'm', '--explain', 'maps']).explain).toBe('maps');
-    expect(parseArgs(['a.nii', '--model', 'm', '--csv', 'o.csv', '--resume'])).toMatchObject({ csv: 'o.csv', resume: true });
+    expect(parseArgs(['a.nii', '--model', 'm', '--csv', 'o.csv', '--resume'])).toMatchObject({
+      csv: 'o.csv',
+      resume: true,
+    });
   });
   it.each([
     [['a.nii'], /--model <id\|path> is required/],
@@ -128,14 +159,21 @@ describe('a batch that never loses work', () => {
     good.forEach((f, i) => copyFileSync(path.join(model, ref.inputs[i].file), f));
     const scan = parseNifti(new Uint8Array(readFileSync(good[0])), 'scan').volume;
     const mask = path.join(dir, 'scan-0_lesion.nii.gz');
-    writeFileSync(mask, writeNifti({ ...scan, datatype: 'uint8', data: scan.data.map((v) => (v > 0.5 ? 1 : 0)) }, { datatype: 'uint8', gzip: true }));
+    writeFileSync(
+      mask,
+      writeNifti(
+        { ...scan, datatype: 'uint8', data: scan.data.map((v) => (v > 0.5 ? 1 : 0)) },
+        { datatype: 'uint8', gzip: true },
+      ),
+    );
     const truncated = path.join(dir, 'scan-2.nii.gz');
     const whole = readFileSync(path.join(model, ref.inputs[2].file));
     writeFileSync(truncated, whole.subarray(0, whole.length >> 1));
     return { dir, good, mask, truncated };
   }
 
-  const classify = (...args: string[]) => spawnSync('node', [BIN, 'classify', ...args, '--model', model, '--preprocessed'], { encoding: 'utf8' });
+  const classify = (...args: string[]) =>
+    spawnSync('node', [BIN, 'classify', ...args, '--model', model, '--preprocessed'], { encoding: 'utf8' });
   type CsvRow = Record<string, string>;
   const readRows = (csv: string): CsvRow[] => {
     const [header, ...rows] = parseCsv(readFileSync(csv, 'utf8'));
@@ -150,13 +188,21 @@ describe('a batch that never loses work', () => {
     const r = classify(...b.good, b.mask, b.truncated, '--csv', csv);
     expect(r.status).toBe(1);
     const rows = readRows(csv);
-    expect(rows.map((x) => [x.file, x.status])).toEqual([[b.good[0], 'ok'], [b.good[1], 'ok'], [b.mask, 'error'], [b.truncated, 'error']]);
+    expect(rows.map((x) => [x.file, x.status])).toEqual([
+      [b.good[0], 'ok'],
+      [b.good[1], 'ok'],
+      [b.mask, 'error'],
+      [b.truncated, 'error'],
+    ]);
     expectProbabilities(rows.slice(0, 2));
     expect(rows.slice(0, 2).map((x) => x.error)).toEqual(['', '']);
-    expect(rows[2].error).toBe('scan-0_lesion.nii.gz looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)');
+    expect(rows[2].error).toBe(
+      'scan-0_lesion.nii.gz looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)',
+    );
     expect(rows[3].error).toMatch(/^scan-2\.nii\.gz: the gzip data is truncated/);
     expect(rows[2].probability + rows[3].probability).toBe('');
-    for (const [i, f] of [...b.good, b.mask, b.truncated].entries()) expect(rows[i].sha256).toBe(createHash('sha256').update(readFileSync(f)).digest('hex'));
+    for (const [i, f] of [...b.good, b.mask, b.truncated].entries())
+      expect(rows[i].sha256).toBe(createHash('sha256').update(readFileSync(f)).digest('hex'));
     expect(r.stderr).toMatch(/^2 ok, 2 errors, 0 skipped$/m);
   });
 
@@ -164,10 +210,23 @@ describe('a batch that never loses work', () => {
     const b = batch();
     const r = classify(b.dir, '--json');
     expect(r.status).toBe(1);
-    const rows = JSON.parse(r.stdout) as { file: string; status: string; probability: number | null; error: string | null }[];
-    expect(rows.map((x) => [path.basename(x.file), x.status])).toEqual([['scan-0.nii.gz', 'ok'], ['scan-0_lesion.nii.gz', 'skipped'], ['scan-1.nii.gz', 'ok'], ['scan-2.nii.gz', 'error']]);
+    const rows = JSON.parse(r.stdout) as {
+      file: string;
+      status: string;
+      probability: number | null;
+      error: string | null;
+    }[];
+    expect(rows.map((x) => [path.basename(x.file), x.status])).toEqual([
+      ['scan-0.nii.gz', 'ok'],
+      ['scan-0_lesion.nii.gz', 'skipped'],
+      ['scan-1.nii.gz', 'ok'],
+      ['scan-2.nii.gz', 'error'],
+    ]);
     expectProbabilities([rows[0], rows[2]]);
-    expect(rows[1]).toMatchObject({ probability: null, error: 'looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)' });
+    expect(rows[1]).toMatchObject({
+      probability: null,
+      error: 'looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)',
+    });
     expect(rows[3].error).toMatch(/gzip data is truncated/);
   });
 
@@ -209,10 +268,28 @@ describe('a batch that never loses work', () => {
     expect(rows.slice(0, 3).map((x) => x.seconds)).toEqual(second.slice(1, 4).map((l) => parseCsv(l)[0][seconds]));
 
     // Another model's rows stay; that model runs everything afresh.
-    r = spawnSync('node', [BIN, 'classify', b.dir, '--model', path.join(ROOT, 'tests/fixtures/bundles/tiny-resnet'), '--preprocessed', '--csv', csv, '--resume', '--json'], { encoding: 'utf8' });
+    r = spawnSync(
+      'node',
+      [
+        BIN,
+        'classify',
+        b.dir,
+        '--model',
+        path.join(ROOT, 'tests/fixtures/bundles/tiny-resnet'),
+        '--preprocessed',
+        '--csv',
+        csv,
+        '--resume',
+        '--json',
+      ],
+      { encoding: 'utf8' },
+    );
     expect(r.status).toBe(0);
     expect((JSON.parse(r.stdout) as unknown[]).length).toBe(4);
-    expect(readRows(csv).map((x) => x.model)).toEqual([...Array(4).fill('tiny-qresnet'), ...Array(4).fill('tiny-resnet')]);
+    expect(readRows(csv).map((x) => x.model)).toEqual([
+      ...Array(4).fill('tiny-qresnet'),
+      ...Array(4).fill('tiny-resnet'),
+    ]);
   });
 
   it('a missing path is a row too, and the others are still classified', () => {
@@ -230,13 +307,24 @@ describe('the withheld rule', () => {
   const model = path.join(ROOT, 'public/models/ms-flair-resnet34');
   const contrasts = { FLAIR: { csf: 76, gm: 488, wm: 400 }, T1w: { csf: 100, gm: 280, wm: 400 } };
   const dir = mkdtempSync(path.join(tmpdir(), 'qumri-withheld-'));
-  const files = Object.fromEntries(Object.entries(contrasts).map(([name, contrast]) => {
-    const file = path.join(dir, `head-${name}.nii.gz`);
-    writeFileSync(file, writeNifti(phantomHead({ contrast, deepGrey: true, spacing: [1, 1, 4] }).volume, { gzip: true }));
-    return [name, file];
-  }));
+  const files = Object.fromEntries(
+    Object.entries(contrasts).map(([name, contrast]) => {
+      const file = path.join(dir, `head-${name}.nii.gz`);
+      writeFileSync(
+        file,
+        writeNifti(phantomHead({ contrast, deepGrey: true, spacing: [1, 1, 4] }).volume, { gzip: true }),
+      );
+      return [name, file];
+    }),
+  );
   type Out = { detected_sequence: string; class: string; doubt: string | null; probability: number };
-  const classify = (...args: string[]): Out[] => JSON.parse(execFileSync('node', [BIN, 'classify', ...args, '--model', model, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+  const classify = (...args: string[]): Out[] =>
+    JSON.parse(
+      execFileSync('node', [BIN, 'classify', ...args, '--model', model, '--json'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'pipe'],
+      }),
+    );
   const classes = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8')).classes as string[];
 
   it('withholds the class of a T1w given to a FLAIR model, keeps its probability, and says why', () => {
@@ -262,13 +350,26 @@ describe('the withheld rule', () => {
     for (const f of readdirSync(model)) copyFileSync(path.join(model, f), path.join(failing, f));
     const manifest = JSON.parse(readFileSync(path.join(model, 'manifest.json'), 'utf8'));
     manifest.ood = undefined;
-    manifest.real_scans = { measured_on: 'test', results: [], unmeasured: 'test', fails: ['real MS FLAIR called MS: 1 of 9 (need ≥ 80%)'] };
+    manifest.real_scans = {
+      measured_on: 'test',
+      results: [],
+      unmeasured: 'test',
+      fails: ['real MS FLAIR called MS: 1 of 9 (need ≥ 80%)'],
+    };
     writeFileSync(path.join(failing, 'manifest.json'), JSON.stringify(manifest));
-    const run = (...args: string[]): Out[] => JSON.parse(execFileSync('node', [BIN, 'classify', ...args, '--model', failing, '--json'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }));
+    const run = (...args: string[]): Out[] =>
+      JSON.parse(
+        execFileSync('node', [BIN, 'classify', ...args, '--model', failing, '--json'], {
+          encoding: 'utf8',
+          stdio: ['ignore', 'pipe', 'pipe'],
+        }),
+      );
     const demo = path.join(ROOT, 'public/demo/ms-flair.nii.gz');
     const [user, demoRow] = run(files.FLAIR, demo);
     expect(user).toMatchObject({ class: 'withheld' });
-    expect(user.doubt).toMatch(/this model fails its checks on real scans \(real MS FLAIR called MS: 1 of 9 \(need ≥ 80%\)\)/);
+    expect(user.doubt).toMatch(
+      /this model fails its checks on real scans \(real MS FLAIR called MS: 1 of 9 \(need ≥ 80%\)\)/,
+    );
     expect(classes).toContain(demoRow.class);
     expect(demoRow.doubt ?? '').not.toMatch(/fails its checks/);
     const [measured] = run(files.FLAIR, '--no-model-check');

@@ -6,7 +6,17 @@
  */
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildRow, CsvLog, notAScan, planResume, readPriorRows, type Columns, type ResumePlan, type RowOf, type Status } from '../batch.ts';
+import {
+  buildRow,
+  CsvLog,
+  notAScan,
+  planResume,
+  readPriorRows,
+  type Columns,
+  type ResumePlan,
+  type RowOf,
+  type Status,
+} from '../batch.ts';
 import { sha256Hex } from '../../core/bundle/hash.ts';
 import { loadBundle, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
@@ -47,7 +57,7 @@ export const COLUMNS = {
   model: (o) => o.model,
   status: (o) => o.status,
   sequence: (o) => o.sequence ?? null,
-  detected_sequence: (o) => (o.detected === undefined ? null : o.detected?.sequence ?? 'unknown'),
+  detected_sequence: (o) => (o.detected === undefined ? null : (o.detected?.sequence ?? 'unknown')),
   in_distribution: (o) => o.verdict?.inDistribution ?? null,
   ood_score: (o) => o.prediction?.oodScore ?? null,
   probability: (o) => o.prediction?.probability ?? null,
@@ -107,7 +117,15 @@ export class UsageError extends Error {}
 
 /** Parses argv; throws UsageError naming the bad argument. */
 export function parseArgs(argv: string[]): ClassifyArgs {
-  const args: Partial<ClassifyArgs> & { inputs: string[] } = { inputs: [], resume: false, json: false, preprocessed: false, threads: 2, force: false, noModelCheck: false };
+  const args: Partial<ClassifyArgs> & { inputs: string[] } = {
+    inputs: [],
+    resume: false,
+    json: false,
+    preprocessed: false,
+    threads: 2,
+    force: false,
+    noModelCheck: false,
+  };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i];
     const value = (): string => {
@@ -126,7 +144,8 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     else if (a === '--threads') {
       const v = value();
       args.threads = Number(v);
-      if (!Number.isInteger(args.threads) || args.threads < 1) throw new UsageError(`--threads ${v}: expected a positive integer`);
+      if (!Number.isInteger(args.threads) || args.threads < 1)
+        throw new UsageError(`--threads ${v}: expected a positive integer`);
     } else if (a.startsWith('--')) throw new UsageError(`unknown option ${a}`);
     else args.inputs.push(a);
   }
@@ -154,7 +173,8 @@ export async function expandInputs(args: string[]): Promise<Input[]> {
     if (!s) inputs.push({ file: p, fromFolder: false, problem: `${p}: no such file or folder` });
     else if (s.isDirectory()) {
       const found = (await readdir(p)).filter((f) => NIFTI.test(f)).sort();
-      if (found.length === 0) inputs.push({ file: p, fromFolder: false, problem: `${p}: the folder holds no .nii or .nii.gz file` });
+      if (found.length === 0)
+        inputs.push({ file: p, fromFolder: false, problem: `${p}: the folder holds no .nii or .nii.gz file` });
       else inputs.push(...found.map((f) => ({ file: path.join(p, f), fromFolder: true })));
     } else inputs.push({ file: p, fromFolder: false });
   }
@@ -193,7 +213,9 @@ export function scanModelInput(scan: LoadedScan, file: string, clf: Classifier, 
   if (notScan) throw new Error(`${path.basename(file)} ${notScan}`);
   const sequence = scan.info.sequence.sequence;
   if (sequence !== 'unknown' && sequence !== clf.manifest.sequence) {
-    process.stderr.write(`warning: ${file} looks like ${sequence} (${scan.info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`);
+    process.stderr.write(
+      `warning: ${file} looks like ${sequence} (${scan.info.sequence.evidence}) but model ${clf.manifest.id} was trained on ${clf.manifest.sequence}\n`,
+    );
   }
   return modelInput(scan.volume, file, clf, preprocessed);
 }
@@ -203,7 +225,10 @@ export function gradCamPaths(files: string[], dir: string): string[] {
   const out = files.map((f) => path.join(dir, `${path.basename(f).replace(NIFTI, '')}.gradcam.nii.gz`));
   const seen = new Map<string, string>();
   out.forEach((o, i) => {
-    if (seen.has(o)) throw new Error(`--explain: ${seen.get(o)} and ${files[i]} would both write ${o}; classify them in separate runs`);
+    if (seen.has(o))
+      throw new Error(
+        `--explain: ${seen.get(o)} and ${files[i]} would both write ${o}; classify them in separate runs`,
+      );
     seen.set(o, files[i]);
   });
   return out;
@@ -218,7 +243,10 @@ function progress(done: number, total: number, label: string): void {
   const width = 24;
   const fill = Math.round((done / total) * width);
   const bar = `[${'#'.repeat(fill)}${'.'.repeat(width - fill)}] ${done}/${total} ${label}`;
-  if (process.stderr.isTTY) process.stderr.write(`\r${bar.slice(0, (process.stderr.columns ?? 80) - 1).padEnd((process.stderr.columns ?? 80) - 1)}${done === total ? '\n' : ''}`);
+  if (process.stderr.isTTY)
+    process.stderr.write(
+      `\r${bar.slice(0, (process.stderr.columns ?? 80) - 1).padEnd((process.stderr.columns ?? 80) - 1)}${done === total ? '\n' : ''}`,
+    );
   else process.stderr.write(`${bar}\n`);
 }
 
@@ -231,7 +259,10 @@ async function engines(needed: boolean): Promise<QuantumEngineFactory> {
 
 /** A loaded 3D bundle as classify runs it (qumri adapt runs its scans through the same). */
 export async function classifierFor(bundle: LoadedBundle, threads: number): Promise<Classifier> {
-  if (bundle.manifest.dims !== 3) throw new Error(`model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`);
+  if (bundle.manifest.dims !== 3)
+    throw new Error(
+      `model ${bundle.manifest.id} classifies 2D slices (paper B); qumri classify takes 3D volumes, use the page for slices`,
+    );
   const backbone = await createNodeBackbone(bundle.backbone, bundle.manifest, { threads });
   return createClassifier(bundle, backbone, await engines(bundle.head.layers.some((l) => l.type === 'quantum')));
 }
@@ -241,7 +272,13 @@ async function loadClassifier(args: ClassifyArgs): Promise<Classifier> {
 }
 
 /** Classifies one input into `o`; returns early, status skipped, for a mask found in a folder. */
-async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: ClassifyArgs, camFile: string | undefined): Promise<void> {
+async function classifyInto(
+  o: Outcome,
+  input: Input,
+  clf: Classifier,
+  args: ClassifyArgs,
+  camFile: string | undefined,
+): Promise<void> {
   if (input.problem) throw new Error(input.problem);
   const bytes = new Uint8Array(await readFile(input.file));
   o.sha256 = await sha256Hex(bytes);
@@ -255,19 +292,52 @@ async function classifyInto(o: Outcome, input: Input, clf: Classifier, args: Cla
   }
   const modelIn = scanModelInput({ volume, info }, input.file, clf, args.preprocessed);
   const pred = await clf.classify(modelIn.data, { explain: !!camFile });
-  o.prediction = { probability: pred.probability, calibrated: pred.calibratedProbability, label: pred.label, oodScore: pred.oodScore };
-  ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred, { demoScan: isDemoScan(o.sha256), modelCheck: !args.noModelCheck }));
+  o.prediction = {
+    probability: pred.probability,
+    calibrated: pred.calibratedProbability,
+    label: pred.label,
+    oodScore: pred.oodScore,
+  };
+  ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred, {
+    demoScan: isDemoScan(o.sha256),
+    modelCheck: !args.noModelCheck,
+  }));
   if (camFile && pred.explain) {
-    const cam = gradCam({ ...pred.explain, grid: clf.manifest.preprocess.grid, gridAffine: modelIn.affine, scanDims: volume.dims, scanAffine: volume.affine, gridMask: modelIn.mask });
-    await writeFile(camFile, writeNifti({ ...volume, datatype: 'float32', data: cam }, { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` }));
+    const cam = gradCam({
+      ...pred.explain,
+      grid: clf.manifest.preprocess.grid,
+      gridAffine: modelIn.affine,
+      scanDims: volume.dims,
+      scanAffine: volume.affine,
+      gridMask: modelIn.mask,
+    });
+    await writeFile(
+      camFile,
+      writeNifti(
+        { ...volume, datatype: 'float32', data: cam },
+        { gzip: true, description: `QuMRI Grad-CAM ${clf.manifest.id} ${pred.label}` },
+      ),
+    );
     o.gradcam = camFile;
   }
 }
 
 /** One input's outcome: whatever goes wrong with it becomes its error, so the batch goes on. */
-async function classifyOne(input: Input, clf: Classifier, args: ClassifyArgs, camFile: string | undefined): Promise<Outcome> {
+async function classifyOne(
+  input: Input,
+  clf: Classifier,
+  args: ClassifyArgs,
+  camFile: string | undefined,
+): Promise<Outcome> {
   const t0 = performance.now();
-  const o: Outcome = { file: input.file, sha256: null, model: clf.manifest.id, status: 'ok', seconds: 0, force: args.force };
+  const o: Outcome = {
+    file: input.file,
+    sha256: null,
+    model: clf.manifest.id,
+    status: 'ok',
+    seconds: 0,
+    force: args.force,
+  };
   try {
     await classifyInto(o, input, clf, args, camFile);
   } catch (err) {
@@ -294,7 +364,12 @@ function jsonArray(): Sink {
 }
 
 const table: Sink = {
-  row: (r) => console.log(r.status === 'ok' ? `${r.file}\t${r.class}\tp=${Number(r.probability).toFixed(4)}\t${r.seconds.toFixed(2)} s${r.doubt ? `\t(${r.doubt})` : ''}` : `${r.file}\t${r.status}\t${r.error}`),
+  row: (r) =>
+    console.log(
+      r.status === 'ok'
+        ? `${r.file}\t${r.class}\tp=${Number(r.probability).toFixed(4)}\t${r.seconds.toFixed(2)} s${r.doubt ? `\t(${r.doubt})` : ''}`
+        : `${r.file}\t${r.status}\t${r.error}`,
+    ),
   end: () => {},
 };
 
@@ -302,7 +377,10 @@ const table: Sink = {
 async function resumePlan(args: ClassifyArgs, files: string[], model: string): Promise<ResumePlan> {
   if (!args.resume || !args.csv) return { done: new Map(), kept: [] };
   const prior = await readPriorRows(args.csv, ['file', 'model', 'sha256', 'status']);
-  return planResume(prior, files, { same: (r) => r.model === model, finished: (r) => r.model === model && (r.status === 'ok' || r.status === 'skipped') });
+  return planResume(prior, files, {
+    same: (r) => r.model === model,
+    finished: (r) => r.model === model && (r.status === 'ok' || r.status === 'skipped'),
+  });
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -315,13 +393,25 @@ export async function run(argv: string[]): Promise<number> {
     return 2;
   }
   const inputs = await expandInputs(args.inputs);
-  const camFiles = args.explain ? gradCamPaths(inputs.map((i) => i.file), args.explain) : undefined;
+  const camFiles = args.explain
+    ? gradCamPaths(
+        inputs.map((i) => i.file),
+        args.explain,
+      )
+    : undefined;
   if (args.explain) await mkdir(args.explain, { recursive: true });
   const clf = await loadClassifier(args);
   const counts: Record<Status, number> = { ok: 0, error: 0, skipped: 0 };
   try {
-    const plan = await resumePlan(args, inputs.map((i) => i.file), clf.manifest.id);
-    if (plan.done.size > 0) process.stderr.write(`--resume: ${plan.done.size} of ${inputs.length} inputs are already in ${args.csv}, not run again\n`);
+    const plan = await resumePlan(
+      args,
+      inputs.map((i) => i.file),
+      clf.manifest.id,
+    );
+    if (plan.done.size > 0)
+      process.stderr.write(
+        `--resume: ${plan.done.size} of ${inputs.length} inputs are already in ${args.csv}, not run again\n`,
+      );
     const todo = [...inputs.entries()].filter(([i]) => !plan.done.has(i));
     const log = args.csv ? await CsvLog.create(args.csv, Object.keys(COLUMNS), plan.kept) : undefined;
     const sink = args.json ? jsonArray() : args.csv ? undefined : table;
@@ -342,6 +432,8 @@ export async function run(argv: string[]): Promise<number> {
   } finally {
     await clf.release();
   }
-  process.stderr.write(`${counts.ok} ok, ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.skipped} skipped\n`);
+  process.stderr.write(
+    `${counts.ok} ok, ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.skipped} skipped\n`,
+  );
   return counts.error > 0 ? 1 : 0;
 }

@@ -10,7 +10,8 @@ const BIN = path.join(ROOT, 'bin/qumri.mjs');
 
 function modelsRoot(index: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'qumri-models-'));
-  for (const id of ['tiny-q', 'tiny-c']) cpSync(path.join(ROOT, 'src/core/bundle/testdata', id), path.join(dir, id), { recursive: true });
+  for (const id of ['tiny-q', 'tiny-c'])
+    cpSync(path.join(ROOT, 'src/core/bundle/testdata', id), path.join(dir, id), { recursive: true });
   mkdirSync(path.join(dir, 'broken'));
   writeFileSync(path.join(dir, 'broken', 'manifest.json'), '{');
   writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ models: index }));
@@ -38,7 +39,9 @@ describe('qumri models', () => {
   });
 
   it('prints JSON and flags a broken bundle with exit code 1', () => {
-    const r = spawnSync('node', [BIN, 'models', '--json', '--root', modelsRoot(['tiny-c', 'broken'])], { encoding: 'utf8' });
+    const r = spawnSync('node', [BIN, 'models', '--json', '--root', modelsRoot(['tiny-c', 'broken'])], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(1);
     const rows = JSON.parse(r.stdout) as { id: string; error?: string; sequence?: string }[];
     expect(rows[0]).toMatchObject({ id: 'tiny-c', sequence: 'FLAIR' });
@@ -46,7 +49,9 @@ describe('qumri models', () => {
   });
 
   it('says so when no model is shipped', () => {
-    const r = spawnSync('node', [BIN, 'models', '--root', mkdtempSync(path.join(tmpdir(), 'qumri-empty-'))], { encoding: 'utf8' });
+    const r = spawnSync('node', [BIN, 'models', '--root', mkdtempSync(path.join(tmpdir(), 'qumri-empty-'))], {
+      encoding: 'utf8',
+    });
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/no models shipped/);
   });

@@ -16,14 +16,26 @@ const out = [{ outPath: '/o/a.nii.gz', maskPath: '/o/a_mask.nii.gz', skullStripp
 
 describe('rewriteCsv', () => {
   it('appends mask_path and skull_stripped to a list without them', () => {
-    expect(rewriteCsv([['id', 'path'], ['s1', 'a.nii.gz']], 1, out)).toEqual([
+    expect(
+      rewriteCsv(
+        [
+          ['id', 'path'],
+          ['s1', 'a.nii.gz'],
+        ],
+        1,
+        out,
+      ),
+    ).toEqual([
       ['id', 'path', 'mask_path', 'skull_stripped'],
       ['s1', '/o/a.nii.gz', '/o/a_mask.nii.gz', 'true'],
     ]);
   });
 
   it('replaces the columns a synth manifest already has instead of writing them twice', () => {
-    const rows = [['path', 'skull_stripped', 'label'], ['a.nii.gz', 'false', '1']];
+    const rows = [
+      ['path', 'skull_stripped', 'label'],
+      ['a.nii.gz', 'false', '1'],
+    ];
     expect(rewriteCsv(rows, 0, out)).toEqual([
       ['path', 'skull_stripped', 'label', 'mask_path'],
       ['/o/a.nii.gz', 'true', '1', '/o/a_mask.nii.gz'],
@@ -47,7 +59,11 @@ describe('qumri preprocess: a batch that never loses work', () => {
     for (const seed of [1, 2]) {
       const { volume, brain } = phantomHead({ seed, spacing: [8, 8, 8] });
       files[`scan-${seed}.nii.gz`] = writeNifti(volume, { datatype: 'int16', gzip: true });
-      if (seed === 1) files['scan-1_lesion.nii.gz'] = writeNifti({ ...volume, data: Float32Array.from(brain) }, { datatype: 'uint8', gzip: true });
+      if (seed === 1)
+        files['scan-1_lesion.nii.gz'] = writeNifti(
+          { ...volume, data: Float32Array.from(brain) },
+          { datatype: 'uint8', gzip: true },
+        );
     }
     files['scan-3.nii.gz'] = files['scan-2.nii.gz'].subarray(0, files['scan-2.nii.gz'].length >> 1);
   });
@@ -60,7 +76,9 @@ describe('qumri preprocess: a batch that never loses work', () => {
     return { root, dir, path: (name) => path.join(dir, name) };
   }
   const preprocess = (input: string, outDir: string, ...more: string[]) =>
-    spawnSync('node', [BIN, 'preprocess', input, '--grid', '16', '--no-brain-extraction', '--out', outDir, ...more], { encoding: 'utf8' });
+    spawnSync('node', [BIN, 'preprocess', input, '--grid', '16', '--no-brain-extraction', '--out', outDir, ...more], {
+      encoding: 'utf8',
+    });
   const readCsv = (file: string): Record<string, string>[] => {
     const [header, ...rows] = parseCsv(readFileSync(file, 'utf8'));
     return rows.map((r) => Object.fromEntries(header.map((h, i) => [h, r[i]])));
@@ -69,18 +87,31 @@ describe('qumri preprocess: a batch that never loses work', () => {
   it('a list naming each file: 4 report rows, 2 outputs and 2 errors (the mask and the truncated file), exit 1', () => {
     const b = batch();
     const list = path.join(b.root, 'list.csv');
-    writeFileSync(list, 'id,path\n1,scans/scan-1.nii.gz\n2,scans/scan-2.nii.gz\nm,scans/scan-1_lesion.nii.gz\n3,scans/scan-3.nii.gz\n');
+    writeFileSync(
+      list,
+      'id,path\n1,scans/scan-1.nii.gz\n2,scans/scan-2.nii.gz\nm,scans/scan-1_lesion.nii.gz\n3,scans/scan-3.nii.gz\n',
+    );
     const outDir = path.join(b.root, 'out');
     const r = preprocess(list, outDir);
     expect(r.status).toBe(1);
     const rows = readCsv(path.join(outDir, REPORT));
-    expect(rows.map((x) => [x.file, x.status])).toEqual([[b.path('scan-1.nii.gz'), 'ok'], [b.path('scan-2.nii.gz'), 'ok'], [b.path('scan-1_lesion.nii.gz'), 'error'], [b.path('scan-3.nii.gz'), 'error']]);
-    expect(rows[2].error).toBe(`${b.path('scan-1_lesion.nii.gz')} looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)`);
+    expect(rows.map((x) => [x.file, x.status])).toEqual([
+      [b.path('scan-1.nii.gz'), 'ok'],
+      [b.path('scan-2.nii.gz'), 'ok'],
+      [b.path('scan-1_lesion.nii.gz'), 'error'],
+      [b.path('scan-3.nii.gz'), 'error'],
+    ]);
+    expect(rows[2].error).toBe(
+      `${b.path('scan-1_lesion.nii.gz')} looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)`,
+    );
     expect(rows[3].error).toMatch(/^scan-3\.nii\.gz: the gzip data is truncated/);
     for (const x of rows.slice(0, 2)) for (const f of [x.output, x.mask]) expect(existsSync(f)).toBe(true);
     expect(rows.slice(2).map((x) => x.output + x.mask)).toEqual(['', '']);
     // The rewritten list holds the two prepared scans only.
-    expect(readCsv(path.join(outDir, 'list.csv')).map((x) => [x.id, x.path])).toEqual([['1', rows[0].output], ['2', rows[1].output]]);
+    expect(readCsv(path.join(outDir, 'list.csv')).map((x) => [x.id, x.path])).toEqual([
+      ['1', rows[0].output],
+      ['2', rows[1].output],
+    ]);
     expect(r.stderr).toMatch(/^2 ok, 2 errors, 0 skipped; report /m);
   });
 
@@ -91,8 +122,15 @@ describe('qumri preprocess: a batch that never loses work', () => {
     let r = preprocess(b.dir, outDir);
     expect(r.status).toBe(1);
     const first = readCsv(report);
-    expect(first.map((x) => [path.basename(x.file), x.status])).toEqual([['scan-1.nii.gz', 'ok'], ['scan-1_lesion.nii.gz', 'skipped'], ['scan-2.nii.gz', 'ok'], ['scan-3.nii.gz', 'error']]);
-    expect(first[1].error).toBe('looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)');
+    expect(first.map((x) => [path.basename(x.file), x.status])).toEqual([
+      ['scan-1.nii.gz', 'ok'],
+      ['scan-1_lesion.nii.gz', 'skipped'],
+      ['scan-2.nii.gz', 'ok'],
+      ['scan-3.nii.gz', 'error'],
+    ]);
+    expect(first[1].error).toBe(
+      'looks like a mask or label map, not a scan: uint8 voxels with 2 distinct values (0, 1)',
+    );
     const written = statSync(first[0].output).mtimeMs;
 
     r = preprocess(b.dir, outDir, '--resume');
@@ -108,12 +146,19 @@ describe('qumri preprocess: a batch that never loses work', () => {
     expect(r.status).toBe(0);
     expect(r.stderr).toMatch(/--resume: 2 of 4 scans are already in/);
     const last = readCsv(report);
-    expect(last.map((x) => [path.basename(x.file), x.status])).toEqual([['scan-1.nii.gz', 'ok'], ['scan-1_lesion.nii.gz', 'skipped'], ['scan-2.nii.gz', 'ok'], ['scan-3.nii.gz', 'ok']]);
+    expect(last.map((x) => [path.basename(x.file), x.status])).toEqual([
+      ['scan-1.nii.gz', 'ok'],
+      ['scan-1_lesion.nii.gz', 'skipped'],
+      ['scan-2.nii.gz', 'ok'],
+      ['scan-3.nii.gz', 'ok'],
+    ]);
     expect(existsSync(first[2].output)).toBe(true);
   });
 
   it('documents the report columns', () => {
-    expect(Object.keys(COLUMNS).join(',')).toBe('file,status,output,mask,skull_stripped,mask_source,seconds,spec_sha256,sha256,error');
+    expect(Object.keys(COLUMNS).join(',')).toBe(
+      'file,status,output,mask,skull_stripped,mask_source,seconds,spec_sha256,sha256,error',
+    );
     expect(usage).toContain(Object.keys(COLUMNS).join(','));
   });
 });

@@ -5,11 +5,30 @@
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildRow, CsvLog, formatCsv, notAScan, parseCsv, planResume, readPriorRows, writeAtomically, type Columns, type ResumePlan, type Status } from '../batch.ts';
+import {
+  buildRow,
+  CsvLog,
+  formatCsv,
+  notAScan,
+  parseCsv,
+  planResume,
+  readPriorRows,
+  writeAtomically,
+  type Columns,
+  type ResumePlan,
+  type Status,
+} from '../batch.ts';
 import { sha256Hex } from '../../core/bundle/hash.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
-import { preprocess, parsePreprocessSpec, STEPS, type PreprocessResult, type PreprocessSpec, type ProgressEvent } from '../../core/preprocess/index.ts';
+import {
+  preprocess,
+  parsePreprocessSpec,
+  STEPS,
+  type PreprocessResult,
+  type PreprocessSpec,
+  type ProgressEvent,
+} from '../../core/preprocess/index.ts';
 import { columnNorms } from '../../core/preprocess/affine.ts';
 import type { Volume } from '../../core/volume.ts';
 
@@ -180,7 +199,13 @@ function gridVolume(r: PreprocessResult, data: Float32Array, datatype: Volume['d
 }
 
 /** Prepares one scan into `o`; returns early, status skipped, for a mask found in a folder. */
-async function preprocessInto(o: Outcome, job: Job, spec: PreprocessSpec, outDir: string, report: (e: ProgressEvent) => void): Promise<void> {
+async function preprocessInto(
+  o: Outcome,
+  job: Job,
+  spec: PreprocessSpec,
+  outDir: string,
+  report: (e: ProgressEvent) => void,
+): Promise<void> {
   if (job.problem) throw new Error(job.problem);
   const bytes = new Uint8Array(await readFile(job.input));
   o.sha256 = await sha256Hex(bytes);
@@ -201,14 +226,34 @@ async function preprocessInto(o: Outcome, job: Job, spec: PreprocessSpec, outDir
   const outPath = path.resolve(outDir, `${job.stem}.nii.gz`);
   const maskPath = path.resolve(outDir, `${job.stem}_mask.nii.gz`);
   // Mask first, volume last, each renamed into place: resumable callers take an existing volume as done.
-  await writeAtomically(maskPath, writeNifti(gridVolume(result, Float32Array.from(result.mask), 'uint8'), { datatype: 'uint8', gzip: true, description: 'qumri brain mask' }));
-  await writeAtomically(outPath, writeNifti(gridVolume(result, result.data, 'float32'), { datatype: 'float32', gzip: true, description: 'qumri preprocess' }));
+  await writeAtomically(
+    maskPath,
+    writeNifti(gridVolume(result, Float32Array.from(result.mask), 'uint8'), {
+      datatype: 'uint8',
+      gzip: true,
+      description: 'qumri brain mask',
+    }),
+  );
+  await writeAtomically(
+    outPath,
+    writeNifti(gridVolume(result, result.data, 'float32'), {
+      datatype: 'float32',
+      gzip: true,
+      description: 'qumri preprocess',
+    }),
+  );
   o.written = { outPath, maskPath, skullStripped: result.skullStripped };
   o.maskSource = result.maskSource;
 }
 
 /** One scan's outcome: whatever goes wrong with it becomes its error, so the batch goes on. */
-async function preprocessOne(job: Job, spec: PreprocessSpec, specSha256: string, outDir: string, report: (e: ProgressEvent) => void): Promise<Outcome> {
+async function preprocessOne(
+  job: Job,
+  spec: PreprocessSpec,
+  specSha256: string,
+  outDir: string,
+  report: (e: ProgressEvent) => void,
+): Promise<Outcome> {
   const t0 = performance.now();
   const o: Outcome = { file: job.input, sha256: null, specSha256, status: 'ok', seconds: 0 };
   try {
@@ -225,7 +270,10 @@ async function listInputs(input: string): Promise<{ jobs: Job[]; csv: { rows: st
   const info = await stat(input).catch(() => null);
   if (!info) throw new Error(`input not found: ${input}`);
   if (info.isDirectory()) {
-    const files = (await readdir(input)).filter(isNifti).sort().map((f) => path.join(input, f));
+    const files = (await readdir(input))
+      .filter(isNifti)
+      .sort()
+      .map((f) => path.join(input, f));
     if (files.length === 0) throw new Error(`no .nii/.nii.gz files in folder ${input}`);
     return { jobs: uniqueStems(files.map((f) => ({ input: f, fromFolder: true }))), csv: null };
   }
@@ -235,11 +283,14 @@ async function listInputs(input: string): Promise<{ jobs: Job[]; csv: { rows: st
     const header = rows[0];
     let col = header.findIndex((h) => h.trim().toLowerCase() === 'path');
     if (col < 0) col = header.findIndex((_, c) => isNifti(rows[1][c] ?? ''));
-    if (col < 0) throw new Error(`${input}: no 'path' column and no column of .nii/.nii.gz paths (header: ${header.join(',')})`);
+    if (col < 0)
+      throw new Error(`${input}: no 'path' column and no column of .nii/.nii.gz paths (header: ${header.join(',')})`);
     const base = path.dirname(input);
     const sources = rows.slice(1).map((r, i): Source => {
       const p = r[col] ?? '';
-      const problem = isNifti(p) ? undefined : `${input}: row ${i + 2} column '${header[col]}' is not a .nii/.nii.gz path: '${p}'`;
+      const problem = isNifti(p)
+        ? undefined
+        : `${input}: row ${i + 2} column '${header[col]}' is not a .nii/.nii.gz path: '${p}'`;
       return { input: p ? path.resolve(base, p) : `${input}:${i + 2}`, fromFolder: false, problem };
     });
     return { jobs: uniqueStems(sources), csv: { rows, col } };
@@ -279,7 +330,8 @@ async function resumePlan(args: Args, report: string, files: string[], specSha25
   if (!args.resume) return { done: new Map(), kept: [] };
   const prior = await readPriorRows(report, ['file', 'sha256', 'spec_sha256', 'status', 'output', 'mask']);
   const finished = (r: Record<string, string>) =>
-    r.spec_sha256 === specSha256 && (r.status === 'skipped' || (r.status === 'ok' && existsSync(r.output) && existsSync(r.mask)));
+    r.spec_sha256 === specSha256 &&
+    (r.status === 'skipped' || (r.status === 'ok' && existsSync(r.output) && existsSync(r.mask)));
   // A file's outputs are overwritten whatever spec made its earlier rows, so none of those rows stands once it runs again.
   return planResume(prior, files, { same: () => true, finished });
 }
@@ -298,17 +350,28 @@ export async function run(argv: string[]): Promise<number> {
   if (csv && path.resolve(args.out, path.basename(args.input)) === path.resolve(args.input)) {
     throw new Error(`--out ${args.out} would overwrite the input list ${args.input}; choose another folder`);
   }
-  if (csv && path.basename(args.input) === REPORT) throw new Error(`${args.input}: the report DIR/${REPORT} would overwrite the rewritten list; rename the list`);
+  if (csv && path.basename(args.input) === REPORT)
+    throw new Error(`${args.input}: the report DIR/${REPORT} would overwrite the rewritten list; rename the list`);
   await mkdir(args.out, { recursive: true });
   const specText = JSON.stringify(spec, null, 2) + '\n';
   await writeFile(path.join(args.out, 'spec.json'), specText);
   const specSha256 = await sha256Hex(new TextEncoder().encode(specText));
   const report = path.join(args.out, REPORT);
-  const plan = await resumePlan(args, report, jobs.map((j) => j.input), specSha256);
-  if (plan.done.size > 0) process.stderr.write(`--resume: ${plan.done.size} of ${jobs.length} scans are already in ${report}, not run again\n`);
+  const plan = await resumePlan(
+    args,
+    report,
+    jobs.map((j) => j.input),
+    specSha256,
+  );
+  if (plan.done.size > 0)
+    process.stderr.write(
+      `--resume: ${plan.done.size} of ${jobs.length} scans are already in ${report}, not run again\n`,
+    );
   const outputs = jobs.map((_, i): Written | undefined => {
     const r = plan.done.get(i);
-    return r?.status === 'ok' ? { outPath: r.output, maskPath: r.mask, skullStripped: r.skull_stripped === 'true' } : undefined;
+    return r?.status === 'ok'
+      ? { outPath: r.output, maskPath: r.mask, skullStripped: r.skull_stripped === 'true' }
+      : undefined;
   });
   const todo = [...jobs.entries()].filter(([i]) => !plan.done.has(i));
   const counts: Record<Status, number> = { ok: 0, error: 0, skipped: 0 };
@@ -323,7 +386,9 @@ export async function run(argv: string[]): Promise<number> {
       await log.append(buildRow(COLUMNS, o));
       outputs[i] = o.written;
       counts[o.status]++;
-      const what = o.written ? `→ ${path.basename(o.written.outPath)} (${o.maskSource} mask, ${(o.seconds * 1000).toFixed(0)} ms)` : `${o.status}: ${o.message}`;
+      const what = o.written
+        ? `→ ${path.basename(o.written.outPath)} (${o.maskSource} mask, ${(o.seconds * 1000).toFixed(0)} ms)`
+        : `${o.status}: ${o.message}`;
       const line = `[${n + 1}/${todo.length}] ${name} ${what}`;
       process.stderr.write(tty ? `\r${line}\x1b[K\n` : `${line}\n`);
     }
@@ -335,6 +400,8 @@ export async function run(argv: string[]): Promise<number> {
     await writeAtomically(csvOut, formatCsv(rewriteCsv(csv.rows, csv.col, outputs)));
     process.stderr.write(`wrote ${csvOut}\n`);
   }
-  process.stderr.write(`${counts.ok} ok, ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.skipped} skipped; report ${report}\n`);
+  process.stderr.write(
+    `${counts.ok} ok, ${counts.error} error${counts.error === 1 ? '' : 's'}, ${counts.skipped} skipped; report ${report}\n`,
+  );
   return counts.error > 0 ? 1 : 0;
 }

@@ -18,7 +18,12 @@ export interface AdamOptions {
 export const adamInit = (n: number): AdamState => ({ m: new Float64Array(n), v: new Float64Array(n), t: 0 });
 
 /** θ and state after one step along `grad`; the inputs are left unchanged. */
-export function adamStep(theta: Float64Array, grad: Float64Array, state: AdamState, opts: AdamOptions): { theta: Float64Array; state: AdamState } {
+export function adamStep(
+  theta: Float64Array,
+  grad: Float64Array,
+  state: AdamState,
+  opts: AdamOptions,
+): { theta: Float64Array; state: AdamState } {
   const { lr, beta1 = 0.9, beta2 = 0.999, eps = 1e-8 } = opts;
   const t = state.t + 1;
   const m = state.m.map((mk, k) => beta1 * mk + (1 - beta1) * grad[k]);

@@ -17,10 +17,20 @@ import { adamInit, adamStep } from './adam.ts';
 import { forwardBatch, headNet, lossAndGrad, probabilities } from './backprop.ts';
 import { train } from './fit.ts';
 import { assignFolds, LOO_MAX } from './folds.ts';
-import { adaptationCaveats, adaptedBundle, adaptHead, AdaptError, labelCounts, type AdaptProgress, type LabelledScan } from './index.ts';
+import {
+  adaptationCaveats,
+  adaptedBundle,
+  adaptHead,
+  AdaptError,
+  labelCounts,
+  type AdaptProgress,
+  type LabelledScan,
+} from './index.ts';
 import { flattenParams } from './params.ts';
 
-const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8')) as { cases: { shipped: unknown }[] };
+const fixture = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+) as { cases: { shipped: unknown }[] };
 /** Paper A's head shape (sigmoid_pi dense → ZZFeatureMap + RealAmplitudes, parity → pair_logits) on 6 features. */
 const paperA = parseHead(JSON.stringify(fixture.cases[0].shipped));
 const CLASSES = ['healthy', 'lesion'] as const;
@@ -39,7 +49,11 @@ function site(n: number, seed: number, shift = 0.6, width = 6): LabelledScan[] {
   const gauss = () => Math.sqrt(-2 * Math.log(1 - r())) * Math.cos(2 * Math.PI * r());
   return Array.from({ length: n }, (_, i) => {
     const s = i % 2 ? 1 : -1;
-    return { name: `scan-${i}`, label: CLASSES[i % 2], features: Float32Array.from({ length: width }, (_, k) => 0.5 + (k < 2 ? shift * s : 0) + 0.3 * gauss()) };
+    return {
+      name: `scan-${i}`,
+      label: CLASSES[i % 2],
+      features: Float32Array.from({ length: width }, (_, k) => 0.5 + (k < 2 ? shift * s : 0) + 0.3 * gauss()),
+    };
   });
 }
 
@@ -54,7 +68,9 @@ describe('fine-tuning', () => {
     const theta0 = flattenParams(paperA);
     const anchor = { theta0, l2: 1e-3 };
     const losses: number[] = [];
-    const theta = train(net, theta0, x, y, { epochs: 60, lr: 0.01, l2: 1e-3 }, (_, t) => losses.push(lossAndGrad(net, t, x, y, anchor).loss));
+    const theta = train(net, theta0, x, y, { epochs: 60, lr: 0.01, l2: 1e-3 }, (_, t) =>
+      losses.push(lossAndGrad(net, t, x, y, anchor).loss),
+    );
     expect(losses).toHaveLength(61);
     expect(losses[60]).toBeLessThan(0.5 * losses[0]);
     expect(lossAndGrad(net, theta, x, y, anchor).loss).toBe(losses[60]);
@@ -77,7 +93,9 @@ describe('fine-tuning', () => {
     // The inference path (createHead on the WASM kernel) gives what the trainer's forward gives.
     const inference = await createHead(r.head, kernelEngineFactory());
     const net = headNet(r.head, kernel);
-    const trained = probabilities(forwardBatch(net, flattenParams(r.head), Float64Array.from(Array.from(scans[3].features))));
+    const trained = probabilities(
+      forwardBatch(net, flattenParams(r.head), Float64Array.from(Array.from(scans[3].features))),
+    );
     expect(positiveProbability((await inference.forward(scans[3].features)).logits)).toBeCloseTo(trained[0], 12);
   });
 
@@ -85,8 +103,26 @@ describe('fine-tuning', () => {
     // Identical features, balanced labels, a head answering ½: each leave-one-out fit can only learn
     // its training fold's majority, which is always the held-out scan's other class, so every step
     // raises the held-out loss and cross-validation keeps 0 steps.
-    const flat = parseHead(JSON.stringify({ format: 'qumri-head/1', layers: [{ type: 'dense', in: 6, out: 2, activation: 'none', weight: [Array(6).fill(0), Array(6).fill(0)], bias: [0, 0] }] }));
-    const scans = Array.from({ length: 6 }, (_, i) => ({ name: `scan-${i}`, label: CLASSES[i % 2], features: new Float32Array(6).fill(0.5) }));
+    const flat = parseHead(
+      JSON.stringify({
+        format: 'qumri-head/1',
+        layers: [
+          {
+            type: 'dense',
+            in: 6,
+            out: 2,
+            activation: 'none',
+            weight: [Array(6).fill(0), Array(6).fill(0)],
+            bias: [0, 0],
+          },
+        ],
+      }),
+    );
+    const scans = Array.from({ length: 6 }, (_, i) => ({
+      name: `scan-${i}`,
+      label: CLASSES[i % 2],
+      features: new Float32Array(6).fill(0.5),
+    }));
     const res = adaptHead(model(flat), scans, null, { epochs: 20 });
     expect(res.epochs).toBe(0);
     expect(flattenParams(res.head)).toEqual(flattenParams(flat));
@@ -113,14 +149,33 @@ describe('fine-tuning', () => {
 });
 
 describe('bad input is named', () => {
-  const run = (scans: LabelledScan[], force = false) => () => adaptHead(model(), scans, kernel, { force, epochs: 2 });
+  const run =
+    (scans: LabelledScan[], force = false) =>
+    () =>
+      adaptHead(model(), scans, kernel, { force, epochs: 2 });
   const scans = site(8, 3);
 
   it.each([
-    ['a class with no scans', scans.filter((s) => s.label === 'healthy'), /no scans labelled "lesion": adaptation needs scans of both classes \(healthy, lesion\)/],
-    ['features of the wrong length', scans.map((s, i) => (i === 2 ? { ...s, features: Array.from(s.features).slice(1) } : s)), /scan scan-2: 5 features, the model's head takes 6/],
-    ['a non-finite feature', scans.map((s, i) => (i === 1 ? { ...s, features: Float32Array.of(1, 2, NaN, 4, 5, 6) } : s)), /scan scan-1: feature 2 is NaN/],
-    ['a label not among the classes', scans.map((s, i) => (i === 4 ? { ...s, label: 'MS' } : s)), /scan scan-4: label "MS" is not one of the model's classes \(healthy, lesion\)/],
+    [
+      'a class with no scans',
+      scans.filter((s) => s.label === 'healthy'),
+      /no scans labelled "lesion": adaptation needs scans of both classes \(healthy, lesion\)/,
+    ],
+    [
+      'features of the wrong length',
+      scans.map((s, i) => (i === 2 ? { ...s, features: Array.from(s.features).slice(1) } : s)),
+      /scan scan-2: 5 features, the model's head takes 6/,
+    ],
+    [
+      'a non-finite feature',
+      scans.map((s, i) => (i === 1 ? { ...s, features: Float32Array.of(1, 2, NaN, 4, 5, 6) } : s)),
+      /scan scan-1: feature 2 is NaN/,
+    ],
+    [
+      'a label not among the classes',
+      scans.map((s, i) => (i === 4 ? { ...s, label: 'MS' } : s)),
+      /scan scan-4: label "MS" is not one of the model's classes \(healthy, lesion\)/,
+    ],
   ])('%s', (_, bad, message) => {
     expect(run(bad)).toThrow(AdaptError);
     expect(run(bad)).toThrow(message);
@@ -142,7 +197,9 @@ describe('bad input is named', () => {
     const labels = scans.map(({ name, label }) => ({ name, label }));
     expect(labelCounts(labels, CLASSES)).toEqual({ healthy: 4, lesion: 4 });
     expect(() => labelCounts(labels.slice(0, 5), CLASSES)).toThrow(/only 2 labelled "lesion"/);
-    expect(() => labelCounts([...labels, { name: 'x', label: 'Lesion' }], CLASSES)).toThrow(/scan x: label "Lesion" is not one of the model's classes/);
+    expect(() => labelCounts([...labels, { name: 'x', label: 'Lesion' }], CLASSES)).toThrow(
+      /scan x: label "Lesion" is not one of the model's classes/,
+    );
   });
 });
 
@@ -162,7 +219,7 @@ describe('folds and Adam', () => {
     expect(() => assignFolds([1], 0)).toThrow(/at least 2 scans/);
   });
 
-  it('Adam\'s first step moves every parameter by lr against its gradient\'s sign', () => {
+  it("Adam's first step moves every parameter by lr against its gradient's sign", () => {
     const theta = Float64Array.of(1, -2, 0.5);
     const { theta: next, state } = adamStep(theta, Float64Array.of(3, -0.01, 200), adamInit(3), { lr: 0.1 });
     expect(Array.from(next, (v, k) => v - theta[k]).map((d) => Number(d.toFixed(6)))).toEqual([-0.1, 0.1, -0.1]);
@@ -174,42 +231,92 @@ describe('folds and Adam', () => {
 describe('the adapted bundle', () => {
   const SOURCE = fileURLToPath(new URL('../../../tests/fixtures/bundles/tiny-qresnet/', import.meta.url));
 
-  it('is complete, passes the registry\'s checks and carries the card', async () => {
+  it("is complete, passes the registry's checks and carries the card", async () => {
     const source = await loadBundle(dirSource(SOURCE));
     const manifestBytes = new Uint8Array(readFileSync(`${SOURCE}manifest.json`));
-    const result = adaptHead({ head: source.head, classes: source.manifest.classes, threshold: source.manifest.threshold },
-      site(8, 4, 0.6, 32).map((s) => ({ ...s, label: source.manifest.classes[CLASSES.indexOf(s.label as (typeof CLASSES)[number])] })), kernel, { epochs: 20 });
-    const out = await adaptedBundle({ manifest: source.manifest, manifestBytes, backbone: source.backbone }, result, { id: 'tiny-qresnet-here', date: '2026-12-07T09:00:00.000Z' });
+    const result = adaptHead(
+      { head: source.head, classes: source.manifest.classes, threshold: source.manifest.threshold },
+      site(8, 4, 0.6, 32).map((s) => ({
+        ...s,
+        label: source.manifest.classes[CLASSES.indexOf(s.label as (typeof CLASSES)[number])],
+      })),
+      kernel,
+      { epochs: 20 },
+    );
+    const out = await adaptedBundle({ manifest: source.manifest, manifestBytes, backbone: source.backbone }, result, {
+      id: 'tiny-qresnet-here',
+      date: '2026-12-07T09:00:00.000Z',
+    });
     expect([...out.files.keys()].sort()).toEqual(['backbone.onnx', 'head.json', 'manifest.json']);
-    const loaded = await loadBundle({ label: 'memory', read: async (name) => out.files.get(name) ?? Promise.reject(new Error(`no ${name}`)) });
+    const loaded = await loadBundle({
+      label: 'memory',
+      read: async (name) => out.files.get(name) ?? Promise.reject(new Error(`no ${name}`)),
+    });
     expect(loaded.backbone).toEqual(source.backbone);
     expect(flattenParams(loaded.head)).toEqual(flattenParams(result.head));
     const m = parseManifest(new TextDecoder().decode(out.files.get('manifest.json')));
-    expect(m).toMatchObject({ id: 'tiny-qresnet-here', threshold: result.threshold, files: { 'backbone.onnx': source.manifest.files['backbone.onnx'] } });
+    expect(m).toMatchObject({
+      id: 'tiny-qresnet-here',
+      threshold: result.threshold,
+      files: { 'backbone.onnx': source.manifest.files['backbone.onnx'] },
+    });
     expect(m.reference).toBeUndefined();
     expect(m.calibration).toEqual(result.calibration);
     expect(m.adapted).toMatchObject({
-      from: { id: 'tiny-qresnet', name: source.manifest.name, manifest_sha256: createHash('sha256').update(manifestBytes).digest('hex') },
+      from: {
+        id: 'tiny-qresnet',
+        name: source.manifest.name,
+        manifest_sha256: createHash('sha256').update(manifestBytes).digest('hex'),
+      },
       date: '2026-12-07T09:00:00.000Z',
       scans: { healthy: 4, TSC: 4 },
       cross_validation: 'leave-one-out (8 folds)',
       epochs: result.epochs,
-      metrics: { before: { auc: result.before.auc, threshold: 0.5 }, after: { auc: result.after.auc, acc: result.after.acc, threshold: result.threshold } },
+      metrics: {
+        before: { auc: result.before.auc, threshold: 0.5 },
+        after: { auc: result.after.auc, acc: result.after.acc, threshold: result.threshold },
+      },
       scans_left_machine: false,
     });
     expect(m.limitations.at(-1)).toMatch(/^Head fine-tuned on 8 local scans \(4 healthy, 4 TSC\)/);
-    expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans_left_machine: true } })).toThrow(/adapted\.scans_left_machine: expected false/);
-    expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans: { healthy: 4 } } })).toThrow(/adapted\.scans\.TSC/);
+    expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans_left_machine: true } })).toThrow(
+      /adapted\.scans_left_machine: expected false/,
+    );
+    expect(() => validateManifest({ ...m, adapted: { ...m.adapted, scans: { healthy: 4 } } })).toThrow(
+      /adapted\.scans\.TSC/,
+    );
   });
 
-  it('keeps the OOD model and the real-scan record, marked as the source model\'s', async () => {
+  it("keeps the OOD model and the real-scan record, marked as the source model's", async () => {
     const source = await loadBundle(dirSource(SOURCE));
-    const ood = { method: 'mahalanobis' as const, mean: Array(32).fill(0), whitening: [Array(32).fill(1)], threshold: 2, validation_pass_rate: 0.95, fitted_on: 'test' };
-    const real_scans = { measured_on: '19 real FLAIR', results: [{ what: 'called TSC', n: 17, of: 19 }], unmeasured: 'no real TSC', fails: ['TSC called on 17 of 19'] };
+    const ood = {
+      method: 'mahalanobis' as const,
+      mean: Array(32).fill(0),
+      whitening: [Array(32).fill(1)],
+      threshold: 2,
+      validation_pass_rate: 0.95,
+      fitted_on: 'test',
+    };
+    const real_scans = {
+      measured_on: '19 real FLAIR',
+      results: [{ what: 'called TSC', n: 17, of: 19 }],
+      unmeasured: 'no real TSC',
+      fails: ['TSC called on 17 of 19'],
+    };
     const manifest = { ...source.manifest, ood, real_scans };
-    const scans = site(6, 2, 0.6, 32).map((s) => ({ ...s, label: manifest.classes[CLASSES.indexOf(s.label as (typeof CLASSES)[number])] }));
-    const result = adaptHead({ head: source.head, classes: manifest.classes, threshold: 0.5 }, scans, kernel, { epochs: 3 });
-    const m = (await adaptedBundle({ manifest, manifestBytes: new Uint8Array(1), backbone: source.backbone }, result, { id: 'x', date: '2026-12-07' })).manifest;
+    const scans = site(6, 2, 0.6, 32).map((s) => ({
+      ...s,
+      label: manifest.classes[CLASSES.indexOf(s.label as (typeof CLASSES)[number])],
+    }));
+    const result = adaptHead({ head: source.head, classes: manifest.classes, threshold: 0.5 }, scans, kernel, {
+      epochs: 3,
+    });
+    const m = (
+      await adaptedBundle({ manifest, manifestBytes: new Uint8Array(1), backbone: source.backbone }, result, {
+        id: 'x',
+        date: '2026-12-07',
+      })
+    ).manifest;
     expect(m.ood).toEqual(ood);
     expect(m.real_scans).toEqual({ ...real_scans, measured_on: 'the source model tiny-qresnet: 19 real FLAIR' });
   });
@@ -217,14 +324,28 @@ describe('the adapted bundle', () => {
 
 describe('caveats: the guard checks adaptation does not change', () => {
   const scans = site(6, 4);
-  const ood = { method: 'mahalanobis' as const, mean: Array(6).fill(0.5), whitening: Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => (i === j ? 1 : 0))), threshold: 1, validation_pass_rate: 0.95, fitted_on: 'test' };
+  const ood = {
+    method: 'mahalanobis' as const,
+    mean: Array(6).fill(0.5),
+    whitening: Array.from({ length: 6 }, (_, i) => Array.from({ length: 6 }, (_, j) => (i === j ? 1 : 0))),
+    threshold: 1,
+    validation_pass_rate: 0.95,
+    fitted_on: 'test',
+  };
 
   it('names the scans the OOD check will still withhold, and a failed real-scan record', () => {
     const far = scans.map((s, i) => (i === 1 ? { ...s, features: new Float32Array(6).fill(3) } : s));
-    const real_scans = { measured_on: 'test', results: [], unmeasured: 'test', fails: ['real MS FLAIR called MS: 1 of 9'] };
+    const real_scans = {
+      measured_on: 'test',
+      results: [],
+      unmeasured: 'test',
+      fails: ['real MS FLAIR called MS: 1 of 9'],
+    };
     const c = adaptationCaveats({ id: 'm0', ood, real_scans }, far);
     expect(c).toHaveLength(2);
-    expect(c[0]).toMatch(/^m0 fails its checks on real scans \(real MS FLAIR called MS: 1 of 9\); the adapted model keeps that record/);
+    expect(c[0]).toMatch(
+      /^m0 fails its checks on real scans \(real MS FLAIR called MS: 1 of 9\); the adapted model keeps that record/,
+    );
     expect(c[1]).toMatch(/^1 of 6 scans are unlike the model's training scans \(OOD score above 1\.000: scan-1\)/);
   });
 

@@ -72,8 +72,13 @@ const rows = (x: Float64Array, width: number, idx: number[]): Float64Array => {
   return out;
 };
 
-export function adaptHead(model: AdaptModel, scans: readonly LabelledScan[], kernel: QuantumKernel | null, options: Partial<AdaptOptions> = {},
-  hooks: { onProgress?: (p: AdaptProgress) => void; signal?: AbortSignal } = {}): AdaptResult {
+export function adaptHead(
+  model: AdaptModel,
+  scans: readonly LabelledScan[],
+  kernel: QuantumKernel | null,
+  options: Partial<AdaptOptions> = {},
+  hooks: { onProgress?: (p: AdaptProgress) => void; signal?: AbortSignal } = {},
+): AdaptResult {
   const opts: AdaptOptions = { ...ADAPT_DEFAULTS, ...options };
   const net = headNet(model.head, kernel);
   const data = trainingSet(scans, model.classes, net.featureWidth, { force: opts.force });
@@ -89,13 +94,22 @@ export function adaptHead(model: AdaptModel, scans: readonly LabelledScan[], ker
     const fit = [...data.y.keys()].filter((i) => folds.fold[i] !== f);
     const xTest = rows(data.x, net.featureWidth, test);
     const yTest = test.map((i) => data.y[i]);
-    train(net, theta0, rows(data.x, net.featureWidth, fit), Uint8Array.from(fit, (i) => data.y[i]), opts, (epoch, theta) => {
-      hooks.signal?.throwIfAborted();
-      const trace = forwardBatch(net, theta, xTest);
-      probabilities(trace).forEach((p, r) => { cv[epoch][test[r]] = p; });
-      heldOut[epoch] += meanCrossEntropy(trace, yTest) * test.length;
-      hooks.onProgress?.({ stage: 'cross-validation', fold: f + 1, folds: folds.k + 1, epoch, epochs: opts.epochs });
-    });
+    train(
+      net,
+      theta0,
+      rows(data.x, net.featureWidth, fit),
+      Uint8Array.from(fit, (i) => data.y[i]),
+      opts,
+      (epoch, theta) => {
+        hooks.signal?.throwIfAborted();
+        const trace = forwardBatch(net, theta, xTest);
+        probabilities(trace).forEach((p, r) => {
+          cv[epoch][test[r]] = p;
+        });
+        heldOut[epoch] += meanCrossEntropy(trace, yTest) * test.length;
+        hooks.onProgress?.({ stage: 'cross-validation', fold: f + 1, folds: folds.k + 1, epoch, epochs: opts.epochs });
+      },
+    );
   }
   // The first epoch count with the lowest held-out loss; 0 keeps the shipped head.
   const best = heldOut.reduce((b, v, e) => (v < heldOut[b] ? e : b), 0);
@@ -126,7 +140,12 @@ export function adaptHead(model: AdaptModel, scans: readonly LabelledScan[], ker
     heldOutLoss: { before: heldOut[0] / n, after: heldOut[best] / n },
     before: summarize(data.y, before, model.threshold, opts.seed),
     after: summarize(data.y, after, threshold, opts.seed),
-    predictions: { names: data.names, labels: Array.from(data.y), before: Array.from(before), after: Array.from(after) },
+    predictions: {
+      names: data.names,
+      labels: Array.from(data.y),
+      before: Array.from(before),
+      after: Array.from(after),
+    },
     options: opts,
   };
 }

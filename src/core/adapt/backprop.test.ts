@@ -23,7 +23,9 @@ interface TorchCase {
   grad: number[];
 }
 
-const fixture = JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8')) as { cases: TorchCase[] };
+const fixture = JSON.parse(
+  readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+) as { cases: TorchCase[] };
 const head = (doc: unknown): HeadSpec => parseHead(JSON.stringify(doc));
 
 let kernel: QuantumKernel;
@@ -45,32 +47,40 @@ describe('fine-tuning gradient of the whole head', () => {
     expect(fixture.cases.map((c) => c.name)).toEqual(['paper-a', 'angle-ring', 'amplitude', 'classical']);
   });
 
-  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: loss, probabilities and ∂loss/∂θ equal torch autograd (float64)', (_, c) => {
-    const { net, theta, x, y, anchor } = setup(c);
-    const r = lossAndGrad(net, theta, x, y, anchor);
-    expect(r.grad).toHaveLength(c.grad.length);
-    // Both sides compute in float64 (torch complex128 for the circuits): agreement is at rounding
-    // level, far inside issue 22's 1e-4.
-    expect(Math.abs(r.loss - c.loss)).toBeLessThan(1e-10);
-    expect(Math.abs(r.ce - c.ce)).toBeLessThan(1e-10);
-    r.probabilities.forEach((p, b) => expect(Math.abs(p - c.probabilities[b])).toBeLessThan(1e-10));
-    r.grad.forEach((g, k) => expect(Math.abs(g - c.grad[k]), `θ[${k}]`).toBeLessThan(1e-9));
-  });
+  it.each(fixture.cases.map((c) => [c.name, c] as const))(
+    '%s: loss, probabilities and ∂loss/∂θ equal torch autograd (float64)',
+    (_, c) => {
+      const { net, theta, x, y, anchor } = setup(c);
+      const r = lossAndGrad(net, theta, x, y, anchor);
+      expect(r.grad).toHaveLength(c.grad.length);
+      // Both sides compute in float64 (torch complex128 for the circuits): agreement is at rounding
+      // level, far inside issue 22's 1e-4.
+      expect(Math.abs(r.loss - c.loss)).toBeLessThan(1e-10);
+      expect(Math.abs(r.ce - c.ce)).toBeLessThan(1e-10);
+      r.probabilities.forEach((p, b) => expect(Math.abs(p - c.probabilities[b])).toBeLessThan(1e-10));
+      r.grad.forEach((g, k) => expect(Math.abs(g - c.grad[k]), `θ[${k}]`).toBeLessThan(1e-9));
+    },
+  );
 
-  it.each(fixture.cases.map((c) => [c.name, c] as const))('%s: ∂loss/∂θ equals central finite differences within 1e-6', (_, c) => {
-    const { net, theta, x, y, anchor } = setup(c);
-    const g = lossAndGrad(net, theta, x, y, anchor).grad;
-    // Central difference error ≤ h²/6·|f'''| (truncation) + k·ε·|f|/h (rounding; ε = 2.2e-16, k a few
-    // hundred operations at most). With h = 1e-5 and |f| ≈ 1: rounding ≤ ~1e-9, truncation 1.7e-11·|f'''|,
-    // so 1e-6 holds while |f'''| < ~5e4, two orders above these heads' third derivatives.
-    const h = 1e-5;
-    const loss = (t: Float64Array): number => lossAndGrad(net, t, x, y, anchor).loss;
-    theta.forEach((_, k) => {
-      const up = theta.slice(); up[k] += h;
-      const dn = theta.slice(); dn[k] -= h;
-      expect(Math.abs(g[k] - (loss(up) - loss(dn)) / (2 * h)), `θ[${k}]`).toBeLessThan(1e-6);
-    });
-  });
+  it.each(fixture.cases.map((c) => [c.name, c] as const))(
+    '%s: ∂loss/∂θ equals central finite differences within 1e-6',
+    (_, c) => {
+      const { net, theta, x, y, anchor } = setup(c);
+      const g = lossAndGrad(net, theta, x, y, anchor).grad;
+      // Central difference error ≤ h²/6·|f'''| (truncation) + k·ε·|f|/h (rounding; ε = 2.2e-16, k a few
+      // hundred operations at most). With h = 1e-5 and |f| ≈ 1: rounding ≤ ~1e-9, truncation 1.7e-11·|f'''|,
+      // so 1e-6 holds while |f'''| < ~5e4, two orders above these heads' third derivatives.
+      const h = 1e-5;
+      const loss = (t: Float64Array): number => lossAndGrad(net, t, x, y, anchor).loss;
+      theta.forEach((_, k) => {
+        const up = theta.slice();
+        up[k] += h;
+        const dn = theta.slice();
+        dn[k] -= h;
+        expect(Math.abs(g[k] - (loss(up) - loss(dn)) / (2 * h)), `θ[${k}]`).toBeLessThan(1e-6);
+      });
+    },
+  );
 
   it('the L2 term pulls towards the shipped parameters: zero at θ₀, 2·l2·(θ − θ₀) elsewhere', () => {
     const c = fixture.cases[0];

@@ -25,7 +25,8 @@ export interface HeadNet extends ParamLayout {
 
 export function headNet(spec: HeadSpec, kernel: QuantumKernel | null): HeadNet {
   const circuits = spec.layers.map((l) => (l.type === 'quantum' ? layerSpec(l) : null));
-  if (circuits.some((c) => c) && !kernel) throw new Error('the head has a quantum layer: adaptation needs the quantum kernel');
+  if (circuits.some((c) => c) && !kernel)
+    throw new Error('the head has a quantum layer: adaptation needs the quantum kernel');
   const first = spec.layers[0];
   const featureWidth = first.type === 'dense' ? first.in : first.type === 'quantum' ? circuits[0]!.nInputs : 1;
   const widths = headWidths(spec, featureWidth, (l) => circuits[spec.layers.indexOf(l)]!.nOutputs);
@@ -73,11 +74,19 @@ export function forwardBatch(net: HeadNet, theta: Float64Array, x: Float64Array)
 
 /** P(positive) = softmax(logits)[1] per sample. */
 export function probabilities(trace: BatchTrace): Float64Array {
-  return Float64Array.from({ length: trace.batch }, (_, b) => 1 / (1 + Math.exp(trace.logits[2 * b] - trace.logits[2 * b + 1])));
+  return Float64Array.from(
+    { length: trace.batch },
+    (_, b) => 1 / (1 + Math.exp(trace.logits[2 * b] - trace.logits[2 * b + 1])),
+  );
 }
 
 /** ∂(Σ_b gLogits_b · logits_b)/∂θ, walking the trace backwards. */
-export function backwardBatch(net: HeadNet, theta: Float64Array, trace: BatchTrace, gLogits: Float64Array): Float64Array {
+export function backwardBatch(
+  net: HeadNet,
+  theta: Float64Array,
+  trace: BatchTrace,
+  gLogits: Float64Array,
+): Float64Array {
   const grad = new Float64Array(net.size);
   const { batch } = trace;
   let g = gLogits;
@@ -92,7 +101,11 @@ export function backwardBatch(net: HeadNet, theta: Float64Array, trace: BatchTra
       const layer = denseView(l, s, theta);
       for (let b = 0; b < batch; b++) {
         const xb = x.subarray(b * inWidth, (b + 1) * inWidth);
-        const gz = activateBackward(l.activation, trace.pre[i]!.subarray(b * outWidth, (b + 1) * outWidth), g.subarray(b * outWidth, (b + 1) * outWidth));
+        const gz = activateBackward(
+          l.activation,
+          trace.pre[i]!.subarray(b * outWidth, (b + 1) * outWidth),
+          g.subarray(b * outWidth, (b + 1) * outWidth),
+        );
         // ∂L/∂W[r][c] = gz[r]·x[c], ∂L/∂b[r] = gz[r]
         for (let r = 0; r < l.out; r++) {
           for (let c = 0; c < l.in; c++) grad[s.offset + r * l.in + c] += gz[r] * xb[c];
@@ -139,7 +152,13 @@ export function meanCrossEntropy(trace: BatchTrace, y: ArrayLike<number>): numbe
   return s / trace.batch;
 }
 
-export function lossAndGrad(net: HeadNet, theta: Float64Array, x: Float64Array, y: ArrayLike<number>, anchor: Anchor): LossResult {
+export function lossAndGrad(
+  net: HeadNet,
+  theta: Float64Array,
+  x: Float64Array,
+  y: ArrayLike<number>,
+  anchor: Anchor,
+): LossResult {
   const trace = forwardBatch(net, theta, x);
   const p = probabilities(trace);
   const batch = trace.batch;

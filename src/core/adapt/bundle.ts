@@ -25,7 +25,11 @@ export interface AdaptedBundle {
 
 const metrics = (s: ScoreSummary, threshold: number) => ({ auc: s.auc, acc: s.acc, threshold });
 
-export async function adaptedBundle(source: AdaptSource, result: AdaptResult, meta: { id: string; date: string }): Promise<AdaptedBundle> {
+export async function adaptedBundle(
+  source: AdaptSource,
+  result: AdaptResult,
+  meta: { id: string; date: string },
+): Promise<AdaptedBundle> {
   const src = source.manifest;
   const head = new TextEncoder().encode(formatHead(result.head));
   const n = Object.values(result.perClass).reduce((a, b) => a + b, 0);
@@ -36,7 +40,12 @@ export async function adaptedBundle(source: AdaptSource, result: AdaptResult, me
     scans: result.perClass,
     cross_validation: result.folds,
     epochs: result.epochs,
-    settings: { max_epochs: result.options.epochs, lr: result.options.lr, l2: result.options.l2, seed: result.options.seed },
+    settings: {
+      max_epochs: result.options.epochs,
+      lr: result.options.lr,
+      l2: result.options.l2,
+      seed: result.options.seed,
+    },
     held_out_loss: result.heldOutLoss,
     metrics: { before: metrics(result.before, src.threshold), after: metrics(result.after, result.threshold) },
     ...(result.calibrationProblem ? { calibration_problem: result.calibrationProblem } : {}),
@@ -56,8 +65,15 @@ export async function adaptedBundle(source: AdaptSource, result: AdaptResult, me
       'backbone.onnx': src.files['backbone.onnx'],
       'head.json': { sha256: await sha256Hex(head), bytes: head.byteLength },
     },
-    metrics: { split: `local scans, cross-validated (${result.folds})`, n, auc: result.after.auc, acc: result.after.acc },
-    ...(src.real_scans ? { real_scans: { ...src.real_scans, measured_on: `the source model ${src.id}: ${src.real_scans.measured_on}` } } : {}),
+    metrics: {
+      split: `local scans, cross-validated (${result.folds})`,
+      n,
+      auc: result.after.auc,
+      acc: result.after.acc,
+    },
+    ...(src.real_scans
+      ? { real_scans: { ...src.real_scans, measured_on: `the source model ${src.id}: ${src.real_scans.measured_on}` } }
+      : {}),
     limitations: [
       ...src.limitations,
       `Head fine-tuned on ${n} local scans (${counts}); its metrics are cross-validated on those scans, with the stopping epoch and threshold chosen on them, not measured on other scans`,

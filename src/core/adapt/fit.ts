@@ -13,8 +13,14 @@ export interface TrainOptions {
  * θ after `opts.epochs` steps from θ₀ on (x, y). `after(epoch, θ)` sees θ₀ (epoch 0) and the
  * parameters after every step, which is where cross-validation reads its held-out loss.
  */
-export function train(net: HeadNet, theta0: Float64Array, x: Float64Array, y: Uint8Array, opts: TrainOptions,
-  after?: (epoch: number, theta: Float64Array) => void): Float64Array {
+export function train(
+  net: HeadNet,
+  theta0: Float64Array,
+  x: Float64Array,
+  y: Uint8Array,
+  opts: TrainOptions,
+  after?: (epoch: number, theta: Float64Array) => void,
+): Float64Array {
   const anchor = { theta0, l2: opts.l2 };
   let theta: Float64Array = theta0.slice();
   let adam = adamInit(theta.length);

@@ -28,13 +28,17 @@ function shuffled(items: number[], rand: () => number): number[] {
 export function assignFolds(y: ArrayLike<number>, seed: number, k = 5): Folds {
   const n = y.length;
   if (n < 2) throw new Error(`cross-validation needs at least 2 scans, got ${n}`);
-  if (n <= LOO_MAX) return { fold: Int32Array.from({ length: n }, (_, i) => i), k: n, scheme: `leave-one-out (${n} folds)` };
+  if (n <= LOO_MAX)
+    return { fold: Int32Array.from({ length: n }, (_, i) => i), k: n, scheme: `leave-one-out (${n} folds)` };
   const rand = mulberry32(seed);
   const fold = new Int32Array(n);
   // Deal each class's shuffled scans round-robin, continuing the rotation across classes, so fold sizes differ by at most one.
   let next = 0;
   for (const cls of [0, 1]) {
-    const members = shuffled(Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === cls), rand);
+    const members = shuffled(
+      Array.from({ length: n }, (_, i) => i).filter((i) => y[i] === cls),
+      rand,
+    );
     for (const i of members) fold[i] = next++ % k;
   }
   return { fold, k, scheme: `${k}-fold stratified (seed ${seed})` };

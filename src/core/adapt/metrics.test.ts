@@ -15,7 +15,11 @@ interface PythonCalibration {
   threshold: number;
 }
 
-const py = (JSON.parse(readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8')) as { calibration: PythonCalibration }).calibration;
+const py = (
+  JSON.parse(
+    readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+  ) as { calibration: PythonCalibration }
+).calibration;
 
 describe('metrics as training/evaluate.py computes them', () => {
   it('AUC (ties count ½) and the Youden threshold', () => {
@@ -57,7 +61,12 @@ describe('Platt calibration as training/guards.py fits it', () => {
     expect(c.ece_before).toBeCloseTo(py.entry.ece_before, 12);
     expect(c.ece_after).toBeCloseTo(py.entry.ece_after, 9);
     expect(c.ece_after).toBeLessThan(c.ece_before);
-    expect(ece(py.p.map((p) => calibrate(p, c)), py.y)).toBe(c.ece_after);
+    expect(
+      ece(
+        py.p.map((p) => calibrate(p, c)),
+        py.y,
+      ),
+    ).toBe(c.ece_after);
   });
 
   it('refuses one class, or probabilities ordered against the labels', () => {

@@ -28,7 +28,10 @@ export function accuracy(y: ArrayLike<number>, p: ArrayLike<number>, threshold: 
 }
 
 function sensSpec(y: ArrayLike<number>, p: ArrayLike<number>, t: number): number {
-  let tp = 0, fn = 0, tn = 0, fp = 0;
+  let tp = 0,
+    fn = 0,
+    tn = 0,
+    fp = 0;
   for (let i = 0; i < y.length; i++) {
     const call = p[i] >= t;
     if (y[i] === 1) call ? tp++ : fn++;
@@ -76,7 +79,13 @@ export interface ScoreSummary {
 }
 
 /** AUC and accuracy at `threshold` with stratified-bootstrap 95 % intervals, reproducible for a seed. */
-export function summarize(y: ArrayLike<number>, p: ArrayLike<number>, threshold: number, seed: number, resamples = 2000): ScoreSummary {
+export function summarize(
+  y: ArrayLike<number>,
+  p: ArrayLike<number>,
+  threshold: number,
+  seed: number,
+  resamples = 2000,
+): ScoreSummary {
   const rand = mulberry32(seed);
   const pos = Array.from(y).flatMap((v, i) => (v === 1 ? [i] : []));
   const neg = Array.from(y).flatMap((v, i) => (v === 0 ? [i] : []));

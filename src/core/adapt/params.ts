@@ -22,7 +22,10 @@ export function paramLayout(spec: HeadSpec): ParamLayout {
   let offset = 0;
   const slots = spec.layers.map((l): ParamSlot | null => {
     if (l.type === 'pair_logits') return null;
-    const slot = l.type === 'dense' ? { offset, weights: l.weight.length, bias: l.bias.length } : { offset, weights: l.weights.length, bias: 0 };
+    const slot =
+      l.type === 'dense'
+        ? { offset, weights: l.weight.length, bias: l.bias.length }
+        : { offset, weights: l.weights.length, bias: 0 };
     offset += slot.weights + slot.bias;
     return slot;
   });
@@ -46,10 +49,15 @@ export function flattenParams(spec: HeadSpec): Float64Array {
 
 /** A dense layer whose weight and bias are views into θ (no copy: the training loop's hot path). */
 export function denseView(l: DenseLayer, s: ParamSlot, theta: Float64Array): DenseLayer {
-  return { ...l, weight: theta.subarray(s.offset, s.offset + s.weights), bias: theta.subarray(s.offset + s.weights, s.offset + s.weights + s.bias) };
+  return {
+    ...l,
+    weight: theta.subarray(s.offset, s.offset + s.weights),
+    bias: theta.subarray(s.offset + s.weights, s.offset + s.weights + s.bias),
+  };
 }
 
-export const quantumView = (s: ParamSlot, theta: Float64Array): Float64Array => theta.subarray(s.offset, s.offset + s.weights);
+export const quantumView = (s: ParamSlot, theta: Float64Array): Float64Array =>
+  theta.subarray(s.offset, s.offset + s.weights);
 
 /** The same head carrying θ (copied, so the result does not change when θ does). */
 export function withParams(spec: HeadSpec, theta: Float64Array): HeadSpec {

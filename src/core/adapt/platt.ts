@@ -22,8 +22,11 @@ export function fitPlatt(p: ArrayLike<number>, y: ArrayLike<number>, l2 = 1e-3, 
   let a = 1;
   let b = 0;
   for (let it = 0; it < iters; it++) {
-    let ga = l2 * n * (a - 1), gb = l2 * n * b;
-    let haa = l2 * n, hab = 0, hbb = l2 * n;
+    let ga = l2 * n * (a - 1),
+      gb = l2 * n * b;
+    let haa = l2 * n,
+      hab = 0,
+      hbb = l2 * n;
     for (let i = 0; i < n; i++) {
       const q = 1 / (1 + Math.exp(-(a * x[i] + b)));
       const w = q * (1 - q);
@@ -41,13 +44,16 @@ export function fitPlatt(p: ArrayLike<number>, y: ArrayLike<number>, l2 = 1e-3, 
     b -= sb;
     if (Math.max(Math.abs(sa), Math.abs(sb)) < 1e-12) break;
   }
-  if (!(a > 0)) throw new Error(`Platt slope ${a.toPrecision(3)} ≤ 0: the probabilities are not ordered with the labels`);
+  if (!(a > 0))
+    throw new Error(`Platt slope ${a.toPrecision(3)} ≤ 0: the probabilities are not ordered with the labels`);
   return { a, b };
 }
 
 /** Expected calibration error over 10 equal-width bins: Σ n_b/N · |positive rate_b − mean P_b|. */
 export function ece(p: ArrayLike<number>, y: ArrayLike<number>, bins = 10): number {
-  const n = new Float64Array(bins), sp = new Float64Array(bins), sy = new Float64Array(bins);
+  const n = new Float64Array(bins),
+    sp = new Float64Array(bins),
+    sy = new Float64Array(bins);
   for (let i = 0; i < p.length; i++) {
     const k = Math.min(Math.floor(p[i] * bins), bins - 1);
     n[k]++;
@@ -63,6 +69,9 @@ export function ece(p: ArrayLike<number>, y: ArrayLike<number>, bins = 10): numb
 export function plattCalibration(p: ArrayLike<number>, y: ArrayLike<number>, fittedOn: string): Calibration {
   const { a, b } = fitPlatt(p, y);
   const c: Calibration = { method: 'platt', a, b, fitted_on: fittedOn, ece_before: ece(p, y), ece_after: 0 };
-  c.ece_after = ece(Array.from(p, (v) => calibrate(v, c)), y);
+  c.ece_after = ece(
+    Array.from(p, (v) => calibrate(v, c)),
+    y,
+  );
   return c;
 }

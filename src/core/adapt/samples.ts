@@ -11,7 +11,10 @@ export type AdaptErrorCode = 'bad-label' | 'bad-features' | 'missing-class' | 't
 
 export class AdaptError extends Error {
   override name = 'AdaptError';
-  constructor(readonly code: AdaptErrorCode, message: string) {
+  constructor(
+    readonly code: AdaptErrorCode,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -37,31 +40,56 @@ export interface TrainingSet {
  * Scans per class, after checking the labels alone: each one of the model's classes, both classes
  * present, at least MIN_PER_CLASS each unless forced. Callers run it before any backbone work.
  */
-export function labelCounts(scans: readonly Pick<LabelledScan, 'name' | 'label'>[], classes: readonly [string, string], opts: { force?: boolean } = {}): Record<string, number> {
+export function labelCounts(
+  scans: readonly Pick<LabelledScan, 'name' | 'label'>[],
+  classes: readonly [string, string],
+  opts: { force?: boolean } = {},
+): Record<string, number> {
   const perClass: Record<string, number> = Object.fromEntries(classes.map((c) => [c, 0]));
   for (const s of scans) {
-    if (!classes.includes(s.label)) throw new AdaptError('bad-label', `scan ${s.name}: label "${s.label}" is not one of the model's classes (${classes.join(', ')})`);
+    if (!classes.includes(s.label))
+      throw new AdaptError(
+        'bad-label',
+        `scan ${s.name}: label "${s.label}" is not one of the model's classes (${classes.join(', ')})`,
+      );
     perClass[s.label]++;
   }
   for (const c of classes) {
-    if (perClass[c] === 0) throw new AdaptError('missing-class', `no scans labelled "${c}": adaptation needs scans of both classes (${classes.join(', ')})`);
+    if (perClass[c] === 0)
+      throw new AdaptError(
+        'missing-class',
+        `no scans labelled "${c}": adaptation needs scans of both classes (${classes.join(', ')})`,
+      );
   }
   const few = classes.filter((c) => perClass[c] < MIN_PER_CLASS);
   if (few.length && !opts.force) {
     const counts = few.map((c) => `${perClass[c]} labelled "${c}"`).join(', ');
-    throw new AdaptError('too-few', `only ${counts}: adaptation needs at least ${MIN_PER_CLASS} scans of each class for its cross-validated numbers to mean anything`);
+    throw new AdaptError(
+      'too-few',
+      `only ${counts}: adaptation needs at least ${MIN_PER_CLASS} scans of each class for its cross-validated numbers to mean anything`,
+    );
   }
   return perClass;
 }
 
-export function trainingSet(scans: readonly LabelledScan[], classes: readonly [string, string], featureWidth: number, opts: { force?: boolean } = {}): TrainingSet {
+export function trainingSet(
+  scans: readonly LabelledScan[],
+  classes: readonly [string, string],
+  featureWidth: number,
+  opts: { force?: boolean } = {},
+): TrainingSet {
   const perClass = labelCounts(scans, classes, opts);
   const x = new Float64Array(scans.length * featureWidth);
   const y = new Uint8Array(scans.length);
   scans.forEach((s, i) => {
-    if (s.features.length !== featureWidth) throw new AdaptError('bad-features', `scan ${s.name}: ${s.features.length} features, the model's head takes ${featureWidth}`);
+    if (s.features.length !== featureWidth)
+      throw new AdaptError(
+        'bad-features',
+        `scan ${s.name}: ${s.features.length} features, the model's head takes ${featureWidth}`,
+      );
     for (let k = 0; k < featureWidth; k++) {
-      if (!Number.isFinite(s.features[k])) throw new AdaptError('bad-features', `scan ${s.name}: feature ${k} is ${s.features[k]}`);
+      if (!Number.isFinite(s.features[k]))
+        throw new AdaptError('bad-features', `scan ${s.name}: feature ${k} is ${s.features[k]}`);
     }
     x.set(Array.from(s.features), i * featureWidth);
     y[i] = classes.indexOf(s.label);

@@ -3,7 +3,11 @@ import * as ort from 'onnxruntime-node';
 import type { Manifest } from '../bundle/manifest.ts';
 import { runSession, type Backbone, type OrtLike } from './session.ts';
 
-export async function createNodeBackbone(model: Uint8Array, manifest: Manifest, opts: { threads?: number } = {}): Promise<Backbone> {
+export async function createNodeBackbone(
+  model: Uint8Array,
+  manifest: Manifest,
+  opts: { threads?: number } = {},
+): Promise<Backbone> {
   const session = await ort.InferenceSession.create(model, {
     executionProviders: ['cpu'],
     intraOpNumThreads: opts.threads ?? 2,

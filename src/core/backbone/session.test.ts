@@ -9,7 +9,11 @@ const shape: SessionShape = {
 } as SessionShape;
 
 class FakeTensor {
-  constructor(public type: string, public data: Float32Array, public dims: readonly number[]) {}
+  constructor(
+    public type: string,
+    public data: Float32Array,
+    public dims: readonly number[],
+  ) {}
   dispose(): void {}
 }
 
@@ -60,7 +64,11 @@ describe('runSession with Grad-CAM outputs', () => {
   const camShape = {
     id: 'cam',
     input: { name: 'input', shape: [1, 1, 2, 2, 2] },
-    outputs: { features: 'features', feature_map: 'feature_map', cam: { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 2, stage: 2 } },
+    outputs: {
+      features: 'features',
+      feature_map: 'feature_map',
+      cam: { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 2, stage: 2 },
+    },
   } as SessionShape;
 
   /** Records what each run was fed and asked for; answers every asked output with the gradient's values. */
@@ -69,7 +77,9 @@ describe('runSession with Grad-CAM outputs', () => {
     const session = {
       async run(feeds: Record<string, FakeTensor>, fetches: string[]) {
         calls.push({ feeds, fetches });
-        return Object.fromEntries(fetches.map((n) => [n, new FakeTensor('float32', Float32Array.from(feeds.g.data), [1, 2, 1, 1, 1])]));
+        return Object.fromEntries(
+          fetches.map((n) => [n, new FakeTensor('float32', Float32Array.from(feeds.g.data), [1, 2, 1, 1, 1])]),
+        );
       },
     } as unknown as InferenceSession;
     return { session, calls };
@@ -94,7 +104,9 @@ describe('runSession with Grad-CAM outputs', () => {
 
   it('refuses a gradient of the wrong length, or one for a bundle without Grad-CAM outputs', async () => {
     const { session } = recordingSession();
-    await expect(runSession(ort, session, camShape, volume(1), [1, 2, 3])).rejects.toThrow(/gradient has 3 values, the backbone has 2 features/);
+    await expect(runSession(ort, session, camShape, volume(1), [1, 2, 3])).rejects.toThrow(
+      /gradient has 3 values, the backbone has 2 features/,
+    );
     await expect(runSession(ort, session, shape, volume(1), [1])).rejects.toThrow(/model fake has no Grad-CAM outputs/);
   });
 });

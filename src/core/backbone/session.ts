@@ -58,27 +58,51 @@ export function lastRunOn(session: InferenceSession): Promise<unknown> {
  * Runs one volume (Float32Array in NIfTI order, which is C order for [.., nz, ny, nx]). Runs on the
  * same session are queued, so a new scan arriving mid-classification waits instead of overlapping.
  */
-export function runSession(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array, camGradient?: ArrayLike<number>): Promise<BackboneOutput> {
+export function runSession(
+  ort: OrtLike,
+  session: InferenceSession,
+  m: SessionShape,
+  input: Float32Array,
+  camGradient?: ArrayLike<number>,
+): Promise<BackboneOutput> {
   const previous = lastRun.get(session) ?? Promise.resolve();
   const run = previous.catch(() => undefined).then(() => runOnce(ort, session, m, input, camGradient));
   lastRun.set(session, run);
   return run;
 }
 
-async function runOnce(ort: OrtLike, session: InferenceSession, m: SessionShape, input: Float32Array, camGradient?: ArrayLike<number>): Promise<BackboneOutput> {
+async function runOnce(
+  ort: OrtLike,
+  session: InferenceSession,
+  m: SessionShape,
+  input: Float32Array,
+  camGradient?: ArrayLike<number>,
+): Promise<BackboneOutput> {
   const dims = inputShape(m);
   const expected = dims.reduce((a, b) => a * b, 1);
   if (input.length !== expected) {
-    throw new Error(`model ${m.id} expects ${dims.slice(2).reverse().join('×')} voxels (${expected}), got ${input.length}: the scan is not on the model grid`);
+    throw new Error(
+      `model ${m.id} expects ${dims.slice(2).reverse().join('×')} voxels (${expected}), got ${input.length}: the scan is not on the model grid`,
+    );
   }
   const cam = m.outputs.cam;
   if (camGradient && !cam) throw new Error(`model ${m.id} has no Grad-CAM outputs: its backbone takes no gradient`);
   if (cam && camGradient && camGradient.length !== cam.n_features) {
-    throw new Error(`model ${m.id}: the Grad-CAM gradient has ${camGradient.length} values, the backbone has ${cam.n_features} features`);
+    throw new Error(
+      `model ${m.id}: the Grad-CAM gradient has ${camGradient.length} values, the backbone has ${cam.n_features} features`,
+    );
   }
   const feeds: Record<string, Tensor> = { [m.input.name]: new ort.Tensor('float32', input, dims) };
-  if (cam) feeds[cam.gradient] = new ort.Tensor('float32', camGradient ? Float32Array.from(camGradient) : new Float32Array(cam.n_features), [1, cam.n_features]);
-  const wanted = [m.outputs.features, ...(camGradient && cam ? [cam.feature_map, cam.weights] : m.outputs.feature_map ? [m.outputs.feature_map] : [])];
+  if (cam)
+    feeds[cam.gradient] = new ort.Tensor(
+      'float32',
+      camGradient ? Float32Array.from(camGradient) : new Float32Array(cam.n_features),
+      [1, cam.n_features],
+    );
+  const wanted = [
+    m.outputs.features,
+    ...(camGradient && cam ? [cam.feature_map, cam.weights] : m.outputs.feature_map ? [m.outputs.feature_map] : []),
+  ];
   const out = await session.run(feeds, wanted);
   const result: BackboneOutput = { features: Float32Array.from(out[m.outputs.features].data as Float32Array) };
   const fmap = m.outputs.feature_map ? out[m.outputs.feature_map] : undefined;
@@ -88,7 +112,11 @@ async function runOnce(ort: OrtLike, session: InferenceSession, m: SessionShape,
   }
   if (camGradient && cam) {
     const map = out[cam.feature_map];
-    result.cam = { featureMap: Float32Array.from(map.data as Float32Array), featureMapDims: map.dims.slice(1), channelGrad: Float32Array.from(out[cam.weights].data as Float32Array) };
+    result.cam = {
+      featureMap: Float32Array.from(map.data as Float32Array),
+      featureMapDims: map.dims.slice(1),
+      channelGrad: Float32Array.from(out[cam.weights].data as Float32Array),
+    };
   }
   for (const t of Object.values(out)) t.dispose();
   return result;

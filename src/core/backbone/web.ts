@@ -17,7 +17,9 @@ type Session = OrtWeb.InferenceSession;
 
 /** The part of the WebGPU API used here (TypeScript's DOM lib has no WebGPU types). */
 interface GpuLike {
-  requestAdapter(): Promise<{ info?: { vendor: string; architecture: string; device: string; description: string } } | null>;
+  requestAdapter(): Promise<{
+    info?: { vendor: string; architecture: string; device: string; description: string };
+  } | null>;
 }
 
 export interface OrtWebConfig {
@@ -45,10 +47,12 @@ export function configureOrt(c: OrtWebConfig): void {
 
 /** The ORT build for a backend, loaded on first use (the other one is never downloaded). */
 function ortFor(backend: 'webgpu' | 'wasm'): Promise<Ort> {
-  builds[backend] ??= (backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then((ort) => {
-    if (config) apply(ort as Ort, config);
-    return ort as Ort;
-  });
+  builds[backend] ??= (backend === 'webgpu' ? import('onnxruntime-web/webgpu') : import('onnxruntime-web/wasm')).then(
+    (ort) => {
+      if (config) apply(ort as Ort, config);
+      return ort as Ort;
+    },
+  );
   return builds[backend]!;
 }
 
@@ -78,12 +82,19 @@ function onGpuBuild<T>(fn: () => Promise<T>): Promise<T> {
 
 async function session(model: Uint8Array, backend: 'webgpu' | 'wasm'): Promise<Session> {
   const ort = await ortFor(backend);
-  const create = () => ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
+  const create = () =>
+    ort.InferenceSession.create(model, { executionProviders: [backend], graphOptimizationLevel: 'all' });
   return backend === 'webgpu' ? onGpuBuild(create) : create();
 }
 
 /** Runs one input through a session of either build (each build's own Tensor class). */
-async function run(session: Session, backend: 'webgpu' | 'wasm', shape: SessionShape, input: Float32Array, camGradient?: ArrayLike<number>) {
+async function run(
+  session: Session,
+  backend: 'webgpu' | 'wasm',
+  shape: SessionShape,
+  input: Float32Array,
+  camGradient?: ArrayLike<number>,
+) {
   const ort = (await ortFor(backend)) as unknown as OrtLike;
   const go = () => runSession(ort, session, shape, input, camGradient);
   return backend === 'webgpu' ? onGpuBuild(go) : go();
@@ -98,7 +109,9 @@ export function probeInput(n: number): Float32Array {
   const out = new Float32Array(n);
   let s = 1;
   for (let i = 0; i < n; i++) {
-    s ^= s << 13; s ^= s >>> 17; s ^= s << 5;
+    s ^= s << 13;
+    s ^= s >>> 17;
+    s ^= s << 5;
     out[i] = (s >>> 0) / 2 ** 32;
   }
   return out;
@@ -115,7 +128,11 @@ export interface ProbeResult {
  * Runs a probe bundle (small, with the real models' 3D conv/pool ops) on WebGPU and WASM and
  * compares: a silently wrong GPU backend shows here before any scan is classified.
  */
-export async function probeWebGpu(probeModel: Uint8Array, probeManifest: SessionShape, tolerance = 1e-4): Promise<ProbeResult> {
+export async function probeWebGpu(
+  probeModel: Uint8Array,
+  probeManifest: SessionShape,
+  tolerance = 1e-4,
+): Promise<ProbeResult> {
   const input = probeInput(probeManifest.input.shape.slice(1).reduce((a, b) => a * b, 1));
   let gpu: Session | undefined;
   let cpu: Session | undefined;
@@ -125,14 +142,25 @@ export async function probeWebGpu(probeModel: Uint8Array, probeManifest: Session
     const a = await run(gpu, 'webgpu', probeManifest, input);
     const b = await run(cpu, 'wasm', probeManifest, input.slice());
     let maxAbsDiff = 0;
-    const pairs: [Float32Array | undefined, Float32Array | undefined][] = [[a.features, b.features], [a.featureMap, b.featureMap]];
+    const pairs: [Float32Array | undefined, Float32Array | undefined][] = [
+      [a.features, b.features],
+      [a.featureMap, b.featureMap],
+    ];
     for (const [x, y] of pairs) {
       if (!x || !y) continue;
-      if (x.length !== y.length) return { ok: false, maxAbsDiff: Infinity, detail: `output sizes differ (${x.length} vs ${y.length})` };
-      for (let i = 0; i < x.length; i++) maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i] - y[i]) || (Number.isNaN(x[i]) ? Infinity : 0));
+      if (x.length !== y.length)
+        return { ok: false, maxAbsDiff: Infinity, detail: `output sizes differ (${x.length} vs ${y.length})` };
+      for (let i = 0; i < x.length; i++)
+        maxAbsDiff = Math.max(maxAbsDiff, Math.abs(x[i] - y[i]) || (Number.isNaN(x[i]) ? Infinity : 0));
     }
     const ok = maxAbsDiff <= tolerance;
-    return { ok, maxAbsDiff, detail: ok ? `WebGPU agrees with WASM (max |Δ| ${maxAbsDiff.toExponential(2)})` : `WebGPU disagrees with WASM (max |Δ| ${maxAbsDiff.toExponential(2)} > ${tolerance})` };
+    return {
+      ok,
+      maxAbsDiff,
+      detail: ok
+        ? `WebGPU agrees with WASM (max |Δ| ${maxAbsDiff.toExponential(2)})`
+        : `WebGPU disagrees with WASM (max |Δ| ${maxAbsDiff.toExponential(2)} > ${tolerance})`,
+    };
   } catch (err) {
     return { ok: false, maxAbsDiff: Infinity, detail: `WebGPU probe failed: ${(err as Error).message}` };
   } finally {
@@ -150,7 +178,11 @@ export interface WebBackbone extends Backbone {
  * A backbone that starts on `prefer` and moves to WASM for good when WebGPU fails; the `backend`
  * property always names the backend that produced the last result.
  */
-export async function createWebBackbone(model: Uint8Array, manifest: Manifest, prefer: 'webgpu' | 'wasm'): Promise<WebBackbone> {
+export async function createWebBackbone(
+  model: Uint8Array,
+  manifest: Manifest,
+  prefer: 'webgpu' | 'wasm',
+): Promise<WebBackbone> {
   let backend: BackendName = prefer;
   let fallbackReason: string | undefined;
   let current: Session;
@@ -177,7 +209,10 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
         pending.catch(() => undefined);
         const lost = device.lost.then((info) => ({ lost: info }));
         const first = await Promise.race([pending.then((out) => ({ out })), lost]);
-        if ('lost' in first) throw new Error(`the WebGPU device was lost: ${first.lost.message || first.lost.reason || 'no reason given'}`);
+        if ('lost' in first)
+          throw new Error(
+            `the WebGPU device was lost: ${first.lost.message || first.lost.reason || 'no reason given'}`,
+          );
         return first.out;
       } finally {
         gpuRunsPending--;
@@ -187,7 +222,9 @@ export async function createWebBackbone(model: Uint8Array, manifest: Manifest, p
       fallbackReason = `WebGPU failed during the run (${(err as Error).message}); finished on WASM`;
       const old = current;
       // The GPU session goes once its run has settled (releasing it mid-run is not safe).
-      void lastRunOn(old).catch(() => undefined).finally(() => release(old, 'webgpu').catch(() => undefined));
+      void lastRunOn(old)
+        .catch(() => undefined)
+        .finally(() => release(old, 'webgpu').catch(() => undefined));
       backend = 'wasm';
       current = await session(model, 'wasm');
       return run(current, 'wasm', manifest, input, camGradient);

@@ -42,11 +42,15 @@ describe('loadBundle', () => {
   it('refuses a tampered backbone with the same size', async () => {
     const onnx = new Uint8Array(readFileSync(path.join(TINY, 'backbone.onnx')));
     onnx[onnx.length - 10] ^= 0xff;
-    await expect(loadBundle(patched({ 'backbone.onnx': onnx }))).rejects.toThrow(/backbone\.onnx has sha256 [0-9a-f]{64}.*refusing the model/);
+    await expect(loadBundle(patched({ 'backbone.onnx': onnx }))).rejects.toThrow(
+      /backbone\.onnx has sha256 [0-9a-f]{64}.*refusing the model/,
+    );
   });
 
   it('refuses a file of the wrong size', async () => {
-    await expect(loadBundle(patched({ 'head.json': enc('{}') }))).rejects.toThrow(/head\.json is 2 bytes, the manifest says/);
+    await expect(loadBundle(patched({ 'head.json': enc('{}') }))).rejects.toThrow(
+      /head\.json is 2 bytes, the manifest says/,
+    );
   });
 
   it('names a missing file', async () => {
@@ -54,11 +58,15 @@ describe('loadBundle', () => {
   });
 
   it('rejects a manifest that is not JSON', async () => {
-    await expect(loadBundle(patched({ 'manifest.json': enc('{"format": ') }))).rejects.toThrow(/manifest\.json is not valid JSON/);
+    await expect(loadBundle(patched({ 'manifest.json': enc('{"format": ') }))).rejects.toThrow(
+      /manifest\.json is not valid JSON/,
+    );
   });
 
   it('refuses a model too large for the device before reading its files', async () => {
-    await expect(loadBundle(dirSource(TINY), { maxBytes: 1000 })).rejects.toThrow(/needs .* MiB, more than this device allows/);
+    await expect(loadBundle(dirSource(TINY), { maxBytes: 1000 })).rejects.toThrow(
+      /needs .* MiB, more than this device allows/,
+    );
   });
 });
 
@@ -84,9 +92,21 @@ describe('parseManifest', () => {
 
   it.each([
     ['not an object', 'cam', /outputs\.cam: expected an object/],
-    ['no weights output', { gradient: 'g', feature_map: 'a', n_features: 8, stage: 2 }, /outputs\.cam\.weights: expected a non-empty string/],
-    ['a stage of 0', { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 8, stage: 0 }, /outputs\.cam\.stage: expected a positive integer/],
-    ['no feature count', { gradient: 'g', feature_map: 'a', weights: 'w', stage: 2 }, /outputs\.cam\.n_features: expected a positive integer/],
+    [
+      'no weights output',
+      { gradient: 'g', feature_map: 'a', n_features: 8, stage: 2 },
+      /outputs\.cam\.weights: expected a non-empty string/,
+    ],
+    [
+      'a stage of 0',
+      { gradient: 'g', feature_map: 'a', weights: 'w', n_features: 8, stage: 0 },
+      /outputs\.cam\.stage: expected a positive integer/,
+    ],
+    [
+      'no feature count',
+      { gradient: 'g', feature_map: 'a', weights: 'w', stage: 2 },
+      /outputs\.cam\.n_features: expected a positive integer/,
+    ],
   ])('names a bad outputs.cam (%s)', (_, cam, message) => {
     const m = manifestJson();
     m.outputs.cam = cam;
@@ -119,6 +139,8 @@ describe('listBundles', () => {
   });
 
   it('rejects an index without a models list', async () => {
-    await expect(listBundles({ label: 'mem', read: async () => enc('{"model": []}') })).rejects.toThrow(/expected \{"models"/);
+    await expect(listBundles({ label: 'mem', read: async () => enc('{"model": []}') })).rejects.toThrow(
+      /expected \{"models"/,
+    );
   });
 });

@@ -6,6 +6,8 @@ describe('sha256Hex without crypto.subtle', () => {
 
   it('names the missing secure context (a page on plain http from another host)', async () => {
     vi.stubGlobal('crypto', {});
-    await expect(sha256Hex(new Uint8Array(3))).rejects.toThrow(/crypto\.subtle is unavailable.*secure contexts.*https or from localhost/);
+    await expect(sha256Hex(new Uint8Array(3))).rejects.toThrow(
+      /crypto\.subtle is unavailable.*secure contexts.*https or from localhost/,
+    );
   });
 });

@@ -38,7 +38,10 @@ async function readOrExplain(source: BundleSource, name: string, id: string): Pr
 }
 
 export async function readManifest(source: BundleSource): Promise<Manifest> {
-  return parseManifest(text(await readOrExplain(source, 'manifest.json', source.label)), `${source.label}/manifest.json`);
+  return parseManifest(
+    text(await readOrExplain(source, 'manifest.json', source.label)),
+    `${source.label}/manifest.json`,
+  );
 }
 
 /** Total bytes of the bundle's files, as the manifest states them. */
@@ -58,7 +61,9 @@ export async function loadBundle(source: BundleSource, opts: { maxBytes?: number
   const total = INFERENCE_FILES.reduce((s, f) => s + manifest.files[f].bytes, 0);
   if (opts.maxBytes !== undefined && total > opts.maxBytes) {
     const mib = (n: number) => `${(n / 2 ** 20).toFixed(1)} MiB`;
-    throw new BundleError(`model ${manifest.id} needs ${mib(total)}, more than this device allows (${mib(opts.maxBytes)}); choose a smaller model`);
+    throw new BundleError(
+      `model ${manifest.id} needs ${mib(total)}, more than this device allows (${mib(opts.maxBytes)}); choose a smaller model`,
+    );
   }
   const files = new Map<string, Uint8Array>();
   for (const name of INFERENCE_FILES) {
@@ -100,7 +105,10 @@ export interface RegistryEntry {
 }
 
 /** Reads index.json and every listed manifest; a broken bundle becomes an entry with `error`. */
-export async function listBundles(root: { label: string; read(path: string): Promise<Uint8Array> }): Promise<RegistryEntry[]> {
+export async function listBundles(root: {
+  label: string;
+  read(path: string): Promise<Uint8Array>;
+}): Promise<RegistryEntry[]> {
   const ids = parseIndex(text(await root.read('index.json')));
   return Promise.all(
     ids.map(async (id): Promise<RegistryEntry> => {
@@ -133,7 +141,8 @@ export function urlSource(baseUrl: string, fetchFn: typeof fetch = fetch, retry:
         const res = await fetchFn(`${base}${name}`);
         if (!res.ok) throw new Error(`HTTP ${res.status} for ${base}${name}`);
         // Static servers with an SPA fallback answer a missing file with the app's index.html.
-        if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html')) throw new Error(`${base}${name} is missing (the server answered with an HTML page)`);
+        if (!name.endsWith('.html') && (res.headers.get('content-type') ?? '').includes('text/html'))
+          throw new Error(`${base}${name} is missing (the server answered with an HTML page)`);
         return new Uint8Array(await res.arrayBuffer());
       }, retry),
   };

@@ -13,7 +13,10 @@ function bundle(id: string, patch: (m: Record<string, unknown>) => void = () => 
   const m = JSON.parse(new TextDecoder().decode(read('manifest.json'))) as Record<string, unknown>;
   m.id = id;
   patch(m);
-  return new Map([['manifest.json', new TextEncoder().encode(JSON.stringify(m))], ...Object.keys(m.files as object).map((f) => [f, read(f)] as const)]);
+  return new Map([
+    ['manifest.json', new TextEncoder().encode(JSON.stringify(m))],
+    ...Object.keys(m.files as object).map((f) => [f, read(f)] as const),
+  ]);
 }
 
 describe('indexedDbBundles', () => {
@@ -25,7 +28,9 @@ describe('indexedDbBundles', () => {
     // A new handle on the same database stands for a reload of the page.
     const store = indexedDbBundles('t', idb);
     const list = await store.list();
-    expect(list.map((e) => [e.id, e.local, e.manifest?.id, e.error])).toEqual([['tiny-q-adapted-1', true, 'tiny-q-adapted-1', undefined]]);
+    expect(list.map((e) => [e.id, e.local, e.manifest?.id, e.error])).toEqual([
+      ['tiny-q-adapted-1', true, 'tiny-q-adapted-1', undefined],
+    ]);
     expect(await store.has('tiny-q-adapted-1')).toBe(true);
     expect(await store.has('tiny-q')).toBe(false);
 
@@ -40,7 +45,9 @@ describe('indexedDbBundles', () => {
 
     await store.remove('tiny-q-adapted-1');
     expect(await indexedDbBundles('t', idb).list()).toEqual([]);
-    await expect(store.source('tiny-q-adapted-1').read('head.json')).rejects.toThrow(/head\.json is not stored in this browser for model tiny-q-adapted-1/);
+    await expect(store.source('tiny-q-adapted-1').read('head.json')).rejects.toThrow(
+      /head\.json is not stored in this browser for model tiny-q-adapted-1/,
+    );
     await expect(store.files('tiny-q-adapted-1')).rejects.toThrow(/not stored in this browser/);
   });
 
@@ -48,7 +55,11 @@ describe('indexedDbBundles', () => {
     const store = indexedDbBundles('t', new IDBFactory());
     await store.save(bundle('a-adapted'));
     await store.save(bundle('b-adapted'));
-    await store.save(bundle('a-adapted', (m) => { m.name = 'renamed'; }));
+    await store.save(
+      bundle('a-adapted', (m) => {
+        m.name = 'renamed';
+      }),
+    );
     const list = await store.list();
     expect(list.map((e) => e.id)).toEqual(['b-adapted', 'a-adapted']);
     expect(list[1].manifest?.name).toBe('renamed');
@@ -81,10 +92,18 @@ describe('indexedDbBundles', () => {
     const store = indexedDbBundles('t', idb);
     await store.save(bundle('y'));
     // Damage the record directly, as a browser profile could.
-    const db = await new Promise<IDBDatabase>((res) => { const r = idb.open('t', 1); r.onsuccess = () => res(r.result); });
+    const db = await new Promise<IDBDatabase>((res) => {
+      const r = idb.open('t', 1);
+      r.onsuccess = () => res(r.result);
+    });
     await new Promise<void>((res) => {
       const tx = db.transaction('manifests', 'readwrite');
-      tx.objectStore('manifests').put({ id: 'y', saved: '2026-01-01', manifest: new TextEncoder().encode('{"format": '), names: ['manifest.json'] });
+      tx.objectStore('manifests').put({
+        id: 'y',
+        saved: '2026-01-01',
+        manifest: new TextEncoder().encode('{"format": '),
+        names: ['manifest.json'],
+      });
       tx.oncomplete = () => res();
     });
     db.close();

@@ -39,7 +39,8 @@ const request = <T>(r: IDBRequest<T>): Promise<T> =>
   });
 
 /** IndexedDB stores a typed array's whole buffer: a view into a larger one is copied out first. */
-const whole = (b: Uint8Array): Uint8Array => (b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice());
+const whole = (b: Uint8Array): Uint8Array =>
+  b.byteOffset === 0 && b.byteLength === b.buffer.byteLength ? b : b.slice();
 
 const done = (tx: IDBTransaction): Promise<void> =>
   new Promise((resolve, reject) => {
@@ -59,15 +60,25 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
         r.result.createObjectStore('files');
       };
       db = request(r);
-      db.catch(() => { db = null; });
+      db.catch(() => {
+        db = null;
+      });
     }
     return db;
   };
   const record = async (id: string): Promise<ManifestRecord | undefined> =>
-    request((await open()).transaction('manifests').objectStore('manifests').get(id) as IDBRequest<ManifestRecord | undefined>);
+    request(
+      (await open()).transaction('manifests').objectStore('manifests').get(id) as IDBRequest<
+        ManifestRecord | undefined
+      >,
+    );
 
   async function read(id: string, file: string): Promise<Uint8Array> {
-    const bytes = await request((await open()).transaction('files').objectStore('files').get(`${id}/${file}`) as IDBRequest<Uint8Array | undefined>);
+    const bytes = await request(
+      (await open()).transaction('files').objectStore('files').get(`${id}/${file}`) as IDBRequest<
+        Uint8Array | undefined
+      >,
+    );
     if (!bytes) throw new Error(`${file} is not stored in this browser for model ${id}`);
     return bytes;
   }
@@ -82,12 +93,18 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
 
   return {
     async list() {
-      const recs = await request((await open()).transaction('manifests').objectStore('manifests').getAll() as IDBRequest<ManifestRecord[]>);
+      const recs = await request(
+        (await open()).transaction('manifests').objectStore('manifests').getAll() as IDBRequest<ManifestRecord[]>,
+      );
       return recs
         .sort((a, b) => a.saved.localeCompare(b.saved))
         .map((r): RegistryEntry => {
           try {
-            return { id: r.id, manifest: parseManifest(new TextDecoder().decode(r.manifest), `${r.id}/manifest.json (this browser)`), local: true };
+            return {
+              id: r.id,
+              manifest: parseManifest(new TextDecoder().decode(r.manifest), `${r.id}/manifest.json (this browser)`),
+              local: true,
+            };
           } catch (err) {
             return { id: r.id, error: (err as Error).message, local: true };
           }
@@ -99,7 +116,8 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
       if (!bytes) throw new BundleError('a bundle to store needs its manifest.json');
       const manifest = parseManifest(new TextDecoder().decode(bytes), 'manifest.json');
       const missing = Object.keys(manifest.files).filter((f) => !files.has(f));
-      if (missing.length) throw new BundleError(`model ${manifest.id}: ${missing.join(', ')} missing from the bundle to store`);
+      if (missing.length)
+        throw new BundleError(`model ${manifest.id}: ${missing.join(', ')} missing from the bundle to store`);
       // One transaction: the files of an older bundle with that id go, the new ones come, or nothing changes.
       const tx = (await open()).transaction(['manifests', 'files'], 'readwrite');
       const manifests = tx.objectStore('manifests');
@@ -107,7 +125,12 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
       const old = manifests.get(manifest.id) as IDBRequest<ManifestRecord | undefined>;
       old.onsuccess = () => {
         for (const f of old.result?.names ?? []) stored.delete(`${manifest.id}/${f}`);
-        manifests.put({ id: manifest.id, saved: new Date().toISOString(), manifest: whole(bytes), names: [...files.keys()] } satisfies ManifestRecord);
+        manifests.put({
+          id: manifest.id,
+          saved: new Date().toISOString(),
+          manifest: whole(bytes),
+          names: [...files.keys()],
+        } satisfies ManifestRecord);
         for (const [f, b] of files) stored.put(whole(b), `${manifest.id}/${f}`);
       };
       await done(tx);

@@ -122,7 +122,8 @@ function str(o: Json, key: string, where: string): string {
 }
 
 function posInts(v: unknown, where: string, len?: number): number[] {
-  const ok = Array.isArray(v) && (len === undefined || v.length === len) && v.every((d) => Number.isInteger(d) && d > 0);
+  const ok =
+    Array.isArray(v) && (len === undefined || v.length === len) && v.every((d) => Number.isInteger(d) && d > 0);
   return need(ok, v, where, len ? `${len} positive integers` : 'positive integers') as number[];
 }
 
@@ -147,7 +148,12 @@ export function validateManifest(raw: unknown): Manifest {
   str(m, 'task', '');
   str(m, 'sequence', '');
   const classes = m.classes;
-  need(Array.isArray(classes) && classes.length === 2 && classes.every((c) => typeof c === 'string'), classes, 'classes', 'two class names');
+  need(
+    Array.isArray(classes) && classes.length === 2 && classes.every((c) => typeof c === 'string'),
+    classes,
+    'classes',
+    'two class names',
+  );
   need(m.dims === 2 || m.dims === 3, m.dims, 'dims', '2 or 3');
   const arch = need(isObject(m.architecture), m.architecture, 'architecture', 'an object') as Json;
   str(arch, 'backbone', 'architecture');
@@ -160,16 +166,27 @@ export function validateManifest(raw: unknown): Manifest {
   if (outputs.cam !== undefined) {
     const cam = need(isObject(outputs.cam), outputs.cam, 'outputs.cam', 'an object') as Json;
     for (const k of ['gradient', 'feature_map', 'weights']) str(cam, k, 'outputs.cam');
-    for (const k of ['n_features', 'stage']) need(Number.isInteger(cam[k]) && (cam[k] as number) > 0, cam[k], `outputs.cam.${k}`, 'a positive integer');
+    for (const k of ['n_features', 'stage'])
+      need(Number.isInteger(cam[k]) && (cam[k] as number) > 0, cam[k], `outputs.cam.${k}`, 'a positive integer');
   }
   const pre = need(isObject(m.preprocess), m.preprocess, 'preprocess', 'an object') as Json;
   posInts(pre.grid, 'preprocess.grid', 3);
   const t = m.threshold;
   need(typeof t === 'number' && t >= 0 && t <= 1, t, 'threshold', 'a number in [0, 1]');
-  const files = need(isObject(m.files) && Object.keys(m.files).length > 0, m.files, 'files', 'a non-empty object') as Json;
+  const files = need(
+    isObject(m.files) && Object.keys(m.files).length > 0,
+    m.files,
+    'files',
+    'a non-empty object',
+  ) as Json;
   for (const [name, entry] of Object.entries(files)) {
     const e = need(isObject(entry), entry, `files["${name}"]`, 'an object') as Json;
-    need(typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256), e.sha256, `files["${name}"].sha256`, '64 lowercase hex digits');
+    need(
+      typeof e.sha256 === 'string' && /^[0-9a-f]{64}$/.test(e.sha256),
+      e.sha256,
+      `files["${name}"].sha256`,
+      '64 lowercase hex digits',
+    );
     need(Number.isInteger(e.bytes) && (e.bytes as number) >= 0, e.bytes, `files["${name}"].bytes`, 'a byte count');
     need(!name.includes('..') && !name.startsWith('/'), name, 'files', 'a file name inside the bundle');
   }
@@ -178,7 +195,12 @@ export function validateManifest(raw: unknown): Manifest {
   const td = need(isObject(m.training_data), m.training_data, 'training_data', 'an object') as Json;
   need(typeof td.synthetic === 'boolean', td.synthetic, 'training_data.synthetic', 'true or false');
   str(m, 'intended_use', '');
-  need(Array.isArray(m.limitations) && m.limitations.every((l) => typeof l === 'string'), m.limitations, 'limitations', 'a list of strings');
+  need(
+    Array.isArray(m.limitations) && m.limitations.every((l) => typeof l === 'string'),
+    m.limitations,
+    'limitations',
+    'a list of strings',
+  );
   if (m.reference !== undefined) {
     const ref = need(isObject(m.reference), m.reference, 'reference', 'an object') as Json;
     need(typeof ref.file === 'string' && ref.file in files, ref.file, 'reference.file', 'a file listed in files');
@@ -197,7 +219,14 @@ export function validateManifest(raw: unknown): Manifest {
     need(Array.isArray(mean) && mean.length > 0 && mean.every(Number.isFinite), mean, 'ood.mean', 'a list of numbers');
     const f = (mean as number[]).length;
     const w = o.whitening;
-    need(Array.isArray(w) && w.length > 0 && w.every((r) => Array.isArray(r) && r.length === f && r.every(Number.isFinite)), '…', 'ood.whitening', `rows of ${f} numbers`);
+    need(
+      Array.isArray(w) &&
+        w.length > 0 &&
+        w.every((r) => Array.isArray(r) && r.length === f && r.every(Number.isFinite)),
+      '…',
+      'ood.whitening',
+      `rows of ${f} numbers`,
+    );
     need(typeof o.threshold === 'number' && o.threshold > 0, o.threshold, 'ood.threshold', 'a positive number');
     need(typeof o.validation_pass_rate === 'number', o.validation_pass_rate, 'ood.validation_pass_rate', 'a number');
     str(o, 'fitted_on', 'ood');
@@ -206,10 +235,19 @@ export function validateManifest(raw: unknown): Manifest {
     const r = need(isObject(m.real_scans), m.real_scans, 'real_scans', 'an object') as Json;
     str(r, 'measured_on', 'real_scans');
     str(r, 'unmeasured', 'real_scans');
-    const ok = Array.isArray(r.results) && r.results.every((x) => isObject(x) && typeof x.what === 'string' && Number.isInteger(x.n) && Number.isInteger(x.of));
+    const ok =
+      Array.isArray(r.results) &&
+      r.results.every(
+        (x) => isObject(x) && typeof x.what === 'string' && Number.isInteger(x.n) && Number.isInteger(x.of),
+      );
     need(ok, r.results, 'real_scans.results', 'a list of { what, n, of }');
     if (r.fails !== undefined) {
-      need(Array.isArray(r.fails) && r.fails.every((f) => typeof f === 'string'), r.fails, 'real_scans.fails', 'a list of strings');
+      need(
+        Array.isArray(r.fails) && r.fails.every((f) => typeof f === 'string'),
+        r.fails,
+        'real_scans.fails',
+        'a list of strings',
+      );
     }
   }
   if (m.adapted !== undefined) validateAdaptation(m.adapted, m.classes as string[]);
@@ -221,10 +259,21 @@ function validateAdaptation(raw: unknown, classes: string[]): void {
   const from = need(isObject(a.from), a.from, 'adapted.from', 'an object') as Json;
   str(from, 'id', 'adapted.from');
   str(from, 'name', 'adapted.from');
-  need(typeof from.manifest_sha256 === 'string' && /^[0-9a-f]{64}$/.test(from.manifest_sha256), from.manifest_sha256, 'adapted.from.manifest_sha256', '64 lowercase hex digits');
+  need(
+    typeof from.manifest_sha256 === 'string' && /^[0-9a-f]{64}$/.test(from.manifest_sha256),
+    from.manifest_sha256,
+    'adapted.from.manifest_sha256',
+    '64 lowercase hex digits',
+  );
   need(typeof a.date === 'string' && !Number.isNaN(Date.parse(a.date)), a.date, 'adapted.date', 'an ISO 8601 date');
   const scans = need(isObject(a.scans), a.scans, 'adapted.scans', 'scans per class') as Json;
-  for (const c of classes) need(Number.isInteger(scans[c]) && (scans[c] as number) > 0, scans[c], `adapted.scans.${c}`, 'a positive scan count');
+  for (const c of classes)
+    need(
+      Number.isInteger(scans[c]) && (scans[c] as number) > 0,
+      scans[c],
+      `adapted.scans.${c}`,
+      'a positive scan count',
+    );
   str(a, 'cross_validation', 'adapted');
   need(Number.isInteger(a.epochs) && (a.epochs as number) >= 0, a.epochs, 'adapted.epochs', 'a step count');
   const metrics = need(isObject(a.metrics), a.metrics, 'adapted.metrics', 'an object') as Json;

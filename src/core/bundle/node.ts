@@ -17,6 +17,7 @@ export function resolveModel(model: string, modelsRoot = SHIPPED_MODELS): Bundle
   if (existsSync(path.join(model, 'manifest.json'))) return dirSource(path.resolve(model));
   const shipped = path.join(modelsRoot, model);
   if (/^[A-Za-z0-9._-]+$/.test(model) && existsSync(path.join(shipped, 'manifest.json'))) return dirSource(shipped);
-  if (existsSync(model) && statSync(model).isDirectory()) throw new Error(`--model ${model}: the folder has no manifest.json`);
+  if (existsSync(model) && statSync(model).isDirectory())
+    throw new Error(`--model ${model}: the folder has no manifest.json`);
   throw new Error(`--model ${model}: neither a bundle folder nor a shipped model id (see \`qumri models\`)`);
 }

@@ -22,7 +22,10 @@ function server(fail: (name: string, attempt: number) => Response | Error | unde
     calls.set(name, attempt);
     const answer = fail(name, attempt);
     if (answer instanceof Error) throw answer;
-    return answer ?? new Response(readFileSync(path.join(TINY, name)), { headers: { 'content-type': 'application/octet-stream' } });
+    return (
+      answer ??
+      new Response(readFileSync(path.join(TINY, name)), { headers: { 'content-type': 'application/octet-stream' } })
+    );
   };
   return { calls, fetchFn: fetchFn as typeof fetch };
 }
@@ -31,10 +34,13 @@ describe('retryNetwork', () => {
   it('tries a network error (TypeError) again with a doubling backoff', async () => {
     const { delays, sleep } = recorder();
     let n = 0;
-    const got = await retryNetwork(async () => {
-      if (++n < 3) throw new TypeError('Failed to fetch');
-      return 'bytes';
-    }, { tries: 3, delayMs: 100, sleep });
+    const got = await retryNetwork(
+      async () => {
+        if (++n < 3) throw new TypeError('Failed to fetch');
+        return 'bytes';
+      },
+      { tries: 3, delayMs: 100, sleep },
+    );
     expect(got).toBe('bytes');
     expect(n).toBe(3);
     expect(delays).toEqual([100, 200]);
@@ -47,7 +53,9 @@ describe('retryNetwork', () => {
       n++;
       throw new TypeError('Failed to fetch');
     };
-    await expect(retryNetwork(attempt, { tries: 4, sleep })).rejects.toThrow('Failed to fetch; network error on each of 4 tries');
+    await expect(retryNetwork(attempt, { tries: 4, sleep })).rejects.toThrow(
+      'Failed to fetch; network error on each of 4 tries',
+    );
     expect(n).toBe(4);
     expect(delays).toEqual([500, 1000, 2000]);
   });
@@ -55,10 +63,15 @@ describe('retryNetwork', () => {
   it('does not retry an error that is not the network failing', async () => {
     const { delays, sleep } = recorder();
     let n = 0;
-    await expect(retryNetwork(async () => {
-      n++;
-      throw new Error('HTTP 404');
-    }, { sleep })).rejects.toThrow('HTTP 404');
+    await expect(
+      retryNetwork(
+        async () => {
+          n++;
+          throw new Error('HTTP 404');
+        },
+        { sleep },
+      ),
+    ).rejects.toThrow('HTTP 404');
     expect(n).toBe(1);
     expect(delays).toEqual([]);
   });
@@ -67,7 +80,9 @@ describe('retryNetwork', () => {
 describe('urlSource', () => {
   it('loads a bundle whose backbone download fails once with a network error (net::ERR_CACHE_WRITE_FAILURE)', async () => {
     const { delays, sleep } = recorder();
-    const { calls, fetchFn } = server((name, attempt) => (name === 'backbone.onnx' && attempt === 1 ? new TypeError('Failed to fetch') : undefined));
+    const { calls, fetchFn } = server((name, attempt) =>
+      name === 'backbone.onnx' && attempt === 1 ? new TypeError('Failed to fetch') : undefined,
+    );
     const b = await loadBundle(urlSource(BASE, fetchFn, { sleep }));
     expect(b.manifest.id).toBe('tiny-q');
     expect(calls.get('backbone.onnx')).toBe(2);
@@ -77,14 +92,18 @@ describe('urlSource', () => {
   it('tries again when the body breaks off while it is read', async () => {
     const { sleep } = recorder();
     const broken = () => new Response(new ReadableStream({ pull: (c) => c.error(new TypeError('network error')) }));
-    const { calls, fetchFn } = server((name, attempt) => (name === 'head.json' && attempt === 1 ? broken() : undefined));
+    const { calls, fetchFn } = server((name, attempt) =>
+      name === 'head.json' && attempt === 1 ? broken() : undefined,
+    );
     await loadBundle(urlSource(BASE, fetchFn, { sleep }));
     expect(calls.get('head.json')).toBe(2);
   });
 
   it('does not retry a 404', async () => {
     const { delays, sleep } = recorder();
-    const { calls, fetchFn } = server((name) => (name === 'head.json' ? new Response('not found', { status: 404 }) : undefined));
+    const { calls, fetchFn } = server((name) =>
+      name === 'head.json' ? new Response('not found', { status: 404 }) : undefined,
+    );
     await expect(loadBundle(urlSource(BASE, fetchFn, { sleep }))).rejects.toThrow(/cannot read head\.json .*HTTP 404/);
     expect(calls.get('head.json')).toBe(1);
     expect(delays).toEqual([]);
@@ -95,14 +114,18 @@ describe('urlSource', () => {
     const onnx = new Uint8Array(readFileSync(path.join(TINY, 'backbone.onnx')));
     onnx[onnx.length - 10] ^= 0xff;
     const { calls, fetchFn } = server((name) => (name === 'backbone.onnx' ? new Response(onnx) : undefined));
-    await expect(loadBundle(urlSource(BASE, fetchFn, { sleep }))).rejects.toThrow(/backbone\.onnx has sha256 .*refusing the model/);
+    await expect(loadBundle(urlSource(BASE, fetchFn, { sleep }))).rejects.toThrow(
+      /backbone\.onnx has sha256 .*refusing the model/,
+    );
     expect(calls.get('backbone.onnx')).toBe(1);
     expect(delays).toEqual([]);
   });
 
   it('gives up on a network that keeps failing, with a message naming the model, the file and the tries', async () => {
     const { sleep } = recorder();
-    const { calls, fetchFn } = server((name) => (name === 'backbone.onnx' ? new TypeError('Failed to fetch') : undefined));
+    const { calls, fetchFn } = server((name) =>
+      name === 'backbone.onnx' ? new TypeError('Failed to fetch') : undefined,
+    );
     await expect(loadBundle(urlSource(BASE, fetchFn, { sleep }))).rejects.toThrow(
       /model tiny-q: cannot read backbone\.onnx from https:\/\/qumri\.test\/models\/tiny-q\/ \(Failed to fetch; network error on each of 3 tries\)/,
     );

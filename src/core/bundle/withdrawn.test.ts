@@ -20,8 +20,12 @@ describe('models/withdrawn.json', () => {
     expect(noSliceModelText('axial', shipped)).toBe(
       'No axial 2D model passes the shipping rule (test AUC 95 % interval above 0.70). The last candidates: DenseNet121 0.56 (0.32–0.77), QCNN 0.32 (0.12–0.56).',
     );
-    expect(noSliceModelText('sagittal', shipped)).toMatch(/^No sagittal 2D model .* The last candidates: DenseNet121 0\.45 \(0\.22–0\.67\), QDenseNet121 0\.37 \(0\.17–0\.60\)\.$/);
-    expect(noSliceModelText('axial', { ...shipped, bundles: [] })).toBe('No axial 2D model passes the shipping rule (test AUC 95 % interval above 0.70).');
+    expect(noSliceModelText('sagittal', shipped)).toMatch(
+      /^No sagittal 2D model .* The last candidates: DenseNet121 0\.45 \(0\.22–0\.67\), QDenseNet121 0\.37 \(0\.17–0\.60\)\.$/,
+    );
+    expect(noSliceModelText('axial', { ...shipped, bundles: [] })).toBe(
+      'No axial 2D model passes the shipping rule (test AUC 95 % interval above 0.70).',
+    );
   });
 
   it('refuses a malformed file with the field at fault', () => {
@@ -35,7 +39,7 @@ describe('models/withdrawn.json', () => {
     expect(() => parseWithdrawn(JSON.stringify(doc))).toThrow(/withdrawn\[0\] to have a numeric auc and ci95/);
   });
 
-  it('reads a 2D model\'s plane from its name, none when it names none', () => {
+  it("reads a 2D model's plane from its name, none when it names none", () => {
     expect(namedPlane('QCNN, MS vs healthy, FLAIR axial slice (224×224)')).toBe('axial');
     expect(namedPlane('DenseNet121, MS vs healthy, FLAIR sagittal slice (224×224)')).toBe('sagittal');
     expect(namedPlane('Tiny 2D slice test bundle (random weights)')).toBeNull();

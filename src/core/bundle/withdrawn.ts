@@ -38,12 +38,30 @@ const isNumber = (v: unknown): v is number => typeof v === 'number' && Number.is
 
 function entry(e: unknown, i: number): WithdrawnBundle {
   if (!isObject(e)) return fail(`withdrawn[${i}] to be an object`, e);
-  for (const k of ['id', 'name', 'task', 'sequence', 'family', 'head']) if (typeof e[k] !== 'string') fail(`withdrawn[${i}].${k} to be a string`, e[k]);
+  for (const k of ['id', 'name', 'task', 'sequence', 'family', 'head'])
+    if (typeof e[k] !== 'string') fail(`withdrawn[${i}].${k} to be a string`, e[k]);
   if (e.dims !== 2 && e.dims !== 3) fail(`withdrawn[${i}].dims to be 2 or 3`, e.dims);
-  const plane = e.dims === 2 ? (e.plane === 'axial' || e.plane === 'sagittal' ? e.plane : fail(`withdrawn[${i}].plane to be "axial" or "sagittal"`, e.plane)) : null;
+  const plane =
+    e.dims === 2
+      ? e.plane === 'axial' || e.plane === 'sagittal'
+        ? e.plane
+        : fail(`withdrawn[${i}].plane to be "axial" or "sagittal"`, e.plane)
+      : null;
   const ci = e.ci95;
-  if (!isNumber(e.auc) || !Array.isArray(ci) || ci.length !== 2 || !ci.every(isNumber)) fail(`withdrawn[${i}] to have a numeric auc and ci95`, { auc: e.auc, ci95: ci });
-  return { id: e.id as string, name: e.name as string, task: e.task as string, sequence: e.sequence as string, dims: e.dims, plane, family: e.family as string, head: e.head as string, auc: e.auc as number, ci95: [ci[0] as number, ci[1] as number] };
+  if (!isNumber(e.auc) || !Array.isArray(ci) || ci.length !== 2 || !ci.every(isNumber))
+    fail(`withdrawn[${i}] to have a numeric auc and ci95`, { auc: e.auc, ci95: ci });
+  return {
+    id: e.id as string,
+    name: e.name as string,
+    task: e.task as string,
+    sequence: e.sequence as string,
+    dims: e.dims,
+    plane,
+    family: e.family as string,
+    head: e.head as string,
+    auc: e.auc as number,
+    ci95: [ci[0] as number, ci[1] as number],
+  };
 }
 
 export function parseWithdrawn(json: string): Withdrawn {
@@ -57,7 +75,11 @@ export function parseWithdrawn(json: string): Withdrawn {
   if (typeof raw.rule !== 'string') fail('rule to be a string', raw.rule);
   if (!isNumber(raw.auc_floor)) fail('auc_floor to be a number', raw.auc_floor);
   if (!Array.isArray(raw.withdrawn)) fail('withdrawn to be a list', raw.withdrawn);
-  return { rule: raw.rule as string, aucFloor: raw.auc_floor as number, bundles: (raw.withdrawn as unknown[]).map(entry) };
+  return {
+    rule: raw.rule as string,
+    aucFloor: raw.auc_floor as number,
+    bundles: (raw.withdrawn as unknown[]).map(entry),
+  };
 }
 
 /** "0.32 (0.12–0.56)" */
@@ -69,7 +91,9 @@ export function aucText(b: Pick<WithdrawnBundle, 'auc' | 'ci95'>): string {
 export function noSliceModelText(plane: Plane, withdrawn: Withdrawn): string {
   const last = withdrawn.bundles.filter((b) => b.dims === 2 && b.plane === plane);
   const said = `No ${plane} 2D model passes the shipping rule (${withdrawn.rule}).`;
-  return last.length ? `${said} The last candidates: ${last.map((b) => `${b.family} ${aucText(b)}`).join(', ')}.` : said;
+  return last.length
+    ? `${said} The last candidates: ${last.map((b) => `${b.family} ${aucText(b)}`).join(', ')}.`
+    : said;
 }
 
 /**

@@ -16,7 +16,9 @@ import { parseNifti } from '../load/nifti.ts';
 
 const FIXTURES = fileURLToPath(new URL('../../../tests/fixtures/bundles/', import.meta.url));
 
-interface Reference { inputs: { file: string; probability: number; cam_weights?: number[]; cam_feature_map_dims?: number[] }[] }
+interface Reference {
+  inputs: { file: string; probability: number; cam_weights?: number[]; cam_feature_map_dims?: number[] }[];
+}
 
 function camBundles(root: string): string[] {
   if (!existsSync(root)) return [];
@@ -28,14 +30,22 @@ function camBundles(root: string): string[] {
 
 const BUNDLES = [...camBundles(FIXTURES), ...camBundles(SHIPPED_MODELS)];
 
-describe('Grad-CAM at the inner stage: the ONNX graph\'s VJP vs torch autograd', () => {
-  it('the exporter\'s fixture bundles declare it', () => {
-    expect(camBundles(FIXTURES).map((d) => path.basename(d)).sort()).toEqual(['tiny-qresnet', 'tiny-resnet']);
+describe("Grad-CAM at the inner stage: the ONNX graph's VJP vs torch autograd", () => {
+  it("the exporter's fixture bundles declare it", () => {
+    expect(
+      camBundles(FIXTURES)
+        .map((d) => path.basename(d))
+        .sort(),
+    ).toEqual(['tiny-qresnet', 'tiny-resnet']);
   });
 
-  it.each(BUNDLES)('%s: channel weights within 1e-4 of the largest, on the stage\'s map', async (dir) => {
+  it.each(BUNDLES)("%s: channel weights within 1e-4 of the largest, on the stage's map", async (dir) => {
     const bundle = await loadBundle(dirSource(dir));
-    const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+    const clf = await createClassifier(
+      bundle,
+      await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }),
+      kernelEngineFactory(),
+    );
     const ref = JSON.parse(readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
     for (const r of ref.inputs) {
       const { volume } = parseNifti(new Uint8Array(readFileSync(path.join(dir, r.file))), r.file);

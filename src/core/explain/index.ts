@@ -18,5 +18,13 @@ export interface ExplainParams {
 /** Grad-CAM in [0, 1] on the scan's voxel grid (all zeros when no channel supports the class). */
 export function gradCam(p: ExplainParams): Float32Array {
   const { cam, dims } = camOnFeatureGrid(p);
-  return camToScan({ cam, camDims: dims, grid: p.grid, gridAffine: p.gridAffine, scanDims: p.scanDims, scanAffine: p.scanAffine, gridMask: p.gridMask });
+  return camToScan({
+    cam,
+    camDims: dims,
+    grid: p.grid,
+    gridAffine: p.gridAffine,
+    scanDims: p.scanDims,
+    scanAffine: p.scanAffine,
+    gridMask: p.gridMask,
+  });
 }

@@ -11,7 +11,14 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { gunzipSync } from 'node:zlib';
 
-const platt = (a: number, b: number): Calibration => ({ method: 'platt', a, b, fitted_on: 'test', ece_before: 0, ece_after: 0 });
+const platt = (a: number, b: number): Calibration => ({
+  method: 'platt',
+  a,
+  b,
+  fitted_on: 'test',
+  ece_before: 0,
+  ece_after: 0,
+});
 
 describe('Platt calibration', () => {
   it('is the identity at a = 1, b = 0 and matches σ(a·logit(p) + b) computed by hand', () => {
@@ -30,7 +37,17 @@ describe('Platt calibration', () => {
 
 describe('Mahalanobis OOD score', () => {
   // Σ = diag(4, 1/4): whitening diag(1/2, 2).
-  const m: OodModel = { method: 'mahalanobis', mean: [1, -1], whitening: [[0.5, 0], [0, 2]], threshold: 2, validation_pass_rate: 0.95, fitted_on: 'test' };
+  const m: OodModel = {
+    method: 'mahalanobis',
+    mean: [1, -1],
+    whitening: [
+      [0.5, 0],
+      [0, 2],
+    ],
+    threshold: 2,
+    validation_pass_rate: 0.95,
+    fitted_on: 'test',
+  };
 
   it('is 0 at the mean and ‖W(x − μ)‖/√F elsewhere', () => {
     expect(oodScore([1, -1], m)).toBe(0);
@@ -44,14 +61,22 @@ describe('Mahalanobis OOD score', () => {
 });
 
 describe('withheld rule', () => {
-  const base = { modelSequence: 'FLAIR', detectedSequence: 'FLAIR' as const, oodScore: 1, oodThreshold: 2, realScanFailures: [] };
+  const base = {
+    modelSequence: 'FLAIR',
+    detectedSequence: 'FLAIR' as const,
+    oodScore: 1,
+    oodThreshold: 2,
+    realScanFailures: [],
+  };
 
   it('answers when both checks pass', () => {
     expect(verdict(base)).toEqual({ withheld: false, reasons: [], inDistribution: true });
   });
 
   it('withholds a wrong or unreadable sequence, and an out-of-distribution scan, naming each reason', () => {
-    expect(verdict({ ...base, detectedSequence: 'T1w' }).reasons).toEqual(['the image reads as T1w, the model is for FLAIR']);
+    expect(verdict({ ...base, detectedSequence: 'T1w' }).reasons).toEqual([
+      'the image reads as T1w, the model is for FLAIR',
+    ]);
     expect(verdict({ ...base, detectedSequence: 'unknown' }).withheld).toBe(true);
     const v = verdict({ ...base, detectedSequence: 'T2w', oodScore: 2.5 });
     expect(v.withheld).toBe(true);
@@ -62,7 +87,11 @@ describe('withheld rule', () => {
 
   it('a score exactly at the threshold passes; no OOD model means no OOD verdict', () => {
     expect(verdict({ ...base, oodScore: 2 }).withheld).toBe(false);
-    expect(verdict({ ...base, oodScore: null, oodThreshold: null })).toEqual({ withheld: false, reasons: [], inDistribution: null });
+    expect(verdict({ ...base, oodScore: null, oodThreshold: null })).toEqual({
+      withheld: false,
+      reasons: [],
+      inDistribution: null,
+    });
   });
 
   it('input already on the model grid has no content reading and is judged on the OOD check alone', () => {
@@ -71,15 +100,27 @@ describe('withheld rule', () => {
 });
 
 describe('the model-level real-scan check', () => {
-  const base = { modelSequence: 'FLAIR', detectedSequence: 'FLAIR' as const, oodScore: 1, oodThreshold: 2, realScanFailures: [] };
+  const base = {
+    modelSequence: 'FLAIR',
+    detectedSequence: 'FLAIR' as const,
+    oodScore: 1,
+    oodThreshold: 2,
+    realScanFailures: [],
+  };
   const fails = ['real MS FLAIR called MS: 3 of 9 (need ≥ 80%)', 'real FLAIR withheld: 6 of 19 (allowed ≤ 20%)'];
-  const manifest = (f?: string[]) => ({ sequence: 'FLAIR', real_scans: { measured_on: 'x', results: [], unmeasured: 'y', ...(f ? { fails: f } : {}) } }) as unknown as Manifest;
+  const manifest = (f?: string[]) =>
+    ({
+      sequence: 'FLAIR',
+      real_scans: { measured_on: 'x', results: [], unmeasured: 'y', ...(f ? { fails: f } : {}) },
+    }) as unknown as Manifest;
 
   it('withholds the class of a model that fails its real-scan checks, quoting them, even when the scan passes its own checks', () => {
     const v = verdict({ ...base, realScanFailures: fails });
     expect(v.withheld).toBe(true);
     expect(v.inDistribution).toBe(true);
-    expect(v.reasons).toEqual([`this model fails its checks on real scans (${fails.join('; ')}): outside its demo phantoms its answer is not reliable`]);
+    expect(v.reasons).toEqual([
+      `this model fails its checks on real scans (${fails.join('; ')}): outside its demo phantoms its answer is not reliable`,
+    ]);
   });
 
   it('applies to every input but the bundled demo phantoms, and not when the model itself is being measured', () => {
@@ -95,7 +136,9 @@ describe('the model-level real-scan check', () => {
 describe('the bundled demo phantoms', () => {
   it('are known by the sha256 of exactly the files in public/demo, gzipped and inflated', async () => {
     const dir = join(dirname(fileURLToPath(import.meta.url)), '../../../public/demo');
-    const files = readdirSync(dir).filter((f) => f.endsWith('.nii.gz')).sort();
+    const files = readdirSync(dir)
+      .filter((f) => f.endsWith('.nii.gz'))
+      .sort();
     expect(Object.keys(DEMO_SCAN_SHA256).sort()).toEqual(files);
     for (const f of files) {
       const bytes = new Uint8Array(readFileSync(join(dir, f)));

@@ -27,7 +27,12 @@ export interface JudgeContext {
 }
 
 /** `preprocessed` is the preprocessing result, or null when the input came on the model grid. */
-export function judge(manifest: Manifest, preprocessed: GridInput | null, pred: Pick<Prediction, 'oodScore'>, ctx: JudgeContext): Judgement {
+export function judge(
+  manifest: Manifest,
+  preprocessed: GridInput | null,
+  pred: Pick<Prediction, 'oodScore'>,
+  ctx: JudgeContext,
+): Judgement {
   const detected = preprocessed ? detectSequenceFromContent(preprocessed) : null;
   return {
     detected,
@@ -36,7 +41,7 @@ export function judge(manifest: Manifest, preprocessed: GridInput | null, pred: 
       detectedSequence: detected?.sequence ?? null,
       oodScore: pred.oodScore ?? null,
       oodThreshold: manifest.ood?.threshold ?? null,
-      realScanFailures: ctx.demoScan || ctx.modelCheck === false ? [] : manifest.real_scans?.fails ?? [],
+      realScanFailures: ctx.demoScan || ctx.modelCheck === false ? [] : (manifest.real_scans?.fails ?? []),
     }),
   };
 }

@@ -28,7 +28,10 @@ describe('sequence from content', () => {
   for (const [sequence, contrast] of Object.entries(CONTRASTS)) {
     for (const stripped of [false, true]) {
       // Thick axial slices as clinical FLAIR, and the phantom's own 2 × 2 × 3 mm.
-      for (const spacing of [[1, 1, 4], [2, 2, 3]] as PhantomOptions['spacing'][]) {
+      for (const spacing of [
+        [1, 1, 4],
+        [2, 2, 3],
+      ] as PhantomOptions['spacing'][]) {
         it(`a ${sequence} phantom${stripped ? ' (skull-stripped)' : ''} at ${spacing!.join('×')} mm is read as ${sequence}`, () => {
           const d = detect(phantomHead({ contrast, deepGrey: true, stripped, spacing }).volume);
           expect(d.sequence, d.evidence).toBe(sequence);
@@ -56,7 +59,13 @@ describe('sequence from content', () => {
 
   it('either FLAIR cue suffices; with neither, dark CSF reads as T1w', () => {
     const r = CONTENT_RULES;
-    const f = (bright: number, top: number) => decideSequence({ brightTail: bright * r.flairBrightAbove, darkTail: 2 * r.darkCsfAbove, topTail: top * r.flairTopAbove, centreVoxels: 1e4 }).sequence;
+    const f = (bright: number, top: number) =>
+      decideSequence({
+        brightTail: bright * r.flairBrightAbove,
+        darkTail: 2 * r.darkCsfAbove,
+        topTail: top * r.flairTopAbove,
+        centreVoxels: 1e4,
+      }).sequence;
     expect(f(1.1, 0.9)).toBe('FLAIR');
     expect(f(0.9, 1.1)).toBe('FLAIR');
     expect(f(0.9, 0.9)).toBe('T1w');
@@ -65,7 +74,9 @@ describe('sequence from content', () => {
 
   it('says unknown, not a guess, without dark CSF and without brain', () => {
     const r = CONTENT_RULES;
-    expect(decideSequence({ brightTail: 0.1, darkTail: r.darkCsfAbove / 2, topTail: 0.1, centreVoxels: 1e4 }).sequence).toBe('unknown');
+    expect(
+      decideSequence({ brightTail: 0.1, darkTail: r.darkCsfAbove / 2, topTail: 0.1, centreVoxels: 1e4 }).sequence,
+    ).toBe('unknown');
     expect(decideSequence({ brightTail: NaN, darkTail: NaN, topTail: NaN, centreVoxels: 0 }).sequence).toBe('unknown');
   });
 

@@ -96,7 +96,12 @@ export function contentFeatures({ data, mask, grid }: GridInput): ContentFeature
   for (let k = 0, o = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++, o++) {
-        if (mask[o] && Math.abs(i - c[0] / n) < half[0] && Math.abs(j - c[1] / n) < half[1] && Math.abs(k - c[2] / n) < half[2]) {
+        if (
+          mask[o] &&
+          Math.abs(i - c[0] / n) < half[0] &&
+          Math.abs(j - c[1] / n) < half[1] &&
+          Math.abs(k - c[2] / n) < half[2]
+        ) {
           centre.push(data[o] - floor);
         }
       }
@@ -104,20 +109,34 @@ export function contentFeatures({ data, mask, grid }: GridInput): ContentFeature
   }
   if (centre.length < CONTENT_RULES.minVoxels) return { ...none, centreVoxels: centre.length };
   const [p5, p50, p99] = percentilesInPlace(Float32Array.from(centre), [5, 50, 99]);
-  return { brightTail: (p99 - p50) / p50, darkTail: (p50 - p5) / p50, topTail: (b99 - b90) / (b90 - b5), centreVoxels: centre.length };
+  return {
+    brightTail: (p99 - p50) / p50,
+    darkTail: (p50 - p5) / p50,
+    topTail: (b99 - b90) / (b90 - b5),
+    centreVoxels: centre.length,
+  };
 }
 
 /** FLAIR / T2w / T1w from the features; 'unknown' when the brain is too small or CSF is neither bright nor dark. */
 export function decideSequence(f: ContentFeatures): ContentDetection {
   const r = CONTENT_RULES;
   const said = `bright tail ${f.brightTail.toFixed(2)}, dark tail ${f.darkTail.toFixed(2)} of the brain's centre, top tail ${f.topTail.toFixed(2)} of the brain`;
-  const is = (sequence: ContentSequence, why: string): ContentDetection => ({ sequence, evidence: `${why} (${said})`, features: f });
+  const is = (sequence: ContentSequence, why: string): ContentDetection => ({
+    sequence,
+    evidence: `${why} (${said})`,
+    features: f,
+  });
   if (![f.brightTail, f.darkTail, f.topTail].every(Number.isFinite) || f.brightTail < 0) {
-    return { sequence: 'unknown', evidence: `too little brain on the grid to read the tissue contrast (${f.centreVoxels} central voxels)`, features: f };
+    return {
+      sequence: 'unknown',
+      evidence: `too little brain on the grid to read the tissue contrast (${f.centreVoxels} central voxels)`,
+      features: f,
+    };
   }
   if (f.brightTail >= r.t2wAbove) return is('T2w', 'CSF brighter than brain tissue');
   if (f.darkTail < r.darkCsfAbove) return is('unknown', 'neither bright nor dark CSF');
-  if (f.brightTail >= r.flairBrightAbove) return is('FLAIR', 'dark CSF, deep grey or lesions brighter than white matter');
+  if (f.brightTail >= r.flairBrightAbove)
+    return is('FLAIR', 'dark CSF, deep grey or lesions brighter than white matter');
   if (f.topTail >= r.flairTopAbove) return is('FLAIR', 'dark CSF, cortex brighter than white matter');
   return is('T1w', 'dark CSF, white matter the brightest tissue');
 }

@@ -29,16 +29,22 @@ export interface Verdict {
 export function verdict(g: GuardInput): Verdict {
   const reasons: string[] = [];
   if (g.detectedSequence !== null && g.detectedSequence !== g.modelSequence) {
-    reasons.push(g.detectedSequence === 'unknown'
-      ? `the image's contrast does not read as ${g.modelSequence}`
-      : `the image reads as ${g.detectedSequence}, the model is for ${g.modelSequence}`);
+    reasons.push(
+      g.detectedSequence === 'unknown'
+        ? `the image's contrast does not read as ${g.modelSequence}`
+        : `the image reads as ${g.detectedSequence}, the model is for ${g.modelSequence}`,
+    );
   }
   const inDistribution = g.oodScore === null || g.oodThreshold === null ? null : g.oodScore <= g.oodThreshold;
   if (inDistribution === false) {
-    reasons.push(`unlike the training data (OOD score ${g.oodScore!.toFixed(2)} > ${g.oodThreshold!.toFixed(2)}): this answer is unreliable`);
+    reasons.push(
+      `unlike the training data (OOD score ${g.oodScore!.toFixed(2)} > ${g.oodThreshold!.toFixed(2)}): this answer is unreliable`,
+    );
   }
   if (g.realScanFailures.length > 0) {
-    reasons.push(`this model fails its checks on real scans (${g.realScanFailures.join('; ')}): outside its demo phantoms its answer is not reliable`);
+    reasons.push(
+      `this model fails its checks on real scans (${g.realScanFailures.join('; ')}): outside its demo phantoms its answer is not reliable`,
+    );
   }
   return { withheld: reasons.length > 0, reasons, inDistribution };
 }

@@ -36,7 +36,8 @@ function bind(e: AngleExpr, x: ArrayLike<number>, w: ArrayLike<number>): number 
 export function circuitView(circuit: unknown, x: ArrayLike<number>, weights: ArrayLike<number>): CircuitView {
   const program = buildProgram(parseCircuitSpec(circuit));
   const ops: DrawnOp[] = [];
-  if (program.amplitude) ops.push({ name: 'amplitude', qubits: Array.from({ length: program.nQubits }, (_, q) => q), angles: [] });
+  if (program.amplitude)
+    ops.push({ name: 'amplitude', qubits: Array.from({ length: program.nQubits }, (_, q) => q), angles: [] });
   for (const op of program.ops) {
     const def = gateByCode(op.gate);
     const angles = Array.from({ length: def.nParams }, (_, k) => bind(program.angles[op.slot + k], x, weights));

@@ -42,7 +42,11 @@ export interface Classifier {
 
 export const classAt = (probability: number, threshold: number): 0 | 1 => (probability >= threshold ? 1 : 0);
 
-export async function createClassifier(bundle: LoadedBundle, backbone: Backbone, engineFor: QuantumEngineFactory): Promise<Classifier> {
+export async function createClassifier(
+  bundle: LoadedBundle,
+  backbone: Backbone,
+  engineFor: QuantumEngineFactory,
+): Promise<Classifier> {
   const { manifest } = bundle;
   const head = await createHead(bundle.head, engineFor);
 
@@ -60,12 +64,19 @@ export async function createClassifier(bundle: LoadedBundle, backbone: Backbone,
       if (manifest.outputs.cam) {
         explain = (await backbone.run(input, grad)).cam;
       } else {
-        if (!out.featureMap || !out.featureMapDims) throw new Error(`model ${manifest.id} exports no feature_map: Grad-CAM is not available for it`);
-        explain = { featureMap: out.featureMap, featureMapDims: out.featureMapDims, channelGrad: Float32Array.from(grad) };
+        if (!out.featureMap || !out.featureMapDims)
+          throw new Error(`model ${manifest.id} exports no feature_map: Grad-CAM is not available for it`);
+        explain = {
+          featureMap: out.featureMap,
+          featureMapDims: out.featureMapDims,
+          channelGrad: Float32Array.from(grad),
+        };
       }
     }
     const t3 = performance.now();
-    const quantum = head.spec.layers.flatMap((l, i) => (l.type === 'quantum' ? [{ input: trace.inputs[i], outputs: trace.quantum[i]! }] : []));
+    const quantum = head.spec.layers.flatMap((l, i) =>
+      l.type === 'quantum' ? [{ input: trace.inputs[i], outputs: trace.quantum[i]! }] : [],
+    );
     return {
       probability,
       ...(manifest.calibration ? { calibratedProbability: calibrate(probability, manifest.calibration) } : {}),

@@ -42,8 +42,14 @@ export interface Head {
  * Binds a parsed head to quantum engines and checks its widths chain from the feature width (the
  * first layer's input unless given) to 2 logits.
  */
-export async function createHead(spec: HeadSpec, engineFor: QuantumEngineFactory, featureWidth?: number): Promise<Head> {
-  const engines = await Promise.all(spec.layers.map((l) => (l.type === 'quantum' ? engineFor(l) : Promise.resolve(undefined))));
+export async function createHead(
+  spec: HeadSpec,
+  engineFor: QuantumEngineFactory,
+  featureWidth?: number,
+): Promise<Head> {
+  const engines = await Promise.all(
+    spec.layers.map((l) => (l.type === 'quantum' ? engineFor(l) : Promise.resolve(undefined))),
+  );
   const first = spec.layers[0];
   featureWidth ??= first.type === 'dense' ? first.in : first.type === 'quantum' ? engines[0]!.inputs : 1;
   headWidths(spec, featureWidth, (l, w) => {
@@ -53,7 +59,8 @@ export async function createHead(spec: HeadSpec, engineFor: QuantumEngineFactory
   });
 
   async function forward(features: ArrayLike<number>): Promise<HeadTrace> {
-    if (features.length !== featureWidth) throw new Error(`head: expected ${featureWidth} features, got ${features.length}`);
+    if (features.length !== featureWidth)
+      throw new Error(`head: expected ${featureWidth} features, got ${features.length}`);
     const trace: HeadTrace = { inputs: [], pre: [], quantum: [], logits: new Float64Array(0) };
     let x: Float64Array = Float64Array.from(features);
     for (const [i, l] of spec.layers.entries()) {

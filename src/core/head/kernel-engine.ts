@@ -3,7 +3,14 @@
  * for Grad-CAM, adjoint gradients w.r.t. the layer's input; plus what the quantum panel shows
  * (⟨Z⟩, ⟨X⟩, basis-state probabilities, exact or seeded shots, OpenQASM 3).
  */
-import { circuitShape, loadKernel, parseCircuitSpec, toQasm3, type CircuitSpec, type QuantumKernel } from '../quantum/index.ts';
+import {
+  circuitShape,
+  loadKernel,
+  parseCircuitSpec,
+  toQasm3,
+  type CircuitSpec,
+  type QuantumKernel,
+} from '../quantum/index.ts';
 import { HeadError, type QuantumLayer } from './spec.ts';
 import type { QuantumEngineFactory } from './index.ts';
 
@@ -31,7 +38,9 @@ export function layerSpec(layer: QuantumLayer): { spec: CircuitSpec; nInputs: nu
   }
   const shape = circuitShape(spec);
   if (shape.nWeights !== layer.weights.length) {
-    throw new HeadError(`head.json quantum layer: the circuit takes ${shape.nWeights} weights, the layer stores ${layer.weights.length}`);
+    throw new HeadError(
+      `head.json quantum layer: the circuit takes ${shape.nWeights} weights, the layer stores ${layer.weights.length}`,
+    );
   }
   return { spec, nInputs: shape.nInputs, nOutputs: shape.nOutputs };
 }
@@ -63,12 +72,18 @@ export interface QuantumDetails {
 }
 
 /** Everything the quantum panel shows for one input, exact (shots = null) or from seeded shots. */
-export async function quantumDetails(layer: QuantumLayer, input: Float64Array, shots: { count: number; seed: number } | null, kernelSource?: string): Promise<QuantumDetails> {
+export async function quantumDetails(
+  layer: QuantumLayer,
+  input: Float64Array,
+  shots: { count: number; seed: number } | null,
+  kernelSource?: string,
+): Promise<QuantumDetails> {
   const kernel = await kernelFrom(kernelSource);
   const { spec } = layerSpec(layer);
   const as = (readout: CircuitSpec['readout']): CircuitSpec => ({ ...spec, readout });
   const w = layer.weights;
-  const run = (s: CircuitSpec) => Array.from(shots ? kernel.sample(s, input, w, shots.count, shots.seed) : kernel.forward(s, input, w));
+  const run = (s: CircuitSpec) =>
+    Array.from(shots ? kernel.sample(s, input, w, shots.count, shots.seed) : kernel.forward(s, input, w));
   let qasm: string;
   try {
     qasm = toQasm3(spec, input, w);

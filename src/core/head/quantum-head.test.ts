@@ -10,7 +10,9 @@ import { createNodeBackbone } from '../backbone/node.ts';
 import { createClassifier } from './classifier.ts';
 
 const TINY_Q = fileURLToPath(new URL('../bundle/testdata/tiny-q/', import.meta.url));
-const ref = JSON.parse(readFileSync(`${TINY_Q}reference.json`, 'utf8')) as { inputs: { features: number[]; logits: number[]; probability: number }[] };
+const ref = JSON.parse(readFileSync(`${TINY_Q}reference.json`, 'utf8')) as {
+  inputs: { features: number[]; logits: number[]; probability: number }[];
+};
 const spec = parseHead(readFileSync(`${TINY_Q}head.json`, 'utf8'));
 
 describe('quantum head on the WASM kernel', () => {
@@ -29,10 +31,12 @@ describe('quantum head on the WASM kernel', () => {
     const g = await head.backward(await head.forward(x), logOddsGrad(1));
     const h = 1e-6;
     for (let i = 0; i < x.length; i++) {
-      const a = x.slice(), b = x.slice();
-      a[i] += h; b[i] -= h;
+      const a = x.slice(),
+        b = x.slice();
+      a[i] += h;
+      b[i] -= h;
       const [ta, tb] = await Promise.all([head.forward(a), head.forward(b)]);
-      const fd = ((ta.logits[1] - ta.logits[0]) - (tb.logits[1] - tb.logits[0])) / (2 * h);
+      const fd = (ta.logits[1] - ta.logits[0] - (tb.logits[1] - tb.logits[0])) / (2 * h);
       expect(g[i]).toBeCloseTo(fd, 6);
     }
   });
@@ -71,7 +75,26 @@ describe('quantum panel data', () => {
     const v = circuitView(layer.circuit, input, layer.weights);
     expect(v.nQubits).toBe(2);
     // ZZFeatureMap reps 2 on 2 qubits: per rep 2 H + 2 P + 1 ZZ; RealAmplitudes reps 2: 3 RY layers + 2 CX.
-    expect(v.ops.map((o) => o.name)).toEqual(['h', 'h', 'p', 'p', 'zz', 'h', 'h', 'p', 'p', 'zz', 'ry', 'ry', 'cx', 'ry', 'ry', 'cx', 'ry', 'ry']);
+    expect(v.ops.map((o) => o.name)).toEqual([
+      'h',
+      'h',
+      'p',
+      'p',
+      'zz',
+      'h',
+      'h',
+      'p',
+      'p',
+      'zz',
+      'ry',
+      'ry',
+      'cx',
+      'ry',
+      'ry',
+      'cx',
+      'ry',
+      'ry',
+    ]);
     expect(v.ops[2].angles[0]).toBeCloseTo(2 * 0.4, 12);
     expect(v.ops[4].angles[0]).toBeCloseTo(2 * (Math.PI - 0.4) * (Math.PI + 1.2), 12);
     expect(v.ops[10].angles[0]).toBe(layer.weights[0]);
@@ -81,7 +104,11 @@ describe('quantum panel data', () => {
 describe('classifier (node backbone + quantum head)', () => {
   it('classifies a preprocessed input and explains it', async () => {
     const bundle = await loadBundle(dirSource(TINY_Q));
-    const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+    const clf = await createClassifier(
+      bundle,
+      await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }),
+      kernelEngineFactory(),
+    );
     const grid = bundle.manifest.preprocess.grid;
     const input = new Float32Array(grid[0] * grid[1] * grid[2]).map((_, i) => (i % 7) / 7);
     const p = await clf.classify(input, { explain: true });
@@ -96,17 +123,26 @@ describe('classifier (node backbone + quantum head)', () => {
 
 describe('2D slice bundle (paper-B style: sigmoid_pi → angle + rxyz_ring, ⟨Z⟩ → dense)', () => {
   const dir = fileURLToPath(new URL('../bundle/testdata/tiny-2d/', import.meta.url));
-  const ref2d = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as { inputs: { file: string; features: number[]; probability: number }[] };
+  const ref2d = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as {
+    inputs: { file: string; features: number[]; probability: number }[];
+  };
 
   it('head reproduces the numpy reference', async () => {
     const head = await createHead(parseHead(readFileSync(`${dir}head.json`, 'utf8')), kernelEngineFactory());
-    for (const r of ref2d.inputs) expect(Math.abs(positiveProbability((await head.forward(r.features)).logits) - r.probability)).toBeLessThan(1e-10);
+    for (const r of ref2d.inputs)
+      expect(Math.abs(positiveProbability((await head.forward(r.features)).logits) - r.probability)).toBeLessThan(
+        1e-10,
+      );
   });
 
   it('backbone + head on the 224×224 reference slices match torch within 1e-4', async () => {
     const { gunzipSync } = await import('fflate');
     const bundle = await loadBundle(dirSource(dir));
-    const clf = await createClassifier(bundle, await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }), kernelEngineFactory());
+    const clf = await createClassifier(
+      bundle,
+      await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }),
+      kernelEngineFactory(),
+    );
     for (const r of ref2d.inputs) {
       // nibabel wrote a float32 NIfTI-1 with its data at byte 352.
       const raw = gunzipSync(new Uint8Array(readFileSync(`${dir}${r.file}`)));

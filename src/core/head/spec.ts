@@ -49,26 +49,43 @@ function numbers(v: unknown, len: number, where: string): Float64Array {
 }
 
 function parseDense(l: Json, where: string): DenseLayer {
-  const inN = l.in, outN = l.out;
+  const inN = l.in,
+    outN = l.out;
   if (!Number.isInteger(inN) || !Number.isInteger(outN) || (inN as number) < 1 || (outN as number) < 1) {
     throw new HeadError(`head.json ${where}: in/out must be positive integers, got ${JSON.stringify([inN, outN])}`);
   }
   const activation = (l.activation ?? 'none') as Activation;
   if (!ACTIVATIONS.includes(activation)) {
-    throw new HeadError(`head.json ${where}.activation: unknown activation ${JSON.stringify(l.activation)} (known: ${ACTIVATIONS.join(', ')})`);
+    throw new HeadError(
+      `head.json ${where}.activation: unknown activation ${JSON.stringify(l.activation)} (known: ${ACTIVATIONS.join(', ')})`,
+    );
   }
   const rows = l.weight;
   if (!Array.isArray(rows) || rows.length !== outN) {
-    throw new HeadError(`head.json ${where}.weight: expected ${outN} rows of ${inN}, got ${Array.isArray(rows) ? rows.length : typeof rows} rows`);
+    throw new HeadError(
+      `head.json ${where}.weight: expected ${outN} rows of ${inN}, got ${Array.isArray(rows) ? rows.length : typeof rows} rows`,
+    );
   }
   const weight = new Float64Array((outN as number) * (inN as number));
   rows.forEach((row, r) => weight.set(numbers(row, inN as number, `${where}.weight[${r}]`), r * (inN as number)));
-  return { type: 'dense', in: inN as number, out: outN as number, activation, weight, bias: numbers(l.bias, outN as number, `${where}.bias`) };
+  return {
+    type: 'dense',
+    in: inN as number,
+    out: outN as number,
+    activation,
+    weight,
+    bias: numbers(l.bias, outN as number, `${where}.bias`),
+  };
 }
 
 function parseQuantum(l: Json, where: string): QuantumLayer {
   const c = l.circuit;
-  if (!isObject(c) || c.format !== 'qumri-circuit/1' || !Number.isInteger(c.n_qubits) || typeof c.readout !== 'string') {
+  if (
+    !isObject(c) ||
+    c.format !== 'qumri-circuit/1' ||
+    !Number.isInteger(c.n_qubits) ||
+    typeof c.readout !== 'string'
+  ) {
     throw new HeadError(`head.json ${where}.circuit: expected a qumri-circuit/1 object with n_qubits and readout`);
   }
   const w = l.weights;
@@ -85,22 +102,31 @@ export function parseHead(text: string): HeadSpec {
     throw new HeadError(`head.json is not valid JSON: ${(err as Error).message}`);
   }
   if (!isObject(raw) || raw.format !== 'qumri-head/1') {
-    throw new HeadError(`head.json: expected format "qumri-head/1", got ${JSON.stringify(isObject(raw) ? raw.format : raw)?.slice(0, 40)}`);
+    throw new HeadError(
+      `head.json: expected format "qumri-head/1", got ${JSON.stringify(isObject(raw) ? raw.format : raw)?.slice(0, 40)}`,
+    );
   }
-  if (!Array.isArray(raw.layers) || raw.layers.length === 0) throw new HeadError('head.json: "layers" must be a non-empty array');
+  if (!Array.isArray(raw.layers) || raw.layers.length === 0)
+    throw new HeadError('head.json: "layers" must be a non-empty array');
   const layers = raw.layers.map((l: unknown, i: number): HeadLayer => {
     const where = `layers[${i}]`;
     if (!isObject(l)) throw new HeadError(`head.json ${where}: expected an object`);
     if (l.type === 'dense') return parseDense(l, where);
     if (l.type === 'quantum') return parseQuantum(l, where);
     if (l.type === 'pair_logits') return { type: 'pair_logits' };
-    throw new HeadError(`head.json ${where}.type: unknown layer type ${JSON.stringify(l.type)} (known: dense, quantum, pair_logits)`);
+    throw new HeadError(
+      `head.json ${where}.type: unknown layer type ${JSON.stringify(l.type)} (known: dense, quantum, pair_logits)`,
+    );
   });
   return { layers };
 }
 
 /** The vector width after each layer, given the quantum layers' output widths; throws on a mismatch. */
-export function headWidths(spec: HeadSpec, inputWidth: number, quantumOut: (l: QuantumLayer, inWidth: number) => number): number[] {
+export function headWidths(
+  spec: HeadSpec,
+  inputWidth: number,
+  quantumOut: (l: QuantumLayer, inWidth: number) => number,
+): number[] {
   const widths: number[] = [];
   let w = inputWidth;
   spec.layers.forEach((l, i) => {

@@ -3,11 +3,19 @@ import { isUsableAffine, matToQuatern, orientationCode, quaternToMat, type Mat4 
 
 function rotZ(deg: number): number[][] {
   const t = (deg * Math.PI) / 180;
-  return [[Math.cos(t), -Math.sin(t), 0], [Math.sin(t), Math.cos(t), 0], [0, 0, 1]];
+  return [
+    [Math.cos(t), -Math.sin(t), 0],
+    [Math.sin(t), Math.cos(t), 0],
+    [0, 0, 1],
+  ];
 }
 function rotX(deg: number): number[][] {
   const t = (deg * Math.PI) / 180;
-  return [[1, 0, 0], [0, Math.cos(t), -Math.sin(t)], [0, Math.sin(t), Math.cos(t)]];
+  return [
+    [1, 0, 0],
+    [0, Math.cos(t), -Math.sin(t)],
+    [0, Math.sin(t), Math.cos(t)],
+  ];
 }
 function mul(a: number[][], b: number[][]): number[][] {
   return a.map((row) => [0, 1, 2].map((j) => row.reduce((s, v, k) => s + v * b[k][j], 0)));
@@ -24,7 +32,14 @@ describe('quaternion ↔ matrix', () => {
     ['identity', affineOf(rotZ(0), [1, 1, 1], [0, 0, 0])],
     ['oblique, anisotropic', affineOf(mul(rotZ(17), rotX(-23)), [0.9, 0.9, 4], [-100, 80, -40])],
     ['LPS (180° about z)', affineOf(rotZ(180), [1, 1, 1.5], [90, 126, -72])],
-    ['left-handed (qfac −1)', affineOf(rotX(12).map((r) => [r[0], r[1], -r[2]]), [1, 1, 2], [1, 2, 3])],
+    [
+      'left-handed (qfac −1)',
+      affineOf(
+        rotX(12).map((r) => [r[0], r[1], -r[2]]),
+        [1, 1, 2],
+        [1, 2, 3],
+      ),
+    ],
   ];
   for (const [name, m] of cases) {
     it(`round-trips ${name}`, () => {

@@ -4,8 +4,12 @@
 export type Mat4 = number[];
 
 export interface Quatern {
-  b: number; c: number; d: number;
-  qx: number; qy: number; qz: number;
+  b: number;
+  c: number;
+  d: number;
+  qx: number;
+  qy: number;
+  qz: number;
   /** pixdim[0]: −1 flips the third axis (a left-handed voxel grid). */
   qfac: 1 | -1;
   spacing: [number, number, number];
@@ -18,7 +22,10 @@ export function quaternToMat(q: Quatern): Mat4 {
   if (a < 1e-7) {
     // Not a unit quaternion's vector part: NIfTI says use a = 0 and normalise (b, c, d).
     const n = Math.hypot(b, c, d) || 1;
-    b /= n; c /= n; d /= n; a = 0;
+    b /= n;
+    c /= n;
+    d /= n;
+    a = 0;
   } else {
     a = Math.sqrt(a);
   }
@@ -98,13 +105,26 @@ export function matToQuatern(m: Mat4): Quatern {
     const yd = 1 + r22 - (r11 + r33);
     const zd = 1 + r33 - (r11 + r22);
     if (xd > 1) {
-      b = 0.5 * Math.sqrt(xd); c = (0.25 * (r12 + r21)) / b; d = (0.25 * (r13 + r31)) / b; a = (0.25 * (r32 - r23)) / b;
+      b = 0.5 * Math.sqrt(xd);
+      c = (0.25 * (r12 + r21)) / b;
+      d = (0.25 * (r13 + r31)) / b;
+      a = (0.25 * (r32 - r23)) / b;
     } else if (yd > 1) {
-      c = 0.5 * Math.sqrt(yd); b = (0.25 * (r12 + r21)) / c; d = (0.25 * (r23 + r32)) / c; a = (0.25 * (r13 - r31)) / c;
+      c = 0.5 * Math.sqrt(yd);
+      b = (0.25 * (r12 + r21)) / c;
+      d = (0.25 * (r23 + r32)) / c;
+      a = (0.25 * (r13 - r31)) / c;
     } else {
-      d = 0.5 * Math.sqrt(zd); b = (0.25 * (r13 + r31)) / d; c = (0.25 * (r23 + r32)) / d; a = (0.25 * (r21 - r12)) / d;
+      d = 0.5 * Math.sqrt(zd);
+      b = (0.25 * (r13 + r31)) / d;
+      c = (0.25 * (r23 + r32)) / d;
+      a = (0.25 * (r21 - r12)) / d;
     }
-    if (a < 0) { b = -b; c = -c; d = -d; }
+    if (a < 0) {
+      b = -b;
+      c = -c;
+      d = -d;
+    }
   }
   return { b, c, d, qx: m[3], qy: m[7], qz: m[11], qfac, spacing };
 }
@@ -127,7 +147,11 @@ export function isUsableAffine(m: Mat4): boolean {
  * component first, so an oblique axis never steals a world axis a straighter one owns.
  */
 export function orientationCode(m: Mat4): string {
-  const letters = [['L', 'R'], ['P', 'A'], ['I', 'S']];
+  const letters = [
+    ['L', 'R'],
+    ['P', 'A'],
+    ['I', 'S'],
+  ];
   const worldOf = [-1, -1, -1];
   const usedWorld = new Set<number>();
   for (let round = 0; round < 3; round++) {

@@ -1,7 +1,10 @@
 /** NIfTI datatype codes QuMRI reads, their byte sizes, and conversion of raw voxels to float32. */
 import type { VoxelType } from '../volume.ts';
 
-interface DatatypeInfo { type: VoxelType; bytes: number }
+interface DatatypeInfo {
+  type: VoxelType;
+  bytes: number;
+}
 
 export const NIFTI_DATATYPES: Record<number, DatatypeInfo> = {
   2: { type: 'uint8', bytes: 1 },
@@ -16,21 +19,43 @@ export const NIFTI_DATATYPES: Record<number, DatatypeInfo> = {
 };
 
 export const NIFTI_CODE_OF: Record<VoxelType, number> = {
-  uint8: 2, int16: 4, int32: 8, float32: 16, float64: 64, rgb24: 128, int8: 256, uint16: 512, uint32: 768,
+  uint8: 2,
+  int16: 4,
+  int32: 8,
+  float32: 16,
+  float64: 64,
+  rgb24: 128,
+  int8: 256,
+  uint16: 512,
+  uint32: 768,
 };
 
 /** Names of codes we reject, so the message says what the file holds. */
 export const UNSUPPORTED_NAMES: Record<number, string> = {
-  1: 'binary', 32: 'complex64', 1024: 'int64', 1280: 'uint64', 1536: 'float128', 1792: 'complex128', 2048: 'complex256', 2304: 'rgba32',
+  1: 'binary',
+  32: 'complex64',
+  1024: 'int64',
+  1280: 'uint64',
+  1536: 'float128',
+  1792: 'complex128',
+  2048: 'complex256',
+  2304: 'rgba32',
 };
 
 const LITTLE_ENDIAN_HOST = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
-type NumericArray = Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
+type NumericArray =
+  Uint8Array | Int8Array | Int16Array | Uint16Array | Int32Array | Uint32Array | Float32Array | Float64Array;
 
 const TYPED: Record<Exclude<VoxelType, 'rgb24'>, new (b: ArrayBuffer) => NumericArray> = {
-  uint8: Uint8Array, int8: Int8Array, int16: Int16Array, uint16: Uint16Array,
-  int32: Int32Array, uint32: Uint32Array, float32: Float32Array, float64: Float64Array,
+  uint8: Uint8Array,
+  int8: Int8Array,
+  int16: Int16Array,
+  uint16: Uint16Array,
+  int32: Int32Array,
+  uint32: Uint32Array,
+  float32: Float32Array,
+  float64: Float64Array,
 };
 
 type Getter = (dv: DataView, offset: number, le: boolean) => number;
@@ -51,7 +76,13 @@ const GETTERS: Record<Exclude<VoxelType, 'rgb24'>, Getter> = {
  * RGB is reduced to luminance (Rec. 601) because every later stage works on one channel.
  */
 export function decodeVoxels(
-  bytes: Uint8Array, offset: number, count: number, type: VoxelType, le: boolean, slope: number, inter: number,
+  bytes: Uint8Array,
+  offset: number,
+  count: number,
+  type: VoxelType,
+  le: boolean,
+  slope: number,
+  inter: number,
 ): Float32Array {
   const out = new Float32Array(count);
   const dv = new DataView(bytes.buffer, bytes.byteOffset + offset, bytes.byteLength - offset);

@@ -40,7 +40,10 @@ const sizeText = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)}
 async function within<T>(work: Promise<T>, ms: number, overdue: () => Error): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
-    return await Promise.race([work, new Promise<never>((_, reject) => (timer = setTimeout(() => reject(overdue()), ms)))]);
+    return await Promise.race([
+      work,
+      new Promise<never>((_, reject) => (timer = setTimeout(() => reject(overdue()), ms))),
+    ]);
   } finally {
     clearTimeout(timer);
   }
@@ -56,9 +59,12 @@ function headerDims(bytes: Uint8Array): number[] {
 
 /** Inside a JSON string: dcm2niix's `\9` for a tab becomes `\t`, a raw control character `\u00XX`. */
 const repairString = (s: string) =>
-  s.replace(/\\[\s\S]|[\u0000-\u001f]/g, (m) => (m === '\\9' ? '\\t' : m.length === 2 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`));
+  s.replace(/\\[\s\S]|[\u0000-\u001f]/g, (m) =>
+    m === '\\9' ? '\\t' : m.length === 2 ? m : `\\u${m.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 
-const asObject = (v: unknown): Record<string, unknown> => (v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {});
+const asObject = (v: unknown): Record<string, unknown> =>
+  v !== null && typeof v === 'object' && !Array.isArray(v) ? (v as Record<string, unknown>) : {};
 
 /**
  * dcm2niix's JSON sidecar, which is not always JSON: it writes a tab inside a string as `\9`,
@@ -72,7 +78,9 @@ export function parseSidecar(text: string): Record<string, unknown> {
   } catch {
     // repaired below
   }
-  const repaired = text.replace(/"(?:[^"\\]|\\[\s\S])*"|-?\b(?:nan|inf)\b/gi, (token) => (token.startsWith('"') ? repairString(token) : 'null'));
+  const repaired = text.replace(/"(?:[^"\\]|\\[\s\S])*"|-?\b(?:nan|inf)\b/gi, (token) =>
+    token.startsWith('"') ? repairString(token) : 'null',
+  );
   try {
     return asObject(JSON.parse(repaired));
   } catch {
@@ -85,7 +93,10 @@ export function parseSidecar(text: string): Record<string, unknown> {
  * Returns summaries only: the converted volumes stay here until `loadSeries` picks one. A
  * conversion past `deadline` is stopped (tests give a shorter one).
  */
-export async function convertDicom(files: DicomInputFile[], deadline: ConvertDeadline = CONVERT_DEADLINE): Promise<{ ok: true; series: DicomSeriesSummary[] } | LoadFailure> {
+export async function convertDicom(
+  files: DicomInputFile[],
+  deadline: ConvertDeadline = CONVERT_DEADLINE,
+): Promise<{ ok: true; series: DicomSeriesSummary[] } | LoadFailure> {
   try {
     const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
     // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
@@ -93,17 +104,32 @@ export async function convertDicom(files: DicomInputFile[], deadline: ConvertDea
     const dcm2niix = new Dcm2niix();
     const convert = async () => {
       await dcm2niix.init();
-      return dcm2niix.input(input).bids('y').gzip('n').run().catch((e: unknown) => {
-        throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`);
-      });
+      return dcm2niix
+        .input(input)
+        .bids('y')
+        .gzip('n')
+        .run()
+        .catch((e: unknown) => {
+          throw new ScanError(
+            'dicom-convert',
+            `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`,
+          );
+        });
     };
     const bytes = files.reduce((n, { file }) => n + file.size, 0);
     const limitMs = deadline.baseMs + (deadline.msPerMB * bytes) / 1e6;
     let out: File[];
     try {
-      out = await within(convert(), limitMs, () => new ScanError('dicom-convert',
-        `DICOM conversion stopped: dcm2niix did not finish with the ${files.length} dropped file(s) (${sizeText(bytes)}) within ${Math.round(limitMs / 100) / 10} s ` +
-        `(the limit: ${deadline.baseMs / 1000} s plus ${deadline.msPerMB / 1000} s per MB). Real series convert far faster; these files are probably damaged.`));
+      out = await within(
+        convert(),
+        limitMs,
+        () =>
+          new ScanError(
+            'dicom-convert',
+            `DICOM conversion stopped: dcm2niix did not finish with the ${files.length} dropped file(s) (${sizeText(bytes)}) within ${Math.round(limitMs / 100) / 10} s ` +
+              `(the limit: ${deadline.baseMs / 1000} s plus ${deadline.msPerMB / 1000} s per MB). Real series convert far faster; these files are probably damaged.`,
+          ),
+      );
     } finally {
       // Also ends a conversion still running at the deadline: terminate() stops a Web Worker mid-WebAssembly.
       dcm2niix.worker?.terminate();
@@ -134,7 +160,10 @@ export async function convertDicom(files: DicomInputFile[], deadline: ConvertDea
       });
     }
     if (series.length === 0) {
-      throw new ScanError('dicom-no-series', `No DICOM image series found among the ${files.length} dropped file(s); they are neither NIfTI nor readable DICOM.`);
+      throw new ScanError(
+        'dicom-no-series',
+        `No DICOM image series found among the ${files.length} dropped file(s); they are neither NIfTI nor readable DICOM.`,
+      );
     }
     series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
     return { ok: true, series };

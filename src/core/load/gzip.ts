@@ -28,14 +28,22 @@ const MAX_DEFLATE_RATIO = 1032;
 
 /** Offset of the deflate stream after the gzip member header (RFC 1952 §2.3). */
 function deflateStart(bytes: Uint8Array, fileName: string): number {
-  if (bytes[2] !== 8) throw new ScanError('gzip-corrupt', `${fileName}: the gzip data is corrupted (compression method ${bytes[2]}, expected 8 = deflate).`);
+  if (bytes[2] !== 8)
+    throw new ScanError(
+      'gzip-corrupt',
+      `${fileName}: the gzip data is corrupted (compression method ${bytes[2]}, expected 8 = deflate).`,
+    );
   const flags = bytes[3];
   let p = 10;
   if (flags & 4) p += 2 + (bytes[p] | (bytes[p + 1] << 8));
   if (flags & 8) while (p < bytes.length && bytes[p++] !== 0);
   if (flags & 16) while (p < bytes.length && bytes[p++] !== 0);
   if (flags & 2) p += 2;
-  if (p >= bytes.length - 8) throw new ScanError('gzip-truncated', `${fileName}: the gzip data is truncated (the file ends inside the gzip header).`);
+  if (p >= bytes.length - 8)
+    throw new ScanError(
+      'gzip-truncated',
+      `${fileName}: the gzip data is truncated (the file ends inside the gzip header).`,
+    );
   return p;
 }
 
@@ -63,14 +71,20 @@ function inflatesPast(bytes: Uint8Array, limit: number): boolean {
 export function gunzipChecked(bytes: Uint8Array, fileName = 'file', maxBytes = MAX_DECOMPRESSED_BYTES): Uint8Array {
   // Smallest gzip: 10-byte header, an empty deflate block, 8-byte trailer.
   if (bytes.length < 18) {
-    throw new ScanError('gzip-truncated', `${fileName}: the gzip data is truncated (${bytes.length} bytes, too short for a gzip file).`);
+    throw new ScanError(
+      'gzip-truncated',
+      `${fileName}: the gzip data is truncated (${bytes.length} bytes, too short for a gzip file).`,
+    );
   }
   const tail = new DataView(bytes.buffer, bytes.byteOffset + bytes.length - 8, 8);
   const expectedCrc = tail.getUint32(0, true);
   const expectedSize = tail.getUint32(4, true);
   // A truncated file's "trailer" is compressed bytes, so a huge size there proves nothing by itself.
   if (expectedSize > maxBytes && inflatesPast(bytes, maxBytes)) {
-    throw new ScanError('too-large', `${fileName}: decompresses to more than ${formatBytes(maxBytes)}, the limit for one file.`);
+    throw new ScanError(
+      'too-large',
+      `${fileName}: decompresses to more than ${formatBytes(maxBytes)}, the limit for one file.`,
+    );
   }
   let out: Uint8Array;
   try {
@@ -84,11 +98,14 @@ export function gunzipChecked(bytes: Uint8Array, fileName = 'file', maxBytes = M
     if (e instanceof ScanError) throw e;
     const msg = e instanceof Error ? e.message : String(e);
     if (/unexpected EOF|end of/i.test(msg)) {
-      throw new ScanError('gzip-truncated', `${fileName}: the gzip data is truncated (the file ends before the compressed stream does).`);
+      throw new ScanError(
+        'gzip-truncated',
+        `${fileName}: the gzip data is truncated (the file ends before the compressed stream does).`,
+      );
     }
     throw new ScanError('gzip-corrupt', `${fileName}: the gzip data is corrupted (${msg}).`);
   }
-  if ((out.length >>> 0) !== expectedSize || crc32(out) !== expectedCrc) {
+  if (out.length >>> 0 !== expectedSize || crc32(out) !== expectedCrc) {
     throw new ScanError(
       'gzip-corrupt',
       `${fileName}: the gzip data is corrupted or truncated (checksum or length in the gzip trailer does not match the data).`,

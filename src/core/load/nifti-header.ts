@@ -61,21 +61,31 @@ export function readNiftiHeader(bytes: Uint8Array, fileName: string): NiftiHeade
   const { version, littleEndian: le } = kind;
   const need = version === 1 ? NIFTI1_HEADER_BYTES : NIFTI2_HEADER_BYTES;
   if (bytes.length < need) {
-    throw new ScanError('header-truncated', `${fileName}: the file ends inside the NIfTI-${version} header (${bytes.length} of ${need} bytes).`);
+    throw new ScanError(
+      'header-truncated',
+      `${fileName}: the file ends inside the NIfTI-${version} header (${bytes.length} of ${need} bytes).`,
+    );
   }
   const dv = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (version === 1) {
     const magic = ascii(bytes, 344, 4);
     if (magic === 'ni1\0') {
-      throw new ScanError('analyze-pair', `${fileName}: a two-file NIfTI (.hdr/.img pair, magic "ni1"); convert it to a single .nii file.`);
+      throw new ScanError(
+        'analyze-pair',
+        `${fileName}: a two-file NIfTI (.hdr/.img pair, magic "ni1"); convert it to a single .nii file.`,
+      );
     }
     if (magic !== 'n+1\0') {
-      throw new ScanError('wrong-magic', `${fileName}: wrong NIfTI-1 magic ${JSON.stringify(magic.replace(/\0/g, ''))} at byte 344 (expected "n+1"); an ANALYZE 7.5 file or a damaged header.`);
+      throw new ScanError(
+        'wrong-magic',
+        `${fileName}: wrong NIfTI-1 magic ${JSON.stringify(magic.replace(/\0/g, ''))} at byte 344 (expected "n+1"); an ANALYZE 7.5 file or a damaged header.`,
+      );
     }
     const i16 = (o: number) => dv.getInt16(o, le);
     const f32 = (o: number) => dv.getFloat32(o, le);
     return {
-      version, littleEndian: le,
+      version,
+      littleEndian: le,
       dim: Array.from({ length: 8 }, (_, k) => i16(40 + 2 * k)),
       pixdim: Array.from({ length: 8 }, (_, k) => f32(76 + 4 * k)),
       datatypeCode: i16(70),
@@ -94,13 +104,20 @@ export function readNiftiHeader(bytes: Uint8Array, fileName: string): NiftiHeade
   }
   const magic = ascii(bytes, 4, 8);
   if (magic !== 'n+2\0\r\n\x1a\n') {
-    const shown = magic.slice(0, 3) === 'ni2' ? 'ni2 (a two-file .hdr/.img pair)' : JSON.stringify(magic.replace(/[^\x20-\x7e]/g, '.'));
-    throw new ScanError(magic.slice(0, 3) === 'ni2' ? 'analyze-pair' : 'wrong-magic', `${fileName}: wrong NIfTI-2 magic ${shown} at byte 4 (expected "n+2").`);
+    const shown =
+      magic.slice(0, 3) === 'ni2'
+        ? 'ni2 (a two-file .hdr/.img pair)'
+        : JSON.stringify(magic.replace(/[^\x20-\x7e]/g, '.'));
+    throw new ScanError(
+      magic.slice(0, 3) === 'ni2' ? 'analyze-pair' : 'wrong-magic',
+      `${fileName}: wrong NIfTI-2 magic ${shown} at byte 4 (expected "n+2").`,
+    );
   }
   const i64 = (o: number) => Number(dv.getBigInt64(o, le));
   const f64 = (o: number) => dv.getFloat64(o, le);
   return {
-    version, littleEndian: le,
+    version,
+    littleEndian: le,
     dim: Array.from({ length: 8 }, (_, k) => i64(16 + 8 * k)),
     pixdim: Array.from({ length: 8 }, (_, k) => f64(104 + 8 * k)),
     datatypeCode: dv.getInt16(12, le),

@@ -45,10 +45,16 @@ function integerScaling(data: Float32Array, [lo, hi]: [number, number]): { slope
 
 function checkVolume(vol: Volume): void {
   const [nx, ny, nz] = vol.dims;
-  if (![nx, ny, nz].every((d) => Number.isInteger(d) && d >= 1)) throw new Error(`writeNifti: dims ${JSON.stringify(vol.dims)} must be positive integers`);
-  if (vol.data.length !== nx * ny * nz) throw new Error(`writeNifti: data has ${vol.data.length} values but dims ${vol.dims.join('×')} need ${nx * ny * nz}`);
-  if (vol.affine.length !== 16 || !vol.affine.every(Number.isFinite)) throw new Error(`writeNifti: affine must be 16 finite numbers, got ${vol.affine.length}`);
-  if (!vol.spacing.every((s) => Number.isFinite(s) && s > 0)) throw new Error(`writeNifti: spacing ${JSON.stringify(vol.spacing)} must be positive`);
+  if (![nx, ny, nz].every((d) => Number.isInteger(d) && d >= 1))
+    throw new Error(`writeNifti: dims ${JSON.stringify(vol.dims)} must be positive integers`);
+  if (vol.data.length !== nx * ny * nz)
+    throw new Error(
+      `writeNifti: data has ${vol.data.length} values but dims ${vol.dims.join('×')} need ${nx * ny * nz}`,
+    );
+  if (vol.affine.length !== 16 || !vol.affine.every(Number.isFinite))
+    throw new Error(`writeNifti: affine must be 16 finite numbers, got ${vol.affine.length}`);
+  if (!vol.spacing.every((s) => Number.isFinite(s) && s > 0))
+    throw new Error(`writeNifti: spacing ${JSON.stringify(vol.spacing)} must be positive`);
 }
 
 export function writeNifti(vol: Volume, opts: WriteOptions = {}): Uint8Array {
@@ -91,9 +97,12 @@ export function writeNifti(vol: Volume, opts: WriteOptions = {}): Uint8Array {
     else for (let i = 0; i < n; i++) dv.setFloat32(o + 4 * i, vol.data[i], true);
   } else {
     const [lo, hi] = RANGE[type];
-    const put = type === 'uint8' ? (i: number, v: number) => dv.setUint8(o + i, v)
-      : type === 'int16' ? (i: number, v: number) => dv.setInt16(o + 2 * i, v, true)
-      : (i: number, v: number) => dv.setUint16(o + 2 * i, v, true);
+    const put =
+      type === 'uint8'
+        ? (i: number, v: number) => dv.setUint8(o + i, v)
+        : type === 'int16'
+          ? (i: number, v: number) => dv.setInt16(o + 2 * i, v, true)
+          : (i: number, v: number) => dv.setUint16(o + 2 * i, v, true);
     for (let i = 0; i < n; i++) put(i, Math.min(hi, Math.max(lo, Math.round((vol.data[i] - inter) / slope))));
   }
   return opts.gzip ? gzipSync(out, { level: 6 }) : out;

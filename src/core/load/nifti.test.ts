@@ -20,7 +20,8 @@ function ramp(dims: [number, number, number], affine = RAS, spacing: [number, nu
 /** An oblique, anisotropic, left-right-flipped affine like a clinical scan's. */
 function clinicalAffine(): number[] {
   const t = 0.3;
-  const c = Math.cos(t), s = Math.sin(t);
+  const c = Math.cos(t),
+    s = Math.sin(t);
   return [-0.9 * c, 0, 4 * s, 100, 0, 0.9, 0, -120, 0.9 * s, 0, 4 * c, -30, 0, 0, 0, 1];
 }
 
@@ -36,22 +37,28 @@ function buildRaw(vol: Volume, version: 1 | 2, le: boolean, { sform = true, qfor
   if (version === 1) {
     dv.setInt32(0, 348, le);
     dims.forEach((d, k) => dv.setInt16(40 + 2 * k, d, le));
-    dv.setInt16(70, 16, le); dv.setInt16(72, 32, le);
+    dv.setInt16(70, 16, le);
+    dv.setInt16(72, 32, le);
     pix.forEach((p, k) => dv.setFloat32(76 + 4 * k, p, le));
-    dv.setFloat32(108, hdrSize, le); dv.setFloat32(112, 1, le);
+    dv.setFloat32(108, hdrSize, le);
+    dv.setFloat32(112, 1, le);
     out[123] = 2;
-    dv.setInt16(252, qform ? 1 : 0, le); dv.setInt16(254, sform ? 1 : 0, le);
+    dv.setInt16(252, qform ? 1 : 0, le);
+    dv.setInt16(254, sform ? 1 : 0, le);
     [q.b, q.c, q.d, q.qx, q.qy, q.qz].forEach((v, k) => dv.setFloat32(256 + 4 * k, v, le));
     for (let k = 0; k < 12; k++) dv.setFloat32(280 + 4 * k, vol.affine[k], le);
     out.set([0x6e, 0x2b, 0x31, 0], 344);
   } else {
     dv.setInt32(0, 540, le);
     out.set([0x6e, 0x2b, 0x32, 0, 0x0d, 0x0a, 0x1a, 0x0a], 4);
-    dv.setInt16(12, 16, le); dv.setInt16(14, 32, le);
+    dv.setInt16(12, 16, le);
+    dv.setInt16(14, 32, le);
     dims.forEach((d, k) => dv.setBigInt64(16 + 8 * k, BigInt(d), le));
     pix.forEach((p, k) => dv.setFloat64(104 + 8 * k, p, le));
-    dv.setBigInt64(168, BigInt(hdrSize), le); dv.setFloat64(176, 1, le);
-    dv.setInt32(344, qform ? 1 : 0, le); dv.setInt32(348, sform ? 1 : 0, le);
+    dv.setBigInt64(168, BigInt(hdrSize), le);
+    dv.setFloat64(176, 1, le);
+    dv.setInt32(344, qform ? 1 : 0, le);
+    dv.setInt32(348, sform ? 1 : 0, le);
     [q.b, q.c, q.d, q.qx, q.qy, q.qz].forEach((v, k) => dv.setFloat64(352 + 8 * k, v, le));
     for (let k = 0; k < 12; k++) dv.setFloat64(400 + 8 * k, vol.affine[k], le);
     dv.setInt32(500, 2, le);
@@ -78,12 +85,21 @@ describe('parseNifti: reading', () => {
   it('round-trips float32 .nii and .nii.gz through writeNifti', () => {
     const vol = ramp([13, 11, 7], clinicalAffine(), [0.9, 0.9, 4]);
     for (const gzip of [false, true]) {
-      const { volume, info } = parseNifti(writeNifti(vol, { gzip, description: 'round trip' }), gzip ? 'a.nii.gz' : 'a.nii');
+      const { volume, info } = parseNifti(
+        writeNifti(vol, { gzip, description: 'round trip' }),
+        gzip ? 'a.nii.gz' : 'a.nii',
+      );
       expect(volume.dims).toEqual([13, 11, 7]);
       expect(Array.from(volume.data)).toEqual(Array.from(vol.data));
       volume.affine.forEach((v, i) => expect(v).toBeCloseTo(vol.affine[i], 5));
       volume.spacing.forEach((v, i) => expect(v).toBeCloseTo(vol.spacing[i], 6));
-      expect(info).toMatchObject({ format: 'NIfTI-1', datatype: 'float32', description: 'round trip', affineSource: 'sform', orientation: 'LAS' });
+      expect(info).toMatchObject({
+        format: 'NIfTI-1',
+        datatype: 'float32',
+        description: 'round trip',
+        affineSource: 'sform',
+        orientation: 'LAS',
+      });
       expect(info.intensityRange).toEqual([-20, 96 * 1.5 - 20]);
     }
   });
@@ -104,7 +120,10 @@ describe('parseNifti: reading', () => {
   });
 
   it.each([
-    ['int8', 256, 1], ['int32', 8, 4], ['uint32', 768, 4], ['float64', 64, 8],
+    ['int8', 256, 1],
+    ['int32', 8, 4],
+    ['uint32', 768, 4],
+    ['float64', 64, 8],
   ] as const)('reads %s voxels in both byte orders', (name, code, size) => {
     const values = [-3, 0, 7, 100, 1, 2, 3, 4].map((v) => (name === 'uint32' ? Math.abs(v) : v));
     for (const le of [true, false]) {
@@ -152,7 +171,11 @@ describe('parseNifti: reading', () => {
 
   it('reads big-endian NIfTI-1 and both byte orders of NIfTI-2', () => {
     const vol = ramp([9, 8, 7], clinicalAffine(), [0.9, 0.9, 4]);
-    for (const [version, le] of [[1, false], [2, true], [2, false]] as const) {
+    for (const [version, le] of [
+      [1, false],
+      [2, true],
+      [2, false],
+    ] as const) {
       const { volume, info } = parseNifti(buildRaw(vol, version, le), 'x.nii');
       expect(info.format).toBe(version === 1 ? 'NIfTI-1' : 'NIfTI-2');
       expect(Array.from(volume.data)).toEqual(Array.from(vol.data));
@@ -181,7 +204,9 @@ describe('parseNifti: reading', () => {
   });
 
   it('converts metre units to millimetres', () => {
-    const bytes = writeNifti(ramp([4, 4, 4], [0.001, 0, 0, 0, 0, 0.001, 0, 0, 0, 0, 0.002, 0, 0, 0, 0, 1], [0.001, 0.001, 0.002]));
+    const bytes = writeNifti(
+      ramp([4, 4, 4], [0.001, 0, 0, 0, 0, 0.001, 0, 0, 0, 0, 0.002, 0, 0, 0, 0, 1], [0.001, 0.001, 0.002]),
+    );
     bytes[123] = 1;
     const { volume } = parseNifti(bytes, 'm.nii');
     volume.spacing.forEach((v, i) => expect(v).toBeCloseTo([1, 1, 2][i], 5));
@@ -216,9 +241,17 @@ describe('parseNifti: rejecting bad input', () => {
   };
 
   it('not NIfTI, DICOM, empty', () => {
-    expectScanError(() => parseNifti(new TextEncoder().encode('hello world, not an image at all'), 'a.txt'), 'not-nifti', 'neither a NIfTI');
+    expectScanError(
+      () => parseNifti(new TextEncoder().encode('hello world, not an image at all'), 'a.txt'),
+      'not-nifti',
+      'neither a NIfTI',
+    );
     expectScanError(() => parseNifti(new Uint8Array(0), 'empty.nii'), 'not-nifti');
-    expectScanError(() => parseNifti(gzipSync(new TextEncoder().encode('just text')), 'x.gz'), 'not-nifti', 'gzip file that does not contain');
+    expectScanError(
+      () => parseNifti(gzipSync(new TextEncoder().encode('just text')), 'x.gz'),
+      'not-nifti',
+      'gzip file that does not contain',
+    );
     const dcm = new Uint8Array(300);
     dcm.set([0x44, 0x49, 0x43, 0x4d], 128);
     expectScanError(() => parseNifti(dcm, 'IM0001'), 'dicom-file', 'DICOM');
@@ -237,27 +270,105 @@ describe('parseNifti: rejecting bad input', () => {
   });
 
   it('wrong magic, ANALYZE pair, truncated header', () => {
-    expectScanError(() => parseNifti(edit((_, b) => b.set([0x61, 0x62, 0x63, 0], 344)), 'm.nii'), 'wrong-magic', '"abc"');
-    expectScanError(() => parseNifti(edit((_, b) => b.set([0x6e, 0x69, 0x31, 0], 344)), 'p.hdr'), 'analyze-pair', '.hdr/.img');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((_, b) => b.set([0x61, 0x62, 0x63, 0], 344)),
+          'm.nii',
+        ),
+      'wrong-magic',
+      '"abc"',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((_, b) => b.set([0x6e, 0x69, 0x31, 0], 344)),
+          'p.hdr',
+        ),
+      'analyze-pair',
+      '.hdr/.img',
+    );
     expectScanError(() => parseNifti(ok().slice(0, 200), 'h.nii'), 'header-truncated', '200 of 348');
   });
 
   it('2D, zero, negative and out-of-range dimensions', () => {
     expectScanError(() => parseNifti(writeNifti(ramp([16, 16, 1])), 's.nii'), 'dims-2d', '16×16×1');
-    expectScanError(() => parseNifti(edit((dv) => dv.setInt16(40, 2, true)), 's.nii'), 'dims-2d');
-    expectScanError(() => parseNifti(edit((dv) => dv.setInt16(44, 0, true)), 'z.nii'), 'dims-invalid', 'dimension 2 is 0');
-    expectScanError(() => parseNifti(edit((dv) => dv.setInt16(46, -3, true)), 'n.nii'), 'dims-invalid', 'dimension 3 is -3');
-    expectScanError(() => parseNifti(edit((dv) => dv.setInt16(40, 9, true)), 'd.nii'), 'dims-invalid', 'dim[0] = 9');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setInt16(40, 2, true)),
+          's.nii',
+        ),
+      'dims-2d',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setInt16(44, 0, true)),
+          'z.nii',
+        ),
+      'dims-invalid',
+      'dimension 2 is 0',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setInt16(46, -3, true)),
+          'n.nii',
+        ),
+      'dims-invalid',
+      'dimension 3 is -3',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setInt16(40, 9, true)),
+          'd.nii',
+        ),
+      'dims-invalid',
+      'dim[0] = 9',
+    );
   });
 
   it('4D and 5D files offer the first volume', () => {
-    const err4 = expectScanError(() => parseNifti(edit((dv) => { dv.setInt16(40, 4, true); dv.setInt16(48, 3, true); }), 'f.nii'), 'dims-multivolume', '3 volumes');
+    const err4 = expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => {
+            dv.setInt16(40, 4, true);
+            dv.setInt16(48, 3, true);
+          }),
+          'f.nii',
+        ),
+      'dims-multivolume',
+      '3 volumes',
+    );
     expect(err4.options.canTakeFirstVolume).toBe(true);
-    expectScanError(() => parseNifti(edit((dv) => { dv.setInt16(40, 5, true); dv.setInt16(48, 1, true); dv.setInt16(50, 2, true); }), 'f.nii'), 'dims-multivolume', '5D');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => {
+            dv.setInt16(40, 5, true);
+            dv.setInt16(48, 1, true);
+            dv.setInt16(50, 2, true);
+          }),
+          'f.nii',
+        ),
+      'dims-multivolume',
+      '5D',
+    );
   });
 
   it('a 4D header with a single volume is a plain 3D scan', () => {
-    expect(parseNifti(edit((dv) => { dv.setInt16(40, 4, true); dv.setInt16(48, 1, true); }), 'f.nii').volume.dims).toEqual([8, 6, 4]);
+    expect(
+      parseNifti(
+        edit((dv) => {
+          dv.setInt16(40, 4, true);
+          dv.setInt16(48, 1, true);
+        }),
+        'f.nii',
+      ).volume.dims,
+    ).toEqual([8, 6, 4]);
   });
 
   it('NaN and Inf voxels, also through scaling', () => {
@@ -267,7 +378,14 @@ describe('parseNifti: rejecting bad input', () => {
     const inf = ramp([8, 6, 4]);
     inf.data[9] = -Infinity;
     expectScanError(() => parseNifti(writeNifti(inf), 'i.nii'), 'non-finite', '1 voxel(s)');
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(112, 3e38, true)), 'o.nii'), 'non-finite');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(112, 3e38, true)),
+          'o.nii',
+        ),
+      'non-finite',
+    );
   });
 
   it('header/data size mismatch both ways, bad vox_offset', () => {
@@ -276,26 +394,86 @@ describe('parseNifti: rejecting bad input', () => {
     const longer = new Uint8Array(b.length + 64);
     longer.set(b);
     expectScanError(() => parseNifti(longer, 'l.nii'), 'size-mismatch', 'but the file holds');
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(108, 100, true)), 'v.nii'), 'size-mismatch', 'vox_offset = 100');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(108, 100, true)),
+          'v.nii',
+        ),
+      'size-mismatch',
+      'vox_offset = 100',
+    );
   });
 
   it('absurd voxel sizes', () => {
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(80, 0, true)), 'v.nii'), 'voxel-size', 'voxel size x = 0 mm');
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(84, 200, true)), 'v.nii'), 'voxel-size', 'y = 200 mm');
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(88, NaN, true)), 'v.nii'), 'voxel-size');
-    expectScanError(() => parseNifti(edit((dv) => dv.setFloat32(80, 0.001, true)), 'v.nii'), 'voxel-size');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(80, 0, true)),
+          'v.nii',
+        ),
+      'voxel-size',
+      'voxel size x = 0 mm',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(84, 200, true)),
+          'v.nii',
+        ),
+      'voxel-size',
+      'y = 200 mm',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(88, NaN, true)),
+          'v.nii',
+        ),
+      'voxel-size',
+    );
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setFloat32(80, 0.001, true)),
+          'v.nii',
+        ),
+      'voxel-size',
+    );
   });
 
   it('singular affine', () => {
-    expectScanError(() => parseNifti(edit((dv) => { for (let k = 0; k < 12; k++) dv.setFloat32(280 + 4 * k, 0, true); }), 'a.nii'), 'bad-affine', 'sform');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => {
+            for (let k = 0; k < 12; k++) dv.setFloat32(280 + 4 * k, 0, true);
+          }),
+          'a.nii',
+        ),
+      'bad-affine',
+      'sform',
+    );
   });
 
   it('unsupported datatypes name the type', () => {
-    expectScanError(() => parseNifti(edit((dv) => dv.setInt16(70, 1792, true)), 'c.nii'), 'unsupported-datatype', 'complex128');
+    expectScanError(
+      () =>
+        parseNifti(
+          edit((dv) => dv.setInt16(70, 1792, true)),
+          'c.nii',
+        ),
+      'unsupported-datatype',
+      'complex128',
+    );
   });
 
   it('too large: states the voxel limit, from the header or the gzip trailer', () => {
-    const huge = edit((dv) => { dv.setInt16(42, 1024, true); dv.setInt16(44, 1024, true); dv.setInt16(46, 128, true); });
+    const huge = edit((dv) => {
+      dv.setInt16(42, 1024, true);
+      dv.setInt16(44, 1024, true);
+      dv.setInt16(46, 128, true);
+    });
     expectScanError(() => parseNifti(huge, 'big.nii'), 'too-large', MAX_VOXELS.toLocaleString('en-US'));
     const zeros = gzipSync(new Uint8Array(3 * 2 ** 20));
     expect(() => gunzipChecked(zeros, 'big.nii.gz', 2 ** 20)).toThrow(/decompresses to more than 1.0 MiB/);

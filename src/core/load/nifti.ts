@@ -38,7 +38,10 @@ const UNIT_TO_MM: Record<number, number> = { 0: 1, 1: 1000, 2: 1, 3: 0.001 };
 /** Reads a .nii or .nii.gz file; every rejection is a ScanError whose message names the problem. */
 export function parseNifti(bytes: Uint8Array, fileName = 'scan.nii', opts: ParseOptions = {}): LoadedScan {
   if (isDicom(bytes)) {
-    throw new ScanError('dicom-file', `${fileName}: this is a DICOM file; drop the whole series (folder or files) to convert it.`);
+    throw new ScanError(
+      'dicom-file',
+      `${fileName}: this is a DICOM file; drop the whole series (folder or files) to convert it.`,
+    );
   }
   const raw = isGzip(bytes) ? gunzipChecked(bytes, fileName) : bytes;
   let hdr: NiftiHeader;
@@ -46,7 +49,9 @@ export function parseNifti(bytes: Uint8Array, fileName = 'scan.nii', opts: Parse
     hdr = readNiftiHeader(raw, fileName);
   } catch (e) {
     if (e instanceof ScanError && e.code === 'not-nifti') {
-      const what = isGzip(bytes) ? 'a gzip file that does not contain a NIfTI image' : 'neither a NIfTI (.nii, .nii.gz) nor a DICOM file';
+      const what = isGzip(bytes)
+        ? 'a gzip file that does not contain a NIfTI image'
+        : 'neither a NIfTI (.nii, .nii.gz) nor a DICOM file';
       throw new ScanError('not-nifti', `${fileName}: ${what}.`);
     }
     throw e;
@@ -57,7 +62,10 @@ export function parseNifti(bytes: Uint8Array, fileName = 'scan.nii', opts: Parse
   const spacing = checkSpacing(hdr, unit, fileName);
   const nvox = spatial[0] * spatial[1] * spatial[2];
   if (nvox > MAX_VOXELS) {
-    throw new ScanError('too-large', `${fileName}: ${spatial.join('×')} = ${nvox.toLocaleString('en-US')} voxels is over the limit of ${MAX_VOXELS.toLocaleString('en-US')} voxels (${formatBytes(MAX_VOXELS * 4)} as float32).`);
+    throw new ScanError(
+      'too-large',
+      `${fileName}: ${spatial.join('×')} = ${nvox.toLocaleString('en-US')} voxels is over the limit of ${MAX_VOXELS.toLocaleString('en-US')} voxels (${formatBytes(MAX_VOXELS * 4)} as float32).`,
+    );
   }
   const bytesPer = NIFTI_DATATYPES[hdr.datatypeCode].bytes;
   checkSize(hdr, raw.length, bytesPer, fileName);
@@ -91,11 +99,17 @@ export function parseNifti(bytes: Uint8Array, fileName = 'scan.nii', opts: Parse
 function checkDims(hdr: NiftiHeader, fileName: string, opts: ParseOptions): [number, number, number] {
   const nd = hdr.dim[0];
   if (!Number.isInteger(nd) || nd < 1 || nd > 7) {
-    throw new ScanError('dims-invalid', `${fileName}: dim[0] = ${nd} is not a number of dimensions (1–7); the header is damaged.`);
+    throw new ScanError(
+      'dims-invalid',
+      `${fileName}: dim[0] = ${nd} is not a number of dimensions (1–7); the header is damaged.`,
+    );
   }
   for (let k = 1; k <= nd; k++) {
     if (hdr.dim[k] <= 0) {
-      throw new ScanError('dims-invalid', `${fileName}: dimension ${k} is ${hdr.dim[k]}; every dimension must be at least 1.`);
+      throw new ScanError(
+        'dims-invalid',
+        `${fileName}: dimension ${k} is ${hdr.dim[k]}; every dimension must be at least 1.`,
+      );
     }
   }
   const spatial = [1, 2, 3].map((k) => (k <= nd ? hdr.dim[k] : 1)) as [number, number, number];
@@ -118,8 +132,13 @@ function checkDatatype(hdr: NiftiHeader, fileName: string): VoxelType {
   const info = NIFTI_DATATYPES[hdr.datatypeCode];
   if (!info) {
     const name = UNSUPPORTED_NAMES[hdr.datatypeCode] ?? 'unknown';
-    const supported = Object.values(NIFTI_DATATYPES).map((d) => d.type).join(', ');
-    throw new ScanError('unsupported-datatype', `${fileName}: NIfTI datatype ${hdr.datatypeCode} (${name}) is not supported; supported: ${supported}.`);
+    const supported = Object.values(NIFTI_DATATYPES)
+      .map((d) => d.type)
+      .join(', ');
+    throw new ScanError(
+      'unsupported-datatype',
+      `${fileName}: NIfTI datatype ${hdr.datatypeCode} (${name}) is not supported; supported: ${supported}.`,
+    );
   }
   return info.type;
 }
@@ -128,7 +147,10 @@ function checkSpacing(hdr: NiftiHeader, unit: number, fileName: string): [number
   const spacing = [1, 2, 3].map((k) => Math.abs(hdr.pixdim[k]) * unit) as [number, number, number];
   spacing.forEach((s, i) => {
     if (!Number.isFinite(s) || s < MIN_VOXEL_MM || s > MAX_VOXEL_MM) {
-      throw new ScanError('voxel-size', `${fileName}: voxel size ${'xyz'[i]} = ${s} mm is outside ${MIN_VOXEL_MM}–${MAX_VOXEL_MM} mm; the header's pixdim is broken.`);
+      throw new ScanError(
+        'voxel-size',
+        `${fileName}: voxel size ${'xyz'[i]} = ${s} mm is outside ${MIN_VOXEL_MM}–${MAX_VOXEL_MM} mm; the header's pixdim is broken.`,
+      );
     }
   });
   return spacing;
@@ -137,7 +159,10 @@ function checkSpacing(hdr: NiftiHeader, unit: number, fileName: string): [number
 function checkSize(hdr: NiftiHeader, fileBytes: number, bytesPer: number, fileName: string): void {
   const minOffset = hdr.version === 1 ? 348 : 540;
   if (!Number.isInteger(hdr.voxOffset) || hdr.voxOffset < minOffset) {
-    throw new ScanError('size-mismatch', `${fileName}: vox_offset = ${hdr.voxOffset} cannot be where the voxels start (must be an integer ≥ ${minOffset}).`);
+    throw new ScanError(
+      'size-mismatch',
+      `${fileName}: vox_offset = ${hdr.voxOffset} cannot be where the voxels start (must be an integer ≥ ${minOffset}).`,
+    );
   }
   const total = hdr.dim.slice(1, hdr.dim[0] + 1).reduce((a, b) => a * b, 1);
   const expected = hdr.voxOffset + total * bytesPer;
@@ -151,7 +176,10 @@ function checkSize(hdr: NiftiHeader, fileBytes: number, bytesPer: number, fileNa
 }
 
 function pickAffine(
-  hdr: NiftiHeader, spacing: [number, number, number], unit: number, fileName: string,
+  hdr: NiftiHeader,
+  spacing: [number, number, number],
+  unit: number,
+  fileName: string,
 ): { affine: Mat4; source: ScanInfo['affineSource'] } {
   let affine: Mat4;
   let source: ScanInfo['affineSource'];
@@ -170,7 +198,13 @@ function pickAffine(
   }
   if (unit !== 1) affine = affine.map((v, i) => (i < 12 ? v * unit : v));
   if (!isUsableAffine(affine)) {
-    throw new ScanError('bad-affine', `${fileName}: the ${source} matrix [${affine.slice(0, 12).map((v) => +v.toFixed(3)).join(', ')}] is not finite and invertible.`);
+    throw new ScanError(
+      'bad-affine',
+      `${fileName}: the ${source} matrix [${affine
+        .slice(0, 12)
+        .map((v) => +v.toFixed(3))
+        .join(', ')}] is not finite and invertible.`,
+    );
   }
   return { affine, source };
 }
@@ -191,7 +225,10 @@ function checkFinite(data: Float32Array, fileName: string): [number, number] {
     if (v > max) max = v;
   }
   if (bad > 0) {
-    throw new ScanError('non-finite', `${fileName}: ${bad.toLocaleString('en-US')} voxel(s) are NaN or infinite (first at index ${firstBad}); QuMRI needs finite intensities.`);
+    throw new ScanError(
+      'non-finite',
+      `${fileName}: ${bad.toLocaleString('en-US')} voxel(s) are NaN or infinite (first at index ${firstBad}); QuMRI needs finite intensities.`,
+    );
   }
   return [min, max];
 }

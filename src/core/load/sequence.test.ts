@@ -25,14 +25,23 @@ describe('detectSequence', () => {
   });
 
   it('reads DICOM SeriesDescription before ProtocolName and the file name', () => {
-    const d = detectSequence({ fileName: 'series_T2.nii', seriesDescription: 't2_tirm_tra_dark-fluid', protocolName: 'T2 TSE' });
+    const d = detectSequence({
+      fileName: 'series_T2.nii',
+      seriesDescription: 't2_tirm_tra_dark-fluid',
+      protocolName: 'T2 TSE',
+    });
     expect(d).toMatchObject({ sequence: 'FLAIR', source: 'dicom' });
     expect(d.evidence).toContain('SeriesDescription');
   });
 
   it('falls back to ProtocolName, then the NIfTI description', () => {
-    expect(detectSequence({ fileName: 'x.nii', seriesDescription: 'Series 3', protocolName: 'AX T2W TSE' })).toMatchObject({ sequence: 'T2w', source: 'dicom' });
-    expect(detectSequence({ fileName: 'x.nii', description: '3D FLAIR SPACE' })).toMatchObject({ sequence: 'FLAIR', source: 'description' });
+    expect(
+      detectSequence({ fileName: 'x.nii', seriesDescription: 'Series 3', protocolName: 'AX T2W TSE' }),
+    ).toMatchObject({ sequence: 'T2w', source: 'dicom' });
+    expect(detectSequence({ fileName: 'x.nii', description: '3D FLAIR SPACE' })).toMatchObject({
+      sequence: 'FLAIR',
+      source: 'description',
+    });
   });
 
   it('lets a BIDS suffix win over a conflicting series name', () => {

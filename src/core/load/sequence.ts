@@ -45,8 +45,10 @@ export function classifyText(text: string): Sequence | null {
   const tokens = up.split(/[^A-Z0-9*]+/).filter(Boolean);
   for (let i = 0; i < tokens.length; i++) {
     const t = tokens[i];
-    if (/^T2(\*|STAR|MAP|MAPPING|PREP)/.test(t) || /^T2$/.test(t) && /^(STAR|MAP|\*)/.test(tokens[i + 1] ?? '')) continue;
-    if (/^T2(W|WI)?$/.test(t) || /^T2(TSE|FSE|SPC|SPACE|CUBE|VISTA|AX|TRA|COR|SAG|HASTE|BLADE|PROPELLER|DRIVE)/.test(t)) return 'T2w';
+    if (/^T2(\*|STAR|MAP|MAPPING|PREP)/.test(t) || (/^T2$/.test(t) && /^(STAR|MAP|\*)/.test(tokens[i + 1] ?? '')))
+      continue;
+    if (/^T2(W|WI)?$/.test(t) || /^T2(TSE|FSE|SPC|SPACE|CUBE|VISTA|AX|TRA|COR|SAG|HASTE|BLADE|PROPELLER|DRIVE)/.test(t))
+      return 'T2w';
     if (/^(TSE|FSE|SPC|SPACE)T2$/.test(t)) return 'T2w';
   }
   return null;

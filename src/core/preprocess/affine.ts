@@ -34,9 +34,15 @@ export function invertAffine(m: Mat4): Mat4 {
     throw new Error(`affine is singular (determinant ${det}): ${JSON.stringify(m)}`);
   }
   const inv3 = [
-    A / det, -(b * i - c * h) / det, (b * f - c * e) / det,
-    B / det, (a * i - c * g) / det, -(a * f - c * d) / det,
-    C / det, -(a * h - b * g) / det, (a * e - b * d) / det,
+    A / det,
+    -(b * i - c * h) / det,
+    (b * f - c * e) / det,
+    B / det,
+    (a * i - c * g) / det,
+    -(a * f - c * d) / det,
+    C / det,
+    -(a * h - b * g) / det,
+    (a * e - b * d) / det,
   ];
   const t = [m[3], m[7], m[11]];
   const out: Mat4 = new Array<number>(16).fill(0);

@@ -13,13 +13,16 @@ describe.skipIf(!templateAvailable())('brain extraction on synthetic Colin27 hea
     [101, 'FLAIR'],
     [102, 'T2w'],
     [103, 'T2w'],
-  ] as [number, Contrast][])('seed %i %s: Dice ≥ 0.93 with skull, neck, oblique thick slices, bias and noise', (seed, contrast) => {
-    const head = syntheticHead(t1, brain, { contrast, seed });
-    const r = preprocess(head, spec);
-    expect(r.skullStripped).toBe(false);
-    expect(r.maskSource).toBe('extracted');
-    expect(diceAgainstTemplate(r.mask, r.grid, r.affine, brain)).toBeGreaterThanOrEqual(0.93);
-  });
+  ] as [number, Contrast][])(
+    'seed %i %s: Dice ≥ 0.93 with skull, neck, oblique thick slices, bias and noise',
+    (seed, contrast) => {
+      const head = syntheticHead(t1, brain, { contrast, seed });
+      const r = preprocess(head, spec);
+      expect(r.skullStripped).toBe(false);
+      expect(r.maskSource).toBe('extracted');
+      expect(diceAgainstTemplate(r.mask, r.grid, r.affine, brain)).toBeGreaterThanOrEqual(0.93);
+    },
+  );
 
   it('detects the skull-stripped template and keeps its whole brain', () => {
     const r = preprocess(brain, spec);

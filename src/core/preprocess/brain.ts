@@ -4,7 +4,16 @@
  * bridges to scalp, eyes and neck → the component at the centre → geodesic regrowth → closing and
  * hole filling (sulci, ventricles, lesions). Evidence for the choice: README.md in this folder.
  */
-import { close, dilate, dilateSteps, erode, erodeSteps, fillHoles, labelComponents, largestComponent } from './morphology.ts';
+import {
+  close,
+  dilate,
+  dilateSteps,
+  erode,
+  erodeSteps,
+  fillHoles,
+  labelComponents,
+  largestComponent,
+} from './morphology.ts';
 import { coverAxis, resampleSeparable, type AxisMap } from './resample.ts';
 import { maskedPercentiles } from './stats.ts';
 
@@ -71,7 +80,9 @@ export function headMask(w: WorkingVolume): Uint8Array {
   const head = fillHoles(erodeSteps(dilateSteps(big, w.dims, 2), w.dims, 2), w.dims);
   const ml = count(head) * voxelMl(w.spacing);
   if (ml < BRAIN_PARAMS.minHeadMl) {
-    throw new Error(`no head found: the largest foreground object is ${ml.toFixed(0)} ml (need ≥ ${BRAIN_PARAMS.minHeadMl} ml)`);
+    throw new Error(
+      `no head found: the largest foreground object is ${ml.toFixed(0)} ml (need ≥ ${BRAIN_PARAMS.minHeadMl} ml)`,
+    );
   }
   return head;
 }
@@ -101,7 +112,8 @@ function sphere(w: WorkingVolume, c: readonly number[], rMm: number, within: Uin
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
         const p = i + nx * (j + ny * k);
-        const d2 = ((i - c[0]) * w.spacing[0]) ** 2 + ((j - c[1]) * w.spacing[1]) ** 2 + ((k - c[2]) * w.spacing[2]) ** 2;
+        const d2 =
+          ((i - c[0]) * w.spacing[0]) ** 2 + ((j - c[1]) * w.spacing[1]) ** 2 + ((k - c[2]) * w.spacing[2]) ** 2;
         out[p] = within[p] && d2 <= rMm * rMm ? 1 : 0;
       }
     }

@@ -17,7 +17,10 @@ describe('morphology', () => {
         if (!mask[q]) continue;
         const a = idx(p);
         const b = idx(q);
-        best = Math.min(best, ((a[0] - b[0]) * sp[0]) ** 2 + ((a[1] - b[1]) * sp[1]) ** 2 + ((a[2] - b[2]) * sp[2]) ** 2);
+        best = Math.min(
+          best,
+          ((a[0] - b[0]) * sp[0]) ** 2 + ((a[1] - b[1]) * sp[1]) ** 2 + ((a[2] - b[2]) * sp[2]) ** 2,
+        );
       }
       expect(d[p]).toBeCloseTo(best, 6);
     }
@@ -47,7 +50,11 @@ describe('ball dilation', () => {
     const d = squaredDistanceTo(mask, dims, sp);
     fast.forEach((v, i) => expect(v).toBe(d[i] <= 2.2 * 2.2 * (1 + 1e-6) ? 1 : 0));
     const er = erode(fast, dims, sp, 2.2);
-    const dIn = squaredDistanceTo(Uint8Array.from(fast, (x) => 1 - x), dims, sp);
+    const dIn = squaredDistanceTo(
+      Uint8Array.from(fast, (x) => 1 - x),
+      dims,
+      sp,
+    );
     er.forEach((v, i) => expect(v).toBe(dIn[i] > 2.2 * 2.2 * (1 + 1e-6) ? 1 : 0));
   });
 });

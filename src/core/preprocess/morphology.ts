@@ -173,17 +173,35 @@ export function labelComponents(mask: Uint8Array, dims: readonly number[]): { la
       const j = ((p - i) / nx) % ny;
       const k = (p - i - j * nx) / plane;
       let q = p - 1;
-      if (i > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (i > 0 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
       q = p + 1;
-      if (i < nx - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (i < nx - 1 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
       q = p - nx;
-      if (j > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (j > 0 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
       q = p + nx;
-      if (j < ny - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (j < ny - 1 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
       q = p - plane;
-      if (k > 0 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (k > 0 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
       q = p + plane;
-      if (k < nz - 1 && mask[q] && !labels[q]) { labels[q] = label; stack[top++] = q; }
+      if (k < nz - 1 && mask[q] && !labels[q]) {
+        labels[q] = label;
+        stack[top++] = q;
+      }
     }
     sizes.push(size);
   }
@@ -205,7 +223,15 @@ export function largestComponent(mask: Uint8Array, dims: readonly number[]): Uin
  * Marks (in `outside`, value 1) the background voxels of `mask` reachable from the border of the
  * [nx, ny, nz] block that starts at `offset`; 4-connected in-plane, plus through z when nz > 1.
  */
-function floodFromBorder(mask: Uint8Array, outside: Uint8Array, offset: number, nx: number, ny: number, nz: number, stack: Int32Array): void {
+function floodFromBorder(
+  mask: Uint8Array,
+  outside: Uint8Array,
+  offset: number,
+  nx: number,
+  ny: number,
+  nz: number,
+  stack: Int32Array,
+): void {
   const plane = nx * ny;
   let top = 0;
   const seed = (p: number) => {
@@ -217,7 +243,8 @@ function floodFromBorder(mask: Uint8Array, outside: Uint8Array, offset: number, 
   for (let k = 0; k < nz; k++) {
     for (let j = 0; j < ny; j++) {
       for (let i = 0; i < nx; i++) {
-        if (i === 0 || j === 0 || i === nx - 1 || j === ny - 1 || (nz > 1 && (k === 0 || k === nz - 1))) seed(i + nx * j + plane * k);
+        if (i === 0 || j === 0 || i === nx - 1 || j === ny - 1 || (nz > 1 && (k === 0 || k === nz - 1)))
+          seed(i + nx * j + plane * k);
       }
     }
   }

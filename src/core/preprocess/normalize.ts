@@ -1,7 +1,12 @@
 /** Step 4: percentile normalisation inside the brain: low → 0, high → 1, clipped; background 0. */
 import { maskedPercentiles } from './stats.ts';
 
-export function normalizeInMask(data: Float32Array, mask: Uint8Array, low: number, high: number): { data: Float32Array; range: [number, number] } {
+export function normalizeInMask(
+  data: Float32Array,
+  mask: Uint8Array,
+  low: number,
+  high: number,
+): { data: Float32Array; range: [number, number] } {
   if (data.length !== mask.length) throw new Error(`normalize: data has ${data.length} voxels, mask ${mask.length}`);
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i];

@@ -12,13 +12,15 @@ function dice(mask: Uint8Array, grid: number[], affine: number[], vol: Volume, t
   let b = 0;
   let both = 0;
   let o = 0;
-  for (let k = 0; k < vol.dims[2]; k++) for (let j = 0; j < vol.dims[1]; j++) for (let i = 0; i < vol.dims[0]; i++, o++) {
-    const p = applyAffine(toGrid, [i, j, k]).map(Math.round);
-    const m = p.every((x, ax) => x >= 0 && x < grid[ax]) ? mask[p[0] + grid[0] * (p[1] + grid[1] * p[2])] : 0;
-    a += m;
-    b += truth[o];
-    both += m & truth[o];
-  }
+  for (let k = 0; k < vol.dims[2]; k++)
+    for (let j = 0; j < vol.dims[1]; j++)
+      for (let i = 0; i < vol.dims[0]; i++, o++) {
+        const p = applyAffine(toGrid, [i, j, k]).map(Math.round);
+        const m = p.every((x, ax) => x >= 0 && x < grid[ax]) ? mask[p[0] + grid[0] * (p[1] + grid[1] * p[2])] : 0;
+        a += m;
+        b += truth[o];
+        both += m & truth[o];
+      }
   return (2 * both) / (a + b);
 }
 
@@ -56,10 +58,17 @@ describe('preprocess', () => {
 
   it('resize stretches the brain box to the grid; fixed_spacing keeps the voxel size', () => {
     const r = preprocess(volume, small);
-    const fixed = preprocess(volume, parsePreprocessSpec({ grid: [64, 64, 64], resample: 'fixed_spacing', spacing_mm: [3, 3, 3.5] }));
+    const fixed = preprocess(
+      volume,
+      parsePreprocessSpec({ grid: [64, 64, 64], resample: 'fixed_spacing', spacing_mm: [3, 3, 3.5] }),
+    );
     expect([fixed.affine[0], fixed.affine[5], fixed.affine[10]]).toEqual([3, 3, 3.5].map((x) => expect.closeTo(x, 9)));
     // Both grids are centred on the same brain box.
-    const centre = (res: typeof r) => applyAffine(res.affine, res.grid.map((n) => (n - 1) / 2));
+    const centre = (res: typeof r) =>
+      applyAffine(
+        res.affine,
+        res.grid.map((n) => (n - 1) / 2),
+      );
     centre(r).forEach((x, a) => expect(x).toBeCloseTo(centre(fixed)[a], 6));
     // The brain box spans the resize grid: mask voxels touch (or nearly touch) both ends of each axis.
     for (let axis = 0; axis < 3; axis++) {

@@ -37,7 +37,6 @@ export interface PreprocessResult {
   steps: { name: StepName; ms: number }[];
 }
 
-
 /** Voxels above the background of a stripped scan, decided at full resolution then resampled. */
 function foregroundMask(ras: Volume, maps: readonly AxisMap[], w: WorkingVolume, min: number): Uint8Array {
   const full = new Float32Array(ras.data.length);
@@ -74,12 +73,17 @@ function brainStep(ras: Volume, min: number, backgroundFraction: number, mode: P
   let n = 0;
   for (let i = 0; i < mask.length; i++) n += mask[i];
   const ml = (n * w.spacing[0] * w.spacing[1] * w.spacing[2]) / 1000;
-  if (ml < MIN_MASK_ML) throw new Error(`no head found: the ${source} mask holds ${ml.toFixed(0)} ml (need ≥ ${MIN_MASK_ML} ml)`);
+  if (ml < MIN_MASK_ML)
+    throw new Error(`no head found: the ${source} mask holds ${ml.toFixed(0)} ml (need ≥ ${MIN_MASK_ML} ml)`);
   return { w, maps, mask, stripped, source };
 }
 
 /** Prepare one scan for a model: see src/core/preprocess/README.md for the exact rules. */
-export function preprocess(volume: Volume, spec: PreprocessSpec, onProgress?: (e: ProgressEvent) => void): PreprocessResult {
+export function preprocess(
+  volume: Volume,
+  spec: PreprocessSpec,
+  onProgress?: (e: ProgressEvent) => void,
+): PreprocessResult {
   const steps: { name: StepName; ms: number }[] = [];
   const run = <T>(name: StepName, f: () => T): T => {
     onProgress?.({ step: name, fraction: 0 });

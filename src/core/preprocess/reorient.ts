@@ -9,7 +9,14 @@ import { applyAffine, columnNorms, diagonalAffine, invertAffine, type Mat4 } fro
 /** Columns whose off-axis components are below this fraction of their length count as aligned. */
 const ALIGNED_TOL = 1e-4;
 
-const PERMS: [number, number, number][] = [[0, 1, 2], [0, 2, 1], [1, 0, 2], [1, 2, 0], [2, 0, 1], [2, 1, 0]];
+const PERMS: [number, number, number][] = [
+  [0, 1, 2],
+  [0, 2, 1],
+  [1, 0, 2],
+  [1, 2, 0],
+  [2, 0, 1],
+  [2, 1, 0],
+];
 
 /** For each world axis r, the source axis perm[r] closest to it (best of the 6 assignments). */
 export function closestAxes(affine: Mat4): [number, number, number] {
@@ -70,7 +77,11 @@ function permuteToRas(v: Volume): Volume {
 }
 
 /** Trilinear sampler of `data` at source voxel coordinates; outside the half-voxel border → fill. */
-function trilinearSampler(data: Float32Array, dims: readonly number[], fill: number): (x: number, y: number, z: number) => number {
+function trilinearSampler(
+  data: Float32Array,
+  dims: readonly number[],
+  fill: number,
+): (x: number, y: number, z: number) => number {
   const [nx, ny, nz] = dims;
   const sx = nx > 1 ? 1 : 0;
   const sy = ny > 1 ? nx : 0;

@@ -87,7 +87,12 @@ function resampleAxis(src: Float32Array, dims: number[], axis: number, map: Axis
  * Resample `data` (dims) onto the grid described by one AxisMap per axis. Axes are processed in a
  * fixed order (the most-shrinking first, ties by axis) so the result is deterministic.
  */
-export function resampleSeparable(data: Float32Array, dims: readonly number[], maps: readonly AxisMap[], fill = 0): Float32Array {
+export function resampleSeparable(
+  data: Float32Array,
+  dims: readonly number[],
+  maps: readonly AxisMap[],
+  fill = 0,
+): Float32Array {
   const order = [0, 1, 2].sort((a, b) => maps[a].n / dims[a] - maps[b].n / dims[b] || a - b);
   let cur = data;
   const curDims = [...dims];

@@ -3,14 +3,29 @@ import { inflateSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { matMul } from './affine.ts';
 import { parseNifti } from '../load/nifti.ts';
-import { displayLabels, inputForDisplay, middleSliceIndex, orientedSlice, pictureInput, pictureToInput, resizeBilinear, sliceIndexAt, sliceInput, trainingSlice, type Axis, type Convention, type Plane } from './slice2d.ts';
+import {
+  displayLabels,
+  inputForDisplay,
+  middleSliceIndex,
+  orientedSlice,
+  pictureInput,
+  pictureToInput,
+  resizeBilinear,
+  sliceIndexAt,
+  sliceInput,
+  trainingSlice,
+  type Axis,
+  type Convention,
+  type Plane,
+} from './slice2d.ts';
 
 const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/slices2d/${name}`, import.meta.url));
 
 /** An 8-bit greyscale, non-interlaced PNG (what PIL writes for the export) as row-major levels. */
 function decodeGreyPng(bytes: Uint8Array): { w: number; h: number; levels: Uint8Array } {
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  let w = 0, h = 0;
+  let w = 0,
+    h = 0;
   const idat: Uint8Array[] = [];
   for (let at = 8; at < bytes.length;) {
     const len = view.getUint32(at);
@@ -18,7 +33,8 @@ function decodeGreyPng(bytes: Uint8Array): { w: number; h: number; levels: Uint8
     const body = bytes.subarray(at + 8, at + 8 + len);
     if (type === 'IHDR') {
       [w, h] = [view.getUint32(at + 8), view.getUint32(at + 12)];
-      if (body[8] !== 8 || body[9] !== 0 || body[12] !== 0) throw new Error('not an 8-bit greyscale, non-interlaced PNG');
+      if (body[8] !== 8 || body[9] !== 0 || body[12] !== 0)
+        throw new Error('not an 8-bit greyscale, non-interlaced PNG');
     }
     if (type === 'IDAT') idat.push(body);
     at += 12 + len;
@@ -28,8 +44,13 @@ function decodeGreyPng(bytes: Uint8Array): { w: number; h: number; levels: Uint8
   for (let y = 0; y < h; y++) {
     const filter = raw[y * (w + 1)];
     for (let x = 0; x < w; x++) {
-      const a = x > 0 ? levels[y * w + x - 1] : 0, b = y > 0 ? levels[(y - 1) * w + x] : 0, c = x > 0 && y > 0 ? levels[(y - 1) * w + x - 1] : 0;
-      const p = a + b - c, pa = Math.abs(p - a), pb = Math.abs(p - b), pc = Math.abs(p - c);
+      const a = x > 0 ? levels[y * w + x - 1] : 0,
+        b = y > 0 ? levels[(y - 1) * w + x] : 0,
+        c = x > 0 && y > 0 ? levels[(y - 1) * w + x - 1] : 0;
+      const p = a + b - c,
+        pa = Math.abs(p - a),
+        pb = Math.abs(p - b),
+        pc = Math.abs(p - c);
       const predictor = [0, a, b, (a + b) >> 1, pa <= pb && pa <= pc ? a : pb <= pc ? b : c][filter];
       levels[y * w + x] = raw[y * (w + 1) + 1 + x] + predictor;
     }
@@ -58,7 +79,14 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
     // _read_png: px[::-1, ::-1].T as [x, y]; the tensor [y, x] is px[::-1, ::-1].
     expect(Array.from(pictureToInput([0, 51, 102, 255]))).toEqual([1, 0.4, 0.2, 0].map(Math.fround));
     // A 224×224 RGBA picture: PIL's integer luminance (values from PIL's convert("L")), no resampling.
-    const colours = [[10, 200, 30, 124], [255, 0, 0, 76], [0, 0, 255, 29], [128, 128, 128, 128], [1, 2, 3, 2], [254, 255, 253, 254]];
+    const colours = [
+      [10, 200, 30, 124],
+      [255, 0, 0, 76],
+      [0, 0, 255, 29],
+      [128, 128, 128, 128],
+      [1, 2, 3, 2],
+      [254, 255, 253, 254],
+    ];
     const rgba = new Uint8ClampedArray(224 * 224 * 4);
     const levels = new Uint8Array(224 * 224);
     for (let p = 0; p < levels.length; p++) {
@@ -133,7 +161,9 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
           // The tensor's row and column indices grow towards anterior/superior and right/anterior.
           expect(quadrant(sliceInput(vol.data, vol.dims, vol.affine, plane, index)).bottomRight).toBe(1);
         }
-        expect(Array.from(trainingSlice(vol.data, vol.dims, vol.affine, 'axial', 20))).toEqual(Array.from(trainingSlice(stored[0].data, stored[0].dims, stored[0].affine, 'axial', 20)));
+        expect(Array.from(trainingSlice(vol.data, vol.dims, vol.affine, 'axial', 20))).toEqual(
+          Array.from(trainingSlice(stored[0].data, stored[0].dims, stored[0].affine, 'axial', 20)),
+        );
         expect(middleSliceIndex(vol.dims, vol.affine, 'sagittal')).toBe(12);
       });
     }
@@ -151,7 +181,9 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
       expect(quadrant(inputForDisplay(sagittal, 'sagittal', 'radiological')).topRight).toBe(1);
       // A dropped picture is shown as it came.
       const levels = Uint8Array.from({ length: 224 * 224 }, (_, p) => p % 251);
-      expect(inputForDisplay(pictureToInput(levels), null, 'neurological')).toEqual(Float32Array.from(levels, (l) => l / 255));
+      expect(inputForDisplay(pictureToInput(levels), null, 'neurological')).toEqual(
+        Float32Array.from(levels, (l) => l / 255),
+      );
       expect(displayLabels(null, 'radiological')).toBeNull();
     });
   });
@@ -173,18 +205,26 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
  * A volume whose voxel at RAS index (x, y, z) (spacing in mm along x, y, z) holds value([x, y, z]); stored
  * RAS, or (lpiPermuted) with voxel axes i → left, j → inferior, k → posterior.
  */
-function orientedVolume(size: [number, number, number], spacing: [number, number, number], value: (ras: number[]) => number, lpiPermuted = false) {
+function orientedVolume(
+  size: [number, number, number],
+  spacing: [number, number, number],
+  value: (ras: number[]) => number,
+  lpiPermuted = false,
+) {
   const [nx, ny, nz] = size;
   const [sx, sy, sz] = spacing;
   if (!lpiPermuted) {
     const data = new Float32Array(nx * ny * nz);
-    for (let z = 0; z < nz; z++) for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) data[x + nx * (y + ny * z)] = value([x, y, z]);
+    for (let z = 0; z < nz; z++)
+      for (let y = 0; y < ny; y++) for (let x = 0; x < nx; x++) data[x + nx * (y + ny * z)] = value([x, y, z]);
     return { dims: size, affine: [sx, 0, 0, 0, 0, sy, 0, 0, 0, 0, sz, 0, 0, 0, 0, 1], data };
   }
   // i = nx-1-x, j = nz-1-z, k = ny-1-y; world = RAS index × spacing.
   const dims: [number, number, number] = [nx, nz, ny];
   const data = new Float32Array(nx * ny * nz);
-  for (let k = 0; k < ny; k++) for (let j = 0; j < nz; j++) for (let i = 0; i < nx; i++) data[i + nx * (j + nz * k)] = value([nx - 1 - i, ny - 1 - k, nz - 1 - j]);
+  for (let k = 0; k < ny; k++)
+    for (let j = 0; j < nz; j++)
+      for (let i = 0; i < nx; i++) data[i + nx * (j + nz * k)] = value([nx - 1 - i, ny - 1 - k, nz - 1 - j]);
   const affine = [-sx, 0, 0, sx * (nx - 1), 0, 0, -sy, sy * (ny - 1), 0, -sz, 0, sz * (nz - 1), 0, 0, 0, 1];
   return { dims, affine, data };
 }
@@ -196,7 +236,8 @@ describe('report slices oriented like the viewer (orientedSlice)', () => {
   const permuted = [0, 0, -1.5, 10, -2, 0, 0, 20, 0, 3, 0, 30, 0, 0, 0, 1];
   const data = Float32Array.from({ length: 60 }, (_, s) => s);
   const voxelOf = (s: number) => [s % 5, Math.floor(s / 5) % 4, Math.floor(s / 20)];
-  const world = (m: number[], [i, j, k]: number[]) => [0, 1, 2].map((r) => m[r * 4] * i + m[r * 4 + 1] * j + m[r * 4 + 2] * k + m[r * 4 + 3]);
+  const world = (m: number[], [i, j, k]: number[]) =>
+    [0, 1, 2].map((r) => m[r * 4] * i + m[r * 4 + 1] * j + m[r * 4 + 2] * k + m[r * 4 + 3]);
   // 8° about the x axis: oblique, but each voxel axis stays closest to the same world axis.
   const t = (8 * Math.PI) / 180;
   const rotX = [1, 0, 0, 0, 0, Math.cos(t), -Math.sin(t), 0, 0, Math.sin(t), Math.cos(t), 0, 0, 0, 0, 1];
@@ -239,7 +280,9 @@ describe('report slices oriented like the viewer (orientedSlice)', () => {
 
   it('shows an oblique scan like the viewer: its voxels, not resampled', () => {
     for (const c of cases) {
-      expect(Array.from(orientedSlice(data, dims, oblique, c.axis, at, c.convention).values)).toEqual(Array.from(orientedSlice(data, dims, permuted, c.axis, at, c.convention).values));
+      expect(Array.from(orientedSlice(data, dims, oblique, c.axis, at, c.convention).values)).toEqual(
+        Array.from(orientedSlice(data, dims, permuted, c.axis, at, c.convention).values),
+      );
     }
   });
 

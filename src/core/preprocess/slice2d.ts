@@ -31,7 +31,14 @@ export interface OrientedSlice {
  * Axial and coronal: patient right on the image's left in radiological convention, on its right in
  * neurological; anterior (axial) or superior up. Sagittal: posterior left, anterior right, superior up.
  */
-export function orientedSlice(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], worldAxis: Axis, at: readonly number[], convention: Convention): OrientedSlice {
+export function orientedSlice(
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  affine: readonly number[],
+  worldAxis: Axis,
+  at: readonly number[],
+  convention: Convention,
+): OrientedSlice {
   const perm = closestAxes([...affine]);
   const sign = perm.map((c, r) => (affine[r * 4 + c] < 0 ? -1 : 1));
   const norms = columnNorms([...affine]);
@@ -39,21 +46,29 @@ export function orientedSlice(data: ArrayLike<number>, dims: readonly number[], 
   const stride = [1, nx, nx * ny];
   // World axes along the image's columns (u) and rows (v).
   const [hAxis, vAxis] = worldAxis === 2 ? [0, 1] : worldAxis === 1 ? [0, 2] : [1, 2];
-  const w = dims[perm[hAxis]], h = dims[perm[vAxis]];
+  const w = dims[perm[hAxis]],
+    h = dims[perm[vAxis]];
   // Voxel index along a world axis' voxel axis for "t steps towards +world" (R, A, S).
   const voxel = (r: number, t: number) => (sign[r] > 0 ? t : dims[perm[r]] - 1 - t);
   const fixed = at[perm[worldAxis]];
-  if (!Number.isInteger(fixed) || fixed < 0 || fixed >= dims[perm[worldAxis]]) throw new Error(`slice voxel ${JSON.stringify(at)} is outside the ${dims.join('×')} volume`);
+  if (!Number.isInteger(fixed) || fixed < 0 || fixed >= dims[perm[worldAxis]])
+    throw new Error(`slice voxel ${JSON.stringify(at)} is outside the ${dims.join('×')} volume`);
   // Left to right: R→L (radiological) or L→R (neurological); posterior → anterior on sagittal.
   const leftIsPlus = worldAxis !== 0 && convention === 'radiological';
   const values = new Float32Array(w * h);
   const base = fixed * stride[perm[worldAxis]];
   for (let v = 0; v < h; v++) {
     const rowOffset = base + voxel(vAxis, h - 1 - v) * stride[perm[vAxis]];
-    for (let u = 0; u < w; u++) values[v * w + u] = data[rowOffset + voxel(hAxis, leftIsPlus ? w - 1 - u : u) * stride[perm[hAxis]]];
+    for (let u = 0; u < w; u++)
+      values[v * w + u] = data[rowOffset + voxel(hAxis, leftIsPlus ? w - 1 - u : u) * stride[perm[hAxis]]];
   }
   const lr = leftIsPlus ? { left: 'R', right: 'L' } : { left: 'L', right: 'R' };
-  const labels = worldAxis === 2 ? { ...lr, top: 'A', bottom: 'P' } : worldAxis === 1 ? { ...lr, top: 'S', bottom: 'I' } : { left: 'P', right: 'A', top: 'S', bottom: 'I' };
+  const labels =
+    worldAxis === 2
+      ? { ...lr, top: 'A', bottom: 'P' }
+      : worldAxis === 1
+        ? { ...lr, top: 'S', bottom: 'I' }
+        : { left: 'P', right: 'A', top: 'S', bottom: 'I' };
   return { w, h, values, labels, pixelMm: [norms[perm[hAxis]], norms[perm[vAxis]]] };
 }
 
@@ -62,10 +77,14 @@ export function resizeBilinear(src: Float32Array, w: number, h: number, W: numbe
   const out = new Float32Array(W * H);
   for (let y = 0; y < H; y++) {
     const fy = Math.min(Math.max(((y + 0.5) * h) / H - 0.5, 0), h - 1);
-    const y0 = Math.floor(fy), y1 = Math.min(y0 + 1, h - 1), ty = fy - y0;
+    const y0 = Math.floor(fy),
+      y1 = Math.min(y0 + 1, h - 1),
+      ty = fy - y0;
     for (let x = 0; x < W; x++) {
       const fx = Math.min(Math.max(((x + 0.5) * w) / W - 0.5, 0), w - 1);
-      const x0 = Math.floor(fx), x1 = Math.min(x0 + 1, w - 1), tx = fx - x0;
+      const x0 = Math.floor(fx),
+        x1 = Math.min(x0 + 1, w - 1),
+        tx = fx - x0;
       const top = src[y0 * w + x0] * (1 - tx) + src[y0 * w + x1] * tx;
       const bottom = src[y1 * w + x0] * (1 - tx) + src[y1 * w + x1] * tx;
       out[y * W + x] = top * (1 - ty) + bottom * ty;
@@ -101,7 +120,8 @@ function canonicalAxes(dims: readonly number[], affine: readonly number[]) {
 
 /** Source sample and weight of each of m outputs from n inputs in the export's ndi.zoom (order 1, grid_mode). */
 function zoomTaps(n: number, m: number): { i0: Int32Array; t: Float64Array } {
-  const i0 = new Int32Array(m), t = new Float64Array(m);
+  const i0 = new Int32Array(m),
+    t = new Float64Array(m);
   for (let k = 0; k < m; k++) {
     const c = ((k + 0.5) * n) / m - 0.5;
     i0[k] = Math.floor(c);
@@ -111,20 +131,31 @@ function zoomTaps(n: number, m: number): { i0: Int32Array; t: Float64Array } {
 }
 
 /** synth/slices2d.py's _fit: scale (rows × cols, pixel sizes in mm) to fit the square keeping the physical aspect, centred, zero-padded. */
-function fitSquare(img: Float32Array, rows: number, cols: number, mm: readonly [number, number], size: number): Float32Array {
+function fitSquare(
+  img: Float32Array,
+  rows: number,
+  cols: number,
+  mm: readonly [number, number],
+  size: number,
+): Float32Array {
   const phys = [rows * mm[0], cols * mm[1]];
   const scale = size / Math.max(phys[0], phys[1]);
   const [th, tw] = phys.map((p) => Math.max(roundHalfEven(p * scale), 1));
-  const ty = zoomTaps(rows, th), tx = zoomTaps(cols, tw);
+  const ty = zoomTaps(rows, th),
+    tx = zoomTaps(cols, tw);
   // mode="grid-constant": samples outside the slice are 0, so the edge pixels blend towards 0.
   const at = (r: number, c: number) => (r >= 0 && r < rows && c >= 0 && c < cols ? img[r * cols + c] : 0);
   const out = new Float32Array(size * size);
-  const r0 = (size - th) >> 1, c0 = (size - tw) >> 1;
+  const r0 = (size - th) >> 1,
+    c0 = (size - tw) >> 1;
   for (let y = 0; y < th; y++) {
-    const r = ty.i0[y], v = ty.t[y];
+    const r = ty.i0[y],
+      v = ty.t[y];
     for (let x = 0; x < tw; x++) {
-      const c = tx.i0[x], u = tx.t[x];
-      out[(r0 + y) * size + c0 + x] = (1 - v) * ((1 - u) * at(r, c) + u * at(r, c + 1)) + v * ((1 - u) * at(r + 1, c) + u * at(r + 1, c + 1));
+      const c = tx.i0[x],
+        u = tx.t[x];
+      out[(r0 + y) * size + c0 + x] =
+        (1 - v) * ((1 - u) * at(r, c) + u * at(r, c + 1)) + v * ((1 - u) * at(r + 1, c) + u * at(r + 1, c + 1));
     }
   }
   return out;
@@ -133,8 +164,12 @@ function fitSquare(img: Float32Array, rows: number, cols: number, mm: readonly [
 /** numpy's default (linear) percentile q of sorted float32 values, as numpy 1.24 computes it. */
 function percentileSorted(sorted: Float32Array, q: number): number {
   const idx = (q / 100) * (sorted.length - 1);
-  const lo = Math.floor(idx), hi = Math.min(lo + 1, sorted.length - 1), t = idx - lo;
-  const a = sorted[lo], b = sorted[hi], d = Math.fround(b - a);
+  const lo = Math.floor(idx),
+    hi = Math.min(lo + 1, sorted.length - 1),
+    t = idx - lo;
+  const a = sorted[lo],
+    b = sorted[hi],
+    d = Math.fround(b - a);
   return t >= 0.5 ? b - d * (1 - t) : a + d * t;
 }
 
@@ -146,28 +181,39 @@ function percentileSorted(sorted: Float32Array, q: number): number {
  * viewer's convention; fitted into size×size keeping the physical aspect (bilinear, zero-padded);
  * the 99.5th percentile of its positive pixels → 255.
  */
-export function trainingSlice(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], plane: Plane, index: number, size = SLICE_SIZE): Uint8Array {
+export function trainingSlice(
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  affine: readonly number[],
+  plane: Plane,
+  index: number,
+  size = SLICE_SIZE,
+): Uint8Array {
   const { perm, sign, mm, size: n } = canonicalAxes(dims, affine);
   const normal = plane === 'axial' ? 2 : 0;
   // RAS axes down the rows and along the columns; both run from their + end (anterior/superior, right/anterior).
   const [rowAxis, colAxis] = plane === 'axial' ? [1, 0] : [2, 1];
-  if (!Number.isInteger(index) || index < 0 || index >= n[normal]) throw new Error(`${plane} slice ${index} is outside 0..${n[normal] - 1}`);
+  if (!Number.isInteger(index) || index < 0 || index >= n[normal])
+    throw new Error(`${plane} slice ${index} is outside 0..${n[normal] - 1}`);
   const stride = [1, dims[0], dims[0] * dims[1]];
   // Voxel index along world axis r's voxel axis for the canonical index t.
   const voxel = (r: number, t: number) => (sign[r] > 0 ? t : n[r] - 1 - t);
-  const rows = n[rowAxis], cols = n[colAxis];
+  const rows = n[rowAxis],
+    cols = n[colAxis];
   const img = new Float32Array(rows * cols);
   const base = voxel(normal, index) * stride[perm[normal]];
   for (let r = 0; r < rows; r++) {
     const rowOffset = base + voxel(rowAxis, rows - 1 - r) * stride[perm[rowAxis]];
-    for (let c = 0; c < cols; c++) img[r * cols + c] = data[rowOffset + voxel(colAxis, cols - 1 - c) * stride[perm[colAxis]]];
+    for (let c = 0; c < cols; c++)
+      img[r * cols + c] = data[rowOffset + voxel(colAxis, cols - 1 - c) * stride[perm[colAxis]]];
   }
   const fitted = fitSquare(img, rows, cols, [mm[rowAxis], mm[colAxis]], size);
   const positive = fitted.filter((v) => v > 0).sort();
   // numpy 1.24 divides the float32 image by the percentile cast to float32, then multiplies in float32.
   const top = Math.fround(positive.length > 0 ? percentileSorted(positive, 99.5) : 1);
   const levels = new Uint8Array(size * size);
-  for (let p = 0; p < levels.length; p++) levels[p] = Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(fitted[p] / top) * 255))));
+  for (let p = 0; p < levels.length; p++)
+    levels[p] = Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(fitted[p] / top) * 255))));
   return levels;
 }
 
@@ -184,12 +230,24 @@ export function pictureToInput(levels: ArrayLike<number>): Float32Array {
 }
 
 /** The model input of a volume slice: trainingSlice read as a training PNG. */
-export function sliceInput(data: ArrayLike<number>, dims: readonly number[], affine: readonly number[], plane: Plane, index: number, size = SLICE_SIZE): Float32Array {
+export function sliceInput(
+  data: ArrayLike<number>,
+  dims: readonly number[],
+  affine: readonly number[],
+  plane: Plane,
+  index: number,
+  size = SLICE_SIZE,
+): Float32Array {
   return pictureToInput(trainingSlice(data, dims, affine, plane, index, size));
 }
 
 /** The plane's slice index (trainingSlice's `index`) through world point `mm`, clamped to the volume. */
-export function sliceIndexAt(dims: readonly number[], affine: readonly number[], plane: Plane, mm: readonly number[]): number {
+export function sliceIndexAt(
+  dims: readonly number[],
+  affine: readonly number[],
+  plane: Plane,
+  mm: readonly number[],
+): number {
   const { perm, sign, size } = canonicalAxes(dims, affine);
   const normal = plane === 'axial' ? 2 : 0;
   const v = Math.round(applyAffine(invertAffine([...affine]), mm)[perm[normal]]);
@@ -203,7 +261,12 @@ export function middleSliceIndex(dims: readonly number[], affine: readonly numbe
 }
 
 /** Patient directions at a displayed picture's edges. */
-export interface EdgeLabels { left: string; right: string; top: string; bottom: string }
+export interface EdgeLabels {
+  left: string;
+  right: string;
+  top: string;
+  bottom: string;
+}
 
 /** Where the viewer shows a plane mirrored against the training picture: neurological axial; sagittal, which it shows posterior-left. */
 function mirrored(plane: Plane | null, convention: Convention): boolean {
@@ -214,7 +277,11 @@ function mirrored(plane: Plane | null, convention: Convention): boolean {
 export function displayLabels(plane: Plane | null, convention: Convention): EdgeLabels | null {
   if (plane === 'sagittal') return { left: 'P', right: 'A', top: 'S', bottom: 'I' };
   if (plane === null) return null;
-  return { ...(mirrored(plane, convention) ? { left: 'L', right: 'R' } : { left: 'R', right: 'L' }), top: 'A', bottom: 'P' };
+  return {
+    ...(mirrored(plane, convention) ? { left: 'L', right: 'R' } : { left: 'R', right: 'L' }),
+    top: 'A',
+    bottom: 'P',
+  };
 }
 
 /**
@@ -222,7 +289,12 @@ export function displayLabels(plane: Plane | null, convention: Convention): Edge
  * picture, then mirrored where the viewer shows the plane the other way round (displayLabels). A
  * picture (plane null) is shown as it came.
  */
-export function inputForDisplay(input: Float32Array, plane: Plane | null, convention: Convention, size = SLICE_SIZE): Float32Array {
+export function inputForDisplay(
+  input: Float32Array,
+  plane: Plane | null,
+  convention: Convention,
+  size = SLICE_SIZE,
+): Float32Array {
   const mirror = mirrored(plane, convention);
   const n = size * size;
   const values = new Float32Array(n);
@@ -252,5 +324,11 @@ export function pictureInput(rgba: Uint8ClampedArray, w: number, h: number, size
  * layout an ONNX [1, 1, size, size] tensor reads row by row.
  */
 export function asGridVolume(input: Float32Array, size = SLICE_SIZE) {
-  return { dims: [size, size, 1] as [number, number, number], spacing: [1, 1, 1] as [number, number, number], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype: 'float32' as const, data: input };
+  return {
+    dims: [size, size, 1] as [number, number, number],
+    spacing: [1, 1, 1] as [number, number, number],
+    affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+    datatype: 'float32' as const,
+    data: input,
+  };
 }

@@ -59,7 +59,9 @@ function parseNormalize(x: unknown): PreprocessSpec['normalize'] {
   const low = x.low === undefined ? DEFAULT_SPEC.normalize.low : x.low;
   const high = x.high === undefined ? DEFAULT_SPEC.normalize.high : x.high;
   if (typeof low !== 'number' || typeof high !== 'number' || !(low >= 0 && low < high && high <= 100)) {
-    throw new Error(`preprocess spec: normalize needs 0 ≤ low < high ≤ 100, got low=${JSON.stringify(low)} high=${JSON.stringify(high)}`);
+    throw new Error(
+      `preprocess spec: normalize needs 0 ≤ low < high ≤ 100, got low=${JSON.stringify(low)} high=${JSON.stringify(high)}`,
+    );
   }
   return { method, low, high };
 }
@@ -71,10 +73,12 @@ export function parsePreprocessSpec(json: unknown): PreprocessSpec {
   for (const k of Object.keys(obj)) {
     if (!KEYS.includes(k)) throw new Error(`preprocess spec: unknown key '${k}' (known: ${KEYS.join(', ')})`);
   }
-  const grid = obj.grid === undefined ? ([...DEFAULT_SPEC.grid] as [number, number, number]) : triple('grid', obj.grid, true);
+  const grid =
+    obj.grid === undefined ? ([...DEFAULT_SPEC.grid] as [number, number, number]) : triple('grid', obj.grid, true);
   const orientation = oneOf('orientation', obj.orientation, ['RAS'] as const, 'RAS');
   const resample = oneOf('resample', obj.resample, ['resize', 'fixed_spacing'] as const, 'resize');
-  const spacing_mm = obj.spacing_mm === undefined || obj.spacing_mm === null ? null : triple('spacing_mm', obj.spacing_mm, false);
+  const spacing_mm =
+    obj.spacing_mm === undefined || obj.spacing_mm === null ? null : triple('spacing_mm', obj.spacing_mm, false);
   if (resample === 'fixed_spacing' && spacing_mm === null) {
     throw new Error('preprocess spec: resample "fixed_spacing" needs spacing_mm (e.g. [1.5, 1.5, 1.5])');
   }

@@ -5,7 +5,8 @@ import type { Volume } from '../volume.ts';
 export function validateVolume(v: Volume): { min: number; max: number } {
   const [nx, ny, nz] = v.dims;
   for (const d of v.dims) {
-    if (!Number.isInteger(d) || d < 1) throw new Error(`volume dims must be positive integers, got ${JSON.stringify(v.dims)}`);
+    if (!Number.isInteger(d) || d < 1)
+      throw new Error(`volume dims must be positive integers, got ${JSON.stringify(v.dims)}`);
   }
   if (v.data.length !== nx * ny * nz) {
     throw new Error(`volume data has ${v.data.length} voxels but dims ${JSON.stringify(v.dims)} need ${nx * ny * nz}`);
@@ -15,7 +16,8 @@ export function validateVolume(v: Volume): { min: number; max: number } {
   }
   const [a, b, c, , d, e, f, , g, h, i] = v.affine;
   const det = a * (e * i - f * h) - b * (d * i - f * g) + c * (d * h - e * g);
-  if (!(Math.abs(det) > 1e-9)) throw new Error(`volume affine is singular (determinant ${det}): ${JSON.stringify(v.affine)}`);
+  if (!(Math.abs(det) > 1e-9))
+    throw new Error(`volume affine is singular (determinant ${det}): ${JSON.stringify(v.affine)}`);
   if (nx * ny * nz < 8 || [nx, ny, nz].filter((d) => d > 1).length < 2) {
     throw new Error(`volume is empty or degenerate: dims ${JSON.stringify(v.dims)}`);
   }

@@ -31,7 +31,14 @@
  */
 import { Gate } from '../../../kernel/assembly/codes.ts';
 import { gateByName } from './gates.ts';
-import { type AmplitudeLayer, type CircuitSpec, type Entanglement, type Layer, type ReadoutName, circuitShape } from './spec.ts';
+import {
+  type AmplitudeLayer,
+  type CircuitSpec,
+  type Entanglement,
+  type Layer,
+  type ReadoutName,
+  circuitShape,
+} from './spec.ts';
 
 /** An angle as a function of the inputs x and the weights w. */
 export type AngleExpr =
@@ -68,9 +75,12 @@ export function entanglementPairs(kind: Entanglement, n: number): [number, numbe
       for (let i = 0; i < n; i++) for (let j = i + 1; j < n; j++) out.push([i, j]);
       return out;
     }
-    case 'linear': return linear;
-    case 'reverse_linear': return linear.reverse();
-    case 'circular': return n > 2 ? [[n - 1, 0], ...linear] : linear;
+    case 'linear':
+      return linear;
+    case 'reverse_linear':
+      return linear.reverse();
+    case 'circular':
+      return n > 2 ? [[n - 1, 0], ...linear] : linear;
   }
 }
 
@@ -93,15 +103,36 @@ type AnsatzLayer = Extract<Layer, { family: 'real_amplitudes' | 'rot_cnot' | 'rx
 const ANSATZE: { [F in AnsatzLayer['family']]: (l: Extract<AnsatzLayer, { family: F }>, n: number) => NLocal } = {
   // Qiskit RealAmplitudes (paper A)
   real_amplitudes: (l, n) => ({
-    rotations: ['ry'], pairs: entanglementPairs(l.entanglement, n), reps: l.reps,
-    finalRotation: !l.skip_final_rotation_layer, entangleFirst: false,
+    rotations: ['ry'],
+    pairs: entanglementPairs(l.entanglement, n),
+    reps: l.reps,
+    finalRotation: !l.skip_final_rotation_layer,
+    entangleFirst: false,
   }),
   // PennyLane Rot + nearest-neighbour CNOTs (paper B: QResNet50, QDenseNet121)
-  rot_cnot: (l, n) => ({ rotations: ['rot'], pairs: entanglementPairs('linear', n), reps: l.layers, finalRotation: false, entangleFirst: false }),
+  rot_cnot: (l, n) => ({
+    rotations: ['rot'],
+    pairs: entanglementPairs('linear', n),
+    reps: l.layers,
+    finalRotation: false,
+    entangleFirst: false,
+  }),
   // RX, RY, RZ then a CNOT ring (paper B: QEfficientNetB3)
-  rxyz_ring: (l, n) => ({ rotations: ['rx', 'ry', 'rz'], pairs: ring(n), reps: l.layers, finalRotation: false, entangleFirst: false }),
+  rxyz_ring: (l, n) => ({
+    rotations: ['rx', 'ry', 'rz'],
+    pairs: ring(n),
+    reps: l.layers,
+    finalRotation: false,
+    entangleFirst: false,
+  }),
   // CNOT chain then trainable RZ (paper B: QCNN)
-  cnot_rz: (l, n) => ({ rotations: ['rz'], pairs: entanglementPairs('linear', n), reps: l.layers, finalRotation: false, entangleFirst: true }),
+  cnot_rz: (l, n) => ({
+    rotations: ['rz'],
+    pairs: entanglementPairs('linear', n),
+    reps: l.layers,
+    finalRotation: false,
+    entangleFirst: true,
+  }),
 };
 
 const ANGLE_GATE = { X: 'rx', Y: 'ry', Z: 'rz' } as const;
@@ -146,8 +177,13 @@ export function buildProgram(spec: CircuitSpec): Program {
         break;
       case 'gates':
         for (const op of layer.ops) {
-          emit(op.gate, op.qubits, op.params.map((p): AngleExpr =>
-            p === 'x' ? { kind: 'x', index: x++, scale: 1 } : p === 'w' ? nextW() : { kind: 'const', value: p }));
+          emit(
+            op.gate,
+            op.qubits,
+            op.params.map((p): AngleExpr =>
+              p === 'x' ? { kind: 'x', index: x++, scale: 1 } : p === 'w' ? nextW() : { kind: 'const', value: p },
+            ),
+          );
         }
         break;
       default: {
@@ -159,7 +195,13 @@ export function buildProgram(spec: CircuitSpec): Program {
         };
         const entangle = (): void => shape.pairs.forEach(([i, j]) => emit('cx', [i, j]));
         for (let r = 0; r < shape.reps; r++) {
-          if (shape.entangleFirst) { entangle(); rotate(); } else { rotate(); entangle(); }
+          if (shape.entangleFirst) {
+            entangle();
+            rotate();
+          } else {
+            rotate();
+            entangle();
+          }
         }
         if (shape.finalRotation) rotate();
       }
@@ -167,7 +209,9 @@ export function buildProgram(spec: CircuitSpec): Program {
   }
   const shape = circuitShape(spec);
   if (shape.nInputs !== x || shape.nWeights !== w) {
-    throw new Error(`builder: consumed ${x} inputs and ${w} weights, shape says ${shape.nInputs} and ${shape.nWeights}`);
+    throw new Error(
+      `builder: consumed ${x} inputs and ${w} weights, shape says ${shape.nInputs} and ${shape.nWeights}`,
+    );
   }
   return { nQubits: n, ops, angles, amplitude, readout: spec.readout, ...shape };
 }

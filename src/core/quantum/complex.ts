@@ -42,8 +42,10 @@ export function identity(d: number): CMatrix {
 /** Largest entry-wise modulus of A − B. */
 export function maxDiff(a: CMatrix, b: CMatrix): number {
   let m = 0;
-  a.forEach((row, i) => row.forEach((x, j) => {
-    m = Math.max(m, Math.hypot(x[0] - b[i][j][0], x[1] - b[i][j][1]));
-  }));
+  a.forEach((row, i) =>
+    row.forEach((x, j) => {
+      m = Math.max(m, Math.hypot(x[0] - b[i][j][0], x[1] - b[i][j][1]));
+    }),
+  );
   return m;
 }

@@ -22,18 +22,53 @@ export interface DenseStep {
 }
 
 const SQ = Math.SQRT1_2;
-const I2 = (): CMatrix => [[c(1), c(0)], [c(0), c(1)]];
-const H: CMatrix = [[c(SQ), c(SQ)], [c(SQ), c(-SQ)]];
+const I2 = (): CMatrix => [
+  [c(1), c(0)],
+  [c(0), c(1)],
+];
+const H: CMatrix = [
+  [c(SQ), c(SQ)],
+  [c(SQ), c(-SQ)],
+];
 /** CX with the control as the first operand: basis index b(control) + 2·b(target). */
-const CX: CMatrix = [[c(1), c(0), c(0), c(0)], [c(0), c(0), c(0), c(1)], [c(0), c(0), c(1), c(0)], [c(0), c(1), c(0), c(0)]];
-const RX = (t: number): CMatrix => [[c(Math.cos(t / 2)), c(0, -Math.sin(t / 2))], [c(0, -Math.sin(t / 2)), c(Math.cos(t / 2))]];
-const dRX = (t: number): CMatrix => [[c(-Math.sin(t / 2) / 2), c(0, -Math.cos(t / 2) / 2)], [c(0, -Math.cos(t / 2) / 2), c(-Math.sin(t / 2) / 2)]];
-const RY = (t: number): CMatrix => [[c(Math.cos(t / 2)), c(-Math.sin(t / 2))], [c(Math.sin(t / 2)), c(Math.cos(t / 2))]];
-const dRY = (t: number): CMatrix => [[c(-Math.sin(t / 2) / 2), c(-Math.cos(t / 2) / 2)], [c(Math.cos(t / 2) / 2), c(-Math.sin(t / 2) / 2)]];
-const RZ = (t: number): CMatrix => [[cexp(-t / 2), c(0)], [c(0), cexp(t / 2)]];
-const dRZ = (t: number): CMatrix => [[[-Math.sin(-t / 2) * -0.5, Math.cos(-t / 2) * -0.5], c(0)], [c(0), [-Math.sin(t / 2) * 0.5, Math.cos(t / 2) * 0.5]]];
-const P = (l: number): CMatrix => [[c(1), c(0)], [c(0), cexp(l)]];
-const dP = (l: number): CMatrix => [[c(0), c(0)], [c(0), [-Math.sin(l), Math.cos(l)]]];
+const CX: CMatrix = [
+  [c(1), c(0), c(0), c(0)],
+  [c(0), c(0), c(0), c(1)],
+  [c(0), c(0), c(1), c(0)],
+  [c(0), c(1), c(0), c(0)],
+];
+const RX = (t: number): CMatrix => [
+  [c(Math.cos(t / 2)), c(0, -Math.sin(t / 2))],
+  [c(0, -Math.sin(t / 2)), c(Math.cos(t / 2))],
+];
+const dRX = (t: number): CMatrix => [
+  [c(-Math.sin(t / 2) / 2), c(0, -Math.cos(t / 2) / 2)],
+  [c(0, -Math.cos(t / 2) / 2), c(-Math.sin(t / 2) / 2)],
+];
+const RY = (t: number): CMatrix => [
+  [c(Math.cos(t / 2)), c(-Math.sin(t / 2))],
+  [c(Math.sin(t / 2)), c(Math.cos(t / 2))],
+];
+const dRY = (t: number): CMatrix => [
+  [c(-Math.sin(t / 2) / 2), c(-Math.cos(t / 2) / 2)],
+  [c(Math.cos(t / 2) / 2), c(-Math.sin(t / 2) / 2)],
+];
+const RZ = (t: number): CMatrix => [
+  [cexp(-t / 2), c(0)],
+  [c(0), cexp(t / 2)],
+];
+const dRZ = (t: number): CMatrix => [
+  [[-Math.sin(-t / 2) * -0.5, Math.cos(-t / 2) * -0.5], c(0)],
+  [c(0), [-Math.sin(t / 2) * 0.5, Math.cos(t / 2) * 0.5]],
+];
+const P = (l: number): CMatrix => [
+  [c(1), c(0)],
+  [c(0), cexp(l)],
+];
+const dP = (l: number): CMatrix => [
+  [c(0), c(0)],
+  [c(0), [-Math.sin(l), Math.cos(l)]],
+];
 const ROTATION = { rx: [RX, dRX], ry: [RY, dRY], rz: [RZ, dRZ], p: [P, dP] } as const;
 
 /** Qiskit's entanglement lists, written out independently of builder.ts. */
@@ -50,16 +85,37 @@ function pairs(kind: Entanglement, n: number): [number, number][] {
 }
 
 const fixed = (qubits: number[], m: CMatrix): DenseStep => ({ qubits, matrix: () => m, angle: 0, dx: [], dw: [] });
-const rot = (name: keyof typeof ROTATION, q: number, angle: number, dx: [number, number][], dw: [number, number][]): DenseStep =>
-  ({ qubits: [q], matrix: ROTATION[name][0], deriv: ROTATION[name][1], angle, dx, dw });
+const rot = (
+  name: keyof typeof ROTATION,
+  q: number,
+  angle: number,
+  dx: [number, number][],
+  dw: [number, number][],
+): DenseStep => ({ qubits: [q], matrix: ROTATION[name][0], deriv: ROTATION[name][1], angle, dx, dw });
 
 /** The gate steps of one layer, consuming x from xo and w from wo; returns the counts consumed. */
-function layerSteps(l: Layer, n: number, x: ArrayLike<number>, w: ArrayLike<number>, xo: number, wo: number,
-  steps: DenseStep[]): { nx: number; nw: number } {
+function layerSteps(
+  l: Layer,
+  n: number,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  xo: number,
+  wo: number,
+  steps: DenseStep[],
+): { nx: number; nw: number } {
   let wi = wo;
-  const nextW = (): [number, [number, number][]] => { const j = wi++; return [w[j], [[j, 1]]]; };
-  const ry = (q: number): void => { const [a, dw] = nextW(); steps.push(rot('ry', q, a, [], dw)); };
-  const named = (g: 'rx' | 'ry' | 'rz', q: number): void => { const [a, dw] = nextW(); steps.push(rot(g, q, a, [], dw)); };
+  const nextW = (): [number, [number, number][]] => {
+    const j = wi++;
+    return [w[j], [[j, 1]]];
+  };
+  const ry = (q: number): void => {
+    const [a, dw] = nextW();
+    steps.push(rot('ry', q, a, [], dw));
+  };
+  const named = (g: 'rx' | 'ry' | 'rz', q: number): void => {
+    const [a, dw] = nextW();
+    steps.push(rot(g, q, a, [], dw));
+  };
   switch (l.family) {
     case 'zz_feature_map': {
       const al = l.alpha;
@@ -70,7 +126,18 @@ function layerSteps(l: Layer, n: number, x: ArrayLike<number>, w: ArrayLike<numb
           const xi = x[xo + i];
           const xj = x[xo + j];
           steps.push(fixed([i, j], CX));
-          steps.push(rot('p', j, al * (Math.PI - xi) * (Math.PI - xj), [[xo + i, -al * (Math.PI - xj)], [xo + j, -al * (Math.PI - xi)]], []));
+          steps.push(
+            rot(
+              'p',
+              j,
+              al * (Math.PI - xi) * (Math.PI - xj),
+              [
+                [xo + i, -al * (Math.PI - xj)],
+                [xo + j, -al * (Math.PI - xi)],
+              ],
+              [],
+            ),
+          );
           steps.push(fixed([i, j], CX));
         }
       }
@@ -93,13 +160,21 @@ function layerSteps(l: Layer, n: number, x: ArrayLike<number>, w: ArrayLike<numb
     }
     case 'rot_cnot':
       for (let r = 0; r < l.layers; r++) {
-        for (let q = 0; q < n; q++) { named('rz', q); named('ry', q); named('rz', q); }
+        for (let q = 0; q < n; q++) {
+          named('rz', q);
+          named('ry', q);
+          named('rz', q);
+        }
         for (let i = 0; i + 1 < n; i++) steps.push(fixed([i, i + 1], CX));
       }
       return { nx: 0, nw: wi - wo };
     case 'rxyz_ring':
       for (let r = 0; r < l.layers; r++) {
-        for (let q = 0; q < n; q++) { named('rx', q); named('ry', q); named('rz', q); }
+        for (let q = 0; q < n; q++) {
+          named('rx', q);
+          named('ry', q);
+          named('rz', q);
+        }
         if (n > 1) for (let j = 0; j < n; j++) steps.push(fixed([j, (j + 1) % n], CX));
       }
       return { nx: 0, nw: wi - wo };
@@ -113,12 +188,20 @@ function layerSteps(l: Layer, n: number, x: ArrayLike<number>, w: ArrayLike<numb
       let xi = xo;
       for (const op of l.ops) {
         const vals: [number, [number, number][], [number, number][]][] = op.params.map((p) => {
-          if (p === 'x') { const i = xi++; return [x[i], [[i, 1]], []]; }
-          if (p === 'w') { const j = wi++; return [w[j], [], [[j, 1]]]; }
+          if (p === 'x') {
+            const i = xi++;
+            return [x[i], [[i, 1]], []];
+          }
+          if (p === 'w') {
+            const j = wi++;
+            return [w[j], [], [[j, 1]]];
+          }
           return [p, [], []];
         });
         if (op.gate === 'rot') {
-          (['rz', 'ry', 'rz'] as const).forEach((g, k) => steps.push(rot(g, op.qubits[0], vals[k][0], vals[k][1], vals[k][2])));
+          (['rz', 'ry', 'rz'] as const).forEach((g, k) =>
+            steps.push(rot(g, op.qubits[0], vals[k][0], vals[k][1], vals[k][2])),
+          );
         } else if (op.gate in ROTATION) {
           steps.push(rot(op.gate as keyof typeof ROTATION, op.qubits[0], vals[0][0], vals[0][1], vals[0][2]));
         } else if (op.gate === 'zz') {
@@ -153,8 +236,9 @@ export function embed(m: CMatrix, qubits: readonly number[], n: number): CMatrix
   const dim = 1 << n;
   const mask = qubits.reduce((a, q) => a | (1 << q), 0);
   const sub = (k: number): number => qubits.reduce((a, q, i) => a | (((k >> q) & 1) << i), 0);
-  return Array.from({ length: dim }, (_, r) => Array.from({ length: dim }, (_, col) =>
-    ((r & ~mask) === (col & ~mask) ? m[sub(r)][sub(col)] : c(0))));
+  return Array.from({ length: dim }, (_, r) =>
+    Array.from({ length: dim }, (_, col) => ((r & ~mask) === (col & ~mask) ? m[sub(r)][sub(col)] : c(0))),
+  );
 }
 
 /** Full-space matrix-vector product. */
@@ -162,7 +246,10 @@ export function matvec(m: CMatrix, v: readonly Complex[]): Complex[] {
   return m.map((row) => {
     let re = 0;
     let im = 0;
-    row.forEach((a, j) => { re += a[0] * v[j][0] - a[1] * v[j][1]; im += a[0] * v[j][1] + a[1] * v[j][0]; });
+    row.forEach((a, j) => {
+      re += a[0] * v[j][0] - a[1] * v[j][1];
+      im += a[0] * v[j][1] + a[1] * v[j][0];
+    });
     return [re, im] as Complex;
   });
 }
@@ -170,7 +257,9 @@ export function matvec(m: CMatrix, v: readonly Complex[]): Complex[] {
 /** The circuit's full unitary as the product of its gates' full matrices. */
 export function denseUnitary(spec: CircuitSpec, x: ArrayLike<number>, w: ArrayLike<number>): CMatrix {
   const n = spec.n_qubits;
-  let u: CMatrix = Array.from({ length: 1 << n }, (_, i) => Array.from({ length: 1 << n }, (_, j) => c(i === j ? 1 : 0)));
+  let u: CMatrix = Array.from({ length: 1 << n }, (_, i) =>
+    Array.from({ length: 1 << n }, (_, j) => c(i === j ? 1 : 0)),
+  );
   for (const s of denseSteps(spec, x, w)) u = matmul(embed(s.matrix(s.angle), s.qubits, n), u);
   return u;
 }
@@ -178,17 +267,30 @@ export function denseUnitary(spec: CircuitSpec, x: ArrayLike<number>, w: ArrayLi
 /** The readout's observables as full matrices (probs: the basis projectors). */
 export function observables(spec: CircuitSpec): CMatrix[] {
   const n = spec.n_qubits;
-  const Z: CMatrix = [[c(1), c(0)], [c(0), c(-1)]];
-  const X: CMatrix = [[c(0), c(1)], [c(1), c(0)]];
+  const Z: CMatrix = [
+    [c(1), c(0)],
+    [c(0), c(-1)],
+  ];
+  const X: CMatrix = [
+    [c(0), c(1)],
+    [c(1), c(0)],
+  ];
   const zs = Array.from({ length: n }, (_, q) => embed(Z, [q], n));
   const xs = Array.from({ length: n }, (_, q) => embed(X, [q], n));
   const dim = 1 << n;
   switch (spec.readout) {
-    case 'z': return zs;
-    case 'x': return xs;
-    case 'xz': return [...xs, ...zs];
-    case 'parity': return [zs.reduce((a, b) => matmul(a, b), embed(I2(), [0], n))];
-    case 'probs': return Array.from({ length: dim }, (_, k) => Array.from({ length: dim }, (_, i) => Array.from({ length: dim }, (_, j) => c(i === k && j === k ? 1 : 0))));
+    case 'z':
+      return zs;
+    case 'x':
+      return xs;
+    case 'xz':
+      return [...xs, ...zs];
+    case 'parity':
+      return [zs.reduce((a, b) => matmul(a, b), embed(I2(), [0], n))];
+    case 'probs':
+      return Array.from({ length: dim }, (_, k) =>
+        Array.from({ length: dim }, (_, i) => Array.from({ length: dim }, (_, j) => c(i === k && j === k ? 1 : 0))),
+      );
   }
 }
 
@@ -203,7 +305,10 @@ function initialState(spec: CircuitSpec, x: ArrayLike<number>): { psi0: Complex[
   const v = p.map((a) => a / norm);
   for (let i = 0; i < l.n_features; i++) {
     // ∂v_k/∂p_i = (δ_ki − v_k·v_i)/‖p‖ when normalising
-    jac.set(i, v.map((vk, k) => (l.normalize ? ((k === i ? 1 : 0) - vk * v[i]) / norm : k === i ? 1 : 0)));
+    jac.set(
+      i,
+      v.map((vk, k) => (l.normalize ? ((k === i ? 1 : 0) - vk * v[i]) / norm : k === i ? 1 : 0)),
+    );
   }
   return { psi0: v.map((a) => c(a)), jac };
 }
@@ -214,8 +319,12 @@ const expect = (o: CMatrix, a: readonly Complex[], b: readonly Complex[]): numbe
 };
 
 /** Outputs and gradients of L = Σ outWeights·outputs for one sample, by dense products and the product rule. */
-export function denseEvaluate(spec: CircuitSpec, x: ArrayLike<number>, w: ArrayLike<number>, outWeights: ArrayLike<number>):
-  { outputs: number[]; gradX: number[]; gradWeights: number[]; state: Complex[] } {
+export function denseEvaluate(
+  spec: CircuitSpec,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  outWeights: ArrayLike<number>,
+): { outputs: number[]; gradX: number[]; gradWeights: number[]; state: Complex[] } {
   const n = spec.n_qubits;
   const steps = denseSteps(spec, x, w);
   const full = steps.map((s) => embed(s.matrix(s.angle), s.qubits, n));
@@ -226,8 +335,13 @@ export function denseEvaluate(spec: CircuitSpec, x: ArrayLike<number>, w: ArrayL
   const obs = observables(spec);
   const outputs = obs.map((o) => expect(o, psi, psi));
   // H_w = Σ w_k O_k; dL/dψ-direction t: 2·Re⟨ψ|H_w|t⟩
-  const hw = obs.reduce<CMatrix>((acc, o, k) => acc.map((row, i) => row.map((a, j) => [a[0] + outWeights[k] * o[i][j][0], a[1] + outWeights[k] * o[i][j][1]] as Complex)),
-    obs[0].map((row) => row.map(() => c(0))));
+  const hw = obs.reduce<CMatrix>(
+    (acc, o, k) =>
+      acc.map((row, i) =>
+        row.map((a, j) => [a[0] + outWeights[k] * o[i][j][0], a[1] + outWeights[k] * o[i][j][1]] as Complex),
+      ),
+    obs[0].map((row) => row.map(() => c(0))),
+  );
   const dL = (t: Complex[]): number => 2 * expect(hw, psi, t);
   const gradX = new Array<number>(x.length).fill(0);
   const gradWeights = new Array<number>(w.length).fill(0);

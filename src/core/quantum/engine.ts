@@ -26,25 +26,47 @@ export interface AdjointResult {
 export interface Engine {
   readonly name: string;
   /** Readout of every sample: batch × outputsPerSample(readout). `init`: batch × 2^n complex, or null for |0…0⟩. */
-  forward(p: PackedProgram, angles: Float64Array, batch: number, init: Float64Array | null, readout: Readout): Float64Array;
+  forward(
+    p: PackedProgram,
+    angles: Float64Array,
+    batch: number,
+    init: Float64Array | null,
+    readout: Readout,
+  ): Float64Array;
   /** Forward plus the adjoint pass for L_b = Σ_k outGrad[b,k]·out[b,k]. */
-  adjoint(p: PackedProgram, angles: Float64Array, batch: number, init: Float64Array | null, readout: Readout, outGrad: Float64Array): AdjointResult;
+  adjoint(
+    p: PackedProgram,
+    angles: Float64Array,
+    batch: number,
+    init: Float64Array | null,
+    readout: Readout,
+    outGrad: Float64Array,
+  ): AdjointResult;
 }
 
 /** Outputs per sample of a readout code (STATE: 2^n interleaved complex amplitudes). */
 export function outputsPerSample(readout: Readout, n: number): number {
   switch (readout) {
     case Readout.Z:
-    case Readout.X: return n;
-    case Readout.XZ: return 2 * n;
-    case Readout.PARITY: return 1;
-    case Readout.PROBS: return 2 ** n;
-    case Readout.STATE: return 2 ** (n + 1);
+    case Readout.X:
+      return n;
+    case Readout.XZ:
+      return 2 * n;
+    case Readout.PARITY:
+      return 1;
+    case Readout.PROBS:
+      return 2 ** n;
+    case Readout.STATE:
+      return 2 ** (n + 1);
   }
 }
 
 /** Packs ops into the kernel's int32 layout; `inverse` marks ops to be applied as U†. */
-export function packOps(nQubits: number, ops: readonly (ProgramOp & { inverse?: boolean })[], nSlots: number): PackedProgram {
+export function packOps(
+  nQubits: number,
+  ops: readonly (ProgramOp & { inverse?: boolean })[],
+  nSlots: number,
+): PackedProgram {
   const code = new Int32Array(ops.length * OP_WORDS);
   ops.forEach((op, i) => {
     code[i * OP_WORDS] = op.gate | (op.inverse ? INVERSE_FLAG : 0);

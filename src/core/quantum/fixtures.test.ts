@@ -11,10 +11,29 @@ import { parseCircuitSpec } from './spec.ts';
 import { maxAbsDiff, testEngine } from './testing.ts';
 
 const dir = fileURLToPath(new URL('../../../tests/fixtures/circuits/', import.meta.url));
-const files = readdirSync(dir).filter((f) => f.endsWith('.json')).sort();
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.json'))
+  .sort();
 
-interface Fixture { name: string; spec: unknown; x: number[]; weights: number[]; out_weights: number[]; outputs: number[]; grad_x: number[]; grad_weights: number[] }
-interface TorchCase { name: string; circuit: Record<string, unknown>; x: number[]; weights: number[]; outputs: number[]; jacobian_x: number[][]; jacobian_weights: number[][] }
+interface Fixture {
+  name: string;
+  spec: unknown;
+  x: number[];
+  weights: number[];
+  out_weights: number[];
+  outputs: number[];
+  grad_x: number[];
+  grad_weights: number[];
+}
+interface TorchCase {
+  name: string;
+  circuit: Record<string, unknown>;
+  x: number[];
+  weights: number[];
+  outputs: number[];
+  jacobian_x: number[][];
+  jacobian_weights: number[][];
+}
 
 /**
  * training/quantum.py lets an amplitude layer without `n_features` take as many features as x
@@ -37,7 +56,10 @@ async function checkTorchCase(c: TorchCase): Promise<void> {
       const r = sim.backward(spec, x, w, unit);
       expect(maxAbsDiff(r.outputs, c.outputs), `${c.name} ${sim.engine} outputs`).toBeLessThanOrEqual(1e-10);
       expect(maxAbsDiff(r.gradX, c.jacobian_x[o]), `${c.name} ${sim.engine} d out[${o}]/dx`).toBeLessThanOrEqual(1e-10);
-      expect(maxAbsDiff(r.gradWeights, c.jacobian_weights[o]), `${c.name} ${sim.engine} d out[${o}]/dw`).toBeLessThanOrEqual(1e-10);
+      expect(
+        maxAbsDiff(r.gradWeights, c.jacobian_weights[o]),
+        `${c.name} ${sim.engine} d out[${o}]/dw`,
+      ).toBeLessThanOrEqual(1e-10);
     });
   }
 }
@@ -58,7 +80,12 @@ describe('circuit fixtures', () => {
       const f = json;
       const spec = parseCircuitSpec(f.spec);
       for (const sim of [createSimulator(await testEngine()), createSimulator(referenceEngine)]) {
-        const r = sim.backward(spec, Float64Array.from(f.x), Float64Array.from(f.weights), Float64Array.from(f.out_weights));
+        const r = sim.backward(
+          spec,
+          Float64Array.from(f.x),
+          Float64Array.from(f.weights),
+          Float64Array.from(f.out_weights),
+        );
         expect(maxAbsDiff(r.outputs, f.outputs), `${sim.engine} outputs`).toBeLessThanOrEqual(1e-10);
         expect(maxAbsDiff(r.gradX, f.grad_x), `${sim.engine} grad_x`).toBeLessThanOrEqual(1e-10);
         expect(maxAbsDiff(r.gradWeights, f.grad_weights), `${sim.engine} grad_weights`).toBeLessThanOrEqual(1e-10);

@@ -20,8 +20,20 @@ function placements(n: number, arity: number): number[][] {
   return out;
 }
 
-function applyOnce(e: Engine, g: GateDef, qubits: number[], n: number, params: number[], init: Float64Array, inverse = false): Float64Array {
-  const p = packOps(n, [{ gate: g.code, qubits: [qubits[0], qubits[1] ?? 0], slot: g.nParams ? 0 : -1, inverse }], g.nParams);
+function applyOnce(
+  e: Engine,
+  g: GateDef,
+  qubits: number[],
+  n: number,
+  params: number[],
+  init: Float64Array,
+  inverse = false,
+): Float64Array {
+  const p = packOps(
+    n,
+    [{ gate: g.code, qubits: [qubits[0], qubits[1] ?? 0], slot: g.nParams ? 0 : -1, inverse }],
+    g.nParams,
+  );
   return e.forward(p, Float64Array.from(params), 1, init, Readout.STATE);
 }
 
@@ -30,7 +42,11 @@ const norm2 = (s: Float64Array): number => s.reduce((a, v) => a + v * v, 0);
 describe('gate table', () => {
   it('defines each kernel gate code once', () => {
     const codes = GATES.map((g) => g.code).sort((a, b) => a - b);
-    expect(codes).toEqual(Object.values(Gate).filter((v) => typeof v === 'number').sort((a, b) => (a as number) - (b as number)));
+    expect(codes).toEqual(
+      Object.values(Gate)
+        .filter((v) => typeof v === 'number')
+        .sort((a, b) => (a as number) - (b as number)),
+    );
   });
 
   it('has unitary matrices and the documented identities', () => {
@@ -45,8 +61,15 @@ describe('gate table', () => {
     expect(maxDiff(mat('zz', [th]), matmul(cx, matmul(pOnB, cx)))).toBeLessThan(1e-15);
     expect(maxDiff(mat('s'), mat('p', [Math.PI / 2]))).toBeLessThan(1e-15);
     expect(maxDiff(mat('t'), mat('p', [Math.PI / 4]))).toBeLessThan(1e-15);
-    expect(maxDiff(mat('rot', [0.1, 0.2, 0.3]), matmul(mat('rz', [0.3]), matmul(mat('ry', [0.2]), mat('rz', [0.1]))))).toBeLessThan(1e-15);
-    expect(maxDiff(mat('rz', [th]), [[cexp(-th / 2), c(0)], [c(0), cexp(th / 2)]])).toBeLessThan(1e-15);
+    expect(
+      maxDiff(mat('rot', [0.1, 0.2, 0.3]), matmul(mat('rz', [0.3]), matmul(mat('ry', [0.2]), mat('rz', [0.1])))),
+    ).toBeLessThan(1e-15);
+    expect(
+      maxDiff(mat('rz', [th]), [
+        [cexp(-th / 2), c(0)],
+        [c(0), cexp(th / 2)],
+      ]),
+    ).toBeLessThan(1e-15);
   });
 
   it('generators give dU/dθ = i·s·G·U (finite differences)', () => {
@@ -54,7 +77,14 @@ describe('gate table', () => {
     for (const g of GATES.filter((d) => d.generator)) {
       const { matrix: G, scale } = g.generator!;
       const th = 0.4;
-      const num = g.matrix([th + h]).map((row, i) => row.map((a, j) => [(a[0] - g.matrix([th - h])[i][j][0]) / (2 * h), (a[1] - g.matrix([th - h])[i][j][1]) / (2 * h)] as const));
+      const num = g
+        .matrix([th + h])
+        .map((row, i) =>
+          row.map(
+            (a, j) =>
+              [(a[0] - g.matrix([th - h])[i][j][0]) / (2 * h), (a[1] - g.matrix([th - h])[i][j][1]) / (2 * h)] as const,
+          ),
+        );
       const gu = matmul(G, g.matrix([th]));
       const ana = gu.map((row) => row.map((a) => [-scale * a[1], scale * a[0]] as const));
       expect(maxDiff(num, ana), g.name).toBeLessThan(1e-9);
@@ -95,17 +125,25 @@ describe('gate table', () => {
             const params = Array.from({ length: g.nParams }, () => 2 * Math.PI * rand());
             const ow = Float64Array.from({ length: 2 * n }, () => rand() - 0.5);
             const p = packOps(n, [{ gate: g.code, qubits: [qubits[0], qubits[1] ?? 0], slot: 0 }], g.nParams);
-            const loss = (a: number[]): number => e.forward(p, Float64Array.from(a), 1, init, Readout.XZ).reduce((s, v, k) => s + v * ow[k], 0);
+            const loss = (a: number[]): number =>
+              e.forward(p, Float64Array.from(a), 1, init, Readout.XZ).reduce((s, v, k) => s + v * ow[k], 0);
             const { gradAngles, gradInit } = e.adjoint(p, Float64Array.from(params), 1, init, Readout.XZ, ow);
             const h = 1e-5;
             params.forEach((_, k) => {
               const up = params.map((v, i) => (i === k ? v + h : v));
               const dn = params.map((v, i) => (i === k ? v - h : v));
-              expect(Math.abs(gradAngles[k] - (loss(up) - loss(dn)) / (2 * h)), `${g.name} n=${n} on ${qubits} param ${k}`).toBeLessThan(1e-8);
+              expect(
+                Math.abs(gradAngles[k] - (loss(up) - loss(dn)) / (2 * h)),
+                `${g.name} n=${n} on ${qubits} param ${k}`,
+              ).toBeLessThan(1e-8);
             });
             // the adjoint state at the input is the gradient with respect to the initial amplitudes
             const j = Math.floor(rand() * init.length);
-            const bump = (d: number): number => { const s = init.slice(); s[j] += d; return e.forward(p, Float64Array.from(params), 1, s, Readout.XZ).reduce((a, v, k) => a + v * ow[k], 0); };
+            const bump = (d: number): number => {
+              const s = init.slice();
+              s[j] += d;
+              return e.forward(p, Float64Array.from(params), 1, s, Readout.XZ).reduce((a, v, k) => a + v * ow[k], 0);
+            };
             expect(Math.abs(2 * gradInit![j] - (bump(h) - bump(-h)) / (2 * h))).toBeLessThan(1e-8);
           }
         }

@@ -23,7 +23,10 @@ describe('paper head', () => {
     const w = Float64Array.from({ length: 8 }, () => 2 * Math.PI * rand());
     const out = wasm.forward(head, x, w);
     expect(out.length).toBe(batch);
-    const dense = Array.from({ length: batch }, (_, b) => denseEvaluate(head, x.subarray(2 * b, 2 * b + 2), w, [1]).outputs[0]);
+    const dense = Array.from(
+      { length: batch },
+      (_, b) => denseEvaluate(head, x.subarray(2 * b, 2 * b + 2), w, [1]).outputs[0],
+    );
     expect(maxAbsDiff(out, dense)).toBeLessThan(1e-12);
     expect(maxAbsDiff(ts.forward(head, x, w), dense)).toBeLessThan(1e-12);
     expect(out.some((v) => Math.abs(v) > 0.05)).toBe(true);

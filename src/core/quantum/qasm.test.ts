@@ -10,18 +10,53 @@ import { maxAbsDiff, rng, spec, testEngine } from './testing.ts';
 
 const SQ = Math.SQRT1_2;
 const ONE_QUBIT: Record<string, (a: number) => CMatrix> = {
-  h: () => [[c(SQ), c(SQ)], [c(SQ), c(-SQ)]],
-  x: () => [[c(0), c(1)], [c(1), c(0)]],
-  y: () => [[c(0), c(0, -1)], [c(0, 1), c(0)]],
-  z: () => [[c(1), c(0)], [c(0), c(-1)]],
-  s: () => [[c(1), c(0)], [c(0), c(0, 1)]],
-  t: () => [[c(1), c(0)], [c(0), cexp(Math.PI / 4)]],
-  p: (a) => [[c(1), c(0)], [c(0), cexp(a)]],
-  rx: (a) => [[c(Math.cos(a / 2)), c(0, -Math.sin(a / 2))], [c(0, -Math.sin(a / 2)), c(Math.cos(a / 2))]],
-  ry: (a) => [[c(Math.cos(a / 2)), c(-Math.sin(a / 2))], [c(Math.sin(a / 2)), c(Math.cos(a / 2))]],
-  rz: (a) => [[cexp(-a / 2), c(0)], [c(0), cexp(a / 2)]],
+  h: () => [
+    [c(SQ), c(SQ)],
+    [c(SQ), c(-SQ)],
+  ],
+  x: () => [
+    [c(0), c(1)],
+    [c(1), c(0)],
+  ],
+  y: () => [
+    [c(0), c(0, -1)],
+    [c(0, 1), c(0)],
+  ],
+  z: () => [
+    [c(1), c(0)],
+    [c(0), c(-1)],
+  ],
+  s: () => [
+    [c(1), c(0)],
+    [c(0), c(0, 1)],
+  ],
+  t: () => [
+    [c(1), c(0)],
+    [c(0), cexp(Math.PI / 4)],
+  ],
+  p: (a) => [
+    [c(1), c(0)],
+    [c(0), cexp(a)],
+  ],
+  rx: (a) => [
+    [c(Math.cos(a / 2)), c(0, -Math.sin(a / 2))],
+    [c(0, -Math.sin(a / 2)), c(Math.cos(a / 2))],
+  ],
+  ry: (a) => [
+    [c(Math.cos(a / 2)), c(-Math.sin(a / 2))],
+    [c(Math.sin(a / 2)), c(Math.cos(a / 2))],
+  ],
+  rz: (a) => [
+    [cexp(-a / 2), c(0)],
+    [c(0), cexp(a / 2)],
+  ],
 };
-const CXM: CMatrix = [[c(1), c(0), c(0), c(0)], [c(0), c(0), c(0), c(1)], [c(0), c(0), c(1), c(0)], [c(0), c(1), c(0), c(0)]];
+const CXM: CMatrix = [
+  [c(1), c(0), c(0), c(0)],
+  [c(0), c(0), c(0), c(1)],
+  [c(0), c(0), c(1), c(0)],
+  [c(0), c(1), c(0), c(0)],
+];
 
 /** Probabilities of the measured register of a QASM 3 program (gates before `measure`). */
 function runQasm(text: string): Float64Array {
@@ -30,7 +65,10 @@ function runQasm(text: string): Float64Array {
 
 /** Final state of a QASM 3 program (gates before `measure`). */
 function runQasmState(text: string): Complex[] {
-  const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('//'));
+  const lines = text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('//'));
   expect(lines.slice(0, 2)).toEqual(['OPENQASM 3.0;', 'include "stdgates.inc";']);
   const n = Number(/^qubit\[(\d+)\] q;$/.exec(lines[2])![1]);
   let psi: Complex[] = Array.from({ length: 1 << n }, (_, k) => c(k === 0 ? 1 : 0));
@@ -49,9 +87,30 @@ function runQasmState(text: string): Complex[] {
 describe('toQasm3', () => {
   const cases: [number, unknown[], string][] = [
     [2, [{ family: 'zz_feature_map' }, { family: 'real_amplitudes' }], 'parity'],
-    [3, [{ family: 'zz_feature_map', entanglement: 'circular' }, { family: 'rot_cnot', layers: 2 }], 'z'],
+    [
+      3,
+      [
+        { family: 'zz_feature_map', entanglement: 'circular' },
+        { family: 'rot_cnot', layers: 2 },
+      ],
+      'z',
+    ],
     [3, [{ family: 'angle', rotation: 'Y' }, { family: 'rxyz_ring' }], 'x'],
-    [3, [{ family: 'angle', rotation: 'Z' }, { family: 'cnot_rz', layers: 2 }, { family: 'gates', ops: [{ gate: 's', qubits: [1] }, { gate: 't', qubits: [2] }] }], 'probs'],
+    [
+      3,
+      [
+        { family: 'angle', rotation: 'Z' },
+        { family: 'cnot_rz', layers: 2 },
+        {
+          family: 'gates',
+          ops: [
+            { gate: 's', qubits: [1] },
+            { gate: 't', qubits: [2] },
+          ],
+        },
+      ],
+      'probs',
+    ],
     [1, [{ family: 'amplitude' }, { family: 'rot_cnot' }], 'z'],
     [3, [{ family: 'amplitude' }, { family: 'rot_cnot', layers: 2 }], 'xz'],
     [4, [{ family: 'amplitude', n_features: 11, pad_with: -0.3 }, { family: 'rxyz_ring' }], 'probs'],
@@ -78,9 +137,25 @@ describe('toQasm3', () => {
       const v = Array.from({ length: 2 ** n }, () => rand() - 0.5);
       if (n === 3) v.fill(0, 0, 4);
       const norm = Math.hypot(...v);
-      const text = ['OPENQASM 3.0;', 'include "stdgates.inc";', `qubit[${n}] q;`, `bit[${n}] c;`, ...statePreparation(v.map((a) => a / norm), n), 'c = measure q;'].join('\n');
+      const text = [
+        'OPENQASM 3.0;',
+        'include "stdgates.inc";',
+        `qubit[${n}] q;`,
+        `bit[${n}] c;`,
+        ...statePreparation(
+          v.map((a) => a / norm),
+          n,
+        ),
+        'c = measure q;',
+      ].join('\n');
       const state = runQasmState(text);
-      expect(maxAbsDiff(state.flatMap((a) => [a[0], a[1]]), v.flatMap((a) => [a / norm, 0])), `n=${n}`).toBeLessThan(1e-12);
+      expect(
+        maxAbsDiff(
+          state.flatMap((a) => [a[0], a[1]]),
+          v.flatMap((a) => [a / norm, 0]),
+        ),
+        `n=${n}`,
+      ).toBeLessThan(1e-12);
     }
   });
 
@@ -94,7 +169,16 @@ describe('toQasm3', () => {
 });
 
 /** Probabilities after an H on every qubit, via the kernel (what the exported X-basis listing measures). */
-function probsInXBasis(sim: ReturnType<typeof createSimulator>, s: ReturnType<typeof spec>, x: Float64Array, w: Float64Array): Float64Array {
+function probsInXBasis(
+  sim: ReturnType<typeof createSimulator>,
+  s: ReturnType<typeof spec>,
+  x: Float64Array,
+  w: Float64Array,
+): Float64Array {
   const hs = Array.from({ length: s.n_qubits }, (_, q) => ({ gate: 'h', qubits: [q] }));
-  return sim.probabilities({ ...s, layers: [...s.layers, { family: 'gates', ops: hs.map((h) => ({ ...h, params: [] })) }] }, x, w);
+  return sim.probabilities(
+    { ...s, layers: [...s.layers, { family: 'gates', ops: hs.map((h) => ({ ...h, params: [] })) }] },
+    x,
+    w,
+  );
 }

@@ -10,19 +10,33 @@ import { CircuitInputError, compile } from './simulator.ts';
 import type { AmplitudeLayer, CircuitSpec } from './spec.ts';
 
 /** OpenQASM 3 text of spec with inputs x (one sample) and weights bound. */
-export function toQasm3(spec: CircuitSpec, x: Float64Array | readonly number[], weights: Float64Array | readonly number[]): string {
+export function toQasm3(
+  spec: CircuitSpec,
+  x: Float64Array | readonly number[],
+  weights: Float64Array | readonly number[],
+): string {
   const { program } = compile(spec);
-  if (x.length !== program.nInputs) throw new CircuitInputError(`x: expected ${program.nInputs} values, got ${x.length}`);
-  if (weights.length !== program.nWeights) throw new CircuitInputError(`weights: expected ${program.nWeights} values, got ${weights.length}`);
-  [...x].forEach((v, i) => { if (!Number.isFinite(v)) throw new CircuitInputError(`x[${i}] is ${v}`); });
-  [...weights].forEach((v, i) => { if (!Number.isFinite(v)) throw new CircuitInputError(`weights[${i}] is ${v}`); });
+  if (x.length !== program.nInputs)
+    throw new CircuitInputError(`x: expected ${program.nInputs} values, got ${x.length}`);
+  if (weights.length !== program.nWeights)
+    throw new CircuitInputError(`weights: expected ${program.nWeights} values, got ${weights.length}`);
+  [...x].forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new CircuitInputError(`x[${i}] is ${v}`);
+  });
+  [...weights].forEach((v, i) => {
+    if (!Number.isFinite(v)) throw new CircuitInputError(`weights[${i}] is ${v}`);
+  });
   const angle = (slot: number): number => {
     const e = program.angles[slot];
     switch (e.kind) {
-      case 'const': return e.value;
-      case 'x': return e.scale * x[e.index];
-      case 'w': return weights[e.index];
-      case 'zz': return e.alpha * (Math.PI - x[e.i]) * (Math.PI - x[e.j]);
+      case 'const':
+        return e.value;
+      case 'x':
+        return e.scale * x[e.index];
+      case 'w':
+        return weights[e.index];
+      case 'zz':
+        return e.alpha * (Math.PI - x[e.i]) * (Math.PI - x[e.j]);
     }
   };
   const n = program.nQubits;
@@ -47,7 +61,8 @@ export function toQasm3(spec: CircuitSpec, x: Float64Array | readonly number[], 
     lines.push('// X-basis readout: rotate every qubit before measuring');
     for (let q = 0; q < n; q++) lines.push(`h q[${q}];`);
   }
-  if (spec.readout === 'xz') lines.push('// xz readout: these shots give ⟨Z_i⟩; for ⟨X_i⟩ run again with h on every qubit before measuring');
+  if (spec.readout === 'xz')
+    lines.push('// xz readout: these shots give ⟨Z_i⟩; for ⟨X_i⟩ run again with h on every qubit before measuring');
   lines.push('c = measure q;');
   return `${lines.join('\n')}\n`;
 }
@@ -56,8 +71,10 @@ export function toQasm3(spec: CircuitSpec, x: Float64Array | readonly number[], 
 function embeddedVector(layer: AmplitudeLayer & { offset: number }, x: ArrayLike<number>, n: number): number[] {
   const v = Array.from({ length: 2 ** n }, (_, k) => (k < layer.n_features ? x[layer.offset + k] : layer.pad_with));
   const norm = Math.hypot(...v);
-  if (norm === 0) throw new CircuitInputError('amplitude embedding: the input is the zero vector and cannot be normalised');
-  if (!layer.normalize && Math.abs(norm - 1) > 1e-10) throw new CircuitInputError(`amplitude embedding: L2 norm ${norm}, expected 1 (normalize is false)`);
+  if (norm === 0)
+    throw new CircuitInputError('amplitude embedding: the input is the zero vector and cannot be normalised');
+  if (!layer.normalize && Math.abs(norm - 1) > 1e-10)
+    throw new CircuitInputError(`amplitude embedding: L2 norm ${norm}, expected 1 (normalize is false)`);
   return v.map((a) => a / norm);
 }
 
@@ -80,7 +97,11 @@ export function statePreparation(v: readonly number[], n: number): string[] {
       return 2 * Math.atan2(norm(1), norm(0));
     });
     const gray = (i: number): number => i ^ (i >> 1);
-    const parity = (m: number): number => { let p = 0; for (let b = m; b; b &= b - 1) p ^= 1; return p; };
+    const parity = (m: number): number => {
+      let p = 0;
+      for (let b = m; b; b &= b - 1) p ^= 1;
+      return p;
+    };
     for (let i = 0; i < blocks; i++) {
       const beta = alpha.reduce((s, a, c) => s + (parity(c & gray(i)) ? -a : a), 0) / blocks;
       lines.push(`ry(${beta}) q[${q}];`);

@@ -35,7 +35,10 @@ function apply1(s: State, n: number, t: number, m: readonly number[]): void {
     for (let k = base; k < base + half; k++) {
       const i0 = 2 * k;
       const i1 = 2 * (k + half);
-      const x0 = s[i0], y0 = s[i0 + 1], x1 = s[i1], y1 = s[i1 + 1];
+      const x0 = s[i0],
+        y0 = s[i0 + 1],
+        x1 = s[i1],
+        y1 = s[i1 + 1];
       s[i0] = ar * x0 - ai * y0 + br * x1 - bi * y1;
       s[i0 + 1] = ar * y0 + ai * x0 + br * y1 + bi * x1;
       s[i1] = cr * x0 - ci * y0 + dr * x1 - di * y1;
@@ -45,7 +48,12 @@ function apply1(s: State, n: number, t: number, m: readonly number[]): void {
 }
 
 /** Calls f(k00, ka, kb, kab) (amplitude indices) for every quartet on bits a, b. */
-function forQuartets(n: number, a: number, b: number, f: (k: number, ka: number, kb: number, kab: number) => void): void {
+function forQuartets(
+  n: number,
+  a: number,
+  b: number,
+  f: (k: number, ka: number, kb: number, kab: number) => void,
+): void {
   const lo = Math.min(a, b);
   const hi = Math.max(a, b);
   const dim = 1 << n;
@@ -72,33 +80,48 @@ function cx(s: State, n: number, c: number, t: number): void {
   for (let i = 0; i < dim; i += sHi << 1) {
     for (let j = i; j < i + sHi; j += sLo << 1) {
       for (let k = 2 * j; k < 2 * (j + sLo); k += 2) {
-        const r = s[k + da], m = s[k + da + 1];
-        s[k + da] = s[k + dab]; s[k + da + 1] = s[k + dab + 1];
-        s[k + dab] = r; s[k + dab + 1] = m;
+        const r = s[k + da],
+          m = s[k + da + 1];
+        s[k + da] = s[k + dab];
+        s[k + da + 1] = s[k + dab + 1];
+        s[k + dab] = r;
+        s[k + dab + 1] = m;
       }
     }
   }
 }
 
 function cz(s: State, n: number, a: number, b: number): void {
-  forQuartets(n, a, b, (_k, _ka, _kb, kab) => { s[2 * kab] = -s[2 * kab]; s[2 * kab + 1] = -s[2 * kab + 1]; });
+  forQuartets(n, a, b, (_k, _ka, _kb, kab) => {
+    s[2 * kab] = -s[2 * kab];
+    s[2 * kab + 1] = -s[2 * kab + 1];
+  });
 }
 
 function swapGate(s: State, n: number, a: number, b: number): void {
   forQuartets(n, a, b, (_k, ka, kb) => {
-    const r = s[2 * ka], i = s[2 * ka + 1];
-    s[2 * ka] = s[2 * kb]; s[2 * ka + 1] = s[2 * kb + 1];
-    s[2 * kb] = r; s[2 * kb + 1] = i;
+    const r = s[2 * ka],
+      i = s[2 * ka + 1];
+    s[2 * ka] = s[2 * kb];
+    s[2 * ka + 1] = s[2 * kb + 1];
+    s[2 * kb] = r;
+    s[2 * kb + 1] = i;
   });
 }
 
 function zz(s: State, n: number, a: number, b: number, theta: number): void {
-  const cr = Math.cos(theta), ci = Math.sin(theta);
+  const cr = Math.cos(theta),
+    ci = Math.sin(theta);
   const rot = (k: number): void => {
-    const r = s[2 * k], i = s[2 * k + 1];
-    s[2 * k] = cr * r - ci * i; s[2 * k + 1] = cr * i + ci * r;
+    const r = s[2 * k],
+      i = s[2 * k + 1];
+    s[2 * k] = cr * r - ci * i;
+    s[2 * k + 1] = cr * i + ci * r;
   };
-  forQuartets(n, a, b, (_k, ka, kb) => { rot(ka); rot(kb); });
+  forQuartets(n, a, b, (_k, ka, kb) => {
+    rot(ka);
+    rot(kb);
+  });
 }
 
 /** 2×2 matrix coefficients of a one-qubit gate (or its adjoint), flattened re/im. */
@@ -106,34 +129,83 @@ function matrix1(code: Gate, p: readonly number[], inv: boolean): number[] {
   const sg = inv ? -1 : 1;
   const ph = (l: number): number[] => [1, 0, 0, 0, 0, 0, Math.cos(l), Math.sin(l)];
   switch (code) {
-    case Gate.H: return [Math.SQRT1_2, 0, Math.SQRT1_2, 0, Math.SQRT1_2, 0, -Math.SQRT1_2, 0];
-    case Gate.X: return [0, 0, 1, 0, 1, 0, 0, 0];
-    case Gate.Y: return [0, 0, 0, -1, 0, 1, 0, 0];
-    case Gate.Z: return [1, 0, 0, 0, 0, 0, -1, 0];
-    case Gate.S: return ph(sg * Math.PI / 2);
-    case Gate.T: return ph(sg * Math.PI / 4);
-    case Gate.P: return ph(sg * p[0]);
-    case Gate.RX: { const h = sg * p[0] / 2, c = Math.cos(h), s = Math.sin(h); return [c, 0, 0, -s, 0, -s, c, 0]; }
-    case Gate.RY: { const h = sg * p[0] / 2, c = Math.cos(h), s = Math.sin(h); return [c, 0, -s, 0, s, 0, c, 0]; }
-    case Gate.RZ: { const h = sg * p[0] / 2, c = Math.cos(h), s = Math.sin(h); return [c, -s, 0, 0, 0, 0, c, s]; }
-    case Gate.ROT: {
-      const f = inv ? -p[2] : p[0], th = inv ? -p[1] : p[1], w = inv ? -p[0] : p[2];
-      const c = Math.cos(th / 2), s = Math.sin(th / 2), sum = (f + w) / 2, diff = (f - w) / 2;
-      return [Math.cos(sum) * c, -Math.sin(sum) * c, -Math.cos(diff) * s, -Math.sin(diff) * s,
-        Math.cos(diff) * s, -Math.sin(diff) * s, Math.cos(sum) * c, Math.sin(sum) * c];
+    case Gate.H:
+      return [Math.SQRT1_2, 0, Math.SQRT1_2, 0, Math.SQRT1_2, 0, -Math.SQRT1_2, 0];
+    case Gate.X:
+      return [0, 0, 1, 0, 1, 0, 0, 0];
+    case Gate.Y:
+      return [0, 0, 0, -1, 0, 1, 0, 0];
+    case Gate.Z:
+      return [1, 0, 0, 0, 0, 0, -1, 0];
+    case Gate.S:
+      return ph((sg * Math.PI) / 2);
+    case Gate.T:
+      return ph((sg * Math.PI) / 4);
+    case Gate.P:
+      return ph(sg * p[0]);
+    case Gate.RX: {
+      const h = (sg * p[0]) / 2,
+        c = Math.cos(h),
+        s = Math.sin(h);
+      return [c, 0, 0, -s, 0, -s, c, 0];
     }
-    default: throw new Error(`reference: gate code ${code} is not a one-qubit gate`);
+    case Gate.RY: {
+      const h = (sg * p[0]) / 2,
+        c = Math.cos(h),
+        s = Math.sin(h);
+      return [c, 0, -s, 0, s, 0, c, 0];
+    }
+    case Gate.RZ: {
+      const h = (sg * p[0]) / 2,
+        c = Math.cos(h),
+        s = Math.sin(h);
+      return [c, -s, 0, 0, 0, 0, c, s];
+    }
+    case Gate.ROT: {
+      const f = inv ? -p[2] : p[0],
+        th = inv ? -p[1] : p[1],
+        w = inv ? -p[0] : p[2];
+      const c = Math.cos(th / 2),
+        s = Math.sin(th / 2),
+        sum = (f + w) / 2,
+        diff = (f - w) / 2;
+      return [
+        Math.cos(sum) * c,
+        -Math.sin(sum) * c,
+        -Math.cos(diff) * s,
+        -Math.sin(diff) * s,
+        Math.cos(diff) * s,
+        -Math.sin(diff) * s,
+        Math.cos(sum) * c,
+        Math.sin(sum) * c,
+      ];
+    }
+    default:
+      throw new Error(`reference: gate code ${code} is not a one-qubit gate`);
   }
 }
 
 /** Applies one gate (or its adjoint) to s. */
-export function applyGate(s: State, n: number, code: Gate, q0: number, q1: number, p: readonly number[], inv: boolean): void {
+export function applyGate(
+  s: State,
+  n: number,
+  code: Gate,
+  q0: number,
+  q1: number,
+  p: readonly number[],
+  inv: boolean,
+): void {
   switch (code) {
-    case Gate.CX: return cx(s, n, q0, q1);
-    case Gate.CZ: return cz(s, n, q0, q1);
-    case Gate.SWAP: return swapGate(s, n, q0, q1);
-    case Gate.ZZ: return zz(s, n, q0, q1, inv ? -p[0] : p[0]);
-    default: return apply1(s, n, q0, matrix1(code, p, inv));
+    case Gate.CX:
+      return cx(s, n, q0, q1);
+    case Gate.CZ:
+      return cz(s, n, q0, q1);
+    case Gate.SWAP:
+      return swapGate(s, n, q0, q1);
+    case Gate.ZZ:
+      return zz(s, n, q0, q1, inv ? -p[0] : p[0]);
+    default:
+      return apply1(s, n, q0, matrix1(code, p, inv));
   }
 }
 
@@ -145,11 +217,17 @@ function imExpect1(lam: State, phi: State, n: number, t: number, g: readonly num
   const half = 1 << t;
   for (let base = 0; base < dim; base += half << 1) {
     for (let k = base; k < base + half; k++) {
-      const i0 = 2 * k, i1 = 2 * (k + half);
-      const x0 = phi[i0], y0 = phi[i0 + 1], x1 = phi[i1], y1 = phi[i1 + 1];
+      const i0 = 2 * k,
+        i1 = 2 * (k + half);
+      const x0 = phi[i0],
+        y0 = phi[i0 + 1],
+        x1 = phi[i1],
+        y1 = phi[i1 + 1];
       // (Gφ)0, (Gφ)1
-      const u0 = ar * x0 - ai * y0 + br * x1 - bi * y1, v0 = ar * y0 + ai * x0 + br * y1 + bi * x1;
-      const u1 = cr * x0 - ci * y0 + dr * x1 - di * y1, v1 = cr * y0 + ci * x0 + dr * y1 + di * x1;
+      const u0 = ar * x0 - ai * y0 + br * x1 - bi * y1,
+        v0 = ar * y0 + ai * x0 + br * y1 + bi * x1;
+      const u1 = cr * x0 - ci * y0 + dr * x1 - di * y1,
+        v1 = cr * y0 + ci * x0 + dr * y1 + di * x1;
       acc += lam[i0] * v0 - lam[i0 + 1] * u0 + lam[i1] * v1 - lam[i1 + 1] * u1;
     }
   }
@@ -168,7 +246,11 @@ function parameterGradient(code: Gate, lam: State, phi: State, n: number, q0: nu
   if (code === Gate.ZZ) {
     let acc = 0;
     forQuartets(n, q0, q1, (_k, ka, kb) => {
-      acc += lam[2 * ka] * phi[2 * ka + 1] - lam[2 * ka + 1] * phi[2 * ka] + lam[2 * kb] * phi[2 * kb + 1] - lam[2 * kb + 1] * phi[2 * kb];
+      acc +=
+        lam[2 * ka] * phi[2 * ka + 1] -
+        lam[2 * ka + 1] * phi[2 * ka] +
+        lam[2 * kb] * phi[2 * kb + 1] -
+        lam[2 * kb + 1] * phi[2 * kb];
     });
     return -2 * acc;
   }
@@ -180,19 +262,45 @@ function parameterGradient(code: Gate, lam: State, phi: State, n: number, q0: nu
 function readState(s: State, n: number, readout: Readout, out: Float64Array, o: number): void {
   const dim = 1 << n;
   const p = (k: number): number => s[2 * k] * s[2 * k] + s[2 * k + 1] * s[2 * k + 1];
-  const expZ = (q: number): number => { let a = 0; for (let k = 0; k < dim; k++) a += (k >> q) & 1 ? -p(k) : p(k); return a; };
+  const expZ = (q: number): number => {
+    let a = 0;
+    for (let k = 0; k < dim; k++) a += (k >> q) & 1 ? -p(k) : p(k);
+    return a;
+  };
   const expX = (q: number): number => {
     let a = 0;
-    for (let k = 0; k < dim; k++) if (!((k >> q) & 1)) { const j = k | (1 << q); a += s[2 * k] * s[2 * j] + s[2 * k + 1] * s[2 * j + 1]; }
+    for (let k = 0; k < dim; k++)
+      if (!((k >> q) & 1)) {
+        const j = k | (1 << q);
+        a += s[2 * k] * s[2 * j] + s[2 * k + 1] * s[2 * j + 1];
+      }
     return 2 * a;
   };
   switch (readout) {
-    case Readout.Z: for (let q = 0; q < n; q++) out[o + q] = expZ(q); break;
-    case Readout.X: for (let q = 0; q < n; q++) out[o + q] = expX(q); break;
-    case Readout.XZ: for (let q = 0; q < n; q++) { out[o + q] = expX(q); out[o + n + q] = expZ(q); } break;
-    case Readout.PARITY: { let a = 0; for (let k = 0; k < dim; k++) a += popcount(k) & 1 ? -p(k) : p(k); out[o] = a; break; }
-    case Readout.PROBS: for (let k = 0; k < dim; k++) out[o + k] = p(k); break;
-    case Readout.STATE: out.set(s.subarray(0, 2 * dim), o); break;
+    case Readout.Z:
+      for (let q = 0; q < n; q++) out[o + q] = expZ(q);
+      break;
+    case Readout.X:
+      for (let q = 0; q < n; q++) out[o + q] = expX(q);
+      break;
+    case Readout.XZ:
+      for (let q = 0; q < n; q++) {
+        out[o + q] = expX(q);
+        out[o + n + q] = expZ(q);
+      }
+      break;
+    case Readout.PARITY: {
+      let a = 0;
+      for (let k = 0; k < dim; k++) a += popcount(k) & 1 ? -p(k) : p(k);
+      out[o] = a;
+      break;
+    }
+    case Readout.PROBS:
+      for (let k = 0; k < dim; k++) out[o + k] = p(k);
+      break;
+    case Readout.STATE:
+      out.set(s.subarray(0, 2 * dim), o);
+      break;
   }
 }
 
@@ -209,7 +317,8 @@ function seedAdjoint(phi: State, n: number, readout: Readout, w: Float64Array, o
   const zBase = readout === Readout.XZ ? n : 0;
   for (let k = 0; k < dim; k++) {
     let d = 0;
-    if (readout === Readout.Z || readout === Readout.XZ) for (let q = 0; q < n; q++) d += (k >> q) & 1 ? -w[o + zBase + q] : w[o + zBase + q];
+    if (readout === Readout.Z || readout === Readout.XZ)
+      for (let q = 0; q < n; q++) d += (k >> q) & 1 ? -w[o + zBase + q] : w[o + zBase + q];
     else if (readout === Readout.PARITY) d = popcount(k) & 1 ? -w[o] : w[o];
     else if (readout === Readout.PROBS) d = w[o + k];
     lam[2 * k] = d * phi[2 * k];
@@ -237,15 +346,24 @@ function prepare(n: number, init: Float64Array | null, b: number): State {
 
 function params(code: Gate, angles: Float64Array, base: number, slot: number): number[] {
   if (slot < 0) return [];
-  return code === Gate.ROT ? [angles[base + slot], angles[base + slot + 1], angles[base + slot + 2]] : [angles[base + slot]];
+  return code === Gate.ROT
+    ? [angles[base + slot], angles[base + slot + 1], angles[base + slot + 2]]
+    : [angles[base + slot]];
 }
 
 function run(p: PackedProgram, s: State, angles: Float64Array, base: number): void {
   for (let i = 0; i < p.nOps; i++) {
     const w = p.code[i * OP_WORDS];
     const code = (w & (INVERSE_FLAG - 1)) as Gate;
-    applyGate(s, p.nQubits, code, p.code[i * OP_WORDS + 1], p.code[i * OP_WORDS + 2],
-      params(code, angles, base, p.code[i * OP_WORDS + 3]), (w & INVERSE_FLAG) !== 0);
+    applyGate(
+      s,
+      p.nQubits,
+      code,
+      p.code[i * OP_WORDS + 1],
+      p.code[i * OP_WORDS + 2],
+      params(code, angles, base, p.code[i * OP_WORDS + 3]),
+      (w & INVERSE_FLAG) !== 0,
+    );
   }
 }
 
@@ -276,11 +394,17 @@ export const referenceEngine: Engine = {
       const lam = seedAdjoint(phi, n, readout, outGrad, b * nOut);
       for (let i = p.nOps - 1; i >= 0; i--) {
         const code = (p.code[i * OP_WORDS] & (INVERSE_FLAG - 1)) as Gate;
-        const q0 = p.code[i * OP_WORDS + 1], q1 = p.code[i * OP_WORDS + 2], slot = p.code[i * OP_WORDS + 3];
+        const q0 = p.code[i * OP_WORDS + 1],
+          q1 = p.code[i * OP_WORDS + 2],
+          slot = p.code[i * OP_WORDS + 3];
         if (code === Gate.ROT) {
           // RZ(ω)·RY(θ)·RZ(φ), walked backwards
           const [f, th, w] = params(code, angles, base, slot);
-          const steps: [Gate, number, number][] = [[Gate.RZ, w, 2], [Gate.RY, th, 1], [Gate.RZ, f, 0]];
+          const steps: [Gate, number, number][] = [
+            [Gate.RZ, w, 2],
+            [Gate.RY, th, 1],
+            [Gate.RZ, f, 0],
+          ];
           for (const [g, a, k] of steps) {
             gradAngles[base + slot + k] = parameterGradient(g, lam, phi, n, q0, q1);
             applyGate(phi, n, g, q0, q1, [a], true);

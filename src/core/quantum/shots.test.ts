@@ -25,7 +25,7 @@ describe('PRNG and sampling', () => {
     const n = 100000;
     const counts = sampleCounts(p, n, xoshiro128ss(1));
     expect(counts.reduce((s, v) => s + v, 0)).toBe(n);
-    counts.forEach((k, i) => expect(Math.abs(k / n - p[i])).toBeLessThan(5 * Math.sqrt(p[i] * (1 - p[i]) / n)));
+    counts.forEach((k, i) => expect(Math.abs(k / n - p[i])).toBeLessThan(5 * Math.sqrt((p[i] * (1 - p[i])) / n)));
     expect(sampleCounts(Float64Array.of(0, 1, 0), 50, xoshiro128ss(3))).toEqual(Float64Array.of(0, 50, 0));
   });
 });
@@ -34,7 +34,14 @@ describe('sample()', () => {
   for (const readout of ['z', 'x', 'xz', 'parity', 'probs']) {
     it(`${readout}: converges to the exact readout`, async () => {
       const sim = createSimulator(await testEngine());
-      const s = spec(3, [{ family: 'zz_feature_map', reps: 1 }, { family: 'real_amplitudes', reps: 1 }], readout);
+      const s = spec(
+        3,
+        [
+          { family: 'zz_feature_map', reps: 1 },
+          { family: 'real_amplitudes', reps: 1 },
+        ],
+        readout,
+      );
       const rand = rng(8);
       const { nInputs, nWeights } = circuitShape(s);
       const x = Float64Array.from({ length: nInputs }, () => rand() * 2);

@@ -7,7 +7,8 @@
 
 /** A seeded stream of uniform doubles in [0, 1). */
 export function xoshiro128ss(seed: number): () => number {
-  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff) throw new Error(`seed ${seed} must be an integer in 0..2^32−1`);
+  if (!Number.isInteger(seed) || seed < 0 || seed > 0xffffffff)
+    throw new Error(`seed ${seed} must be an integer in 0..2^32−1`);
   let sm = seed >>> 0;
   const splitmix32 = (): number => {
     sm = (sm + 0x9e3779b9) >>> 0;
@@ -40,7 +41,10 @@ export function sampleCounts(probs: Float64Array, shots: number, uniform: () => 
   if (!Number.isInteger(shots) || shots < 1) throw new Error(`shots ${shots} must be a positive integer`);
   const cdf = new Float64Array(probs.length);
   let acc = 0;
-  probs.forEach((p, k) => { acc += p; cdf[k] = acc; });
+  probs.forEach((p, k) => {
+    acc += p;
+    cdf[k] = acc;
+  });
   const counts = new Float64Array(probs.length);
   for (let s = 0; s < shots; s++) {
     const u = uniform() * acc;
@@ -48,7 +52,8 @@ export function sampleCounts(probs: Float64Array, shots: number, uniform: () => 
     let hi = cdf.length - 1;
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      if (cdf[mid] > u) hi = mid; else lo = mid + 1;
+      if (cdf[mid] > u) hi = mid;
+      else lo = mid + 1;
     }
     counts[lo]++;
   }

@@ -22,7 +22,13 @@ export interface QuantumKernel {
   /** Which engine runs the circuits ('wasm' or 'typescript'). */
   readonly engine: string;
   forward(spec: CircuitSpec, x: Float64Array, weights: Float64Array, batch?: number): Float64Array;
-  backward(spec: CircuitSpec, x: Float64Array, weights: Float64Array, outGrad: Float64Array, batch?: number): BackwardResult;
+  backward(
+    spec: CircuitSpec,
+    x: Float64Array,
+    weights: Float64Array,
+    outGrad: Float64Array,
+    batch?: number,
+  ): BackwardResult;
   sample(spec: CircuitSpec, x: Float64Array, weights: Float64Array, shots: number, seed: number): Float64Array;
   probabilities(spec: CircuitSpec, x: Float64Array, weights: Float64Array): Float64Array;
 }
@@ -33,10 +39,17 @@ export class CircuitInputError extends Error {
 }
 
 export const READOUT_CODE: Record<ReadoutName, Readout> = {
-  z: Readout.Z, x: Readout.X, xz: Readout.XZ, parity: Readout.PARITY, probs: Readout.PROBS,
+  z: Readout.Z,
+  x: Readout.X,
+  xz: Readout.XZ,
+  parity: Readout.PARITY,
+  probs: Readout.PROBS,
 };
 
-interface Compiled { program: Program; packed: PackedProgram }
+interface Compiled {
+  program: Program;
+  packed: PackedProgram;
+}
 const cache = new WeakMap<CircuitSpec, Compiled>();
 
 /** The spec's program, compiled once per spec object. */
@@ -56,21 +69,27 @@ function batchOf(p: Program, x: Float64Array, batch: number | undefined): number
   }
   const b = batch ?? (p.nInputs > 0 ? x.length / p.nInputs : 1);
   if (!Number.isInteger(b) || b < 1) throw new CircuitInputError(`batch ${b} must be a positive integer`);
-  if (x.length !== b * p.nInputs) throw new CircuitInputError(`x: expected ${b}·${p.nInputs} = ${b * p.nInputs} values, got ${x.length}`);
+  if (x.length !== b * p.nInputs)
+    throw new CircuitInputError(`x: expected ${b}·${p.nInputs} = ${b * p.nInputs} values, got ${x.length}`);
   return b;
 }
 
 function checkFinite(name: string, v: Float64Array, per: number): void {
   for (let i = 0; i < v.length; i++) {
     if (!Number.isFinite(v[i])) {
-      throw new CircuitInputError(per > 0 ? `${name}[${i}] (sample ${Math.floor(i / per)}, index ${i % per}) is ${v[i]}` : `${name}[${i}] is ${v[i]}`);
+      throw new CircuitInputError(
+        per > 0
+          ? `${name}[${i}] (sample ${Math.floor(i / per)}, index ${i % per}) is ${v[i]}`
+          : `${name}[${i}] is ${v[i]}`,
+      );
     }
   }
 }
 
 function validate(p: Program, x: Float64Array, weights: Float64Array, batch?: number): number {
   const b = batchOf(p, x, batch);
-  if (weights.length !== p.nWeights) throw new CircuitInputError(`weights: expected ${p.nWeights} values, got ${weights.length}`);
+  if (weights.length !== p.nWeights)
+    throw new CircuitInputError(`weights: expected ${p.nWeights} values, got ${weights.length}`);
   checkFinite('x', x, p.nInputs);
   checkFinite('weights', weights, 0);
   return b;
@@ -78,10 +97,14 @@ function validate(p: Program, x: Float64Array, weights: Float64Array, batch?: nu
 
 function angleValue(e: AngleExpr, x: Float64Array, xo: number, w: Float64Array): number {
   switch (e.kind) {
-    case 'const': return e.value;
-    case 'x': return e.scale * x[xo + e.index];
-    case 'w': return w[e.index];
-    case 'zz': return e.alpha * (Math.PI - x[xo + e.i]) * (Math.PI - x[xo + e.j]);
+    case 'const':
+      return e.value;
+    case 'x':
+      return e.scale * x[xo + e.index];
+    case 'w':
+      return w[e.index];
+    case 'zz':
+      return e.alpha * (Math.PI - x[xo + e.i]) * (Math.PI - x[xo + e.j]);
   }
 }
 
@@ -111,10 +134,13 @@ function amplitudeInit(p: Program, x: Float64Array, batch: number): { init: Floa
     }
     const norm = Math.sqrt(sq);
     if (a.normalize) {
-      if (norm === 0) throw new CircuitInputError(`amplitude embedding: sample ${b} is the zero vector and cannot be normalised`);
+      if (norm === 0)
+        throw new CircuitInputError(`amplitude embedding: sample ${b} is the zero vector and cannot be normalised`);
       for (let k = 0; k < dim; k++) init[2 * (b * dim + k)] /= norm;
     } else if (Math.abs(norm - 1) > 1e-10) {
-      throw new CircuitInputError(`amplitude embedding: sample ${b} has L2 norm ${norm}, expected 1 (normalize is false)`);
+      throw new CircuitInputError(
+        `amplitude embedding: sample ${b} has L2 norm ${norm}, expected 1 (normalize is false)`,
+      );
     }
     norms[b] = a.normalize ? norm : 1;
   }
@@ -122,8 +148,14 @@ function amplitudeInit(p: Program, x: Float64Array, batch: number): { init: Floa
 }
 
 /** Chain rule from angle gradients (and the input adjoint state) to gradX and gradWeights. */
-function chainRule(p: Program, x: Float64Array, gradAngles: Float64Array, amp: { init: Float64Array; norms: Float64Array } | null,
-  gradInit: Float64Array | null, batch: number): { gradX: Float64Array; gradWeights: Float64Array } {
+function chainRule(
+  p: Program,
+  x: Float64Array,
+  gradAngles: Float64Array,
+  amp: { init: Float64Array; norms: Float64Array } | null,
+  gradInit: Float64Array | null,
+  batch: number,
+): { gradX: Float64Array; gradWeights: Float64Array } {
   const gradX = new Float64Array(batch * p.nInputs);
   const gradWeights = new Float64Array(p.nWeights);
   const s = p.angles.length;
@@ -156,11 +188,18 @@ function chainRule(p: Program, x: Float64Array, gradAngles: Float64Array, amp: {
 
 /** The QuantumKernel API over an engine. */
 export function createSimulator(engine: Engine): QuantumKernel {
-  const probabilitiesOf = (spec: CircuitSpec, x: Float64Array, weights: Float64Array, basisX: boolean): Float64Array => {
+  const probabilitiesOf = (
+    spec: CircuitSpec,
+    x: Float64Array,
+    weights: Float64Array,
+    basisX: boolean,
+  ): Float64Array => {
     const { program, packed } = compile(spec);
     validate(program, x, weights, 1);
     const amp = amplitudeInit(program, x, 1);
-    const hs = basisX ? Array.from({ length: program.nQubits }, (_, q) => ({ gate: Gate.H, qubits: [q, 0] as const, slot: -1 })) : [];
+    const hs = basisX
+      ? Array.from({ length: program.nQubits }, (_, q) => ({ gate: Gate.H, qubits: [q, 0] as const, slot: -1 }))
+      : [];
     const p = basisX ? packOps(program.nQubits, [...program.ops, ...hs], packed.nSlots) : packed;
     return engine.forward(p, anglesFor(program, x, weights, 1), 1, amp?.init ?? null, Readout.PROBS);
   };
@@ -171,15 +210,29 @@ export function createSimulator(engine: Engine): QuantumKernel {
       const { program, packed } = compile(spec);
       const b = validate(program, x, weights, batch);
       const amp = amplitudeInit(program, x, b);
-      return engine.forward(packed, anglesFor(program, x, weights, b), b, amp?.init ?? null, READOUT_CODE[program.readout]);
+      return engine.forward(
+        packed,
+        anglesFor(program, x, weights, b),
+        b,
+        amp?.init ?? null,
+        READOUT_CODE[program.readout],
+      );
     },
     backward(spec, x, weights, outGrad, batch) {
       const { program, packed } = compile(spec);
       const b = validate(program, x, weights, batch);
-      if (outGrad.length !== b * program.nOutputs) throw new CircuitInputError(`outGrad: expected ${b * program.nOutputs} values, got ${outGrad.length}`);
+      if (outGrad.length !== b * program.nOutputs)
+        throw new CircuitInputError(`outGrad: expected ${b * program.nOutputs} values, got ${outGrad.length}`);
       checkFinite('outGrad', outGrad, program.nOutputs);
       const amp = amplitudeInit(program, x, b);
-      const r = engine.adjoint(packed, anglesFor(program, x, weights, b), b, amp?.init ?? null, READOUT_CODE[program.readout], outGrad);
+      const r = engine.adjoint(
+        packed,
+        anglesFor(program, x, weights, b),
+        b,
+        amp?.init ?? null,
+        READOUT_CODE[program.readout],
+        outGrad,
+      );
       return { outputs: r.out, ...chainRule(program, x, r.gradAngles, amp, r.gradInit, b) };
     },
     probabilities(spec, x, weights) {
@@ -188,16 +241,21 @@ export function createSimulator(engine: Engine): QuantumKernel {
     sample(spec, x, weights, shots, seed) {
       const n = spec.n_qubits;
       const uniform = xoshiro128ss(seed);
-      const counts = (basisX: boolean): Float64Array => sampleCounts(probabilitiesOf(spec, x, weights, basisX), shots, uniform);
+      const counts = (basisX: boolean): Float64Array =>
+        sampleCounts(probabilitiesOf(spec, x, weights, basisX), shots, uniform);
       switch (spec.readout) {
-        case 'z': return Float64Array.from(zFromCounts(counts(false), n, shots));
-        case 'x': return Float64Array.from(zFromCounts(counts(true), n, shots));
+        case 'z':
+          return Float64Array.from(zFromCounts(counts(false), n, shots));
+        case 'x':
+          return Float64Array.from(zFromCounts(counts(true), n, shots));
         case 'xz': {
           const xs = zFromCounts(counts(true), n, shots);
           return Float64Array.from([...xs, ...zFromCounts(counts(false), n, shots)]);
         }
-        case 'parity': return Float64Array.of(parityFromCounts(counts(false), shots));
-        case 'probs': return counts(false).map((c) => c / shots);
+        case 'parity':
+          return Float64Array.of(parityFromCounts(counts(false), shots));
+        case 'probs':
+          return counts(false).map((c) => c / shots);
       }
     },
   };

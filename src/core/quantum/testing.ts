@@ -21,7 +21,10 @@ let engine: Promise<Engine> | undefined;
 export function testEngine(): Promise<Engine> {
   if (!engine) {
     const other = process.env.QUMRI_KERNEL_WASM;
-    if (!other && !existsSync(wasmPath)) execFileSync(process.execPath, [fileURLToPath(new URL('../../../kernel/build.mjs', import.meta.url))], { stdio: 'inherit' });
+    if (!other && !existsSync(wasmPath))
+      execFileSync(process.execPath, [fileURLToPath(new URL('../../../kernel/build.mjs', import.meta.url))], {
+        stdio: 'inherit',
+      });
     engine = loadWasmEngine(other ? new URL(`file://${other}`) : undefined);
   }
   return engine;

@@ -9,7 +9,14 @@ import { noGain, type AdaptProgress, type Interval } from '../../core/adapt/inde
 import type { Manifest } from '../../core/bundle/index.ts';
 import { useStore } from '../store/index.ts';
 import { checkLabels } from './adapt-rules.ts';
-import { cancelAdaptation, discardAdapted, exportAdapted, keepAdapted, removeAdapted, runAdaptation } from './adapt-controller.ts';
+import {
+  cancelAdaptation,
+  discardAdapted,
+  exportAdapted,
+  keepAdapted,
+  removeAdapted,
+  runAdaptation,
+} from './adapt-controller.ts';
 import type { AdaptOutcome } from './adapt-slice.ts';
 import './adapt.css';
 
@@ -19,7 +26,9 @@ const STATE = { waiting: '', reading: 'reading…', features: 'backbone…', don
 const fmt = (m: Interval): string => `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
 
 function stepText(p: AdaptProgress): string {
-  return p.stage === 'final' ? `Final fit on every scan: step ${p.epoch} of ${p.epochs}` : `Cross-validation fold ${p.fold} of ${p.folds - 1}: step ${p.epoch} of ${p.epochs}`;
+  return p.stage === 'final'
+    ? `Final fit on every scan: step ${p.epoch} of ${p.epochs}`
+    : `Cross-validation fold ${p.fold} of ${p.folds - 1}: step ${p.epoch} of ${p.epochs}`;
 }
 
 function Progress() {
@@ -30,12 +39,19 @@ function Progress() {
     const name = scans[step.index - 1]?.file.name ?? '';
     return (
       <div className="adapt-progress" data-testid="adapt-progress" data-stage="scans">
-        <p className="small">Scan {step.index} of {step.total}: {name} (preprocessing and backbone)</p>
+        <p className="small">
+          Scan {step.index} of {step.total}: {name} (preprocessing and backbone)
+        </p>
         <progress max={step.total} value={step.index - 1} />
       </div>
     );
   }
-  if (!p) return <p className="small muted" data-testid="adapt-progress">Starting…</p>;
+  if (!p)
+    return (
+      <p className="small muted" data-testid="adapt-progress">
+        Starting…
+      </p>
+    );
   // Cross-validation folds and the final fit, as one bar.
   const done = (p.fold - 1) * p.epochs + p.epoch;
   return (
@@ -49,7 +65,9 @@ function Progress() {
 function Outcome({ outcome, source }: { outcome: AdaptOutcome; source: Manifest | undefined }) {
   const { result, caveats, manifest } = outcome.run;
   const gain = noGain(result);
-  const counts = Object.entries(result.perClass).map(([c, n]) => `${n} ${c}`).join(', ');
+  const counts = Object.entries(result.perClass)
+    .map(([c, n]) => `${n} ${c}`)
+    .join(', ');
   return (
     <div data-testid="adapt-outcome" data-helped={gain ? 'false' : 'true'}>
       <p className="small">
@@ -57,15 +75,32 @@ function Outcome({ outcome, source }: { outcome: AdaptOutcome; source: Manifest 
       </p>
       <table className="adapt-metrics" data-testid="adapt-metrics">
         <thead>
-          <tr><th>cross-validated</th><th>AUC (95 % CI)</th><th>accuracy (95 % CI)</th></tr>
+          <tr>
+            <th>cross-validated</th>
+            <th>AUC (95 % CI)</th>
+            <th>accuracy (95 % CI)</th>
+          </tr>
         </thead>
         <tbody>
-          <tr data-testid="adapt-before"><td>before</td><td>{fmt(result.before.auc)}</td><td>{fmt(result.before.acc)} at {(source?.threshold ?? 0.5).toFixed(2)}</td></tr>
-          <tr data-testid="adapt-after"><td>after</td><td>{fmt(result.after.auc)}</td><td>{fmt(result.after.acc)} at {result.threshold.toFixed(2)}</td></tr>
+          <tr data-testid="adapt-before">
+            <td>before</td>
+            <td>{fmt(result.before.auc)}</td>
+            <td>
+              {fmt(result.before.acc)} at {(source?.threshold ?? 0.5).toFixed(2)}
+            </td>
+          </tr>
+          <tr data-testid="adapt-after">
+            <td>after</td>
+            <td>{fmt(result.after.auc)}</td>
+            <td>
+              {fmt(result.after.acc)} at {result.threshold.toFixed(2)}
+            </td>
+          </tr>
         </tbody>
       </table>
       <p className="small muted">
-        Measured on these scans only: each predicted by a head fine-tuned without it, but the number of steps and the threshold were chosen on the same predictions, so “after” leans optimistic.
+        Measured on these scans only: each predicted by a head fine-tuned without it, but the number of steps and the
+        threshold were chosen on the same predictions, so “after” leans optimistic.
       </p>
       {gain && (
         <p className="warn" role="alert" data-testid="adapt-no-gain">
@@ -76,13 +111,23 @@ function Outcome({ outcome, source }: { outcome: AdaptOutcome; source: Manifest 
         </p>
       )}
       {result.calibrationProblem && <p className="small warn">No calibration: {result.calibrationProblem}</p>}
-      {caveats.map((c) => <p key={c} className="small warn" data-testid="adapt-caveat">Note: {c}</p>)}
+      {caveats.map((c) => (
+        <p key={c} className="small warn" data-testid="adapt-caveat">
+          Note: {c}
+        </p>
+      ))}
       {outcome.saved ? (
-        <p className="small" data-testid="adapt-saved">Kept in this browser as “{manifest.name}” and chosen above.</p>
+        <p className="small" data-testid="adapt-saved">
+          Kept in this browser as “{manifest.name}” and chosen above.
+        </p>
       ) : (
         <div className="adapt-actions">
-          <button type="button" data-testid="adapt-keep" onClick={() => void keepAdapted()}>{gain ? 'Keep the adapted model anyway' : 'Keep the adapted model'}</button>
-          <button type="button" data-testid="adapt-discard" onClick={discardAdapted}>Keep the original</button>
+          <button type="button" data-testid="adapt-keep" onClick={() => void keepAdapted()}>
+            {gain ? 'Keep the adapted model anyway' : 'Keep the adapted model'}
+          </button>
+          <button type="button" data-testid="adapt-discard" onClick={discardAdapted}>
+            Keep the original
+          </button>
         </div>
       )}
     </div>
@@ -99,11 +144,31 @@ function AdaptedHere() {
       <ul className="adapt-list">
         {local.map((e) => (
           <li key={e.id} data-testid="adapted-model" data-model={e.id}>
-            <span>{e.manifest?.name ?? e.id}{e.error && <span className="warn small"> — {e.error}</span>}</span>
-            {e.manifest?.adapted && <span className="small muted"> {Object.entries(e.manifest.adapted.scans).map(([c, n]) => `${n} ${c}`).join(', ')}, {e.manifest.adapted.date.slice(0, 10)}</span>}
+            <span>
+              {e.manifest?.name ?? e.id}
+              {e.error && <span className="warn small"> — {e.error}</span>}
+            </span>
+            {e.manifest?.adapted && (
+              <span className="small muted">
+                {' '}
+                {Object.entries(e.manifest.adapted.scans)
+                  .map(([c, n]) => `${n} ${c}`)
+                  .join(', ')}
+                , {e.manifest.adapted.date.slice(0, 10)}
+              </span>
+            )}
             <span className="adapt-actions">
-              <button type="button" data-testid="adapt-export" disabled={!e.manifest} onClick={() => void exportAdapted(e.id)}>Export (zip)</button>
-              <button type="button" data-testid="adapt-remove" onClick={() => void removeAdapted(e.id)}>Remove</button>
+              <button
+                type="button"
+                data-testid="adapt-export"
+                disabled={!e.manifest}
+                onClick={() => void exportAdapted(e.id)}
+              >
+                Export (zip)
+              </button>
+              <button type="button" data-testid="adapt-remove" onClick={() => void removeAdapted(e.id)}>
+                Remove
+              </button>
             </span>
           </li>
         ))}
@@ -131,7 +196,12 @@ export function AdaptPanel() {
     e.stopPropagation();
     if (!busy) add(Array.from(e.dataTransfer.files));
   };
-  const check = manifest ? checkLabels(scans.map((s) => ({ name: s.file.name, label: s.label })), manifest.classes) : null;
+  const check = manifest
+    ? checkLabels(
+        scans.map((s) => ({ name: s.file.name, label: s.label })),
+        manifest.classes,
+      )
+    : null;
 
   return (
     <section className="panel" data-testid="adapt-panel">
@@ -141,12 +211,34 @@ export function AdaptPanel() {
       ) : (
         <>
           <p className="small muted">
-            Fine-tunes the head of {manifest.name} on your own labelled scans (at least 3 of each class), here in this browser: the scans are never sent anywhere.
+            Fine-tunes the head of {manifest.name} on your own labelled scans (at least 3 of each class), here in this
+            browser: the scans are never sent anywhere.
           </p>
-          <div className="adapt-drop" data-testid="adapt-drop" onDragOver={(e) => { e.preventDefault(); e.stopPropagation(); }} onDrop={onDrop}>
+          <div
+            className="adapt-drop"
+            data-testid="adapt-drop"
+            onDragOver={(e) => {
+              e.preventDefault();
+              e.stopPropagation();
+            }}
+            onDrop={onDrop}
+          >
             Drop NIfTI scans here, or{' '}
-            <button type="button" disabled={busy} onClick={() => fileInput.current?.click()}>pick them…</button>
-            <input ref={fileInput} type="file" multiple hidden accept=".nii,.gz" data-testid="adapt-files" onChange={(e) => { add(Array.from(e.target.files ?? [])); e.target.value = ''; }} />
+            <button type="button" disabled={busy} onClick={() => fileInput.current?.click()}>
+              pick them…
+            </button>
+            <input
+              ref={fileInput}
+              type="file"
+              multiple
+              hidden
+              accept=".nii,.gz"
+              data-testid="adapt-files"
+              onChange={(e) => {
+                add(Array.from(e.target.files ?? []));
+                e.target.value = '';
+              }}
+            />
           </div>
           {scans.length > 0 && (
             <table className="adapt-scans" data-testid="adapt-scans">
@@ -155,32 +247,76 @@ export function AdaptPanel() {
                   <tr key={s.key} data-testid="adapt-scan" data-state={s.state}>
                     <td className="adapt-name">
                       {s.file.name}
-                      {s.sequence && s.sequence !== 'unknown' && s.sequence !== manifest.sequence && <span className="warn small"> ⚠ {s.sequence}, the model is {manifest.sequence}</span>}
+                      {s.sequence && s.sequence !== 'unknown' && s.sequence !== manifest.sequence && (
+                        <span className="warn small">
+                          {' '}
+                          ⚠ {s.sequence}, the model is {manifest.sequence}
+                        </span>
+                      )}
                     </td>
                     <td>
-                      <select aria-label={`label of ${s.file.name}`} data-testid="adapt-label" value={s.label ?? ''} disabled={busy} onChange={(e) => setAdaptLabel(s.key, e.target.value || null)}>
+                      <select
+                        aria-label={`label of ${s.file.name}`}
+                        data-testid="adapt-label"
+                        value={s.label ?? ''}
+                        disabled={busy}
+                        onChange={(e) => setAdaptLabel(s.key, e.target.value || null)}
+                      >
                         <option value="">label…</option>
-                        {manifest.classes.map((c) => <option key={c} value={c}>{c}</option>)}
+                        {manifest.classes.map((c) => (
+                          <option key={c} value={c}>
+                            {c}
+                          </option>
+                        ))}
                       </select>
                     </td>
                     <td className="small">{STATE[s.state]}</td>
-                    <td><button type="button" aria-label={`remove ${s.file.name}`} disabled={busy} onClick={() => removeAdaptScan(s.key)}>×</button></td>
+                    <td>
+                      <button
+                        type="button"
+                        aria-label={`remove ${s.file.name}`}
+                        disabled={busy}
+                        onClick={() => removeAdaptScan(s.key)}
+                      >
+                        ×
+                      </button>
+                    </td>
                   </tr>
                 ))}
               </tbody>
             </table>
           )}
-          {check?.message && <p className={`small ${check.force ? 'warn' : 'muted'}`} role={check.force ? 'alert' : undefined} data-testid="adapt-label-check">{check.message}</p>}
+          {check?.message && (
+            <p
+              className={`small ${check.force ? 'warn' : 'muted'}`}
+              role={check.force ? 'alert' : undefined}
+              data-testid="adapt-label-check"
+            >
+              {check.message}
+            </p>
+          )}
           <div className="adapt-actions">
             {busy ? (
-              <button type="button" data-testid="adapt-cancel" onClick={cancelAdaptation}>Cancel</button>
+              <button type="button" data-testid="adapt-cancel" onClick={cancelAdaptation}>
+                Cancel
+              </button>
             ) : (
-              <button type="button" data-testid="adapt-run" disabled={!check?.ok} onClick={() => void runAdaptation()}>{check?.force ? 'Adapt anyway' : 'Adapt'}</button>
+              <button type="button" data-testid="adapt-run" disabled={!check?.ok} onClick={() => void runAdaptation()}>
+                {check?.force ? 'Adapt anyway' : 'Adapt'}
+              </button>
             )}
           </div>
           {busy && <Progress />}
-          {phase === 'cancelled' && <p className="small muted" data-testid="adapt-cancelled">Cancelled; nothing was kept.</p>}
-          {phase === 'failed' && error && <p className="warn" role="alert" data-testid="adapt-error">{error}</p>}
+          {phase === 'cancelled' && (
+            <p className="small muted" data-testid="adapt-cancelled">
+              Cancelled; nothing was kept.
+            </p>
+          )}
+          {phase === 'failed' && error && (
+            <p className="warn" role="alert" data-testid="adapt-error">
+              {error}
+            </p>
+          )}
           {outcome && <Outcome outcome={outcome} source={registry?.find((e) => e.id === outcome.sourceId)?.manifest} />}
         </>
       )}

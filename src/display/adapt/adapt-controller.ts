@@ -26,11 +26,19 @@ function chosenModel() {
   return st.registry?.find((e) => e.id === st.modelId && e.manifest?.dims === 3) ?? null;
 }
 
-async function features(modelId: string, { key: rowKey, file }: AdaptScan, seen: Map<string, string>, signal: AbortSignal): Promise<{ features: Float32Array; sequence?: string }> {
+async function features(
+  modelId: string,
+  { key: rowKey, file }: AdaptScan,
+  seen: Map<string, string>,
+  signal: AbortSignal,
+): Promise<{ features: Float32Array; sequence?: string }> {
   const bytes = new Uint8Array(await file.arrayBuffer());
   const sha = await sha256Hex(bytes);
   const twin = seen.get(sha);
-  if (twin) throw new Error(`${file.name} and ${twin} are the same file: list each scan once, or cross-validation would test on a training scan`);
+  if (twin)
+    throw new Error(
+      `${file.name} and ${twin} are the same file: list each scan once, or cross-validation would test on a training scan`,
+    );
   seen.set(sha, file.name);
   const key = `${modelId}:${sha}`;
   const cached = featureCache.get(key);
@@ -50,7 +58,10 @@ export async function runAdaptation(): Promise<void> {
   const st = useStore.getState();
   if (!entry?.manifest || running) return;
   const scans = st.adaptScans;
-  const check = checkLabels(scans.map((s) => ({ name: s.file.name, label: s.label })), entry.manifest.classes);
+  const check = checkLabels(
+    scans.map((s) => ({ name: s.file.name, label: s.label })),
+    entry.manifest.classes,
+  );
   if (!check.ok) return;
   const abort = new AbortController();
   running = abort;
@@ -76,7 +87,11 @@ export async function runAdaptation(): Promise<void> {
     useStore.getState().setAdaptScanStep(null);
     const date = new Date();
     const id = adaptedId(entry.id, date, new Set((useStore.getState().registry ?? []).map((e) => e.id)));
-    const run = await inference.adapt({ modelId: entry.id, scans: labelled, options: { force: check.force }, id, date: date.toISOString() }, (p) => useStore.getState().setAdaptProgress(p), abort.signal);
+    const run = await inference.adapt(
+      { modelId: entry.id, scans: labelled, options: { force: check.force }, id, date: date.toISOString() },
+      (p) => useStore.getState().setAdaptProgress(p),
+      abort.signal,
+    );
     useStore.getState().setAdaptOutcome({ sourceId: entry.id, run, saved: false });
     useStore.getState().setAdaptPhase('done');
   } catch (err) {
@@ -104,7 +119,9 @@ export async function keepAdapted(): Promise<void> {
     await refreshRegistry();
     useStore.getState().setModelId(id);
   } catch (err) {
-    useStore.getState().setAdaptPhase('failed', `Could not keep the adapted model in this browser: ${(err as Error).message}`);
+    useStore
+      .getState()
+      .setAdaptPhase('failed', `Could not keep the adapted model in this browser: ${(err as Error).message}`);
   }
 }
 

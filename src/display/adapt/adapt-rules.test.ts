@@ -8,19 +8,33 @@ const scans = (...labels: (string | null)[]) => labels.map((label, i) => ({ name
 describe('checkLabels', () => {
   it('waits for scans and for every label', () => {
     expect(checkLabels([], CLASSES)).toEqual({ ok: false, force: false, message: null });
-    expect(checkLabels(scans('healthy', null, 'TSC', null), CLASSES)).toEqual({ ok: false, force: false, message: 'Label every scan (2 without a label).' });
+    expect(checkLabels(scans('healthy', null, 'TSC', null), CLASSES)).toEqual({
+      ok: false,
+      force: false,
+      message: 'Label every scan (2 without a label).',
+    });
   });
 
   it('refuses labels of one class only, or a label the model does not have (another model was chosen)', () => {
-    expect(checkLabels(scans('TSC', 'TSC', 'TSC'), CLASSES)).toMatchObject({ ok: false, message: expect.stringMatching(/no scans labelled "healthy"/) });
-    expect(checkLabels(scans('healthy', 'MS'), CLASSES)).toMatchObject({ ok: false, message: expect.stringMatching(/label "MS" is not one of the model's classes/) });
+    expect(checkLabels(scans('TSC', 'TSC', 'TSC'), CLASSES)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/no scans labelled "healthy"/),
+    });
+    expect(checkLabels(scans('healthy', 'MS'), CLASSES)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/label "MS" is not one of the model's classes/),
+    });
   });
 
   it('warns below 3 scans of a class and lets the user adapt anyway; 3 of each is fine', () => {
     const few = checkLabels(scans('healthy', 'healthy', 'healthy', 'TSC', 'TSC'), CLASSES);
     expect(few).toMatchObject({ ok: true, force: true });
     expect(few.message).toMatch(/^Only 2 labelled "TSC": adaptation needs at least 3 scans of each class/);
-    expect(checkLabels(scans('healthy', 'TSC', 'healthy', 'TSC', 'healthy', 'TSC'), CLASSES)).toEqual({ ok: true, force: false, message: null });
+    expect(checkLabels(scans('healthy', 'TSC', 'healthy', 'TSC', 'healthy', 'TSC'), CLASSES)).toEqual({
+      ok: true,
+      force: false,
+      message: null,
+    });
   });
 });
 
@@ -28,14 +42,23 @@ describe('adaptedId', () => {
   it('is the source id, "adapted" and the UTC time, a valid bundle id, made unique against the list', () => {
     const date = new Date('2026-12-07T09:05:03.123Z');
     expect(adaptedId('tiny-qresnet', date, new Set())).toBe('tiny-qresnet-adapted-20261207T090503');
-    expect(adaptedId('tiny-qresnet', date, new Set(['tiny-qresnet-adapted-20261207T090503', 'tiny-qresnet-adapted-20261207T090503-2']))).toBe('tiny-qresnet-adapted-20261207T090503-3');
+    expect(
+      adaptedId(
+        'tiny-qresnet',
+        date,
+        new Set(['tiny-qresnet-adapted-20261207T090503', 'tiny-qresnet-adapted-20261207T090503-2']),
+      ),
+    ).toBe('tiny-qresnet-adapted-20261207T090503-3');
     expect(adaptedId('m', date, new Set())).toMatch(/^[A-Za-z0-9._-]+$/);
   });
 });
 
 describe('bundleZip', () => {
   it('holds the files in one folder named by the id, byte for byte', () => {
-    const files = new Map([['manifest.json', new TextEncoder().encode('{"id": "x"}')], ['backbone.onnx', Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 251)]]);
+    const files = new Map([
+      ['manifest.json', new TextEncoder().encode('{"id": "x"}')],
+      ['backbone.onnx', Uint8Array.from({ length: 5000 }, (_, i) => (i * 7) % 251)],
+    ]);
     const back = unzipSync(bundleZip('x-adapted', files));
     expect(Object.keys(back).sort()).toEqual(['x-adapted/backbone.onnx', 'x-adapted/manifest.json']);
     for (const [f, b] of files) expect(Buffer.from(back[`x-adapted/${f}`]).equals(Buffer.from(b))).toBe(true);

@@ -15,7 +15,10 @@ export interface LabelCheck {
   message: string | null;
 }
 
-export function checkLabels(scans: readonly { name: string; label: string | null }[], classes: readonly [string, string]): LabelCheck {
+export function checkLabels(
+  scans: readonly { name: string; label: string | null }[],
+  classes: readonly [string, string],
+): LabelCheck {
   const unlabelled = scans.filter((s) => s.label === null).length;
   if (scans.length === 0) return { ok: false, force: false, message: null };
   if (unlabelled) return { ok: false, force: false, message: `Label every scan (${unlabelled} without a label).` };
@@ -34,7 +37,10 @@ export function checkLabels(scans: readonly { name: string; label: string | null
 
 /** `<source>-adapted-<UTC date and time>`, with -2, -3… when the list already holds it. */
 export function adaptedId(sourceId: string, date: Date, taken: ReadonlySet<string>): string {
-  const stamp = date.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, '');
+  const stamp = date
+    .toISOString()
+    .replace(/[-:]/g, '')
+    .replace(/\.\d+Z$/, '');
   const base = `${sourceId}-adapted-${stamp}`;
   let id = base;
   for (let n = 2; taken.has(id); n++) id = `${base}-${n}`;

@@ -55,10 +55,20 @@ export const createAdaptSlice: StateCreator<AdaptSlice, [], [], AdaptSlice> = (s
   adaptScanStep: null,
   adaptProgress: null,
   adaptOutcome: null,
-  addAdaptScans: (files) => set((s) => ({ adaptScans: [...s.adaptScans, ...files.map((file): AdaptScan => ({ key: `s${nextKey++}`, file, label: null, state: 'waiting' }))] })),
-  setAdaptLabel: (key, label) => set((s) => ({ adaptScans: s.adaptScans.map((x) => (x.key === key ? { ...x, label } : x)) })),
+  addAdaptScans: (files) =>
+    set((s) => ({
+      adaptScans: [
+        ...s.adaptScans,
+        ...files.map((file): AdaptScan => ({ key: `s${nextKey++}`, file, label: null, state: 'waiting' })),
+      ],
+    })),
+  setAdaptLabel: (key, label) =>
+    set((s) => ({ adaptScans: s.adaptScans.map((x) => (x.key === key ? { ...x, label } : x)) })),
   removeAdaptScan: (key) => set((s) => ({ adaptScans: s.adaptScans.filter((x) => x.key !== key) })),
-  setAdaptScanState: (key, state, sequence) => set((s) => ({ adaptScans: s.adaptScans.map((x) => (x.key === key ? { ...x, state, ...(sequence ? { sequence } : {}) } : x)) })),
+  setAdaptScanState: (key, state, sequence) =>
+    set((s) => ({
+      adaptScans: s.adaptScans.map((x) => (x.key === key ? { ...x, state, ...(sequence ? { sequence } : {}) } : x)),
+    })),
   setAdaptPhase: (adaptPhase, adaptError = null) => set({ adaptPhase, adaptError }),
   setAdaptScanStep: (adaptScanStep) => set({ adaptScanStep }),
   setAdaptProgress: (adaptProgress) => set({ adaptProgress }),

@@ -20,7 +20,13 @@ function ReportButton() {
   const current = runs.filter((r) => r.scanVersion === scanVersion);
   if (!scan || current.length === 0) return null;
   return (
-    <button type="button" data-testid="report-download" onClick={() => void downloadReport({ volume: scan.volume, fileName: scan.info.fileName, runs: current, overlay, convention })}>
+    <button
+      type="button"
+      data-testid="report-download"
+      onClick={() =>
+        void downloadReport({ volume: scan.volume, fileName: scan.info.fileName, runs: current, overlay, convention })
+      }
+    >
       Export report (PNG)
     </button>
   );

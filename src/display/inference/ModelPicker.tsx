@@ -28,7 +28,9 @@ export function ModelPicker() {
   const broken = (registry ?? []).filter((e) => e.error);
   const tasks = [...new Set(usable.filter((e) => !e.local).map((e) => e.manifest!.task))];
   const adaptedHere = usable.filter((e) => e.local);
-  const chosen = [modelId, compareId].map((id) => usable.find((e) => e.id === id)?.manifest).filter((m) => m !== undefined);
+  const chosen = [modelId, compareId]
+    .map((id) => usable.find((e) => e.id === id)?.manifest)
+    .filter((m) => m !== undefined);
   const mismatch = chosen.filter((m) => sequenceMismatch(m, seq));
   const shown = (id: string | null, none: string) => {
     const e = usable.find((x) => x.id === id);
@@ -38,13 +40,25 @@ export function ModelPicker() {
   const options = (exclude?: string | null) => [
     ...tasks.map((t) => (
       <optgroup key={t} label={t.toUpperCase()}>
-        {usable.filter((e) => !e.local && e.manifest!.task === t && e.id !== exclude).map((e) => <option key={e.id} value={e.id}>{label(e, seq)}</option>)}
+        {usable
+          .filter((e) => !e.local && e.manifest!.task === t && e.id !== exclude)
+          .map((e) => (
+            <option key={e.id} value={e.id}>
+              {label(e, seq)}
+            </option>
+          ))}
       </optgroup>
     )),
     ...(adaptedHere.some((e) => e.id !== exclude)
       ? [
           <optgroup key="adapted-here" label="ADAPTED HERE (kept in this browser)" data-testid="adapted-here-group">
-            {adaptedHere.filter((e) => e.id !== exclude).map((e) => <option key={e.id} value={e.id} data-adapted-here="true">{label(e, seq)}</option>)}
+            {adaptedHere
+              .filter((e) => e.id !== exclude)
+              .map((e) => (
+                <option key={e.id} value={e.id} data-adapted-here="true">
+                  {label(e, seq)}
+                </option>
+              ))}
           </optgroup>,
         ]
       : []),
@@ -53,31 +67,61 @@ export function ModelPicker() {
   return (
     <section className="panel" data-testid="model-picker">
       <h2>Model</h2>
-      {registryError && <p className="warn" role="alert" data-testid="registry-error">{registryError}</p>}
+      {registryError && (
+        <p className="warn" role="alert" data-testid="registry-error">
+          {registryError}
+        </p>
+      )}
       {!registry && !registryError && <p className="muted">Reading the model list…</p>}
       {registry && (
         <>
           <div className="field">
             <label htmlFor="model-select">Model</label>
-            <WrappingSelect id="model-select" data-testid="model-select" text={shown(modelId, 'Choose…')} value={modelId ?? ''} onChange={(e) => setModelId(e.target.value || null)}>
+            <WrappingSelect
+              id="model-select"
+              data-testid="model-select"
+              text={shown(modelId, 'Choose…')}
+              value={modelId ?? ''}
+              onChange={(e) => setModelId(e.target.value || null)}
+            >
               {!modelId && <option value="">Choose…</option>}
               {options()}
             </WrappingSelect>
           </div>
           <div className="field">
             <label htmlFor="compare-select">Compare with</label>
-            <WrappingSelect id="compare-select" data-testid="compare-select" text={shown(compareId, '(none)')} value={compareId ?? ''} onChange={(e) => setCompareId(e.target.value || null)}>
+            <WrappingSelect
+              id="compare-select"
+              data-testid="compare-select"
+              text={shown(compareId, '(none)')}
+              value={compareId ?? ''}
+              onChange={(e) => setCompareId(e.target.value || null)}
+            >
               <option value="">(none)</option>
               {options(modelId)}
             </WrappingSelect>
           </div>
           <div className="field">
             <label htmlFor="backend-select">Backend</label>
-            <WrappingSelect id="backend-select" data-testid="backend-select" text={BACKENDS[backendChoice]} value={backendChoice} onChange={(e) => void changeBackend(e.target.value as keyof typeof BACKENDS)}>
-              {Object.entries(BACKENDS).map(([v, t]) => <option key={v} value={v}>{t}</option>)}
+            <WrappingSelect
+              id="backend-select"
+              data-testid="backend-select"
+              text={BACKENDS[backendChoice]}
+              value={backendChoice}
+              onChange={(e) => void changeBackend(e.target.value as keyof typeof BACKENDS)}
+            >
+              {Object.entries(BACKENDS).map(([v, t]) => (
+                <option key={v} value={v}>
+                  {t}
+                </option>
+              ))}
             </WrappingSelect>
           </div>
-          {broken.map((e) => <p key={e.id} className="warn small" data-testid="model-broken">{e.id}: {e.error}</p>)}
+          {broken.map((e) => (
+            <p key={e.id} className="warn small" data-testid="model-broken">
+              {e.id}: {e.error}
+            </p>
+          ))}
         </>
       )}
       {scan && mismatch.length > 0 && !confirmed && (
@@ -87,12 +131,16 @@ export function ModelPicker() {
               ? `The scan's sequence is unknown; the model expects ${mismatch.map((m) => m.sequence).join(' / ')}. Choose it in the Scan panel and classification starts, or classify anyway.`
               : `This is a ${seq} scan but ${mismatch.map((m) => m.name).join(' and ')} ${mismatch.length > 1 ? 'were' : 'was'} trained on ${mismatch.map((m) => m.sequence).join(' / ')}. The result may be meaningless.`}
           </p>
-          <button type="button" data-testid="confirm-mismatch" onClick={() => confirmMismatch(true)}>Classify anyway</button>
+          <button type="button" data-testid="confirm-mismatch" onClick={() => confirmMismatch(true)}>
+            Classify anyway
+          </button>
         </div>
       )}
       {scan && (mismatch.length === 0 || confirmed) && (
         // Classification starts by itself (auto-classify.ts): this runs it again, or after an error.
-        <button type="button" data-testid="classify-again" onClick={() => void classifyCurrent()}>{done ? 'Classify again' : 'Classify'}</button>
+        <button type="button" data-testid="classify-again" onClick={() => void classifyCurrent()}>
+          {done ? 'Classify again' : 'Classify'}
+        </button>
       )}
     </section>
   );

@@ -3,7 +3,15 @@ import { useEffect, useRef, useState } from 'react';
 import { useStore } from '../store/index.ts';
 import * as bridge from './bridge.ts';
 import { WrappingSelect } from '../panels/WrappingSelect.tsx';
-import { displayLabels, inputForDisplay, middleSliceIndex, pictureInput, sliceIndexAt, type Convention, type Plane } from '../../core/preprocess/slice2d.ts';
+import {
+  displayLabels,
+  inputForDisplay,
+  middleSliceIndex,
+  pictureInput,
+  sliceIndexAt,
+  type Convention,
+  type Plane,
+} from '../../core/preprocess/slice2d.ts';
 import type { LoadedModel, SliceRun } from '../../core/protocol.ts';
 import { namedPlane, noSliceModelText } from '../../core/bundle/withdrawn.ts';
 
@@ -79,46 +87,99 @@ export function SlicePanel() {
     if (!scan) return;
     const { volume } = scan;
     // The slice through the crosshair, else the middle one; the worker cuts and scales it like the training slices, whatever the display.
-    const index = crosshair ? sliceIndexAt(volume.dims, volume.affine, plane, crosshair.mm) : middleSliceIndex(volume.dims, volume.affine, plane);
+    const index = crosshair
+      ? sliceIndexAt(volume.dims, volume.affine, plane, crosshair.mm)
+      : middleSliceIndex(volume.dims, volume.affine, plane);
     void classify(`${plane} slice ${index}`, plane, () => bridge.classifySlice(chosen, volume, plane, index));
   }
 
   return (
     <section className="panel" data-testid="slice-panel">
       <h2>Slice classification (2D, paper B)</h2>
-      {registry && PLANES.filter((p) => !covered.includes(p)).map((p) => (
-        <p key={p} className="muted" data-testid={`slice-none-${p}`}>{withdrawn ? noSliceModelText(p, withdrawn) : `No ${p} 2D slice model is installed.`}</p>
-      ))}
+      {registry &&
+        PLANES.filter((p) => !covered.includes(p)).map((p) => (
+          <p key={p} className="muted" data-testid={`slice-none-${p}`}>
+            {withdrawn ? noSliceModelText(p, withdrawn) : `No ${p} 2D slice model is installed.`}
+          </p>
+        ))}
       {models.length > 0 && (
         <>
           <div className="field">
             <label htmlFor="slice-model">2D model</label>
-            <WrappingSelect id="slice-model" data-testid="slice-model" text={models.find((e) => e.id === chosen)?.manifest!.name ?? chosen} value={chosen} onChange={(e) => setModelId(e.target.value)}>
-              {models.map((e) => <option key={e.id} value={e.id}>{e.manifest!.name}</option>)}
+            <WrappingSelect
+              id="slice-model"
+              data-testid="slice-model"
+              text={models.find((e) => e.id === chosen)?.manifest!.name ?? chosen}
+              value={chosen}
+              onChange={(e) => setModelId(e.target.value)}
+            >
+              {models.map((e) => (
+                <option key={e.id} value={e.id}>
+                  {e.manifest!.name}
+                </option>
+              ))}
             </WrappingSelect>
           </div>
           <div className="slice-actions">
             {covered.map((p) => (
-              <button key={p} type="button" data-testid={`slice-${p}`} disabled={!scan || !!busy} onClick={() => classifySlice(p)}>{p === 'axial' ? 'Axial' : 'Sagittal'} slice</button>
+              <button
+                key={p}
+                type="button"
+                data-testid={`slice-${p}`}
+                disabled={!scan || !!busy}
+                onClick={() => classifySlice(p)}
+              >
+                {p === 'axial' ? 'Axial' : 'Sagittal'} slice
+              </button>
             ))}
             <label className="file-button">
               PNG/JPEG…
-              <input type="file" accept="image/png,image/jpeg" data-testid="slice-file" hidden onChange={(e) => {
-                const f = e.target.files?.[0];
-                e.target.value = '';
-                if (f) void decodePicture(f).then((input) => classify(f.name, null, () => bridge.classifySliceInput(chosen, input)), (err: Error) => setError(err.message));
-              }} />
+              <input
+                type="file"
+                accept="image/png,image/jpeg"
+                data-testid="slice-file"
+                hidden
+                onChange={(e) => {
+                  const f = e.target.files?.[0];
+                  e.target.value = '';
+                  if (f)
+                    void decodePicture(f).then(
+                      (input) => classify(f.name, null, () => bridge.classifySliceInput(chosen, input)),
+                      (err: Error) => setError(err.message),
+                    );
+                }}
+              />
             </label>
           </div>
         </>
       )}
-      {busy && <p className="muted" aria-live="polite">{busy}</p>}
-      {error && <p className="warn" role="alert" data-testid="slice-error">{error}</p>}
+      {busy && (
+        <p className="muted" aria-live="polite">
+          {busy}
+        </p>
+      )}
+      {error && (
+        <p className="warn" role="alert" data-testid="slice-error">
+          {error}
+        </p>
+      )}
       {run && (
         <div data-testid="slice-result">
           <canvas ref={canvas} width={224} height={224} className="slice-canvas" />
-          {labels && <p className="muted" data-testid="slice-orientation">As the viewer shows it: {labels.left} left, {labels.right} right, {labels.top} up (the model reads the training slice's orientation).</p>}
-          <p><strong>{run.result.label}</strong> · P({run.model.manifest.classes[1]}) = <span data-testid="slice-probability" data-value={run.result.probability}>{run.result.probability.toFixed(4)}</span> · {run.source} · <span className={`badge badge-${run.result.backend}`}>{run.result.backend.toUpperCase()}</span></p>
+          {labels && (
+            <p className="muted" data-testid="slice-orientation">
+              As the viewer shows it: {labels.left} left, {labels.right} right, {labels.top} up (the model reads the
+              training slice's orientation).
+            </p>
+          )}
+          <p>
+            <strong>{run.result.label}</strong> · P({run.model.manifest.classes[1]}) ={' '}
+            <span data-testid="slice-probability" data-value={run.result.probability}>
+              {run.result.probability.toFixed(4)}
+            </span>{' '}
+            · {run.source} ·{' '}
+            <span className={`badge badge-${run.result.backend}`}>{run.result.backend.toUpperCase()}</span>
+          </p>
         </div>
       )}
     </section>

@@ -11,10 +11,24 @@ import type { LoadedScan } from '../../core/load/nifti.ts';
 
 function scan(sequence: 'FLAIR' | 'T2w' | 'unknown'): LoadedScan {
   return {
-    volume: { dims: [2, 2, 2], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype: 'float32', data: new Float32Array(8) },
+    volume: {
+      dims: [2, 2, 2],
+      spacing: [1, 1, 1],
+      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+      datatype: 'float32',
+      data: new Float32Array(8),
+    },
     info: {
-      fileName: 'scan.nii', format: 'NIfTI-1', fileDims: [2, 2, 2], tookFirstVolume: false, orientation: 'RAS', affineSource: 'sform',
-      datatype: 'float32', intensityRange: [0, 0], description: '', sequence: { sequence, source: 'none', evidence: '' },
+      fileName: 'scan.nii',
+      format: 'NIfTI-1',
+      fileDims: [2, 2, 2],
+      tookFirstVolume: false,
+      orientation: 'RAS',
+      affineSource: 'sform',
+      datatype: 'float32',
+      intensityRange: [0, 0],
+      description: '',
+      sequence: { sequence, source: 'none', evidence: '' },
     },
   };
 }
@@ -23,7 +37,13 @@ const run = (modelId: string, scanVersion: number) => ({ modelId, scanVersion })
 
 /** A store like the page's, and every change it goes through as [state, previous state]. */
 function store() {
-  const s = create<AppState>()((...a) => ({ ...createScanSlice(...a), ...createViewSlice(...a), ...createInferenceSlice(...a), ...createPreprocessSlice(...a), ...createAdaptSlice(...a) }));
+  const s = create<AppState>()((...a) => ({
+    ...createScanSlice(...a),
+    ...createViewSlice(...a),
+    ...createInferenceSlice(...a),
+    ...createPreprocessSlice(...a),
+    ...createAdaptSlice(...a),
+  }));
   const changes: [AppState, AppState][] = [];
   s.subscribe((now, prev) => changes.push([now, prev]));
   const triggered = (change: () => void) => {

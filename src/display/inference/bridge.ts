@@ -4,7 +4,15 @@
  */
 import * as Comlink from 'comlink';
 import type { AdaptProgress } from '../../core/adapt/index.ts';
-import type { AdaptRequest, ClassifyRequest, InferenceApi, InferenceConfig, LoadedModel, SliceRun, SliceSource } from '../../core/protocol.ts';
+import type {
+  AdaptRequest,
+  ClassifyRequest,
+  InferenceApi,
+  InferenceConfig,
+  LoadedModel,
+  SliceRun,
+  SliceSource,
+} from '../../core/protocol.ts';
 import type { Plane } from '../../core/preprocess/slice2d.ts';
 import type { Volume } from '../../core/volume.ts';
 import { workerBridge } from '../worker-bridge.ts';
@@ -58,7 +66,8 @@ export const loseDevice = () => call(undefined, (w) => w.loseDevice());
 export const armDeviceLoss = () => call(undefined, (w) => w.armDeviceLoss());
 export const deviceLossReport = () => call(undefined, (w) => w.deviceLossReport());
 export const benchBackbone = (modelId: string, runs: number) => call(undefined, (w) => w.benchBackbone(modelId, runs));
-export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails']>) => call(undefined, (w) => w.quantumDetails(...args));
+export const quantumDetails = (...args: Parameters<InferenceApi['quantumDetails']>) =>
+  call(undefined, (w) => w.quantumDetails(...args));
 
 /** Classifies a copy of the volume (the page keeps its own for display). */
 export const classify = (req: ClassifyRequest, signal?: AbortSignal) => call(signal, (w) => w.classify(req));
@@ -69,7 +78,12 @@ async function classifySliceSource(modelId: string, source: SliceSource): Promis
 }
 
 /** Classifies a slice of `scan` with a 2D model, cut in the worker; the scan crosses once per scan and worker, not per slice. */
-export async function classifySlice(modelId: string, scan: Volume, plane: Plane, index: number): Promise<SliceRun & { model: LoadedModel }> {
+export async function classifySlice(
+  modelId: string,
+  scan: Volume,
+  plane: Plane,
+  index: number,
+): Promise<SliceRun & { model: LoadedModel }> {
   if (heldScan !== scan) {
     heldScan = scan;
     await call(undefined, (w) => w.holdScan(scan)).catch((err: unknown) => {

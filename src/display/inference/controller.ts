@@ -35,7 +35,11 @@ function urlSettings() {
   const deviceGiB = (navigator as { deviceMemory?: number }).deviceMemory ?? 4;
   const maxModelMiB = Number(q.get('maxModelMiB')) || Math.max(64, (deviceGiB * 1024) / 8);
   const backend = q.get('backend');
-  return { threads, maxModelBytes: maxModelMiB * 2 ** 20, backend: backend === 'wasm' || backend === 'webgpu' ? (backend as 'wasm' | 'webgpu') : null };
+  return {
+    threads,
+    maxModelBytes: maxModelMiB * 2 ** 20,
+    backend: backend === 'wasm' || backend === 'webgpu' ? (backend as 'wasm' | 'webgpu') : null,
+  };
 }
 
 async function configure(): Promise<void> {
@@ -58,7 +62,9 @@ async function configure(): Promise<void> {
  */
 async function loadWithdrawn(): Promise<Withdrawn | null> {
   // Not */*: vite's SPA fallback would answer a missing file with index.html.
-  const res = await fetch(`${base}models/withdrawn.json`, { headers: { Accept: 'application/json' } }).catch(() => null);
+  const res = await fetch(`${base}models/withdrawn.json`, { headers: { Accept: 'application/json' } }).catch(
+    () => null,
+  );
   return res?.ok ? parseWithdrawn(await res.text()) : null;
 }
 
@@ -68,7 +74,10 @@ export async function loadRegistry(): Promise<void> {
   // Browsers keep crypto.subtle, which checks each model file's sha256, from pages that are neither
   // HTTPS nor localhost: say so, rather than fail on the first model.
   if (!isSecureContext) {
-    st.setRegistry(null, `Models can only be verified and run on a page served over HTTPS or from this computer (localhost, 127.0.0.1); this one is plain HTTP from ${location.host}. See docs/deploy.md.`);
+    st.setRegistry(
+      null,
+      `Models can only be verified and run on a page served over HTTPS or from this computer (localhost, 127.0.0.1); this one is plain HTTP from ${location.host}. See docs/deploy.md.`,
+    );
     return;
   }
   try {
@@ -79,7 +88,10 @@ export async function loadRegistry(): Promise<void> {
     if (!useStore.getState().modelId) {
       const seq = selectSequence(useStore.getState());
       const usable = registry.filter((e) => e.manifest && e.manifest.dims === 3);
-      const pick = usable.find((e) => e.manifest!.sequence === seq && e.manifest!.architecture.head === 'quantum') ?? usable.find((e) => e.manifest!.sequence === seq) ?? usable[0];
+      const pick =
+        usable.find((e) => e.manifest!.sequence === seq && e.manifest!.architecture.head === 'quantum') ??
+        usable.find((e) => e.manifest!.sequence === seq) ??
+        usable[0];
       if (pick) useStore.getState().setModelId(pick.id);
     }
   } catch (err) {
@@ -114,7 +126,12 @@ export async function classifyCurrent(): Promise<void> {
       if (token !== runToken) return;
       st.setInferenceStatus(`Classifying with ${model.manifest.name} (${model.backend.toUpperCase()})…`);
       performance.mark('qumri:classify-start');
-      const result = await bridge.classify({ modelId: id, volume, explain: !!model.manifest.outputs.feature_map, demoScan: st.scanIsDemo });
+      const result = await bridge.classify({
+        modelId: id,
+        volume,
+        explain: !!model.manifest.outputs.feature_map,
+        demoScan: st.scanIsDemo,
+      });
       if (token !== runToken) return;
       runs.push({ modelId: id, manifest: model.manifest, model, result, scanVersion });
     }

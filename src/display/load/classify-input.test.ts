@@ -2,8 +2,16 @@ import { describe, expect, it } from 'vitest';
 import { planInput, type InputProbe } from './classify-input.ts';
 
 const blank = new Uint8Array(132);
-const dicomHead = (() => { const h = new Uint8Array(132); h.set([0x44, 0x49, 0x43, 0x4d], 128); return h; })();
-const niftiHead = (() => { const h = new Uint8Array(132); new DataView(h.buffer).setInt32(0, 348, true); return h; })();
+const dicomHead = (() => {
+  const h = new Uint8Array(132);
+  h.set([0x44, 0x49, 0x43, 0x4d], 128);
+  return h;
+})();
+const niftiHead = (() => {
+  const h = new Uint8Array(132);
+  new DataView(h.buffer).setInt32(0, 348, true);
+  return h;
+})();
 const probe = (name: string, head = blank): InputProbe => ({ name, head });
 
 describe('planInput', () => {

@@ -7,9 +7,7 @@ export interface InputProbe {
 }
 
 export type InputPlan =
-  | { kind: 'nifti'; index: number }
-  | { kind: 'dicom'; indices: number[] }
-  | { kind: 'error'; message: string };
+  { kind: 'nifti'; index: number } | { kind: 'dicom'; indices: number[] } | { kind: 'error'; message: string };
 
 function looksNifti(p: InputProbe): boolean {
   if (/\.nii(\.gz)?$/i.test(p.name)) return true;
@@ -29,19 +27,35 @@ const IGNORED = /(^\.|^DICOMDIR$|\.(json|txt|csv|tsv|md|bval|bvec|xml|html?|pdf)
 export function planInput(files: InputProbe[]): InputPlan {
   if (files.length === 0) return { kind: 'error', message: 'No files were dropped.' };
   // A single file always goes to a reader, which says precisely what it is not.
-  if (files.length === 1) return looksDicom(files[0]) && !looksNifti(files[0]) ? { kind: 'dicom', indices: [0] } : { kind: 'nifti', index: 0 };
+  if (files.length === 1)
+    return looksDicom(files[0]) && !looksNifti(files[0])
+      ? { kind: 'dicom', indices: [0] }
+      : { kind: 'nifti', index: 0 };
   const candidates = files.map((f, i) => ({ f, i })).filter(({ f }) => !IGNORED.test(f.name));
   if (candidates.length === 0) {
-    return { kind: 'error', message: `None of the ${files.length} file(s) is an image (${files.slice(0, 3).map((f) => f.name).join(', ')}…): drop a .nii/.nii.gz file or a DICOM series.` };
+    return {
+      kind: 'error',
+      message: `None of the ${files.length} file(s) is an image (${files
+        .slice(0, 3)
+        .map((f) => f.name)
+        .join(', ')}…): drop a .nii/.nii.gz file or a DICOM series.`,
+    };
   }
   const nifti = candidates.filter(({ f }) => looksNifti(f));
   if (nifti.length > 1) {
-    return { kind: 'error', message: `${nifti.length} NIfTI files were dropped (${nifti.slice(0, 3).map(({ f }) => f.name).join(', ')}…); drop one scan at a time.` };
+    return {
+      kind: 'error',
+      message: `${nifti.length} NIfTI files were dropped (${nifti
+        .slice(0, 3)
+        .map(({ f }) => f.name)
+        .join(', ')}…); drop one scan at a time.`,
+    };
   }
   if (nifti.length === 1 && candidates.length === 1) return { kind: 'nifti', index: nifti[0].i };
   const dicom = candidates.filter(({ f }) => looksDicom(f));
   if (nifti.length === 1 && dicom.length === 0) return { kind: 'nifti', index: nifti[0].i };
-  if (dicom.length > 0 || candidates.length > 1) return { kind: 'dicom', indices: candidates.filter(({ f }) => !looksNifti(f)).map(({ i }) => i) };
+  if (dicom.length > 0 || candidates.length > 1)
+    return { kind: 'dicom', indices: candidates.filter(({ f }) => !looksNifti(f)).map(({ i }) => i) };
   // One file that is neither: the NIfTI reader explains what it is not.
   return { kind: 'nifti', index: candidates[0].i };
 }

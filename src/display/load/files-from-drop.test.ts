@@ -9,16 +9,26 @@ function fileEntry(name: string) {
 }
 function dirEntry(name: string, children: unknown[], batch = 2) {
   return {
-    isFile: false, isDirectory: true, name,
+    isFile: false,
+    isDirectory: true,
+    name,
     createReader: () => {
       let at = 0;
       // Like Chromium, hand out entries in batches and then an empty batch.
-      return { readEntries: (ok: (e: unknown[]) => void) => { ok(children.slice(at, at + batch)); at += batch; } };
+      return {
+        readEntries: (ok: (e: unknown[]) => void) => {
+          ok(children.slice(at, at + batch));
+          at += batch;
+        },
+      };
     },
   };
 }
 function transfer(entries: unknown[]): DataTransfer {
-  return { items: entries.map((e) => ({ kind: 'file', webkitGetAsEntry: () => e })), files: [] } as unknown as DataTransfer;
+  return {
+    items: entries.map((e) => ({ kind: 'file', webkitGetAsEntry: () => e })),
+    files: [],
+  } as unknown as DataTransfer;
 }
 
 describe('filesFromDrop', () => {
@@ -29,7 +39,11 @@ describe('filesFromDrop', () => {
     ]);
     const got = (await filesFromDrop(dt)).map((f) => [f.file.name, f.path]);
     expect(got).toEqual([
-      ['IM1', 'study/IM1'], ['IM2', 'study/IM2'], ['IM3', 'study/IM3'], ['IM1', 'study/s2/IM1'], ['loose.nii.gz', ''],
+      ['IM1', 'study/IM1'],
+      ['IM2', 'study/IM2'],
+      ['IM3', 'study/IM3'],
+      ['IM1', 'study/s2/IM1'],
+      ['loose.nii.gz', ''],
     ]);
   });
 

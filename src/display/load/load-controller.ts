@@ -34,7 +34,11 @@ function apply(result: LoadResult, retry: Retry, isDemo: boolean): void {
     return;
   }
   lastRetry = retry;
-  setError({ code: result.error.code, message: result.error.message, canTakeFirstVolume: !!result.error.options.canTakeFirstVolume });
+  setError({
+    code: result.error.code,
+    message: result.error.message,
+    canTakeFirstVolume: !!result.error.options.canTakeFirstVolume,
+  });
 }
 
 async function loadBytes(bytes: Uint8Array, name: string, opts: ParseOptions = {}): Promise<void> {
@@ -63,7 +67,9 @@ export async function loadFiles(files: PickedFile[]): Promise<void> {
   performance.mark('qumri:load-start');
   const { setError, setLoading, setSeriesChoice } = useStore.getState();
   try {
-    const plan = planInput(await Promise.all(files.map(async ({ file }) => ({ name: file.name, head: await head(file) }))));
+    const plan = planInput(
+      await Promise.all(files.map(async ({ file }) => ({ name: file.name, head: await head(file) }))),
+    );
     if (plan.kind === 'error') {
       lastRetry = null;
       setError({ code: 'not-nifti', message: plan.message, canTakeFirstVolume: false });
@@ -85,7 +91,11 @@ export async function loadFiles(files: PickedFile[]): Promise<void> {
     if (res.series.length === 1) await loadSeries(res.series[0].id);
     else setSeriesChoice(res.series);
   } catch (e) {
-    setError({ code: 'internal', message: `Loading failed: ${e instanceof Error ? e.message : String(e)}`, canTakeFirstVolume: false });
+    setError({
+      code: 'internal',
+      message: `Loading failed: ${e instanceof Error ? e.message : String(e)}`,
+      canTakeFirstVolume: false,
+    });
   }
 }
 
@@ -102,7 +112,11 @@ export async function loadUrl(url: string, name: string): Promise<void> {
     if (!res.ok) throw new Error(`${url}: HTTP ${res.status}`);
     await loadBytes(new Uint8Array(await res.arrayBuffer()), name);
   } catch (e) {
-    useStore.getState().setError({ code: 'internal', message: `Could not load ${name}: ${e instanceof Error ? e.message : String(e)}`, canTakeFirstVolume: false });
+    useStore.getState().setError({
+      code: 'internal',
+      message: `Could not load ${name}: ${e instanceof Error ? e.message : String(e)}`,
+      canTakeFirstVolume: false,
+    });
   }
 }
 

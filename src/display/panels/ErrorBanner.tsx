@@ -15,9 +15,13 @@ export function ErrorBanner() {
       </div>
       <div className="actions">
         {error.canTakeFirstVolume && (
-          <button data-testid="take-first-volume" onClick={() => void retryFirstVolume()}>Load first volume</button>
+          <button data-testid="take-first-volume" onClick={() => void retryFirstVolume()}>
+            Load first volume
+          </button>
         )}
-        <button aria-label="Dismiss" data-testid="dismiss-error" onClick={() => setError(null)}>Dismiss</button>
+        <button aria-label="Dismiss" data-testid="dismiss-error" onClick={() => setError(null)}>
+          Dismiss
+        </button>
       </div>
     </div>
   );

@@ -10,12 +10,23 @@ export function HeaderPanel() {
   const sequence = useStore(selectSequence);
   const override = useStore((s) => s.sequenceOverride);
   const setOverride = useStore((s) => s.setSequenceOverride);
-  if (!scan) return <section className="panel" data-testid="header-panel"><h2>Scan</h2><p className="muted">No scan loaded.</p></section>;
+  if (!scan)
+    return (
+      <section className="panel" data-testid="header-panel">
+        <h2>Scan</h2>
+        <p className="muted">No scan loaded.</p>
+      </section>
+    );
   const { volume, info } = scan;
   const rows: [string, string, string][] = [
     ['File', info.fileName, 'header-file'],
     ['Format', info.format, 'header-format'],
-    ['Dimensions', volume.dims.join(' × ') + (info.tookFirstVolume ? ` (volume 1 of ${info.fileDims.slice(3).reduce((a, b) => a * b, 1)})` : ''), 'header-dims'],
+    [
+      'Dimensions',
+      volume.dims.join(' × ') +
+        (info.tookFirstVolume ? ` (volume 1 of ${info.fileDims.slice(3).reduce((a, b) => a * b, 1)})` : ''),
+      'header-dims',
+    ],
     ['Voxel size', volume.spacing.map((s) => fmt(s, 3)).join(' × ') + ' mm', 'header-spacing'],
     ['Orientation', `${info.orientation} (${info.affineSource})`, 'header-orientation'],
     ['Datatype', info.datatype, 'header-datatype'],
@@ -27,7 +38,12 @@ export function HeaderPanel() {
       <h2>Scan</h2>
       <dl className="kv">
         {rows.map(([k, v, id]) => (
-          <div key={k}><dt>{k}</dt><dd data-testid={id} title={v}>{v}</dd></div>
+          <div key={k}>
+            <dt>{k}</dt>
+            <dd data-testid={id} title={v}>
+              {v}
+            </dd>
+          </div>
         ))}
       </dl>
       <div className="sequence">
@@ -39,13 +55,19 @@ export function HeaderPanel() {
           onChange={(e) => setOverride(e.target.value === 'unknown' ? null : (e.target.value as Sequence))}
         >
           {sequence === 'unknown' && <option value="unknown">Choose…</option>}
-          {CHOICES.map((c) => <option key={c} value={c}>{c}</option>)}
+          {CHOICES.map((c) => (
+            <option key={c} value={c}>
+              {c}
+            </option>
+          ))}
         </select>
         <p className="muted small" data-testid="sequence-evidence">
           {override ? `Set by you (detected: ${info.sequence.sequence})` : `Detected from ${info.sequence.evidence}`}
         </p>
         {sequence === 'unknown' && (
-          <p className="warn small" role="alert" data-testid="sequence-required">Choose FLAIR or T2w before classification.</p>
+          <p className="warn small" role="alert" data-testid="sequence-required">
+            Choose FLAIR or T2w before classification.
+          </p>
         )}
       </div>
     </section>

@@ -17,17 +17,48 @@ export function OpenControls() {
     <div className="open-controls">
       <button onClick={() => fileInput.current?.click()}>Open scan…</button>
       <button onClick={() => dirInput.current?.click()}>Open DICOM folder…</button>
-      <select aria-label="Demo scans" data-testid="demo-select" title={current?.description ?? 'Load a bundled synthetic demo scan'}
+      <select
+        aria-label="Demo scans"
+        data-testid="demo-select"
+        title={current?.description ?? 'Load a bundled synthetic demo scan'}
         value={current?.name ?? ''}
-        onChange={(e) => { const d = DEMO_SCANS.find((x) => x.name === e.target.value); if (d) void loadUrl(d.url, d.name); }}>
-        <option value="" disabled>Demo scans…</option>
-        {DEMO_SCANS.map((d) => <option key={d.name} value={d.name} title={d.description}>{d.name} — {d.description}</option>)}
+        onChange={(e) => {
+          const d = DEMO_SCANS.find((x) => x.name === e.target.value);
+          if (d) void loadUrl(d.url, d.name);
+        }}
+      >
+        <option value="" disabled>
+          Demo scans…
+        </option>
+        {DEMO_SCANS.map((d) => (
+          <option key={d.name} value={d.name} title={d.description}>
+            {d.name} — {d.description}
+          </option>
+        ))}
       </select>
-      <input ref={fileInput} type="file" multiple hidden data-testid="file-input" accept=".nii,.gz,.dcm,application/dicom,*"
-        onChange={(e) => { pick(e.target.files); e.target.value = ''; }} />
-      <input ref={dirInput} type="file" hidden data-testid="dir-input"
+      <input
+        ref={fileInput}
+        type="file"
+        multiple
+        hidden
+        data-testid="file-input"
+        accept=".nii,.gz,.dcm,application/dicom,*"
+        onChange={(e) => {
+          pick(e.target.files);
+          e.target.value = '';
+        }}
+      />
+      <input
+        ref={dirInput}
+        type="file"
+        hidden
+        data-testid="dir-input"
         {...{ webkitdirectory: '', directory: '' }}
-        onChange={(e) => { pick(e.target.files); e.target.value = ''; }} />
+        onChange={(e) => {
+          pick(e.target.files);
+          e.target.value = '';
+        }}
+      />
     </div>
   );
 }

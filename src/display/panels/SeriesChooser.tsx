@@ -14,7 +14,9 @@ export function SeriesChooser() {
           {series.map((s) => (
             <li key={s.id}>
               <button data-testid="series-option" onClick={() => void loadSeries(s.id)}>
-                <span>#{s.seriesNumber ?? '?'} {s.seriesDescription || s.protocolName || s.fileName}</span>
+                <span>
+                  #{s.seriesNumber ?? '?'} {s.seriesDescription || s.protocolName || s.fileName}
+                </span>
                 <span className="muted">{s.dims.join(' × ')}</span>
               </button>
             </li>

@@ -9,7 +9,9 @@ import type { SelectHTMLAttributes } from 'react';
 export function WrappingSelect({ text, ...select }: SelectHTMLAttributes<HTMLSelectElement> & { text: string }) {
   return (
     <div className="wrap-select">
-      <span className="wrap-select-text" aria-hidden="true">{text}</span>
+      <span className="wrap-select-text" aria-hidden="true">
+        {text}
+      </span>
       <select {...select} />
     </div>
   );

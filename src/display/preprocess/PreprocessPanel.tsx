@@ -39,7 +39,12 @@ export function PreprocessPanel() {
     const st = useStore.getState();
     st.startPreprocess(scanVersion);
     try {
-      const r = await preprocessInWorker(scan.volume, spec, (e) => useStore.getState().preprocessProgress(e), ctrl.signal);
+      const r = await preprocessInWorker(
+        scan.volume,
+        spec,
+        (e) => useStore.getState().preprocessProgress(e),
+        ctrl.signal,
+      );
       if (!ctrl.signal.aborted) useStore.getState().preprocessDone(r);
     } catch (err) {
       if (!ctrl.signal.aborted) useStore.getState().preprocessFailed(err instanceof Error ? err.message : String(err));
@@ -55,7 +60,13 @@ export function PreprocessPanel() {
       void viewer.removeOverlay(OVERLAY);
       return;
     }
-    const vol = { dims: result.grid, spacing: columnNorms(result.affine), affine: result.affine, datatype: 'uint8' as const, data: Float32Array.from(result.mask) };
+    const vol = {
+      dims: result.grid,
+      spacing: columnNorms(result.affine),
+      affine: result.affine,
+      datatype: 'uint8' as const,
+      data: Float32Array.from(result.mask),
+    };
     void viewer.setOverlay(OVERLAY, vol, { colormap: 'green', opacity: 0.35, min: 0.5, max: 1 });
   }, [result, view.showMask]);
 
@@ -77,14 +88,25 @@ export function PreprocessPanel() {
           ))}
         </ol>
       )}
-      {current && view.error && <p className="error" data-testid="preprocess-error">{view.error}</p>}
+      {current && view.error && (
+        <p className="error" data-testid="preprocess-error">
+          {view.error}
+        </p>
+      )}
       {result && (
         <>
           <p className="muted" data-testid="preprocess-summary">
-            {result.grid.join('×')} grid · {SOURCE[result.maskSource]} · intensities {result.intensityRange.map((x) => x.toFixed(0)).join('…')} → 0…1
+            {result.grid.join('×')} grid · {SOURCE[result.maskSource]} · intensities{' '}
+            {result.intensityRange.map((x) => x.toFixed(0)).join('…')} → 0…1
           </p>
           <label>
-            <input type="checkbox" data-testid="preprocess-show-mask" checked={view.showMask} onChange={(e) => useStore.getState().setShowMask(e.target.checked)} /> Show brain mask
+            <input
+              type="checkbox"
+              data-testid="preprocess-show-mask"
+              checked={view.showMask}
+              onChange={(e) => useStore.getState().setShowMask(e.target.checked)}
+            />{' '}
+            Show brain mask
           </label>
         </>
       )}

@@ -12,7 +12,12 @@ const bridge = workerBridge<PreprocessWorkerApi>(
 export const stop = bridge.stop;
 
 /** Preprocesses a copy of the volume (the page keeps its own for display). */
-export function preprocessInWorker(volume: Volume, spec: unknown, onProgress: (e: ProgressEvent) => void, signal?: AbortSignal): Promise<PreprocessResult> {
+export function preprocessInWorker(
+  volume: Volume,
+  spec: unknown,
+  onProgress: (e: ProgressEvent) => void,
+  signal?: AbortSignal,
+): Promise<PreprocessResult> {
   return bridge.call(signal, (w) => {
     const copy: Volume = { ...volume, data: volume.data.slice() };
     return w.preprocessVolume(Comlink.transfer(copy, [copy.data.buffer]), spec, Comlink.proxy(onProgress));

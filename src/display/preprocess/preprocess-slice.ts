@@ -32,20 +32,44 @@ const idleSteps = (): StepView[] => STEPS.map((name) => ({ name, fraction: 0, ms
 export const createPreprocessSlice: StateCreator<PreprocessSlice, [], [], PreprocessSlice> = (set) => ({
   preprocessing: { status: 'idle', steps: idleSteps(), error: null, scanVersion: -1, result: null, showMask: true },
   startPreprocess: (scanVersion) =>
-    set((s) => ({ preprocessing: { ...s.preprocessing, status: 'running', steps: idleSteps(), error: null, scanVersion, result: null } })),
+    set((s) => ({
+      preprocessing: {
+        ...s.preprocessing,
+        status: 'running',
+        steps: idleSteps(),
+        error: null,
+        scanVersion,
+        result: null,
+      },
+    })),
   preprocessProgress: (e) =>
     set((s) => ({
-      preprocessing: { ...s.preprocessing, steps: s.preprocessing.steps.map((st) => (st.name === e.step ? { ...st, fraction: e.fraction } : st)) },
+      preprocessing: {
+        ...s.preprocessing,
+        steps: s.preprocessing.steps.map((st) => (st.name === e.step ? { ...st, fraction: e.fraction } : st)),
+      },
     })),
   preprocessDone: (r) =>
     set((s) => ({
       preprocessing: {
         ...s.preprocessing,
         status: 'done',
-        steps: s.preprocessing.steps.map((st) => ({ ...st, fraction: 1, ms: r.steps.find((x) => x.name === st.name)?.ms ?? null })),
-        result: { grid: r.grid, affine: r.affine, mask: r.mask, skullStripped: r.skullStripped, maskSource: r.maskSource, intensityRange: r.intensityRange },
+        steps: s.preprocessing.steps.map((st) => ({
+          ...st,
+          fraction: 1,
+          ms: r.steps.find((x) => x.name === st.name)?.ms ?? null,
+        })),
+        result: {
+          grid: r.grid,
+          affine: r.affine,
+          mask: r.mask,
+          skullStripped: r.skullStripped,
+          maskSource: r.maskSource,
+          intensityRange: r.intensityRange,
+        },
       },
     })),
-  preprocessFailed: (message) => set((s) => ({ preprocessing: { ...s.preprocessing, status: 'error', error: message } })),
+  preprocessFailed: (message) =>
+    set((s) => ({ preprocessing: { ...s.preprocessing, status: 'error', error: message } })),
   setShowMask: (showMask) => set((s) => ({ preprocessing: { ...s.preprocessing, showMask } })),
 });

@@ -5,10 +5,24 @@ import type { LoadedScan } from '../../core/load/nifti.ts';
 
 function scan(name: string, sequence: 'FLAIR' | 'T2w' | 'unknown' = 'unknown'): LoadedScan {
   return {
-    volume: { dims: [2, 2, 2], spacing: [1, 1, 1], affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1], datatype: 'float32', data: new Float32Array(8) },
+    volume: {
+      dims: [2, 2, 2],
+      spacing: [1, 1, 1],
+      affine: [1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1, 0, 0, 0, 0, 1],
+      datatype: 'float32',
+      data: new Float32Array(8),
+    },
     info: {
-      fileName: name, format: 'NIfTI-1', fileDims: [2, 2, 2], tookFirstVolume: false, orientation: 'RAS', affineSource: 'sform',
-      datatype: 'float32', intensityRange: [0, 0], description: '', sequence: { sequence, source: 'none', evidence: '' },
+      fileName: name,
+      format: 'NIfTI-1',
+      fileDims: [2, 2, 2],
+      tookFirstVolume: false,
+      orientation: 'RAS',
+      affineSource: 'sform',
+      datatype: 'float32',
+      intensityRange: [0, 0],
+      description: '',
+      sequence: { sequence, source: 'none', evidence: '' },
     },
   };
 }
@@ -34,7 +48,13 @@ describe('scan slice', () => {
     s.getState().setLoading('Reading…');
     s.getState().setError({ code: 'dims-2d', message: '2D', canTakeFirstVolume: false });
     s.getState().setScan(scan('b.nii', 'FLAIR'), false);
-    expect(s.getState()).toMatchObject({ error: null, loading: null, sequenceOverride: null, scanVersion: 2, scanIsDemo: false });
+    expect(s.getState()).toMatchObject({
+      error: null,
+      loading: null,
+      sequenceOverride: null,
+      scanVersion: 2,
+      scanIsDemo: false,
+    });
     expect(selectSequence(s.getState())).toBe('FLAIR');
   });
 

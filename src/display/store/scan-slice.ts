@@ -41,7 +41,16 @@ export const createScanSlice: StateCreator<ScanSlice, [], [], ScanSlice> = (set)
   error: null,
   seriesChoice: null,
   // A new scan clears the error and the previous override; a failure never touches `scan`.
-  setScan: (scan, scanIsDemo) => set((s) => ({ scan, scanIsDemo, scanVersion: s.scanVersion + 1, sequenceOverride: null, error: null, loading: null, seriesChoice: null })),
+  setScan: (scan, scanIsDemo) =>
+    set((s) => ({
+      scan,
+      scanIsDemo,
+      scanVersion: s.scanVersion + 1,
+      sequenceOverride: null,
+      error: null,
+      loading: null,
+      seriesChoice: null,
+    })),
   setLoading: (loading) => set({ loading }),
   setError: (error) => set({ error, loading: null }),
   setSequenceOverride: (sequenceOverride) => set({ sequenceOverride }),
@@ -52,4 +61,5 @@ export const createScanSlice: StateCreator<ScanSlice, [], [], ScanSlice> = (set)
 export const selectVolume = (s: ScanSlice): Volume | null => s.scan?.volume ?? null;
 
 /** The sequence classification should use: the user's override, else the detected one. */
-export const selectSequence = (s: ScanSlice): Sequence => s.sequenceOverride ?? s.scan?.info.sequence.sequence ?? 'unknown';
+export const selectSequence = (s: ScanSlice): Sequence =>
+  s.sequenceOverride ?? s.scan?.info.sequence.sequence ?? 'unknown';

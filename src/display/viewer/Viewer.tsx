@@ -35,7 +35,11 @@ export function Viewer() {
         performance.mark('qumri:shown');
       })
       .catch((e: unknown) => {
-        useStore.getState().setError({ code: 'internal', message: `The viewer could not display ${scan.info.fileName}: ${e instanceof Error ? e.message : String(e)}`, canTakeFirstVolume: false });
+        useStore.getState().setError({
+          code: 'internal',
+          message: `The viewer could not display ${scan.info.fileName}: ${e instanceof Error ? e.message : String(e)}`,
+          canTakeFirstVolume: false,
+        });
       });
   }, [scan, scanVersion]);
 

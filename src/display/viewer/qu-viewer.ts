@@ -93,7 +93,11 @@ export class QuViewer {
     const l = loc as { mm?: number[]; vox?: number[]; values?: { value: number; name: string }[] };
     const v = l.values?.[0];
     if (!l.mm || !l.vox || !v) return;
-    this.callbacks.onCrosshair?.({ mm: [l.mm[0], l.mm[1], l.mm[2]], vox: [l.vox[0], l.vox[1], l.vox[2]], value: v.value });
+    this.callbacks.onCrosshair?.({
+      mm: [l.mm[0], l.mm[1], l.mm[2]],
+      vox: [l.vox[0], l.vox[1], l.vox[2]],
+      value: v.value,
+    });
   }
 
   /**

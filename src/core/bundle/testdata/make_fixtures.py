@@ -51,7 +51,7 @@ def apply1(state, n, q, m):
 
 def cx(state, n, c, t):
     out = state.copy()
-    for k in range(2 ** n):
+    for k in range(2**n):
         if (k >> c) & 1:
             out[k] = state[k ^ (1 << t)]
     return out
@@ -82,7 +82,7 @@ def circuit_parity(x, w, reps_fm=2, reps_ans=2):
         if r < reps_ans:
             st = cx(st, n, 0, 1)
     probs = np.abs(st) ** 2
-    parity = np.array([(-1) ** bin(i).count('1') for i in range(4)])
+    parity = np.array([(-1) ** bin(i).count("1") for i in range(4)])
     return float(probs @ parity)
 
 
@@ -92,7 +92,7 @@ RZ = lambda t: np.array([[np.exp(-1j * t / 2), 0], [0, np.exp(1j * t / 2)]])
 
 def circuit_angle_ring_z(x, w, n=3, layers=1):
     """AngleEmbedding(X) then RX·RY·RZ on every qubit and a CNOT ring per layer; <Z_q> per qubit."""
-    st = np.zeros(2 ** n, dtype=complex)
+    st = np.zeros(2**n, dtype=complex)
     st[0] = 1
     for q in range(n):
         st = apply1(st, n, q, RX(x[q]))
@@ -128,54 +128,86 @@ def build_2d(bundle_id, seed):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = Tiny2d().eval()
-    torch.onnx.export(net, torch.zeros(1, 1, 224, 224), os.path.join(folder, 'backbone.onnx'),
-                      input_names=['input'], output_names=['features', 'feature_map'], opset_version=17,
-                      dynamic_axes={'input': {0: 'N'}, 'features': {0: 'N'}, 'feature_map': {0: 'N'}})
-    w1 = rng.normal(0, 3, (3, 6)); b1 = rng.normal(0, 0.3, 3)
+    torch.onnx.export(
+        net,
+        torch.zeros(1, 1, 224, 224),
+        os.path.join(folder, "backbone.onnx"),
+        input_names=["input"],
+        output_names=["features", "feature_map"],
+        opset_version=17,
+        dynamic_axes={"input": {0: "N"}, "features": {0: "N"}, "feature_map": {0: "N"}},
+    )
+    w1 = rng.normal(0, 3, (3, 6))
+    b1 = rng.normal(0, 0.3, 3)
     qw = rng.uniform(-np.pi, np.pi, 9)
-    w2 = rng.normal(0, 0.8, (2, 3)); b2 = rng.normal(0, 0.3, 2)
+    w2 = rng.normal(0, 0.8, (2, 3))
+    b2 = rng.normal(0, 0.3, 2)
     layers = [
-        {'type': 'dense', 'in': 6, 'out': 3, 'activation': 'sigmoid_pi', 'weight': w1.tolist(), 'bias': b1.tolist()},
-        {'type': 'quantum', 'circuit': {'format': 'qumri-circuit/1', 'n_qubits': 3, 'layers': [
-            {'family': 'angle', 'rotation': 'X'}, {'family': 'rxyz_ring', 'layers': 1}], 'readout': 'z'}, 'weights': qw.tolist()},
-        {'type': 'dense', 'in': 3, 'out': 2, 'activation': 'none', 'weight': w2.tolist(), 'bias': b2.tolist()},
+        {"type": "dense", "in": 6, "out": 3, "activation": "sigmoid_pi", "weight": w1.tolist(), "bias": b1.tolist()},
+        {
+            "type": "quantum",
+            "circuit": {
+                "format": "qumri-circuit/1",
+                "n_qubits": 3,
+                "layers": [{"family": "angle", "rotation": "X"}, {"family": "rxyz_ring", "layers": 1}],
+                "readout": "z",
+            },
+            "weights": qw.tolist(),
+        },
+        {"type": "dense", "in": 3, "out": 2, "activation": "none", "weight": w2.tolist(), "bias": b2.tolist()},
     ]
-    with open(os.path.join(folder, 'head.json'), 'w') as fh:
-        json.dump({'format': 'qumri-head/1', 'layers': layers, 'output': 'logits'}, fh)
+    with open(os.path.join(folder, "head.json"), "w") as fh:
+        json.dump({"format": "qumri-head/1", "layers": layers, "output": "logits"}, fh)
     refs = []
     for i in range(2):
         img = rng.random((224, 224)).astype(np.float32)  # nibabel index (i, j) = (x, y)
-        name = f'input{i}.nii.gz'
+        name = f"input{i}.nii.gz"
         nib.save(nib.Nifti1Image(img[:, :, None], np.eye(4)), os.path.join(folder, name))
         with torch.no_grad():
             feat = net(torch.from_numpy(img.T.copy())[None, None])[0][0].double().numpy()
         x = np.pi / (1 + np.exp(-(w1 @ feat + b1)))
         logits = w2 @ circuit_angle_ring_z(x, qw) + b2
         p = float(np.exp(logits[1]) / np.exp(logits).sum())
-        refs.append({'file': name, 'probability': p, 'features': feat.tolist(), 'logits': logits.tolist()})
-    with open(os.path.join(folder, 'reference.json'), 'w') as fh:
-        json.dump({'inputs': refs}, fh, indent=1)
-    files = {n: {'sha256': sha(os.path.join(folder, n)), 'bytes': os.path.getsize(os.path.join(folder, n))}
-             for n in ('backbone.onnx', 'head.json', 'reference.json')}
-    manifest = {
-        'format': 'qumri-bundle/1', 'id': bundle_id, 'name': 'Tiny 2D slice test bundle (random weights)',
-        'task': 'ms', 'classes': ['healthy', 'MS'], 'sequence': 'FLAIR', 'dims': 2,
-        'architecture': {'backbone': 'tiny2d', 'head': 'quantum', 'paper': 'B'},
-        'input': {'name': 'input', 'shape': [1, 1, 224, 224]},
-        'outputs': {'features': 'features', 'feature_map': 'feature_map'},
-        'preprocess': {'grid': [224, 224, 1], 'orientation': 'RAS', 'resample': 'resize', 'spacing_mm': None,
-                       'brain_extraction': 'off', 'normalize': {'method': 'percentile', 'low': 0.5, 'high': 99.5}},
-        'threshold': 0.5, 'files': files, 'metrics': {'split': 'test', 'n': 0},
-        'training_data': {'synthetic': True, 'description': 'None: random weights for tests.', 'n_subjects': 0},
-        'intended_use': 'Software tests only. Not a medical device.',
-        'limitations': ['Random weights: its outputs mean nothing'], 'reference': {'file': 'reference.json'},
+        refs.append({"file": name, "probability": p, "features": feat.tolist(), "logits": logits.tolist()})
+    with open(os.path.join(folder, "reference.json"), "w") as fh:
+        json.dump({"inputs": refs}, fh, indent=1)
+    files = {
+        n: {"sha256": sha(os.path.join(folder, n)), "bytes": os.path.getsize(os.path.join(folder, n))}
+        for n in ("backbone.onnx", "head.json", "reference.json")
     }
-    with open(os.path.join(folder, 'manifest.json'), 'w') as fh:
+    manifest = {
+        "format": "qumri-bundle/1",
+        "id": bundle_id,
+        "name": "Tiny 2D slice test bundle (random weights)",
+        "task": "ms",
+        "classes": ["healthy", "MS"],
+        "sequence": "FLAIR",
+        "dims": 2,
+        "architecture": {"backbone": "tiny2d", "head": "quantum", "paper": "B"},
+        "input": {"name": "input", "shape": [1, 1, 224, 224]},
+        "outputs": {"features": "features", "feature_map": "feature_map"},
+        "preprocess": {
+            "grid": [224, 224, 1],
+            "orientation": "RAS",
+            "resample": "resize",
+            "spacing_mm": None,
+            "brain_extraction": "off",
+            "normalize": {"method": "percentile", "low": 0.5, "high": 99.5},
+        },
+        "threshold": 0.5,
+        "files": files,
+        "metrics": {"split": "test", "n": 0},
+        "training_data": {"synthetic": True, "description": "None: random weights for tests.", "n_subjects": 0},
+        "intended_use": "Software tests only. Not a medical device.",
+        "limitations": ["Random weights: its outputs mean nothing"],
+        "reference": {"file": "reference.json"},
+    }
+    with open(os.path.join(folder, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
 
 
 def sha(path):
-    with open(path, 'rb') as f:
+    with open(path, "rb") as f:
         return hashlib.sha256(f.read()).hexdigest()
 
 
@@ -184,7 +216,7 @@ def write_inputs(folder, rng):
     affine = np.diag([1.5, 1.5, 1.5, 1.0])
     for i in range(3):
         vol = rng.random((NX, NY, NZ)).astype(np.float32)  # nibabel index (i, j, k)
-        name = f'input{i}.nii.gz'
+        name = f"input{i}.nii.gz"
         nib.save(nib.Nifti1Image(vol, affine), os.path.join(folder, name))
         names.append((name, vol))
     return names
@@ -196,38 +228,63 @@ def build(bundle_id, quantum, seed):
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = TinyBackbone().eval()
-    torch.onnx.export(net, torch.zeros(1, 1, NZ, NY, NX), os.path.join(folder, 'backbone.onnx'),
-                      input_names=['input'], output_names=['features', 'feature_map'], opset_version=17,
-                      dynamic_axes={'input': {0: 'N'}, 'features': {0: 'N'}, 'feature_map': {0: 'N'}})
+    torch.onnx.export(
+        net,
+        torch.zeros(1, 1, NZ, NY, NX),
+        os.path.join(folder, "backbone.onnx"),
+        input_names=["input"],
+        output_names=["features", "feature_map"],
+        opset_version=17,
+        dynamic_axes={"input": {0: "N"}, "features": {0: "N"}, "feature_map": {0: "N"}},
+    )
     f = 6
     if quantum:
-        w1 = rng.normal(0, 0.8, (2, f)); b1 = rng.normal(0, 0.3, 2)
+        w1 = rng.normal(0, 0.8, (2, f))
+        b1 = rng.normal(0, 0.3, 2)
         qw = rng.uniform(-np.pi, np.pi, 6)
         layers = [
-            {'type': 'dense', 'in': f, 'out': 2, 'activation': 'none', 'weight': w1.tolist(), 'bias': b1.tolist()},
-            {'type': 'quantum', 'circuit': {'format': 'qumri-circuit/1', 'n_qubits': 2, 'layers': [
-                {'family': 'zz_feature_map', 'reps': 2, 'entanglement': 'full', 'alpha': 2.0},
-                {'family': 'real_amplitudes', 'reps': 2, 'entanglement': 'reverse_linear',
-                 'skip_final_rotation_layer': False}], 'readout': 'parity'}, 'weights': qw.tolist()},
-            {'type': 'pair_logits'},
+            {"type": "dense", "in": f, "out": 2, "activation": "none", "weight": w1.tolist(), "bias": b1.tolist()},
+            {
+                "type": "quantum",
+                "circuit": {
+                    "format": "qumri-circuit/1",
+                    "n_qubits": 2,
+                    "layers": [
+                        {"family": "zz_feature_map", "reps": 2, "entanglement": "full", "alpha": 2.0},
+                        {
+                            "family": "real_amplitudes",
+                            "reps": 2,
+                            "entanglement": "reverse_linear",
+                            "skip_final_rotation_layer": False,
+                        },
+                    ],
+                    "readout": "parity",
+                },
+                "weights": qw.tolist(),
+            },
+            {"type": "pair_logits"},
         ]
 
         def head(feat):
             x = w1 @ feat + b1
             e = circuit_parity(x, qw)
             return np.array([e, 1 - e])
+
     else:
-        w1 = rng.normal(0, 0.8, (4, f)); b1 = rng.normal(0, 0.3, 4)
-        w2 = rng.normal(0, 0.8, (2, 4)); b2 = rng.normal(0, 0.3, 2)
+        w1 = rng.normal(0, 0.8, (4, f))
+        b1 = rng.normal(0, 0.3, 4)
+        w2 = rng.normal(0, 0.8, (2, 4))
+        b2 = rng.normal(0, 0.3, 2)
         layers = [
-            {'type': 'dense', 'in': f, 'out': 4, 'activation': 'relu', 'weight': w1.tolist(), 'bias': b1.tolist()},
-            {'type': 'dense', 'in': 4, 'out': 2, 'activation': 'none', 'weight': w2.tolist(), 'bias': b2.tolist()},
+            {"type": "dense", "in": f, "out": 4, "activation": "relu", "weight": w1.tolist(), "bias": b1.tolist()},
+            {"type": "dense", "in": 4, "out": 2, "activation": "none", "weight": w2.tolist(), "bias": b2.tolist()},
         ]
 
         def head(feat):
             return w2 @ np.maximum(w1 @ feat + b1, 0) + b2
-    with open(os.path.join(folder, 'head.json'), 'w') as fh:
-        json.dump({'format': 'qumri-head/1', 'layers': layers, 'output': 'logits'}, fh)
+
+    with open(os.path.join(folder, "head.json"), "w") as fh:
+        json.dump({"format": "qumri-head/1", "layers": layers, "output": "logits"}, fh)
     refs = []
     for name, vol in write_inputs(folder, rng):
         t = torch.from_numpy(vol.transpose(2, 1, 0).copy())[None, None]
@@ -235,34 +292,47 @@ def build(bundle_id, quantum, seed):
             feat = net(t)[0][0].double().numpy()
         logits = head(feat)
         p = float(np.exp(logits[1]) / np.exp(logits).sum())
-        refs.append({'file': name, 'probability': p, 'features': feat.tolist(), 'logits': logits.tolist()})
-    with open(os.path.join(folder, 'reference.json'), 'w') as fh:
-        json.dump({'inputs': refs}, fh, indent=1)
-    files = {n: {'sha256': sha(os.path.join(folder, n)), 'bytes': os.path.getsize(os.path.join(folder, n))}
-             for n in ('backbone.onnx', 'head.json', 'reference.json')}
-    manifest = {
-        'format': 'qumri-bundle/1', 'id': bundle_id,
-        'name': f'Tiny {"quantum" if quantum else "classical"} test bundle (random weights)',
-        'task': 'tsc', 'classes': ['healthy', 'TSC'], 'sequence': 'FLAIR', 'dims': 3,
-        'architecture': {'backbone': 'tiny', 'width': 4, 'head': 'quantum' if quantum else 'classical', 'paper': 'A'},
-        'input': {'name': 'input', 'shape': [1, 1, NZ, NY, NX]},
-        'outputs': {'features': 'features', 'feature_map': 'feature_map'},
-        'preprocess': {'grid': [NX, NY, NZ], 'orientation': 'RAS', 'resample': 'resize', 'spacing_mm': None,
-                       'brain_extraction': 'off', 'normalize': {'method': 'percentile', 'low': 0.5, 'high': 99.5}},
-        'threshold': 0.5, 'files': files,
-        'metrics': {'split': 'test', 'n': 0},
-        'training_data': {'synthetic': True, 'description': 'None: random weights for tests.', 'n_subjects': 0},
-        'intended_use': 'Software tests only. Not a medical device.',
-        'limitations': ['Random weights: its outputs mean nothing'],
-        'reference': {'file': 'reference.json'},
+        refs.append({"file": name, "probability": p, "features": feat.tolist(), "logits": logits.tolist()})
+    with open(os.path.join(folder, "reference.json"), "w") as fh:
+        json.dump({"inputs": refs}, fh, indent=1)
+    files = {
+        n: {"sha256": sha(os.path.join(folder, n)), "bytes": os.path.getsize(os.path.join(folder, n))}
+        for n in ("backbone.onnx", "head.json", "reference.json")
     }
-    with open(os.path.join(folder, 'manifest.json'), 'w') as fh:
+    manifest = {
+        "format": "qumri-bundle/1",
+        "id": bundle_id,
+        "name": f'Tiny {"quantum" if quantum else "classical"} test bundle (random weights)',
+        "task": "tsc",
+        "classes": ["healthy", "TSC"],
+        "sequence": "FLAIR",
+        "dims": 3,
+        "architecture": {"backbone": "tiny", "width": 4, "head": "quantum" if quantum else "classical", "paper": "A"},
+        "input": {"name": "input", "shape": [1, 1, NZ, NY, NX]},
+        "outputs": {"features": "features", "feature_map": "feature_map"},
+        "preprocess": {
+            "grid": [NX, NY, NZ],
+            "orientation": "RAS",
+            "resample": "resize",
+            "spacing_mm": None,
+            "brain_extraction": "off",
+            "normalize": {"method": "percentile", "low": 0.5, "high": 99.5},
+        },
+        "threshold": 0.5,
+        "files": files,
+        "metrics": {"split": "test", "n": 0},
+        "training_data": {"synthetic": True, "description": "None: random weights for tests.", "n_subjects": 0},
+        "intended_use": "Software tests only. Not a medical device.",
+        "limitations": ["Random weights: its outputs mean nothing"],
+        "reference": {"file": "reference.json"},
+    }
+    with open(os.path.join(folder, "manifest.json"), "w") as fh:
         json.dump(manifest, fh, indent=1)
 
 
-if __name__ == '__main__':
-    build('tiny-q', True, 1)
-    build('tiny-c', False, 2)
-    build_2d('tiny-2d', 3)
+if __name__ == "__main__":
+    build("tiny-q", True, 1)
+    build("tiny-c", False, 2)
+    build_2d("tiny-2d", 3)
     # The page's WebGPU-vs-WASM probe model (src/core/backbone/probe.ts) is tiny-q's backbone.
-    shutil.copy(os.path.join(HERE, 'tiny-q', 'backbone.onnx'), os.path.join(HERE, '..', '..', 'backbone', 'probe.onnx'))
+    shutil.copy(os.path.join(HERE, "tiny-q", "backbone.onnx"), os.path.join(HERE, "..", "..", "backbone", "probe.onnx"))

@@ -9,7 +9,15 @@
 const ALLOC_LIMIT_BYTES = 64 * 2 ** 20;
 
 const CONSTRUCTORS = [
-  'ArrayBuffer', 'Uint8Array', 'Int8Array', 'Uint16Array', 'Int16Array', 'Uint32Array', 'Int32Array', 'Float32Array', 'Float64Array',
+  'ArrayBuffer',
+  'Uint8Array',
+  'Int8Array',
+  'Uint16Array',
+  'Int16Array',
+  'Uint32Array',
+  'Int32Array',
+  'Float32Array',
+  'Float64Array',
 ] as const;
 
 const refused: string[] = [];
@@ -28,7 +36,9 @@ export function guardAllocations(): void {
       construct(target, args, newTarget) {
         if (typeof args[0] === 'number' && args[0] * per > ALLOC_LIMIT_BYTES) {
           refused.push(`${name}(${args[0]})`);
-          throw new RangeError(`Array buffer allocation failed (${name}(${args[0]}), over the fuzz limit of ${ALLOC_LIMIT_BYTES} bytes)`);
+          throw new RangeError(
+            `Array buffer allocation failed (${name}(${args[0]}), over the fuzz limit of ${ALLOC_LIMIT_BYTES} bytes)`,
+          );
         }
         return Reflect.construct(target, args, newTarget);
       },

@@ -64,16 +64,22 @@ class Processor {
   }
 
   async run(): Promise<File[]> {
-    const files = await Promise.all(this.files.map(async (f) => ({
-      // The package reads file.webkitRelativePath || file._webkitRelativePath, then falls back to the name.
-      path: (f as File & { _webkitRelativePath?: string })._webkitRelativePath || f.name,
-      bytes: new Uint8Array(await f.arrayBuffer()),
-    })));
+    const files = await Promise.all(
+      this.files.map(async (f) => ({
+        // The package reads file.webkitRelativePath || file._webkitRelativePath, then falls back to the name.
+        path: (f as File & { _webkitRelativePath?: string })._webkitRelativePath || f.name,
+        bytes: new Uint8Array(await f.arrayBuffer()),
+      })),
+    );
     // A terminated Web Worker never answers, so the package's run() never settles.
     if (this.owner.terminated) return new Promise<never>(() => {});
     const t0 = performance.now();
     this.owner.busy = true;
-    const answer = await worker.call({ instance: this.owner.id, files, args: this.commands, stall: this.owner.stall }, files.map((f) => f.bytes.buffer), BACKSTOP_MS);
+    const answer = await worker.call(
+      { instance: this.owner.id, files, args: this.commands, stall: this.owner.stall },
+      files.map((f) => f.bytes.buffer),
+      BACKSTOP_MS,
+    );
     this.owner.busy = false;
     this.owner.finished = true;
     conversions.ms += performance.now() - t0;
@@ -88,7 +94,8 @@ class Processor {
       conversions.aborts++;
       throw new Error(r.error);
     }
-    if (r.exitCode !== 0 && r.exitCode !== 3) throw new Error(`dcm2niix processing failed with exit code ${r.exitCode}`);
+    if (r.exitCode !== 0 && r.exitCode !== 3)
+      throw new Error(`dcm2niix processing failed with exit code ${r.exitCode}`);
     return r.files.map((f) => new File([f.bytes], f.name));
   }
 }
@@ -96,7 +103,13 @@ class Processor {
 export class Dcm2niix {
   /** The package's Web Worker, of which the load worker uses terminate() alone. */
   worker: { terminate(): void } | null = null;
-  private readonly instance: Instance = { id: ++instances, stall: conversions.stallNext, busy: false, finished: false, terminated: false };
+  private readonly instance: Instance = {
+    id: ++instances,
+    stall: conversions.stallNext,
+    busy: false,
+    finished: false,
+    terminated: false,
+  };
 
   constructor() {
     conversions.stallNext = false;

@@ -15,11 +15,17 @@ interface EmscriptenFS {
   readFile(path: string): Uint8Array<ArrayBuffer>;
   createDataFile(dir: string, name: string, data: Uint8Array, canRead: boolean, canWrite: boolean): void;
 }
-interface Dcm2niixModule { FS: EmscriptenFS; callMain(args: string[]): number }
+interface Dcm2niixModule {
+  FS: EmscriptenFS;
+  callMain(args: string[]): number;
+}
 type Factory = (opts: {
   print: (s: string) => void;
   printErr: (s: string) => void;
-  instantiateWasm: (imports: WebAssembly.Imports, receive: (instance: WebAssembly.Instance) => unknown) => Promise<unknown>;
+  instantiateWasm: (
+    imports: WebAssembly.Imports,
+    receive: (instance: WebAssembly.Instance) => unknown,
+  ) => Promise<unknown>;
 }) => Promise<Dcm2niixModule>;
 
 export interface ConvertRequest {
@@ -65,7 +71,9 @@ port.on('message', async (req: ConvertRequest) => {
     mod.FS.mkdir('/output');
     for (const f of req.files) mod.FS.createDataFile('/input', f.path.split('/').join('_'), f.bytes, true, true);
     const exitCode = mod.callMain(['-o', '/output', ...req.args, '/input']);
-    const files = mod.FS.readdir('/output').filter((n) => !n.startsWith('.')).map((name) => ({ name, bytes: mod.FS.readFile(`/output/${name}`) }));
+    const files = mod.FS.readdir('/output')
+      .filter((n) => !n.startsWith('.'))
+      .map((name) => ({ name, bytes: mod.FS.readFile(`/output/${name}`) }));
     port.postMessage({ files, exitCode, log } satisfies ConvertReply);
   } catch (e) {
     // dcm2niix aborted (a trap or a failed assertion), or /input exists already (a second run on

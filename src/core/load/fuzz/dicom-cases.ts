@@ -40,9 +40,21 @@ function volumeOf(spec: SeriesSpec): Volume {
   const s = 0.6;
   // Columns: directions of voxel axes i, j, k in RAS.
   const dirs = {
-    axial: [[1, 0, 0], [0, 1, 0], [0, 0, 1]],
-    sagittal: [[0, 1, 0], [0, 0, 1], [1, 0, 0]],
-    oblique: [[1, 0, 0], [0, c, s], [0, -s, c]],
+    axial: [
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ],
+    sagittal: [
+      [0, 1, 0],
+      [0, 0, 1],
+      [1, 0, 0],
+    ],
+    oblique: [
+      [1, 0, 0],
+      [0, c, s],
+      [0, -s, c],
+    ],
   }[spec.orientation];
   const affine: number[] = [];
   for (let r = 0; r < 3; r++) affine.push(dirs[0][r] * sx, dirs[1][r] * sy, dirs[2][r] * sz, [-20, 30, -10][r]);
@@ -55,7 +67,10 @@ function volumeOf(spec: SeriesSpec): Volume {
   return { dims: spec.dims, spacing: spec.spacing, affine, datatype: 'uint16', data };
 }
 
-export interface DicomFile { name: string; bytes: Uint8Array }
+export interface DicomFile {
+  name: string;
+  bytes: Uint8Array;
+}
 
 export function buildSeries(spec: SeriesSpec): DicomFile[] {
   const vol = volumeOf(spec);
@@ -94,20 +109,57 @@ const TAGS: { name: string; group: number; element: number; vr: Vr }[] = [
 
 const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0) & 255);
 const numberText = fc.oneof(
-  fc.constantFrom('0', '-0', '1', '-1', '0.5', '1e308', '-1e308', '1e-308', 'NaN', 'inf', '', ' ', 'abc', '1\\1', '0\\0', '1\\0\\0\\0\\1\\0',
-    '0\\0\\0\\0\\0\\0', '1\\0\\0\\1\\0\\0', '1\\0\\0\\0\\0\\1', '-20\\30\\1e9', '2147483648', '99999999999999999999', '1\\2\\3\\4\\5\\6\\7'),
+  fc.constantFrom(
+    '0',
+    '-0',
+    '1',
+    '-1',
+    '0.5',
+    '1e308',
+    '-1e308',
+    '1e-308',
+    'NaN',
+    'inf',
+    '',
+    ' ',
+    'abc',
+    '1\\1',
+    '0\\0',
+    '1\\0\\0\\0\\1\\0',
+    '0\\0\\0\\0\\0\\0',
+    '1\\0\\0\\1\\0\\0',
+    '1\\0\\0\\0\\0\\1',
+    '-20\\30\\1e9',
+    '2147483648',
+    '99999999999999999999',
+    '1\\2\\3\\4\\5\\6\\7',
+  ),
   fc.string({ unit: fc.constantFrom(...'0123456789.-+eE\\ '.split('')), maxLength: 40 }),
 );
 const TRANSFER_SYNTAXES = [
-  '1.2.840.10008.1.2', '1.2.840.10008.1.2.1', '1.2.840.10008.1.2.2', '1.2.840.10008.1.2.1.99', '1.2.840.10008.1.2.4.50',
-  '1.2.840.10008.1.2.4.57', '1.2.840.10008.1.2.4.70', '1.2.840.10008.1.2.4.80', '1.2.840.10008.1.2.4.90', '1.2.840.10008.1.2.4.91',
-  '1.2.840.10008.1.2.5', '1.2.840.10008.1.2.4.201', '',
+  '1.2.840.10008.1.2',
+  '1.2.840.10008.1.2.1',
+  '1.2.840.10008.1.2.2',
+  '1.2.840.10008.1.2.1.99',
+  '1.2.840.10008.1.2.4.50',
+  '1.2.840.10008.1.2.4.57',
+  '1.2.840.10008.1.2.4.70',
+  '1.2.840.10008.1.2.4.80',
+  '1.2.840.10008.1.2.4.90',
+  '1.2.840.10008.1.2.4.91',
+  '1.2.840.10008.1.2.5',
+  '1.2.840.10008.1.2.4.201',
+  '',
 ];
 
 function valueFor(name: string, vr: Vr): fc.Arbitrary<Uint8Array> {
   switch (vr) {
     case 'US':
-      return fc.oneof(fc.constantFrom(0, 1, 2, 3, 4, 7, 8, 12, 15, 16, 17, 24, 32, 64, 255, 256, 4096, 0x7fff, 0x8000, 0xffff), fc.integer({ min: 0, max: 0xffff }))
+      return fc
+        .oneof(
+          fc.constantFrom(0, 1, 2, 3, 4, 7, 8, 12, 15, 16, 17, 24, 32, 64, 255, 256, 4096, 0x7fff, 0x8000, 0xffff),
+          fc.integer({ min: 0, max: 0xffff }),
+        )
         .map((v) => Uint8Array.of(v & 255, v >>> 8));
     case 'DS':
     case 'IS':
@@ -115,13 +167,31 @@ function valueFor(name: string, vr: Vr): fc.Arbitrary<Uint8Array> {
     case 'UI':
       return name === 'TransferSyntaxUID'
         ? fc.constantFrom(...TRANSFER_SYNTAXES).map((s) => ascii(s + '\0'))
-        : fc.oneof(fc.constant(ascii('1.2.3\0')), fc.string({ unit: fc.constantFrom(...'0123456789.'.split('')), maxLength: 64 }).map(ascii));
+        : fc.oneof(
+            fc.constant(ascii('1.2.3\0')),
+            fc.string({ unit: fc.constantFrom(...'0123456789.'.split('')), maxLength: 64 }).map(ascii),
+          );
     case 'CS':
-      return fc.oneof(fc.constantFrom('MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'MR', 'CT', '').map(ascii), fc.uint8Array({ maxLength: 16 }));
+      return fc.oneof(
+        fc.constantFrom('MONOCHROME1', 'MONOCHROME2', 'RGB', 'PALETTE COLOR', 'YBR_FULL', 'MR', 'CT', '').map(ascii),
+        fc.uint8Array({ maxLength: 16 }),
+      );
     case 'LO':
       // Quotes, backslashes, control characters and bytes ≥ 0x80 end up in file names and the JSON sidecar.
       return fc.oneof(
-        fc.constantFrom('FLAIR "quoted"', 'back\\slash', 'tab\there', 'line\nbreak', 'nul\0inside', '\u00e9t\u00e9 \u00ff', 'a'.repeat(200), '../../etc', '%s%n').map(ascii),
+        fc
+          .constantFrom(
+            'FLAIR "quoted"',
+            'back\\slash',
+            'tab\there',
+            'line\nbreak',
+            'nul\0inside',
+            '\u00e9t\u00e9 \u00ff',
+            'a'.repeat(200),
+            '../../etc',
+            '%s%n',
+          )
+          .map(ascii),
         fc.uint8Array({ maxLength: 64 }),
       );
     case 'OW':
@@ -140,34 +210,76 @@ export type DicomMutation =
   | { op: 'garbage'; file: number; bytes: Uint8Array; dicmMagic: boolean };
 
 const file = fc.nat();
-export const dicomMutations: fc.Arbitrary<DicomMutation[]> = fc.array(fc.oneof(
-  {
-    weight: 6,
-    arbitrary: fc.constantFrom(...TAGS).chain((t) => fc.record({
-      op: fc.constant('element' as const), tag: fc.constant(t.name), value: valueFor(t.name, t.vr), allFiles: fc.boolean(), file,
-    })),
-  },
-  {
-    weight: 1,
-    arbitrary: fc.record({
-      op: fc.constant('length' as const),
-      tag: fc.constantFrom(...TAGS.map((t) => t.name)),
-      value: fc.oneof(fc.constantFrom(0, 1, 3, 0xfffe, 0xffff, 0x7fffffff, 0xffffffff), fc.integer({ min: 0, max: 0xffffffff })),
-      file,
-    }),
-  },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('flip' as const), file, pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }), beforePixels: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('byte' as const), file, pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }), beforePixels: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), file, keep: fc.nat() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('drop' as const), file }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate' as const), file }) },
-  {
-    weight: 1,
-    arbitrary: fc.record({ op: fc.constant('garbage' as const), file, bytes: fc.uint8Array({ minLength: 0, maxLength: 400 }), dicmMagic: fc.boolean() }),
-  },
-), { minLength: 1, maxLength: 4 });
+export const dicomMutations: fc.Arbitrary<DicomMutation[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 6,
+      arbitrary: fc.constantFrom(...TAGS).chain((t) =>
+        fc.record({
+          op: fc.constant('element' as const),
+          tag: fc.constant(t.name),
+          value: valueFor(t.name, t.vr),
+          allFiles: fc.boolean(),
+          file,
+        }),
+      ),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('length' as const),
+        tag: fc.constantFrom(...TAGS.map((t) => t.name)),
+        value: fc.oneof(
+          fc.constantFrom(0, 1, 3, 0xfffe, 0xffff, 0x7fffffff, 0xffffffff),
+          fc.integer({ min: 0, max: 0xffffffff }),
+        ),
+        file,
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('flip' as const),
+        file,
+        pos: fc.nat(),
+        bit: fc.integer({ min: 0, max: 7 }),
+        beforePixels: fc.boolean(),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('byte' as const),
+        file,
+        pos: fc.nat(),
+        value: fc.integer({ min: 0, max: 255 }),
+        beforePixels: fc.boolean(),
+      }),
+    },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), file, keep: fc.nat() }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('drop' as const), file }) },
+    { weight: 1, arbitrary: fc.record({ op: fc.constant('duplicate' as const), file }) },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('garbage' as const),
+        file,
+        bytes: fc.uint8Array({ minLength: 0, maxLength: 400 }),
+        dicmMagic: fc.boolean(),
+      }),
+    },
+  ),
+  { minLength: 1, maxLength: 4 },
+);
 
-interface Element { group: number; element: number; lengthAt: number; lengthBytes: 2 | 4; valueAt: number; length: number }
+interface Element {
+  group: number;
+  element: number;
+  lengthAt: number;
+  lengthBytes: 2 | 4;
+  valueAt: number;
+  length: number;
+}
 
 const LONG_VRS = new Set(['OB', 'OD', 'OF', 'OL', 'OV', 'OW', 'SQ', 'SV', 'UC', 'UN', 'UR', 'UT', 'UV']);
 
@@ -183,7 +295,14 @@ function elements(b: Uint8Array): Element[] {
     const length = long ? dv.getUint32(p + 8, true) : dv.getUint16(p + 6, true);
     const valueAt = p + (long ? 12 : 8);
     if (length === 0xffffffff || valueAt + length > b.length) break;
-    out.push({ group: dv.getUint16(p, true), element: dv.getUint16(p + 2, true), lengthAt: p + (long ? 8 : 6), lengthBytes: long ? 4 : 2, valueAt, length });
+    out.push({
+      group: dv.getUint16(p, true),
+      element: dv.getUint16(p + 2, true),
+      lengthAt: p + (long ? 8 : 6),
+      lengthBytes: long ? 4 : 2,
+      valueAt,
+      length,
+    });
     p = valueAt + length;
   }
   return out;

@@ -34,23 +34,34 @@ export interface BaseSpec {
 
 const BYTES: Record<number, number> = { 2: 1, 4: 2, 8: 4, 16: 4, 64: 8, 128: 3, 256: 1, 512: 2, 768: 4 };
 
-export const baseSpec = (version?: 1 | 2): fc.Arbitrary<BaseSpec> => fc.record({
-  version: version ? fc.constant(version) : fc.constantFrom<1 | 2>(1, 2),
-  le: fc.boolean(),
-  code: fc.constantFrom(...Object.keys(BYTES).map(Number)),
-  dims: fc.tuple(fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 6 }), fc.integer({ min: 2, max: 5 }), fc.integer({ min: 0, max: 3 }))
-    .map(([x, y, z, t]) => (t === 0 ? [x, y, z] : [x, y, z, t])),
-  spacing: fc.tuple(...[0, 1, 2].map(() => fc.constantFrom(0.5, 0.9, 1, 1.2, 3.5))) as fc.Arbitrary<[number, number, number]>,
-  quat: fc.tuple(...[0, 1, 2].map(() => fc.integer({ min: -50, max: 50 }).map((v) => v / 100))) as fc.Arbitrary<[number, number, number]>,
-  qfac: fc.constantFrom<1 | -1>(1, -1),
-  qformCode: fc.constantFrom(0, 1, 2),
-  sformCode: fc.constantFrom(0, 1, 4),
-  slope: fc.constantFrom(0, 1, 2.5, -1),
-  inter: fc.constantFrom(0, 10, -3.5),
-  units: fc.constantFrom(0, 2, 10),
-  extension: fc.constantFrom(0, 0, 16, 32),
-  seed: fc.nat(),
-});
+export const baseSpec = (version?: 1 | 2): fc.Arbitrary<BaseSpec> =>
+  fc.record({
+    version: version ? fc.constant(version) : fc.constantFrom<1 | 2>(1, 2),
+    le: fc.boolean(),
+    code: fc.constantFrom(...Object.keys(BYTES).map(Number)),
+    dims: fc
+      .tuple(
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 2, max: 6 }),
+        fc.integer({ min: 2, max: 5 }),
+        fc.integer({ min: 0, max: 3 }),
+      )
+      .map(([x, y, z, t]) => (t === 0 ? [x, y, z] : [x, y, z, t])),
+    spacing: fc.tuple(...[0, 1, 2].map(() => fc.constantFrom(0.5, 0.9, 1, 1.2, 3.5))) as fc.Arbitrary<
+      [number, number, number]
+    >,
+    quat: fc.tuple(...[0, 1, 2].map(() => fc.integer({ min: -50, max: 50 }).map((v) => v / 100))) as fc.Arbitrary<
+      [number, number, number]
+    >,
+    qfac: fc.constantFrom<1 | -1>(1, -1),
+    qformCode: fc.constantFrom(0, 1, 2),
+    sformCode: fc.constantFrom(0, 1, 4),
+    slope: fc.constantFrom(0, 1, 2.5, -1),
+    inter: fc.constantFrom(0, 10, -3.5),
+    units: fc.constantFrom(0, 2, 10),
+    extension: fc.constantFrom(0, 0, 16, 32),
+    seed: fc.nat(),
+  });
 
 /** Voxel values that fit the datatype: integers over its whole range, finite floats. */
 function writeVoxels(dv: DataView, at: number, n: number, code: number, le: boolean, seed: number): void {
@@ -63,15 +74,35 @@ function writeVoxels(dv: DataView, at: number, n: number, code: number, le: bool
     const r = next();
     const o = at + i * BYTES[code];
     switch (code) {
-      case 2: dv.setUint8(o, r & 255); break;
-      case 256: dv.setInt8(o, r & 255); break;
-      case 4: dv.setInt16(o, r & 0xffff, le); break;
-      case 512: dv.setUint16(o, r & 0xffff, le); break;
-      case 8: dv.setInt32(o, r, le); break;
-      case 768: dv.setUint32(o, r, le); break;
-      case 16: dv.setFloat32(o, (r / 2 ** 32 - 0.5) * 2e4, le); break;
-      case 64: dv.setFloat64(o, (r / 2 ** 32 - 0.5) * 2e4, le); break;
-      case 128: dv.setUint8(o, r & 255); dv.setUint8(o + 1, (r >>> 8) & 255); dv.setUint8(o + 2, (r >>> 16) & 255); break;
+      case 2:
+        dv.setUint8(o, r & 255);
+        break;
+      case 256:
+        dv.setInt8(o, r & 255);
+        break;
+      case 4:
+        dv.setInt16(o, r & 0xffff, le);
+        break;
+      case 512:
+        dv.setUint16(o, r & 0xffff, le);
+        break;
+      case 8:
+        dv.setInt32(o, r, le);
+        break;
+      case 768:
+        dv.setUint32(o, r, le);
+        break;
+      case 16:
+        dv.setFloat32(o, (r / 2 ** 32 - 0.5) * 2e4, le);
+        break;
+      case 64:
+        dv.setFloat64(o, (r / 2 ** 32 - 0.5) * 2e4, le);
+        break;
+      case 128:
+        dv.setUint8(o, r & 255);
+        dv.setUint8(o + 1, (r >>> 8) & 255);
+        dv.setUint8(o + 2, (r >>> 16) & 255);
+        break;
     }
   }
 }
@@ -135,7 +166,12 @@ export function buildNifti(spec: BaseSpec): Uint8Array {
 }
 
 type FieldKind = 'u8' | 'i16' | 'i32' | 'i64' | 'f32' | 'f64' | 'bytes';
-interface Field { name: string; at: number; kind: FieldKind; length?: number }
+interface Field {
+  name: string;
+  at: number;
+  kind: FieldKind;
+  length?: number;
+}
 
 const repeat = (name: string, at: number, kind: FieldKind, step: number, n: number): Field[] =>
   Array.from({ length: n }, (_, k) => ({ name: `${name}[${k}]`, at: at + step * k, kind }));
@@ -143,22 +179,42 @@ const repeat = (name: string, at: number, kind: FieldKind, step: number, n: numb
 /** The header fields the loader reads (and a few it does not), by NIfTI version. */
 export const FIELDS: Record<1 | 2, Field[]> = {
   1: [
-    { name: 'sizeof_hdr', at: 0, kind: 'i32' }, ...repeat('dim', 40, 'i16', 2, 8),
-    { name: 'datatype', at: 70, kind: 'i16' }, { name: 'bitpix', at: 72, kind: 'i16' }, ...repeat('pixdim', 76, 'f32', 4, 8),
-    { name: 'vox_offset', at: 108, kind: 'f32' }, { name: 'scl_slope', at: 112, kind: 'f32' }, { name: 'scl_inter', at: 116, kind: 'f32' },
-    { name: 'xyzt_units', at: 123, kind: 'u8' }, { name: 'descrip', at: 148, kind: 'bytes', length: 80 },
-    { name: 'qform_code', at: 252, kind: 'i16' }, { name: 'sform_code', at: 254, kind: 'i16' },
-    ...repeat('quatern_qoffset', 256, 'f32', 4, 6), ...repeat('srow', 280, 'f32', 4, 12),
-    { name: 'magic', at: 344, kind: 'bytes', length: 4 }, { name: 'extension', at: 348, kind: 'bytes', length: 4 }, { name: 'esize', at: 352, kind: 'i32' },
+    { name: 'sizeof_hdr', at: 0, kind: 'i32' },
+    ...repeat('dim', 40, 'i16', 2, 8),
+    { name: 'datatype', at: 70, kind: 'i16' },
+    { name: 'bitpix', at: 72, kind: 'i16' },
+    ...repeat('pixdim', 76, 'f32', 4, 8),
+    { name: 'vox_offset', at: 108, kind: 'f32' },
+    { name: 'scl_slope', at: 112, kind: 'f32' },
+    { name: 'scl_inter', at: 116, kind: 'f32' },
+    { name: 'xyzt_units', at: 123, kind: 'u8' },
+    { name: 'descrip', at: 148, kind: 'bytes', length: 80 },
+    { name: 'qform_code', at: 252, kind: 'i16' },
+    { name: 'sform_code', at: 254, kind: 'i16' },
+    ...repeat('quatern_qoffset', 256, 'f32', 4, 6),
+    ...repeat('srow', 280, 'f32', 4, 12),
+    { name: 'magic', at: 344, kind: 'bytes', length: 4 },
+    { name: 'extension', at: 348, kind: 'bytes', length: 4 },
+    { name: 'esize', at: 352, kind: 'i32' },
   ],
   2: [
-    { name: 'sizeof_hdr', at: 0, kind: 'i32' }, { name: 'magic', at: 4, kind: 'bytes', length: 8 },
-    { name: 'datatype', at: 12, kind: 'i16' }, { name: 'bitpix', at: 14, kind: 'i16' }, ...repeat('dim', 16, 'i64', 8, 8),
-    ...repeat('pixdim', 104, 'f64', 8, 8), { name: 'vox_offset', at: 168, kind: 'i64' },
-    { name: 'scl_slope', at: 176, kind: 'f64' }, { name: 'scl_inter', at: 184, kind: 'f64' }, { name: 'descrip', at: 240, kind: 'bytes', length: 80 },
-    { name: 'qform_code', at: 344, kind: 'i32' }, { name: 'sform_code', at: 348, kind: 'i32' },
-    ...repeat('quatern_qoffset', 352, 'f64', 8, 6), ...repeat('srow', 400, 'f64', 8, 12),
-    { name: 'xyzt_units', at: 500, kind: 'i32' }, { name: 'extension', at: 540, kind: 'bytes', length: 4 }, { name: 'esize', at: 544, kind: 'i32' },
+    { name: 'sizeof_hdr', at: 0, kind: 'i32' },
+    { name: 'magic', at: 4, kind: 'bytes', length: 8 },
+    { name: 'datatype', at: 12, kind: 'i16' },
+    { name: 'bitpix', at: 14, kind: 'i16' },
+    ...repeat('dim', 16, 'i64', 8, 8),
+    ...repeat('pixdim', 104, 'f64', 8, 8),
+    { name: 'vox_offset', at: 168, kind: 'i64' },
+    { name: 'scl_slope', at: 176, kind: 'f64' },
+    { name: 'scl_inter', at: 184, kind: 'f64' },
+    { name: 'descrip', at: 240, kind: 'bytes', length: 80 },
+    { name: 'qform_code', at: 344, kind: 'i32' },
+    { name: 'sform_code', at: 348, kind: 'i32' },
+    ...repeat('quatern_qoffset', 352, 'f64', 8, 6),
+    ...repeat('srow', 400, 'f64', 8, 12),
+    { name: 'xyzt_units', at: 500, kind: 'i32' },
+    { name: 'extension', at: 540, kind: 'bytes', length: 4 },
+    { name: 'esize', at: 544, kind: 'i32' },
   ],
 };
 
@@ -166,8 +222,39 @@ const ascii = (s: string) => Uint8Array.from(s, (ch) => ch.charCodeAt(0));
 
 const intValue = fc.oneof(
   fc.constantFrom(
-    0, 1, -1, 2, 3, 4, 5, 6, 7, 8, 9, 16, 24, 32, 64, 127, 128, 255, 256, 348, 352, 512, 540, 544, 768, 1024, 1792, 2304,
-    32767, -32768, 65535, 2 ** 31 - 1, -(2 ** 31),
+    0,
+    1,
+    -1,
+    2,
+    3,
+    4,
+    5,
+    6,
+    7,
+    8,
+    9,
+    16,
+    24,
+    32,
+    64,
+    127,
+    128,
+    255,
+    256,
+    348,
+    352,
+    512,
+    540,
+    544,
+    768,
+    1024,
+    1792,
+    2304,
+    32767,
+    -32768,
+    65535,
+    2 ** 31 - 1,
+    -(2 ** 31),
   ),
   fc.integer({ min: -70000, max: 70000 }),
 );
@@ -178,16 +265,45 @@ const bigValue = fc.oneof(
 );
 const floatValue = fc.oneof(
   fc.constantFrom(
-    0, -0, 1, -1, 0.5, 2, 1e-3, 0.0099, 0.01, 50, 50.01, 348, 352, 352.5, 356, 540, 544, 548, 1e6, 1e30, 3.4e38, -3.4e38, 1e300,
-    NaN, Infinity, -Infinity, 1e-45, 2 ** 31, 2 ** 53,
+    0,
+    -0,
+    1,
+    -1,
+    0.5,
+    2,
+    1e-3,
+    0.0099,
+    0.01,
+    50,
+    50.01,
+    348,
+    352,
+    352.5,
+    356,
+    540,
+    544,
+    548,
+    1e6,
+    1e30,
+    3.4e38,
+    -3.4e38,
+    1e300,
+    NaN,
+    Infinity,
+    -Infinity,
+    1e-45,
+    2 ** 31,
+    2 ** 53,
   ),
   fc.double(),
 );
-const bytesValue = (length: number) => fc.oneof(
-  fc.constantFrom('n+1\0', 'ni1\0', 'n+2\0\r\n\x1a\n', 'ni2\0\r\n\x1a\n', 'n+2\0\n\r\x1a\n', '\0\0\0\0', '\x01\0\0\0')
-    .map((s) => ascii(s.padEnd(length, '\0').slice(0, length))),
-  fc.uint8Array({ minLength: length, maxLength: length }),
-);
+const bytesValue = (length: number) =>
+  fc.oneof(
+    fc
+      .constantFrom('n+1\0', 'ni1\0', 'n+2\0\r\n\x1a\n', 'ni2\0\r\n\x1a\n', 'n+2\0\n\r\x1a\n', '\0\0\0\0', '\x01\0\0\0')
+      .map((s) => ascii(s.padEnd(length, '\0').slice(0, length))),
+    fc.uint8Array({ minLength: length, maxLength: length }),
+  );
 
 function valueFor(kind: FieldKind, length = 0): fc.Arbitrary<number | bigint | Uint8Array> {
   if (kind === 'i64') return bigValue;
@@ -203,25 +319,57 @@ export type Mutation =
   | { op: 'truncate'; keep: number }
   | { op: 'extend'; bytes: Uint8Array };
 
-const fieldMutation = (version: 1 | 2): fc.Arbitrary<Mutation> => fc.constantFrom(...FIELDS[version]).chain((f) => fc.record({
-  op: fc.constant('field' as const),
-  field: fc.constant(f.name),
-  value: valueFor(f.kind, f.length),
-  otherByteOrder: fc.oneof({ arbitrary: fc.constant(false), weight: 4 }, { arbitrary: fc.constant(true), weight: 1 }),
-}));
+const fieldMutation = (version: 1 | 2): fc.Arbitrary<Mutation> =>
+  fc.constantFrom(...FIELDS[version]).chain((f) =>
+    fc.record({
+      op: fc.constant('field' as const),
+      field: fc.constant(f.name),
+      value: valueFor(f.kind, f.length),
+      otherByteOrder: fc.oneof(
+        { arbitrary: fc.constant(false), weight: 4 },
+        { arbitrary: fc.constant(true), weight: 1 },
+      ),
+    }),
+  );
 
 /** Positions and lengths are taken modulo the file's length when applied, so every value is usable. */
 const genericMutation: fc.Arbitrary<Mutation> = fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('flip' as const), pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }), inHeader: fc.boolean() }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('byte' as const), pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }), inHeader: fc.boolean() }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('truncate' as const), keep: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.nat()) }) },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
+  {
+    weight: 3,
+    arbitrary: fc.record({
+      op: fc.constant('flip' as const),
+      pos: fc.nat(),
+      bit: fc.integer({ min: 0, max: 7 }),
+      inHeader: fc.boolean(),
+    }),
+  },
+  {
+    weight: 2,
+    arbitrary: fc.record({
+      op: fc.constant('byte' as const),
+      pos: fc.nat(),
+      value: fc.integer({ min: 0, max: 255 }),
+      inHeader: fc.boolean(),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({
+      op: fc.constant('truncate' as const),
+      keep: fc.oneof(fc.integer({ min: 0, max: 600 }), fc.nat()),
+    }),
+  },
+  {
+    weight: 1,
+    arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }),
+  },
 );
 
-export const niftiMutations = (version: 1 | 2): fc.Arbitrary<Mutation[]> => fc.array(
-  fc.oneof({ weight: 5, arbitrary: fieldMutation(version) }, { weight: 4, arbitrary: genericMutation }),
-  { minLength: 1, maxLength: 4 },
-);
+export const niftiMutations = (version: 1 | 2): fc.Arbitrary<Mutation[]> =>
+  fc.array(fc.oneof({ weight: 5, arbitrary: fieldMutation(version) }, { weight: 4, arbitrary: genericMutation }), {
+    minLength: 1,
+    maxLength: 4,
+  });
 
 function setField(bytes: Uint8Array, f: Field, value: number | bigint | Uint8Array, le: boolean): void {
   const size = f.kind === 'bytes' ? (f.length ?? 0) : { u8: 1, i16: 2, i32: 4, i64: 8, f32: 4, f64: 8 }[f.kind];
@@ -237,7 +385,13 @@ function setField(bytes: Uint8Array, f: Field, value: number | bigint | Uint8Arr
 }
 
 /** Applies `mutations` in order; `headerBytes` bounds the positions of the "in header" ones. */
-export function mutate(file: Uint8Array, mutations: Mutation[], version: 1 | 2, le: boolean, headerBytes: number): Uint8Array {
+export function mutate(
+  file: Uint8Array,
+  mutations: Mutation[],
+  version: 1 | 2,
+  le: boolean,
+  headerBytes: number,
+): Uint8Array {
   let b = file.slice();
   for (const m of mutations) {
     if (m.op === 'field') {
@@ -299,20 +453,48 @@ export type GzipMutation =
 
 const region = fc.constantFrom<'header' | 'body' | 'trailer' | 'any'>('header', 'body', 'trailer', 'any');
 
-export const gzipMutations: fc.Arbitrary<GzipMutation[]> = fc.array(fc.oneof(
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('flip' as const), region, pos: fc.nat(), bit: fc.integer({ min: 0, max: 7 }) }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant('byte' as const), region, pos: fc.nat(), value: fc.integer({ min: 0, max: 255 }) }) },
-  { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), keep: fc.nat() }) },
-  {
-    weight: 2,
-    arbitrary: fc.record({
-      op: fc.constant('trailer' as const),
-      field: fc.constantFrom<'crc' | 'size'>('crc', 'size'),
-      value: fc.oneof(fc.constantFrom(0, 1, 2 ** 30 - 1, 2 ** 30, 2 ** 30 + 1, 2 ** 31, 2 ** 32 - 1), fc.integer({ min: 0, max: 2 ** 32 - 1 })),
-    }),
-  },
-  { weight: 1, arbitrary: fc.record({ op: fc.constant('extend' as const), bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }) }) },
-), { minLength: 1, maxLength: 3 });
+export const gzipMutations: fc.Arbitrary<GzipMutation[]> = fc.array(
+  fc.oneof(
+    {
+      weight: 3,
+      arbitrary: fc.record({
+        op: fc.constant('flip' as const),
+        region,
+        pos: fc.nat(),
+        bit: fc.integer({ min: 0, max: 7 }),
+      }),
+    },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('byte' as const),
+        region,
+        pos: fc.nat(),
+        value: fc.integer({ min: 0, max: 255 }),
+      }),
+    },
+    { weight: 3, arbitrary: fc.record({ op: fc.constant('truncate' as const), keep: fc.nat() }) },
+    {
+      weight: 2,
+      arbitrary: fc.record({
+        op: fc.constant('trailer' as const),
+        field: fc.constantFrom<'crc' | 'size'>('crc', 'size'),
+        value: fc.oneof(
+          fc.constantFrom(0, 1, 2 ** 30 - 1, 2 ** 30, 2 ** 30 + 1, 2 ** 31, 2 ** 32 - 1),
+          fc.integer({ min: 0, max: 2 ** 32 - 1 }),
+        ),
+      }),
+    },
+    {
+      weight: 1,
+      arbitrary: fc.record({
+        op: fc.constant('extend' as const),
+        bytes: fc.uint8Array({ minLength: 1, maxLength: 64 }),
+      }),
+    },
+  ),
+  { minLength: 1, maxLength: 3 },
+);
 
 /** Applies gzip damage; `headerBytes` is where the deflate stream starts in the undamaged file. */
 export function mutateGzip(gz: Uint8Array, mutations: GzipMutation[], headerBytes: number): Uint8Array {

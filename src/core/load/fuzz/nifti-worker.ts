@@ -32,13 +32,20 @@ port.on('message', (c: NiftiCase) => {
   takeRefusals();
   let outcome: CaseOutcome;
   try {
-    const scan = parseNifti(new Uint8Array(c.buffer, c.offset, c.length), c.fileName, { firstVolumeOnly: c.firstVolumeOnly });
+    const scan = parseNifti(new Uint8Array(c.buffer, c.offset, c.length), c.fileName, {
+      firstVolumeOnly: c.firstVolumeOnly,
+    });
     outcome = { kind: 'volume', problems: scanProblems(scan), hugeAllocations: takeRefusals() };
   } catch (e) {
     const hugeAllocations = takeRefusals();
-    outcome = e instanceof ScanError
-      ? { kind: 'scan-error', code: e.code, message: e.message, hugeAllocations }
-      : { kind: 'crash', error: e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e), hugeAllocations };
+    outcome =
+      e instanceof ScanError
+        ? { kind: 'scan-error', code: e.code, message: e.message, hugeAllocations }
+        : {
+            kind: 'crash',
+            error: e instanceof Error ? (e.stack ?? `${e.name}: ${e.message}`) : String(e),
+            hugeAllocations,
+          };
   }
   port.postMessage(outcome);
 });

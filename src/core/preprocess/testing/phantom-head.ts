@@ -35,7 +35,11 @@ export interface PhantomOptions {
 
 export function phantomHead(opts: PhantomOptions = {}): Phantom {
   const spacing = opts.spacing ?? [2, 2, 3];
-  const dims: [number, number, number] = opts.dims ?? [Math.round(200 / spacing[0]), Math.round(230 / spacing[1]), Math.round(200 / spacing[2])];
+  const dims: [number, number, number] = opts.dims ?? [
+    Math.round(200 / spacing[0]),
+    Math.round(230 / spacing[1]),
+    Math.round(200 / spacing[2]),
+  ];
   const r = rng(opts.seed ?? 1);
   const { csf, gm, wm } = opts.contrast ?? { csf: 1000, gm: 600, wm: 400 };
   const data = new Float32Array(dims[0] * dims[1] * dims[2]);
@@ -76,6 +80,8 @@ export function phantomHead(opts: PhantomOptions = {}): Phantom {
     [0, ct * spacing[1], -st * spacing[2]],
     [0, st * spacing[1], ct * spacing[2]],
   ];
-  const affine = [0, 1, 2].flatMap((r) => [...lin[r], -(lin[r][0] * c[0] + lin[r][1] * c[1] + lin[r][2] * c[2])]).concat([0, 0, 0, 1]);
+  const affine = [0, 1, 2]
+    .flatMap((r) => [...lin[r], -(lin[r][0] * c[0] + lin[r][1] * c[1] + lin[r][2] * c[2])])
+    .concat([0, 0, 0, 1]);
   return { volume: { dims, spacing, affine, datatype: 'uint16', data }, brain };
 }

@@ -49,12 +49,38 @@ function piecewise(anchors: readonly [number, number][], x: number): number {
  */
 const CONTRASTS: Record<Contrast, { brain: [number, number][]; other: [number, number][] }> = {
   T2w: {
-    brain: [[0, 1.0], [0.45, 0.95], [0.7, 0.62], [1.0, 0.42], [1.3, 0.42]],
-    other: [[0, 0], [0.15, 0.05], [0.4, 0.25], [0.7, 0.35], [1.0, 0.8], [1.4, 0.9]],
+    brain: [
+      [0, 1.0],
+      [0.45, 0.95],
+      [0.7, 0.62],
+      [1.0, 0.42],
+      [1.3, 0.42],
+    ],
+    other: [
+      [0, 0],
+      [0.15, 0.05],
+      [0.4, 0.25],
+      [0.7, 0.35],
+      [1.0, 0.8],
+      [1.4, 0.9],
+    ],
   },
   FLAIR: {
-    brain: [[0, 0.1], [0.45, 0.2], [0.7, 0.68], [1.0, 0.5], [1.3, 0.5]],
-    other: [[0, 0], [0.15, 0.03], [0.4, 0.2], [0.7, 0.4], [1.0, 0.75], [1.4, 0.85]],
+    brain: [
+      [0, 0.1],
+      [0.45, 0.2],
+      [0.7, 0.68],
+      [1.0, 0.5],
+      [1.3, 0.5],
+    ],
+    other: [
+      [0, 0],
+      [0.15, 0.03],
+      [0.4, 0.2],
+      [0.7, 0.4],
+      [1.0, 0.75],
+      [1.4, 0.85],
+    ],
   },
 };
 
@@ -103,7 +129,11 @@ export function syntheticHead(t1: Volume, brain: Volume, opts: HeadOptions): Vol
   // Template centre (world) plus a random shift is the scan's centre.
   const tc = applyAffine(t1.affine, [(t1.dims[0] - 1) / 2, (t1.dims[1] - 1) / 2, (t1.dims[2] - 1) / 2]);
   const shift = [0, 1, 2].map(() => (2 * r() - 1) * 8);
-  const dims: [number, number, number] = [Math.round(220 / inPlane), Math.round(230 / inPlane), Math.round(190 / slice)];
+  const dims: [number, number, number] = [
+    Math.round(220 / inPlane),
+    Math.round(230 / inPlane),
+    Math.round(190 / slice),
+  ];
   const scale = [inPlane, inPlane, slice, 0, 0];
   const lin = [0, 1, 2].map((row) => [0, 1, 2].map((c) => rot[row * 4 + c] * scale[c]));
   const affine: Mat4 = [...lin[0], 0, ...lin[1], 0, ...lin[2], 0, 0, 0, 0, 1];
@@ -135,7 +165,9 @@ export function syntheticHead(t1: Volume, brain: Volume, opts: HeadOptions): Vol
         s /= sub;
         const w = applyAffine(affine, [i, j, k]);
         const d = [w[0] - tc[0], w[1] - tc[1], w[2] - tc[2]];
-        const b = Math.exp(biasCoef[0] * d[0] + biasCoef[1] * d[1] + biasCoef[2] * d[2] + biasQuad * (d[0] * d[0] + d[1] * d[1]));
+        const b = Math.exp(
+          biasCoef[0] * d[0] + biasCoef[1] * d[1] + biasCoef[2] * d[2] + biasQuad * (d[0] * d[0] + d[1] * d[1]),
+        );
         const re = s * b + noise * 0.5 * gaussian(r);
         const im = noise * 0.5 * gaussian(r);
         data[o++] = Math.round(Math.min(65535, 1000 * Math.hypot(re, im)));
