@@ -28,6 +28,8 @@ const DB_VERSION = 1;
 interface ManifestRecord {
   id: string;
   saved: string;
+  /** Save order (two saves within one millisecond share `saved`); a damaged record may lack it. */
+  order?: number;
   manifest: Uint8Array;
   names: string[];
 }
@@ -97,7 +99,7 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
         (await open()).transaction('manifests').objectStore('manifests').getAll() as IDBRequest<ManifestRecord[]>,
       );
       return recs
-        .sort((a, b) => a.saved.localeCompare(b.saved))
+        .sort((a, b) => (a.order ?? 0) - (b.order ?? 0))
         .map((r): RegistryEntry => {
           try {
             return {
@@ -122,12 +124,14 @@ export function indexedDbBundles(name = 'qumri-adapted-models', factory?: IDBFac
       const tx = (await open()).transaction(['manifests', 'files'], 'readwrite');
       const manifests = tx.objectStore('manifests');
       const stored = tx.objectStore('files');
-      const old = manifests.get(manifest.id) as IDBRequest<ManifestRecord | undefined>;
-      old.onsuccess = () => {
-        for (const f of old.result?.names ?? []) stored.delete(`${manifest.id}/${f}`);
+      const all = manifests.getAll() as IDBRequest<ManifestRecord[]>;
+      all.onsuccess = () => {
+        const old = all.result.find((r) => r.id === manifest.id);
+        for (const f of old?.names ?? []) stored.delete(`${manifest.id}/${f}`);
         manifests.put({
           id: manifest.id,
           saved: new Date().toISOString(),
+          order: Math.max(0, ...all.result.map((r) => r.order ?? 0)) + 1,
           manifest: whole(bytes),
           names: [...files.keys()],
         } satisfies ManifestRecord);
