@@ -1,7 +1,7 @@
 // `qumri circuit`: JSON outputs and gradients equal the API's, QASM text, exit codes 1/2 with messages.
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createSimulator } from '../../core/quantum/simulator.ts';
-import { maxAbsDiff, spec, testEngine } from '../../core/quantum/testing.ts';
+import { maxAbsDiff, spec, testEngine } from '../../core/quantum/testing/helpers.ts';
 import { run } from './circuit.ts';
 
 async function capture(argv: string[]): Promise<{ rc: number; out: string; err: string }> {

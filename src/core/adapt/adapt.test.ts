@@ -11,7 +11,7 @@ import { createHead, positiveProbability } from '../head/index.ts';
 import { kernelEngineFactory } from '../head/kernel-engine.ts';
 import { parseHead, type HeadSpec } from '../head/spec.ts';
 import { createSimulator, type QuantumKernel } from '../quantum/simulator.ts';
-import { testEngine } from '../quantum/testing.ts';
+import { testEngine } from '../quantum/testing/helpers.ts';
 import { mulberry32 } from '../random.ts';
 import { adamInit, adamStep } from './adam.ts';
 import { forwardBatch, headNet, lossAndGrad, probabilities } from './backprop.ts';

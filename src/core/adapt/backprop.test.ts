@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { formatHead, parseHead, type HeadSpec } from '../head/spec.ts';
 import { createSimulator, type QuantumKernel } from '../quantum/simulator.ts';
-import { testEngine } from '../quantum/testing.ts';
+import { testEngine } from '../quantum/testing/helpers.ts';
 import { headNet, lossAndGrad } from './backprop.ts';
 import { flattenParams, withParams } from './params.ts';
 

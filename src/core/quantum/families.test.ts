@@ -4,10 +4,10 @@
 import { describe, expect, it } from 'vitest';
 import { Readout } from '../../../kernel/assembly/codes.ts';
 import { buildProgram, entanglementPairs } from './builder.ts';
-import { denseEvaluate, denseUnitary } from './dense.ts';
+import { denseEvaluate, denseUnitary } from './testing/dense-matrix.ts';
 import { createSimulator, compile } from './simulator.ts';
 import { ENTANGLEMENTS, READOUTS, circuitShape } from './spec.ts';
-import { maxAbsDiff, rng, spec, testEngine } from './testing.ts';
+import { maxAbsDiff, rng, spec, testEngine } from './testing/helpers.ts';
 
 const uniform = (rand: () => number, n: number, lo: number, hi: number): Float64Array =>
   Float64Array.from({ length: n }, () => lo + (hi - lo) * rand());

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { referenceEngine } from './reference.ts';
 import { createSimulator } from './simulator.ts';
 import { parseCircuitSpec } from './spec.ts';
-import { maxAbsDiff, testEngine } from './testing.ts';
+import { maxAbsDiff, testEngine } from './testing/helpers.ts';
 
 const dir = fileURLToPath(new URL('../../../tests/fixtures/circuits/', import.meta.url));
 const files = readdirSync(dir)

@@ -4,11 +4,11 @@
 import { describe, expect, it } from 'vitest';
 import { Gate, Readout } from '../../../kernel/assembly/codes.ts';
 import { type CMatrix, c, cexp, dagger, identity, matmul, maxDiff } from './complex.ts';
-import { embed, matvec } from './dense.ts';
+import { embed, matvec } from './testing/dense-matrix.ts';
 import { type Engine, packOps } from './engine.ts';
 import { GATES, type GateDef, gateByName } from './gates.ts';
 import { referenceEngine } from './reference.ts';
-import { interleave, maxAbsDiff, randomState, rng, testEngine } from './testing.ts';
+import { interleave, maxAbsDiff, randomState, rng, testEngine } from './testing/helpers.ts';
 
 /** Every ordered tuple of `arity` distinct qubits out of n. */
 function placements(n: number, arity: number): number[][] {

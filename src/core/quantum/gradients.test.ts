@@ -2,10 +2,10 @@
 // and weights), ≤ 1e-8, for every family and readout; batches; WASM vs TypeScript vs dense.
 import { describe, expect, it } from 'vitest';
 import { READOUT_CODE, compile, createSimulator } from './simulator.ts';
-import { denseEvaluate } from './dense.ts';
+import { denseEvaluate } from './testing/dense-matrix.ts';
 import { referenceEngine } from './reference.ts';
 import { circuitShape } from './spec.ts';
-import { maxAbsDiff, rng, spec, testEngine } from './testing.ts';
+import { maxAbsDiff, rng, spec, testEngine } from './testing/helpers.ts';
 
 const CIRCUITS: [number, unknown[], string][] = [
   [2, [{ family: 'zz_feature_map' }, { family: 'real_amplitudes' }], 'parity'],

@@ -1,11 +1,11 @@
 // The paper-A head (ZZFeatureMap(2) → RealAmplitudes(2, reps 3) → Z⊗Z) on the WASM kernel,
 // against the dense-matrix reference and the plain-TypeScript engine.
 import { describe, expect, it } from 'vitest';
-import { denseEvaluate } from './dense.ts';
+import { denseEvaluate } from './testing/dense-matrix.ts';
 import { referenceEngine } from './reference.ts';
 import { createSimulator } from './simulator.ts';
 import { circuitShape } from './spec.ts';
-import { maxAbsDiff, rng, spec, testEngine } from './testing.ts';
+import { maxAbsDiff, rng, spec, testEngine } from './testing/helpers.ts';
 
 const head = spec(2, [{ family: 'zz_feature_map' }, { family: 'real_amplitudes' }], 'parity');
 

@@ -2,11 +2,11 @@
 // the OpenQASM definitions) into a circuit whose probabilities equal the kernel's.
 import { describe, expect, it } from 'vitest';
 import { type CMatrix, type Complex, c, cexp } from './complex.ts';
-import { embed, matvec } from './dense.ts';
+import { embed, matvec } from './testing/dense-matrix.ts';
 import { statePreparation, toQasm3 } from './qasm.ts';
 import { createSimulator } from './simulator.ts';
 import { circuitShape } from './spec.ts';
-import { maxAbsDiff, rng, spec, testEngine } from './testing.ts';
+import { maxAbsDiff, rng, spec, testEngine } from './testing/helpers.ts';
 
 const SQ = Math.SQRT1_2;
 const ONE_QUBIT: Record<string, (a: number) => CMatrix> = {

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createSimulator } from './simulator.ts';
 import { sampleCounts, xoshiro128ss } from './shots.ts';
 import { circuitShape } from './spec.ts';
-import { rng, spec, testEngine } from './testing.ts';
+import { rng, spec, testEngine } from './testing/helpers.ts';
 
 describe('PRNG and sampling', () => {
   it('xoshiro128** is deterministic, seeds differ, and draws are uniform', () => {

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { createSimulator } from './simulator.ts';
 import { CircuitSpecError, circuitShape, parseCircuitSpec } from './spec.ts';
-import { spec, testEngine } from './testing.ts';
+import { spec, testEngine } from './testing/helpers.ts';
 
 const base = { format: 'qumri-circuit/1', n_qubits: 2, readout: 'parity' };
 const bad = (json: unknown): string => {

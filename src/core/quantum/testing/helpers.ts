@@ -5,13 +5,13 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import type { Complex } from './complex.ts';
-import { loadWasmEngine } from './wasm.ts';
-import type { Engine } from './engine.ts';
-import { type CircuitSpec, parseCircuitSpec } from './spec.ts';
-import { mulberry32 as rng } from '../random.ts';
+import type { Complex } from '../complex.ts';
+import { loadWasmEngine } from '../wasm.ts';
+import type { Engine } from '../engine.ts';
+import { type CircuitSpec, parseCircuitSpec } from '../spec.ts';
+import { mulberry32 as rng } from '../../random.ts';
 
-const wasmPath = fileURLToPath(new URL('../../../kernel/build/kernel.wasm', import.meta.url));
+const wasmPath = fileURLToPath(new URL('../../../../kernel/build/kernel.wasm', import.meta.url));
 let engine: Promise<Engine> | undefined;
 
 /**
@@ -22,7 +22,7 @@ export function testEngine(): Promise<Engine> {
   if (!engine) {
     const other = process.env.QUMRI_KERNEL_WASM;
     if (!other && !existsSync(wasmPath))
-      execFileSync(process.execPath, [fileURLToPath(new URL('../../../kernel/build.mjs', import.meta.url))], {
+      execFileSync(process.execPath, [fileURLToPath(new URL('../../../../kernel/build.mjs', import.meta.url))], {
         stdio: 'inherit',
       });
     engine = loadWasmEngine(other ? new URL(`file://${other}`) : undefined);

@@ -6,9 +6,9 @@
  * (dψ/da = U_N…U_{k+1}·U_k'·U_{k−1}…U_1·ψ0) with analytic dU/da, not from the adjoint method.
  * For tests and fixture generation (n ≤ 8); far too slow for anything else.
  */
-import { type CMatrix, type Complex, c, cexp, matmul } from './complex.ts';
-import { gateByName } from './gates.ts';
-import type { CircuitSpec, Entanglement, Layer } from './spec.ts';
+import { type CMatrix, type Complex, c, cexp, matmul } from '../complex.ts';
+import { gateByName } from '../gates.ts';
+import type { CircuitSpec, Entanglement, Layer } from '../spec.ts';
 
 /** One gate occurrence: its small matrix and derivative as functions of its angle, and how the angle depends on x and w. */
 export interface DenseStep {
