@@ -21,7 +21,7 @@ import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const FIXTURE = join(root, 'tests/fixtures/bundles/tiny-qresnet');
+const FIXTURE = join(root, 'fixtures/bundles/tiny-qresnet');
 const SOURCE = 'tiny-qresnet';
 const FAILING = 'tiny-qresnet-fails-real';
 const FAILS = '0 of 2 made-up real TSC scans called TSC';

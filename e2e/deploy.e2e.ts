@@ -33,7 +33,7 @@ mkdirSync(join(site, 'models'), { recursive: true });
 for (const entry of readdirSync(dist).filter((e) => e !== 'models')) symlinkSync(join(dist, entry), join(site, entry));
 for (const entry of readdirSync(join(dist, 'models')).filter((e) => e !== 'index.json'))
   symlinkSync(join(dist, 'models', entry), join(site, 'models', entry));
-symlinkSync(join(root, 'tests/fixtures/bundles', SLICE_FIXTURE), join(site, 'models', SLICE_FIXTURE));
+symlinkSync(join(root, 'fixtures/bundles', SLICE_FIXTURE), join(site, 'models', SLICE_FIXTURE));
 const shippedIndex = JSON.parse(readFileSync(join(dist, 'models', 'index.json'), 'utf8')) as { models: string[] };
 writeFileSync(join(site, 'models', 'index.json'), JSON.stringify({ models: [...shippedIndex.models, SLICE_FIXTURE] }));
 writeFileSync(

@@ -31,7 +31,7 @@ import { decodeVoxels } from '../src/core/load/datatypes.ts';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const FIXTURE = 'tiny-qcnn-f16';
 const server = await startServer(process.env.QUMRI_E2E_DIST ?? join(root, 'e2e', 'artifacts', 'dist'), (models) => {
-  copyBundle(join(root, 'tests/fixtures/bundles', FIXTURE), join(models, FIXTURE));
+  copyBundle(join(root, 'fixtures/bundles', FIXTURE), join(models, FIXTURE));
   const index = JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] };
   writeFileSync(join(models, 'index.json'), JSON.stringify({ models: [...index.models, FIXTURE] }));
 });

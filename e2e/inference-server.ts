@@ -12,8 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { freePort } from './free-port.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const TESTDATA = join(root, 'src/core/bundle/testdata');
-const EXPORTED = join(root, 'tests/fixtures/bundles');
+const FIXTURES = join(root, 'fixtures/bundles');
 
 export function copyBundle(
   from: string,
@@ -50,7 +49,7 @@ export const TEST_MODELS = [
  */
 function addTwoQuantumLayers(models: string): void {
   const dir = join(models, 'tiny-qq');
-  copyBundle(join(TESTDATA, 'tiny-q'), dir);
+  copyBundle(join(FIXTURES, 'tiny-q'), dir);
   const head = JSON.parse(readFileSync(join(dir, 'head.json'), 'utf8')) as {
     layers: { type: string; circuit?: { readout: string } }[];
   };
@@ -73,12 +72,12 @@ function addTestModels(models: string): void {
   const index = existsSync(join(models, 'index.json'))
     ? (JSON.parse(readFileSync(join(models, 'index.json'), 'utf8')) as { models: string[] })
     : { models: [] };
-  copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q'));
-  copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'tiny-c'));
-  copyBundle(join(TESTDATA, 'tiny-2d'), join(models, 'tiny-2d'));
+  copyBundle(join(FIXTURES, 'tiny-q'), join(models, 'tiny-q'));
+  copyBundle(join(FIXTURES, 'tiny-c'), join(models, 'tiny-c'));
+  copyBundle(join(FIXTURES, 'tiny-2d'), join(models, 'tiny-2d'));
   addTwoQuantumLayers(models);
-  copyBundle(join(EXPORTED, 'tiny-qresnet'), join(models, 'tiny-qresnet'));
-  copyBundle(join(TESTDATA, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
+  copyBundle(join(FIXTURES, 'tiny-qresnet'), join(models, 'tiny-qresnet'));
+  copyBundle(join(FIXTURES, 'tiny-q'), join(models, 'tiny-q-tampered'), (m) => {
     m.id = 'tiny-q-tampered';
     m.name = 'Tiny quantum test bundle (tampered backbone)';
   });
@@ -87,7 +86,7 @@ function addTestModels(models: string): void {
   writeFileSync(join(models, 'tiny-q-tampered', 'backbone.onnx'), onnx);
   mkdirSync(join(models, 'broken-json'), { recursive: true });
   writeFileSync(join(models, 'broken-json', 'manifest.json'), '{"format": "qumri-bundle/1", "id": ');
-  copyBundle(join(TESTDATA, 'tiny-c'), join(models, 'missing-file'), (m) => {
+  copyBundle(join(FIXTURES, 'tiny-c'), join(models, 'missing-file'), (m) => {
     m.id = 'missing-file';
     m.name = 'Tiny classical test bundle (head.json missing)';
   });

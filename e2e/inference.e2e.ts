@@ -1,5 +1,5 @@
 /**
- * e2e for in-browser inference (issue #6), on the tiny test bundles (src/core/bundle/testdata)
+ * e2e for in-browser inference (issue #6), on the tiny test bundles (fixtures/bundles)
  * served beside the app's own models: probability on WASM equal to node's, Grad-CAM overlay,
  * quantum panel and OpenQASM download, comparison mode, sequence-mismatch confirmation, refused
  * models (tampered, broken manifest, missing file, too large), WebGPU (SwiftShader) against WASM,
@@ -59,7 +59,7 @@ async function nodeDemo(dir: string): Promise<{ probability: number; camMean: nu
     cells: p.explain!.featureMapDims.slice(1),
   };
 }
-const testdata = (id: string) => join(root, 'src/core/bundle/testdata', id);
+const testdata = (id: string) => join(root, 'fixtures/bundles', id);
 const NODE = {
   'tiny-q': (await nodeDemo(testdata('tiny-q'))).probability,
   'tiny-c': (await nodeDemo(testdata('tiny-c'))).probability,
@@ -314,7 +314,7 @@ test('WebGPU (after the probe check) agrees with WASM; a lost device or a failed
 test("Grad-CAM at an inner backbone stage (the exporter's 3D ResNet): the same map as node, on WASM and on WebGPU", async ({
   page,
 }) => {
-  const want = await nodeDemo(join(root, 'tests/fixtures/bundles/tiny-qresnet'));
+  const want = await nodeDemo(join(root, 'fixtures/bundles/tiny-qresnet'));
   for (const backend of ['wasm', 'auto']) {
     await open(page, `?backend=${backend}`);
     await page.selectOption('[data-testid="model-select"]', 'tiny-qresnet');
@@ -404,7 +404,7 @@ test('paper B: the axial slice and a PNG picture are classified by the 2D model'
   const p = Number(await page.getAttribute('[data-testid="slice-probability"]', 'data-value'));
   const index = Number(/axial slice (\d+)/.exec(await page.locator('[data-testid="slice-result"]').innerText())?.[1]);
   // The same slice in node: same pure input function (the training export's rule), onnxruntime-node, same kernel.
-  const bundle = await loadBundle(dirSource(join(root, 'src/core/bundle/testdata/tiny-2d')));
+  const bundle = await loadBundle(dirSource(join(root, 'fixtures/bundles/tiny-2d')));
   const clf = await createClassifier(
     bundle,
     await createNodeBackbone(bundle.backbone, bundle.manifest, { threads: 1 }),

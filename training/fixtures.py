@@ -1,9 +1,9 @@
 """Regenerate the committed test fixtures: tiny bundles and torch circuit cross-checks.
 
     /usr/bin/python3 -m training.fixtures            # both
-    /usr/bin/python3 -m training.fixtures bundles    # tests/fixtures/bundles/tiny-{qresnet,resnet,qcnn-f16}
-    /usr/bin/python3 -m training.fixtures circuits   # tests/fixtures/circuits/torch-*.json
-    /usr/bin/python3 -m training.fixtures adapt      # tests/fixtures/adapt/*.json
+    /usr/bin/python3 -m training.fixtures bundles    # fixtures/bundles/tiny-{qresnet,resnet,qcnn-f16}
+    /usr/bin/python3 -m training.fixtures circuits   # fixtures/circuits/torch-*.json
+    /usr/bin/python3 -m training.fixtures adapt      # fixtures/adapt/*.json
 
 The tiny bundles are ResNet-10 width 4 on a 32^3 grid with seeded random weights whose BatchNorm
 running statistics were moved off their defaults (so the ONNX BatchNorm folding is really exercised)
@@ -27,9 +27,9 @@ from .heads import head_from_json, head_to_json
 from .models import ModelConfig, build_model
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-BUNDLES = os.path.join(ROOT, "tests", "fixtures", "bundles")
-CIRCUITS = os.path.join(ROOT, "tests", "fixtures", "circuits")
-ADAPT = os.path.join(ROOT, "tests", "fixtures", "adapt")
+BUNDLES = os.path.join(ROOT, "fixtures", "bundles")
+CIRCUITS = os.path.join(ROOT, "fixtures", "circuits")
+ADAPT = os.path.join(ROOT, "fixtures", "adapt")
 TINY_SHAPE = [1, 1, 32, 32, 32]
 TINY_2D_SHAPE = [1, 1, 224, 224]
 

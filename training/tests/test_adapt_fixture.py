@@ -1,4 +1,4 @@
-"""tests/fixtures/adapt/torch-head-grad.json (src/core/adapt's torch reference) is what
+"""fixtures/adapt/torch-head-grad.json (src/core/adapt's torch reference) is what
 `python -m training.fixtures adapt` writes, up to float64 rounding."""
 import json
 import os

@@ -206,11 +206,7 @@ def classify(bundle_dir, files, preprocessed=True):
 @pytest.mark.parametrize("which", ["e2e", "tiny-qresnet", "tiny-resnet"])
 def test_node_classify_matches_torch(which, request):
     """`qumri classify --preprocessed` (onnxruntime-node + TypeScript head + WASM kernel) within 1e-4."""
-    d = (
-        request.getfixturevalue("bundle")
-        if which == "e2e"
-        else os.path.join(ROOT, "tests", "fixtures", "bundles", which)
-    )
+    d = request.getfixturevalue("bundle") if which == "e2e" else os.path.join(ROOT, "fixtures", "bundles", which)
     ref, _ = reference_volumes(d)
     rows = classify(d, [os.path.join(d, e["file"]) for e in ref["inputs"]])
     assert len(rows) == len(ref["inputs"])
@@ -224,7 +220,7 @@ def test_committed_tiny_bundles_are_current():
     from training.fixtures import tiny_model
 
     for bundle_id, head in (("tiny-qresnet", "quantum"), ("tiny-resnet", "classical")):
-        d = os.path.join(ROOT, "tests", "fixtures", "bundles", bundle_id)
+        d = os.path.join(ROOT, "fixtures", "bundles", bundle_id)
         ref, vols = reference_volumes(d)
         model = tiny_model(head)
         for e, v in zip(ref["inputs"], vols):

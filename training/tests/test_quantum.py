@@ -227,7 +227,7 @@ def load_fixture_cases(path):
 
 
 def fixture_files():
-    return sorted(glob.glob(os.path.join(ROOT, "tests", "fixtures", "circuits", "*.json")))
+    return sorted(glob.glob(os.path.join(ROOT, "fixtures", "circuits", "*.json")))
 
 
 def test_fixtures_exist_for_every_trained_family():
@@ -237,7 +237,7 @@ def test_fixtures_exist_for_every_trained_family():
 
 
 def test_reproduces_every_circuit_fixture():
-    """Every fixture in tests/fixtures/circuits (the kernel's dense-matrix ones and ours) within 1e-10."""
+    """Every fixture in fixtures/circuits (the kernel's dense-matrix ones and ours) within 1e-10."""
     checked = 0
     for path in fixture_files():
         for case in load_fixture_cases(path):

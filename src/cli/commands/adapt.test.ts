@@ -15,7 +15,7 @@ import { DEFAULT_CACHE, parseArgs, parseLabels, summary } from './adapt.ts';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
-const MODEL = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+const MODEL = path.join(ROOT, 'fixtures/bundles/tiny-qresnet');
 
 describe('qumri adapt', () => {
   // Six small phantom heads (3 mm), three per class, the TSC ones with a brighter cortex.

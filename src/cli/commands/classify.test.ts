@@ -14,11 +14,11 @@ import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
 const BUNDLES = [
-  'src/core/bundle/testdata/tiny-q',
-  'src/core/bundle/testdata/tiny-c',
+  'fixtures/bundles/tiny-q',
+  'fixtures/bundles/tiny-c',
   // The exporter's bundles (issue #4), checked too when present.
-  'tests/fixtures/bundles/tiny-qresnet',
-  'tests/fixtures/bundles/tiny-resnet',
+  'fixtures/bundles/tiny-qresnet',
+  'fixtures/bundles/tiny-resnet',
 ].filter((b) => existsSync(path.join(ROOT, b, 'reference.json')));
 
 interface Reference {
@@ -40,7 +40,7 @@ describe('qumri classify --preprocessed --json', () => {
   });
 
   it("--explain writes each scan's Grad-CAM on its own voxels, in [0, 1], and names it in the row", () => {
-    const dir = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+    const dir = path.join(ROOT, 'fixtures/bundles/tiny-qresnet');
     const ref = JSON.parse(readFileSync(path.join(dir, 'reference.json'), 'utf8')) as Reference;
     const files = ref.inputs.map((r) => path.join(dir, r.file));
     const out = path.join(mkdtempSync(path.join(tmpdir(), 'qumri-cam-')), 'maps');
@@ -102,7 +102,7 @@ describe('qumri classify --preprocessed --json', () => {
 
   it('rejects an input that is not on the model grid', () => {
     const dir = path.join(ROOT, BUNDLES[0]);
-    const other = BUNDLES.find((b) => b.startsWith('tests/'));
+    const other = BUNDLES.find((b) => b.endsWith('resnet')); // an exporter bundle: a 32³ grid
     if (!other) return;
     const ref = JSON.parse(readFileSync(path.join(ROOT, other, 'reference.json'), 'utf8')) as Reference;
     const r = spawnSync(
@@ -148,7 +148,7 @@ describe('parseArgs', () => {
 });
 
 describe('a batch that never loses work', () => {
-  const model = path.join(ROOT, 'tests/fixtures/bundles/tiny-qresnet');
+  const model = path.join(ROOT, 'fixtures/bundles/tiny-qresnet');
   const ref = JSON.parse(readFileSync(path.join(model, 'reference.json'), 'utf8')) as Reference;
 
   /** Two good scans (on the model grid, so --preprocessed), a lesion mask and a truncated scan, in a fresh folder. */
@@ -275,7 +275,7 @@ describe('a batch that never loses work', () => {
         'classify',
         b.dir,
         '--model',
-        path.join(ROOT, 'tests/fixtures/bundles/tiny-resnet'),
+        path.join(ROOT, 'fixtures/bundles/tiny-resnet'),
         '--preprocessed',
         '--csv',
         csv,

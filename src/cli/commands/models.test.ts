@@ -11,7 +11,7 @@ const BIN = path.join(ROOT, 'bin/qumri.mjs');
 function modelsRoot(index: string[]): string {
   const dir = mkdtempSync(path.join(tmpdir(), 'qumri-models-'));
   for (const id of ['tiny-q', 'tiny-c'])
-    cpSync(path.join(ROOT, 'src/core/bundle/testdata', id), path.join(dir, id), { recursive: true });
+    cpSync(path.join(ROOT, 'fixtures/bundles', id), path.join(dir, id), { recursive: true });
   mkdirSync(path.join(dir, 'broken'));
   writeFileSync(path.join(dir, 'broken', 'manifest.json'), '{');
   writeFileSync(path.join(dir, 'index.json'), JSON.stringify({ models: index }));

@@ -29,7 +29,7 @@ import {
 import { flattenParams } from './params.ts';
 
 const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../../../fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
 ) as { cases: { shipped: unknown }[] };
 /** Paper A's head shape (sigmoid_pi dense → ZZFeatureMap + RealAmplitudes, parity → pair_logits) on 6 features. */
 const paperA = parseHead(JSON.stringify(fixture.cases[0].shipped));
@@ -229,7 +229,7 @@ describe('folds and Adam', () => {
 });
 
 describe('the adapted bundle', () => {
-  const SOURCE = fileURLToPath(new URL('../../../tests/fixtures/bundles/tiny-qresnet/', import.meta.url));
+  const SOURCE = fileURLToPath(new URL('../../../fixtures/bundles/tiny-qresnet/', import.meta.url));
 
   it("is complete, passes the registry's checks and carries the card", async () => {
     const source = await loadBundle(dirSource(SOURCE));

@@ -1,6 +1,6 @@
 // The fine-tuning gradient of whole heads (dense by hand, quantum by the WASM kernel's adjoint pass)
 // against central finite differences and against torch autograd on the same heads
-// (tests/fixtures/adapt/torch-head-grad.json, written by `python3 -m training.fixtures adapt`).
+// (fixtures/adapt/torch-head-grad.json, written by `python3 -m training.fixtures adapt`).
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ interface TorchCase {
 }
 
 const fixture = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+  readFileSync(fileURLToPath(new URL('../../../fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
 ) as { cases: TorchCase[] };
 const head = (doc: unknown): HeadSpec => parseHead(JSON.stringify(doc));
 

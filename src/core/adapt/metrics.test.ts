@@ -17,7 +17,7 @@ interface PythonCalibration {
 
 const py = (
   JSON.parse(
-    readFileSync(fileURLToPath(new URL('../../../tests/fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
+    readFileSync(fileURLToPath(new URL('../../../fixtures/adapt/torch-head-grad.json', import.meta.url)), 'utf8'),
   ) as { calibration: PythonCalibration }
 ).calibration;
 

@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { BundleError, listBundles, loadBundle, parseManifest, sha256Hex, type BundleSource } from './index.ts';
 import { dirSource } from './node.ts';
 
-const TINY = fileURLToPath(new URL('./testdata/tiny-q/', import.meta.url));
+const TINY = fileURLToPath(new URL('../../../fixtures/bundles/tiny-q/', import.meta.url));
 
 /** The tiny bundle with some files replaced or removed, in memory. */
 function patched(changes: Record<string, Uint8Array | null>): BundleSource {

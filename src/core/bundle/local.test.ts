@@ -5,7 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { indexedDbBundles, loadBundle, sha256Hex } from './index.ts';
 
-const TINY = fileURLToPath(new URL('./testdata/tiny-q/', import.meta.url));
+const TINY = fileURLToPath(new URL('../../../fixtures/bundles/tiny-q/', import.meta.url));
 const read = (f: string) => new Uint8Array(readFileSync(path.join(TINY, f)));
 
 /** tiny-q's files under another id (the manifest rewritten, its files unchanged). */

@@ -4,7 +4,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadBundle, retryNetwork, urlSource } from './index.ts';
 
-const TINY = fileURLToPath(new URL('./testdata/tiny-q/', import.meta.url));
+const TINY = fileURLToPath(new URL('../../../fixtures/bundles/tiny-q/', import.meta.url));
 const BASE = 'https://qumri.test/models/tiny-q/';
 
 /** Records the backoff delays instead of waiting. */

@@ -14,7 +14,7 @@ import { createClassifier } from '../head/classifier.ts';
 import { kernelEngineFactory } from '../head/kernel-engine.ts';
 import { parseNifti } from '../load/nifti.ts';
 
-const FIXTURES = fileURLToPath(new URL('../../../tests/fixtures/bundles/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/bundles/', import.meta.url));
 
 interface Reference {
   inputs: { file: string; probability: number; cam_weights?: number[]; cam_feature_map_dims?: number[] }[];

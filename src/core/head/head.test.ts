@@ -130,7 +130,7 @@ describe('head', () => {
 });
 
 describe('classical reference bundles', () => {
-  it.each(['./testdata/tiny-c/', '../../../tests/fixtures/bundles/tiny-resnet/'].map((p) => [p]))(
+  it.each(['../../../fixtures/bundles/tiny-c/', '../../../fixtures/bundles/tiny-resnet/'].map((p) => [p]))(
     'head on torch features reproduces torch logits (%s)',
     async (rel) => {
       const dir = fileURLToPath(new URL(rel.startsWith('./') ? `../bundle/${rel.slice(2)}` : rel, import.meta.url));

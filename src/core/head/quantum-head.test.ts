@@ -9,7 +9,7 @@ import { dirSource } from '../bundle/node.ts';
 import { createNodeBackbone } from '../backbone/node.ts';
 import { createClassifier } from './classifier.ts';
 
-const TINY_Q = fileURLToPath(new URL('../bundle/testdata/tiny-q/', import.meta.url));
+const TINY_Q = fileURLToPath(new URL('../../../fixtures/bundles/tiny-q/', import.meta.url));
 const ref = JSON.parse(readFileSync(`${TINY_Q}reference.json`, 'utf8')) as {
   inputs: { features: number[]; logits: number[]; probability: number }[];
 };
@@ -122,7 +122,7 @@ describe('classifier (node backbone + quantum head)', () => {
 });
 
 describe('2D slice bundle (paper-B style: sigmoid_pi → angle + rxyz_ring, ⟨Z⟩ → dense)', () => {
-  const dir = fileURLToPath(new URL('../bundle/testdata/tiny-2d/', import.meta.url));
+  const dir = fileURLToPath(new URL('../../../fixtures/bundles/tiny-2d/', import.meta.url));
   const ref2d = JSON.parse(readFileSync(`${dir}reference.json`, 'utf8')) as {
     inputs: { file: string; features: number[]; probability: number }[];
   };

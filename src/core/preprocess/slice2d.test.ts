@@ -19,7 +19,7 @@ import {
   type Plane,
 } from './slice2d.ts';
 
-const fixture = (name: string) => readFileSync(new URL(`./__fixtures__/slices2d/${name}`, import.meta.url));
+const fixture = (name: string) => readFileSync(new URL(`../../../fixtures/slices2d/${name}`, import.meta.url));
 
 /** An 8-bit greyscale, non-interlaced PNG (what PIL writes for the export) as row-major levels. */
 function decodeGreyPng(bytes: Uint8Array): { w: number; h: number; levels: Uint8Array } {
@@ -60,7 +60,7 @@ function decodeGreyPng(bytes: Uint8Array): { w: number; h: number; levels: Uint8
 
 describe('2D model inputs follow the training export (synth/slices2d.py, training/data.py)', () => {
   it('matches the PNGs synth/slices2d.py exported from an oblique, permuted, anisotropic volume', () => {
-    // tools/make-slices2d-fixture.py: voxel i → posterior 1.1 mm, j → left 0.9 mm, k → superior 2.4 mm, turned 6°.
+    // synth/slices2d_fixture.py: voxel i → posterior 1.1 mm, j → left 0.9 mm, k → superior 2.4 mm, turned 6°.
     const { volume } = parseNifti(new Uint8Array(fixture('volume.nii.gz')), 'volume.nii.gz');
     const indices = JSON.parse(fixture('slices.json').toString()) as Record<Plane, number>;
     for (const plane of ['axial', 'sagittal'] as const) {

@@ -1,4 +1,4 @@
-// Cross-check fixtures: every tests/fixtures/circuits/*.json reproduced by the WASM kernel and
+// Cross-check fixtures: every fixtures/circuits/*.json reproduced by the WASM kernel and
 // the TypeScript engine to ≤ 1e-10. Two layouts: ours (dense reference; outputs and the gradients
 // of L = Σ out_weights·outputs) and the training pipeline's torch-*.json
 // (`qumri-circuit-fixture/1`: cases with full Jacobians d outputs / d x and d outputs / d weights).
@@ -10,7 +10,7 @@ import { createSimulator } from './simulator.ts';
 import { parseCircuitSpec } from './spec.ts';
 import { maxAbsDiff, testEngine } from './testing/helpers.ts';
 
-const dir = fileURLToPath(new URL('../../../tests/fixtures/circuits/', import.meta.url));
+const dir = fileURLToPath(new URL('../../../fixtures/circuits/', import.meta.url));
 const files = readdirSync(dir)
   .filter((f) => f.endsWith('.json'))
   .sort();

@@ -1,8 +1,7 @@
 """Builds the tiny random-weight bundles the inference unit tests run on (no trained model needed).
 
-Run from the repository root (regenerates src/core/bundle/testdata/{tiny-q,tiny-c}/ and the WebGPU
-probe model src/core/backbone/probe.onnx):
-    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 src/core/bundle/testdata/make_fixtures.py
+Run from the repository root (regenerates fixtures/bundles/tiny-{q,c,2d}/; part of `npm run fixtures`):
+    OMP_WAIT_POLICY=PASSIVE /usr/bin/python3 -m src.core.bundle.testing.tiny_bundles
 
 Each bundle follows docs/model-bundle.md on a 16x12x10 grid (nx, ny, nz): a two-conv 3D backbone
 exported to ONNX, a head.json, and reference.json with torch's probabilities for three preprocessed
@@ -13,32 +12,15 @@ the TypeScript head and the WASM kernel are checked against code they share noth
 import hashlib
 import json
 import os
-import shutil
 
 import nibabel as nib
 import numpy as np
 import torch
 
-torch.set_num_threads(2)
-HERE = os.path.dirname(os.path.abspath(__file__))
-NX, NY, NZ = 16, 12, 10
+from src.core.backbone.make_probe import NX, NY, NZ, SEED as PROBE_SEED, TinyBackbone, export_backbone
 
-
-class TinyBackbone(torch.nn.Module):
-    """Conv, MaxPool3d, a residual conv pair, mean pooling: the ops of the real 3D ResNets, so the
-    page's WebGPU-vs-WASM probe exercises 3D pooling, the op the older WebGPU backend got wrong."""
-
-    def __init__(self):
-        super().__init__()
-        self.c1 = torch.nn.Conv3d(1, 4, 3, padding=1)
-        self.pool = torch.nn.MaxPool3d(3, stride=2, padding=1)
-        self.c2 = torch.nn.Conv3d(4, 6, 3, padding=1)
-        self.c3 = torch.nn.Conv3d(6, 6, 3, padding=1)
-
-    def forward(self, x):
-        h = torch.relu(self.c2(self.pool(torch.relu(self.c1(x)))))
-        fmap = torch.relu(self.c3(h) + h)
-        return fmap.mean(dim=(2, 3, 4)), fmap
+ROOT = os.path.abspath(os.path.join(os.path.dirname(__file__), *[".."] * 4))
+OUT = os.path.join(ROOT, "fixtures", "bundles")
 
 
 # ---- numpy statevector, qubit 0 = least significant bit ----
@@ -123,7 +105,7 @@ class Tiny2d(torch.nn.Module):
 
 def build_2d(bundle_id, seed):
     """A paper-B style 2D bundle on 224x224 slices: dense -> sigmoid_pi -> angle + rxyz_ring (3 qubits, <Z>) -> dense."""
-    folder = os.path.join(HERE, bundle_id)
+    folder = os.path.join(OUT, bundle_id)
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
@@ -223,20 +205,12 @@ def write_inputs(folder, rng):
 
 
 def build(bundle_id, quantum, seed):
-    folder = os.path.join(HERE, bundle_id)
+    folder = os.path.join(OUT, bundle_id)
     os.makedirs(folder, exist_ok=True)
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     net = TinyBackbone().eval()
-    torch.onnx.export(
-        net,
-        torch.zeros(1, 1, NZ, NY, NX),
-        os.path.join(folder, "backbone.onnx"),
-        input_names=["input"],
-        output_names=["features", "feature_map"],
-        opset_version=17,
-        dynamic_axes={"input": {0: "N"}, "features": {0: "N"}, "feature_map": {0: "N"}},
-    )
+    export_backbone(net, os.path.join(folder, "backbone.onnx"))
     f = 6
     if quantum:
         w1 = rng.normal(0, 0.8, (2, f))
@@ -331,8 +305,7 @@ def build(bundle_id, quantum, seed):
 
 
 if __name__ == "__main__":
-    build("tiny-q", True, 1)
+    torch.set_num_threads(2)
+    build("tiny-q", True, PROBE_SEED)  # the probe's seed: its backbone.onnx is the shipped probe.onnx
     build("tiny-c", False, 2)
     build_2d("tiny-2d", 3)
-    # The page's WebGPU-vs-WASM probe model (src/core/backbone/probe.ts) is tiny-q's backbone.
-    shutil.copy(os.path.join(HERE, "tiny-q", "backbone.onnx"), os.path.join(HERE, "..", "..", "backbone", "probe.onnx"))

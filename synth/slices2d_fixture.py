@@ -1,26 +1,23 @@
-"""Writes src/core/preprocess/__fixtures__/slices2d/: a small oblique, permuted, anisotropic volume
-(volume.nii.gz) and the axial and sagittal PNGs that synth/slices2d.py's own export makes of it, with
-the slice indices it chose (slices.json). src/core/preprocess/slice2d.test.ts checks the page's trainingSlice against them.
+"""Writes fixtures/slices2d/: a small oblique, permuted, anisotropic volume (volume.nii.gz) and the axial
+and sagittal PNGs that synth/slices2d.py's own export makes of it, with the slice indices it chose
+(slices.json). src/core/preprocess/slice2d.test.ts checks the page's trainingSlice against them.
 
-Usage (repo root): /usr/bin/python3 tools/make-slices2d-fixture.py
+Usage (repo root; part of `npm run fixtures`): /usr/bin/python3 -m synth.slices2d_fixture
 """
 from __future__ import annotations
 
 import json
 import pathlib
 import shutil
-import sys
 import tempfile
 import types
 
 import nibabel as nib
 import numpy as np
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from synth import slices2d  # noqa: E402  (after the path: run as a script)
+from . import slices2d
 
-OUT = ROOT / "src/core/preprocess/__fixtures__/slices2d"
+OUT = pathlib.Path(__file__).resolve().parents[1] / "fixtures" / "slices2d"
 
 
 def affine() -> np.ndarray:
