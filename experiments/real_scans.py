@@ -483,6 +483,8 @@ def main(argv: list[str] | None = None) -> int:
     record_path = a.record or (RECORD if shipped else os.path.join(a.out, "real-scans-candidates.json"))
     t0 = time.time()
     scans = build(a.data, a.out)
+    if not scans:  # a record of 0/0 everywhere would read like a measurement
+        raise SystemExit(f"no real scan found under {a.data}: nothing to measure (--data names the folder)")
     val = write_validation_manifest(scans, a.out)
     print(
         f"{len(scans)} scans in {a.out}/scans.csv, validation manifest {val} ({time.time() - t0:.0f} s)",

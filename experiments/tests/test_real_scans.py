@@ -262,3 +262,10 @@ def test_validation_manifest_holds_only_validation_flair(tmp_path):
         ("/x/a_twin.nii.gz", "0", "ms_jhu_test01"),
         ("/x/a.nii.gz", "1", "ms_jhu_test01"),
     ]
+
+
+def test_no_real_scan_found_is_an_error_not_an_empty_record(tmp_path):
+    record = tmp_path / "record.json"
+    with pytest.raises(SystemExit, match="no real scan found"):
+        rs.main(["--data", str(tmp_path / "nothing"), "--out", str(tmp_path / "out"), "--record", str(record)])
+    assert not record.exists()
