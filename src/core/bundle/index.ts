@@ -6,18 +6,13 @@ import { verifyFile } from './hash.ts';
 import { retryNetwork, type RetryOptions } from './retry.ts';
 import { BundleError, parseManifest, type Manifest } from './manifest.ts';
 import { parseHead, type HeadSpec } from '../head/spec.ts';
+import type { BundleSource, RegistryEntry } from './source.ts';
 
 export * from './manifest.ts';
 export { sha256Hex, verifyFile } from './hash.ts';
 export { retryNetwork, type RetryOptions } from './retry.ts';
 export { indexedDbBundles, type LocalBundles } from './local.ts';
-
-/** Reads files of one bundle by name; rejects with a message naming the file when it is missing. */
-export interface BundleSource {
-  /** Where the bundle lives (a folder or URL), for messages. */
-  readonly label: string;
-  read(name: string): Promise<Uint8Array>;
-}
+export type { BundleSource, RegistryEntry } from './source.ts';
 
 export interface LoadedBundle {
   manifest: Manifest;
@@ -93,15 +88,6 @@ export function parseIndex(json: string): string[] {
     throw new BundleError(`models/index.json: expected {"models": ["<id>", ...]}, got ${json.slice(0, 80)}`);
   }
   return models as string[];
-}
-
-export interface RegistryEntry {
-  id: string;
-  manifest?: Manifest;
-  /** Why the manifest could not be used (the model is then listed but not selectable). */
-  error?: string;
-  /** Kept in this browser (adapted here, local.ts) rather than served with the page. */
-  local?: true;
 }
 
 /** Reads index.json and every listed manifest; a broken bundle becomes an entry with `error`. */

@@ -9,7 +9,7 @@
  * the models without touching their backbones, and `files` (`<id>/<name>` → bytes).
  */
 import { BundleError, parseManifest } from './manifest.ts';
-import type { BundleSource, RegistryEntry } from './index.ts';
+import type { BundleSource, RegistryEntry } from './source.ts';
 
 export interface LocalBundles {
   /** Every stored bundle as a registry entry marked `local`, oldest first; an unreadable one carries `error`. */
