@@ -114,7 +114,7 @@ export function preprocess(
     for (let i = 0; i < soft.length; i++) gridMask[i] = soft[i] >= 0.5 ? 1 : 0;
     return { data: resampled, mask: gridMask, maps: g };
   });
-  const norm = run('normalize', () => normalizeInMask(data, mask, spec.normalize.low, spec.normalize.high));
+  const norm = run('normalize', () => normalizeInMask(data, mask, spec.normalize));
 
   const o = [ras.affine[3], ras.affine[7], ras.affine[11]];
   const affine = diagonalAffine(

@@ -11,7 +11,9 @@ export interface PreprocessSpec {
   /** Output voxel size for `fixed_spacing`; null for `resize`. */
   spacing_mm: [number, number, number] | null;
   brain_extraction: BrainExtraction;
-  normalize: { method: 'percentile'; low: number; high: number };
+  normalize:
+    | { method: 'percentile'; low: number; high: number }
+    | { method: 'reference'; low: number; reference: number; value: number };
 }
 
 export const DEFAULT_SPEC: Readonly<PreprocessSpec> = Object.freeze<PreprocessSpec>({
@@ -52,18 +54,39 @@ function oneOf<T extends string>(name: string, x: unknown, allowed: readonly T[]
   return x as T;
 }
 
+function percentileField(name: string, x: unknown, fallback: number): number {
+  const v = x === undefined ? fallback : x;
+  if (typeof v !== 'number' || !(v >= 0 && v <= 100)) {
+    throw new Error(`preprocess spec: normalize.${name} must be a percentile in [0, 100], got ${JSON.stringify(x)}`);
+  }
+  return v;
+}
+
 function parseNormalize(x: unknown): PreprocessSpec['normalize'] {
   if (x === undefined) return { ...DEFAULT_SPEC.normalize };
   if (!isObject(x)) throw new Error(`preprocess spec: normalize must be an object, got ${JSON.stringify(x)}`);
-  const method = oneOf('normalize.method', x.method, ['percentile'] as const, 'percentile');
-  const low = x.low === undefined ? DEFAULT_SPEC.normalize.low : x.low;
-  const high = x.high === undefined ? DEFAULT_SPEC.normalize.high : x.high;
-  if (typeof low !== 'number' || typeof high !== 'number' || !(low >= 0 && low < high && high <= 100)) {
-    throw new Error(
-      `preprocess spec: normalize needs 0 ≤ low < high ≤ 100, got low=${JSON.stringify(low)} high=${JSON.stringify(high)}`,
-    );
+  const method = oneOf('normalize.method', x.method, ['percentile', 'reference'] as const, 'percentile');
+  const fields = method === 'percentile' ? ['method', 'low', 'high'] : ['method', 'low', 'reference', 'value'];
+  for (const k of Object.keys(x)) {
+    if (!fields.includes(k)) {
+      throw new Error(`preprocess spec: normalize method '${method}' has no key '${k}' (known: ${fields.join(', ')})`);
+    }
   }
-  return { method, low, high };
+  const low = percentileField('low', x.low, 0.5);
+  if (method === 'percentile') {
+    const high = percentileField('high', x.high, 99.5);
+    if (!(low < high)) throw new Error(`preprocess spec: normalize needs low < high, got low=${low} high=${high}`);
+    return { method, low, high };
+  }
+  const reference = percentileField('reference', x.reference, 50);
+  const value = x.value === undefined ? 0.4 : x.value;
+  if (!(low < reference)) {
+    throw new Error(`preprocess spec: normalize needs low < reference, got low=${low} reference=${reference}`);
+  }
+  if (typeof value !== 'number' || !(value > 0 && value < 1)) {
+    throw new Error(`preprocess spec: normalize.value must lie in (0, 1), got ${JSON.stringify(x.value)}`);
+  }
+  return { method, low, reference, value };
 }
 
 /** Validate a spec (a bundle's `manifest.preprocess` or a spec.json) and fill in defaults. */
