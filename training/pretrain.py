@@ -68,6 +68,7 @@ class PretrainConfig:
     seed: int = 1
     num_threads: int = 2
     cache_gb: float = 4.0
+    init: str = ""  # another pre-training's ckpt.pt (same backbone and width) to start from; its optimizer is not taken
 
 
 # channels of each stage `stages` returns, per 2D family
@@ -200,9 +201,21 @@ def without_stopping(config: dict) -> dict:
     """What makes two runs the same run: threads or cache size do not change the result, raising patience
     continues a finished run, and so does raising epochs at a constant rate (a cosine schedule is made for its
     number of epochs). Checkpoints from before schedules existed ran at a constant rate."""
-    config = {"schedule": "constant", **config}
+    config = {"schedule": "constant", "init": "", **config}
     ignored = ("patience", "num_threads", "cache_gb") + (("epochs",) if config["schedule"] == "constant" else ())
     return {k: v for k, v in config.items() if k not in ignored}
+
+
+def start_from(net: LesionMapNet, cfg: PretrainConfig) -> None:
+    """Warm start: a new preprocessing (or cohort) need not repeat a long pre-training from random weights."""
+    if not os.path.exists(cfg.init):
+        raise SystemExit(f"--init={cfg.init}: not found")
+    ckpt = load_checkpoint(cfg.init, keys=("net", "config"))
+    theirs = {k: ckpt["config"].get(k) for k in ("backbone", "width")}
+    if theirs != {"backbone": cfg.backbone, "width": cfg.width}:
+        raise SystemExit(f"--init={cfg.init} holds {theirs}, this run is {cfg.backbone} width {cfg.width}")
+    net.load_state_dict(ckpt["net"])
+    log(f"starting from {cfg.init} (its network after {len(ckpt.get('history', []))} epochs)")
 
 
 def pretrain(cfg: PretrainConfig) -> str:
@@ -249,6 +262,8 @@ def pretrain(cfg: PretrainConfig) -> str:
         gen.set_state(ckpt["loader_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
         log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
+    elif cfg.init:
+        start_from(net, cfg)
 
     for epoch in range(state["epoch"] + 1, cfg.epochs):
         if state["bad_epochs"] >= cfg.patience:

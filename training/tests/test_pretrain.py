@@ -121,6 +121,37 @@ def test_pretrain_runs_resumes_and_initialises_a_classifier(cohort):
         load_backbone_init(model, str(root / "missing.pt"), "resnet10", 4)
 
 
+def test_pretrain_starts_from_another_runs_network(cohort):
+    root, manifest = cohort
+    base = [f"--manifest={manifest}", "--grid=32,32,32", "--backbone=resnet10", "--width=4", "--batch_size=4"]
+    base += ["--num_threads=1", "--schedule=constant"]
+    first = parse_overrides(base + [f"--out_dir={root / 'a'}", "--epochs=1"], PretrainConfig())
+    pretrain(first)
+    a = torch.load(root / "a" / "ckpt.pt")["net"]
+    cfg = parse_overrides(
+        base + [f"--out_dir={root / 'b'}", "--epochs=1", "--lr=0", f"--init={root / 'a' / 'ckpt.pt'}"], PretrainConfig()
+    )
+    pretrain(cfg)  # lr 0: the warm-started network must come out unchanged (batch-norm statistics aside)
+    b = torch.load(root / "b" / "ckpt.pt")["net"]
+    for k in a:
+        if "running" not in k and "num_batches" not in k:
+            torch.testing.assert_close(b[k], a[k])
+    pretrain(parse_overrides(base + [f"--out_dir={root / 'c'}", "--epochs=1", "--lr=0"], PretrainConfig()))
+    fresh = torch.load(root / "c" / "ckpt.pt")[
+        "net"
+    ]  # same seed, no init: the random start, which `a` trained away from
+    assert any(not torch.equal(fresh[k], a[k]) for k in a if k.endswith("weight"))
+    with pytest.raises(SystemExit, match="width"):
+        pretrain(
+            parse_overrides(
+                base[:3] + ["--width=8"] + base[4:] + [f"--out_dir={root / 'd'}", f"--init={root / 'a' / 'ckpt.pt'}"],
+                PretrainConfig(),
+            )
+        )
+    with pytest.raises(SystemExit, match="not found"):
+        pretrain(parse_overrides(base + [f"--out_dir={root / 'e'}", f"--init={root / 'missing.pt'}"], PretrainConfig()))
+
+
 def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
     cfg = PretrainConfig(lr=1e-3, epochs=4)
     assert [round(lr_at(cfg, e), 12) for e in range(4)] == [
