@@ -154,6 +154,24 @@ def prepare(rows: list[dict], spec: str, out: str) -> list[dict]:
     ]
 
 
+def common_spec(out: str) -> dict:
+    """The one spec every sub-folder was prepared with; training copies `<out>/spec.json` into the bundle,
+    so a cohort resumed with another spec must fail here, not ship a manifest that misdescribes its input."""
+    specs = {}
+    for sub in sorted(os.listdir(out)):
+        path = os.path.join(out, sub, "spec.json")
+        if os.path.isfile(path):
+            with open(path) as f:
+                specs[sub] = json.load(f)
+    if not specs:
+        raise RuntimeError(f"no prepared folder with a spec.json in {out}")
+    first = next(iter(specs.values()))
+    differ = [sub for sub, spec in specs.items() if spec != first]
+    if differ:
+        raise RuntimeError(f"{out}: {', '.join(differ)} were prepared with another spec than {next(iter(specs))}")
+    return first
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--spec", required=True, help="bundle manifest whose preprocessing to use")
@@ -180,6 +198,8 @@ def main(argv: list[str] | None = None) -> int:
         splits[k] = sorted(set(splits[k]))
 
     rows = prepare(rows, a.spec, a.out)
+    with open(os.path.join(a.out, "spec.json"), "w") as f:
+        json.dump(common_spec(a.out), f, indent=1)
     real_val = {s for m in a.real_val for s in {x["subject_id"] for x in real_rows(m, "")}}
     pretrain_splits = {**splits, "val": [s for s in splits["val"] if s not in real_val]}
     for name, keep, split in (

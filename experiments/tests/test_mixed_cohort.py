@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import csv
+import json
 
-from experiments.mixed_cohort import TEST_TWIN, synth_rows
+import pytest
+
+from experiments.mixed_cohort import TEST_TWIN, common_spec, synth_rows
 
 
 def test_twins_are_controls_beside_their_patient_and_test_keeps_its_design(tmp_path):
@@ -41,3 +44,16 @@ def test_twins_are_controls_beside_their_patient_and_test_keeps_its_design(tmp_p
     assert {r["subject_id"] for r in test_twins} == {s for s in split["test"] if by_subject[s]["label"] == "1"}
     assert not any(s.endswith("-twin") for s in split["test"])
     assert all("randomised" in r["source"] for r in by_subject.values())
+
+
+def test_the_cohort_spec_is_the_one_every_folder_was_prepared_with(tmp_path):
+    spec = {"grid": [64, 64, 64], "normalize": {"method": "reference", "low": 0.5, "reference": 50, "value": 0.4}}
+    for sub in ("00-real", "01-synth"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "spec.json").write_text(json.dumps(spec))
+    assert common_spec(str(tmp_path)) == spec
+    (tmp_path / "01-synth" / "spec.json").write_text(json.dumps({**spec, "grid": [96, 96, 96]}))
+    with pytest.raises(RuntimeError, match="01-synth"):
+        common_spec(str(tmp_path))
+    with pytest.raises(RuntimeError, match="no prepared folder"):
+        common_spec(str(tmp_path / "00-real"))
