@@ -66,6 +66,13 @@ def prepare(rows: list[dict], spec: str, grid: int, out: str) -> dict[str, str]:
     return prepared
 
 
+def spec_normalize(path: str) -> dict:
+    """The normalisation rule of a spec file or of a bundle manifest's `preprocess` (the CLI takes either)."""
+    with open(path) as f:
+        spec = json.load(f)
+    return spec.get("preprocess", spec).get("normalize", {"method": "percentile", "low": 0.5, "high": 99.5})
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cohort", required=True)
@@ -111,6 +118,7 @@ def main() -> None:
                 "script": "experiments/lesion_grid.py",
                 "cohort": a.cohort,
                 "spec": a.spec,
+                "normalize": spec_normalize(a.spec),
                 "n": {"synthetic_test": int(test.sum()), "real_val": int(real.sum())},
                 "results": results,
                 "wall_time_s": round(time.time() - started, 1),
