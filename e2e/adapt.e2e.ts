@@ -6,7 +6,9 @@
  * here, classifying, surviving a reload, exported as a zip that holds a bundle the registry accepts,
  * removed; and no request leaving the origin. A second copy of the bundle fails its (made-up)
  * real-scan checks: the model adapted from it keeps that guard, and the page withholds its class on a
- * scan that is not a demo phantom exactly as `qumri classify --model <exported folder>` does.
+ * scan that is not a demo phantom exactly as `qumri classify --model <exported folder>` does. A DICOM
+ * series dropped with NIfTI scans is one scan to label and adapt on; a DICOM file without pixel data
+ * gets its own error and the rest of the list stays.
  */
 import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -18,6 +20,8 @@ import { copyBundle, startServer } from './inference-server.ts';
 import { cliRow } from './cli.ts';
 import { loadBundle, sha256Hex } from '../src/core/bundle/index.ts';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
+import type { Volume } from '../src/core/volume.ts';
+import { volumeToDicom } from './dicom-series.ts';
 import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -51,11 +55,8 @@ const assert: (cond: unknown, message: string) => asserts cond = harness.assert;
 const SCANS = Array.from({ length: 6 }, (_, i) => {
   const label = i % 2 ? 'TSC' : 'healthy';
   const contrast = { csf: 80, gm: label === 'TSC' ? 560 : 480, wm: 400 };
-  return {
-    name: `site-${i}.nii.gz`,
-    label,
-    bytes: writeNifti(phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume, { gzip: true }),
-  };
+  const volume = phantomHead({ seed: i + 1, spacing: [3, 3, 3], contrast }).volume;
+  return { name: `site-${i}.nii.gz`, label, volume, bytes: writeNifti(volume, { gzip: true }) };
 });
 
 async function probability(page: Page, modelId: string, timeout = 120_000): Promise<number> {
@@ -104,6 +105,18 @@ async function adaptAndKeep(page: Page): Promise<string> {
   await page.click('[data-testid="adapt-keep"]');
   await page.waitForSelector('[data-testid="adapt-saved"]');
   return (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
+}
+
+/** Waits until the panel lists `n` scans, none of them still converting. */
+async function waitForRows(page: Page, n: number): Promise<void> {
+  await page.waitForFunction(
+    (n) => {
+      const rows = [...document.querySelectorAll<HTMLElement>('[data-testid="adapt-scan"]')];
+      return rows.length === n && rows.every((r) => r.dataset.state !== 'converting');
+    },
+    n,
+    { timeout: 60_000 },
+  );
 }
 
 function assertSameOrigin(requests: string[]): void {
@@ -302,6 +315,74 @@ test('a model adapted from one that fails its real-scan checks keeps that guard:
     `the CLI withholds it too: ${JSON.stringify(row)}`,
   );
   assert(Math.abs(row.probability - p) < 1e-3, `page ${p} vs CLI ${row.probability}`);
+});
+
+test('a DICOM series dropped with NIfTI scans is one scan to label and adapt on; a DICOM file without pixel data gets its own error and the list stays', async ({
+  page,
+  screenshot,
+}) => {
+  await page.goto(new URL('?backend=wasm', server.url).toString());
+  await waitForScan(page, 0);
+  await page.selectOption('[data-testid="model-select"]', SOURCE);
+  await probability(page, SOURCE);
+
+  // One drop: five NIfTI scans and the sixth scan as a DICOM series (extension-less slice files, as scanners write them).
+  const last = SCANS[SCANS.length - 1];
+  await dropFiles(
+    page,
+    [
+      ...SCANS.slice(0, -1).map(({ name, bytes }) => ({ name, bytes })),
+      ...volumeToDicom(last.volume, { seriesNumber: 6, seriesDescription: 'AX FLAIR' }),
+    ],
+    '[data-testid="adapt-drop"]',
+  );
+  await waitForRows(page, SCANS.length);
+  const series = page.locator('[data-testid="adapt-scan"][data-kind="dicom"]');
+  assert((await series.count()) === 1, 'the DICOM files are one scan');
+  const seriesText = await series.innerText();
+  assert(
+    seriesText.includes(`DICOM series #6 AX FLAIR (${last.volume.dims.join(' × ')})`),
+    `the series is named by number, description and dimensions: ${seriesText}`,
+  );
+
+  // A DICOM file without pixel data: a row of its own says why, and the six scans stay.
+  const flat: Volume = { ...last.volume, dims: [8, 8, 1], data: new Float32Array(64) };
+  await dropFiles(
+    page,
+    volumeToDicom(flat, { seriesNumber: 9, seriesDescription: 'AX FLAIR', pixelData: false }),
+    '[data-testid="adapt-drop"]',
+  );
+  await waitForRows(page, SCANS.length + 1);
+  const bad = page.locator('[data-testid="adapt-scan"][data-state="failed"]');
+  const why = await bad.locator('[data-testid="adapt-scan-error"]').innerText();
+  assert(/No DICOM image series found among the 1 dropped file/.test(why), `the file's own error: ${why}`);
+  assert(
+    (await page.locator('[data-testid="adapt-scan"][data-state="waiting"]').count()) === SCANS.length,
+    'the six scans are still listed',
+  );
+  assert(await page.locator('[data-testid="adapt-run"]').isDisabled(), 'no run while an item gave no scan');
+  assert(
+    /^Remove the item that gave no scan/.test(await page.locator('[data-testid="adapt-label-check"]').innerText()),
+    'the panel says what to do',
+  );
+  await page.locator('[data-testid="adapt-panel"]').scrollIntoViewIfNeeded();
+  await screenshot('adapt-dicom-no-pixels');
+  await bad.getByRole('button', { name: /^remove / }).click();
+  await waitForRows(page, SCANS.length);
+
+  const labels = page.locator('[data-testid="adapt-label"]');
+  for (let i = 0; i < SCANS.length; i++) await labels.nth(i).selectOption(SCANS[i].label);
+  await page.click('[data-testid="adapt-run"]');
+  await page.waitForSelector('[data-testid="adapt-outcome"]', { timeout: 300_000 });
+  assert((await series.getAttribute('data-state')) === 'done', 'the series was read and run through the backbone');
+  assert(
+    (await page.locator('[data-testid="adapt-scan"][data-state="done"]').count()) === SCANS.length,
+    'every scan read',
+  );
+  const summary = await page.locator('[data-testid="adapt-outcome"] p').first().innerText();
+  assert(/^3 healthy, 3 TSC,/.test(summary), `adapted on three scans of each class: ${summary}`);
+  await page.locator('[data-testid="adapt-panel"]').scrollIntoViewIfNeeded();
+  await screenshot('adapt-dicom-outcome');
 });
 
 try {

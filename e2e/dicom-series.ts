@@ -9,6 +9,8 @@ export interface SeriesOptions {
   protocolName?: string;
   /** Shared by series of one study. */
   studyUid?: string;
+  /** false: files without the PixelData element (headers only), which no reader can turn into an image. */
+  pixelData?: boolean;
 }
 
 const ROOT_UID = '2.25.31337';
@@ -85,6 +87,7 @@ export function volumeToDicom(vol: Volume, opts: SeriesOptions): FileSpec[] {
       ImplementationClassUID: `${ROOT_UID}.0`,
     };
     const dict = new DicomDict(DicomMetaDictionary.denaturalizeDataset(meta));
+    if (opts.pixelData === false) delete (ds as Partial<typeof ds>).PixelData;
     dict.dict = DicomMetaDictionary.denaturalizeDataset(ds);
     files.push({
       name: `S${opts.seriesNumber}_IM${String(k + 1).padStart(4, '0')}`,

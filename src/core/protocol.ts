@@ -35,6 +35,12 @@ export interface DicomSeriesSummary {
   dims: number[];
 }
 
+/** One series dcm2niix converted: its summary and the NIfTI bytes it wrote. */
+export interface ConvertedSeries {
+  summary: DicomSeriesSummary;
+  bytes: Uint8Array;
+}
+
 export interface DicomInputFile {
   file: File;
   /** Path inside the dropped folder, so dcm2niix sees distinct names. */
@@ -46,6 +52,10 @@ export interface LoadWorkerApi {
   /** Converts every series among the files; the converted volumes stay in the worker until `loadSeries` picks one. */
   convertDicom(files: DicomInputFile[]): Promise<{ ok: true; series: DicomSeriesSummary[] } | LoadFailure>;
   loadSeries(id: string, opts?: ParseOptions): LoadResult;
+  /** Converts every series among the files and hands them over (the adaptation panel's scans); keeps nothing. */
+  convertDicomSeries(files: DicomInputFile[]): Promise<{ ok: true; series: ConvertedSeries[] } | LoadFailure>;
+  /** Parses a series `convertDicomSeries` returned, as `loadSeries` parses one kept here. */
+  loadConverted(series: ConvertedSeries): LoadResult;
 }
 
 // Preprocessing worker (src/core/preprocess).

@@ -1,22 +1,17 @@
 /**
  * DICOM input: dcm2niix (WebAssembly, in its own Web Worker) converts the dropped files to NIfTI,
- * one per series; `loadSeries` then parses the series the user picks. Runs in the load worker
- * (workers/load.worker.ts).
+ * one per series; `loadSeries` then parses the series the user picks. The adaptation panel takes
+ * every converted series from `convertSeries` instead, as scans of its own, and parses each with
+ * `parseConverted`. Runs in the load worker (workers/load.worker.ts).
  */
 import { Dcm2niix } from '@niivue/dcm2niix';
-import type { DicomInputFile, DicomSeriesSummary, LoadFailure, LoadResult } from '../protocol.ts';
+import type { ConvertedSeries, DicomInputFile, DicomSeriesSummary, LoadFailure, LoadResult } from '../protocol.ts';
 import { loadFailure } from './load-result.ts';
 import { parseNifti, type ParseOptions } from './nifti.ts';
 import { ScanError } from './scan-error.ts';
 import { detectSequence } from './sequence.ts';
 
-interface Converted {
-  bytes: Uint8Array;
-  sidecar: Record<string, unknown>;
-  fileName: string;
-}
-
-const converted = new Map<string, Converted>();
+const converted = new Map<string, ConvertedSeries>();
 
 /** How long one conversion may take: `baseMs` plus `msPerMB` for each MB dropped. */
 export interface ConvertDeadline {
@@ -88,85 +83,113 @@ export function parseSidecar(text: string): Record<string, unknown> {
   }
 }
 
+const noSeries = (n: number) =>
+  new ScanError(
+    'dicom-no-series',
+    `No DICOM image series found among the ${n} dropped file(s); they are neither NIfTI nor readable DICOM with pixel data.`,
+  );
+
+/**
+ * Converts every series among the files (dcm2niix groups them), each with its NIfTI bytes and the
+ * sidecar's hints; keeps nothing. A conversion past `deadline` is stopped (tests give a shorter one).
+ */
+export async function convertSeries(
+  files: DicomInputFile[],
+  deadline: ConvertDeadline = CONVERT_DEADLINE,
+): Promise<ConvertedSeries[]> {
+  const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
+  // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
+  // creates /input on every run, so a second run on one instance fails.
+  const dcm2niix = new Dcm2niix();
+  const convert = async () => {
+    await dcm2niix.init();
+    return dcm2niix
+      .input(input)
+      .bids('y')
+      .gzip('n')
+      .run()
+      .catch((e: unknown) => {
+        const why = e instanceof Error ? e.message : String(e);
+        // dcm2niix's kEXIT_NO_VALID_FILES_FOUND: no file it could read as a DICOM image.
+        if (/exit code 2$/.test(why)) throw noSeries(files.length);
+        throw new ScanError('dicom-convert', `dcm2niix could not convert the ${files.length} dropped file(s): ${why}.`);
+      });
+  };
+  const bytes = files.reduce((n, { file }) => n + file.size, 0);
+  const limitMs = deadline.baseMs + (deadline.msPerMB * bytes) / 1e6;
+  let out: File[];
+  try {
+    out = await within(
+      convert(),
+      limitMs,
+      () =>
+        new ScanError(
+          'dicom-convert',
+          `DICOM conversion stopped: dcm2niix did not finish with the ${files.length} dropped file(s) (${sizeText(bytes)}) within ${Math.round(limitMs / 100) / 10} s ` +
+            `(the limit: ${deadline.baseMs / 1000} s plus ${deadline.msPerMB / 1000} s per MB). Real series convert far faster; these files are probably damaged.`,
+        ),
+    );
+  } finally {
+    // Also ends a conversion still running at the deadline: terminate() stops a Web Worker mid-WebAssembly.
+    dcm2niix.worker?.terminate();
+  }
+  const byBase = new Map<string, { nii?: File; json?: File }>();
+  for (const f of out) {
+    const m = /^(.*)\.(nii|json)$/.exec(f.name);
+    if (!m) continue;
+    const entry = byBase.get(m[1]) ?? {};
+    entry[m[2] as 'nii' | 'json'] = f;
+    byBase.set(m[1], entry);
+  }
+  const series: ConvertedSeries[] = [];
+  for (const [base, { nii, json }] of byBase) {
+    if (!nii) continue;
+    const bytes = new Uint8Array(await nii.arrayBuffer());
+    const sidecar = json ? parseSidecar(await json.text()) : {};
+    series.push({
+      summary: {
+        id: `s${series.length}`,
+        fileName: `${base}.nii`,
+        seriesNumber: typeof sidecar.SeriesNumber === 'number' ? sidecar.SeriesNumber : null,
+        seriesDescription: String(sidecar.SeriesDescription ?? ''),
+        protocolName: String(sidecar.ProtocolName ?? ''),
+        dims: headerDims(bytes),
+      },
+      bytes,
+    });
+  }
+  if (series.length === 0) throw noSeries(files.length);
+  return series.sort((a, b) => (a.summary.seriesNumber ?? 0) - (b.summary.seriesNumber ?? 0));
+}
+
 /**
  * Converts every series among the files; the page asks the user to choose when there are several.
- * Returns summaries only: the converted volumes stay here until `loadSeries` picks one. A
- * conversion past `deadline` is stopped (tests give a shorter one).
+ * Returns summaries only: the converted volumes stay here until `loadSeries` picks one.
  */
 export async function convertDicom(
   files: DicomInputFile[],
   deadline: ConvertDeadline = CONVERT_DEADLINE,
 ): Promise<{ ok: true; series: DicomSeriesSummary[] } | LoadFailure> {
   try {
-    const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
-    // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
-    // creates /input on every run, so a second run on one instance fails.
-    const dcm2niix = new Dcm2niix();
-    const convert = async () => {
-      await dcm2niix.init();
-      return dcm2niix
-        .input(input)
-        .bids('y')
-        .gzip('n')
-        .run()
-        .catch((e: unknown) => {
-          throw new ScanError(
-            'dicom-convert',
-            `dcm2niix could not convert the ${files.length} dropped file(s): ${e instanceof Error ? e.message : String(e)}.`,
-          );
-        });
-    };
-    const bytes = files.reduce((n, { file }) => n + file.size, 0);
-    const limitMs = deadline.baseMs + (deadline.msPerMB * bytes) / 1e6;
-    let out: File[];
-    try {
-      out = await within(
-        convert(),
-        limitMs,
-        () =>
-          new ScanError(
-            'dicom-convert',
-            `DICOM conversion stopped: dcm2niix did not finish with the ${files.length} dropped file(s) (${sizeText(bytes)}) within ${Math.round(limitMs / 100) / 10} s ` +
-              `(the limit: ${deadline.baseMs / 1000} s plus ${deadline.msPerMB / 1000} s per MB). Real series convert far faster; these files are probably damaged.`,
-          ),
-      );
-    } finally {
-      // Also ends a conversion still running at the deadline: terminate() stops a Web Worker mid-WebAssembly.
-      dcm2niix.worker?.terminate();
-    }
+    const series = await convertSeries(files, deadline);
     converted.clear();
-    const byBase = new Map<string, { nii?: File; json?: File }>();
-    for (const f of out) {
-      const m = /^(.*)\.(nii|json)$/.exec(f.name);
-      if (!m) continue;
-      const entry = byBase.get(m[1]) ?? {};
-      entry[m[2] as 'nii' | 'json'] = f;
-      byBase.set(m[1], entry);
-    }
-    const series: DicomSeriesSummary[] = [];
-    for (const [base, { nii, json }] of byBase) {
-      if (!nii) continue;
-      const bytes = new Uint8Array(await nii.arrayBuffer());
-      const sidecar = json ? parseSidecar(await json.text()) : {};
-      const id = `s${series.length}`;
-      converted.set(id, { bytes, sidecar, fileName: nii.name });
-      series.push({
-        id,
-        fileName: `${base}.nii`,
-        seriesNumber: typeof sidecar.SeriesNumber === 'number' ? sidecar.SeriesNumber : null,
-        seriesDescription: String(sidecar.SeriesDescription ?? ''),
-        protocolName: String(sidecar.ProtocolName ?? ''),
-        dims: headerDims(bytes),
-      });
-    }
-    if (series.length === 0) {
-      throw new ScanError(
-        'dicom-no-series',
-        `No DICOM image series found among the ${files.length} dropped file(s); they are neither NIfTI nor readable DICOM.`,
-      );
-    }
-    series.sort((a, b) => (a.seriesNumber ?? 0) - (b.seriesNumber ?? 0));
-    return { ok: true, series };
+    for (const s of series) converted.set(s.summary.id, s);
+    return { ok: true, series: series.map((s) => s.summary) };
+  } catch (e) {
+    return loadFailure(e);
+  }
+}
+
+/** A converted series parsed, its sequence read from the file name and the sidecar's description and protocol. */
+export function parseConverted({ summary, bytes }: ConvertedSeries, opts: ParseOptions = {}): LoadResult {
+  try {
+    const scan = parseNifti(bytes, summary.fileName, opts);
+    scan.info.sequence = detectSequence({
+      fileName: summary.fileName,
+      seriesDescription: summary.seriesDescription || undefined,
+      protocolName: summary.protocolName || undefined,
+    });
+    return { ok: true, scan };
   } catch (e) {
     return loadFailure(e);
   }
@@ -175,15 +198,5 @@ export async function convertDicom(
 export function loadSeries(id: string, opts: ParseOptions = {}): LoadResult {
   const c = converted.get(id);
   if (!c) return loadFailure(new Error(`series ${id} is not among the converted series`));
-  try {
-    const scan = parseNifti(c.bytes, c.fileName, opts);
-    scan.info.sequence = detectSequence({
-      fileName: c.fileName,
-      seriesDescription: typeof c.sidecar.SeriesDescription === 'string' ? c.sidecar.SeriesDescription : undefined,
-      protocolName: typeof c.sidecar.ProtocolName === 'string' ? c.sidecar.ProtocolName : undefined,
-    });
-    return { ok: true, scan };
-  } catch (e) {
-    return loadFailure(e);
-  }
+  return parseConverted(c, opts);
 }

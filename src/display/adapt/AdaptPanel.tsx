@@ -1,15 +1,18 @@
 /**
- * *Adapt to this site* (issue 22): the user drops or picks labelled scans, the chosen model's head is
- * fine-tuned on them in the inference worker (adapt-controller.ts), the cross-validated numbers
- * before and after are shown with their intervals, and the adapted model is kept in this browser or
- * discarded. The models adapted here are listed with export and removal.
+ * *Adapt to this site* (issue 22): the user drops or picks labelled scans (NIfTI files, DICOM
+ * series), the chosen model's head is fine-tuned on them in the inference worker
+ * (adapt-controller.ts), the cross-validated numbers before and after are shown with their
+ * intervals, and the adapted model is kept in this browser or discarded. The models adapted here
+ * are listed with export and removal.
  */
 import { useRef, type DragEvent } from 'react';
 import { noGain, type AdaptProgress, type Interval } from '../../core/adapt/index.ts';
 import type { Manifest } from '../../core/bundle/index.ts';
 import { useStore } from '../store/index.ts';
-import { checkLabels } from './adapt-rules.ts';
+import { filesFromDrop } from '../load/load-controller.ts';
+import { checkScans } from './adapt-rules.ts';
 import {
+  addAdaptFiles,
   cancelAdaptation,
   discardAdapted,
   exportAdapted,
@@ -20,8 +23,14 @@ import {
 import type { AdaptOutcome } from './adapt-slice.ts';
 import './adapt.css';
 
-const NIFTI = /\.nii(\.gz)?$/i;
-const STATE = { waiting: '', reading: 'reading…', features: 'backbone…', done: '✓', failed: '✗' } as const;
+const STATE = {
+  converting: 'converting…',
+  waiting: '',
+  reading: 'reading…',
+  features: 'backbone…',
+  done: '✓',
+  failed: '✗',
+} as const;
 
 const fmt = (m: Interval): string => `${m.value.toFixed(3)} (${m.ci95[0].toFixed(3)}–${m.ci95[1].toFixed(3)})`;
 
@@ -36,7 +45,7 @@ function Progress() {
   const p = useStore((s) => s.adaptProgress);
   const scans = useStore((s) => s.adaptScans);
   if (step) {
-    const name = scans[step.index - 1]?.file.name ?? '';
+    const name = scans[step.index - 1]?.name ?? '';
     return (
       <div className="adapt-progress" data-testid="adapt-progress" data-stage="scans">
         <p className="small">
@@ -184,24 +193,18 @@ export function AdaptPanel() {
   const phase = useStore((s) => s.adaptPhase);
   const error = useStore((s) => s.adaptError);
   const outcome = useStore((s) => s.adaptOutcome);
-  const { addAdaptScans, setAdaptLabel, removeAdaptScan } = useStore.getState();
+  const { setAdaptLabel, removeAdaptScan } = useStore.getState();
   const fileInput = useRef<HTMLInputElement>(null);
   const entry = registry?.find((e) => e.id === modelId && e.manifest?.dims === 3);
   const manifest = entry?.manifest;
   const busy = phase === 'running';
-  const add = (files: File[]) => addAdaptScans(files.filter((f) => NIFTI.test(f.name)));
   const onDrop = (e: DragEvent) => {
     // The page's own drop handler would open the scans in the viewer.
     e.preventDefault();
     e.stopPropagation();
-    if (!busy) add(Array.from(e.dataTransfer.files));
+    if (!busy) void filesFromDrop(e.dataTransfer).then(addAdaptFiles);
   };
-  const check = manifest
-    ? checkLabels(
-        scans.map((s) => ({ name: s.file.name, label: s.label })),
-        manifest.classes,
-      )
-    : null;
+  const check = manifest ? checkScans(scans, manifest.classes) : null;
 
   return (
     <section className="panel" data-testid="adapt-panel">
@@ -223,7 +226,7 @@ export function AdaptPanel() {
             }}
             onDrop={onDrop}
           >
-            Drop NIfTI scans here, or{' '}
+            Drop NIfTI scans or DICOM series (files or folders) here, or{' '}
             <button type="button" disabled={busy} onClick={() => fileInput.current?.click()}>
               pick them…
             </button>
@@ -232,10 +235,9 @@ export function AdaptPanel() {
               type="file"
               multiple
               hidden
-              accept=".nii,.gz"
               data-testid="adapt-files"
               onChange={(e) => {
-                add(Array.from(e.target.files ?? []));
+                void addAdaptFiles(Array.from(e.target.files ?? [], (file) => ({ file, path: '' })));
                 e.target.value = '';
               }}
             />
@@ -244,22 +246,28 @@ export function AdaptPanel() {
             <table className="adapt-scans" data-testid="adapt-scans">
               <tbody>
                 {scans.map((s) => (
-                  <tr key={s.key} data-testid="adapt-scan" data-state={s.state}>
+                  <tr key={s.key} data-testid="adapt-scan" data-state={s.state} data-kind={s.source?.kind}>
                     <td className="adapt-name">
-                      {s.file.name}
+                      {s.name}
                       {s.sequence && s.sequence !== 'unknown' && s.sequence !== manifest.sequence && (
                         <span className="warn small">
                           {' '}
                           ⚠ {s.sequence}, the model is {manifest.sequence}
                         </span>
                       )}
+                      {s.error && (
+                        <span className="warn small" data-testid="adapt-scan-error">
+                          <br />
+                          {s.error}
+                        </span>
+                      )}
                     </td>
                     <td>
                       <select
-                        aria-label={`label of ${s.file.name}`}
+                        aria-label={`label of ${s.name}`}
                         data-testid="adapt-label"
                         value={s.label ?? ''}
-                        disabled={busy}
+                        disabled={busy || !s.source}
                         onChange={(e) => setAdaptLabel(s.key, e.target.value || null)}
                       >
                         <option value="">label…</option>
@@ -274,7 +282,7 @@ export function AdaptPanel() {
                     <td>
                       <button
                         type="button"
-                        aria-label={`remove ${s.file.name}`}
+                        aria-label={`remove ${s.name}`}
                         disabled={busy}
                         onClick={() => removeAdaptScan(s.key)}
                       >

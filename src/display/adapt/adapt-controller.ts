@@ -1,19 +1,29 @@
 /**
  * Main-thread side of site adaptation (issue 22), the page's front end to src/core/adapt as
- * `qumri adapt` is the CLI's: each scan is parsed by the load worker and run through the chosen
- * model's own preprocessing and backbone in the inference worker (its features kept for this page's
- * life, by model and file sha256), then the worker fine-tunes the head. The adapted bundle is kept
+ * `qumri adapt` is the CLI's: the files given are split into NIfTI scans and DICOM series (each
+ * series converted by the load worker's dcm2niix, as the viewer's DICOM is, is one scan); each scan
+ * is parsed by the load worker and run through the chosen model's own preprocessing and backbone in
+ * the inference worker (its features kept for this page's life, by model and the sha256 of the file,
+ * or of the series' converted NIfTI), then the worker fine-tunes the head. The adapted bundle is kept
  * in this browser's IndexedDB (src/core/bundle/local.ts) only when the user says so; it is then
  * listed, classified, exported and removed like any model. Nothing is sent anywhere.
  */
 import { sha256Hex, indexedDbBundles } from '../../core/bundle/index.ts';
 import type { LabelledScan } from '../../core/adapt/index.ts';
+import type { LoadResult } from '../../core/protocol.ts';
 import { useStore } from '../store/index.ts';
 import * as inference from '../inference/bridge.ts';
 import { refreshRegistry } from '../inference/controller.ts';
-import { parseInWorker } from '../load/load-controller.ts';
-import { adaptedId, bundleZip, checkLabels } from './adapt-rules.ts';
-import type { AdaptScan } from './adapt-slice.ts';
+import { planAdaptInput, type AdaptInputPlan } from '../load/classify-input.ts';
+import {
+  convertInWorker,
+  parseConvertedInWorker,
+  parseInWorker,
+  probeFiles,
+  type PickedFile,
+} from '../load/load-controller.ts';
+import { adaptedId, bundleZip, checkScans, seriesName } from './adapt-rules.ts';
+import type { AdaptScan, AdaptSource } from './adapt-slice.ts';
 
 const kept = indexedDbBundles();
 /** Features by `<model id>:<file sha256>`: a second run on the same scans skips the backbone. */
@@ -26,30 +36,71 @@ function chosenModel() {
   return st.registry?.find((e) => e.id === st.modelId && e.manifest?.dims === 3) ?? null;
 }
 
+/** Lists the files dropped or picked on the panel: each NIfTI file a scan, each series among the DICOM files another. */
+export async function addAdaptFiles(files: PickedFile[]): Promise<void> {
+  const { addAdaptScans } = useStore.getState();
+  let plan: AdaptInputPlan;
+  try {
+    plan = planAdaptInput(await probeFiles(files));
+  } catch (err) {
+    // A file gone or unreadable since it was dropped: one row says so, the list stays.
+    const name = `${files.length} file${files.length === 1 ? '' : 's'} (${files[0]?.file.name ?? ''}…)`;
+    addAdaptScans([{ name, source: null, state: 'failed', error: `Could not read: ${(err as Error).message}` }]);
+    return;
+  }
+  addAdaptScans(plan.nifti.map((i) => ({ name: files[i].file.name, source: { kind: 'nifti', file: files[i].file } })));
+  if (plan.dicom.length === 0) return;
+  const dicom = plan.dicom.map((i) => files[i]);
+  const name = `${dicom.length} DICOM file${dicom.length === 1 ? '' : 's'} (${dicom[0].file.name}${dicom.length > 1 ? '…' : ''})`;
+  const [key] = addAdaptScans([{ name, source: null, state: 'converting' }]);
+  const res = await convertInWorker(dicom).catch((err: unknown) => ({
+    ok: false as const,
+    error: { message: `DICOM conversion failed: ${(err as Error).message}` },
+  }));
+  useStore
+    .getState()
+    .replaceAdaptScan(
+      key,
+      res.ok
+        ? res.series.map((series) => ({ name: seriesName(series.summary), source: { kind: 'dicom', series } }))
+        : [{ name, source: null, state: 'failed', error: res.error.message }],
+    );
+}
+
+/** The bytes a scan's features are cached and compared by, and the scan parsed from them. */
+async function read(source: AdaptSource): Promise<{ bytes: Uint8Array; parse: () => Promise<LoadResult> }> {
+  if (source.kind === 'dicom')
+    return { bytes: source.series.bytes, parse: () => parseConvertedInWorker(source.series) };
+  const bytes = new Uint8Array(await source.file.arrayBuffer());
+  return { bytes, parse: () => parseInWorker(bytes, source.file.name) };
+}
+
 async function features(
   modelId: string,
-  { key: rowKey, file }: AdaptScan,
+  { key: rowKey, name, source }: AdaptScan,
   seen: Map<string, string>,
   signal: AbortSignal,
 ): Promise<{ features: Float32Array; sequence?: string }> {
-  const bytes = new Uint8Array(await file.arrayBuffer());
+  if (!source) throw new Error(`${name} gave no scan`);
+  const { bytes, parse } = await read(source);
   const sha = await sha256Hex(bytes);
   const twin = seen.get(sha);
   if (twin)
     throw new Error(
-      `${file.name} and ${twin} are the same file: list each scan once, or cross-validation would test on a training scan`,
+      `${name} and ${twin} are the same scan: list each scan once, or cross-validation would test on a training scan`,
     );
-  seen.set(sha, file.name);
+  seen.set(sha, name);
   const key = `${modelId}:${sha}`;
   const cached = featureCache.get(key);
   if (cached) return { features: cached };
-  const parsed = await parseInWorker(bytes, file.name);
-  if (!parsed.ok) throw new Error(`${file.name}: ${parsed.error.message}`);
+  const parsed = await parse();
+  if (!parsed.ok) throw new Error(parsed.error.message);
   signal.throwIfAborted();
-  useStore.getState().setAdaptScanState(rowKey, 'features', parsed.scan.info.sequence.sequence);
+  const sequence = parsed.scan.info.sequence.sequence;
+  useStore.getState().setAdaptScanState(rowKey, 'features', { sequence });
   const f = await inference.scanFeatures(modelId, parsed.scan.volume, signal);
   featureCache.set(key, f);
-  return { features: f, sequence: parsed.scan.info.sequence.sequence };
+  return { features: f, sequence };
 }
 
 /** Reads every scan, then fine-tunes; progress, outcome or failure go to the store. */
@@ -58,10 +109,7 @@ export async function runAdaptation(): Promise<void> {
   const st = useStore.getState();
   if (!entry?.manifest || running) return;
   const scans = st.adaptScans;
-  const check = checkLabels(
-    scans.map((s) => ({ name: s.file.name, label: s.label })),
-    entry.manifest.classes,
-  );
+  const check = checkScans(scans, entry.manifest.classes);
   if (!check.ok) return;
   const abort = new AbortController();
   running = abort;
@@ -72,19 +120,26 @@ export async function runAdaptation(): Promise<void> {
     await inference.loadModel(entry.id, abort.signal);
     const labelled: LabelledScan[] = [];
     const seen = new Map<string, string>();
+    let failed = 0;
+    // Every scan is read, so that each unreadable one says why at once and the others' features are cached.
     for (const [i, s] of scans.entries()) {
       useStore.getState().setAdaptScanStep({ index: i + 1, total: scans.length });
       useStore.getState().setAdaptScanState(s.key, 'reading');
       try {
         const f = await features(entry.id, s, seen, abort.signal);
-        labelled.push({ name: s.file.name, features: f.features, label: s.label! });
-        useStore.getState().setAdaptScanState(s.key, 'done', f.sequence);
+        labelled.push({ name: s.name, features: f.features, label: s.label! });
+        useStore.getState().setAdaptScanState(s.key, 'done', { sequence: f.sequence });
       } catch (err) {
-        useStore.getState().setAdaptScanState(s.key, 'failed');
-        throw err;
+        if (abort.signal.aborted) throw err;
+        failed++;
+        useStore.getState().setAdaptScanState(s.key, 'failed', { error: (err as Error).message });
       }
     }
     useStore.getState().setAdaptScanStep(null);
+    if (failed)
+      throw new Error(
+        `${failed} of ${scans.length} scans could not be read (the reason is shown on each): remove or replace them, and adapt again.`,
+      );
     const date = new Date();
     const id = adaptedId(entry.id, date, new Set((useStore.getState().registry ?? []).map((e) => e.id)));
     const run = await inference.adapt(

@@ -1,9 +1,59 @@
 import { describe, expect, it } from 'vitest';
 import { unzipSync } from 'fflate';
-import { adaptedId, bundleZip, checkLabels } from './adapt-rules.ts';
+import { adaptedId, bundleZip, checkLabels, checkScans, seriesName } from './adapt-rules.ts';
+import type { AdaptScan } from './adapt-slice.ts';
 
 const CLASSES = ['healthy', 'TSC'] as const;
 const scans = (...labels: (string | null)[]) => labels.map((label, i) => ({ name: `s${i}.nii.gz`, label }));
+
+describe('checkScans', () => {
+  const nifti = (label: string | null, state: AdaptScan['state'] = 'waiting') => ({
+    name: 'a.nii.gz',
+    label,
+    state,
+    source: { kind: 'nifti' as const, file: new File([], 'a.nii.gz') },
+  });
+  const six = ['healthy', 'TSC', 'healthy', 'TSC', 'healthy', 'TSC'].map((l) => nifti(l));
+
+  it('waits for DICOM files converting, then asks to remove what gave no scan, then checks the labels', () => {
+    const converting = { name: '3 DICOM files', label: null, state: 'converting' as const, source: null };
+    const none = { name: 'x.dcm', label: null, state: 'failed' as const, source: null };
+    expect(checkScans([...six, converting, none], CLASSES)).toEqual({
+      ok: false,
+      force: false,
+      message: 'Converting the DICOM files…',
+    });
+    expect(checkScans([...six, none, none], CLASSES).message).toBe(
+      'Remove the 2 items that gave no scan (the reason is shown on each).',
+    );
+    expect(checkScans([...six, none], CLASSES)).toMatchObject({
+      ok: false,
+      message: expect.stringMatching(/^Remove the item /),
+    });
+    expect(checkScans(six, CLASSES)).toEqual({ ok: true, force: false, message: null });
+  });
+
+  it('lets a scan that failed to read in the last run be tried again', () => {
+    expect(checkScans([...six.slice(1), nifti('healthy', 'failed')], CLASSES).ok).toBe(true);
+  });
+});
+
+describe('seriesName', () => {
+  it('names the series by number, then description, protocol or file name, with its dimensions', () => {
+    const s = {
+      id: 's0',
+      fileName: 'x_4.nii',
+      seriesNumber: 4,
+      seriesDescription: 'AX FLAIR',
+      protocolName: 'p',
+      dims: [64, 72, 24],
+    };
+    expect(seriesName(s)).toBe('DICOM series #4 AX FLAIR (64 × 72 × 24)');
+    expect(seriesName({ ...s, seriesNumber: null, seriesDescription: '', protocolName: '' })).toBe(
+      'DICOM series #? x_4.nii (64 × 72 × 24)',
+    );
+  });
+});
 
 describe('checkLabels', () => {
   it('waits for scans and for every label', () => {

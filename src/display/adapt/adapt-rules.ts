@@ -1,10 +1,13 @@
 /**
  * The adaptation panel's rules, pure so that they are unit-tested without a worker: whether the
- * labels can train (src/core/adapt's labelCounts, as `qumri adapt` checks them before any backbone
- * work), the adapted model's id, and the bundle folder as a zip.
+ * listed scans and their labels can train (src/core/adapt's labelCounts, as `qumri adapt` checks them
+ * before any backbone work), a DICOM series' name in the list, the adapted model's id, and the
+ * bundle folder as a zip.
  */
 import { zipSync } from 'fflate';
 import { AdaptError, labelCounts } from '../../core/adapt/index.ts';
+import type { DicomSeriesSummary } from '../../core/protocol.ts';
+import type { AdaptScan } from './adapt-slice.ts';
 
 export interface LabelCheck {
   /** The run can start (perhaps forced: `force`). */
@@ -33,6 +36,28 @@ export function checkLabels(
     }
     return { ok: false, force: false, message: err.message };
   }
+}
+
+/** checkLabels once every row holds a scan: none of its DICOM files still converting, none that gave no scan. */
+export function checkScans(
+  scans: readonly Pick<AdaptScan, 'name' | 'label' | 'state' | 'source'>[],
+  classes: readonly [string, string],
+): LabelCheck {
+  if (scans.some((s) => s.state === 'converting'))
+    return { ok: false, force: false, message: 'Converting the DICOM files…' };
+  const none = scans.filter((s) => !s.source).length;
+  if (none)
+    return {
+      ok: false,
+      force: false,
+      message: `Remove the ${none === 1 ? 'item' : `${none} items`} that gave no scan (the reason is shown on each).`,
+    };
+  return checkLabels(scans, classes);
+}
+
+/** A converted DICOM series as the list names it: number, description and dimensions. */
+export function seriesName(s: DicomSeriesSummary): string {
+  return `DICOM series #${s.seriesNumber ?? '?'} ${s.seriesDescription || s.protocolName || s.fileName} (${s.dims.join(' × ')})`;
 }
 
 /** `<source>-adapted-<UTC date and time>`, with -2, -3… when the list already holds it. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { planInput, type InputProbe } from './classify-input.ts';
+import { planAdaptInput, planInput, type InputProbe } from './classify-input.ts';
 
 const blank = new Uint8Array(132);
 const dicomHead = (() => {
@@ -35,5 +35,25 @@ describe('planInput', () => {
     expect(planInput([probe('x.json'), probe('y.txt')]).kind).toBe('error');
     expect(planInput([probe('x.json')])).toEqual({ kind: 'nifti', index: 0 });
     expect(planInput([]).kind).toBe('error');
+  });
+});
+
+describe('planAdaptInput', () => {
+  it('keeps every NIfTI file as a scan and converts the DICOM files of the same drop together', () => {
+    expect(
+      planAdaptInput([probe('a.nii.gz'), probe('IM1', dicomHead), probe('b', niftiHead), probe('IM2', dicomHead)]),
+    ).toEqual({ nifti: [0, 2], dicom: [1, 3] });
+  });
+  it('skips sidecars and clutter, and converts several extension-less files as planInput does', () => {
+    expect(planAdaptInput([probe('IM1'), probe('IM2'), probe('.DS_Store'), probe('a.json')])).toEqual({
+      nifti: [],
+      dicom: [0, 1],
+    });
+    expect(planAdaptInput([probe('x.json'), probe('DICOMDIR')])).toEqual({ nifti: [], dicom: [] });
+  });
+  it('converts a lone DICOM file, and lets the NIfTI reader explain a lone unknown one', () => {
+    expect(planAdaptInput([probe('a.nii'), probe('IM1', dicomHead)])).toEqual({ nifti: [0], dicom: [1] });
+    expect(planAdaptInput([probe('x.dcm')])).toEqual({ nifti: [], dicom: [0] });
+    expect(planAdaptInput([probe('notes.pdf.exe'), probe('a.nii')])).toEqual({ nifti: [0, 1], dicom: [] });
   });
 });

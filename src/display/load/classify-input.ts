@@ -1,4 +1,8 @@
-/** Decides how a set of dropped or picked files is loaded: one NIfTI, a DICOM series set, or an error. */
+/**
+ * Decides how a set of dropped or picked files is loaded: for the viewer one NIfTI, a DICOM series
+ * set, or an error; for the adaptation panel, which takes many scans at once, which files are NIfTI
+ * scans and which go to DICOM conversion together.
+ */
 
 export interface InputProbe {
   name: string;
@@ -58,4 +62,26 @@ export function planInput(files: InputProbe[]): InputPlan {
     return { kind: 'dicom', indices: candidates.filter(({ f }) => !looksNifti(f)).map(({ i }) => i) };
   // One file that is neither: the NIfTI reader explains what it is not.
   return { kind: 'nifti', index: candidates[0].i };
+}
+
+export interface AdaptInputPlan {
+  /** Each one scan. */
+  nifti: number[];
+  /** Converted together: every series among them is one scan. */
+  dicom: number[];
+}
+
+/**
+ * The adaptation panel's split of a drop, by the rules planInput applies: sidecars and OS clutter
+ * are skipped, NIfTI files are scans of their own, and the other files go to dcm2niix when one of
+ * them looks like DICOM or there are several; a lone unknown file goes to the NIfTI reader, which
+ * says what it is not.
+ */
+export function planAdaptInput(files: InputProbe[]): AdaptInputPlan {
+  const candidates = files.map((f, i) => ({ f, i })).filter(({ f }) => !IGNORED.test(f.name));
+  const nifti = candidates.filter(({ f }) => looksNifti(f)).map(({ i }) => i);
+  const rest = candidates.filter(({ f }) => !looksNifti(f));
+  if (rest.length === 1 && !looksDicom(rest[0].f))
+    return { nifti: [...nifti, rest[0].i].sort((a, b) => a - b), dicom: [] };
+  return { nifti, dicom: rest.map(({ i }) => i) };
 }

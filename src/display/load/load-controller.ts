@@ -6,10 +6,10 @@
 import { sha256Hex } from '../../core/bundle/hash.ts';
 import { isDemoScan } from '../../core/guard/demo-scans.ts';
 import type { ParseOptions } from '../../core/load/nifti.ts';
-import type { LoadResult, LoadWorkerApi } from '../../core/protocol.ts';
+import type { ConvertedSeries, LoadResult, LoadWorkerApi } from '../../core/protocol.ts';
 import { useStore } from '../store/index.ts';
 import { workerBridge } from '../worker-bridge.ts';
-import { planInput } from './classify-input.ts';
+import { planInput, type InputProbe } from './classify-input.ts';
 
 export interface PickedFile {
   file: File;
@@ -59,17 +59,28 @@ async function head(file: File): Promise<Uint8Array> {
   return new Uint8Array(await file.slice(0, 132).arrayBuffer());
 }
 
-/** Parses NIfTI bytes in the load worker without showing them (the adaptation panel's scans). */
+/** The first bytes of each file, for planInput and planAdaptInput (classify-input.ts). */
+export const probeFiles = (files: PickedFile[]): Promise<InputProbe[]> =>
+  Promise.all(files.map(async ({ file }) => ({ name: file.name, head: await head(file) })));
+
+// The adaptation panel's scans, read in the load worker without being shown.
+
+/** Parses NIfTI bytes. */
 export const parseInWorker = (bytes: Uint8Array, name: string): Promise<LoadResult> => api().loadNifti(bytes, name);
+
+/** Converts DICOM files and hands every series over; the viewer's pending series choice is untouched. */
+export const convertInWorker = (files: PickedFile[]) =>
+  api().convertDicomSeries(files.map(({ file, path }) => ({ file, path: path || file.name })));
+
+/** Parses a series convertInWorker returned. */
+export const parseConvertedInWorker = (series: ConvertedSeries): Promise<LoadResult> => api().loadConverted(series);
 
 /** Loads what the user dropped or picked; every failure ends as an error banner, never a throw. */
 export async function loadFiles(files: PickedFile[]): Promise<void> {
   performance.mark('qumri:load-start');
   const { setError, setLoading, setSeriesChoice } = useStore.getState();
   try {
-    const plan = planInput(
-      await Promise.all(files.map(async ({ file }) => ({ name: file.name, head: await head(file) }))),
-    );
+    const plan = planInput(await probeFiles(files));
     if (plan.kind === 'error') {
       lastRetry = null;
       setError({ code: 'not-nifti', message: plan.message, canTakeFirstVolume: false });
