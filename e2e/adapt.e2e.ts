@@ -1,10 +1,11 @@
 /**
  * e2e for the *Adapt to this site* panel (issue 22) on the tiny exported bundle tiny-qresnet, served
- * beside the app's models: six phantom heads dropped on the panel and labelled, a run cancelled (the
- * inference worker restarts and still classifies), a run to the end with progress per scan and per
- * fold, before/after numbers with intervals; the adapted model kept in IndexedDB, listed as adapted
- * here, classifying, surviving a reload, exported as a zip that holds a bundle the registry accepts,
- * removed; and no request leaving the origin. A second copy of the bundle fails its (made-up)
+ * beside the app's models: six phantom heads dropped on the panel and labelled, a run cancelled while
+ * reading the scans and one while fine-tuning (nothing kept, the inference worker restarts and still
+ * classifies), a run to the end with progress per scan and per fold, before/after numbers with
+ * intervals; the adapted model kept in IndexedDB, listed as adapted here, classifying, surviving a
+ * reload, exported as a zip that holds a bundle the registry accepts, removed; and no request leaving
+ * the origin. A second copy of the bundle fails its (made-up)
  * real-scan checks: the model adapted from it keeps that guard, and the page withholds its class on a
  * scan that is not a demo phantom exactly as `qumri classify --model <exported folder>` does. A DICOM
  * series dropped with NIfTI scans is one scan to label and adapt on; a DICOM file without pixel data
@@ -107,6 +108,29 @@ async function adaptAndKeep(page: Page): Promise<string> {
   return (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
 }
 
+/** Models kept in this browser's IndexedDB (src/core/bundle/local.ts), read directly rather than through the page's list. */
+function storedModels(page: Page): Promise<number> {
+  return page.evaluate(async () => {
+    const name = 'qumri-adapted-models';
+    // Opening a database that does not exist would create it without its stores.
+    if (!(await indexedDB.databases()).some((d) => d.name === name)) return 0;
+    const db = await new Promise<IDBDatabase>((ok, fail) => {
+      const r = indexedDB.open(name);
+      r.onsuccess = () => ok(r.result);
+      r.onerror = () => fail(r.error);
+    });
+    try {
+      return await new Promise<number>((ok, fail) => {
+        const r = db.transaction('manifests').objectStore('manifests').count();
+        r.onsuccess = () => ok(r.result);
+        r.onerror = () => fail(r.error);
+      });
+    } finally {
+      db.close();
+    }
+  });
+}
+
 /** Waits until the panel lists `n` scans, none of them still converting. */
 async function waitForRows(page: Page, n: number): Promise<void> {
   await page.waitForFunction(
@@ -160,6 +184,27 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   await page.click('[data-testid="classify-again"]');
   await probability(page, SOURCE);
 
+  // Cancelled during fine-tuning: a test hook holds the worker where its fine-tuning starts, so the
+  // click lands in that stage however fast the tiny head trains.
+  await page.evaluate(() => {
+    const w = window as unknown as { qumriInference: { holdNextAdaptation(): Promise<void> }; adaptHeld: boolean };
+    w.adaptHeld = false;
+    void w.qumriInference.holdNextAdaptation().then(() => (w.adaptHeld = true));
+  });
+  await page.click('[data-testid="adapt-run"]');
+  await page.waitForFunction(() => (window as unknown as { adaptHeld: boolean }).adaptHeld, undefined, {
+    timeout: 120_000,
+  });
+  await page.waitForSelector('[data-testid="adapt-progress"][data-stage="fine-tuning"]');
+  await page.click('[data-testid="adapt-cancel"]');
+  await page.waitForSelector('[data-testid="adapt-cancelled"]', { timeout: 60_000 });
+  assert((await page.locator('[data-testid="adapt-outcome"]').count()) === 0, 'no outcome after a cancel');
+  assert((await storedModels(page)) === 0, 'no adapted model stored after a cancel');
+  assert((await page.locator('[data-testid="adapted-model"]').count()) === 0, 'none listed as adapted here');
+  await page.click('[data-testid="classify-again"]');
+  await probability(page, SOURCE);
+
+  // A second run starts and goes to the end.
   await watchStages(page);
   await page.click('[data-testid="adapt-run"]');
   await page.waitForSelector('[data-testid="adapt-outcome"]', { timeout: 300_000 });
@@ -185,6 +230,7 @@ test('adapt tiny-qresnet on six phantoms (dropped and picked): cancel, run, keep
   // Kept: listed as adapted here, chosen, and it classifies the scan on view.
   await page.click('[data-testid="adapt-keep"]');
   await page.waitForSelector('[data-testid="adapt-saved"]');
+  assert((await storedModels(page)) === 1, 'the kept model is stored');
   const id = (await page.getAttribute('[data-testid="adapted-model"]', 'data-model'))!;
   assert(id.startsWith(`${SOURCE}-adapted-`), `adapted model id ${id}`);
   assert(

@@ -249,6 +249,19 @@ function throttled(onProgress: ((p: AdaptProgress) => void) | undefined): ((p: A
   };
 }
 
+let adaptHold: (() => void) | null = null;
+
+/**
+ * Test hook for the adapt e2e: the next `adapt` stops where fine-tuning starts and never goes on,
+ * so the test cancels during fine-tuning without racing it (milliseconds on a tiny model); resolves
+ * once that adapt is held. Nothing is held unless a test asks.
+ */
+export function holdNextAdaptation(): Promise<void> {
+  return new Promise((held) => {
+    adaptHold = held;
+  });
+}
+
 /**
  * InferenceApi.adapt: the model's bundle read again (verified) for its exact manifest bytes and
  * backbone, the head fine-tuned by src/core/adapt as `qumri adapt` does, the adapted bundle built.
@@ -259,6 +272,12 @@ export async function adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) =
   const bundle = await loadBundle(source, { maxBytes: cfg().maxModelBytes });
   const { manifest } = bundle;
   const kernel = bundle.head.layers.some((l) => l.type === 'quantum') ? await kernelFrom(kernelUrl) : null;
+  if (adaptHold) {
+    adaptHold();
+    adaptHold = null;
+    // Until the page cancels, which terminates this worker.
+    await new Promise<never>(() => {});
+  }
   const result = adaptHead(
     { head: bundle.head, classes: manifest.classes, threshold: manifest.threshold },
     req.scans,
@@ -334,6 +353,7 @@ Comlink.expose({
   classifySlice,
   scanFeatures,
   adapt,
+  holdNextAdaptation,
   quantumDetails,
   loseDevice,
   armDeviceLoss,

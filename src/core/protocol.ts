@@ -178,6 +178,8 @@ export interface InferenceApi {
   scanFeatures(modelId: string, volume: Volume): Promise<Float32Array>;
   /** Fine-tunes the model's head on the scans (adaptHead) and builds the adapted bundle; nothing is stored. */
   adapt(req: AdaptRequest, onProgress?: (p: AdaptProgress) => void): Promise<AdaptRun>;
+  /** Test hook: the next `adapt` waits where fine-tuning starts until the worker is stopped; resolves once it waits. */
+  holdNextAdaptation(): Promise<void>;
   /** Benchmark hook: `runs` timed backbone runs of a loaded model on one fixed input. */
   benchBackbone(modelId: string, runs: number): Promise<{ backend: string; ms: number[] }>;
   /** Test hooks for the device-loss e2e tests (src/core/backbone/web.ts). */

@@ -55,12 +55,15 @@ function Progress() {
       </div>
     );
   }
-  if (!p)
+  if (!p) {
+    // Every scan read: the worker prepares the fine-tuning (it reads the bundle again) until its first step.
+    const tuning = scans.every((s) => s.state === 'done');
     return (
-      <p className="small muted" data-testid="adapt-progress">
-        Starting…
+      <p className="small muted" data-testid="adapt-progress" data-stage={tuning ? 'fine-tuning' : 'starting'}>
+        {tuning ? 'Fine-tuning the head…' : 'Starting…'}
       </p>
     );
+  }
   // Cross-validation folds and the final fit, as one bar.
   const done = (p.fold - 1) * p.epochs + p.epoch;
   return (

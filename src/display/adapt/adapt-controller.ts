@@ -116,6 +116,7 @@ export async function runAdaptation(): Promise<void> {
   st.setAdaptOutcome(null);
   st.setAdaptProgress(null);
   st.setAdaptPhase('running');
+  for (const s of scans) st.setAdaptScanState(s.key, 'waiting');
   try {
     await inference.loadModel(entry.id, abort.signal);
     const labelled: LabelledScan[] = [];

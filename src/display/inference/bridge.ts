@@ -101,6 +101,9 @@ export const classifySliceInput = (modelId: string, input: Float32Array) => clas
 export const scanFeatures = (modelId: string, volume: Volume, signal?: AbortSignal) =>
   call(signal, (w) => w.scanFeatures(modelId, Comlink.transfer(volume, [volume.data.buffer])));
 
+/** Test hook (InferenceApi.holdNextAdaptation): resolves once the next adaptation waits where its fine-tuning starts. */
+export const holdNextAdaptation = () => call(undefined, (w) => w.holdNextAdaptation());
+
 /** Adapts a model (InferenceApi.adapt); aborting stops the worker, its models load again on the next call. */
 export const adapt = (req: AdaptRequest, onProgress: (p: AdaptProgress) => void, signal?: AbortSignal) =>
   call(signal, (w) => w.adapt(req, Comlink.proxy(onProgress)));
