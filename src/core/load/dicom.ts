@@ -29,6 +29,22 @@ export interface ConvertDeadline {
  */
 export const CONVERT_DEADLINE: ConvertDeadline = { baseMs: 10_000, msPerMB: 2_000 };
 
+/**
+ * The part of @niivue/dcm2niix's Dcm2niix that convertSeries uses: the page passes none and gets
+ * the package's (a Web Worker); `qumri adapt` passes src/cli/dcm2niix.ts's, the same WebAssembly
+ * build in a node worker thread.
+ */
+export interface Dcm2niixLike {
+  worker: { terminate(): void } | null;
+  init(): Promise<unknown>;
+  input(files: ArrayLike<File>): Dcm2niixRun;
+}
+export interface Dcm2niixRun {
+  bids(value: 'y'): Dcm2niixRun;
+  gzip(value: 'n'): Dcm2niixRun;
+  run(): Promise<File[]>;
+}
+
 const sizeText = (bytes: number) => (bytes >= 1e6 ? `${(bytes / 1e6).toFixed(1)} MB` : `${Math.ceil(bytes / 1e3)} kB`);
 
 /** `work`'s result, or `overdue()` thrown once `ms` have passed. */
@@ -92,15 +108,17 @@ const noSeries = (n: number) =>
 /**
  * Converts every series among the files (dcm2niix groups them), each with its NIfTI bytes and the
  * sidecar's hints; keeps nothing. A conversion past `deadline` is stopped (tests give a shorter one).
+ * `converter` makes the dcm2niix that runs it.
  */
 export async function convertSeries(
   files: DicomInputFile[],
   deadline: ConvertDeadline = CONVERT_DEADLINE,
+  converter: () => Dcm2niixLike = () => new Dcm2niix(),
 ): Promise<ConvertedSeries[]> {
   const input = files.map(({ file, path }) => Object.assign(file, { _webkitRelativePath: path }));
   // A fresh dcm2niix (Web Worker and WebAssembly instance) per conversion: the package's worker
   // creates /input on every run, so a second run on one instance fails.
-  const dcm2niix = new Dcm2niix();
+  const dcm2niix = converter();
   const convert = async () => {
     await dcm2niix.init();
     return dcm2niix
