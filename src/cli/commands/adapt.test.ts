@@ -1,17 +1,25 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { listBundles, loadBundle } from '../../core/bundle/index.ts';
 import { dirSource } from '../../core/bundle/node.ts';
+import { convertSeries } from '../../core/load/dicom.ts';
+import { stopDcm2niix } from '../../core/load/fuzz/dcm2niix-in-node.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
 import { ADAPT_DEFAULTS, type AdaptResult } from '../../core/adapt/index.ts';
 import { DEFAULT_CACHE, parseArgs, parseLabels, summary } from './adapt.ts';
+import { volumeToDicom, type SeriesOptions } from '../../../e2e/dicom-series.ts';
+
+// The page's DICOM conversion (the package's dcm2niix, a Web Worker there) run in node, to compare
+// its hash with the command's.
+vi.mock('@niivue/dcm2niix', () => import('../../core/load/fuzz/dcm2niix-in-node.ts'));
+afterAll(() => stopDcm2niix());
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -116,6 +124,72 @@ describe('qumri adapt', () => {
     expect(readFileSync(path.join(models, 'site-b', 'head.json'), 'utf8')).toBe(
       readFileSync(path.join(models, 'site-a', 'head.json'), 'utf8'),
     );
+  });
+
+  // A seventh scan (healthy) as a DICOM series in a folder of its own, extension-less slice files as scanners write them.
+  const seventh = phantomHead({ seed: 7, spacing: [3, 3, 3], contrast: { csf: 80, gm: 480, wm: 400 } }).volume;
+  const flair: SeriesOptions = { seriesNumber: 7, seriesDescription: 'AX FLAIR' };
+  const folder = (name: string, ...series: { name: string; bytes: Uint8Array }[][]): string => {
+    mkdirSync(path.join(dir, name));
+    for (const f of series.flat()) writeFileSync(path.join(dir, name, f.name), f.bytes);
+    return name;
+  };
+  const series = folder('series-7', volumeToDicom(seventh, flair));
+
+  it("adapts on NIfTI scans and a DICOM series folder, whose features are cached by the page's hash", async () => {
+    const r = adapt(
+      '--train',
+      labels([...scans, { file: series, label: 'healthy' }], 'mixed.csv'),
+      '--out',
+      path.join(dir, 'mixed-out'),
+      '--json',
+    );
+    expect(r.status).toBe(0);
+    expect(r.stderr).toMatch(/^\[7\/7\] series-7 \(healthy\): features in [\d.]+ s$/m);
+    expect(JSON.parse(r.stdout)).toMatchObject({
+      card: { scans: { healthy: 4, TSC: 3 }, cross_validation: 'leave-one-out (7 folds)' },
+    });
+    // The page hashes the series' NIfTI as its load worker converts it: the same bytes, the same cache entry.
+    const files = volumeToDicom(seventh, flair).map((f) => ({
+      file: new File([f.bytes.slice()], f.name),
+      path: f.name,
+    }));
+    const [page] = await convertSeries(files);
+    const sha = createHash('sha256').update(page.bytes).digest('hex');
+    expect(readdirSync(cache, { recursive: true }).map((p) => path.basename(String(p)))).toContain(`${sha}.f32`);
+  });
+
+  it.each([
+    [
+      'two series in one folder',
+      () =>
+        folder(
+          'two-series',
+          volumeToDicom(seventh, flair),
+          volumeToDicom(phantomHead({ seed: 8, spacing: [6, 6, 6] }).volume, {
+            seriesNumber: 3,
+            seriesDescription: 'AX T2 TSE',
+          }),
+        ),
+      /two-series: 2 DICOM series in one folder \(DICOM series #3 AX T2 TSE \(33 × 38 × 33\); DICOM series #7 AX FLAIR \(67 × 77 × 67\)\): .* move each series into a folder of its own/,
+    ],
+    [
+      'DICOM files without pixel data',
+      () => folder('no-pixels', volumeToDicom(seventh, { ...flair, pixelData: false })),
+      /no-pixels: no DICOM image series among its 67 file\(s\)/,
+    ],
+    ['an empty folder', () => folder('empty'), /empty: an empty folder/],
+    [
+      'one DICOM file instead of its folder',
+      () => `${series}/S7_IM0001`,
+      /series-7\/S7_IM0001: a DICOM file, one slice of a series: list the folder that holds the whole series instead/,
+    ],
+  ])('names a DICOM row with %s (exit 1, nothing written)', (_, make, message) => {
+    const out = path.join(dir, 'folder-out');
+    const r = adapt('--train', labels([...scans, { file: make(), label: 'healthy' }], 'folder.csv'), '--out', out);
+    expect(r.status).toBe(1);
+    expect(r.stderr).toMatch(message);
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses fewer than 3 scans of a class unless --force', () => {

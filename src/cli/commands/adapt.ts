@@ -1,11 +1,13 @@
 /**
  * `qumri adapt --model <id|path> --train <labels.csv> --out <dir>`: adapts a model's head to a site's
- * own labelled scans (issue 22) and writes the adapted bundle. Each scan is read and preprocessed as
- * classify does (classify.ts scanModelInput) and run once through the frozen backbone, its features
- * cached by the file's sha256; the fine-tuning, cross-validation and the bundle are src/core/adapt,
- * which the page shares. Everything runs on this machine: nothing is sent anywhere.
+ * own labelled scans (issue 22) and writes the adapted bundle. Each scan (a NIfTI file, or a folder
+ * of one DICOM series converted as the page converts one: ../dicom-folder.ts) is read and
+ * preprocessed as classify does (classify.ts scanModelInput) and run once through the frozen
+ * backbone, its features cached by the sha256 of the NIfTI bytes; the fine-tuning, cross-validation
+ * and the bundle are src/core/adapt, which the page shares. Everything runs on this machine: nothing
+ * is sent anywhere.
  */
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
@@ -26,8 +28,11 @@ import {
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
-import { parseNifti } from '../../core/load/nifti.ts';
+import { parseConverted } from '../../core/load/dicom.ts';
+import { parseNifti, type LoadedScan } from '../../core/load/nifti.ts';
+import { ScanError } from '../../core/load/scan-error.ts';
 import { loadKernel } from '../../core/quantum/index.ts';
+import { convertFolder } from '../dicom-folder.ts';
 import { classifierFor, scanModelInput, UsageError } from './classify.ts';
 
 /** Where features are cached unless --cache says otherwise: outside the bundle, so copying the bundle never copies them. */
@@ -41,9 +46,12 @@ export const usage = `usage: qumri adapt --model <id|path> --train <labels.csv> 
 
 Fine-tunes a model's head (dense and quantum parameters) on your own labelled scans and writes the
 adapted model as a bundle folder that \`qumri classify --model <dir>\` and the page load like any other.
-labels.csv has the columns file,label: a NIfTI scan (relative to the CSV's folder, or absolute) and
-one of the model's classes. Each scan is preprocessed exactly as classify does and run once through
-the model's frozen backbone; its features are cached by the file's sha256 in DIR/<model key>/.
+labels.csv has the columns file,label: a scan (relative to the CSV's folder, or absolute) and one of
+the model's classes. A scan is a NIfTI file, or a folder holding one DICOM series (its files, in
+subfolders too), converted to NIfTI with dcm2niix as the page converts one; a folder with no series
+or several is refused, naming the series found. Each scan is preprocessed exactly as classify does
+and run once through the model's frozen backbone; its features are cached by the sha256 of the file
+(of a series: of its converted NIfTI, as the page does) in DIR/<model key>/.
 How many fine-tuning steps to keep is chosen by cross-validation on your scans (leave-one-out up to
 24 scans, else stratified K-fold); the threshold and the Platt calibration are refitted on the
 cross-validated predictions. Printed and written into the bundle's model card: cross-validated AUC
@@ -193,6 +201,38 @@ async function cachedFeatures(file: string): Promise<Float32Array | null> {
   }
 }
 
+/**
+ * The bytes a scan's features are cached and compared by, and the scan parsed from them: a NIfTI
+ * file's own bytes, or for a folder its one DICOM series converted to NIfTI, whose bytes the page
+ * hashes too, so a cached feature means the same scan in both.
+ */
+async function readScan(row: LabelRow): Promise<{ bytes: Uint8Array; parse: () => LoadedScan }> {
+  if ((await stat(row.file)).isDirectory()) {
+    const series = await convertFolder(row.file);
+    return {
+      bytes: series.bytes,
+      parse: () => {
+        const r = parseConverted(series);
+        if (!r.ok) throw new Error(r.error.message);
+        return r.scan;
+      },
+    };
+  }
+  const bytes = new Uint8Array(await readFile(row.file));
+  return {
+    bytes,
+    parse: () => {
+      try {
+        return parseNifti(bytes, path.basename(row.file));
+      } catch (err) {
+        if (err instanceof ScanError && err.code === 'dicom-file')
+          throw new Error('a DICOM file, one slice of a series: list the folder that holds the whole series instead');
+        throw err;
+      }
+    },
+  };
+}
+
 /** Each scan's backbone features, from the cache or by preprocessing and one backbone run. */
 async function scanFeatures(
   rows: LabelRow[],
@@ -205,8 +245,8 @@ async function scanFeatures(
   const scans: LabelledScan[] = [];
   for (const [i, row] of rows.entries()) {
     const t0 = performance.now();
-    const bytes = new Uint8Array(
-      await readFile(row.file).catch((err: Error) => Promise.reject(new Error(`${row.name}: ${err.message}`))),
+    const { bytes, parse } = await readScan(row).catch((err: Error) =>
+      Promise.reject(new Error(`${row.name}: ${err.message}`)),
     );
     const sha = await sha256Hex(bytes);
     if (seen.has(sha))
@@ -218,7 +258,13 @@ async function scanFeatures(
     let features = await cachedFeatures(cacheFile);
     const cached = features !== null;
     if (!features) {
-      const input = scanModelInput(parseNifti(bytes, path.basename(row.file)), row.file, clf, preprocessed);
+      let scan: LoadedScan;
+      try {
+        scan = parse();
+      } catch (err) {
+        throw new Error(`${row.name}: ${(err as Error).message}`);
+      }
+      const input = scanModelInput(scan, row.file, clf, preprocessed);
       features = (await clf.backbone.run(input.data)).features;
       await writeAtomically(cacheFile, new Uint8Array(features.buffer, features.byteOffset, features.byteLength));
     }
