@@ -6,7 +6,7 @@
 import type { AdaptOptions, AdaptProgress, AdaptResult, LabelledScan } from './adapt/index.ts';
 import type { ProbeResult } from './backbone/web.ts';
 import type { Manifest, RegistryEntry } from './bundle/index.ts';
-import type { Judgement } from './guard/index.ts';
+import type { AcquisitionTimes, Judgement } from './guard/index.ts';
 import type { CircuitView } from './head/circuit-view.ts';
 import type { Prediction } from './head/classifier.ts';
 import type { QuantumDetails } from './head/kernel-engine.ts';
@@ -35,10 +35,11 @@ export interface DicomSeriesSummary {
   dims: number[];
 }
 
-/** One series dcm2niix converted: its summary and the NIfTI bytes it wrote. */
+/** One series dcm2niix converted: its summary, the NIfTI bytes it wrote and its sidecar's acquisition times. */
 export interface ConvertedSeries {
   summary: DicomSeriesSummary;
   bytes: Uint8Array;
+  acquisition: AcquisitionTimes;
 }
 
 export interface DicomInputFile {

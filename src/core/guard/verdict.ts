@@ -9,8 +9,10 @@ import type { ContentSequence } from './sequence-content.ts';
 
 export interface GuardInput {
   modelSequence: string;
-  /** From the image content; null when it could not be read (input already on the model grid). */
+  /** From the acquisition times or the image content; null when neither could be read. */
   detectedSequence: ContentSequence | null;
+  /** What it was read from (default: the image content). */
+  detectedFrom?: 'acquisition' | 'content';
   /** null when the bundle carries no OOD model. */
   oodScore: number | null;
   oodThreshold: number | null;
@@ -32,7 +34,7 @@ export function verdict(g: GuardInput): Verdict {
     reasons.push(
       g.detectedSequence === 'unknown'
         ? `the image's contrast does not read as ${g.modelSequence}`
-        : `the image reads as ${g.detectedSequence}, the model is for ${g.modelSequence}`,
+        : `the ${g.detectedFrom === 'acquisition' ? 'acquisition' : 'image'} reads as ${g.detectedSequence}, the model is for ${g.modelSequence}`,
     );
   }
   const inDistribution = g.oodScore === null || g.oodThreshold === null ? null : g.oodScore <= g.oodThreshold;

@@ -10,6 +10,7 @@ import { loadFailure } from './load-result.ts';
 import { parseNifti, type ParseOptions } from './nifti.ts';
 import { ScanError } from './scan-error.ts';
 import { detectSequence } from './sequence.ts';
+import { acquisitionTimes } from '../guard/sequence-acquisition.ts';
 
 const converted = new Map<string, ConvertedSeries>();
 
@@ -174,6 +175,7 @@ export async function convertSeries(
         dims: headerDims(bytes),
       },
       bytes,
+      acquisition: acquisitionTimes(sidecar),
     });
   }
   if (series.length === 0) throw noSeries(files.length);
@@ -198,8 +200,11 @@ export async function convertDicom(
   }
 }
 
-/** A converted series parsed, its sequence read from the file name and the sidecar's description and protocol. */
-export function parseConverted({ summary, bytes }: ConvertedSeries, opts: ParseOptions = {}): LoadResult {
+/**
+ * A converted series parsed, its sequence read from the file name and the sidecar's description and
+ * protocol, with the sidecar's acquisition times for the guard.
+ */
+export function parseConverted({ summary, bytes, acquisition }: ConvertedSeries, opts: ParseOptions = {}): LoadResult {
   try {
     const scan = parseNifti(bytes, summary.fileName, opts);
     scan.info.sequence = detectSequence({
@@ -207,6 +212,7 @@ export function parseConverted({ summary, bytes }: ConvertedSeries, opts: ParseO
       seriesDescription: summary.seriesDescription || undefined,
       protocolName: summary.protocolName || undefined,
     });
+    scan.info.acquisition = acquisition;
     return { ok: true, scan };
   } catch (e) {
     return loadFailure(e);

@@ -7,6 +7,7 @@ import { NIFTI_DATATYPES, UNSUPPORTED_NAMES, decodeVoxels } from './datatypes.ts
 import { isUsableAffine, orientationCode, quaternToMat, scaleMat, type Mat4 } from './affine.ts';
 import { MAX_VOXELS, MAX_VOXEL_MM, MIN_VOXEL_MM, formatBytes } from './limits.ts';
 import { detectSequence, type SequenceDetection } from './sequence.ts';
+import type { AcquisitionTimes } from '../guard/sequence-acquisition.ts';
 
 export interface ScanInfo {
   fileName: string;
@@ -21,6 +22,8 @@ export interface ScanInfo {
   intensityRange: [number, number];
   description: string;
   sequence: SequenceDetection;
+  /** A converted DICOM series' echo, repetition and inversion times, which the guard reads the sequence from too. */
+  acquisition?: AcquisitionTimes;
 }
 
 export interface LoadedScan {

@@ -1,0 +1,81 @@
+/**
+ * Sequence from the acquisition parameters a DICOM series records (issue 18), as dcm2niix's BIDS
+ * sidecar gives them, in seconds. They are the scanner's own account of the contrast, so where they
+ * name a sequence the guard takes it over the image content; where they name none (proton density,
+ * STIR, T2*, parameters missing) the content decides.
+ *
+ * - FLAIR: an inversion time that nulls CSF, roughly 1.8–2.8 s at 1.5–3 T (1.5–3.0 s accepted, 3D
+ *   FLAIR runs shorter), with a long echo time;
+ * - T1w: an inversion time near white matter's null, 0.3–1.5 s, with a short echo time (MPRAGE,
+ *   T1-FLAIR), or no inversion with a short echo and repetition time (spin echo T1, spoiled gradient echo);
+ * - T2w: no inversion, long echo and repetition times.
+ */
+import type { ContentSequence } from './sequence-content.ts';
+
+/** Seconds, as dcm2niix's sidecar gives them; null when the series does not record one. */
+export interface AcquisitionTimes {
+  echoTime: number | null;
+  repetitionTime: number | null;
+  inversionTime: number | null;
+}
+
+export const ACQUISITION_RULES = {
+  flairInversion: [1.5, 3.0],
+  t1Inversion: [0.3, 1.5],
+  /** Echo times: T2 contrast needs a long one, T1 contrast a short one. */
+  longEcho: 0.06,
+  shortEcho: 0.03,
+  /** Repetition times: long enough for T2 contrast; short enough for T1 contrast. */
+  longRepetition: 1.5,
+  shortRepetition: 1.0,
+} as const;
+
+const seconds = (v: unknown): number | null => (typeof v === 'number' && Number.isFinite(v) && v > 0 ? v : null);
+
+/** The times in a dcm2niix sidecar (parseSidecar's object). */
+export function acquisitionTimes(sidecar: Record<string, unknown>): AcquisitionTimes {
+  return {
+    echoTime: seconds(sidecar.EchoTime),
+    repetitionTime: seconds(sidecar.RepetitionTime),
+    inversionTime: seconds(sidecar.InversionTime),
+  };
+}
+
+export interface AcquisitionDetection {
+  sequence: Exclude<ContentSequence, 'unknown'>;
+  /** The times it was read from, in words. */
+  evidence: string;
+}
+
+const ms = (s: number) => `${Math.round(s * 1000 * 10) / 10} ms`;
+
+function describe({ echoTime, repetitionTime, inversionTime }: AcquisitionTimes): string {
+  return [
+    echoTime !== null && `TE ${ms(echoTime)}`,
+    repetitionTime !== null && `TR ${ms(repetitionTime)}`,
+    inversionTime !== null && `TI ${ms(inversionTime)}`,
+  ]
+    .filter(Boolean)
+    .join(', ');
+}
+
+/** The sequence the times name, or null when they name none of FLAIR, T2w and T1w. */
+export function detectSequenceFromAcquisition(t: AcquisitionTimes): AcquisitionDetection | null {
+  const r = ACQUISITION_RULES;
+  const { echoTime: te, repetitionTime: tr, inversionTime: ti } = t;
+  if (te === null) return null;
+  const within = (v: number, [lo, hi]: readonly [number, number]) => v >= lo && v <= hi;
+  const is = (sequence: AcquisitionDetection['sequence'], why: string): AcquisitionDetection => ({
+    sequence,
+    evidence: `acquisition ${describe(t)}: ${why}`,
+  });
+  if (ti !== null) {
+    if (within(ti, r.flairInversion) && te >= r.longEcho) return is('FLAIR', 'an inversion time that nulls CSF');
+    if (within(ti, r.t1Inversion) && te <= r.shortEcho) return is('T1w', 'an inversion time near white matter’s null');
+    return null;
+  }
+  if (tr === null) return null;
+  if (te >= r.longEcho && tr >= r.longRepetition) return is('T2w', 'long echo and repetition times, no inversion');
+  if (te <= r.shortEcho && tr <= r.shortRepetition) return is('T1w', 'short echo and repetition times, no inversion');
+  return null;
+}
