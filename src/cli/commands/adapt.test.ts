@@ -182,7 +182,7 @@ describe('qumri adapt', () => {
     [
       'one DICOM file instead of its folder',
       () => `${series}/S7_IM0001`,
-      /series-7\/S7_IM0001: a DICOM file, one slice of a series: list the folder that holds the whole series instead/,
+      /series-7\/S7_IM0001: a DICOM file, one slice of a series: name the folder that holds the whole series instead/,
     ],
   ])('names a DICOM row with %s (exit 1, nothing written)', (_, make, message) => {
     const out = path.join(dir, 'folder-out');

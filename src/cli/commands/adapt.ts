@@ -7,7 +7,7 @@
  * and the bundle are src/core/adapt, which the page shares. Everything runs on this machine: nothing
  * is sent anywhere.
  */
-import { mkdir, readFile, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { parseArgs as nodeParseArgs, type ParseArgsConfig } from 'node:util';
 import path from 'node:path';
@@ -28,11 +28,9 @@ import {
 import { loadBundle, sha256Hex, type LoadedBundle } from '../../core/bundle/index.ts';
 import { resolveModel } from '../../core/bundle/node.ts';
 import type { Classifier } from '../../core/head/classifier.ts';
-import { parseConverted } from '../../core/load/dicom.ts';
-import { parseNifti, type LoadedScan } from '../../core/load/nifti.ts';
-import { ScanError } from '../../core/load/scan-error.ts';
+import type { LoadedScan } from '../../core/load/nifti.ts';
 import { loadKernel } from '../../core/quantum/index.ts';
-import { convertFolder } from '../dicom-folder.ts';
+import { readScanInput } from '../dicom-folder.ts';
 import { classifierFor, scanModelInput, UsageError } from './classify.ts';
 
 /** Where features are cached unless --cache says otherwise: outside the bundle, so copying the bundle never copies them. */
@@ -201,38 +199,6 @@ async function cachedFeatures(file: string): Promise<Float32Array | null> {
   }
 }
 
-/**
- * The bytes a scan's features are cached and compared by, and the scan parsed from them: a NIfTI
- * file's own bytes, or for a folder its one DICOM series converted to NIfTI, whose bytes the page
- * hashes too, so a cached feature means the same scan in both.
- */
-async function readScan(row: LabelRow): Promise<{ bytes: Uint8Array; parse: () => LoadedScan }> {
-  if ((await stat(row.file)).isDirectory()) {
-    const series = await convertFolder(row.file);
-    return {
-      bytes: series.bytes,
-      parse: () => {
-        const r = parseConverted(series);
-        if (!r.ok) throw new Error(r.error.message);
-        return r.scan;
-      },
-    };
-  }
-  const bytes = new Uint8Array(await readFile(row.file));
-  return {
-    bytes,
-    parse: () => {
-      try {
-        return parseNifti(bytes, path.basename(row.file));
-      } catch (err) {
-        if (err instanceof ScanError && err.code === 'dicom-file')
-          throw new Error('a DICOM file, one slice of a series: list the folder that holds the whole series instead');
-        throw err;
-      }
-    },
-  };
-}
-
 /** Each scan's backbone features, from the cache or by preprocessing and one backbone run. */
 async function scanFeatures(
   rows: LabelRow[],
@@ -245,7 +211,7 @@ async function scanFeatures(
   const scans: LabelledScan[] = [];
   for (const [i, row] of rows.entries()) {
     const t0 = performance.now();
-    const { bytes, parse } = await readScan(row).catch((err: Error) =>
+    const { bytes, parse } = await readScanInput(row.file, 'list each folder on its own row').catch((err: Error) =>
       Promise.reject(new Error(`${row.name}: ${err.message}`)),
     );
     const sha = await sha256Hex(bytes);
