@@ -11,6 +11,10 @@ export interface SeriesOptions {
   studyUid?: string;
   /** false: files without the PixelData element (headers only), which no reader can turn into an image. */
   pixelData?: boolean;
+  /** Milliseconds, as DICOM records them: echo 90 and repetition 9000 unless given; no inversion unless given. */
+  echoTime?: number;
+  repetitionTime?: number;
+  inversionTime?: number;
 }
 
 const ROOT_UID = '2.25.31337';
@@ -55,8 +59,9 @@ export function volumeToDicom(vol: Volume, opts: SeriesOptions): FileSpec[] {
       AcquisitionTime: '120000',
       Manufacturer: 'QuMRI',
       MagneticFieldStrength: 3,
-      EchoTime: 90,
-      RepetitionTime: 9000,
+      EchoTime: opts.echoTime ?? 90,
+      RepetitionTime: opts.repetitionTime ?? 9000,
+      ...(opts.inversionTime === undefined ? {} : { InversionTime: opts.inversionTime }),
       SeriesNumber: opts.seriesNumber,
       SeriesDescription: opts.seriesDescription,
       ProtocolName: opts.protocolName ?? opts.seriesDescription,

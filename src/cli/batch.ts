@@ -122,17 +122,26 @@ export interface ResumePlan {
  * `--resume`: an input is done when an earlier row names the same file and sha256 and `finished(row)`
  * holds (the same model or spec, and a status of ok or skipped: failures are retried). `same(row)`
  * says whether an earlier row of a file that runs again is about this run (then it is dropped) or
- * about something else, e.g. another model, and is kept.
+ * about something else, e.g. another model, and is kept. `sha256Of` gives an input's sha256 as the
+ * command recorded it (default: of the file's bytes; null when unreadable).
  */
 export async function planResume(
   prior: CsvRecord[],
   files: string[],
-  { same, finished }: { same: (row: CsvRecord) => boolean; finished: (row: CsvRecord) => boolean },
+  {
+    same,
+    finished,
+    sha256Of = sha256OfFile,
+  }: {
+    same: (row: CsvRecord) => boolean;
+    finished: (row: CsvRecord) => boolean;
+    sha256Of?: (file: string) => Promise<string | null>;
+  },
 ): Promise<ResumePlan> {
   const done = new Map<number, CsvRecord>();
   for (const [i, file] of files.entries()) {
     const candidates = prior.filter((r) => r.file === file && finished(r));
-    const sha256 = candidates.length > 0 ? await sha256OfFile(file) : null;
+    const sha256 = candidates.length > 0 ? await sha256Of(file) : null;
     const match = candidates.filter((r) => r.sha256 === sha256).at(-1);
     if (match) done.set(i, match);
   }

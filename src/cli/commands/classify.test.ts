@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it, vi } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
@@ -10,6 +10,14 @@ import { parseCsv } from '../batch.ts';
 import { parseNifti } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { phantomHead } from '../../core/preprocess/testing/phantom-head.ts';
+import { convertSeries } from '../../core/load/dicom.ts';
+import { stopDcm2niix } from '../../core/load/fuzz/dcm2niix-in-node.ts';
+import { volumeToDicom, type SeriesOptions } from '../../../e2e/dicom-series.ts';
+
+// The page's DICOM conversion (the package's dcm2niix, a Web Worker there) run in node: the test
+// classifies its NIfTI output beside the series the command converts itself.
+vi.mock('@niivue/dcm2niix', () => import('../../core/load/fuzz/dcm2niix-in-node.ts'));
+afterAll(() => stopDcm2niix());
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const BIN = path.join(ROOT, 'bin/qumri.mjs');
@@ -375,5 +383,119 @@ describe('the withheld rule', () => {
     const [measured] = run(files.FLAIR, '--no-model-check');
     expect(measured.doubt ?? '').not.toMatch(/fails its checks/);
     expect(measured.probability).toBe(user.probability);
+  });
+});
+
+describe('DICOM series folders', () => {
+  // The withheld rule's FLAIR model and FLAIR-contrast phantom; --no-model-check so that only the
+  // per-scan checks speak (the shipped model fails its real-scan checks).
+  const model = path.join(ROOT, 'public/models/ms-flair-resnet34');
+  const dir = mkdtempSync(path.join(tmpdir(), 'qumri-dicom-'));
+  const volume = phantomHead({ contrast: { csf: 76, gm: 488, wm: 400 }, deepGrey: true, spacing: [1, 1, 4] }).volume;
+  const nifti = path.join(dir, 'head.nii.gz');
+  writeFileSync(nifti, writeNifti(volume, { gzip: true }));
+  // A 2D FLAIR's times (ms, as DICOM records them), and a spin-echo T1's: short echo and repetition, no inversion.
+  const flair: SeriesOptions = {
+    seriesNumber: 4,
+    seriesDescription: 'AX FLAIR',
+    echoTime: 90,
+    repetitionTime: 9000,
+    inversionTime: 2500,
+  };
+  const t1: SeriesOptions = { seriesNumber: 5, seriesDescription: 'AX T1 SE', echoTime: 12, repetitionTime: 500 };
+  const folder = (name: string, ...series: { name: string; bytes: Uint8Array }[][]): string => {
+    const p = path.join(dir, name);
+    mkdirSync(p, { recursive: true });
+    for (const f of series.flat()) writeFileSync(path.join(p, f.name), f.bytes);
+    return p;
+  };
+  const flairSeries = folder('flair-series', volumeToDicom(volume, flair));
+  const t1Series = folder('t1-series', volumeToDicom(volume, t1));
+
+  type Out = {
+    file: string;
+    status: string;
+    sequence: string | null;
+    detected_sequence: string | null;
+    in_distribution: boolean | null;
+    ood_score: number | null;
+    probability: number | null;
+    probability_calibrated: number | null;
+    class: string | null;
+    doubt: string | null;
+    sha256: string | null;
+    error: string | null;
+  };
+  const classify = (...args: string[]) =>
+    spawnSync('node', [BIN, 'classify', ...args, '--model', model, '--no-model-check', '--json'], { encoding: 'utf8' });
+
+  it("classifies a series folder beside a NIfTI file as the page's conversion of it, reading the sequence from its acquisition times", async () => {
+    const files = volumeToDicom(volume, flair).map((f) => ({
+      file: new File([f.bytes.slice()], f.name),
+      path: f.name,
+    }));
+    const [page] = await convertSeries(files);
+    expect(page.acquisition).toEqual({ echoTime: 0.09, repetitionTime: 9, inversionTime: 2.5 });
+    const converted = path.join(dir, 'converted.nii');
+    writeFileSync(converted, page.bytes);
+    const csv = path.join(dir, 'out.csv');
+    const r = classify(nifti, flairSeries, t1Series, converted, '--csv', csv);
+    expect(r.status).toBe(0);
+    const [head, series, t1Row, asNifti] = JSON.parse(r.stdout) as Out[];
+    expect([head, series, t1Row, asNifti].map((x) => [x.file, x.status])).toEqual([
+      [nifti, 'ok'],
+      [flairSeries, 'ok'],
+      [t1Series, 'ok'],
+      [converted, 'ok'],
+    ]);
+    // The same volume, the same bytes (hashed as the page hashes them), the same answer.
+    const sha = createHash('sha256').update(page.bytes).digest('hex');
+    expect(series.sha256).toBe(sha);
+    const answer = ({ probability, probability_calibrated, ood_score, in_distribution, class: c }: Out) => ({
+      probability,
+      probability_calibrated,
+      ood_score,
+      in_distribution,
+      class: c,
+    });
+    expect(answer(series)).toEqual(answer(asNifti));
+    expect(series).toMatchObject({ sequence: 'FLAIR', detected_sequence: 'FLAIR' });
+    expect(asNifti.detected_sequence).toBe('FLAIR');
+    expect(series.doubt ?? '').not.toMatch(/reads as/);
+    // The T1 acquisition of the same pixels: its description names no sequence the page knows and the
+    // image reads FLAIR, but its times say T1w.
+    expect(t1Row).toMatchObject({ sequence: 'unknown', detected_sequence: 'T1w', class: 'withheld' });
+    expect(t1Row.doubt).toMatch(/^the acquisition reads as T1w, the model is for FLAIR/);
+    expect(t1Row.probability).toBe(series.probability);
+    expect(r.stderr).toMatch(/^4 ok, 0 errors, 0 skipped$/m);
+
+    // --resume knows a series by its conversion's sha256.
+    const again = classify(nifti, flairSeries, '--csv', csv, '--resume');
+    expect(again.status).toBe(0);
+    expect(again.stderr).toMatch(/--resume: 2 of 2 inputs are already in .*out\.csv, not run again/);
+  });
+
+  it('a folder of several series or none, and a lone DICOM file, are error rows; the other inputs are still classified', () => {
+    const twoSeries = folder('two-series', volumeToDicom(volume, flair), volumeToDicom(volume, t1));
+    const noPixels = folder('no-pixels', volumeToDicom(volume, { ...flair, pixelData: false }));
+    const empty = folder('empty');
+    const junk = path.join(folder('junk'), 'IM0001');
+    writeFileSync(junk, new TextEncoder().encode('not a DICOM file'));
+    const slice = path.join(flairSeries, 'S4_IM0001');
+    const r = classify(nifti, twoSeries, noPixels, empty, path.dirname(junk), slice);
+    expect(r.status).toBe(1);
+    const rows = JSON.parse(r.stdout) as Out[];
+    expect(rows.map((x) => x.status)).toEqual(['ok', 'error', 'error', 'error', 'error', 'error']);
+    expect(rows[0].probability).toBeGreaterThan(0);
+    expect(rows.slice(1).map((x) => x.probability)).toEqual([null, null, null, null, null]);
+    const [, two, none, nothing, unreadable, lone] = rows.map((x) => x.error);
+    expect(two).toMatch(
+      /^2 DICOM series in one folder \(DICOM series #4 AX FLAIR \(\d+ × \d+ × \d+\); DICOM series #5 AX T1 SE \(\d+ × \d+ × \d+\)\): .* give each folder as an input/,
+    );
+    expect(none).toMatch(/^no DICOM image series among its \d+ file\(s\)/);
+    expect(nothing).toBe('an empty folder: a folder given as a scan holds one DICOM series');
+    expect(unreadable).toMatch(/^no DICOM image series among its 1 file\(s\)/);
+    expect(lone).toBe('a DICOM file, one slice of a series: name the folder that holds the whole series instead');
+    expect(r.stderr).toMatch(/^1 ok, 5 errors, 0 skipped$/m);
   });
 });

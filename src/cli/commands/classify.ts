@@ -1,10 +1,11 @@
 /**
  * `qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force] [--no-model-check]`:
- * classifies scans with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM kernel),
- * and with --explain writes each scan's Grad-CAM as the page overlays it. A file it cannot use gets
- * an error row and the batch goes on (../batch.ts).
+ * classifies scans (NIfTI files, or folders of one DICOM series converted as the page converts one:
+ * ../dicom-folder.ts) with a bundle in node (onnxruntime-node, the shared preprocessing, the WASM
+ * kernel), and with --explain writes each scan's Grad-CAM as the page overlays it. An input it cannot
+ * use gets an error row and the batch goes on (../batch.ts).
  */
-import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import {
   buildRow,
@@ -24,25 +25,26 @@ import { createNodeBackbone } from '../../core/backbone/node.ts';
 import { createClassifier, type Classifier } from '../../core/head/classifier.ts';
 import type { QuantumEngineFactory } from '../../core/head/index.ts';
 import { gradCam } from '../../core/explain/index.ts';
-import { parseNifti, type LoadedScan } from '../../core/load/nifti.ts';
+import type { LoadedScan } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
-import { isDemoScan, judge, type ContentDetection, type Verdict } from '../../core/guard/index.ts';
+import { isDemoScan, judge, type DetectedSequence, type Verdict } from '../../core/guard/index.ts';
 import type { GridInput } from '../../core/guard/sequence-content.ts';
 import type { Volume } from '../../core/volume.ts';
+import { readScanInput } from '../dicom-folder.ts';
 
 /** Everything known about one input when it is done; the columns below read from it. */
 interface Outcome {
   file: string;
-  /** Of the input file's bytes; null when it could not be read. */
+  /** Of the input file's bytes, or of a DICOM series' converted NIfTI (as the page hashes it); null when it could not be read. */
   sha256: string | null;
   model: string;
   status: Status;
   /** The sequence the header names (unknown when it names none). */
   sequence?: string;
   prediction?: { probability: number; calibrated?: number; label: string; oodScore?: number };
-  /** The sequence read from the image (null for --preprocessed input, which has no brain mask). */
-  detected?: ContentDetection | null;
+  /** The sequence read from a DICOM series' acquisition times or the image (null for --preprocessed NIfTI input, which has no brain mask). */
+  detected?: DetectedSequence | null;
   verdict?: Verdict;
   force: boolean;
   seconds: number;
@@ -74,13 +76,17 @@ export type Row = RowOf<typeof COLUMNS>;
 
 export const usage = `usage: qumri classify <files|dir> --model <id|path> [--csv out.csv [--resume]] [--json] [--preprocessed] [--explain DIR] [--threads N] [--force] [--no-model-check]
 
-Classifies NIfTI scans (.nii, .nii.gz; a folder is searched for them, not recursively) with a model
-bundle: a shipped id (see \`qumri models\`) or a bundle folder. One row per input, with the columns
+Classifies scans with a model bundle: a shipped id (see \`qumri models\`) or a bundle folder. An input
+is a NIfTI file (.nii, .nii.gz), a folder of them (not searched recursively), or a folder without
+NIfTI files holding one DICOM series (its files, subfolders too), converted by dcm2niix as the page
+converts a dropped series; give each series its own folder (e.g. study/*/). One row per input, with
+the columns
   ${Object.keys(COLUMNS).join(',')}
 status: ok; error (the error column says why, and the batch goes on); or skipped, for a folder's
 masks and label maps (integer voxels, at most 10 distinct values; named one by one, they are errors).
-class is withheld (the probability is still given) when the sequence read from the image content
-(detected_sequence: FLAIR, T2w, T1w or unknown) is not the model's, or when the scan is unlike the
+class is withheld (the probability is still given) when the detected sequence (detected_sequence:
+FLAIR, T2w, T1w or unknown; for a DICOM series from its echo, repetition and inversion times where
+they name one, else from the image content) is not the model's, or when the scan is unlike the
 training data (in_distribution false: ood_score above the model's threshold), or when the model
 fails its checks on real scans (its model card lists them) and the input is not one of the bundled
 demo phantoms (known by sha256); doubt says which.
@@ -90,7 +96,8 @@ probability_calibrated is P after the model's validation calibration (Platt).
                    experiments/real_scans.py does; the per-scan checks still apply)
   --csv FILE       write the rows as CSV, each appended as its input completes (a crash keeps them)
   --resume         with --csv: keep FILE's rows and do not run again the inputs it has with the
-                   same file, model and sha256 and status ok or skipped (errors are retried)
+                   same file, model and sha256 (a DICOM series': of its conversion) and status ok
+                   or skipped (errors are retried)
   --json           print the rows as a JSON array on stdout, one row per line as each input
                    completes (default: a table)
   --preprocessed   inputs are already on the model grid: skip preprocessing
@@ -150,22 +157,28 @@ export function parseArgs(argv: string[]): ClassifyArgs {
     else args.inputs.push(a);
   }
   if (!args.model) throw new UsageError('--model <id|path> is required');
-  if (args.inputs.length === 0) throw new UsageError('give at least one NIfTI file or folder');
+  if (args.inputs.length === 0) throw new UsageError('give at least one NIfTI file, folder or DICOM series folder');
   if (args.resume && !args.csv) throw new UsageError('--resume needs --csv FILE: the rows it resumes from');
   return args as ClassifyArgs;
 }
 
 const NIFTI = /\.nii(\.gz)?$/i;
 
+/** How classify takes several series: one folder each (convertFolder's advice). */
+const EACH_SERIES = 'give each folder as an input (e.g. qumri classify study/*/)';
+
 export interface Input {
   file: string;
   /** Found in a folder rather than named: a mask there is skipped, not an error. */
   fromFolder: boolean;
-  /** Why the argument gives no file to classify (missing, or a folder without NIfTI files). */
+  /** Why the argument gives no file to classify (missing). */
   problem?: string;
 }
 
-/** Expands folders into their NIfTI files (sorted); a missing path or an empty folder becomes an input with its problem. */
+/**
+ * Expands folders into their NIfTI files (sorted); a folder without any stays one input, a DICOM
+ * series (readScanInput), and a missing path becomes an input with its problem.
+ */
 export async function expandInputs(args: string[]): Promise<Input[]> {
   const inputs: Input[] = [];
   for (const p of args) {
@@ -173,8 +186,7 @@ export async function expandInputs(args: string[]): Promise<Input[]> {
     if (!s) inputs.push({ file: p, fromFolder: false, problem: `${p}: no such file or folder` });
     else if (s.isDirectory()) {
       const found = (await readdir(p)).filter((f) => NIFTI.test(f)).sort();
-      if (found.length === 0)
-        inputs.push({ file: p, fromFolder: false, problem: `${p}: the folder holds no .nii or .nii.gz file` });
+      if (found.length === 0) inputs.push({ file: p, fromFolder: false });
       else inputs.push(...found.map((f) => ({ file: path.join(p, f), fromFolder: true })));
     } else inputs.push({ file: p, fromFolder: false });
   }
@@ -280,9 +292,9 @@ async function classifyInto(
   camFile: string | undefined,
 ): Promise<void> {
   if (input.problem) throw new Error(input.problem);
-  const bytes = new Uint8Array(await readFile(input.file));
+  const { bytes, parse } = await readScanInput(input.file, EACH_SERIES);
   o.sha256 = await sha256Hex(bytes);
-  const { volume, info } = parseNifti(bytes, path.basename(input.file));
+  const { volume, info } = parse();
   o.sequence = info.sequence.sequence;
   const notScan = notAScan(volume);
   if (notScan && input.fromFolder) {
@@ -301,6 +313,7 @@ async function classifyInto(
   ({ detected: o.detected, verdict: o.verdict } = judge(clf.manifest, modelIn.grid, pred, {
     demoScan: isDemoScan(o.sha256),
     modelCheck: !args.noModelCheck,
+    acquisition: info.acquisition,
   }));
   if (camFile && pred.explain) {
     const cam = gradCam({
@@ -380,6 +393,12 @@ async function resumePlan(args: ClassifyArgs, files: string[], model: string): P
   return planResume(prior, files, {
     same: (r) => r.model === model,
     finished: (r) => r.model === model && (r.status === 'ok' || r.status === 'skipped'),
+    // The sha256 column holds what classifyInto hashed: a DICOM series' converted NIfTI.
+    sha256Of: (file) =>
+      readScanInput(file, EACH_SERIES).then(
+        ({ bytes }) => sha256Hex(bytes),
+        () => null,
+      ),
   });
 }
 
