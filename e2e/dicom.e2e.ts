@@ -7,16 +7,21 @@ import { makePhantom } from '../tools/phantom.ts';
 const dims: [number, number, number] = [64, 72, 24];
 const flair = makePhantom({ dims, spacing: [3, 3, 6], contrast: 'FLAIR', noise: 2, seed: 5 });
 const t2 = makePhantom({ dims, spacing: [3, 3, 6], contrast: 'T2w', noise: 2, seed: 6 });
+/** A 2D FLAIR's times (ms): without the inversion, volumeToDicom's default times read as T2w, and the page takes them over the description. */
+const flairTimes = { echoTime: 90, repetitionTime: 9000, inversionTime: 2500 };
 
 test('a DICOM series loads with the dimensions of its source volume', async ({ page, screenshot }) => {
   const v0 = await waitForScan(page, 0);
-  await dropFiles(page, volumeToDicom(flair, { seriesNumber: 4, seriesDescription: 't2_tirm_tra_dark-fluid' }));
+  await dropFiles(
+    page,
+    volumeToDicom(flair, { seriesNumber: 4, seriesDescription: 't2_tirm_tra_dark-fluid', ...flairTimes }),
+  );
   await waitForScan(page, v0, 60_000);
   const shown = await page.locator('[data-testid="header-dims"]').innerText();
   assert(shown === dims.join(' × '), `dims ${shown}, expected ${dims.join(' × ')}`);
   assert(
     (await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR',
-    'FLAIR from SeriesDescription',
+    'FLAIR from the acquisition times and SeriesDescription',
   );
   await screenshot('dicom-series');
 });
@@ -41,11 +46,11 @@ async function waitForDicom(page: Page, after: number): Promise<number> {
 
 test('a second DICOM drop loads too', async ({ page }) => {
   const v0 = await waitForScan(page, 0);
-  await dropFiles(page, volumeToDicom(flair, { seriesNumber: 2, seriesDescription: 'AX FLAIR' }));
+  await dropFiles(page, volumeToDicom(flair, { seriesNumber: 2, seriesDescription: 'AX FLAIR', ...flairTimes }));
   const v1 = await waitForDicom(page, v0);
   assert(
     (await page.locator('[data-testid="sequence-select"]').inputValue()) === 'FLAIR',
-    'first drop: FLAIR from SeriesDescription',
+    'first drop: FLAIR from the acquisition times and SeriesDescription',
   );
   await dropFiles(page, volumeToDicom(t2, { seriesNumber: 3, seriesDescription: 'AX T2 TSE' }));
   await waitForDicom(page, v1);
@@ -59,7 +64,7 @@ test('a second DICOM drop loads too', async ({ page }) => {
 test('several series: the user chooses one', async ({ page }) => {
   const v0 = await waitForScan(page, 0);
   await dropFiles(page, [
-    ...volumeToDicom(flair, { seriesNumber: 2, seriesDescription: 'AX FLAIR' }),
+    ...volumeToDicom(flair, { seriesNumber: 2, seriesDescription: 'AX FLAIR', ...flairTimes }),
     ...volumeToDicom(t2, { seriesNumber: 3, seriesDescription: 'AX T2 TSE' }),
   ]);
   await page.locator('[data-testid="series-chooser"]').waitFor({ timeout: 60_000 });

@@ -13,7 +13,12 @@ export { calibrate, type Calibration } from './calibration.ts';
 export { oodScore, type OodModel } from './ood.ts';
 export { detectSequenceFromContent, type ContentDetection, type ContentSequence } from './sequence-content.ts';
 export { isDemoScan } from './demo-scans.ts';
-export { acquisitionTimes, detectSequenceFromAcquisition, type AcquisitionTimes } from './sequence-acquisition.ts';
+export {
+  acquisitionTimes,
+  detectSequenceFromAcquisition,
+  scanSequence,
+  type AcquisitionTimes,
+} from './sequence-acquisition.ts';
 export { verdict, type Verdict } from './verdict.ts';
 
 /** The sequence an answer is judged by, and what it was read from. */

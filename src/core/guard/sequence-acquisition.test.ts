@@ -3,7 +3,12 @@ import type { Manifest } from '../bundle/manifest.ts';
 import { DEFAULT_SPEC, preprocess } from '../preprocess/index.ts';
 import { phantomHead } from '../preprocess/testing/phantom-head.ts';
 import { judge } from './index.ts';
-import { acquisitionTimes, detectSequenceFromAcquisition, type AcquisitionTimes } from './sequence-acquisition.ts';
+import {
+  acquisitionTimes,
+  detectSequenceFromAcquisition,
+  scanSequence,
+  type AcquisitionTimes,
+} from './sequence-acquisition.ts';
 
 const times = (echoTime: number | null, repetitionTime: number | null, inversionTime: number | null = null) =>
   ({ echoTime, repetitionTime, inversionTime }) satisfies AcquisitionTimes;
@@ -90,5 +95,34 @@ describe('judge with acquisition times', () => {
       from: 'acquisition',
     });
     expect(judge(manifest, null, pred, { demoScan: false, acquisition: times(0.02, 3) }).detected).toBeNull();
+  });
+});
+
+describe('the scan sequence the page asks about', () => {
+  const named = (sequence: 'FLAIR' | 'T2w' | 'unknown', evidence: string) =>
+    ({ sequence, source: sequence === 'unknown' ? 'none' : 'dicom', evidence }) as const;
+
+  it('takes the acquisition over the names where the times name a sequence', () => {
+    // An MPRAGE whose series fields name no sequence: T1w, not a FLAIR-or-T2w question.
+    expect(scanSequence(named('unknown', 'no FLAIR or T2w marker'), times(0.003, 2.3, 0.9))).toEqual({
+      sequence: 'T1w',
+      evidence: 'acquisition TE 3 ms, TR 2300 ms, TI 900 ms: an inversion time near white matter’s null',
+    });
+    expect(scanSequence(named('FLAIR', 'SeriesDescription "AX FLAIR"'), times(0.012, 0.5))).toEqual({
+      sequence: 'T1w',
+      evidence:
+        'acquisition TE 12 ms, TR 500 ms: short echo and repetition times, no inversion; SeriesDescription "AX FLAIR" reads as FLAIR',
+    });
+    expect(scanSequence(named('FLAIR', 'SeriesDescription "AX FLAIR"'), times(0.09, 9, 2.5))).toEqual({
+      sequence: 'FLAIR',
+      evidence: 'acquisition TE 90 ms, TR 9000 ms, TI 2500 ms: an inversion time that nulls CSF',
+    });
+  });
+
+  it('keeps the names where there are no times or they name nothing', () => {
+    const flair = named('FLAIR', 'BIDS suffix _FLAIR');
+    expect(scanSequence(flair)).toEqual({ sequence: 'FLAIR', evidence: 'BIDS suffix _FLAIR' });
+    expect(scanSequence(flair, times(0.02, 3))).toEqual({ sequence: 'FLAIR', evidence: 'BIDS suffix _FLAIR' });
+    expect(scanSequence(named('unknown', 'no marker'), times(null, null))).toMatchObject({ sequence: 'unknown' });
   });
 });

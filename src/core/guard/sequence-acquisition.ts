@@ -10,6 +10,7 @@
  *   T1-FLAIR), or no inversion with a short echo and repetition time (spin echo T1, spoiled gradient echo);
  * - T2w: no inversion, long echo and repetition times.
  */
+import type { SequenceDetection } from '../load/sequence.ts';
 import type { ContentSequence } from './sequence-content.ts';
 
 /** Seconds, as dcm2niix's sidecar gives them; null when the series does not record one. */
@@ -78,4 +79,22 @@ export function detectSequenceFromAcquisition(t: AcquisitionTimes): AcquisitionD
   if (te >= r.longEcho && tr >= r.longRepetition) return is('T2w', 'long echo and repetition times, no inversion');
   if (te <= r.shortEcho && tr <= r.shortRepetition) return is('T1w', 'short echo and repetition times, no inversion');
   return null;
+}
+
+/**
+ * The scan's sequence before any classification (the page asks the user about a mismatch with the
+ * model's): the acquisition times where they name one, as judge() takes them over the image, else
+ * the file name or series fields. The evidence says when those name another sequence than the times.
+ */
+export function scanSequence(
+  named: SequenceDetection,
+  acquisition?: AcquisitionTimes,
+): { sequence: ContentSequence; evidence: string } {
+  const acq = acquisition ? detectSequenceFromAcquisition(acquisition) : null;
+  if (!acq) return { sequence: named.sequence, evidence: named.evidence };
+  const differs =
+    named.sequence !== 'unknown' && named.sequence !== acq.sequence
+      ? `; ${named.evidence} reads as ${named.sequence}`
+      : '';
+  return { sequence: acq.sequence, evidence: `${acq.evidence}${differs}` };
 }

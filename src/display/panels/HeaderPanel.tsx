@@ -1,5 +1,6 @@
 /** Header panel: what the scan is (dims, voxels, orientation, type, range) and its sequence, overridable. */
 import { useStore, selectSequence } from '../store/index.ts';
+import { scanSequence } from '../../core/guard/sequence-acquisition.ts';
 import type { Sequence } from '../../core/load/sequence.ts';
 import { fmt } from './format.ts';
 
@@ -18,6 +19,7 @@ export function HeaderPanel() {
       </section>
     );
   const { volume, info } = scan;
+  const detected = scanSequence(info.sequence, info.acquisition);
   const rows: [string, string, string][] = [
     ['File', info.fileName, 'header-file'],
     ['Format', info.format, 'header-format'],
@@ -52,9 +54,13 @@ export function HeaderPanel() {
           id="sequence-select"
           data-testid="sequence-select"
           value={sequence}
-          onChange={(e) => setOverride(e.target.value === 'unknown' ? null : (e.target.value as Sequence))}
+          onChange={(e) => setOverride(e.target.value === detected.sequence ? null : (e.target.value as Sequence))}
         >
           {sequence === 'unknown' && <option value="unknown">Choose…</option>}
+          {/* A sequence no model is trained on (T1w, from a DICOM series' times) is listed only to show it, and to undo an override. */}
+          {!(CHOICES as string[]).includes(detected.sequence) && detected.sequence !== 'unknown' && (
+            <option value={detected.sequence}>{detected.sequence}</option>
+          )}
           {CHOICES.map((c) => (
             <option key={c} value={c}>
               {c}
@@ -62,7 +68,7 @@ export function HeaderPanel() {
           ))}
         </select>
         <p className="muted small" data-testid="sequence-evidence">
-          {override ? `Set by you (detected: ${info.sequence.sequence})` : `Detected from ${info.sequence.evidence}`}
+          {override ? `Set by you (detected: ${detected.sequence})` : `Detected from ${detected.evidence}`}
         </p>
         {sequence === 'unknown' && (
           <p className="warn small" role="alert" data-testid="sequence-required">

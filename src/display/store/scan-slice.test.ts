@@ -1,9 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { create } from 'zustand';
 import { createScanSlice, selectSequence, selectVolume, type ScanSlice } from './scan-slice.ts';
+import type { AcquisitionTimes } from '../../core/guard/sequence-acquisition.ts';
 import type { LoadedScan } from '../../core/load/nifti.ts';
 
-function scan(name: string, sequence: 'FLAIR' | 'T2w' | 'unknown' = 'unknown'): LoadedScan {
+function scan(
+  name: string,
+  sequence: 'FLAIR' | 'T2w' | 'unknown' = 'unknown',
+  acquisition?: AcquisitionTimes,
+): LoadedScan {
   return {
     volume: {
       dims: [2, 2, 2],
@@ -23,6 +28,7 @@ function scan(name: string, sequence: 'FLAIR' | 'T2w' | 'unknown' = 'unknown'): 
       intensityRange: [0, 0],
       description: '',
       sequence: { sequence, source: 'none', evidence: '' },
+      acquisition,
     },
   };
 }
@@ -56,6 +62,18 @@ describe('scan slice', () => {
       scanIsDemo: false,
     });
     expect(selectSequence(s.getState())).toBe('FLAIR');
+  });
+
+  it("a DICOM series' acquisition times decide the sequence where they name one; the user's choice still wins", () => {
+    const s = store();
+    const spinEchoT1 = { echoTime: 0.012, repetitionTime: 0.5, inversionTime: null };
+    s.getState().setScan(scan('t1', 'unknown', spinEchoT1), false);
+    expect(selectSequence(s.getState())).toBe('T1w');
+    s.getState().setSequenceOverride('FLAIR');
+    expect(selectSequence(s.getState())).toBe('FLAIR');
+    // Proton density (short echo, long repetition) names no sequence: the series fields decide.
+    s.getState().setScan(scan('pd', 'T2w', { echoTime: 0.02, repetitionTime: 3, inversionTime: null }), false);
+    expect(selectSequence(s.getState())).toBe('T2w');
   });
 
   it('without a scan the sequence is unknown and there is no volume', () => {

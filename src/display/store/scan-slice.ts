@@ -1,5 +1,7 @@
 /** The `scan` slice: the current scan (with its Volume), loading state, errors, DICOM series choice. */
 import type { StateCreator } from 'zustand';
+import { scanSequence } from '../../core/guard/sequence-acquisition.ts';
+import type { ContentSequence } from '../../core/guard/sequence-content.ts';
 import type { LoadedScan } from '../../core/load/nifti.ts';
 import type { Sequence } from '../../core/load/sequence.ts';
 import type { ScanErrorCode } from '../../core/load/scan-error.ts';
@@ -60,6 +62,9 @@ export const createScanSlice: StateCreator<ScanSlice, [], [], ScanSlice> = (set)
 /** The current volume, for preprocessing and inference. */
 export const selectVolume = (s: ScanSlice): Volume | null => s.scan?.volume ?? null;
 
-/** The sequence classification should use: the user's override, else the detected one. */
-export const selectSequence = (s: ScanSlice): Sequence =>
-  s.sequenceOverride ?? s.scan?.info.sequence.sequence ?? 'unknown';
+/**
+ * The sequence classification should use: the user's override, else the one detected (a DICOM
+ * series' acquisition times where they name one, else its names: core/guard's scanSequence).
+ */
+export const selectSequence = (s: ScanSlice): ContentSequence =>
+  s.sequenceOverride ?? (s.scan ? scanSequence(s.scan.info.sequence, s.scan.info.acquisition).sequence : 'unknown');
