@@ -1,7 +1,8 @@
 /**
  * e2e for the guards around an answer (issue 18): a T1w scan given to a FLAIR model is flagged from its
- * image content (its file name says FLAIR), and a scan unlike the training data is shown as unreliable;
- * both answers stay on the page, greyed, with the reason. Runs on WASM, with the shipped models.
+ * image content (its file name says FLAIR), a DICOM series from its acquisition times, and a scan
+ * unlike the training data is shown as unreliable; the answers stay on the page, greyed, with the
+ * reason. Runs on WASM, with the shipped models.
  */
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,7 +12,9 @@ import { fileURLToPath } from 'node:url';
 import type { Page } from 'playwright-core';
 import { writeNifti } from '../src/core/load/nifti-write.ts';
 import { phantomHead } from '../src/core/preprocess/testing/phantom-head.ts';
+import { makePhantom } from '../tools/phantom.ts';
 import { cliRow } from './cli.ts';
+import { volumeToDicom } from './dicom-series.ts';
 import { assert, baseUrl, dropFiles, run, test, waitForScan } from './harness.ts';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -49,6 +52,61 @@ test('a T1w scan named FLAIR is read as T1w and its answer shown greyed with the
   assert(r.withheld, 'the answer for a T1w scan given to a FLAIR model is withheld');
   assert(/reads as T1w, the model is for FLAIR/.test(r.reasons), `reasons: ${r.reasons}`);
   assert(r.label.length > 0, 'the greyed answer still shows its class');
+});
+
+test('a DICOM series is judged by its acquisition times: T1 times flag it for a FLAIR model, FLAIR times do not', async ({
+  page,
+  screenshot,
+}) => {
+  // FLAIR contrast in the pixels of both series: what differs is only the times the scanner recorded (ms).
+  const volume = makePhantom({ dims: [64, 72, 24], spacing: [3, 3, 6], contrast: 'FLAIR', noise: 2, seed: 5 });
+  // A series description that names no sequence, as an MPRAGE's often does: the page used to ask FLAIR or T2w.
+  const t1 = volumeToDicom(volume, { seriesNumber: 5, seriesDescription: 'AX SE', echoTime: 12, repetitionTime: 500 });
+  const flair = volumeToDicom(volume, {
+    seriesNumber: 6,
+    seriesDescription: 'AX 2D',
+    echoTime: 90,
+    repetitionTime: 9000,
+    inversionTime: 2500,
+  });
+  await page.goto(new URL('?backend=wasm', baseUrl).toString());
+  const v0 = await waitForScan(page, 0);
+  await page.selectOption('[data-testid="model-select"]', 'ms-flair-resnet34');
+  await resultOf(page, v0);
+
+  await dropFiles(page, t1);
+  const v1 = await waitForScan(page, v0, 60_000);
+  assert((await page.inputValue('[data-testid="sequence-select"]')) === 'T1w', 'the T1 series reads as T1w');
+  const evidence = await page.innerText('[data-testid="sequence-evidence"]');
+  assert(evidence.includes('acquisition TE 12 ms, TR 500 ms'), `header evidence: ${evidence}`);
+  assert((await page.locator('[data-testid="sequence-required"]').count()) === 0, 'asked to choose FLAIR or T2w');
+  const ask = await page.innerText('[data-testid="sequence-mismatch"]');
+  assert(/This is a T1w scan but .* trained on FLAIR/.test(ask), `mismatch prompt: ${ask}`);
+  await screenshot('guards-dicom-t1-times');
+  await page.click('[data-testid="confirm-mismatch"]');
+  const r1 = await resultOf(page, v1);
+  assert(r1.withheld, 'the answer for a T1-timed series given to a FLAIR model is withheld');
+  assert(r1.reasons.includes('the acquisition reads as T1w, the model is for FLAIR'), `reasons: ${r1.reasons}`);
+  assert(
+    r1.detected.startsWith('T1w (acquisition TE 12 ms, TR 500 ms: short echo and repetition times, no inversion'),
+    `card evidence: ${r1.detected}`,
+  );
+
+  await dropFiles(page, flair);
+  const v2 = await waitForScan(page, v1, 60_000);
+  assert(
+    (await page.inputValue('[data-testid="sequence-select"]')) === 'FLAIR',
+    'the FLAIR-timed series reads as FLAIR',
+  );
+  // No mismatch to confirm: the page classifies by itself.
+  const r2 = await resultOf(page, v2);
+  await screenshot('guards-dicom-flair-times');
+  assert(
+    r2.detected.startsWith('FLAIR (acquisition TE 90 ms, TR 9000 ms, TI 2500 ms: an inversion time that nulls CSF'),
+    `card evidence: ${r2.detected}`,
+  );
+  // It may still be withheld (the shipped models' real-scan checks, the OOD check), never for its sequence.
+  assert(!/reads as|does not read as/.test(r2.reasons), `withheld for its sequence: ${r2.reasons}`);
 });
 
 function cliOod(file: string, modelId: string): { inDistribution: boolean; score: number } {

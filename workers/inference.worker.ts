@@ -204,7 +204,7 @@ export async function classify(req: ClassifyRequest): Promise<ClassifyResult> {
     timings: { ...pred.timings, preprocessMs },
     gradCam: cam,
     gradCamCells: pred.explain?.featureMapDims.slice(1),
-    guard: judge(manifest, guardInput, pred, { demoScan: req.demoScan }),
+    guard: judge(manifest, guardInput, pred, { demoScan: req.demoScan, acquisition: req.acquisition }),
   };
   return cam ? Comlink.transfer(result, [cam.buffer]) : result;
 }

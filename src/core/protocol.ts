@@ -106,6 +106,8 @@ export interface ClassifyRequest {
   explain?: boolean;
   /** The file is one of the bundled demo phantoms (isDemoScan of its sha256): the model-level real-scan check does not apply. */
   demoScan: boolean;
+  /** A DICOM series' echo, repetition and inversion times (ScanInfo.acquisition): where they name a sequence, the guard judges by it. */
+  acquisition?: AcquisitionTimes;
 }
 
 export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'> {
@@ -116,7 +118,7 @@ export interface ClassifyResult extends Omit<Prediction, 'explain' | 'features'>
   gradCam?: Float32Array;
   /** The feature-map grid Grad-CAM was computed on (its resolution, before upsampling to the scan). */
   gradCamCells?: number[];
-  /** The sequence read from the image and whether the answer is withheld, and why (src/core/guard). */
+  /** The sequence read from the acquisition times or the image and whether the answer is withheld, and why (src/core/guard). */
   guard: Judgement;
 }
 

@@ -1,7 +1,7 @@
 /**
  * The answer: probability, class at the model's threshold, per-stage timings and the backend badge; two
- * columns in comparison mode. An answer the guards withhold (sequence read from the image, OOD check) is
- * still shown, greyed, under the reasons.
+ * columns in comparison mode. An answer the guards withhold (sequence read from a DICOM series'
+ * acquisition times or the image, OOD check) is still shown, greyed, under the reasons.
  */
 import { useStore } from '../store/index.ts';
 import type { ModelRun } from './inference-slice.ts';
@@ -63,8 +63,8 @@ function RunCard({ run, scanLoadMs }: { run: ModelRun; scanLoadMs: number | null
           </div>
         )}
         <div>
-          <dt>Sequence in the image</dt>
-          <dd data-testid="result-detected-sequence" title={detected?.evidence}>
+          <dt>{detected?.from === 'acquisition' ? 'Sequence (acquisition)' : 'Sequence in the image'}</dt>
+          <dd data-testid="result-detected-sequence" data-from={detected?.from} title={detected?.evidence}>
             {detected ? `${detected.sequence} (${detected.evidence})` : 'not read (input on the model grid)'}
           </dd>
         </div>

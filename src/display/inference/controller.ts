@@ -109,8 +109,8 @@ let runToken = 0;
 /** Classifies the current scan with the chosen model (and the comparison model), if allowed. */
 export async function classifyCurrent(): Promise<void> {
   const st = useStore.getState();
-  const volume = st.scan?.volume;
-  if (!volume || !st.modelId) return;
+  const scan = st.scan;
+  if (!scan || !st.modelId) return;
   const ids = [st.modelId, ...(st.compareId && st.compareId !== st.modelId ? [st.compareId] : [])];
   const manifests = ids.map((id) => st.registry?.find((e) => e.id === id)?.manifest);
   const seq = selectSequence(st);
@@ -128,9 +128,10 @@ export async function classifyCurrent(): Promise<void> {
       performance.mark('qumri:classify-start');
       const result = await bridge.classify({
         modelId: id,
-        volume,
+        volume: scan.volume,
         explain: !!model.manifest.outputs.feature_map,
         demoScan: st.scanIsDemo,
+        acquisition: scan.info.acquisition,
       });
       if (token !== runToken) return;
       runs.push({ modelId: id, manifest: model.manifest, model, result, scanVersion });
