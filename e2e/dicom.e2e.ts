@@ -7,7 +7,7 @@ import { makePhantom } from '../tools/phantom.ts';
 const dims: [number, number, number] = [64, 72, 24];
 const flair = makePhantom({ dims, spacing: [3, 3, 6], contrast: 'FLAIR', noise: 2, seed: 5 });
 const t2 = makePhantom({ dims, spacing: [3, 3, 6], contrast: 'T2w', noise: 2, seed: 6 });
-/** A 2D FLAIR's times (ms): without the inversion, volumeToDicom's default times read as T2w, and the page takes them over the description. */
+/** A 2D FLAIR's times (ms): with the inversion time the acquisition itself reads as FLAIR. */
 const flairTimes = { echoTime: 90, repetitionTime: 9000, inversionTime: 2500 };
 
 test('a DICOM series loads with the dimensions of its source volume', async ({ page, screenshot }) => {

@@ -8,7 +8,8 @@
  *   FLAIR runs shorter), with a long echo time;
  * - T1w: an inversion time near white matter's null, 0.3–1.5 s, with a short echo time (MPRAGE,
  *   T1-FLAIR), or no inversion with a short echo and repetition time (spin echo T1, spoiled gradient echo);
- * - T2w: no inversion, long echo and repetition times.
+ * - never T2w: a long echo and repetition time without an inversion time is T2w or a FLAIR whose
+ *   inversion time was not recorded (anonymisers and some exports drop it), so the content decides.
  */
 import type { SequenceDetection } from '../load/sequence.ts';
 import type { ContentSequence } from './sequence-content.ts';
@@ -23,11 +24,10 @@ export interface AcquisitionTimes {
 export const ACQUISITION_RULES = {
   flairInversion: [1.5, 3.0],
   t1Inversion: [0.3, 1.5],
-  /** Echo times: T2 contrast needs a long one, T1 contrast a short one. */
+  /** Echo times: FLAIR's T2 contrast needs a long one, T1 contrast a short one. */
   longEcho: 0.06,
   shortEcho: 0.03,
-  /** Repetition times: long enough for T2 contrast; short enough for T1 contrast. */
-  longRepetition: 1.5,
+  /** Repetition time short enough for T1 contrast. */
   shortRepetition: 1.0,
 } as const;
 
@@ -60,7 +60,7 @@ function describe({ echoTime, repetitionTime, inversionTime }: AcquisitionTimes)
     .join(', ');
 }
 
-/** The sequence the times name, or null when they name none of FLAIR, T2w and T1w. */
+/** The sequence the times name, or null when they name neither FLAIR nor T1w. */
 export function detectSequenceFromAcquisition(t: AcquisitionTimes): AcquisitionDetection | null {
   const r = ACQUISITION_RULES;
   const { echoTime: te, repetitionTime: tr, inversionTime: ti } = t;
@@ -76,7 +76,6 @@ export function detectSequenceFromAcquisition(t: AcquisitionTimes): AcquisitionD
     return null;
   }
   if (tr === null) return null;
-  if (te >= r.longEcho && tr >= r.longRepetition) return is('T2w', 'long echo and repetition times, no inversion');
   if (te <= r.shortEcho && tr <= r.shortRepetition) return is('T1w', 'short echo and repetition times, no inversion');
   return null;
 }
