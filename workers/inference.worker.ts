@@ -42,7 +42,7 @@ import { gradCam } from '../src/core/explain/index.ts';
 import { parsePreprocessSpec, preprocess } from '../src/core/preprocess/index.ts';
 import { asGridVolume, sliceInput } from '../src/core/preprocess/slice2d.ts';
 import { judge } from '../src/core/guard/index.ts';
-import type { GridInput } from '../src/core/guard/sequence-content.ts';
+import { contentInput, type GridInput } from '../src/core/guard/sequence-content.ts';
 import type {
   AdaptRequest,
   AdaptRun,
@@ -168,7 +168,7 @@ function modelInput(
     return { input: volume.data, gridAffine: volume.affine, guardInput: null };
   }
   const pre = preprocess(volume, parsePreprocessSpec(manifest.preprocess));
-  return { input: pre.data, gridAffine: pre.affine, gridMask: pre.mask, guardInput: pre };
+  return { input: pre.data, gridAffine: pre.affine, gridMask: pre.mask, guardInput: contentInput(pre) };
 }
 
 function loaded(modelId: string): { clf: Classifier; backbone: WebBackbone } {

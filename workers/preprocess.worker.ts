@@ -19,7 +19,7 @@ type Progress = (e: ProgressEvent) => void;
 
 export function preprocessVolume(volume: Volume, spec: unknown, onProgress?: Progress): PreprocessResult {
   const result = preprocess(volume, parsePreprocessSpec(spec), onProgress);
-  return Comlink.transfer(result, [result.data.buffer, result.mask.buffer]);
+  return Comlink.transfer(result, [result.data.buffer, result.mask.buffer, result.resampled.buffer]);
 }
 
 export function preprocessBytes(

@@ -29,7 +29,7 @@ import type { LoadedScan } from '../../core/load/nifti.ts';
 import { writeNifti } from '../../core/load/nifti-write.ts';
 import { parsePreprocessSpec, preprocess } from '../../core/preprocess/index.ts';
 import { isDemoScan, judge, type DetectedSequence, type Verdict } from '../../core/guard/index.ts';
-import type { GridInput } from '../../core/guard/sequence-content.ts';
+import { contentInput, type GridInput } from '../../core/guard/sequence-content.ts';
 import type { Volume } from '../../core/volume.ts';
 import { readScanInput } from '../dicom-folder.ts';
 
@@ -212,7 +212,7 @@ function modelInput(volume: Volume, file: string, clf: Classifier, preprocessed:
     return { data: volume.data, affine: volume.affine, grid: null };
   }
   const pre = preprocess(volume, parsePreprocessSpec(clf.manifest.preprocess));
-  return { data: pre.data, affine: pre.affine, mask: pre.mask, grid: pre };
+  return { data: pre.data, affine: pre.affine, mask: pre.mask, grid: contentInput(pre) };
 }
 
 /**

@@ -2,7 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SPEC, preprocess } from '../preprocess/index.ts';
 import { phantomHead, type PhantomOptions } from '../preprocess/testing/phantom-head.ts';
 import type { Volume } from '../volume.ts';
-import { CONTENT_RULES, decideSequence, detectSequenceFromContent } from './sequence-content.ts';
+import {
+  CONTENT_RULES,
+  contentFeatures,
+  contentInput,
+  decideSequence,
+  detectSequenceFromContent,
+} from './sequence-content.ts';
 
 // Tissue signals relative to white matter (400): FLAIR and T2w as synth/calibration.json measured them on
 // the project's real scans (cortex 1.22 and 1.28 × WM, CSF 0.19 on FLAIR; T2w CSF 3 × WM, the middle of
@@ -88,5 +94,23 @@ describe('sequence from content', () => {
     expect(b.brightTail).toBeCloseTo(a.brightTail, 2);
     expect(b.darkTail).toBeCloseTo(a.darkTail, 2);
     expect(b.topTail).toBeCloseTo(a.topTail, 2);
+  });
+
+  it("reads the grid under its own normalisation, not the model's: a T2w stays T2w for a median-normalised model", () => {
+    const { volume } = phantomHead({ contrast: CONTRASTS.T2w });
+    const byDefault = preprocess(volume, spec);
+    const reference = preprocess(volume, {
+      ...spec,
+      normalize: { method: 'reference', low: 0.5, reference: 50, value: 0.4 },
+    });
+    // The model's input clips CSF (3 × white matter) at 2.5 × the median: read as is, the bright tail shrinks.
+    expect(contentFeatures(reference).brightTail).toBeLessThan(0.8 * contentFeatures(byDefault).brightTail);
+    const seen = contentFeatures(contentInput(reference));
+    const expected = contentFeatures(byDefault);
+    // Same resampled grid and mask, same rule: equal up to float32 rounding of the one normalisation.
+    expect(seen.brightTail).toBeCloseTo(expected.brightTail, 5);
+    expect(seen.darkTail).toBeCloseTo(expected.darkTail, 5);
+    expect(seen.topTail).toBeCloseTo(expected.topTail, 5);
+    expect(decideSequence(seen).sequence).toBe('T2w');
   });
 });

@@ -13,8 +13,13 @@
  *   ends in a sharp edge, with only noise and shading above it.
  *
  * Tails are ratios of percentile differences (the centre's after subtracting the brain's 1st
- * percentile): the percentile normalisation is a positive affine map, which leaves them unchanged.
+ * percentile): a positive affine map of the intensities leaves them unchanged, but clipping does not,
+ * so the detector reads the grid under the normalisation its thresholds were measured with
+ * (CONTENT_NORMALIZE), whatever the model's: a model normalised to its median clips a T2w's CSF.
  */
+import { normalizeInMask } from '../preprocess/normalize.ts';
+import type { PreprocessResult } from '../preprocess/pipeline.ts';
+import type { PreprocessSpec } from '../preprocess/spec.ts';
 import { percentilesInPlace } from '../preprocess/stats.ts';
 
 export type ContentSequence = 'FLAIR' | 'T2w' | 'T1w' | 'unknown';
@@ -68,6 +73,14 @@ export interface GridInput {
   data: Float32Array;
   mask: Uint8Array;
   grid: readonly [number, number, number];
+}
+
+/** The rule CONTENT_RULES were measured under (the default preprocessing's). */
+export const CONTENT_NORMALIZE: PreprocessSpec['normalize'] = { method: 'percentile', low: 0.5, high: 99.5 };
+
+/** The grid as the detector reads it: the preprocessing's resampled intensities under CONTENT_NORMALIZE. */
+export function contentInput(pre: Pick<PreprocessResult, 'resampled' | 'mask' | 'grid'>): GridInput {
+  return { data: normalizeInMask(pre.resampled, pre.mask, CONTENT_NORMALIZE).data, mask: pre.mask, grid: pre.grid };
 }
 
 /** The measurements behind the decision; pure, for tests and the results page. */

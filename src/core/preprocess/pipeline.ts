@@ -34,6 +34,8 @@ export interface PreprocessResult {
   maskSource: 'extracted' | 'stripped-input' | 'head';
   /** Raw intensities mapped to 0 and 1. */
   intensityRange: [number, number];
+  /** The grid's intensities before normalisation: the guards read them under their own rule, not the model's. */
+  resampled: Float32Array;
   steps: { name: StepName; ms: number }[];
 }
 
@@ -129,6 +131,7 @@ export function preprocess(
     skullStripped: brain.stripped && spec.brain_extraction === 'auto',
     maskSource: brain.source,
     intensityRange: norm.range,
+    resampled: data,
     steps,
   };
 }
