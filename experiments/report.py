@@ -742,7 +742,7 @@ def section_mixed(folder: str) -> list[str]:
         "**The real-scan columns of these candidates are not an independent test**: the JHU scans and their twins are "
         "in the candidates' validation split (early stopping, threshold, calibration and the OOD threshold saw them), "
         "and ms_patient01 is in their training split. Only the shipped models' *Real scans* rows are out of sample.\n",
-        "| Model | lesion-map pre-training | subjects (scans) | pre-training val loss | best val loss | synthetic test AUC "
+        "| Model (variant) | lesion-map pre-training | subjects (scans) | pre-training val loss | best val loss | synthetic test AUC "
         "(95 % CI) | paired twins | train | " + " | ".join(REAL_RATES[k] for k in keys) + " |",
         "|---|---|---|---|---|---|---|---|" + "---|" * len(keys),
     ]
@@ -754,7 +754,7 @@ def section_mixed(folder: str) -> list[str]:
         for r in sorted(load_records(d), key=lambda r: r["id"]):
             c, rates, pre = r["cohort"], real.get(r["id"], {}), r["pretraining"]
             L.append(
-                f"| `{r['id']}` | {pre['epochs_run']} epochs | {c['n_subjects']} ({c['n_scans']}) | "
+                f"| `{r['id']}` ({os.path.basename(d)}) | {pre['epochs_run']} epochs | {c['n_subjects']} ({c['n_scans']}) | "
                 f"{f3(pre['best_val_loss'])} | {f3(r['best_val_loss'])} | {ci(r['test']['auc'])} | "
                 f"{pct(r['paired']['rate'])} | {r['wall_time_s']['train'] / 60:.1f} min | "
                 + " | ".join(ratio_text(rates.get(k)) for k in keys)
@@ -863,6 +863,12 @@ def section_adapt_site(folder: str) -> list[str]:
 PROBE = "lesion-probe"  # experiments.lesion_probe and experiments.lesion_grid: where lesion evidence survives
 
 
+def probe_run(r: dict) -> str:
+    """The run a probed checkpoint belongs to (runs/<run>/…), which names its cohort and preprocessing."""
+    parts = r["ckpt"].split("/")
+    return parts[1] if parts[0] == "runs" and len(parts) > 2 else r["ckpt"]
+
+
 def section_lesion_probe(folder: str) -> list[str]:
     """Diagnostics behind the real-scan failure: linear probes of the backbone, and the grid, without training."""
     d = os.path.join(folder, PROBE)
@@ -874,7 +880,7 @@ def section_lesion_probe(folder: str) -> list[str]:
                 probes.append(json.load(f))
     if not (probes and os.path.exists(grid)):
         return []
-    probes.sort(key=lambda r: r["ckpt_epochs"])
+    probes.sort(key=lambda r: (r["cohort"], r["ckpt_epochs"]))
     with open(grid) as f:
         gr = json.load(f)
     first = probes[0]
@@ -887,10 +893,10 @@ def section_lesion_probe(folder: str) -> list[str]:
         "**Linear probes** of the mixed cohort's lesion-map pre-trained backbone ("
         + ", ".join(f"`{r['ckpt']}` after {r['ckpt_epochs']} epochs" for r in probes)
         + "): per stage, channels pooled by mean or max and the stage's own lesion-map probe, fitted on the train "
-        f"split ({first['n']['train']} scans), C chosen on the synthetic validation scans; real pairs are the "
+        f"split ({', '.join(sorted({str(r['n']['train']) for r in probes}))} scans), C chosen on the synthetic validation scans; real pairs are the "
         f"{first['real_val_scans']} real validation scans (JHU MS FLAIR and their twins), never fitted. Per "
         "pre-training: synthetic test AUC / real validation AUC / real pairs with the patient above its twin.\n",
-        "| Features | dim | " + " | ".join(f"{r['ckpt_epochs']} epochs" for r in probes) + " |",
+        "| Features | dim | " + " | ".join(f"{probe_run(r)}, {r['ckpt_epochs']} epochs" for r in probes) + " |",
         "|---|---|" + "---|" * len(probes),
     ]
     by = [{r["features"]: r for r in p["results"]} for p in probes]
