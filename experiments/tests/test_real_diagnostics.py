@@ -36,6 +36,7 @@ def test_report_section_renders_both_records(tmp_path):
     (d / "ms-flair-mix.json").write_text(
         json.dumps(
             {
+                "cohort": "data/prepared/x/cohort.csv",
                 "ckpt": "runs/x/ckpt.pt",
                 "ckpt_epochs": 20,
                 "n": {"train": 10, "val": 4, "test": 4},
