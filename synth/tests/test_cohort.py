@@ -168,3 +168,14 @@ def test_output_goes_through_qumri_preprocess(small_cohorts, tmp_path):
         out = tmp_path / "pp" / pathlib.Path(r["path"]).name
         img = nib.load(str(out))
         assert img.shape == (64, 64, 64) and img.get_fdata().max() > 0
+
+
+def test_slice_levels_anchor_the_head_median():
+    """synth.slices2d.levels, with the same numbers as the page's sliceLevels test (slice2d.test.ts)."""
+    from synth.slices2d import levels
+
+    parts = [(0, 10), (2, 10), (100, 70), (200, 8), (400, 2)]
+    img = np.concatenate([np.full(n, v, np.float32) for v, n in parts])
+    out = levels(img)
+    assert [int(out[np.argmax(img == v)]) for v, _ in parts] == [0, 2, 102, 204, 255]
+    assert not levels(np.zeros(16, np.float32)).any()

@@ -10,6 +10,7 @@ import {
   orientedSlice,
   pictureInput,
   pictureToInput,
+  sliceLevels,
   resizeBilinear,
   sliceIndexAt,
   sliceInput,
@@ -108,11 +109,11 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
     const s = trainingSlice(flat.data, flat.dims, flat.affine, 'axial', 1);
     const row = (r: number) => Array.from(s.subarray(r * 224, (r + 1) * 224));
     for (const r of [0, 55, 168, 223]) expect(row(r)).toEqual(new Array(224).fill(0));
-    expect(row(112).slice(6, 218)).toEqual(new Array(212).fill(255));
+    expect(row(112).slice(6, 218)).toEqual(new Array(212).fill(102)); // all head median: 0.4 · 255
     // The export's zoom blends the outer half source pixel with the zeros outside (grid-constant), like its PNGs.
     for (const v of [row(112)[0], row(112)[223], row(56)[112], row(167)[112]]) {
       expect(v).toBeGreaterThan(0);
-      expect(v).toBeLessThan(255);
+      expect(v).toBeLessThan(102);
     }
     // An odd padding (224 − 101 rows) puts the extra row at the bottom, like the export's floor division: rows 61..161.
     const odd = orientedVolume([20, 9, 1], [1, 1, 1], () => 5);
@@ -121,18 +122,36 @@ describe('2D model inputs follow the training export (synth/slices2d.py, trainin
     // Anisotropic voxels: 20 × 0.5 mm by 10 × 1 mm is square, so it fills the picture.
     const square = orientedVolume([20, 10, 3], [0.5, 1, 1], () => 5);
     const q = trainingSlice(square.data, square.dims, square.affine, 'axial', 1);
-    expect(Array.from(q.subarray(112 * 224 + 12, 112 * 224 + 212))).toEqual(new Array(200).fill(255));
+    // A uniform head is all median: 0.4 · 255 = 102.
+    expect(Array.from(q.subarray(112 * 224 + 12, 112 * 224 + 212))).toEqual(new Array(200).fill(102));
     expect(q[112 * 224]).toBeGreaterThan(0);
     expect(q[112]).toBeGreaterThan(0);
   });
 
-  it('maps the 99.5th percentile of the positive pixels to 255 (no low window)', () => {
-    // Values 1..100 along x: the low end stays above 0 (a 0.5–99.5 window would map it to 0).
+  it('maps the head median to 102 and keeps lesions up to 2.5x it unclipped', () => {
+    // 10 zero pixels (padding), 10 of dim background, 70 of tissue, 8 of lesion (2x), 2 brighter than 2.5x.
+    // The positive pixels' 99th percentile is 400, so the head is above 60: its median is 100 -> 102.
+    const parts: [number, number][] = [
+      [0, 10],
+      [2, 10],
+      [100, 70],
+      [200, 8],
+      [400, 2],
+    ];
+    const fitted = Float32Array.from(parts.flatMap(([v, n]) => new Array<number>(n).fill(v)));
+    const levels = sliceLevels(fitted);
+    expect(parts.map(([v]) => levels[fitted.indexOf(v)])).toEqual([0, 2, 102, 204, 255]);
+    // (The p99.5 -> 255 rule this replaced put this tissue at 64, under the brightest pixels' scale.)
+    expect(sliceLevels(new Float32Array(16))).toEqual(new Uint8Array(16));
+  });
+
+  it('keeps the low end of a ramp above 0 (no low window)', () => {
     const ramp = orientedVolume([100, 100, 1], [1, 1, 1], ([x]) => x + 1);
     const s = trainingSlice(ramp.data, ramp.dims, ramp.affine, 'axial', 0);
     const middle = s.subarray(112 * 224, 113 * 224);
-    // Radiological: the patient's right (x = 100, brightest) on the left.
-    expect(middle[1]).toBe(255);
+    // Radiological: the patient's right (x = 100, brightest) on the left, below 255: 100 < 2.5 x the head median.
+    expect(middle[1]).toBeGreaterThan(middle[111]);
+    expect(middle[1]).toBeLessThan(255);
     expect(middle[222]).toBeGreaterThan(0);
     expect(middle[222]).toBeLessThan(10);
   });

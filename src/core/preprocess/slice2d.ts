@@ -179,7 +179,7 @@ function percentileSorted(sorted: Float32Array, q: number): number {
  * normal (RAS x for sagittal, z for axial: the export's slice_index); axial with the patient's right
  * on the left and anterior up, sagittal with anterior on the left and superior up, whatever the
  * viewer's convention; fitted into size×size keeping the physical aspect (bilinear, zero-padded);
- * the 99.5th percentile of its positive pixels → 255.
+ * the median of its head pixels → 0.4·255 (sliceLevels).
  */
 export function trainingSlice(
   data: ArrayLike<number>,
@@ -207,11 +207,26 @@ export function trainingSlice(
     for (let c = 0; c < cols; c++)
       img[r * cols + c] = data[rowOffset + voxel(colAxis, cols - 1 - c) * stride[perm[colAxis]]];
   }
-  const fitted = fitSquare(img, rows, cols, [mm[rowAxis], mm[colAxis]], size);
+  return sliceLevels(fitSquare(img, rows, cols, [mm[rowAxis], mm[colAxis]], size));
+}
+
+/** Head pixels: above this fraction of the slice's 99th percentile (synth/slices2d.py HEAD_FRACTION). */
+const HEAD_FRACTION = 0.15;
+/** The head's median as a fraction of 255 (synth/slices2d.py MEDIAN_LEVEL). */
+const MEDIAN_LEVEL = 0.4;
+
+/**
+ * 8-bit levels of a fitted slice (synth/slices2d.py `levels`): the median of its head pixels → 0.4·255,
+ * clipped at 255, so lesions up to 2.5× the median keep their contrast. numpy 1.24 returns its
+ * percentiles in float64; each derived scalar is rounded to float32 once, as the export does.
+ */
+export function sliceLevels(fitted: Float32Array): Uint8Array {
+  const levels = new Uint8Array(fitted.length);
   const positive = fitted.filter((v) => v > 0).sort();
-  // numpy 1.24 divides the float32 image by the percentile cast to float32, then multiplies in float32.
-  const top = Math.fround(positive.length > 0 ? percentileSorted(positive, 99.5) : 1);
-  const levels = new Uint8Array(size * size);
+  if (positive.length === 0) return levels;
+  const cut = Math.fround(HEAD_FRACTION * percentileSorted(positive, 99));
+  const head = positive.filter((v) => v > cut);
+  const top = Math.fround(percentileSorted(head, 50) / MEDIAN_LEVEL);
   for (let p = 0; p < levels.length; p++)
     levels[p] = Math.min(255, Math.max(0, roundHalfEven(Math.fround(Math.fround(fitted[p] / top) * 255))));
   return levels;
