@@ -470,6 +470,13 @@ def main(argv: list[str] | None = None) -> int:
         default="",
         help="backbone.pt of training.pretrain (lesion-map pre-training on this cohort's train split)",
     )
+    ap.add_argument(
+        "--head_init",
+        default="random",
+        choices=["random", "fit"],
+        help="fit: the head fitted on the fixed backbone's standardised features first (training.head_fit); "
+        "with --epochs=0 nothing else trains",
+    )
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--ship", action="store_true")
     ap.add_argument(
@@ -526,6 +533,7 @@ def main(argv: list[str] | None = None) -> int:
         patience=args.patience,
         seed=1,
         init_backbone=args.init_backbone,
+        head_init=args.head_init,
         num_threads=args.threads,
         progress=False,
     )
@@ -569,11 +577,14 @@ def main(argv: list[str] | None = None) -> int:
             "test": "reported metrics, pointing game, paired twins only",
         },
         "history": ckpt["history"],
+        "head_fit": ckpt.get("head_fit"),
         "epochs_run": ckpt["epoch"] + 1,
         "best_val_loss": ckpt["best_val_loss"],
         "pretraining": pretraining_summary(args.init_backbone, splits),
         "wall_time_s": {
-            "train": round(sum(h["seconds"] for h in ckpt["history"]), 1),
+            "train": round(
+                sum(h["seconds"] for h in ckpt["history"]) + (ckpt.get("head_fit") or {}).get("seconds", 0), 1
+            ),
             "evaluate_and_analyse": round(t2 - t1, 1),
             "this_invocation": round(t2 - t0, 1),
         },

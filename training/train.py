@@ -34,6 +34,7 @@ from tqdm import tqdm
 from . import data as D
 from .checkpoint import load_backbone_init, load_checkpoint, save_checkpoint
 from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
+from .head_fit import fit_head, pooled_features
 from .models import Classifier, ModelConfig, build_model
 from .prepare import load_spec_beside
 
@@ -69,6 +70,7 @@ class TrainConfig:
     pretrained: str = ""
     freeze: bool = True
     init_backbone: str = ""  # 3D: backbone.pt from training.pretrain (lesion-map pre-training)
+    head_init: str = "random"  # random | fit: fitted on the fixed backbone's standardised features (head_fit.py)
     # optimisation
     epochs: int = 50
     batch_size: int = 4
@@ -86,6 +88,9 @@ class TrainConfig:
     progress: bool = True  # per-batch bar (terminals only); the per-epoch line with ETA is always printed
     # search
     optuna_trials: int = 0
+
+
+HEAD_INITS = ("random", "fit")
 
 
 def model_config(cfg: TrainConfig) -> ModelConfig:
@@ -135,7 +140,11 @@ def check_config(cfg: TrainConfig) -> None:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     if not cfg.backbone_lr_scale > 0:
         raise SystemExit(f"--backbone_lr_scale must be positive, got {cfg.backbone_lr_scale}")
-    if not 0 <= cfg.head_warmup < cfg.epochs:
+    if cfg.head_init not in HEAD_INITS:
+        raise SystemExit(f"--head_init must be one of {HEAD_INITS}, got {cfg.head_init!r}")
+    if cfg.epochs == 0 and cfg.head_init != "fit":
+        raise SystemExit("--epochs=0 trains nothing unless --head_init=fit fits the head")
+    if cfg.epochs > 0 and not 0 <= cfg.head_warmup < cfg.epochs:
         raise SystemExit(f"--head_warmup must be at least 0 and below --epochs={cfg.epochs}, got {cfg.head_warmup}")
 
 
@@ -220,7 +229,14 @@ def build_data(cfg: TrainConfig, proc: Process) -> Data:
 
 def new_state() -> dict:
     """What a checkpoint carries from one epoch to the next, before the first."""
-    return {"epoch": -1, "best_val_loss": math.inf, "best_model": None, "bad_epochs": 0, "history": []}
+    return {
+        "epoch": -1,
+        "best_val_loss": math.inf,
+        "best_model": None,
+        "bad_epochs": 0,
+        "history": [],
+        "head_fit": None,
+    }
 
 
 @dataclass
@@ -260,7 +276,7 @@ def resume(
     torch.set_rng_state(ckpt["torch_rng"])
     if ckpt.get("cuda_rng") and device.type == "cuda":
         torch.cuda.set_rng_state(ckpt["cuda_rng"], device)
-    return {k: ckpt[k] for k in new_state()}
+    return {k: ckpt.get(k, v) for k, v in new_state().items()}
 
 
 def build(cfg: TrainConfig, proc: Process) -> Run:
@@ -280,6 +296,8 @@ def build(cfg: TrainConfig, proc: Process) -> Run:
     elif cfg.init_backbone:
         load_backbone_init(model, cfg.init_backbone, cfg.backbone, cfg.width)
         proc.log(f"backbone initialised from {cfg.init_backbone}")
+    if cfg.head_init == "fit" and state["epoch"] == -1:
+        fit_initial_head(cfg, proc, data, model, state)
     if proc.ddp and cfg.head_warmup:
         raise SystemExit("--head_warmup needs a single process: DDP fixes which parameters get gradients")
     net = model
@@ -287,6 +305,28 @@ def build(cfg: TrainConfig, proc: Process) -> Run:
         device_ids = [proc.device] if proc.device.type == "cuda" else None
         net = torch.nn.parallel.DistributedDataParallel(model, device_ids=device_ids)
     return Run(cfg, proc, data, margs, model, net, backbone_params, optimizer, state, ckpt_path)
+
+
+def fit_initial_head(cfg: TrainConfig, proc: Process, data: Data, model: Classifier, state: dict) -> None:
+    """The head fitted on the fixed backbone's features becomes the first candidate: fine-tuning epochs
+    are kept only where they lower the validation loss below it."""
+    plain = D.VolumeDataset(D.rows_in(data.rows, data.splits, "train"), data.shape, cache_gb=cfg.cache_gb)
+    loader = torch.utils.data.DataLoader(plain, cfg.batch_size)
+    t0 = time.time()
+    fit = fit_head(
+        model.head,
+        pooled_features(model.backbone, loader, proc.device),
+        pooled_features(model.backbone, data.val_loader, proc.device),
+        cfg.seed,
+    )
+    fit["seconds"] = time.time() - t0
+    state["head_fit"] = fit
+    state["best_val_loss"] = evaluate_loss(model, data.val_loader, proc.device)
+    state["best_model"] = {k: v.detach().clone().cpu() for k, v in model.state_dict().items()}
+    proc.log(
+        f"head fitted on fixed features: L2 {fit['l2']:g}, restart {fit['restart']}, "
+        f"train {fit['train_loss']:.4f}  val {state['best_val_loss']:.4f}  {fit['seconds']:.1f} s"
+    )
 
 
 def train_epoch(run: Run, epoch: int) -> tuple[float, bool, float]:

@@ -289,6 +289,30 @@ def test_head_warmup_trains_the_head_alone_then_everything(run):
         train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=3", "--head_warmup=3"], TrainConfig()))
 
 
+def test_fitted_head_is_the_first_candidate(run):
+    out = str(run["root"] / "fitted")
+    fitted_only = run_train(run["manifest"], out, "--head_init=fit", "--epochs=0")
+    assert fitted_only.returncode == 0, fitted_only.stderr[-3000:]
+    assert "head fitted on fixed features" in fitted_only.stderr
+    fitted = load_checkpoint(os.path.join(out, "ckpt.pt"))
+    assert fitted["done"] and fitted["history"] == [] and fitted["head_fit"]["l2"] > 0
+    torch.manual_seed(1)  # the run's seed before it builds the model: the head it started from
+    initial = build_model(fitted["model_args"]).state_dict()["head.0.linear.weight"]
+    assert not torch.equal(fitted["best_model"]["head.0.linear.weight"], initial)
+    # the whole model's validation loss equals the fit's on cached standardised features (float32 sums)
+    assert fitted["best_val_loss"] == pytest.approx(fitted["head_fit"]["val_loss"], abs=1e-4)
+    out = str(run["root"] / "fitted-tuned")
+    assert run_train(run["manifest"], out, "--head_init=fit", "--epochs=2").returncode == 0
+    tuned = load_checkpoint(os.path.join(out, "ckpt.pt"))
+    losses = [h["val_loss"] for h in tuned["history"]]
+    assert len(losses) == 2
+    assert tuned["best_val_loss"] == pytest.approx(min(tuned["head_fit"]["val_loss"], *losses), abs=1e-4)
+    with pytest.raises(SystemExit, match="epochs=0 trains nothing"):
+        train(parse_overrides([f"--manifest={run['manifest']}", "--epochs=0"], TrainConfig()))
+    with pytest.raises(SystemExit, match="head_init must be one of"):
+        train(parse_overrides([f"--manifest={run['manifest']}", "--head_init=probe"], TrainConfig()))
+
+
 def test_backbone_learns_at_a_fraction_of_the_heads_rate(run):
     cfg = parse_overrides(
         [
