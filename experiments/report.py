@@ -962,21 +962,29 @@ def section_normalisation(d: str) -> list[str]:
         "**The normalisation.** The same score on "
         + ", ".join(f"`{c}`" for c in cohorts)
         + f" ({recs[0]['n']['synthetic_test']} synthetic test and {recs[0]['n']['real_val']} real validation scans), "
-        "prepared with each intensity rule (docs/preprocess-spec.md):\n",
-        "| Normalisation | k | synthetic test AUC | real val AUC | real pairs, patient above twin |",
-        "|---|---|---|---|---|",
+        "prepared with each intensity rule (docs/preprocess-spec.md) and, under `reference`, on finer grids "
+        "(both cohorts hold the same subjects and splits):\n",
+        "| Normalisation | Grid | k | synthetic test AUC | real val AUC | real pairs, patient above twin |",
+        "|---|---|---|---|---|---|",
     ]
+    seen = set()  # a later record's same-rule 64³ baseline repeats an earlier record's rows
     for r in recs:
         for x in r["results"]:
+            key = (describe_normalize(r["normalize"]), x["grid"], x["k"])
+            if key in seen:
+                continue
+            seen.add(key)
             L.append(
-                f"| {describe_normalize(r['normalize'])} | {x['k']} | {f3(x['synthetic_test_auc'])} | "
+                f"| {describe_normalize(r['normalize'])} | {x['grid']}³ | {x['k']} | {f3(x['synthetic_test_auc'])} | "
                 f"{f3(x['real_val_auc'])} | {x['real_pairs_patient_above_twin']} |"
             )
     return L + [
         "",
         "A lesion load of about 0.5 % of the brain sits at the 99.5th percentile, so `percentile` clips the lesions "
         "flat together with the brightest normal tissue, and removing them lowers that percentile and brightens "
-        "the whole lesion-removed twin; the median does not move with a few percent of bright voxels.",
+        "the whole lesion-removed twin; the median does not move with a few percent of bright voxels. Under "
+        "`reference`, 96³ and 128³ raise the best synthetic test AUC (k = 3) by 0.01–0.02 over 64³ and move the "
+        "real pairs by at most one: the grid is not what keeps the learned models below 0.80.",
     ]
 
 
