@@ -327,6 +327,7 @@ def lesion_map(args, pooled: str) -> str:
             patience=args.lesionmap_epochs,
             batch_size=args.batch_size,
             lr=args.lesionmap_lr,
+            loss=args.lesionmap_loss,
             num_threads=args.threads,
         )
     )
@@ -596,6 +597,12 @@ def main(argv: list[str] | None = None) -> int:
         help="> 0: initialise the backbone by 2D lesion-map pre-training (training.pretrain) this long",
     )
     ap.add_argument("--lesionmap_lr", type=float, default=1e-3)
+    ap.add_argument(
+        "--lesionmap_loss",
+        default="bce_dice",
+        choices=["bce_dice", "dice"],
+        help="training.pretrain's map loss; dice: lesions are well under 1 %% of a slice's blocks",
+    )
     ap.add_argument("--head_epochs", type=int, default=200)
     ap.add_argument("--head_patience", type=int, default=20)
     ap.add_argument("--batch_size", type=int, default=16)

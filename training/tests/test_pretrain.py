@@ -1,5 +1,6 @@
 """Lesion-map pre-training: masks follow the image under augmentation, block targets, the run
 (resume, output) and initialising a classifier from it."""
+import dataclasses
 import os
 
 import numpy as np
@@ -10,7 +11,16 @@ from training import data as D
 from training.checkpoint import load_backbone_init
 from training.config import parse_overrides
 from training.models import build_model
-from training.pretrain import STAGE_CHANNELS_2D, LesionMapNet, PretrainConfig, block_targets, lr_at, map_loss, pretrain
+from training.pretrain import (
+    STAGE_CHANNELS_2D,
+    LesionMapNet,
+    PretrainConfig,
+    block_targets,
+    lr_at,
+    map_loss,
+    pretrain,
+    without_stopping,
+)
 
 from .cohort import make_cohort
 
@@ -72,6 +82,23 @@ def test_map_loss_is_low_for_the_right_map_and_high_for_the_wrong_one():
     t[0, 0, 1, 2, 3] = 1
     right, wrong = (t * 2 - 1) * 8, (1 - 2 * t) * 8
     assert map_loss(right, t) < 0.05 < 1 < map_loss(wrong, t)
+
+
+def test_dice_loss_drops_the_cross_entropy_and_old_runs_keep_theirs():
+    t = torch.zeros(2, 1, 8, 8)
+    t[0, 0, 3, 4] = 1
+    logits = torch.randn(2, 1, 8, 8)
+    p = torch.sigmoid(logits)
+    soft_dice = 1 - (2 * (p * t).sum() + 1) / (p.sum() + t.sum() + 1)
+    torch.testing.assert_close(map_loss(logits, t, "dice"), soft_dice)
+    bce = torch.nn.functional.binary_cross_entropy_with_logits(logits, t)
+    torch.testing.assert_close(map_loss(logits, t), soft_dice + bce)
+    # a checkpoint from before --loss existed is the same run as one that names the default
+    old = {k: v for k, v in dataclasses.asdict(PretrainConfig()).items() if k != "loss"}
+    assert without_stopping(old) == without_stopping(dataclasses.asdict(PretrainConfig(loss="bce_dice")))
+    assert without_stopping(old) != without_stopping(dataclasses.asdict(PretrainConfig(loss="dice")))
+    with pytest.raises(SystemExit, match="--loss must be one of"):
+        pretrain(PretrainConfig(manifest="unused.csv", grid="64,64,64", loss="focal"))
 
 
 @pytest.fixture(scope="module")
