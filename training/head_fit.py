@@ -1,13 +1,12 @@
 """Fit a head on a fixed backbone's pooled features before any fine-tuning (issue 18).
 
-A lesion-map pre-trained backbone's pooled features carry the lesion evidence (a logistic probe on them
-reached synthetic test AUC 0.77 and put every real MS scan above its lesion-removed twin), but a head
-trained on them by the classifier's epochs stayed at the class prior: the features are all positive,
-mean 0.8 and SD 0.01–2 per channel, so the few informative directions are small differences on a large
-common offset and Adam at the head's rate barely moves in 30 epochs. Here the features are computed once
-(eval mode, no augmentation), standardised on the train split, and the head is fitted on them full-batch
-with an L2 penalty on its first layer's weights chosen by validation loss. The standardisation is then
-folded into that first Dense layer, so the head keeps its head.json form and the page runs it unchanged.
+The pooled features are computed once (eval mode, no augmentation), standardised on the train split,
+and the head is fitted on them full-batch with an L2 penalty on its first layer's weights chosen by
+validation loss: seconds per fit instead of epochs through the backbone, and a fine-tuning run starts from
+a head that already reads the features. On real-ref's backbone the fit reached the same validation loss
+as 29 head-only epochs (0.539 against 0.538), so the fixed features, not the head's training, set the
+limit there. The standardisation is folded into the first Dense layer, so the head keeps its head.json
+form and the page runs it unchanged.
 """
 from __future__ import annotations
 
@@ -81,13 +80,11 @@ def fit_head(
     minima, and the restart with the lowest validation loss is kept."""
     mu, sd = standardizer(train[0])
     z_tr, z_va = (train[0] - mu) / sd, (val[0] - mu) / sd
-    init = {k: v.clone() for k, v in head.state_dict().items()}
     best: dict | None = None
     for l2 in L2_GRID:
         for r in range(restarts):
             torch.manual_seed(seed * 1000 + r)
-            head.load_state_dict(init)
-            for m in head.modules():
+            for m in head.modules():  # every parameter is redrawn: Dense and Quantum are a head's only ones
                 if isinstance(m, nn.Linear):
                     m.reset_parameters()
                 elif isinstance(m, Quantum):
