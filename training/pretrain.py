@@ -28,6 +28,12 @@ Splits are the classifier's own (training.data.make_splits, same scheme and seed
 format): train = gradient steps, val = early stopping; the test subjects are never read.
 Checkpoint every epoch (<out_dir>/ckpt.pt), resume by re-running the command; the output is
 <out_dir>/backbone.pt = {"backbone": state dict at the best val loss, "backbone_args", "history", ...}.
+
+--average_from=E also keeps a running mean of the weights from epoch E on (stochastic weight averaging,
+Izmailov et al. 2018): the lesion-map validation loss swings by 0.1 from one epoch to the next, and the
+epoch it picks need not give the classifier its best features. The mean, with batch-norm statistics
+recomputed on the training split, is written to <out_dir>/backbone-avg.pt in backbone.pt's form; which
+of the two a classifier starts from is chosen on the classifier's validation loss.
 """
 from __future__ import annotations
 
@@ -70,6 +76,7 @@ class PretrainConfig:
     cache_gb: float = 4.0
     init: str = ""  # another pre-training's ckpt.pt (same backbone and width) to start from; its optimizer is not taken
     loss: str = "bce_dice"  # bce_dice | dice (see map_loss)
+    average_from: int = 0  # 1-based epoch from which the weights are averaged into backbone-avg.pt; 0: none
 
 
 # channels of each stage `stages` returns, per 2D family
@@ -212,8 +219,8 @@ def without_stopping(config: dict) -> dict:
     """What makes two runs the same run: threads or cache size do not change the result, raising patience
         continues a finished run, and so does raising epochs at a constant rate (a cosine schedule is made for its
         number of epochs). Checkpoints from before schedules existed ran at a constant rate, from before losses with
-    cross-entropy + Dice."""
-    config = {"schedule": "constant", "init": "", "loss": "bce_dice", **config}
+    cross-entropy + Dice, from before weight averaging without it."""
+    config = {"schedule": "constant", "init": "", "loss": "bce_dice", "average_from": 0, **config}
     ignored = ("patience", "num_threads", "cache_gb") + (("epochs",) if config["schedule"] == "constant" else ())
     return {k: v for k, v in config.items() if k not in ignored}
 
@@ -230,6 +237,29 @@ def start_from(net: LesionMapNet, cfg: PretrainConfig) -> None:
     log(f"starting from {cfg.init} (its network after {len(ckpt.get('history', []))} epochs)")
 
 
+def average_into(mean: dict, net: nn.Module, n: int) -> None:
+    """mean ← mean + (w − mean)/(n + 1) over the floating-point parameters; n weights are in `mean` already.
+    Batch-norm statistics are not averaged: `recompute_batch_norm` measures them for the mean weights."""
+    for k, v in net.state_dict().items():
+        if v.is_floating_point() and "running_" not in k:
+            mean[k] += (v.detach() - mean[k]) / (n + 1)
+
+
+def recompute_batch_norm(net: nn.Module, loader) -> None:
+    """Each batch-norm layer's running mean/variance as the plain average over one pass of `loader`."""
+    norms = [m for m in net.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm)]
+    momenta = [m.momentum for m in norms]
+    for m in norms:
+        m.reset_running_stats()
+        m.momentum = None  # cumulative average, not an exponential one
+    net.train()
+    with torch.no_grad():
+        for x, _ in loader:
+            net(x)
+    for m, momentum in zip(norms, momenta):
+        m.momentum = momentum
+
+
 def pretrain(cfg: PretrainConfig) -> str:
     """Run (or resume) the pre-training; returns the path of backbone.pt."""
     if cfg.backbone not in RESNET3D_BLOCKS and cfg.backbone not in BACKBONES_2D:
@@ -243,6 +273,8 @@ def pretrain(cfg: PretrainConfig) -> str:
         raise SystemExit(f"--schedule must be one of {SCHEDULES}, got {cfg.schedule!r}")
     if cfg.loss not in LOSSES:
         raise SystemExit(f"--loss must be one of {LOSSES}, got {cfg.loss!r}")
+    if not 0 <= cfg.average_from <= cfg.epochs:
+        raise SystemExit(f"--average_from must lie in 0..{cfg.epochs} (--epochs), got {cfg.average_from}")
     torch.set_num_threads(cfg.num_threads)
     torch.manual_seed(cfg.seed)
     os.makedirs(cfg.out_dir, exist_ok=True)
@@ -265,14 +297,22 @@ def pretrain(cfg: PretrainConfig) -> str:
 
     net = LesionMapNet(cfg.backbone, cfg.width)
     optimizer = torch.optim.Adam(net.parameters(), lr=cfg.lr)
-    state = {"epoch": -1, "best_val_loss": math.inf, "best_backbone": None, "bad_epochs": 0, "history": []}
+    state = {
+        "epoch": -1,
+        "best_val_loss": math.inf,
+        "best_backbone": None,
+        "bad_epochs": 0,
+        "history": [],
+        "average": None,
+        "n_averaged": 0,
+    }
     if os.path.exists(ckpt_path):
         ckpt = load_checkpoint(ckpt_path, keys=("net", "optimizer", "config"))
         if without_stopping(ckpt["config"]) != without_stopping(dataclasses.asdict(cfg)):
             raise SystemExit(f"{ckpt_path} was made with another configuration {ckpt['config']}; use another --out_dir")
         net.load_state_dict(ckpt["net"])
         optimizer.load_state_dict(ckpt["optimizer"])
-        state = {k: ckpt[k] for k in state}
+        state = {**state, **{k: ckpt[k] for k in state if k in ckpt}}
         gen.set_state(ckpt["loader_rng"])
         torch.set_rng_state(ckpt["torch_rng"])
         log(f"resumed from {ckpt_path} after epoch {state['epoch'] + 1}")
@@ -302,6 +342,11 @@ def pretrain(cfg: PretrainConfig) -> str:
             state["best_backbone"] = {k: v.detach().clone() for k, v in net.backbone.state_dict().items()}
         else:
             state["bad_epochs"] += 1
+        if cfg.average_from and epoch + 1 >= cfg.average_from:
+            if state["average"] is None:
+                state["average"] = {k: v.detach().clone() for k, v in net.state_dict().items()}
+            average_into(state["average"], net, state["n_averaged"])
+            state["n_averaged"] += 1
         state["epoch"] = epoch
         state["history"].append(
             {
@@ -341,7 +386,36 @@ def pretrain(cfg: PretrainConfig) -> str:
         out_path,
     )
     log(f"done: best val loss {state['best_val_loss']:.4f} -> {out_path}")
+    if state["n_averaged"]:
+        write_average(cfg, state, splits, train_loader, val_loader)
     return out_path
+
+
+def write_average(cfg: PretrainConfig, state: dict, splits: dict, train_loader, val_loader) -> None:
+    """backbone-avg.pt: the averaged weights, batch-norm statistics measured on the training split."""
+    net = LesionMapNet(cfg.backbone, cfg.width)
+    net.load_state_dict(state["average"])
+    recompute_batch_norm(net, train_loader)
+    val = evaluate(net, val_loader, cfg.loss)
+    first = len(state["history"]) - state["n_averaged"]
+    path = os.path.join(cfg.out_dir, "backbone-avg.pt")
+    save_checkpoint(
+        {
+            "backbone": net.backbone.state_dict(),
+            "backbone_args": backbone_args(cfg.backbone, cfg.width),
+            "config": dataclasses.asdict(cfg),
+            "history": state["history"],
+            "averaged_epochs": [first + 1, len(state["history"])],
+            "val_loss": val["loss"],
+            "val_dice_per_stage": val["dice"],
+            "splits": {k: splits[k] for k in ("train", "val")},
+        },
+        path,
+    )
+    log(
+        f"mean of epochs {first + 1}-{len(state['history'])}: val {val['loss']:.4f}  "
+        f"dice/stage {' '.join(f'{d:.2f}' for d in val['dice'])} -> {path}"
+    )
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -1,6 +1,7 @@
 """Lesion-map pre-training: masks follow the image under augmentation, block targets, the run
 (resume, output) and initialising a classifier from it."""
 import dataclasses
+import math
 import os
 
 import numpy as np
@@ -15,10 +16,12 @@ from training.pretrain import (
     STAGE_CHANNELS_2D,
     LesionMapNet,
     PretrainConfig,
+    average_into,
     block_targets,
     lr_at,
     map_loss,
     pretrain,
+    recompute_batch_norm,
     without_stopping,
 )
 
@@ -177,6 +180,48 @@ def test_pretrain_starts_from_another_runs_network(cohort):
         )
     with pytest.raises(SystemExit, match="not found"):
         pretrain(parse_overrides(base + [f"--out_dir={root / 'e'}", f"--init={root / 'missing.pt'}"], PretrainConfig()))
+
+
+def test_weight_average_is_the_running_mean_and_batch_norm_is_measured_for_it():
+    torch.manual_seed(0)
+    nets = [torch.nn.Sequential(torch.nn.Linear(3, 4), torch.nn.BatchNorm1d(4)) for _ in range(3)]
+    mean = {k: v.clone() for k, v in nets[0].state_dict().items()}
+    for n, net in enumerate(nets):
+        average_into(mean, net, n)
+    for k in ("0.weight", "0.bias", "1.weight", "1.bias"):
+        torch.testing.assert_close(mean[k], sum(net.state_dict()[k] for net in nets) / 3, rtol=0, atol=1e-7)
+    torch.testing.assert_close(mean["1.running_mean"], nets[0].state_dict()["1.running_mean"])  # left to measure
+
+    bn = torch.nn.BatchNorm1d(2, momentum=0.3)
+    batches = [torch.randn(5, 2) * 3 + 1 for _ in range(4)]
+    recompute_batch_norm(bn, [(x, None) for x in batches])
+    # equal batches: the plain average of the batch means is the mean over all samples
+    torch.testing.assert_close(bn.running_mean, torch.cat(batches).mean(0), rtol=0, atol=1e-6)
+    torch.testing.assert_close(bn.running_var, torch.stack([x.var(0) for x in batches]).mean(0), rtol=0, atol=1e-5)
+    assert bn.momentum == 0.3
+
+
+def test_pretrain_writes_the_mean_of_the_last_epochs(cohort):
+    root, manifest = cohort
+    args = [f"--manifest={manifest}", f"--out_dir={root / 'avg'}", "--grid=32,32,32", "--backbone=resnet10"]
+    args += ["--width=4", "--batch_size=4", "--lr=3e-3", "--num_threads=1", "--schedule=constant", "--average_from=2"]
+    pretrain(parse_overrides(args + ["--epochs=2"], PretrainConfig()))
+    second = torch.load(root / "avg" / "ckpt.pt")["net"]
+    one = torch.load(root / "avg" / "backbone-avg.pt")
+    assert one["averaged_epochs"] == [2, 2]
+    pretrain(parse_overrides(args + ["--epochs=3", "--patience=9"], PretrainConfig()))  # continues to epoch 3
+    third = torch.load(root / "avg" / "ckpt.pt")["net"]
+    two = torch.load(root / "avg" / "backbone-avg.pt")
+    assert two["averaged_epochs"] == [2, 3] and len(two["history"]) == 3
+    assert math.isfinite(two["val_loss"]) and len(two["val_dice_per_stage"]) == 4
+    for k, v in two["backbone"].items():
+        if v.is_floating_point() and "running_" not in k:
+            torch.testing.assert_close(v, (second["backbone." + k] + third["backbone." + k]) / 2, rtol=0, atol=1e-6)
+            torch.testing.assert_close(one["backbone"][k], second["backbone." + k])
+    model = build_model({"backbone": "resnet10", "width": 4, "head": "classical"})
+    load_backbone_init(model, str(root / "avg" / "backbone-avg.pt"), "resnet10", 4)
+    with pytest.raises(SystemExit, match="average_from"):
+        pretrain(parse_overrides(args + ["--epochs=1"], PretrainConfig()))
 
 
 def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
