@@ -233,12 +233,17 @@ def pretraining_summary(path: str, splits: dict) -> dict | None:
     if not set(saved["splits"]["val"]) <= set(splits["val"]):
         raise SystemExit(f"{path}: pre-trained with validation subjects outside this run's validation split")
     h = saved["history"]
+    averaged = saved.get("averaged_epochs")  # backbone-avg.pt: the mean of these epochs' weights
     return {
         "method": "lesion-map pre-training (training/pretrain.py)",
         "config": saved["config"],
         "epochs_run": len(h),
-        "best_val_loss": saved["best_val_loss"],
-        "best_epoch_val_dice_per_stage": min(h, key=lambda e: e["val_loss"])["val_dice_per_stage"],
+        "weights": f"mean of epochs {averaged[0]}-{averaged[1]}" if averaged else "best validation epoch",
+        # the validation loss and Dice of the weights the classifier starts from
+        "best_val_loss": saved["val_loss"] if averaged else saved["best_val_loss"],
+        "best_epoch_val_dice_per_stage": (
+            saved["val_dice_per_stage"] if averaged else min(h, key=lambda e: e["val_loss"])["val_dice_per_stage"]
+        ),
         "wall_time_s": round(sum(e["seconds"] for e in h), 1),
         "history": h,
     }

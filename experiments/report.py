@@ -79,6 +79,11 @@ def start(rec: dict) -> str:
     return f"lesion-map pre-trained ({p['config'].get('schedule', 'constant')} lr)" if p else "random"
 
 
+def averaged(pre: dict) -> str:
+    """', weights: mean of epochs a-b' where the backbone is a weight average (training.pretrain --average_from)."""
+    return f", weights: {pre['weights']}" if pre.get("weights", "").startswith("mean") else ""
+
+
 def f3(v) -> str:
     return "n/a" if v is None or (isinstance(v, float) and math.isnan(v)) else f"{v:.3f}"
 
@@ -754,7 +759,8 @@ def section_mixed(folder: str) -> list[str]:
         for r in sorted(load_records(d), key=lambda r: r["id"]):
             c, rates, pre = r["cohort"], real.get(r["id"], {}), r["pretraining"]
             L.append(
-                f"| `{r['id']}` ({os.path.basename(d)}) | {pre['epochs_run']} epochs | {c['n_subjects']} ({c['n_scans']}) | "
+                f"| `{r['id']}` ({os.path.basename(d)}) | {pre['epochs_run']} epochs{averaged(pre)} | "
+                f"{c['n_subjects']} ({c['n_scans']}) | "
                 f"{f3(pre['best_val_loss'])} | {f3(r['best_val_loss'])} | {ci(r['test']['auc'])} | "
                 f"{pct(r['paired']['rate'])} | {r['wall_time_s']['train'] / 60:.1f} min | "
                 + " | ".join(ratio_text(rates.get(k)) for k in keys)

@@ -73,3 +73,26 @@ def test_a_run_ships_only_below_every_other_variant_of_its_group():
     assert not paper_a.beats_its_group(record, "from-scratch")
     record["best_val_loss"] = best - 1e-6
     assert paper_a.beats_its_group(record, "from-scratch")
+
+
+def test_pretraining_summary_names_the_weights_the_classifier_starts_from(tmp_path):
+    import torch
+
+    h = [{"val_loss": v, "val_dice_per_stage": [d], "seconds": 10.0} for v, d in ((0.6, 0.1), (0.5, 0.3), (0.55, 0.2))]
+    splits = {"train": ["a", "b"], "val": ["c"], "test": ["d"]}
+    best = {"history": h, "config": {}, "best_val_loss": 0.5, "splits": {"train": ["b", "a"], "val": ["c"]}}
+    torch.save(best, tmp_path / "backbone.pt")
+    s = paper_a.pretraining_summary(str(tmp_path / "backbone.pt"), splits)
+    assert (s["weights"], s["best_val_loss"], s["best_epoch_val_dice_per_stage"]) == (
+        "best validation epoch",
+        0.5,
+        [0.3],
+    )
+    mean = {**best, "averaged_epochs": [2, 3], "val_loss": 0.48, "val_dice_per_stage": [0.4]}
+    torch.save(mean, tmp_path / "backbone-avg.pt")
+    s = paper_a.pretraining_summary(str(tmp_path / "backbone-avg.pt"), splits)
+    assert (s["weights"], s["best_val_loss"], s["best_epoch_val_dice_per_stage"]) == ("mean of epochs 2-3", 0.48, [0.4])
+    assert s["wall_time_s"] == 30.0
+    torch.save({**best, "splits": {"train": ["a", "d"], "val": ["c"]}}, tmp_path / "leaky.pt")
+    with pytest.raises(SystemExit, match="another train split"):
+        paper_a.pretraining_summary(str(tmp_path / "leaky.pt"), splits)
