@@ -25,7 +25,8 @@ classifier freezes them afterwards. Its probes read four stages (two for the CNN
     (experiments/paper_b.py --lesionmap_epochs=10 runs exactly this before its protocol)
 
 Splits are the classifier's own (training.data.make_splits, same scheme and seed, same splits.json
-format): train = gradient steps, val = early stopping; the test subjects are never read.
+format), or the file --splits names (a mixed cohort's splits-pretrain.json): train = gradient steps,
+val = early stopping; the test subjects are never read.
 Checkpoint every epoch (<out_dir>/ckpt.pt), resume by re-running the command; the output is
 <out_dir>/backbone.pt = {"backbone": state dict at the best val loss, "backbone_args", "history", ...}.
 
@@ -38,6 +39,7 @@ of the two a classifier starts from is chosen on the classifier's validation los
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
 import sys
@@ -63,6 +65,7 @@ class PretrainConfig:
     grid: str = "64,64,64"
     split_scheme: str = "A"
     split_seed: int = 1
+    splits: str = ""  # a splits file to use (a cohort's splits-pretrain.json), copied to <out_dir>/splits.json
     backbone: str = "resnet34"
     width: int = 8
     epochs: int = 30
@@ -217,12 +220,31 @@ def lr_at(cfg: PretrainConfig, epoch: int) -> float:
 
 def without_stopping(config: dict) -> dict:
     """What makes two runs the same run: threads or cache size do not change the result, raising patience
-        continues a finished run, and so does raising epochs at a constant rate (a cosine schedule is made for its
-        number of epochs). Checkpoints from before schedules existed ran at a constant rate, from before losses with
-    cross-entropy + Dice, from before weight averaging without it."""
+    continues a finished run, and so does raising epochs at a constant rate (a cosine schedule is made for its
+    number of epochs); the splits in use are <out_dir>/splits.json, whichever file --splits copied there.
+    Checkpoints from before schedules existed ran at a constant rate, from before losses with cross-entropy +
+    Dice, from before weight averaging without it."""
     config = {"schedule": "constant", "init": "", "loss": "bce_dice", "average_from": 0, **config}
-    ignored = ("patience", "num_threads", "cache_gb") + (("epochs",) if config["schedule"] == "constant" else ())
+    ignored = ("patience", "num_threads", "cache_gb", "splits")
+    ignored += ("epochs",) if config["schedule"] == "constant" else ()
     return {k: v for k, v in config.items() if k not in ignored}
+
+
+def use_splits(given: str, own: str) -> None:
+    """Copy the given splits file to the run's own; without --splits a cohort whose classifier splits were
+    made elsewhere (experiments.mixed_cohort) would get new ones, and its test subjects could be trained on."""
+    if not os.path.exists(given):
+        raise SystemExit(f"--splits={given}: not found")
+    with open(given) as f:
+        splits = json.load(f)
+    if os.path.exists(own):
+        with open(own) as f:
+            if json.load(f) != splits:
+                raise SystemExit(f"{own} holds other splits than --splits={given}; use another --out_dir")
+        return
+    os.makedirs(os.path.dirname(os.path.abspath(own)), exist_ok=True)
+    with open(own, "w") as f:
+        json.dump(splits, f, indent=1)
 
 
 def start_from(net: LesionMapNet, cfg: PretrainConfig) -> None:
@@ -282,6 +304,8 @@ def pretrain(cfg: PretrainConfig) -> str:
 
     shape = tuple(tensor_shape(cfg.grid))
     rows = D.read_manifest(cfg.manifest, cfg.sequence)
+    if cfg.splits:
+        use_splits(cfg.splits, os.path.join(cfg.out_dir, "splits.json"))
     splits = D.load_or_make_splits(os.path.join(cfg.out_dir, "splits.json"), rows, cfg.split_scheme, cfg.split_seed)
     train_ds = LesionMapDataset(
         D.rows_in(rows, splits, "train"), shape, D.Augment() if cfg.augment else None, cfg.seed, cfg.cache_gb

@@ -1,6 +1,7 @@
 """Lesion-map pre-training: masks follow the image under augmentation, block targets, the run
 (resume, output) and initialising a classifier from it."""
 import dataclasses
+import json
 import math
 import os
 
@@ -222,6 +223,26 @@ def test_pretrain_writes_the_mean_of_the_last_epochs(cohort):
     load_backbone_init(model, str(root / "avg" / "backbone-avg.pt"), "resnet10", 4)
     with pytest.raises(SystemExit, match="average_from"):
         pretrain(parse_overrides(args + ["--epochs=1"], PretrainConfig()))
+
+
+def test_pretrain_uses_the_splits_file_it_is_given_and_refuses_another(cohort):
+    root, manifest = cohort
+    rows = D.read_manifest(manifest, "")
+    given = D.make_splits(rows, "A", 7)  # not the seed-1 splits the run would make itself
+    assert given != D.make_splits(rows, "A", 1)
+    (root / "given.json").write_text(json.dumps(given))
+    args = [f"--manifest={manifest}", f"--out_dir={root / 'split'}", "--grid=32,32,32", "--backbone=resnet10"]
+    args += ["--width=4", "--epochs=1", "--num_threads=1", f"--splits={root / 'given.json'}"]
+    saved = torch.load(pretrain(parse_overrides(args, PretrainConfig())))
+    assert saved["splits"] == {"train": given["train"], "val": given["val"]}
+    assert json.loads((root / "split" / "splits.json").read_text()) == given
+    pretrain(parse_overrides(args, PretrainConfig()))  # the same file again: resumes
+    other = D.make_splits(rows, "A", 8)
+    (root / "other.json").write_text(json.dumps(other))
+    with pytest.raises(SystemExit, match="other splits"):
+        pretrain(parse_overrides(args[:-1] + [f"--splits={root / 'other.json'}"], PretrainConfig()))
+    with pytest.raises(SystemExit, match="not found"):
+        pretrain(parse_overrides(args[:-1] + [f"--splits={root / 'missing.json'}"], PretrainConfig()))
 
 
 def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
