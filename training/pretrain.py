@@ -55,6 +55,7 @@ from . import data as D
 from .checkpoint import load_checkpoint, save_checkpoint
 from .config import SCHEDULES, log, parse_overrides, scheduled_lr, tensor_shape
 from .models import BACKBONES_2D, RESNET3D_BLOCKS, ModelConfig, ResNet3d, backbone_args, build_backbone
+from .widen import widen_state
 
 
 @dataclass
@@ -81,6 +82,8 @@ class PretrainConfig:
     loss: str = "bce_dice"  # bce_dice | dice (see map_loss)
     average_from: int = 0  # 1-based epoch from which the weights are averaged into backbone-avg.pt; 0: none
 
+
+WIDEN_NOISE = 0.02  # symmetry-breaking noise of a widened --init, relative to each weight tensor's spread
 
 # channels of each stage `stages` returns, per 2D family
 STAGE_CHANNELS_2D = {
@@ -253,10 +256,17 @@ def start_from(net: LesionMapNet, cfg: PretrainConfig) -> None:
         raise SystemExit(f"--init={cfg.init}: not found")
     ckpt = load_checkpoint(cfg.init, keys=("net", "config"))
     theirs = {k: ckpt["config"].get(k) for k in ("backbone", "width")}
-    if theirs != {"backbone": cfg.backbone, "width": cfg.width}:
-        raise SystemExit(f"--init={cfg.init} holds {theirs}, this run is {cfg.backbone} width {cfg.width}")
-    net.load_state_dict(ckpt["net"])
-    log(f"starting from {cfg.init} (its network after {len(ckpt.get('history', []))} epochs)")
+    state, how = ckpt["net"], ""
+    if theirs == {"backbone": cfg.backbone, "width": cfg.width // 2} and cfg.backbone in RESNET3D_BLOCKS:
+        state = widen_state(state, WIDEN_NOISE, torch.Generator().manual_seed(cfg.seed))
+        how = f", widened from width {theirs['width']} (training/widen.py)"
+    elif theirs != {"backbone": cfg.backbone, "width": cfg.width}:
+        raise SystemExit(
+            f"--init={cfg.init} holds {theirs}, this run is {cfg.backbone} width {cfg.width} (a 3D ResNet of half "
+            "the width is widened)"
+        )
+    net.load_state_dict(state)
+    log(f"starting from {cfg.init} (its network after {len(ckpt.get('history', []))} epochs{how})")
 
 
 def average_into(mean: dict, net: nn.Module, n: int) -> None:

@@ -175,7 +175,7 @@ def test_pretrain_starts_from_another_runs_network(cohort):
     with pytest.raises(SystemExit, match="width"):
         pretrain(
             parse_overrides(
-                base[:3] + ["--width=8"] + base[4:] + [f"--out_dir={root / 'd'}", f"--init={root / 'a' / 'ckpt.pt'}"],
+                base[:3] + ["--width=12"] + base[4:] + [f"--out_dir={root / 'd'}", f"--init={root / 'a' / 'ckpt.pt'}"],
                 PretrainConfig(),
             )
         )
@@ -243,6 +243,50 @@ def test_pretrain_uses_the_splits_file_it_is_given_and_refuses_another(cohort):
         pretrain(parse_overrides(args[:-1] + [f"--splits={root / 'other.json'}"], PretrainConfig()))
     with pytest.raises(SystemExit, match="not found"):
         pretrain(parse_overrides(args[:-1] + [f"--splits={root / 'missing.json'}"], PretrainConfig()))
+
+
+def test_a_widened_network_computes_what_the_narrow_one_did():
+    from training.widen import widen_state
+
+    torch.manual_seed(0)
+    narrow = LesionMapNet("resnet10", 4)
+    with torch.no_grad():  # batch-norm statistics and affine parameters away from their identity defaults
+        for m in narrow.modules():
+            if isinstance(m, torch.nn.BatchNorm3d):
+                for t in (m.weight, m.bias, m.running_mean):
+                    t.uniform_(-0.5, 0.5)
+                m.running_var.uniform_(0.5, 2.0)
+                m.weight.add_(1.0)
+    x = torch.rand(2, 1, 32, 32, 32)
+    wide = LesionMapNet("resnet10", 8)
+    wide.load_state_dict(widen_state(narrow.state_dict(), 0.0, torch.Generator().manual_seed(0)))
+    # equal up to float32 rounding: each convolution sums twice the terms at half the weight, through ~10 layers,
+    # and training-mode batch norm over 2 samples at the 1³ stage divides by their small spread
+    for mode in ("eval", "train"):
+        getattr(narrow, mode)(), getattr(wide, mode)()
+        with torch.no_grad():
+            for a, b in zip(narrow(x), wide(x)):
+                torch.testing.assert_close(b, a, rtol=1e-4, atol=1e-4)
+    wide.eval()
+    with torch.no_grad():
+        pooled, fmap = wide.backbone(x)
+    torch.testing.assert_close(pooled[:, 32:], pooled[:, :32])  # each feature and its copy
+    noisy = widen_state(narrow.state_dict(), 0.02, torch.Generator().manual_seed(0))
+    w = noisy["backbone.stem.0.weight"]
+    assert not torch.equal(w[4:], w[:4]) and torch.allclose(w[4:], w[:4], atol=0.1 * w.std().item())
+    with pytest.raises(ValueError, match="2-D"):
+        widen_state({"fc.weight": torch.zeros(2, 3)}, 0.0, torch.Generator())
+
+
+def test_pretrain_widens_a_network_of_half_the_width(cohort):
+    root, manifest = cohort
+    base = [f"--manifest={manifest}", "--grid=32,32,32", "--backbone=resnet10", "--batch_size=4", "--num_threads=1"]
+    pretrain(parse_overrides(base + ["--width=4", f"--out_dir={root / 'w4'}", "--epochs=1"], PretrainConfig()))
+    init = f"--init={root / 'w4' / 'ckpt.pt'}"
+    pretrain(parse_overrides(base + ["--width=8", f"--out_dir={root / 'w8'}", "--epochs=1", init], PretrainConfig()))
+    assert torch.load(root / "w8" / "ckpt.pt")["net"]["backbone.stem.0.weight"].shape[0] == 8
+    with pytest.raises(SystemExit, match="half"):
+        pretrain(parse_overrides(base + ["--width=12", f"--out_dir={root / 'w12'}", init], PretrainConfig()))
 
 
 def test_cosine_schedule_decays_to_zero_and_is_made_for_its_number_of_epochs(cohort):
