@@ -9,6 +9,7 @@ predictions, and draws one ROC figure per task × sequence (or plane). No checkp
 from __future__ import annotations
 
 import argparse
+import glob
 import json
 import math
 import os
@@ -770,6 +771,62 @@ def section_mixed(folder: str) -> list[str]:
     return L + ["", " ".join(r for r in readings if r) + "\n"]
 
 
+LIKE_FOR_LIKE = "like-for-like"  # experiments.bundle_on_cohort records; not qumri-run/1 records
+
+
+def section_like_for_like(folder: str) -> list[str]:
+    """The shipped bundles on the mixed cohort's own splits, beside the candidate run they are compared with."""
+    paths = sorted(glob.glob(os.path.join(folder, LIKE_FOR_LIKE, "*.json")))
+    if not paths:
+        return []
+    recs = []
+    for path in paths:
+        with open(path) as f:
+            recs.append(json.load(f))
+    recs.sort(key=lambda r: (r["split"] != "val", r["bundle"]["id"]))
+    auc = lambda e: ci(e["auc"]) if e["auc"] else "n/a"
+    L = [
+        "### Like for like: the shipped MS FLAIR models on the mixed cohort's splits\n",
+        "The shipped MS FLAIR bundles were judged on the test split of their own 520-subject phantom cohort; the "
+        "candidates above on the mixed cohort's, whose phantoms include randomised contrasts and patients with "
+        "sub-voxel lesions beside their own lesion-free twins. To tell lost accuracy from a harder split, each shipped "
+        "bundle classified the mixed cohort's validation and test scans from their raw files through `qumri classify` "
+        "(its own preprocessing; `experiments/bundle_on_cohort.py`, records in `records/like-for-like/`), beside the "
+        "named candidate run's predictions on the same scans. DeLong's test compares the two on the synthetic scans. "
+        "The real scans of these splits are validation scans of the candidate (they chose its L2, threshold and "
+        "calibration), never seen by the shipped bundle.\n",
+        "| Split | Shipped bundle | AUC, all scans | AUC, synthetic | Candidate | its AUC, all | its AUC, synthetic "
+        "| DeLong on synthetic (shipped − candidate) |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    sources = sorted({s for r in recs for s in r["measured"]["by_source"]})
+    per = [
+        "",
+        "Per source (shipped bundle / candidate; each source's patients with their own lesion-free twins):\n",
+        "| Split | Shipped bundle | " + " | ".join(sources) + " |",
+        "|---|---|" + "---|" * len(sources),
+    ]
+    for r in recs:
+        n = r["measured"]["all"]["n"]
+        for a in r["against"] or [None]:
+            cand = os.path.basename(os.path.dirname(a["record"])) if a else "—"
+            d = a["delong_synthetic"] if a else None
+            L.append(
+                f"| {r['split']} ({n} scans) | `{r['bundle']['id']}` | {auc(r['measured']['all'])} | "
+                f"{auc(r['measured']['synthetic'])} | {cand} | "
+                + (f"{auc(a['measured']['all'])} | {auc(a['measured']['synthetic'])} | " if a else "— | — | ")
+                + (f"{d['diff']:+.3f}, p = {d['p']:.2g} |" if d else "— |")
+            )
+            cells = []
+            for s in sources:
+                mine = r["measured"]["by_source"].get(s)
+                theirs = a["measured"]["by_source"].get(s) if a else None
+                f = lambda e: f3(e["auc"]["value"]) if e and e["auc"] else "n/a"
+                cells.append(f"{f(mine)} / {f(theirs)}")
+            per.append(f"| {r['split']} | `{r['bundle']['id']}` | " + " | ".join(cells) + " |")
+    return L + per + [""]
+
+
 ADAPT_SITE = os.path.join("adapt-site", "adapt-site.json")  # experiments/adapt_site.py; not a qumri-run/1 record
 
 
@@ -1254,6 +1311,7 @@ def render(recs: list[dict], img_dir: str, rel_img: str, folder: str = "") -> st
     L += section_summary(recs)
     L += section_real_scans(folder) if folder else []
     L += section_mixed(folder) if folder else []
+    L += section_like_for_like(folder) if folder else []
     L += section_lesion_probe(folder) if folder else []
     L += section_adapt_site(folder) if folder else []
     L += section_protocol(recs, folder)
