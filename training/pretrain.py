@@ -78,7 +78,7 @@ class PretrainConfig:
     seed: int = 1
     num_threads: int = 2
     cache_gb: float = 4.0
-    init: str = ""  # another pre-training's ckpt.pt to start from (same backbone, same or half width); not its optimizer
+    init: str = ""  # a pre-training's ckpt.pt to start from (same backbone, same or half width), not its optimizer
     loss: str = "bce_dice"  # bce_dice | dice (see map_loss)
     average_from: int = 0  # 1-based epoch from which the weights are averaged into backbone-avg.pt; 0: none
 
