@@ -840,6 +840,20 @@ def adapt_row(what: str, m: dict) -> str:
     )
 
 
+def ceiling_text(ph: dict) -> str:
+    """What any head could read from the frozen features of the site (records from before the ceiling: none)."""
+    if "ceiling" not in ph:
+        return ""
+    c = ph["ceiling"]
+    n = c["n"]["positive"] + c["n"]["negative"]
+    return (
+        f" **Ceiling**: a logistic regression fitted on the frozen backbone features of all {n} phantoms of the site "
+        f"({c['folds']}-fold cross-validation, C chosen on those predictions, so optimistic) reaches "
+        f"{ci(c)}, against {ci(ph['held']['before'])} for the shipped head on the held-back ones: head-only "
+        "adaptation reads the same features, so it cannot go much beyond this."
+    )
+
+
 def section_adapt_site(folder: str) -> list[str]:
     """Issue 22: qumri adapt on a few scans of one site, measured on other scans of that site."""
     path = os.path.join(folder, ADAPT_SITE)
@@ -881,6 +895,7 @@ def section_adapt_site(folder: str) -> list[str]:
             f"cross-validation ({card['cross_validation']}) kept {card['epochs']} of "
             f"{card['settings']['max_epochs']} fine-tuning steps; its cross-validated AUC {ci(cv['before']['auc'])} "
             f"before, {ci(cv['after']['auc'])} after."
+            + ceiling_text(ph)
         )
     rows = [(f"site {name}", ph["held"]) for name, ph in sites.items()] + (
         [] if "skipped" in real else [("real", real)]

@@ -121,10 +121,32 @@ def test_report_section_states_n_and_intervals(tmp_path):
     assert "site *thick*" in text and "*thick*: 7 mm slices. On its 8 MS + 8 healthy" in text
     assert "kept 40 of 150" in text and "18 scans of 9 patients" in text and "kept 0, 3 steps" in text
     assert "raised the held-back AUC beyond chance variation (DeLong p < 0.05) in: site thick." in text
+    assert "Ceiling" not in text  # records from before the ceiling was measured
+    ceiling = {"value": 0.6, "ci95": [0.5, 0.7], "n": {"positive": 20, "negative": 20}, "C": 0.01, "folds": 10}
+    rec["phantoms"]["thick"]["ceiling"] = ceiling
+    (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
+    text = "\n".join(report.section_adapt_site(str(tmp_path)))
+    assert "features of all 40 phantoms of the site (10-fold cross-validation" in text
+    assert "reaches 0.600 (0.500–0.700), against 0.550 (0.450–0.650) for the shipped head" in text
     rec["real"] = {"skipped": "--no-real"}
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
     assert report.section_adapt_site(str(tmp_path / "none")) == []
+
+
+def test_ceiling_finds_what_the_features_hold_and_nothing_more():
+    import numpy as np
+
+    from experiments.adapt_site import ceiling_predictions
+    from training.evaluate import auc_score
+
+    rng = np.random.default_rng(0)
+    y = np.arange(80) % 2
+    informative = np.c_[y + 0.5 * rng.standard_normal(80), rng.standard_normal((80, 5))]
+    c, p = ceiling_predictions(informative, y)
+    assert c in (0.001, 0.01, 0.1, 1.0) and len(p) == 80 and auc_score(y, np.array(p)) > 0.9
+    _, p = ceiling_predictions(rng.standard_normal((80, 6)), y)
+    assert auc_score(y, np.array(p)) < 0.75  # noise: only the choice of C lifts it above 0.5
 
 
 def test_accuracy_uses_each_scans_own_threshold():
