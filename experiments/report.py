@@ -854,6 +854,29 @@ def ceiling_text(ph: dict) -> str:
     )
 
 
+CEILING_GAP = 0.05  # a ceiling this far above the shipped head leaves a head something to gain
+
+
+def ceiling_outcome(sites: dict) -> str:
+    """Whether the head or the frozen features limit the AUC, site by site (sites measured with a ceiling)."""
+    gaps = {n: ph["ceiling"]["value"] - ph["held"]["before"]["value"] for n, ph in sites.items() if "ceiling" in ph}
+    if not gaps:
+        return ""
+    listed = ", ".join(f"*{n}* {g:+.3f}" for n, g in gaps.items())
+    room = [n for n, g in gaps.items() if g >= CEILING_GAP]
+    if not room:
+        return (
+            f"**Where the limit is**: the ceiling minus the shipped head's held-back AUC is {listed}. At every site "
+            f"the shipped head already reads about as much as any head can (within {CEILING_GAP}): under these "
+            "shifts the frozen backbone's features, not the head, limit the AUC, and no head-only adaptation can "
+            "raise it by much. What adaptation can still mend is the threshold (accuracy columns)."
+        )
+    return (
+        f"**Where the limit is**: the ceiling minus the shipped head's held-back AUC is {listed}; at "
+        f"{', '.join(f'*{n}*' for n in room)} the features hold more than the shipped head reads."
+    )
+
+
 def section_adapt_site(folder: str) -> list[str]:
     """Issue 22: qumri adapt on a few scans of one site, measured on other scans of that site."""
     path = os.path.join(folder, ADAPT_SITE)
@@ -894,14 +917,15 @@ def section_adapt_site(folder: str) -> list[str]:
             f"- *{name}*: {ph['site']['text']}. On its {n_adapt} adaptation phantoms, `qumri adapt`'s "
             f"cross-validation ({card['cross_validation']}) kept {card['epochs']} of "
             f"{card['settings']['max_epochs']} fine-tuning steps; its cross-validated AUC {ci(cv['before']['auc'])} "
-            f"before, {ci(cv['after']['auc'])} after."
-            + ceiling_text(ph)
+            f"before, {ci(cv['after']['auc'])} after." + ceiling_text(ph)
         )
     rows = [(f"site {name}", ph["held"]) for name, ph in sites.items()] + (
         [] if "skipped" in real else [("real", real)]
     )
     raised = [w for w, m in rows if m["delong"].get("p", 1.0) < 0.05 and m["delong"]["diff"] > 0]
     L += [
+        "",
+        ceiling_outcome(sites),
         "",
         (
             f"**Outcome**: adaptation raised the held-back AUC beyond chance variation (DeLong p < 0.05) in: "

@@ -122,12 +122,17 @@ def test_report_section_states_n_and_intervals(tmp_path):
     assert "kept 40 of 150" in text and "18 scans of 9 patients" in text and "kept 0, 3 steps" in text
     assert "raised the held-back AUC beyond chance variation (DeLong p < 0.05) in: site thick." in text
     assert "Ceiling" not in text  # records from before the ceiling was measured
-    ceiling = {"value": 0.6, "ci95": [0.5, 0.7], "n": {"positive": 20, "negative": 20}, "C": 0.01, "folds": 10}
+    ceiling = {"value": 0.65, "ci95": [0.55, 0.75], "n": {"positive": 20, "negative": 20}, "C": 0.01, "folds": 10}
     rec["phantoms"]["thick"]["ceiling"] = ceiling
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     text = "\n".join(report.section_adapt_site(str(tmp_path)))
     assert "features of all 40 phantoms of the site (10-fold cross-validation" in text
-    assert "reaches 0.600 (0.500–0.700), against 0.550 (0.450–0.650) for the shipped head" in text
+    assert "reaches 0.650 (0.550–0.750), against 0.550 (0.450–0.650) for the shipped head" in text
+    assert "the ceiling minus the shipped head's held-back AUC is *thick* +0.100; at *thick* the features" in text
+    rec["phantoms"]["thick"]["ceiling"]["value"] = 0.56
+    (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
+    text = "\n".join(report.section_adapt_site(str(tmp_path)))
+    assert "is *thick* +0.010. At every site the shipped head already reads about as much" in text
     rec["real"] = {"skipped": "--no-real"}
     (tmp_path / "adapt-site" / "adapt-site.json").write_text(json.dumps(rec))
     assert "not run: --no-real" in "\n".join(report.section_adapt_site(str(tmp_path)))
