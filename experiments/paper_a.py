@@ -223,13 +223,14 @@ def analyse(model, test_rows: list[dict]) -> dict:
 
 def pretraining_summary(path: str, splits: dict) -> dict | None:
     """What the backbone started from: the lesion-map pre-training's config, history and wall time; refuses a
-    pre-training whose train subjects are not this run's or whose validation subjects are not among this run's
-    (the test split must stay unseen; a mixed cohort's pre-training leaves out the mask-less real validation scans)."""
+    pre-training whose train subjects are not among this run's or whose validation subjects are not among this
+    run's (the test split must stay unseen; a mixed cohort's pre-training leaves out the mask-less real validation
+    scans, and a cohort extended by new folders keeps every old subject's split)."""
     if not path:
         return None
     saved = torch.load(path, map_location="cpu")
-    if sorted(saved["splits"]["train"]) != sorted(splits["train"]):
-        raise SystemExit(f"{path}: pre-trained on another train split than this run's")
+    if not set(saved["splits"]["train"]) <= set(splits["train"]):
+        raise SystemExit(f"{path}: pre-trained on train subjects outside this run's train split")
     if not set(saved["splits"]["val"]) <= set(splits["val"]):
         raise SystemExit(f"{path}: pre-trained with validation subjects outside this run's validation split")
     h = saved["history"]

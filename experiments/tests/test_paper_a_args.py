@@ -94,5 +94,11 @@ def test_pretraining_summary_names_the_weights_the_classifier_starts_from(tmp_pa
     assert (s["weights"], s["best_val_loss"], s["best_epoch_val_dice_per_stage"]) == ("mean of epochs 2-3", 0.48, [0.4])
     assert s["wall_time_s"] == 30.0
     torch.save({**best, "splits": {"train": ["a", "d"], "val": ["c"]}}, tmp_path / "leaky.pt")
-    with pytest.raises(SystemExit, match="another train split"):
+    with pytest.raises(SystemExit, match="train subjects outside this run's train split"):
         paper_a.pretraining_summary(str(tmp_path / "leaky.pt"), splits)
+    # a cohort extended by new folders: the old pre-training saw some of this run's train subjects, never its test
+    torch.save({**best, "splits": {"train": ["a"], "val": ["c"]}}, tmp_path / "older.pt")
+    assert paper_a.pretraining_summary(str(tmp_path / "older.pt"), splits)["weights"] == "best validation epoch"
+    torch.save({**best, "splits": {"train": ["a"], "val": ["d"]}}, tmp_path / "peeked.pt")
+    with pytest.raises(SystemExit, match="validation subjects outside"):
+        paper_a.pretraining_summary(str(tmp_path / "peeked.pt"), splits)
