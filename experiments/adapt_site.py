@@ -276,9 +276,10 @@ def compare(
 
 
 CEILING_C = (0.001, 0.01, 0.1, 1.0)
+CEILING_FOLDS = 10
 
 
-def ceiling_predictions(x, y, folds: int = 10, seed: int = 0) -> tuple[float, list[float]]:
+def ceiling_predictions(x, y, folds: int = CEILING_FOLDS, seed: int = 0) -> tuple[float, list[float]]:
     """How far any head on these frozen features can go: stratified k-fold predictions of a logistic regression
     on features standardised within each training fold, for each C; returns the C with the best AUC and its
     predictions. Choosing C on the same predictions leans optimistic, which a ceiling may."""
@@ -296,8 +297,9 @@ def ceiling_predictions(x, y, folds: int = 10, seed: int = 0) -> tuple[float, li
         model = make_pipeline(StandardScaler(), LogisticRegression(C=c, max_iter=5000))
         cv = StratifiedKFold(folds, shuffle=True, random_state=seed)
         p = cross_val_predict(model, x, y, cv=cv, method="predict_proba")[:, 1]
-        if best is None or auc_score(y, p) > best[0] + 1e-9:
-            best = (auc_score(y, p), c, p)
+        auc = auc_score(y, p)
+        if best is None or auc > best[0] + 1e-9:
+            best = (auc, c, p)
     return best[1], [float(v) for v in best[2]]
 
 
@@ -353,7 +355,7 @@ def run_phantoms(
         "adapt": {"subjects": a_idx, "card": card_numbers(res)},
         "held": {"subjects": h_idx, **compare(y, before, after, [threshold] * len(y), [res["threshold"]] * len(y))},
         "threshold_after": res["threshold"],
-        "ceiling": {**auc_ci([r["label"] for r in every], p), "C": c, "folds": 10},
+        "ceiling": {**auc_ci([r["label"] for r in every], p), "C": c, "folds": CEILING_FOLDS},
         "predictions": [
             {"subject": r["subject"], "label": r["label"], "before": b, "after": a}
             for r, b, a in zip(h_rows, before, after)
