@@ -220,6 +220,11 @@ export function AdaptPanel() {
             Fine-tunes the head of {manifest.name} on your own labelled scans (at least 3 of each class), here in this
             browser: the scans are never sent anywhere.
           </p>
+          <p className="small muted">
+            Only the head changes, so adaptation can move the threshold and calibration to your site but cannot recover
+            lesion evidence that the frozen backbone misses: on three simulated protocols it did not raise the AUC, and
+            a head fitted on 96 scans of each did no better than the original one (results page, Site adaptation).
+          </p>
           <div
             className="adapt-drop"
             data-testid="adapt-drop"
